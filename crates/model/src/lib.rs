@@ -1,0 +1,20 @@
+//! The soxctl domain model.
+//!
+//! Everything here is pure: identifiers validated at the edge, inventory
+//! records, the events that the ledger records and the rows they project onto,
+//! principals and the capabilities that authorise them. Storage, HTTP and the
+//! command line depend on this crate, never the reverse.
+
+pub mod access;
+pub mod clock;
+pub mod event;
+pub mod ids;
+pub mod inventory;
+pub mod principal;
+pub mod projection;
+pub mod reconcile;
+pub mod sealed;
+pub mod time;
+
+pub use ids::{AccountId, EntitlementId, EntitlementRef, PersonId, RoleId, SystemId, TokenId};
+pub use time::Timestamp;

@@ -1,0 +1,312 @@
+//! How an event changes the state tables.
+//!
+//! `project` is the single definition of that mapping: the store applies its
+//! output in SQL inside the append transaction, and `verify` applies it to an
+//! in-memory [`State`] while replaying the ledger, then compares. A state row
+//! changed without an entry therefore shows up as a difference.
+
+use crate::event::{Event, SealedPerson};
+use crate::ids::{AccountId, EntitlementId, PersonId, RoleId, SystemId, TokenId};
+use crate::inventory::{Account, Entitlement, Grant, Person, Role, RoleEntitlement, System};
+use crate::principal::{Principal, Scope};
+use crate::sealed::{self, PersonKey, SealError};
+use crate::time::Timestamp;
+use std::collections::BTreeMap;
+
+/// Per-person keys for sealed fields; a missing key means the person's data was erased.
+pub trait KeyRing {
+    fn person_key(&self, person: &PersonId) -> Option<PersonKey>;
+}
+
+impl KeyRing for BTreeMap<PersonId, PersonKey> {
+    fn person_key(&self, person: &PersonId) -> Option<PersonKey> {
+        self.get(person).copied()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreRow {
+    pub store_id: String,
+    pub origin: String,
+    pub demo: bool,
+    pub initialised_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonRow {
+    pub person: Person,
+    /// The person's key was shredded: name and email are gone for good.
+    pub erased: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BaselineRow {
+    pub system_id: SystemId,
+    pub import_id: String,
+    pub as_of: Timestamp,
+    pub certified: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportRow {
+    pub import_id: String,
+    pub source: Option<String>,
+    pub extracted_at: Timestamp,
+    /// Comma-separated system ids of the reconciliation scope.
+    pub systems: String,
+    pub events: u64,
+    pub completed_at: Timestamp,
+    pub actor: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRow {
+    pub token_id: TokenId,
+    pub secret_sha256: String,
+    /// Comma-separated scopes, sorted.
+    pub scopes: String,
+    pub system_id: Option<SystemId>,
+    pub person_id: Option<PersonId>,
+    pub expires_at: Option<Timestamp>,
+    pub description: Option<String>,
+    pub created_at: Timestamp,
+    pub created_by: String,
+    pub revoked_at: Option<Timestamp>,
+}
+
+impl TokenRow {
+    pub fn scope_list(&self) -> Vec<Scope> {
+        self.scopes.split(',').filter_map(|s| s.parse().ok()).collect()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Row {
+    Store(StoreRow),
+    Person(PersonRow),
+    System(System),
+    Baseline(BaselineRow),
+    Entitlement(Entitlement),
+    Account(Account),
+    Grant(Grant),
+    Role(Role),
+    RoleEntitlement(RoleEntitlement),
+    Import(ImportRow),
+    Token(TokenRow),
+}
+
+/// Primary keys of the state tables; the variant names the table.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum RowKey {
+    Store,
+    Person(PersonId),
+    System(SystemId),
+    Baseline(SystemId),
+    Entitlement(SystemId, EntitlementId),
+    Account(SystemId, AccountId),
+    Grant(SystemId, AccountId, EntitlementId),
+    Role(RoleId),
+    RoleEntitlement(RoleId, SystemId, EntitlementId),
+    Import(String),
+    Token(TokenId),
+}
+
+impl RowKey {
+    pub fn table(&self) -> &'static str {
+        match self {
+            Self::Store => "store_meta",
+            Self::Person(_) => "people",
+            Self::System(_) => "systems",
+            Self::Baseline(_) => "baselines",
+            Self::Entitlement(..) => "entitlements",
+            Self::Account(..) => "accounts",
+            Self::Grant(..) => "grants",
+            Self::Role(_) => "roles",
+            Self::RoleEntitlement(..) => "role_entitlements",
+            Self::Import(_) => "imports",
+            Self::Token(_) => "tokens",
+        }
+    }
+}
+
+impl Row {
+    pub fn key(&self) -> RowKey {
+        match self {
+            Self::Store(_) => RowKey::Store,
+            Self::Person(p) => RowKey::Person(p.person.person_id.clone()),
+            Self::System(s) => RowKey::System(s.system_id.clone()),
+            Self::Baseline(b) => RowKey::Baseline(b.system_id.clone()),
+            Self::Entitlement(e) => RowKey::Entitlement(e.system_id.clone(), e.entitlement_id.clone()),
+            Self::Account(a) => RowKey::Account(a.system_id.clone(), a.account_id.clone()),
+            Self::Grant(g) => RowKey::Grant(g.system_id.clone(), g.account_id.clone(), g.entitlement_id.clone()),
+            Self::Role(r) => RowKey::Role(r.role_id.clone()),
+            Self::RoleEntitlement(r) => {
+                RowKey::RoleEntitlement(r.role_id.clone(), r.system_id.clone(), r.entitlement_id.clone())
+            }
+            Self::Import(i) => RowKey::Import(i.import_id.clone()),
+            Self::Token(t) => RowKey::Token(t.token_id.clone()),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RowChange {
+    Upsert(Row),
+    Delete(RowKey),
+    RevokeToken { token_id: TokenId, at: Timestamp },
+}
+
+/// What the projection needs to know about the entry besides its event.
+#[derive(Debug, Clone)]
+pub struct EntryContext<'a> {
+    pub time: Timestamp,
+    pub actor: &'a Principal,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProjectionError {
+    #[error("person {person}: sealed {field} does not open with the person's key: {source}")]
+    Sealed { person: PersonId, field: &'static str, source: SealError },
+}
+
+pub fn project(ctx: &EntryContext<'_>, event: &Event, keys: &dyn KeyRing) -> Result<Vec<RowChange>, ProjectionError> {
+    use RowChange::{Delete, Upsert};
+    let change = match event {
+        Event::StoreInitialised(e) => Upsert(Row::Store(StoreRow {
+            store_id: e.store_id.clone(),
+            origin: e.origin.clone(),
+            demo: e.demo,
+            initialised_at: ctx.time,
+        })),
+        Event::PersonAdded(f) | Event::PersonChanged(f) => Upsert(Row::Person(unseal_person(&f.person, keys)?)),
+        Event::SystemAdded(f) | Event::SystemChanged(f) => Upsert(Row::System(f.system.clone())),
+        Event::SystemBaselined(b) => Upsert(Row::Baseline(BaselineRow {
+            system_id: b.system_id.clone(),
+            import_id: b.import_id.clone(),
+            as_of: b.as_of,
+            certified: false,
+        })),
+        Event::EntitlementAdded(f) | Event::EntitlementChanged(f) => Upsert(Row::Entitlement(f.entitlement.clone())),
+        Event::EntitlementRemoved(f) => Delete(Row::Entitlement(f.entitlement.clone()).key()),
+        Event::AccountAdded(f) | Event::AccountChanged(f) => Upsert(Row::Account(f.account.clone())),
+        Event::AccountRemoved(f) => Delete(Row::Account(f.account.clone()).key()),
+        Event::GrantAdded(f) | Event::GrantChanged(f) => Upsert(Row::Grant(f.grant.clone())),
+        Event::GrantRemoved(f) => Delete(Row::Grant(f.grant.clone()).key()),
+        Event::RoleAdded(f) | Event::RoleChanged(f) => Upsert(Row::Role(f.role.clone())),
+        Event::RoleRemoved(f) => Delete(RowKey::Role(f.role.role_id.clone())),
+        Event::RoleEntitlementAdded(f) => Upsert(Row::RoleEntitlement(f.role_entitlement.clone())),
+        Event::RoleEntitlementRemoved(f) => Delete(Row::RoleEntitlement(f.role_entitlement.clone()).key()),
+        Event::ImportCompleted(i) => Upsert(Row::Import(ImportRow {
+            import_id: i.import_id.clone(),
+            source: i.source.clone(),
+            extracted_at: i.extracted_at,
+            systems: i.systems.iter().map(SystemId::as_str).collect::<Vec<_>>().join(","),
+            events: i.events,
+            completed_at: ctx.time,
+            actor: ctx.actor.to_string(),
+        })),
+        Event::TokenCreated(t) => {
+            let mut scopes: Vec<&str> = t.scopes.iter().map(|s| s.as_str()).collect();
+            scopes.sort_unstable();
+            scopes.dedup();
+            Upsert(Row::Token(TokenRow {
+                token_id: t.token_id.clone(),
+                secret_sha256: t.secret_sha256.clone(),
+                scopes: scopes.join(","),
+                system_id: t.system_id.clone(),
+                person_id: t.person_id.clone(),
+                expires_at: t.expires_at,
+                description: t.description.clone(),
+                created_at: ctx.time,
+                created_by: ctx.actor.to_string(),
+                revoked_at: None,
+            }))
+        }
+        Event::TokenRevoked(t) => RowChange::RevokeToken { token_id: t.token_id.clone(), at: ctx.time },
+    };
+    Ok(vec![change])
+}
+
+fn unseal_person(p: &SealedPerson, keys: &dyn KeyRing) -> Result<PersonRow, ProjectionError> {
+    let key = keys.person_key(&p.person_id);
+    let open = |field: &'static str, value: &Option<sealed::Sealed>| -> Result<Option<String>, ProjectionError> {
+        match (value, key) {
+            (Some(s), Some(k)) => sealed::open(&k, &seal_context(&p.person_id, field), s)
+                .map(Some)
+                .map_err(|source| ProjectionError::Sealed { person: p.person_id.clone(), field, source }),
+            _ => Ok(None),
+        }
+    };
+    let erased = key.is_none() && (p.name.is_some() || p.email.is_some());
+    Ok(PersonRow {
+        person: Person {
+            person_id: p.person_id.clone(),
+            name: open("name", &p.name)?,
+            email: open("email", &p.email)?,
+            manager_id: p.manager_id.clone(),
+            department: p.department.clone(),
+            title: p.title.clone(),
+            status: p.status,
+            hire_date: p.hire_date,
+            termination_date: p.termination_date,
+        },
+        erased,
+    })
+}
+
+/// The authenticated context of a sealed person field.
+pub fn seal_context(person: &PersonId, field: &str) -> String {
+    format!("person:{person}:{field}")
+}
+
+/// Seals a person's personal fields for the ledger.
+pub fn seal_person(
+    person: &Person,
+    key: &PersonKey,
+    mut nonce: impl FnMut() -> [u8; sealed::NONCE_LEN],
+) -> Result<SealedPerson, SealError> {
+    let mut seal = |field: &str, value: &Option<String>| -> Result<Option<sealed::Sealed>, SealError> {
+        value.as_deref().map(|v| sealed::seal(key, nonce(), &seal_context(&person.person_id, field), v)).transpose()
+    };
+    Ok(SealedPerson {
+        person_id: person.person_id.clone(),
+        name: seal("name", &person.name)?,
+        email: seal("email", &person.email)?,
+        manager_id: person.manager_id.clone(),
+        department: person.department.clone(),
+        title: person.title.clone(),
+        status: person.status,
+        hire_date: person.hire_date,
+        termination_date: person.termination_date,
+    })
+}
+
+/// The state tables in memory, for replay and comparison.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct State {
+    pub rows: BTreeMap<RowKey, Row>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("token.revoked names token '{0}', which was never created")]
+pub struct UnknownToken(pub TokenId);
+
+impl State {
+    pub fn apply(&mut self, changes: Vec<RowChange>) -> Result<(), UnknownToken> {
+        for change in changes {
+            match change {
+                RowChange::Upsert(row) => {
+                    self.rows.insert(row.key(), row);
+                }
+                RowChange::Delete(key) => {
+                    self.rows.remove(&key);
+                }
+                RowChange::RevokeToken { token_id, at } => match self.rows.get_mut(&RowKey::Token(token_id.clone())) {
+                    Some(Row::Token(t)) => t.revoked_at = Some(at),
+                    _ => return Err(UnknownToken(token_id)),
+                },
+            }
+        }
+        Ok(())
+    }
+}
