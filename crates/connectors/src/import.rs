@@ -1,0 +1,160 @@
+//! `soxctl import`: reconcile a snapshot into a store in one transaction.
+//! Either every changed fact becomes a ledger event, or nothing changes.
+
+use crate::snapshot::{Snapshot, SnapshotError, validate_references};
+use soxctl_model::event::{
+    AccountFact, Baselined, EntitlementFact, Event, GrantFact, ImportCompleted, Origin, PersonFact, RoleEntitlementFact,
+    RoleFact, SystemFact,
+};
+use soxctl_model::ids::SystemId;
+use soxctl_model::principal::Principal;
+use soxctl_model::reconcile::{Change, ChangeKind, Diff, Fact, reconcile};
+use soxctl_store::{Receipt, Store, StoreError, WriteTx};
+use std::collections::BTreeSet;
+
+#[derive(Debug, Clone)]
+pub struct ImportOptions {
+    pub actor: Principal,
+    pub dry_run: bool,
+    /// Refuse a snapshot that removes more than this share (percent) of a
+    /// system's grants: a truncated export must not wipe access history.
+    pub max_removals_percent: u32,
+}
+
+impl Default for ImportOptions {
+    fn default() -> Self {
+        Self { actor: Principal::system("import"), dry_run: false, max_removals_percent: 20 }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("snapshot rejected, nothing was imported: {0}")]
+    Snapshot(#[from] SnapshotError),
+    #[error(
+        "snapshot rejected, nothing was imported: it would remove {removed} of the {held} grants of system '{system}' \
+         ({percent}%, more than the {limit}% allowed); check that the export is complete, or pass --max-removals {percent} if the removals are real"
+    )]
+    TooManyRemovals { system: SystemId, held: usize, removed: usize, percent: usize, limit: u32 },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+#[derive(Debug, Clone)]
+pub struct ImportOutcome {
+    pub import_id: Option<String>,
+    pub diff: Diff,
+    /// Ledger events written (0 on a dry run or when nothing changed).
+    pub events: u64,
+    pub receipt: Option<Receipt>,
+}
+
+pub async fn import(store: &Store, snapshot: &Snapshot, options: &ImportOptions) -> Result<ImportOutcome, ImportError> {
+    let mut tx = store.begin_write().await?;
+    let current = tx.inventory().await?;
+    validate_references(snapshot, &current)?;
+    let baselined: BTreeSet<SystemId> = tx.baselined_systems().await?.into_iter().collect();
+    let diff = reconcile(&current, &snapshot.inventory, &snapshot.scope, &baselined);
+
+    for (system, (held, removed)) in &diff.grant_removals {
+        let limit = usize::try_from(options.max_removals_percent).unwrap_or(usize::MAX);
+        if *held > 0 && removed * 100 > held * limit {
+            return Err(ImportError::TooManyRemovals {
+                system: system.clone(),
+                held: *held,
+                removed: *removed,
+                percent: (removed * 100).div_ceil(*held),
+                limit: options.max_removals_percent,
+            });
+        }
+    }
+    if options.dry_run || diff.is_empty() {
+        return Ok(ImportOutcome { import_id: None, diff, events: 0, receipt: None });
+    }
+
+    let import_id = format!("imp_{}", uuid::Uuid::new_v4().simple());
+    let extracted_at = snapshot.extracted_at.unwrap_or_else(|| store.context().clock.now());
+    let origin = Origin { import_id: Some(import_id.clone()), as_of: Some(extracted_at) };
+    let mut events = 0u64;
+    for change in &diff.changes {
+        let event = to_event(&mut tx, change, &origin).await?;
+        tx.append(&options.actor, &event).await?;
+        events += 1;
+    }
+    for system in &diff.new_baselines {
+        let event = Event::SystemBaselined(Baselined {
+            system_id: system.clone(),
+            import_id: import_id.clone(),
+            as_of: extracted_at,
+        });
+        tx.append(&options.actor, &event).await?;
+        events += 1;
+    }
+    let summary = Event::ImportCompleted(ImportCompleted {
+        import_id: import_id.clone(),
+        source: snapshot.source.clone(),
+        extracted_at,
+        systems: snapshot.scope.iter().cloned().collect(),
+        events,
+    });
+    tx.append(&options.actor, &summary).await?;
+    events += 1;
+    let receipt = tx.commit().await?;
+    Ok(ImportOutcome { import_id: Some(import_id), diff, events, receipt: Some(receipt) })
+}
+
+async fn to_event(tx: &mut WriteTx, change: &Change, origin: &Origin) -> Result<Event, StoreError> {
+    let origin = origin.clone();
+    let changed = change.fields.clone();
+    use ChangeKind::{Added, Changed, Removed};
+    Ok(match (&change.fact, change.kind) {
+        (Fact::Person(p), kind) => {
+            let fact = PersonFact { origin, changed, person: tx.seal_person(p).await? };
+            match kind {
+                Added => Event::PersonAdded(fact),
+                // People are never removed by omission; reconcile never asks.
+                Changed | Removed => Event::PersonChanged(fact),
+            }
+        }
+        (Fact::System(s), kind) => {
+            let fact = SystemFact { origin, changed, system: s.clone() };
+            if kind == Added { Event::SystemAdded(fact) } else { Event::SystemChanged(fact) }
+        }
+        (Fact::Entitlement(e), kind) => {
+            let fact = EntitlementFact { origin, changed, entitlement: e.clone() };
+            match kind {
+                Added => Event::EntitlementAdded(fact),
+                Changed => Event::EntitlementChanged(fact),
+                Removed => Event::EntitlementRemoved(fact),
+            }
+        }
+        (Fact::Account(a), kind) => {
+            let fact = AccountFact { origin, changed, account: a.clone() };
+            match kind {
+                Added => Event::AccountAdded(fact),
+                Changed => Event::AccountChanged(fact),
+                Removed => Event::AccountRemoved(fact),
+            }
+        }
+        (Fact::Grant(g), kind) => {
+            let fact = GrantFact { origin, changed, grant: g.clone() };
+            match kind {
+                Added => Event::GrantAdded(fact),
+                Changed => Event::GrantChanged(fact),
+                Removed => Event::GrantRemoved(fact),
+            }
+        }
+        (Fact::Role(r), kind) => {
+            let fact = RoleFact { origin, changed, role: r.clone() };
+            match kind {
+                Added => Event::RoleAdded(fact),
+                Changed => Event::RoleChanged(fact),
+                Removed => Event::RoleRemoved(fact),
+            }
+        }
+        (Fact::RoleEntitlement(r), kind) => {
+            let fact = RoleEntitlementFact { origin, changed, role_entitlement: r.clone() };
+            if kind == Removed { Event::RoleEntitlementRemoved(fact) } else { Event::RoleEntitlementAdded(fact) }
+        }
+    })
+}

@@ -1,0 +1,5 @@
+//! Connectors bring identities and access in from the systems that hold
+//! them. Today: snapshot directories (DESIGN A5).
+
+pub mod import;
+pub mod snapshot;

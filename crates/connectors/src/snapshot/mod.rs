@@ -1,0 +1,116 @@
+//! The snapshot interchange format: a directory of CSV files with a header
+//! row and an optional `manifest.toml`. Parsing rejects the whole snapshot on
+//! the first problem and says where it is (file, line, column, reason).
+
+mod csv_files;
+mod validate;
+
+pub use validate::validate_references;
+
+use soxctl_model::ids::SystemId;
+use soxctl_model::inventory::Inventory;
+use soxctl_model::time::Timestamp;
+use std::collections::BTreeSet;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnapshotError {
+    pub file: String,
+    pub line: Option<u64>,
+    pub column: Option<String>,
+    pub reason: String,
+}
+
+impl fmt::Display for SnapshotError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file)?;
+        if let Some(line) = self.line {
+            write!(f, " line {line}")?;
+        }
+        if let Some(column) = &self.column {
+            write!(f, ", column {column}")?;
+        }
+        write!(f, ": {}", self.reason)
+    }
+}
+
+impl std::error::Error for SnapshotError {}
+
+impl SnapshotError {
+    pub fn file(file: &str, reason: impl Into<String>) -> Self {
+        Self { file: file.to_owned(), line: None, column: None, reason: reason.into() }
+    }
+}
+
+/// A parsed snapshot: its facts, its reconciliation scope and provenance.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    pub dir: PathBuf,
+    pub inventory: Inventory,
+    pub scope: BTreeSet<SystemId>,
+    pub source: Option<String>,
+    pub extracted_at: Option<Timestamp>,
+    /// Where each fact came from, for reference errors: (file, line).
+    pub lines: validate::LineIndex,
+    /// Files present but not part of the format.
+    pub ignored_files: Vec<String>,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Manifest {
+    source: Option<String>,
+    extracted_at: Option<String>,
+    systems: Option<Vec<String>>,
+}
+
+pub const KNOWN_FILES: &[&str] = &[
+    "manifest.toml",
+    "people.csv",
+    "systems.csv",
+    "entitlements.csv",
+    "accounts.csv",
+    "grants.csv",
+    "roles.csv",
+    "role_entitlements.csv",
+];
+
+pub fn read(dir: &Path) -> Result<Snapshot, SnapshotError> {
+    let dir_name = dir.display().to_string();
+    let listing = std::fs::read_dir(dir).map_err(|e| {
+        SnapshotError::file(&dir_name, format!("cannot read the snapshot directory: {e}; give a directory of CSV files"))
+    })?;
+    let mut ignored_files = Vec::new();
+    for item in listing {
+        let item = item.map_err(|e| SnapshotError::file(&dir_name, e.to_string()))?;
+        let name = item.file_name().to_string_lossy().into_owned();
+        if !KNOWN_FILES.contains(&name.as_str()) {
+            ignored_files.push(name);
+        }
+    }
+    ignored_files.sort();
+
+    let manifest = match std::fs::read_to_string(dir.join("manifest.toml")) {
+        Ok(text) => toml::from_str::<Manifest>(&text)
+            .map_err(|e| SnapshotError::file("manifest.toml", e.message().to_owned()))?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Manifest::default(),
+        Err(e) => return Err(SnapshotError::file("manifest.toml", e.to_string())),
+    };
+    let extracted_at = manifest
+        .extracted_at
+        .as_deref()
+        .map(|t| Timestamp::parse(t).map_err(|e| SnapshotError::file("manifest.toml", format!("extracted_at: {e}"))))
+        .transpose()?;
+
+    let mut lines = validate::LineIndex::default();
+    let inventory = csv_files::read_all(dir, &mut lines)?;
+    let scope = match manifest.systems {
+        Some(systems) => systems
+            .into_iter()
+            .map(|s| SystemId::parse(s).map_err(|e| SnapshotError::file("manifest.toml", format!("systems: {e}"))))
+            .collect::<Result<BTreeSet<_>, _>>()?,
+        None => inventory.systems.keys().cloned().collect(),
+    };
+    Ok(Snapshot { dir: dir.to_owned(), inventory, scope, source: manifest.source, extracted_at, lines, ignored_files })
+}

@@ -1,0 +1,140 @@
+//! Reference checks: every id a snapshot row names must exist, in the
+//! snapshot or (for people, systems and roles) already in the store.
+
+use super::{Snapshot, SnapshotError};
+use soxctl_model::ids::{PersonId, RoleId, SystemId};
+use soxctl_model::inventory::{AccountKey, EntitlementKey, GrantKey, GrantSource, Inventory};
+use std::collections::BTreeMap;
+
+/// The line of each fact in its file.
+#[derive(Debug, Clone, Default)]
+pub struct LineIndex {
+    pub people: BTreeMap<PersonId, u64>,
+    pub systems: BTreeMap<SystemId, u64>,
+    pub entitlements: BTreeMap<EntitlementKey, u64>,
+    pub accounts: BTreeMap<AccountKey, u64>,
+    pub grants: BTreeMap<GrantKey, u64>,
+    pub roles: BTreeMap<RoleId, u64>,
+    pub role_entitlements: BTreeMap<(RoleId, SystemId, soxctl_model::ids::EntitlementId), u64>,
+}
+
+struct Checker<'a> {
+    snap: &'a Inventory,
+    current: &'a Inventory,
+}
+
+impl Checker<'_> {
+    fn person(&self, id: &PersonId) -> bool {
+        self.snap.people.contains_key(id) || self.current.people.contains_key(id)
+    }
+    fn system(&self, id: &SystemId) -> bool {
+        self.snap.systems.contains_key(id) || self.current.systems.contains_key(id)
+    }
+    fn role(&self, id: &RoleId) -> bool {
+        self.snap.roles.contains_key(id) || self.current.roles.contains_key(id)
+    }
+}
+
+fn at(file: &str, line: Option<&u64>, column: &str, reason: String) -> SnapshotError {
+    SnapshotError { file: file.to_owned(), line: line.copied(), column: Some(column.to_owned()), reason }
+}
+
+pub fn validate_references(s: &Snapshot, current: &Inventory) -> Result<(), SnapshotError> {
+    let c = Checker { snap: &s.inventory, current };
+    let inv = &s.inventory;
+    let l = &s.lines;
+    let person_ref = |file: &str, line: Option<&u64>, column: &str, id: &Option<PersonId>| match id {
+        Some(id) if !c.person(id) => {
+            Err(at(file, line, column, format!("unknown person '{id}' (not in people.csv nor in the store)")))
+        }
+        _ => Ok(()),
+    };
+
+    for system in &s.scope {
+        if !inv.systems.contains_key(system) {
+            return Err(SnapshotError::file(
+                "manifest.toml",
+                format!("systems names '{system}', which systems.csv does not describe; add it to systems.csv"),
+            ));
+        }
+    }
+    for (id, p) in &inv.people {
+        person_ref("people.csv", l.people.get(id), "manager_id", &p.manager_id)?;
+    }
+    for (id, sys) in &inv.systems {
+        person_ref("systems.csv", l.systems.get(id), "owner_id", &sys.owner_id)?;
+    }
+    for (key, e) in &inv.entitlements {
+        let line = l.entitlements.get(key);
+        if !s.scope.contains(&e.system_id) {
+            return Err(at("entitlements.csv", line, "system_id", out_of_scope(&e.system_id)));
+        }
+        person_ref("entitlements.csv", line, "owner_id", &e.owner_id)?;
+    }
+    for (key, a) in &inv.accounts {
+        let line = l.accounts.get(key);
+        if !s.scope.contains(&a.system_id) {
+            return Err(at("accounts.csv", line, "system_id", out_of_scope(&a.system_id)));
+        }
+        person_ref("accounts.csv", line, "person_id", &a.person_id)?;
+        person_ref("accounts.csv", line, "owner_id", &a.owner_id)?;
+    }
+    for (id, r) in &inv.roles {
+        person_ref("roles.csv", l.roles.get(id), "owner_id", &r.owner_id)?;
+    }
+    for (key, r) in &inv.role_entitlements {
+        let line = l.role_entitlements.get(key);
+        if !c.role(&r.role_id) {
+            return Err(at("role_entitlements.csv", line, "role_id", format!("unknown role '{}'", r.role_id)));
+        }
+        if !c.system(&r.system_id) {
+            return Err(at("role_entitlements.csv", line, "system_id", format!("unknown system '{}'", r.system_id)));
+        }
+        let ekey = (r.system_id.clone(), r.entitlement_id.clone());
+        let known = if s.scope.contains(&r.system_id) {
+            inv.entitlements.contains_key(&ekey)
+        } else {
+            current.entitlements.contains_key(&ekey)
+        };
+        if !known {
+            return Err(at(
+                "role_entitlements.csv",
+                line,
+                "entitlement_id",
+                format!("unknown entitlement {}:{}", r.system_id, r.entitlement_id),
+            ));
+        }
+    }
+    for (key, g) in &inv.grants {
+        let line = l.grants.get(key);
+        if !s.scope.contains(&g.system_id) {
+            return Err(at("grants.csv", line, "system_id", out_of_scope(&g.system_id)));
+        }
+        if !inv.accounts.contains_key(&(g.system_id.clone(), g.account_id.clone())) {
+            return Err(at(
+                "grants.csv",
+                line,
+                "account_id",
+                format!("unknown account {}/{} (not in accounts.csv)", g.system_id, g.account_id),
+            ));
+        }
+        if !inv.entitlements.contains_key(&(g.system_id.clone(), g.entitlement_id.clone())) {
+            return Err(at(
+                "grants.csv",
+                line,
+                "entitlement_id",
+                format!("unknown entitlement {}:{} (not in entitlements.csv)", g.system_id, g.entitlement_id),
+            ));
+        }
+        if let GrantSource::Role(role) = &g.source {
+            if !c.role(role) {
+                return Err(at("grants.csv", line, "source", format!("unknown role '{role}' (not in roles.csv)")));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn out_of_scope(system: &SystemId) -> String {
+    format!("system '{system}' is not in the snapshot's scope (systems.csv or manifest.toml systems)")
+}

@@ -1,0 +1,16 @@
+//! PostgreSQL for production: any number of stateless `soxctl serve`
+//! replicas; the ledger head row serialises their appends.
+
+use crate::error::Result;
+use sqlx::postgres::PgPoolOptions;
+
+pub type Db = sqlx::Postgres;
+pub const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/postgres/0001_init.sql"))];
+pub const BACKEND: &str = "postgres";
+
+#[path = "../sql/mod.rs"]
+pub mod sql;
+
+pub async fn connect(url: &str) -> Result<sqlx::Pool<Db>> {
+    Ok(PgPoolOptions::new().max_connections(16).connect(url).await?)
+}

@@ -1,0 +1,39 @@
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("no soxctl store at {path}: create one with `soxctl import`, `soxctl token create`, `soxctl serve` or `soxctl demo`, or pass --data/--database")]
+    Missing { path: PathBuf },
+    #[error("cannot use {path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("the store's schema is at version {found}, newer than this soxctl knows ({known}); upgrade soxctl (downgrades are refused)")]
+    SchemaTooNew { found: i64, known: i64 },
+    #[error("the ledger head is damaged: {0}; run `soxctl verify` to locate the problem")]
+    Head(String),
+    #[error("cannot write the ledger entry: {0}")]
+    Entry(#[from] soxctl_ledger::entry::EntryError),
+    #[error("cannot record event: {0}")]
+    Event(#[from] soxctl_model::event::EventError),
+    #[error("cannot apply event to the state tables: {0}")]
+    Projection(#[from] soxctl_model::projection::ProjectionError),
+    #[error("signing key: {0}")]
+    SigningKey(String),
+    #[error("proof: {0}")]
+    Proof(String),
+    #[error("stored row {table} {key} is malformed: {reason}")]
+    Row { table: &'static str, key: String, reason: String },
+    #[error("injected failure at {0}")]
+    Injected(String),
+    #[error("the operating system's random source failed: {0}")]
+    Random(String),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+pub(crate) fn row_error(table: &'static str, key: impl ToString, reason: impl ToString) -> StoreError {
+    StoreError::Row { table, key: key.to_string(), reason: reason.to_string() }
+}

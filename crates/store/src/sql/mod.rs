@@ -1,0 +1,19 @@
+//! SQL shared by both backends; compiled once per backend with its `Db`.
+
+pub mod ledger;
+pub mod migrate;
+pub mod rows;
+pub mod write;
+
+pub use super::{BACKEND, Db, MIGRATIONS};
+
+use crate::Context;
+use std::sync::Arc;
+
+pub type Conn = <Db as sqlx::Database>::Connection;
+
+#[derive(Clone)]
+pub struct Inner {
+    pub pool: sqlx::Pool<Db>,
+    pub ctx: Arc<Context>,
+}

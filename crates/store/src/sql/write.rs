@@ -1,0 +1,204 @@
+//! The only way to change state: a write transaction whose mutating method
+//! appends a ledger entry and applies that entry's projection, together.
+//! Dropping it without `commit` rolls both back.
+
+use super::{Conn, Db, Inner, rows};
+use crate::error::{Result, StoreError};
+use crate::failpoint;
+use crate::{Context, Receipt};
+use soxctl_ledger::entry::{Entry, ZERO_HASH};
+use soxctl_ledger::tree::{Frontier, Hash, leaf_hash};
+use soxctl_model::event::{Event, SealedPerson};
+use soxctl_model::ids::PersonId;
+use soxctl_model::inventory::{Inventory, Person};
+use soxctl_model::principal::Principal;
+use soxctl_model::projection::{self, EntryContext};
+use soxctl_model::sealed::{KEY_LEN, NONCE_LEN, PersonKey};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// Subtree levels whose hashes are persisted (every 8th): a proof then needs
+/// at most a few range reads of at most 255 hashes each.
+pub const NODE_STRIDE: u32 = 8;
+
+pub struct Tx {
+    tx: sqlx::Transaction<'static, Db>,
+    ctx: Arc<Context>,
+    frontier: Frontier,
+    last_leaf: Hash,
+    first_size: u64,
+    keys: BTreeMap<PersonId, PersonKey>,
+}
+
+pub(crate) fn random<const N: usize>() -> Result<[u8; N]> {
+    let mut buf = [0u8; N];
+    getrandom::getrandom(&mut buf).map_err(|e| StoreError::Random(e.to_string()))?;
+    Ok(buf)
+}
+
+impl Inner {
+    pub async fn begin_write(&self) -> Result<Tx> {
+        let mut tx = self.pool.begin().await?;
+        // Writing the head row first takes the writer lock (SQLite) or the
+        // row lock (PostgreSQL, across replicas): appends are serialised and
+        // the ledger stays gap-free.
+        let (size, last_leaf, frontier): (i64, Vec<u8>, Vec<u8>) = sqlx::query_as(
+            "UPDATE ledger_head SET writes = writes + 1 WHERE id = 1 RETURNING size, last_leaf, frontier",
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        let frontier = Frontier::from_bytes(&frontier).map_err(|e| StoreError::Head(e.to_string()))?;
+        let size = u64::try_from(size).map_err(|_| StoreError::Head(format!("negative size {size}")))?;
+        if frontier.size() != size {
+            return Err(StoreError::Head(format!("size {size} but compact range covers {}", frontier.size())));
+        }
+        let last_leaf: Hash = if size == 0 {
+            ZERO_HASH
+        } else {
+            last_leaf.try_into().map_err(|_| StoreError::Head("last leaf hash is not 32 bytes".into()))?
+        };
+        Ok(Tx { tx, ctx: self.ctx.clone(), frontier, last_leaf, first_size: size, keys: BTreeMap::new() })
+    }
+}
+
+impl Tx {
+    /// The number of entries once this transaction commits.
+    pub fn size(&self) -> u64 {
+        self.frontier.size()
+    }
+
+    pub async fn append(&mut self, actor: &Principal, event: &Event) -> Result<u64> {
+        let (kind, payload) = event.to_parts()?;
+        self.ctx.failpoints.check(failpoint::APPEND_BEFORE_ENTRY)?;
+        let time = self.ctx.clock.now();
+        let seq = self.frontier.size();
+        let entry = Entry {
+            v: 1,
+            seq,
+            time: time.to_canonical(),
+            actor: actor.to_string(),
+            kind,
+            payload,
+            prev: self.last_leaf,
+        };
+        let bytes = entry.to_bytes()?;
+        let leaf = leaf_hash(&bytes);
+        let seq_i64 = i64::try_from(seq).map_err(|_| StoreError::Head("ledger size overflow".into()))?;
+        sqlx::query("INSERT INTO ledger_entries (seq, leaf_hash, bytes) VALUES ($1, $2, $3)")
+            .bind(seq_i64)
+            .bind(&leaf[..])
+            .bind(&bytes)
+            .execute(&mut *self.tx)
+            .await?;
+        for (node, hash) in self.frontier.push(leaf) {
+            if node.level % NODE_STRIDE == 0 {
+                sqlx::query("INSERT INTO ledger_nodes (level, idx, hash) VALUES ($1, $2, $3)")
+                    .bind(i64::from(node.level))
+                    .bind(i64::try_from(node.index).unwrap_or(i64::MAX))
+                    .bind(&hash[..])
+                    .execute(&mut *self.tx)
+                    .await?;
+            }
+        }
+        self.ctx.failpoints.check(failpoint::APPEND_BEFORE_PROJECTION)?;
+        self.preload_keys(event).await?;
+        let changes = projection::project(&EntryContext { time, actor }, event, &self.keys)?;
+        rows::apply(&mut self.tx, changes).await?;
+        self.last_leaf = leaf;
+        Ok(seq)
+    }
+
+    async fn preload_keys(&mut self, event: &Event) -> Result<()> {
+        if let Event::PersonAdded(f) | Event::PersonChanged(f) = event {
+            if !self.keys.contains_key(&f.person.person_id) {
+                if let Some(key) = load_key(&mut self.tx, &f.person.person_id).await? {
+                    self.keys.insert(f.person.person_id.clone(), key);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The person's key for sealed fields, created on first use.
+    pub async fn person_key(&mut self, person: &PersonId) -> Result<PersonKey> {
+        if let Some(key) = self.keys.get(person) {
+            return Ok(*key);
+        }
+        let key = match load_key(&mut self.tx, person).await? {
+            Some(key) => key,
+            None => {
+                let key: PersonKey = random::<KEY_LEN>()?;
+                sqlx::query("INSERT INTO person_keys (person_id, key) VALUES ($1, $2)")
+                    .bind(person.as_str())
+                    .bind(&key[..])
+                    .execute(&mut *self.tx)
+                    .await?;
+                key
+            }
+        };
+        self.keys.insert(person.clone(), key);
+        Ok(key)
+    }
+
+    pub async fn seal_person(&mut self, person: &Person) -> Result<SealedPerson> {
+        let key = self.person_key(&person.person_id).await?;
+        let mut failure = None;
+        let sealed = projection::seal_person(person, &key, || {
+            random::<NONCE_LEN>().unwrap_or_else(|e| {
+                failure = Some(e);
+                [0; NONCE_LEN]
+            })
+        })
+        .map_err(|e| StoreError::Invalid(e.to_string()))?;
+        match failure {
+            Some(e) => Err(e),
+            None => Ok(sealed),
+        }
+    }
+
+    /// The inventory as of this transaction (reads see its own appends).
+    pub async fn inventory(&mut self) -> Result<Inventory> {
+        rows::inventory(&mut self.tx).await
+    }
+
+    pub fn conn(&mut self) -> &mut Conn {
+        &mut self.tx
+    }
+
+    pub async fn commit(mut self) -> Result<Receipt> {
+        self.ctx.failpoints.check(failpoint::COMMIT_BEFORE_HEAD)?;
+        let size = self.frontier.size();
+        sqlx::query("UPDATE ledger_head SET size = $1, last_leaf = $2, frontier = $3 WHERE id = 1")
+            .bind(i64::try_from(size).unwrap_or(i64::MAX))
+            .bind(&self.last_leaf[..])
+            .bind(self.frontier.to_bytes())
+            .execute(&mut *self.tx)
+            .await?;
+        self.ctx.failpoints.check(failpoint::COMMIT_BEFORE_COMMIT)?;
+        self.tx.commit().await?;
+        self.ctx.appended(size - self.first_size);
+        self.ctx.failpoints.check(failpoint::COMMIT_AFTER_COMMIT)?;
+        Ok(Receipt { size, appended: size - self.first_size, root: self.frontier.root() })
+    }
+}
+
+async fn load_key(conn: &mut Conn, person: &PersonId) -> Result<Option<PersonKey>> {
+    let row: Option<(Vec<u8>,)> = sqlx::query_as("SELECT key FROM person_keys WHERE person_id = $1")
+        .bind(person.as_str())
+        .fetch_optional(conn)
+        .await?;
+    row.map(|(k,)| k.try_into().map_err(|_| StoreError::Invalid(format!("person key of {person} is not 32 bytes"))))
+        .transpose()
+}
+
+pub async fn person_keys(conn: &mut Conn) -> Result<BTreeMap<PersonId, PersonKey>> {
+    let rows: Vec<(String, Vec<u8>)> = sqlx::query_as("SELECT person_id, key FROM person_keys").fetch_all(conn).await?;
+    let mut keys = BTreeMap::new();
+    for (id, key) in rows {
+        let pid = PersonId::parse(id.as_str()).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let key: PersonKey =
+            key.try_into().map_err(|_| StoreError::Invalid(format!("person key of {id} is not 32 bytes")))?;
+        keys.insert(pid, key);
+    }
+    Ok(keys)
+}

@@ -1,0 +1,263 @@
+//! `soxctl verify` on a store: every leaf, the chain, every persisted
+//! subtree hash, every checkpoint (signature, root, consistency with the
+//! previous one), the head, a trusted checkpoint held elsewhere, and that the
+//! state tables equal a replay of the ledger.
+
+use crate::error::StoreError;
+use crate::Store;
+use soxctl_ledger::bundle::ChainVerifier;
+use soxctl_ledger::note::{self, VerifierKey};
+use soxctl_ledger::proof;
+use soxctl_ledger::tree::{Frontier, Hash};
+use soxctl_model::event::Event;
+use soxctl_model::principal::Principal;
+use soxctl_model::projection::{self, EntryContext, State};
+use soxctl_model::time::Timestamp;
+use std::collections::BTreeMap;
+
+const PAGE: u64 = 10_000;
+
+/// The first inconsistency found, precise enough to locate it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Failure {
+    #[error("entry {seq}: {reason}")]
+    Entry { seq: u64, reason: String },
+    #[error("entry {seq}: stored leaf hash is {found}, expected {expected} (hash of the stored bytes)")]
+    LeafHash { seq: u64, expected: String, found: String },
+    #[error("the ledger head says {head} entries but {found} are stored")]
+    EntryCount { head: u64, found: u64 },
+    #[error("the ledger head's compact range does not match the entries: root {found}, expected {expected}")]
+    HeadRoot { expected: String, found: String },
+    #[error("stored subtree hash level {level} index {index} is {found}, expected {expected}")]
+    Node { level: u32, index: u64, expected: String, found: String },
+    #[error("checkpoint at size {size}: {reason}")]
+    Checkpoint { size: u64, reason: String },
+    #[error("trusted checkpoint: {0}")]
+    Trusted(String),
+    #[error("state table {table}, row {key}: expected {expected}, found {found} (the row was changed without a ledger entry)")]
+    State { table: &'static str, key: String, expected: String, found: String },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    #[error("verification failed: {0}")]
+    Failed(#[from] Failure),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    pub entries: u64,
+    pub root: Hash,
+    pub checkpoints: u64,
+    pub state_rows: u64,
+    pub trusted_size: Option<u64>,
+}
+
+pub struct Options<'a> {
+    pub key: &'a VerifierKey,
+    /// A signed checkpoint note held outside the store.
+    pub trusted_checkpoint: Option<&'a str>,
+}
+
+fn hex(h: &Hash) -> String {
+    ::hex::encode(h)
+}
+
+pub async fn verify(
+    store: &Store,
+    options: Options<'_>,
+    mut progress: impl FnMut(u64, u64),
+) -> Result<Report, VerifyError> {
+    let head = store.head().await?;
+    let checkpoints = store.checkpoints().await?;
+    let wanted_roots: BTreeMap<u64, ()> = checkpoints.iter().map(|c| (c.size, ())).collect();
+    let trusted = match options.trusted_checkpoint {
+        Some(text) => Some(
+            note::open_checkpoint(text, options.key)
+                .map_err(|e| Failure::Trusted(format!("does not verify with the given key: {e}")))?,
+        ),
+        None => None,
+    };
+
+    let mut stored_nodes: BTreeMap<(u32, u64), Hash> = BTreeMap::new();
+    for level in store.node_levels().await? {
+        for (index, hash) in store.nodes_of_level(level).await? {
+            stored_nodes.insert((level, index), hash);
+        }
+    }
+
+    let keys = store.person_keys().await?;
+    let mut chain = ChainVerifier::new();
+    let mut frontier = Frontier::new();
+    let mut state = State::default();
+    let mut roots_at: BTreeMap<u64, Hash> = BTreeMap::new();
+    let mut next = 0u64;
+    loop {
+        let page = store.entries(next, PAGE).await?;
+        if page.is_empty() {
+            break;
+        }
+        for (seq, stored_leaf, bytes) in page {
+            if seq != next {
+                return Err(Failure::Entry { seq: next, reason: format!("missing (next stored entry is {seq})") }.into());
+            }
+            let entry = chain.push(&bytes).map_err(|e| Failure::Entry { seq, reason: e.to_string() })?;
+            let leaf = chain.last_leaf_hash();
+            if leaf != stored_leaf {
+                return Err(Failure::LeafHash { seq, expected: hex(&leaf), found: hex(&stored_leaf) }.into());
+            }
+            for (node, hash) in frontier.push(leaf) {
+                if let Some(stored) = stored_nodes.remove(&(node.level, node.index)) {
+                    if stored != hash {
+                        return Err(Failure::Node {
+                            level: node.level,
+                            index: node.index,
+                            expected: hex(&hash),
+                            found: hex(&stored),
+                        }
+                        .into());
+                    }
+                }
+            }
+            replay(&mut state, seq, &entry, &keys)?;
+            next += 1;
+            if wanted_roots.contains_key(&next) {
+                roots_at.insert(next, frontier.root());
+            }
+        }
+        progress(next, head.size);
+    }
+    if let Some(((level, index), found)) = stored_nodes.into_iter().next() {
+        return Err(Failure::Node { level, index, expected: "no such subtree".into(), found: hex(&found) }.into());
+    }
+    if next != head.size {
+        return Err(Failure::EntryCount { head: head.size, found: next }.into());
+    }
+    let root = frontier.root();
+    if head.frontier.root() != root {
+        return Err(Failure::HeadRoot { expected: hex(&root), found: hex(&head.frontier.root()) }.into());
+    }
+
+    let mut previous: Option<(u64, Hash)> = None;
+    for stored in &checkpoints {
+        let fail = |reason: String| Failure::Checkpoint { size: stored.size, reason };
+        let opened = note::open_checkpoint(&stored.note, options.key).map_err(|e| fail(format!("signature: {e}")))?;
+        if opened.size != stored.size || opened.root != stored.root {
+            return Err(fail("the signed note does not match the checkpoint row".into()).into());
+        }
+        let Some(expected) = roots_at.get(&stored.size) else {
+            return Err(fail(format!("covers more entries than the ledger holds ({})", head.size)).into());
+        };
+        if *expected != opened.root {
+            return Err(fail(format!("signed root {} but the entries give {}", hex(&opened.root), hex(expected))).into());
+        }
+        if let Some((size1, root1)) = previous {
+            let proof = store.consistency_proof(size1, stored.size).await?;
+            proof::verify_consistency(size1, stored.size, &proof, &root1, &opened.root)
+                .map_err(|e| fail(format!("not consistent with the checkpoint at size {size1}: {e}")))?;
+        }
+        previous = Some((stored.size, opened.root));
+    }
+
+    let mut trusted_size = None;
+    if let Some(t) = trusted {
+        if t.size > head.size {
+            return Err(Failure::Trusted(format!(
+                "it covers {} entries but the store holds only {}: the ledger was truncated or rolled back",
+                t.size, head.size
+            ))
+            .into());
+        }
+        let ours = if t.size == head.size { root } else { store.root_at(t.size).await? };
+        if ours != t.root {
+            return Err(Failure::Trusted(format!(
+                "at size {} it has root {} but the store gives {}: the ledger was rewritten",
+                t.size,
+                hex(&t.root),
+                hex(&ours)
+            ))
+            .into());
+        }
+        if t.size > 0 && t.size < head.size {
+            let proof = store.consistency_proof(t.size, head.size).await?;
+            proof::verify_consistency(t.size, head.size, &proof, &t.root, &root)
+                .map_err(|e| Failure::Trusted(format!("the store does not extend it: {e}")))?;
+        }
+        trusted_size = Some(t.size);
+    }
+
+    let rows = store.all_rows().await?;
+    compare_state(&state, &rows)?;
+    Ok(Report {
+        entries: head.size,
+        root,
+        checkpoints: checkpoints.len() as u64,
+        state_rows: rows.len() as u64,
+        trusted_size,
+    })
+}
+
+fn replay(
+    state: &mut State,
+    seq: u64,
+    entry: &soxctl_ledger::entry::Entry,
+    keys: &BTreeMap<soxctl_model::ids::PersonId, soxctl_model::sealed::PersonKey>,
+) -> Result<(), Failure> {
+    let fail = |reason: String| Failure::Entry { seq, reason };
+    let event = Event::from_parts(&entry.kind, &entry.payload).map_err(|e| fail(e.to_string()))?;
+    let actor: Principal = entry.actor.parse().map_err(|e: soxctl_model::principal::PrincipalError| fail(e.to_string()))?;
+    let time = Timestamp::parse(&entry.time).map_err(|e| fail(e.to_string()))?;
+    let changes = projection::project(&EntryContext { time, actor: &actor }, &event, keys).map_err(|e| fail(e.to_string()))?;
+    state.apply(changes).map_err(|e| fail(e.to_string()))
+}
+
+fn compare_state(
+    replayed: &State,
+    stored: &BTreeMap<soxctl_model::projection::RowKey, soxctl_model::projection::Row>,
+) -> Result<(), Failure> {
+    let mut a = replayed.rows.iter().peekable();
+    let mut b = stored.iter().peekable();
+    loop {
+        match (a.peek(), b.peek()) {
+            (None, None) => return Ok(()),
+            (Some((ka, ra)), Some((kb, rb))) if ka == kb => {
+                if ra != rb {
+                    return Err(Failure::State {
+                        table: ka.table(),
+                        key: format!("{ka:?}"),
+                        expected: format!("{ra:?}"),
+                        found: format!("{rb:?}"),
+                    });
+                }
+                a.next();
+                b.next();
+            }
+            (Some((ka, ra)), Some((kb, _))) if ka < kb => {
+                return Err(Failure::State {
+                    table: ka.table(),
+                    key: format!("{ka:?}"),
+                    expected: format!("{ra:?}"),
+                    found: "no row".into(),
+                });
+            }
+            (Some((ka, ra)), None) => {
+                return Err(Failure::State {
+                    table: ka.table(),
+                    key: format!("{ka:?}"),
+                    expected: format!("{ra:?}"),
+                    found: "no row".into(),
+                });
+            }
+            (_, Some((kb, rb))) => {
+                return Err(Failure::State {
+                    table: kb.table(),
+                    key: format!("{kb:?}"),
+                    expected: "no row".into(),
+                    found: format!("{rb:?}"),
+                });
+            }
+        }
+    }
+}
