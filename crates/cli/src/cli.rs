@@ -1,0 +1,226 @@
+//! The command line (DESIGN A4). Positional paths are inputs; `--data` or
+//! `--database` always name a store.
+
+use crate::output::Format;
+use crate::store_args::StoreArgs;
+use clap::{Args, Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(name = "soxctl", version, about = "SOX IT controls: who can do what, segregation of duties, approvals, and a tamper-evident evidence ledger", long_about = None)]
+pub struct Cli {
+    /// Log format on stderr: text or json.
+    #[arg(long, global = true, env = "SOXCTL_LOG_FORMAT", value_name = "FORMAT")]
+    pub log_format: Option<String>,
+
+    /// TOML configuration file (command-line options and SOXCTL_* variables take precedence).
+    #[arg(long, global = true, env = "SOXCTL_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the HTTP API on a store (created when missing).
+    Serve(ServeArgs),
+    /// Build a demo organisation in a store, then serve it.
+    Demo(DemoArgs),
+    /// Reconcile a snapshot directory (CSV files) into a store.
+    Import(ImportArgs),
+    /// Issue, list and revoke API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Export data from a store.
+    #[command(subcommand)]
+    Export(ExportCommand),
+    /// Verify a store (`--data`/`--database`) or an exported ledger bundle (BUNDLE_DIR --key FILE).
+    Verify(VerifyArgs),
+    /// Checkpoints and proofs for auditors and external monitors.
+    #[command(subcommand)]
+    Ledger(LedgerCommand),
+    /// Take a consistent online backup of an SQLite store (the signing key is never included).
+    Backup(BackupArgs),
+    /// Restore an SQLite backup into a new data directory.
+    Restore(RestoreArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Address to listen on.
+    #[arg(long, env = "SOXCTL_LISTEN", value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+    /// Serve /metrics without a token.
+    #[arg(long, env = "SOXCTL_METRICS_PUBLIC")]
+    pub metrics_public: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Data directory of the demo store.
+    #[arg(long, env = "SOXCTL_DEMO_DATA", value_name = "DIR", default_value = "./soxctl-demo")]
+    pub data: PathBuf,
+    /// Address to listen on.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// People in the generated organisation.
+    #[arg(long, default_value_t = 300)]
+    pub people: usize,
+    /// Seed of the generator (same seed, same organisation).
+    #[arg(long, default_value_t = 2026)]
+    pub seed: u64,
+    /// Build the store and print the credential, but do not serve.
+    #[arg(long)]
+    pub no_serve: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Snapshot directory (people.csv, systems.csv, entitlements.csv, accounts.csv, grants.csv, roles.csv, …).
+    pub snapshot: PathBuf,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Print the changes without recording them.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Refuse a snapshot that removes more than this percentage of a system's grants.
+    #[arg(long, value_name = "PCT", default_value_t = 20)]
+    pub max_removals: u32,
+    /// Output of the summary (and of the diff with --dry-run).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Issue a token; the secret is printed once, alone on the last line of stdout.
+    Create(TokenCreateArgs),
+    /// List tokens (never their secrets).
+    List {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+    },
+    /// Revoke a token by its id.
+    Revoke {
+        /// The token id (from `token list`).
+        token_id: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct TokenCreateArgs {
+    /// Scope: admin, read, scim, gate or metrics (repeat for several).
+    #[arg(long = "scope", required = true, value_name = "SCOPE")]
+    pub scopes: Vec<String>,
+    /// The system a scim token pushes identities for.
+    #[arg(long, value_name = "ID")]
+    pub system: Option<String>,
+    /// The person the token acts for (its actions are theirs).
+    #[arg(long, value_name = "ID")]
+    pub person: Option<String>,
+    /// Expiry: an RFC 3339 time or date, or a duration such as 90d, 12h, 30m.
+    #[arg(long, value_name = "WHEN")]
+    pub expires: Option<String>,
+    /// What the token is for.
+    #[arg(long)]
+    pub description: Option<String>,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExportCommand {
+    /// Write entries.jsonl, checkpoint and verifier.key to DIR for offline verification.
+    Ledger {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Output directory (created; must be empty if it exists).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// An exported ledger bundle to verify offline (needs --key).
+    pub bundle: Option<PathBuf>,
+    /// Verifier key (C2SP note verifier format). Default for a store: derived from its signing key.
+    #[arg(long, value_name = "FILE")]
+    pub key: Option<PathBuf>,
+    /// A signed checkpoint held outside the store: prove the store extends it.
+    #[arg(long, value_name = "FILE")]
+    pub trusted_checkpoint: Option<PathBuf>,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LedgerCommand {
+    /// Print the latest signed checkpoint (C2SP signed note).
+    Checkpoint {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Inclusion and consistency proofs (RFC 9162).
+    #[command(subcommand)]
+    Proof(ProofCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProofCommand {
+    /// Prove that entry SEQ is in the tree of SIZE entries.
+    Inclusion {
+        #[arg(long)]
+        seq: u64,
+        /// Tree size (default: the latest checkpoint's).
+        #[arg(long)]
+        size: Option<u64>,
+        #[command(flatten)]
+        store: StoreArgs,
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+    },
+    /// Prove that the tree of FROM entries is a prefix of the tree of TO entries.
+    Consistency {
+        #[arg(long)]
+        from: u64,
+        /// Tree size (default: the latest checkpoint's).
+        #[arg(long)]
+        to: Option<u64>,
+        #[command(flatten)]
+        store: StoreArgs,
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Backup file to create.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// Backup file made by `soxctl backup`.
+    pub backup: PathBuf,
+    /// New data directory (must not hold a store).
+    #[arg(long, value_name = "DIR")]
+    pub data: PathBuf,
+    /// The store's signing key (backups never contain it).
+    #[arg(long, value_name = "FILE")]
+    pub signing_key: PathBuf,
+}

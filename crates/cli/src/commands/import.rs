@@ -1,0 +1,91 @@
+use super::cli_actor;
+use crate::cli::ImportArgs;
+use crate::config::Config;
+use crate::exit::{CmdResult, Exit, failed};
+use crate::output::{Format, print_object, print_records};
+use soxctl_connectors::import::{ImportError, ImportOptions, import};
+use soxctl_connectors::snapshot;
+use soxctl_model::reconcile::{ChangeKind, Fact};
+
+pub async fn run(config: &Config, args: ImportArgs) -> CmdResult {
+    // Parse before touching the store: a bad snapshot must not even create one.
+    let snapshot = snapshot::read(&args.snapshot).map_err(|e| failed(Exit::Usage, ImportError::Snapshot(e)))?;
+    for name in &snapshot.ignored_files {
+        eprintln!("warning: {name} is not part of the snapshot format and was ignored");
+    }
+    let opened = args.store.open(config, true).await?;
+    let key = opened.initialise(config, false).await?;
+    let options =
+        ImportOptions { actor: cli_actor(), dry_run: args.dry_run, max_removals_percent: args.max_removals };
+    let outcome = import(&opened.store, &snapshot, &options).await.map_err(|e| failed(Exit::Usage, e))?;
+    let format = Format::resolve(args.format);
+    if args.dry_run {
+        let records: Vec<serde_json::Value> = outcome
+            .diff
+            .changes
+            .iter()
+            .map(|c| {
+                serde_json::json!({
+                    "change": match c.kind { ChangeKind::Added => "added", ChangeKind::Changed => "changed", ChangeKind::Removed => "removed" },
+                    "fact": fact_name(&c.fact),
+                    "key": fact_key(&c.fact),
+                    "fields": c.fields,
+                })
+            })
+            .collect();
+        print_records(format, &["change", "fact", "key", "fields"], &records)?;
+        eprintln!("dry run: {} changes, nothing recorded", records.len());
+        return Ok(Exit::Ok);
+    }
+    opened.checkpoint(&key).await?;
+    let count = |k: ChangeKind| outcome.diff.changes.iter().filter(|c| c.kind == k).count();
+    let summary = serde_json::json!({
+        "import_id": outcome.import_id,
+        "snapshot": args.snapshot.display().to_string(),
+        "systems": snapshot.scope.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+        "added": count(ChangeKind::Added),
+        "changed": count(ChangeKind::Changed),
+        "removed": count(ChangeKind::Removed),
+        "new_baselines": outcome.diff.new_baselines.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+        "events": outcome.events,
+        "ledger_size": outcome.receipt.map(|r| r.size),
+    });
+    if format == Format::Table {
+        eprintln!(
+            "imported {}: {} added, {} changed, {} removed, {} ledger events{}",
+            args.snapshot.display(),
+            count(ChangeKind::Added),
+            count(ChangeKind::Changed),
+            count(ChangeKind::Removed),
+            outcome.events,
+            if outcome.events == 0 { " (nothing changed)" } else { "" }
+        );
+    } else {
+        print_object(format, &summary)?;
+    }
+    Ok(Exit::Ok)
+}
+
+fn fact_name(f: &Fact) -> &'static str {
+    match f {
+        Fact::Person(_) => "person",
+        Fact::System(_) => "system",
+        Fact::Entitlement(_) => "entitlement",
+        Fact::Account(_) => "account",
+        Fact::Grant(_) => "grant",
+        Fact::Role(_) => "role",
+        Fact::RoleEntitlement(_) => "role_entitlement",
+    }
+}
+
+fn fact_key(f: &Fact) -> String {
+    match f {
+        Fact::Person(p) => p.person_id.to_string(),
+        Fact::System(s) => s.system_id.to_string(),
+        Fact::Entitlement(e) => format!("{}:{}", e.system_id, e.entitlement_id),
+        Fact::Account(a) => format!("{}/{}", a.system_id, a.account_id),
+        Fact::Grant(g) => format!("{}/{} {}:{}", g.system_id, g.account_id, g.system_id, g.entitlement_id),
+        Fact::Role(r) => r.role_id.to_string(),
+        Fact::RoleEntitlement(r) => format!("{} {}:{}", r.role_id, r.system_id, r.entitlement_id),
+    }
+}

@@ -1,0 +1,66 @@
+use crate::cli::ProofCommand;
+use crate::config::Config;
+use crate::exit::{usage, CmdResult, Exit};
+use crate::output::{Format, print_object};
+use crate::store_args::{Opened, StoreArgs};
+use anyhow::{Context, bail};
+use base64::Engine;
+use soxctl_ledger::tree::Hash;
+
+fn b64(h: &Hash) -> String {
+    base64::engine::general_purpose::STANDARD.encode(h)
+}
+
+pub async fn checkpoint(config: &Config, store: StoreArgs) -> CmdResult {
+    let opened = store.open(config, false).await?;
+    let latest = opened.store.latest_checkpoint().await?.context("no checkpoint yet: the ledger is empty")?;
+    print!("{}", latest.note);
+    Ok(Exit::Ok)
+}
+
+async fn default_size(opened: &Opened, given: Option<u64>) -> anyhow::Result<u64> {
+    let head = opened.store.head().await?.size;
+    let size = match given {
+        Some(s) => s,
+        None => opened.store.latest_checkpoint().await?.map_or(head, |c| c.size),
+    };
+    if size > head {
+        bail!("the ledger holds {head} entries; size {size} is beyond it");
+    }
+    Ok(size)
+}
+
+pub async fn proof(config: &Config, command: ProofCommand) -> CmdResult {
+    match command {
+        ProofCommand::Inclusion { seq, size, store, format } => {
+            let opened = store.open(config, false).await?;
+            let size = default_size(&opened, size).await?;
+            if seq >= size {
+                usage!("entry {seq} is not in a tree of {size} entries (seq must be below size)");
+            }
+            let hashes = opened.store.inclusion_proof(seq, size).await?;
+            let leaf = opened.store.leaf_hash(seq).await?.context("entry missing")?;
+            let root = opened.store.root_at(size).await?;
+            let value = serde_json::json!({
+                "index": seq, "size": size, "leaf_hash": b64(&leaf), "root": b64(&root),
+                "hashes": hashes.iter().map(b64).collect::<Vec<_>>(),
+            });
+            print_object(Format::resolve(format), &value)?;
+        }
+        ProofCommand::Consistency { from, to, store, format } => {
+            let opened = store.open(config, false).await?;
+            let to = default_size(&opened, to).await?;
+            if from > to {
+                usage!("--from {from} is larger than --to {to}");
+            }
+            let hashes = opened.store.consistency_proof(from, to).await?;
+            let value = serde_json::json!({
+                "size1": from, "size2": to,
+                "root1": b64(&opened.store.root_at(from).await?), "root2": b64(&opened.store.root_at(to).await?),
+                "hashes": hashes.iter().map(b64).collect::<Vec<_>>(),
+            });
+            print_object(Format::resolve(format), &value)?;
+        }
+    }
+    Ok(Exit::Ok)
+}

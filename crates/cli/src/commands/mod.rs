@@ -1,0 +1,38 @@
+//! One module per command.
+
+mod backup;
+mod demo;
+mod export;
+mod import;
+mod ledger;
+mod serve;
+mod token;
+mod verify;
+
+use crate::cli::{Cli, Command, ExportCommand, LedgerCommand, TokenCommand};
+use crate::config::Config;
+use crate::exit::CmdResult;
+use soxctl_model::principal::Principal;
+
+/// The actor of changes made from the command line by whoever holds the store files.
+pub fn cli_actor() -> Principal {
+    Principal::system("cli")
+}
+
+pub async fn run(cli: Cli) -> CmdResult {
+    let config = Config::load(cli.config.as_deref())?;
+    match cli.command {
+        Command::Serve(args) => serve::run(&config, args).await,
+        Command::Demo(args) => demo::run(&config, args).await,
+        Command::Import(args) => import::run(&config, args).await,
+        Command::Token(TokenCommand::Create(args)) => token::create(&config, args).await,
+        Command::Token(TokenCommand::List { store, format }) => token::list(&config, store, format).await,
+        Command::Token(TokenCommand::Revoke { token_id, store }) => token::revoke(&config, token_id, store).await,
+        Command::Export(ExportCommand::Ledger { store, out }) => export::ledger(&config, store, out).await,
+        Command::Verify(args) => verify::run(&config, args).await,
+        Command::Ledger(LedgerCommand::Checkpoint { store }) => ledger::checkpoint(&config, store).await,
+        Command::Ledger(LedgerCommand::Proof(proof)) => ledger::proof(&config, proof).await,
+        Command::Backup(args) => backup::backup(&config, args).await,
+        Command::Restore(args) => backup::restore(args).await,
+    }
+}

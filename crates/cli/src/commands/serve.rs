@@ -1,0 +1,61 @@
+use crate::cli::ServeArgs;
+use crate::config::Config;
+use crate::exit::{CmdResult, Exit};
+use anyhow::Context;
+use soxctl_ledger::note::SigningKey;
+use soxctl_server::{AppState, ServerOptions};
+use soxctl_store::Store;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+pub async fn run(config: &Config, args: ServeArgs) -> CmdResult {
+    let opened = args.store.open(config, true).await?;
+    let key = opened.initialise(config, false).await?;
+    let listen = args.listen.or(config.server.listen).unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
+    tracing::info!(store = %opened.location.describe(), "store ready");
+    serve(opened.store, key, listen, args.metrics_public || config.server.metrics_public, None).await?;
+    Ok(Exit::Ok)
+}
+
+/// Binds, prints the URL (and a banner for the demo), and serves until Ctrl-C or SIGTERM.
+pub async fn serve(
+    store: Store,
+    key: SigningKey,
+    listen: SocketAddr,
+    metrics_public: bool,
+    banner: Option<String>,
+) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}; choose another address with --listen"))?;
+    let addr = listener.local_addr()?;
+    let state = AppState::new(store, Arc::new(key), ServerOptions { metrics_public });
+    eprintln!("soxctl is serving on http://{addr} (Ctrl-C to stop)");
+    if let Some(banner) = banner {
+        println!("{banner}");
+    }
+    soxctl_server::serve(listener, state, shutdown_signal()).await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down");
+}
