@@ -1,0 +1,106 @@
+//! Bearer-token authentication and the typed capability gate.
+//!
+//! Handlers never see a token or a scope: they name the capability they need
+//! as an extractor, `Require<ReadAccess>`, and run only if the caller has it.
+//! A handler without such an argument cannot obtain a capability at all (see
+//! `soxctl_model::access`).
+
+use crate::problem::Problem;
+use crate::state::AppState;
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use sha2::{Digest, Sha256};
+use soxctl_model::access::{Caller, Capability, MetricsAccess};
+use soxctl_model::principal::Principal;
+
+/// The capability `C`, granted to an authenticated caller whose scopes allow it.
+/// Rejects with 401 (no valid token) or 403 (token lacks the scope).
+#[derive(Debug, Clone)]
+pub struct Require<C>(pub C);
+
+impl<C: Capability + Send> FromRequestParts<AppState> for Require<C> {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Problem> {
+        let caller = authenticate(parts, state).await?;
+        caller
+            .require::<C>()
+            .map(Require)
+            .map_err(Problem::forbidden)
+    }
+}
+
+/// `MetricsAccess` for `/metrics`: by configuration when metrics are public,
+/// otherwise through [`Require`].
+#[derive(Debug, Clone)]
+pub struct MetricsGate(pub MetricsAccess);
+
+impl FromRequestParts<AppState> for MetricsGate {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Problem> {
+        if state.metrics_public() {
+            return Ok(Self(MetricsAccess::public_by_configuration()));
+        }
+        let Require(access) = Require::<MetricsAccess>::from_request_parts(parts, state).await?;
+        Ok(Self(access))
+    }
+}
+
+const HOW_TO_AUTHENTICATE: &str = "Send `Authorization: Bearer <token>` with a token from `soxctl token create` (ask an admin for one).";
+
+/// The caller behind the request's bearer token, looked up by the token's
+/// SHA-256 (the store never holds the secret itself).
+async fn authenticate(parts: &mut Parts, state: &AppState) -> Result<Caller, Problem> {
+    // Several extractors in one handler authenticate once.
+    if let Some(caller) = parts.extensions.get::<Caller>() {
+        return Ok(caller.clone());
+    }
+    let Some(header) = parts.headers.get(AUTHORIZATION) else {
+        return Err(Problem::missing_credential(format!(
+            "This endpoint needs a token. {HOW_TO_AUTHENTICATE}"
+        )));
+    };
+    let malformed = || {
+        Problem::invalid_credential(format!(
+            "The Authorization header is not a bearer token. {HOW_TO_AUTHENTICATE}"
+        ))
+    };
+    let value = header.to_str().map_err(|_| malformed())?;
+    let (scheme, token) = value.split_once(' ').ok_or_else(malformed)?;
+    let token = token.trim();
+    if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() {
+        return Err(malformed());
+    }
+    let secret_sha256 = hex::encode(Sha256::digest(token.as_bytes()));
+    let Some(row) = state.store().token_by_secret_hash(&secret_sha256).await? else {
+        return Err(Problem::invalid_credential(format!(
+            "The token is not known to this store; check that it was copied whole and issued for this server. \
+             {HOW_TO_AUTHENTICATE}"
+        )));
+    };
+    if let Some(revoked_at) = row.revoked_at {
+        return Err(Problem::invalid_credential(format!(
+            "Token {} was revoked at {revoked_at}; ask an admin for a new token.",
+            row.token_id
+        )));
+    }
+    if let Some(expires_at) = row.expires_at
+        && expires_at <= state.store().context().clock.now()
+    {
+        return Err(Problem::invalid_credential(format!(
+            "Token {} expired at {expires_at}; ask an admin for a new token.",
+            row.token_id
+        )));
+    }
+    let principal = Principal::Token(row.token_id.clone());
+    tracing::Span::current().record("principal", tracing::field::display(&principal));
+    let caller = Caller::authenticated(
+        principal,
+        row.scope_list().into_iter().collect(),
+        row.system_id.clone(),
+    );
+    parts.extensions.insert(caller.clone());
+    Ok(caller)
+}

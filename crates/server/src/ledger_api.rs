@@ -1,0 +1,340 @@
+//! Read access to the evidence ledger: the signed checkpoint, the entries as
+//! stored, and the Merkle proofs that tie them to it.
+
+use crate::auth::Require;
+use crate::problem::{Problem, ProblemBody};
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{FromRequestParts, Query, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use soxctl_ledger::tree::Hash;
+use soxctl_model::access::ReadAccess;
+use utoipa::{IntoParams, ToSchema};
+
+pub const JSONL_CONTENT_TYPE: &str = "application/jsonl";
+pub const DEFAULT_PAGE: u64 = 1_000;
+pub const MAX_PAGE: u64 = 10_000;
+
+/// `Query<T>` whose rejection is a problem, not plain text.
+pub struct ValidQuery<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ValidQuery<T> {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(q)| Self(q))
+            .map_err(|e: QueryRejection| {
+                Problem::bad_request(format!(
+                    "{}. See /api/v1/openapi.json for this endpoint's parameters.",
+                    e.body_text()
+                ))
+            })
+    }
+}
+
+fn b64(hash: &Hash) -> String {
+    BASE64.encode(hash)
+}
+
+/// The tree size proofs default to: the latest checkpoint's, so they verify
+/// against the signed root a client most likely holds; the head without one.
+async fn default_size(state: &AppState, head: u64) -> Result<u64, Problem> {
+    Ok(state
+        .store()
+        .latest_checkpoint()
+        .await?
+        .map_or(head, |c| c.size.min(head)))
+}
+
+fn check_size(name: &str, size: u64, head: u64) -> Result<(), Problem> {
+    if size == 0 || size > head {
+        return Err(Problem::bad_request(format!(
+            "{name}={size} is not a tree size of this ledger, which holds {head} entries; pass a value from 1 to \
+             {head} (GET /api/v1/ledger/checkpoint gives the signed size)."
+        )));
+    }
+    Ok(())
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StoreInfo {
+    pub store_id: String,
+    /// The log's origin: the checkpoint's first line and the signing key's name.
+    pub origin: String,
+    /// `sqlite` or `postgres`.
+    pub backend: String,
+    pub demo: bool,
+    /// Entries in the ledger.
+    pub ledger_size: u64,
+    /// Entries covered by the latest signed checkpoint; null before the first.
+    pub latest_checkpoint_size: Option<u64>,
+}
+
+/// The store's identity and the ledger's size.
+#[utoipa::path(
+    get,
+    path = "/api/v1/store",
+    tag = "ledger",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Store identity and ledger size", body = StoreInfo),
+        (status = 401, description = "No valid token", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "Token lacks the read scope", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 503, description = "Store unavailable", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
+pub(crate) async fn store_info(
+    State(state): State<AppState>,
+    Require(_read): Require<ReadAccess>,
+) -> Result<Json<StoreInfo>, Problem> {
+    let store = state.store();
+    let meta = store.meta().await?.ok_or_else(|| {
+        Problem::new(
+            crate::problem::ErrorCode::StoreUnavailable,
+            "The store has no identity entry yet; initialise it (`soxctl serve` and `soxctl import` do), then retry.",
+        )
+    })?;
+    let head = store.head().await?;
+    let checkpoint = store.latest_checkpoint().await?;
+    Ok(Json(StoreInfo {
+        store_id: meta.store_id,
+        origin: meta.origin,
+        backend: store.backend().to_owned(),
+        demo: meta.demo,
+        ledger_size: head.size,
+        latest_checkpoint_size: checkpoint.map(|c| c.size),
+    }))
+}
+
+/// The latest signed checkpoint: a C2SP signed note (tlog-checkpoint).
+#[utoipa::path(
+    get,
+    path = "/api/v1/ledger/checkpoint",
+    tag = "ledger",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Signed note text", body = String, content_type = "text/plain"),
+        (status = 401, description = "No valid token", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "Token lacks the read scope", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "No checkpoint signed yet", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
+pub(crate) async fn checkpoint(
+    State(state): State<AppState>,
+    Require(_read): Require<ReadAccess>,
+) -> Result<Response, Problem> {
+    let Some(checkpoint) = state.store().latest_checkpoint().await? else {
+        return Err(Problem::not_found(
+            "No checkpoint has been signed yet. The server signs one within seconds of the first entry; retry shortly.",
+        ));
+    };
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        )],
+        checkpoint.note,
+    )
+        .into_response())
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct EntriesQuery {
+    /// First entry (its `seq`); default 0.
+    pub from: Option<u64>,
+    /// Entries to return; default 1000, at most 10000 (larger values are capped).
+    pub count: Option<u64>,
+}
+
+/// Ledger entries as JSON Lines.
+///
+/// Entries `[from, from+count)`: each entry's stored bytes, byte for byte,
+/// followed by `\n`. An empty body means `from` is at or past the end.
+#[utoipa::path(
+    get,
+    path = "/api/v1/ledger/entries",
+    tag = "ledger",
+    params(EntriesQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "JSON Lines of canonical entries", body = String, content_type = "application/jsonl"),
+        (status = 400, description = "Bad parameters", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "Token lacks the read scope", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
+pub(crate) async fn entries(
+    State(state): State<AppState>,
+    Require(_read): Require<ReadAccess>,
+    ValidQuery(query): ValidQuery<EntriesQuery>,
+) -> Result<Response, Problem> {
+    let from = query.from.unwrap_or(0);
+    let count = query.count.unwrap_or(DEFAULT_PAGE);
+    if count == 0 {
+        return Err(Problem::bad_request(format!(
+            "count must be at least 1; omit it for {DEFAULT_PAGE}."
+        )));
+    }
+    // Bounded by the head, so no `from` can overflow the store's query.
+    let head = state.store().head().await?.size;
+    let count = count.min(MAX_PAGE).min(head.saturating_sub(from));
+    let mut body = Vec::new();
+    if count > 0 {
+        let entries = state.store().entries(from, count).await?;
+        body.reserve(entries.iter().map(|(_, _, bytes)| bytes.len() + 1).sum());
+        for (_, _, bytes) in entries {
+            body.extend_from_slice(&bytes);
+            body.push(b'\n');
+        }
+    }
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(JSONL_CONTENT_TYPE),
+        )],
+        body,
+    )
+        .into_response())
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct InclusionQuery {
+    /// The entry to prove.
+    pub seq: u64,
+    /// Tree size to prove against; default the latest checkpoint's size (the head's without one).
+    pub size: Option<u64>,
+}
+
+/// RFC 9162 inclusion proof; hashes are standard base64.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InclusionProof {
+    pub index: u64,
+    pub size: u64,
+    pub leaf_hash: String,
+    /// Root of the tree of `size` entries.
+    pub root: String,
+    pub hashes: Vec<String>,
+}
+
+/// Proof that entry `seq` is in the tree of `size` entries.
+#[utoipa::path(
+    get,
+    path = "/api/v1/ledger/proof/inclusion",
+    tag = "ledger",
+    params(InclusionQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Inclusion proof", body = InclusionProof),
+        (status = 400, description = "seq or size out of range", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "Token lacks the read scope", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
+pub(crate) async fn inclusion(
+    State(state): State<AppState>,
+    Require(_read): Require<ReadAccess>,
+    ValidQuery(query): ValidQuery<InclusionQuery>,
+) -> Result<Json<InclusionProof>, Problem> {
+    let store = state.store();
+    let head = store.head().await?.size;
+    let size = match query.size {
+        Some(size) => size,
+        None => default_size(&state, head).await?,
+    };
+    check_size("size", size, head)?;
+    let seq = query.seq;
+    if seq >= size {
+        return Err(Problem::bad_request(format!(
+            "seq={seq} is not in a tree of size {size}; pass a seq below {size}, or a larger size (at most {head})."
+        )));
+    }
+    let leaf = store.leaf_hash(seq).await?.ok_or_else(|| {
+        Problem::internal(&format!(
+            "entry {seq} is missing below the head size {head}"
+        ))
+    })?;
+    let hashes = store.inclusion_proof(seq, size).await?;
+    let root = store.root_at(size).await?;
+    Ok(Json(InclusionProof {
+        index: seq,
+        size,
+        leaf_hash: b64(&leaf),
+        root: b64(&root),
+        hashes: hashes.iter().map(b64).collect(),
+    }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ConsistencyQuery {
+    /// The older tree size.
+    pub from: u64,
+    /// The newer tree size; default the latest checkpoint's size (the head's without one).
+    pub to: Option<u64>,
+}
+
+/// RFC 9162 consistency proof; hashes are standard base64.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConsistencyProof {
+    pub size1: u64,
+    pub size2: u64,
+    pub root1: String,
+    pub root2: String,
+    pub hashes: Vec<String>,
+}
+
+/// Proof that the tree of `to` entries extends the tree of `from` entries.
+#[utoipa::path(
+    get,
+    path = "/api/v1/ledger/proof/consistency",
+    tag = "ledger",
+    params(ConsistencyQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Consistency proof", body = ConsistencyProof),
+        (status = 400, description = "from or to out of range", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "Token lacks the read scope", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
+pub(crate) async fn consistency(
+    State(state): State<AppState>,
+    Require(_read): Require<ReadAccess>,
+    ValidQuery(query): ValidQuery<ConsistencyQuery>,
+) -> Result<Json<ConsistencyProof>, Problem> {
+    let store = state.store();
+    let head = store.head().await?.size;
+    let to = match query.to {
+        Some(to) => to,
+        None => default_size(&state, head).await?,
+    };
+    check_size("to", to, head)?;
+    let from = query.from;
+    check_size("from", from, head)?;
+    if from > to {
+        return Err(Problem::bad_request(format!(
+            "from={from} is larger than to={to}; a log only grows, so pass from <= to."
+        )));
+    }
+    let hashes = store.consistency_proof(from, to).await?;
+    let root1 = store.root_at(from).await?;
+    let root2 = store.root_at(to).await?;
+    Ok(Json(ConsistencyProof {
+        size1: from,
+        size2: to,
+        root1: b64(&root1),
+        root2: b64(&root2),
+        hashes: hashes.iter().map(b64).collect(),
+    }))
+}

@@ -1,0 +1,102 @@
+//! Per-request plumbing around every handler: request ids, the tracing span,
+//! the route template, metrics, the body limit, and final problem bodies.
+
+use crate::problem;
+use crate::state::AppState;
+use axum::Router;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::HeaderName;
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use std::time::Instant;
+use tower::ServiceBuilder;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// The largest request body accepted.
+pub const BODY_LIMIT: usize = 1024 * 1024;
+
+/// The route template that served a response; "unmatched" when none did.
+#[derive(Debug, Clone)]
+struct RouteTemplate(String);
+
+/// Wraps the routes with the request stack (outermost first):
+/// request id → span → id on the response → metrics and problem bodies.
+/// Route-level layers (template, body limit) run only for matched routes.
+pub(crate) fn layer(routes: Router<AppState>, state: AppState) -> Router {
+    let request_id = HeaderName::from_static(REQUEST_ID_HEADER);
+    let routes = routes.route_layer(
+        ServiceBuilder::new()
+            .layer(middleware::from_fn(record_route))
+            .layer(RequestBodyLimitLayer::new(BODY_LIMIT)),
+    );
+    routes
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(|request: &Request| {
+                            let id = request
+                                .headers()
+                                .get(REQUEST_ID_HEADER)
+                                .and_then(|v| v.to_str().ok())
+                                .unwrap_or("");
+                            tracing::info_span!(
+                                "request",
+                                request_id = %id,
+                                method = %request.method(),
+                                route = tracing::field::Empty,
+                                principal = tracing::field::Empty,
+                            )
+                        })
+                        .on_response(DefaultOnResponse::new().level(Level::INFO)),
+                )
+                .layer(PropagateRequestIdLayer::new(request_id))
+                .layer(middleware::from_fn_with_state(state.clone(), observe)),
+        )
+        .with_state(state)
+}
+
+/// Notes the matched route template in the span and on the response.
+async fn record_route(request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned());
+    if let Some(route) = &route {
+        tracing::Span::current().record("route", tracing::field::display(route));
+    }
+    let mut response = next.run(request).await;
+    if let Some(route) = route {
+        response.extensions_mut().insert(RouteTemplate(route));
+    }
+    response
+}
+
+/// Counts and times the request and gives error responses their problem body.
+async fn observe(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let request_id = request
+        .headers()
+        .get(REQUEST_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let response = problem::finish(next.run(request).await, request_id.as_deref());
+    let route = response
+        .extensions()
+        .get::<RouteTemplate>()
+        .map_or("unmatched", |r| r.0.as_str());
+    state.metrics().observe_request(
+        &method,
+        route,
+        response.status().as_u16(),
+        started.elapsed(),
+    );
+    response
+}

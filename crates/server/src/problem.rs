@@ -1,0 +1,312 @@
+//! RFC 9457 problem details: the one error shape of the API.
+//!
+//! Every error response is `application/problem+json` with a stable `code`
+//! from [`ErrorCode`], so clients branch on the code rather than on prose.
+//! Handlers return a [`Problem`]; the request middleware fills in the request
+//! id (which the handler does not know) and turns the bare error responses of
+//! the framework (404, 405, 413) into problems too.
+
+use axum::body::Body;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use soxctl_model::access::Denied;
+use soxctl_store::StoreError;
+use std::fmt::Display;
+use utoipa::ToSchema;
+
+pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
+
+/// The stable error codes of the API. Adding one is fine; renaming one breaks
+/// clients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// 400: a parameter is missing, malformed or out of range.
+    BadRequest,
+    /// 401: no bearer token, or one that is unknown, revoked or expired.
+    Unauthenticated,
+    /// 403: the token lacks the scope the operation needs.
+    Forbidden,
+    /// 404: no such endpoint or resource.
+    NotFound,
+    /// 405: the endpoint exists but not with this method.
+    MethodNotAllowed,
+    /// 413: the request body exceeds the limit.
+    PayloadTooLarge,
+    /// 500: a bug or an unexpected state; details are in the server log.
+    Internal,
+    /// 503: the database does not answer or the store cannot be written.
+    StoreUnavailable,
+}
+
+impl ErrorCode {
+    pub const ALL: [ErrorCode; 8] = [
+        Self::BadRequest,
+        Self::Unauthenticated,
+        Self::Forbidden,
+        Self::NotFound,
+        Self::MethodNotAllowed,
+        Self::PayloadTooLarge,
+        Self::Internal,
+        Self::StoreUnavailable,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::BadRequest => "bad_request",
+            Self::Unauthenticated => "unauthenticated",
+            Self::Forbidden => "forbidden",
+            Self::NotFound => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::Internal => "internal",
+            Self::StoreUnavailable => "store_unavailable",
+        }
+    }
+
+    pub fn status(self) -> StatusCode {
+        match self {
+            Self::BadRequest => StatusCode::BAD_REQUEST,
+            Self::Unauthenticated => StatusCode::UNAUTHORIZED,
+            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Self::BadRequest => "Bad request",
+            Self::Unauthenticated => "Authentication required",
+            Self::Forbidden => "Forbidden",
+            Self::NotFound => "Not found",
+            Self::MethodNotAllowed => "Method not allowed",
+            Self::PayloadTooLarge => "Payload too large",
+            Self::Internal => "Internal server error",
+            Self::StoreUnavailable => "Store unavailable",
+        }
+    }
+
+    /// The problem `type`: a URN rather than a URL, so it stays stable and
+    /// does not pretend to be a page someone hosts.
+    pub fn type_uri(self) -> String {
+        format!("urn:soxctl:problem:{}", self.as_str())
+    }
+
+    /// The code a bare framework response with this status stands for.
+    fn for_status(status: StatusCode) -> Self {
+        match status {
+            StatusCode::UNAUTHORIZED => Self::Unauthenticated,
+            StatusCode::FORBIDDEN => Self::Forbidden,
+            StatusCode::NOT_FOUND => Self::NotFound,
+            StatusCode::METHOD_NOT_ALLOWED => Self::MethodNotAllowed,
+            StatusCode::PAYLOAD_TOO_LARGE => Self::PayloadTooLarge,
+            StatusCode::SERVICE_UNAVAILABLE => Self::StoreUnavailable,
+            s if s.is_server_error() => Self::Internal,
+            _ => Self::BadRequest,
+        }
+    }
+}
+
+/// The JSON body of every error response.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ProblemBody {
+    /// `urn:soxctl:problem:<code>`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    /// What went wrong and what to do next.
+    pub detail: String,
+    /// The `x-request-id` of the request; quote it when reporting a problem.
+    pub request_id: Option<String>,
+    pub code: ErrorCode,
+}
+
+/// An error a handler returns.
+#[derive(Debug, Clone)]
+pub struct Problem {
+    pub code: ErrorCode,
+    pub detail: String,
+    /// `WWW-Authenticate` value for 401s.
+    challenge: Option<&'static str>,
+}
+
+const CHALLENGE: &str = "Bearer realm=\"soxctl\"";
+const CHALLENGE_INVALID: &str = "Bearer realm=\"soxctl\", error=\"invalid_token\"";
+
+impl Problem {
+    pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
+        Self {
+            code,
+            detail: detail.into(),
+            challenge: None,
+        }
+    }
+
+    pub fn bad_request(detail: impl Into<String>) -> Self {
+        Self::new(ErrorCode::BadRequest, detail)
+    }
+
+    pub fn not_found(detail: impl Into<String>) -> Self {
+        Self::new(ErrorCode::NotFound, detail)
+    }
+
+    /// No credential at all.
+    pub fn missing_credential(detail: impl Into<String>) -> Self {
+        Self {
+            challenge: Some(CHALLENGE),
+            ..Self::new(ErrorCode::Unauthenticated, detail)
+        }
+    }
+
+    /// A credential that is malformed, unknown, revoked or expired.
+    pub fn invalid_credential(detail: impl Into<String>) -> Self {
+        Self {
+            challenge: Some(CHALLENGE_INVALID),
+            ..Self::new(ErrorCode::Unauthenticated, detail)
+        }
+    }
+
+    pub fn forbidden(denied: Denied) -> Self {
+        Self::new(ErrorCode::Forbidden, denied.to_string())
+    }
+
+    /// A 500 with an opaque detail; the error itself goes to the log, inside
+    /// the request's span so it carries the request id.
+    pub fn internal(error: &dyn Display) -> Self {
+        tracing::error!(error = %error, "request failed");
+        Self::new(
+            ErrorCode::Internal,
+            "The server failed to handle this request. Retry later; if it keeps failing, give the request id to \
+             the soxctl operator, whose server log has the full error.",
+        )
+    }
+
+    pub fn body(&self, request_id: Option<&str>) -> ProblemBody {
+        ProblemBody {
+            kind: self.code.type_uri(),
+            title: self.code.title().to_owned(),
+            status: self.code.status().as_u16(),
+            detail: self.detail.clone(),
+            request_id: request_id.map(str::to_owned),
+            code: self.code,
+        }
+    }
+
+    fn render(&self, request_id: Option<&str>) -> Body {
+        // Serialising a struct of strings cannot fail; fall back to the bare
+        // code rather than panic if it somehow does.
+        let json = serde_json::to_vec(&self.body(request_id))
+            .unwrap_or_else(|_| format!("{{\"code\":\"{}\"}}", self.code.as_str()).into_bytes());
+        Body::from(json)
+    }
+
+    /// A framework response with an error status and no problem body.
+    fn for_bare(status: StatusCode) -> Self {
+        let code = ErrorCode::for_status(status);
+        let detail = match code {
+            ErrorCode::NotFound => {
+                "There is no such endpoint. The API is described at /api/v1/openapi.json."
+            }
+            ErrorCode::MethodNotAllowed => {
+                "The endpoint does not accept this method; the Allow header lists those it does, and \
+                 /api/v1/openapi.json describes them."
+            }
+            ErrorCode::PayloadTooLarge => {
+                "The request body is larger than 1 MiB; send a smaller body."
+            }
+            ErrorCode::Internal => {
+                "The server failed to handle this request. Retry later; if it keeps failing, give the request id \
+                 to the soxctl operator."
+            }
+            _ => "The request was rejected; check it against /api/v1/openapi.json.",
+        };
+        Self::new(code, detail)
+    }
+}
+
+impl From<StoreError> for Problem {
+    fn from(error: StoreError) -> Self {
+        match error {
+            // The database not answering is an outage, not a bug: say so, so
+            // clients retry and operators look at the database.
+            StoreError::Database(_) => {
+                tracing::error!(error = %error, "store unavailable");
+                Self::new(
+                    ErrorCode::StoreUnavailable,
+                    "The store's database did not answer. Retry shortly; if it persists, the operator should check \
+                     the database and the server log.",
+                )
+            }
+            other => Self::internal(&other),
+        }
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let mut response = Response::new(self.render(None));
+        *response.status_mut() = self.code.status();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(PROBLEM_CONTENT_TYPE),
+        );
+        if let Some(challenge) = self.challenge {
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(challenge),
+            );
+        }
+        // Kept so the middleware can render it again with the request id.
+        response.extensions_mut().insert(self);
+        response
+    }
+}
+
+/// Gives an error response its final problem body: the handler's problem with
+/// the request id, or one made up for a bare framework error.
+pub(crate) fn finish(response: Response, request_id: Option<&str>) -> Response {
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let problem = match parts.extensions.remove::<Problem>() {
+        Some(problem) => problem,
+        None if parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .is_some_and(|v| v == PROBLEM_CONTENT_TYPE) =>
+        {
+            return Response::from_parts(parts, body);
+        }
+        None => Problem::for_bare(status),
+    };
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(PROBLEM_CONTENT_TYPE),
+    );
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, problem.render(request_id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_distinct_and_match_their_serde_names() {
+        let mut seen = std::collections::BTreeSet::new();
+        for code in ErrorCode::ALL {
+            assert!(seen.insert(code.as_str()), "{code:?}");
+            assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
+            assert!(code.status().is_client_error() || code.status().is_server_error());
+        }
+    }
+}

@@ -1,0 +1,65 @@
+//! What every handler shares.
+
+use crate::checkpointer::CheckpointPolicy;
+use crate::metrics::Metrics;
+use soxctl_ledger::note::SigningKey;
+use soxctl_store::Store;
+use std::sync::Arc;
+
+/// Deployment choices that change the API's behaviour.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ServerOptions {
+    /// Serve `/metrics` without a token (for scrapers inside a trusted network).
+    pub metrics_public: bool,
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    store: Store,
+    signing_key: Arc<SigningKey>,
+    metrics_public: bool,
+    metrics: Arc<Metrics>,
+    checkpoint_policy: CheckpointPolicy,
+}
+
+impl AppState {
+    pub fn new(
+        store: Store,
+        signing_key: impl Into<Arc<SigningKey>>,
+        options: ServerOptions,
+    ) -> Self {
+        Self {
+            store,
+            signing_key: signing_key.into(),
+            metrics_public: options.metrics_public,
+            metrics: Arc::new(Metrics::new()),
+            checkpoint_policy: CheckpointPolicy::default(),
+        }
+    }
+
+    /// Overrides when [`crate::serve`]'s checkpointer signs (tests use short intervals).
+    pub fn with_checkpoint_policy(mut self, policy: CheckpointPolicy) -> Self {
+        self.checkpoint_policy = policy;
+        self
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn signing_key(&self) -> &Arc<SigningKey> {
+        &self.signing_key
+    }
+
+    pub fn metrics_public(&self) -> bool {
+        self.metrics_public
+    }
+
+    pub fn checkpoint_policy(&self) -> CheckpointPolicy {
+        self.checkpoint_policy
+    }
+
+    pub(crate) fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+}
