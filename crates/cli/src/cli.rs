@@ -45,6 +45,32 @@ pub enum Command {
     Backup(BackupArgs),
     /// Restore an SQLite backup into a new data directory.
     Restore(RestoreArgs),
+    /// Benchmarks (results table on stdout; figures go in docs/BENCHMARKS.md).
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BenchScale {
+    Small,
+    Full,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Ledger appends, hashing, verify and proofs on SQLite and PostgreSQL.
+    Ledger {
+        #[arg(long, value_enum, default_value = "small")]
+        scale: BenchScale,
+        /// PostgreSQL to use (default: a throw-away cluster started for the run).
+        #[arg(long, value_name = "URL")]
+        database: Option<String>,
+        /// Skip PostgreSQL.
+        #[arg(long)]
+        sqlite_only: bool,
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -62,7 +88,12 @@ pub struct ServeArgs {
 #[derive(Debug, Args)]
 pub struct DemoArgs {
     /// Data directory of the demo store.
-    #[arg(long, env = "SOXCTL_DEMO_DATA", value_name = "DIR", default_value = "./soxctl-demo")]
+    #[arg(
+        long,
+        env = "SOXCTL_DEMO_DATA",
+        value_name = "DIR",
+        default_value = "./soxctl-demo"
+    )]
     pub data: PathBuf,
     /// Address to listen on.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]

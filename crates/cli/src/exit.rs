@@ -25,14 +25,20 @@ pub struct Failure {
 
 impl<E: Into<anyhow::Error>> From<E> for Failure {
     fn from(e: E) -> Self {
-        Failure { code: Exit::Usage, error: e.into() }
+        Failure {
+            code: Exit::Usage,
+            error: e.into(),
+        }
     }
 }
 
 pub type CmdResult = Result<Exit, Failure>;
 
 pub fn failed(code: Exit, error: impl Into<anyhow::Error>) -> Failure {
-    Failure { code, error: error.into() }
+    Failure {
+        code,
+        error: error.into(),
+    }
 }
 
 /// `bail!` for command functions: a usage or input error (exit 2).

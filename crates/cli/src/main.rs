@@ -18,7 +18,10 @@ fn main() -> ExitCode {
         eprintln!("error: cannot set up logging: {e}");
         return ExitCode::from(2);
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -36,10 +39,17 @@ fn main() -> ExitCode {
 
 fn init_logging(format: Option<&str>) -> anyhow::Result<()> {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("SOXCTL_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let filter =
+        EnvFilter::try_from_env("SOXCTL_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match format {
-        Some("json") => builder.json().flatten_event(true).with_current_span(true).init(),
+        Some("json") => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .init(),
         Some("text") | None => builder.init(),
         Some(other) => anyhow::bail!("unknown --log-format '{other}': use text or json"),
     }

@@ -15,7 +15,13 @@ pub enum Format {
 impl Format {
     /// `table` on a terminal, JSON Lines when piped.
     pub fn resolve(format: Option<Format>) -> Format {
-        format.unwrap_or_else(|| if std::io::stdout().is_terminal() { Format::Table } else { Format::Jsonl })
+        format.unwrap_or_else(|| {
+            if std::io::stdout().is_terminal() {
+                Format::Table
+            } else {
+                Format::Jsonl
+            }
+        })
     }
 }
 
@@ -23,7 +29,11 @@ fn cell(v: Option<&Value>) -> String {
     match v {
         None | Some(Value::Null) => String::new(),
         Some(Value::String(s)) => s.clone(),
-        Some(Value::Array(items)) => items.iter().map(|i| cell(Some(i))).collect::<Vec<_>>().join(","),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|i| cell(Some(i)))
+            .collect::<Vec<_>>()
+            .join(","),
         Some(other) => other.to_string(),
     }
 }
@@ -48,17 +58,34 @@ pub fn print_records(format: Format, columns: &[&str], records: &[Value]) -> any
             w.flush()?;
         }
         Format::Table => {
-            let rows: Vec<Vec<String>> =
-                records.iter().map(|r| columns.iter().map(|c| cell(r.get(*c))).collect()).collect();
+            let rows: Vec<Vec<String>> = records
+                .iter()
+                .map(|r| columns.iter().map(|c| cell(r.get(*c))).collect())
+                .collect();
             let widths: Vec<usize> = columns
                 .iter()
                 .enumerate()
-                .map(|(i, c)| rows.iter().map(|r| r[i].chars().count()).chain([c.len()]).max().unwrap_or(0))
+                .map(|(i, c)| {
+                    rows.iter()
+                        .map(|r| r[i].chars().count())
+                        .chain([c.len()])
+                        .max()
+                        .unwrap_or(0)
+                })
                 .collect();
             let line = |cells: Vec<String>| {
-                cells.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect::<Vec<_>>().join("  ")
+                cells
+                    .iter()
+                    .zip(&widths)
+                    .map(|(c, w)| format!("{c:<w$}"))
+                    .collect::<Vec<_>>()
+                    .join("  ")
             };
-            writeln!(out, "{}", line(columns.iter().map(|c| c.to_uppercase()).collect()).trim_end())?;
+            writeln!(
+                out,
+                "{}",
+                line(columns.iter().map(|c| c.to_uppercase()).collect()).trim_end()
+            )?;
             for r in rows {
                 writeln!(out, "{}", line(r).trim_end())?;
             }
@@ -72,8 +99,10 @@ pub fn print_object(format: Format, value: &Value) -> anyhow::Result<()> {
     match format {
         Format::Jsonl => println!("{}", serde_json::to_string(value)?),
         Format::Csv => {
-            let columns: Vec<String> =
-                value.as_object().map(|o| o.keys().cloned().collect()).unwrap_or_default();
+            let columns: Vec<String> = value
+                .as_object()
+                .map(|o| o.keys().cloned().collect())
+                .unwrap_or_default();
             let refs: Vec<&str> = columns.iter().map(String::as_str).collect();
             print_records(Format::Csv, &refs, std::slice::from_ref(value))?;
         }

@@ -13,7 +13,12 @@ use std::sync::Arc;
 #[derive(Debug, Clone, Args)]
 pub struct StoreArgs {
     /// SQLite store directory [default: ./soxctl-data].
-    #[arg(long, env = "SOXCTL_DATA", value_name = "DIR", conflicts_with = "database")]
+    #[arg(
+        long,
+        env = "SOXCTL_DATA",
+        value_name = "DIR",
+        conflicts_with = "database"
+    )]
     pub data: Option<PathBuf>,
     /// PostgreSQL store URL (postgres://user@host/db); needs --signing-key.
     #[arg(long, env = "SOXCTL_DATABASE", value_name = "URL")]
@@ -34,14 +39,22 @@ impl StoreArgs {
         if let Some(url) = self.database.clone().or_else(|| config.database.clone()) {
             return Location::Postgres(url);
         }
-        Location::Sqlite(self.data.clone().or_else(|| config.data.clone()).unwrap_or_else(|| "./soxctl-data".into()))
+        Location::Sqlite(
+            self.data
+                .clone()
+                .or_else(|| config.data.clone())
+                .unwrap_or_else(|| "./soxctl-data".into()),
+        )
     }
 
     fn key_path(&self, config: &Config, location: &Location) -> Option<PathBuf> {
-        self.signing_key.clone().or_else(|| config.signing_key.clone()).or_else(|| match location {
-            Location::Sqlite(dir) => Some(dir.join(signing::DEFAULT_FILE_NAME)),
-            Location::Postgres(_) => None,
-        })
+        self.signing_key
+            .clone()
+            .or_else(|| config.signing_key.clone())
+            .or_else(|| match location {
+                Location::Sqlite(dir) => Some(dir.join(signing::DEFAULT_FILE_NAME)),
+                Location::Postgres(_) => None,
+            })
     }
 
     /// Opens the store; `create` for the commands allowed to create one.
@@ -49,7 +62,9 @@ impl StoreArgs {
         let location = self.location(config);
         let key_path = self.key_path(config, &location);
         if matches!(location, Location::Postgres(_)) && key_path.is_none() {
-            bail!("a PostgreSQL store needs --signing-key FILE (shared by all replicas, kept outside the database)");
+            bail!(
+                "a PostgreSQL store needs --signing-key FILE (shared by all replicas, kept outside the database)"
+            );
         }
         let store = Store::open(OpenOptions {
             location: location.clone(),
@@ -59,31 +74,48 @@ impl StoreArgs {
         })
         .await
         .with_context(|| format!("cannot open {}", location.describe()))?;
-        Ok(Opened { store, location, key_path })
+        Ok(Opened {
+            store,
+            location,
+            key_path,
+        })
     }
 }
 
 impl Opened {
     /// Initialises an empty store and loads (or creates) its signing key.
     pub async fn initialise(&self, config: &Config, demo: bool) -> anyhow::Result<SigningKey> {
-        let meta = self.store.initialise(config.ledger.origin.clone(), demo).await?;
+        let meta = self
+            .store
+            .initialise(config.ledger.origin.clone(), demo)
+            .await?;
         self.signing_key_or_create(&meta.origin)
     }
 
     fn signing_key_or_create(&self, origin: &str) -> anyhow::Result<SigningKey> {
-        let path = self.key_path.as_ref().context("no signing key: pass --signing-key FILE")?;
+        let path = self
+            .key_path
+            .as_ref()
+            .context("no signing key: pass --signing-key FILE")?;
         Ok(signing::load_or_create(path, origin)?)
     }
 
     /// The existing signing key (read-only commands never create one).
     pub fn signing_key(&self) -> anyhow::Result<SigningKey> {
-        let path = self.key_path.as_ref().context("no signing key: pass --signing-key FILE")?;
-        signing::load(path).with_context(|| "cannot load the checkpoint signing key; pass --signing-key FILE")
+        let path = self
+            .key_path
+            .as_ref()
+            .context("no signing key: pass --signing-key FILE")?;
+        signing::load(path)
+            .with_context(|| "cannot load the checkpoint signing key; pass --signing-key FILE")
     }
 
     /// Commands that wrote entries sign a checkpoint covering them before returning.
     pub async fn checkpoint(&self, key: &SigningKey) -> anyhow::Result<()> {
-        self.store.sign_checkpoint(key).await.context("cannot sign a checkpoint")?;
+        self.store
+            .sign_checkpoint(key)
+            .await
+            .context("cannot sign a checkpoint")?;
         Ok(())
     }
 }

@@ -3,8 +3,8 @@
 
 use crate::snapshot::{Snapshot, SnapshotError, validate_references};
 use soxctl_model::event::{
-    AccountFact, Baselined, EntitlementFact, Event, GrantFact, ImportCompleted, Origin, PersonFact, RoleEntitlementFact,
-    RoleFact, SystemFact,
+    AccountFact, Baselined, EntitlementFact, Event, GrantFact, ImportCompleted, Origin, PersonFact,
+    RoleEntitlementFact, RoleFact, SystemFact,
 };
 use soxctl_model::ids::SystemId;
 use soxctl_model::principal::Principal;
@@ -23,7 +23,11 @@ pub struct ImportOptions {
 
 impl Default for ImportOptions {
     fn default() -> Self {
-        Self { actor: Principal::system("import"), dry_run: false, max_removals_percent: 20 }
+        Self {
+            actor: Principal::system("import"),
+            dry_run: false,
+            max_removals_percent: 20,
+        }
     }
 }
 
@@ -35,7 +39,13 @@ pub enum ImportError {
         "snapshot rejected, nothing was imported: it would remove {removed} of the {held} grants of system '{system}' \
          ({percent}%, more than the {limit}% allowed); check that the export is complete, or pass --max-removals {percent} if the removals are real"
     )]
-    TooManyRemovals { system: SystemId, held: usize, removed: usize, percent: usize, limit: u32 },
+    TooManyRemovals {
+        system: SystemId,
+        held: usize,
+        removed: usize,
+        percent: usize,
+        limit: u32,
+    },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -49,7 +59,11 @@ pub struct ImportOutcome {
     pub receipt: Option<Receipt>,
 }
 
-pub async fn import(store: &Store, snapshot: &Snapshot, options: &ImportOptions) -> Result<ImportOutcome, ImportError> {
+pub async fn import(
+    store: &Store,
+    snapshot: &Snapshot,
+    options: &ImportOptions,
+) -> Result<ImportOutcome, ImportError> {
     let mut tx = store.begin_write().await?;
     let current = tx.inventory().await?;
     validate_references(snapshot, &current)?;
@@ -69,12 +83,22 @@ pub async fn import(store: &Store, snapshot: &Snapshot, options: &ImportOptions)
         }
     }
     if options.dry_run || diff.is_empty() {
-        return Ok(ImportOutcome { import_id: None, diff, events: 0, receipt: None });
+        return Ok(ImportOutcome {
+            import_id: None,
+            diff,
+            events: 0,
+            receipt: None,
+        });
     }
 
     let import_id = format!("imp_{}", uuid::Uuid::new_v4().simple());
-    let extracted_at = snapshot.extracted_at.unwrap_or_else(|| store.context().clock.now());
-    let origin = Origin { import_id: Some(import_id.clone()), as_of: Some(extracted_at) };
+    let extracted_at = snapshot
+        .extracted_at
+        .unwrap_or_else(|| store.context().clock.now());
+    let origin = Origin {
+        import_id: Some(import_id.clone()),
+        as_of: Some(extracted_at),
+    };
     let mut events = 0u64;
     for change in &diff.changes {
         let event = to_event(&mut tx, change, &origin).await?;
@@ -100,7 +124,12 @@ pub async fn import(store: &Store, snapshot: &Snapshot, options: &ImportOptions)
     tx.append(&options.actor, &summary).await?;
     events += 1;
     let receipt = tx.commit().await?;
-    Ok(ImportOutcome { import_id: Some(import_id), diff, events, receipt: Some(receipt) })
+    Ok(ImportOutcome {
+        import_id: Some(import_id),
+        diff,
+        events,
+        receipt: Some(receipt),
+    })
 }
 
 async fn to_event(tx: &mut WriteTx, change: &Change, origin: &Origin) -> Result<Event, StoreError> {
@@ -109,7 +138,11 @@ async fn to_event(tx: &mut WriteTx, change: &Change, origin: &Origin) -> Result<
     use ChangeKind::{Added, Changed, Removed};
     Ok(match (&change.fact, change.kind) {
         (Fact::Person(p), kind) => {
-            let fact = PersonFact { origin, changed, person: tx.seal_person(p).await? };
+            let fact = PersonFact {
+                origin,
+                changed,
+                person: tx.seal_person(p).await?,
+            };
             match kind {
                 Added => Event::PersonAdded(fact),
                 // People are never removed by omission; reconcile never asks.
@@ -117,11 +150,23 @@ async fn to_event(tx: &mut WriteTx, change: &Change, origin: &Origin) -> Result<
             }
         }
         (Fact::System(s), kind) => {
-            let fact = SystemFact { origin, changed, system: s.clone() };
-            if kind == Added { Event::SystemAdded(fact) } else { Event::SystemChanged(fact) }
+            let fact = SystemFact {
+                origin,
+                changed,
+                system: s.clone(),
+            };
+            if kind == Added {
+                Event::SystemAdded(fact)
+            } else {
+                Event::SystemChanged(fact)
+            }
         }
         (Fact::Entitlement(e), kind) => {
-            let fact = EntitlementFact { origin, changed, entitlement: e.clone() };
+            let fact = EntitlementFact {
+                origin,
+                changed,
+                entitlement: e.clone(),
+            };
             match kind {
                 Added => Event::EntitlementAdded(fact),
                 Changed => Event::EntitlementChanged(fact),
@@ -129,7 +174,11 @@ async fn to_event(tx: &mut WriteTx, change: &Change, origin: &Origin) -> Result<
             }
         }
         (Fact::Account(a), kind) => {
-            let fact = AccountFact { origin, changed, account: a.clone() };
+            let fact = AccountFact {
+                origin,
+                changed,
+                account: a.clone(),
+            };
             match kind {
                 Added => Event::AccountAdded(fact),
                 Changed => Event::AccountChanged(fact),
@@ -137,7 +186,11 @@ async fn to_event(tx: &mut WriteTx, change: &Change, origin: &Origin) -> Result<
             }
         }
         (Fact::Grant(g), kind) => {
-            let fact = GrantFact { origin, changed, grant: g.clone() };
+            let fact = GrantFact {
+                origin,
+                changed,
+                grant: g.clone(),
+            };
             match kind {
                 Added => Event::GrantAdded(fact),
                 Changed => Event::GrantChanged(fact),
@@ -145,7 +198,11 @@ async fn to_event(tx: &mut WriteTx, change: &Change, origin: &Origin) -> Result<
             }
         }
         (Fact::Role(r), kind) => {
-            let fact = RoleFact { origin, changed, role: r.clone() };
+            let fact = RoleFact {
+                origin,
+                changed,
+                role: r.clone(),
+            };
             match kind {
                 Added => Event::RoleAdded(fact),
                 Changed => Event::RoleChanged(fact),
@@ -153,8 +210,16 @@ async fn to_event(tx: &mut WriteTx, change: &Change, origin: &Origin) -> Result<
             }
         }
         (Fact::RoleEntitlement(r), kind) => {
-            let fact = RoleEntitlementFact { origin, changed, role_entitlement: r.clone() };
-            if kind == Removed { Event::RoleEntitlementRemoved(fact) } else { Event::RoleEntitlementAdded(fact) }
+            let fact = RoleEntitlementFact {
+                origin,
+                changed,
+                role_entitlement: r.clone(),
+            };
+            if kind == Removed {
+                Event::RoleEntitlementRemoved(fact)
+            } else {
+                Event::RoleEntitlementAdded(fact)
+            }
         }
     })
 }

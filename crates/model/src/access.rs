@@ -19,8 +19,16 @@ pub struct Caller {
 
 impl Caller {
     /// Built by the authentication layer only after the credential checked out.
-    pub fn authenticated(principal: Principal, scopes: BTreeSet<Scope>, system: Option<SystemId>) -> Self {
-        Self { principal, scopes, system }
+    pub fn authenticated(
+        principal: Principal,
+        scopes: BTreeSet<Scope>,
+        system: Option<SystemId>,
+    ) -> Self {
+        Self {
+            principal,
+            scopes,
+            system,
+        }
     }
 
     pub fn principal(&self) -> &Principal {
@@ -37,7 +45,9 @@ impl Caller {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{principal} lacks the '{needed}' scope for this operation; ask an admin for a token with it")]
+#[error(
+    "{principal} lacks the '{needed}' scope for this operation; ask an admin for a token with it"
+)]
 pub struct Denied {
     pub principal: String,
     pub needed: &'static str,
@@ -48,7 +58,10 @@ pub trait Capability: Sized {
 }
 
 fn deny(caller: &Caller, needed: &'static str) -> Denied {
-    Denied { principal: caller.principal.to_string(), needed }
+    Denied {
+        principal: caller.principal.to_string(),
+        needed,
+    }
 }
 
 /// Read the inventory, the ledger and findings.
@@ -60,7 +73,9 @@ pub struct ReadAccess {
 impl Capability for ReadAccess {
     fn check(caller: &Caller) -> Result<Self, Denied> {
         if caller.has(Scope::Read) || caller.has(Scope::Admin) {
-            Ok(Self { actor: caller.principal.clone() })
+            Ok(Self {
+                actor: caller.principal.clone(),
+            })
         } else {
             Err(deny(caller, "read"))
         }
@@ -76,7 +91,9 @@ pub struct AdminAccess {
 impl Capability for AdminAccess {
     fn check(caller: &Caller) -> Result<Self, Denied> {
         if caller.has(Scope::Admin) {
-            Ok(Self { actor: caller.principal.clone() })
+            Ok(Self {
+                actor: caller.principal.clone(),
+            })
         } else {
             Err(deny(caller, "admin"))
         }
@@ -114,7 +131,10 @@ pub struct ScimAccess {
 impl Capability for ScimAccess {
     fn check(caller: &Caller) -> Result<Self, Denied> {
         match (&caller.system, caller.has(Scope::Scim)) {
-            (Some(system), true) => Ok(Self { actor: caller.principal.clone(), system: system.clone() }),
+            (Some(system), true) => Ok(Self {
+                actor: caller.principal.clone(),
+                system: system.clone(),
+            }),
             _ => Err(deny(caller, "scim (with --system)")),
         }
     }
@@ -136,13 +156,36 @@ mod tests {
     #[test]
     fn scopes_gate_capabilities() {
         assert!(caller(&[Scope::Read], None).require::<ReadAccess>().is_ok());
-        assert!(caller(&[Scope::Read], None).require::<AdminAccess>().is_err());
-        assert!(caller(&[Scope::Admin], None).require::<ReadAccess>().is_ok());
-        assert!(caller(&[Scope::Gate], None).require::<MetricsAccess>().is_err());
-        assert!(caller(&[Scope::Scim], None).require::<ScimAccess>().is_err());
-        let scim = caller(&[Scope::Scim], Some("erp")).require::<ScimAccess>().unwrap();
+        assert!(
+            caller(&[Scope::Read], None)
+                .require::<AdminAccess>()
+                .is_err()
+        );
+        assert!(
+            caller(&[Scope::Admin], None)
+                .require::<ReadAccess>()
+                .is_ok()
+        );
+        assert!(
+            caller(&[Scope::Gate], None)
+                .require::<MetricsAccess>()
+                .is_err()
+        );
+        assert!(
+            caller(&[Scope::Scim], None)
+                .require::<ScimAccess>()
+                .is_err()
+        );
+        let scim = caller(&[Scope::Scim], Some("erp"))
+            .require::<ScimAccess>()
+            .unwrap();
         assert_eq!(scim.system.as_str(), "erp");
-        let denied = caller(&[Scope::Read], None).require::<AdminAccess>().unwrap_err();
-        assert_eq!(denied.to_string(), "token:t1 lacks the 'admin' scope for this operation; ask an admin for a token with it");
+        let denied = caller(&[Scope::Read], None)
+            .require::<AdminAccess>()
+            .unwrap_err();
+        assert_eq!(
+            denied.to_string(),
+            "token:t1 lacks the 'admin' scope for this operation; ask an admin for a token with it"
+        );
     }
 }

@@ -155,14 +155,19 @@ pub enum EventError {
     #[error("event does not serialise to a JSON object with a type and payload")]
     Shape,
     #[error("entry of type '{kind}' has a payload that does not match its schema: {source}")]
-    Payload { kind: String, source: serde_json::Error },
+    Payload {
+        kind: String,
+        source: serde_json::Error,
+    },
     #[error(transparent)]
     Json(#[from] serde_json::Error),
 }
 
 impl Event {
     /// Splits into the ledger entry's `type` and `payload`.
-    pub fn to_parts(&self) -> Result<(String, serde_json::Map<String, serde_json::Value>), EventError> {
+    pub fn to_parts(
+        &self,
+    ) -> Result<(String, serde_json::Map<String, serde_json::Value>), EventError> {
         let serde_json::Value::Object(mut obj) = serde_json::to_value(self)? else {
             return Err(EventError::Shape);
         };
@@ -176,9 +181,15 @@ impl Event {
     }
 
     /// Rebuilds an event from a ledger entry's `type` and `payload`.
-    pub fn from_parts(kind: &str, payload: &serde_json::Map<String, serde_json::Value>) -> Result<Self, EventError> {
+    pub fn from_parts(
+        kind: &str,
+        payload: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<Self, EventError> {
         let value = serde_json::json!({ "type": kind, "payload": payload });
-        serde_json::from_value(value).map_err(|source| EventError::Payload { kind: kind.to_owned(), source })
+        serde_json::from_value(value).map_err(|source| EventError::Payload {
+            kind: kind.to_owned(),
+            source,
+        })
     }
 
     pub fn kind(&self) -> Result<String, EventError> {
@@ -195,7 +206,10 @@ mod tests {
     #[test]
     fn parts_round_trip() {
         let event = Event::GrantAdded(GrantFact {
-            origin: Origin { import_id: Some("imp-1".into()), as_of: None },
+            origin: Origin {
+                import_id: Some("imp-1".into()),
+                as_of: None,
+            },
             changed: None,
             grant: Grant {
                 system_id: SystemId::parse("erp").unwrap(),

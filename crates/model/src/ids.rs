@@ -16,7 +16,9 @@ pub enum IdError {
     TooLong { kind: &'static str, shown: String },
     #[error("{kind} '{value}' contains a control character or leading/trailing space")]
     BadCharacter { kind: &'static str, value: String },
-    #[error("{kind} '{value}' must not contain ':' (it separates system and entitlement in references)")]
+    #[error(
+        "{kind} '{value}' must not contain ':' (it separates system and entitlement in references)"
+    )]
     Colon { kind: &'static str, value: String },
 }
 
@@ -25,13 +27,22 @@ fn check(kind: &'static str, value: &str, allow_colon: bool) -> Result<(), IdErr
         return Err(IdError::Empty { kind });
     }
     if value.chars().count() > MAX_ID_LEN {
-        return Err(IdError::TooLong { kind, shown: value.chars().take(40).collect() });
+        return Err(IdError::TooLong {
+            kind,
+            shown: value.chars().take(40).collect(),
+        });
     }
     if value.chars().any(char::is_control) || value.trim() != value {
-        return Err(IdError::BadCharacter { kind, value: value.to_owned() });
+        return Err(IdError::BadCharacter {
+            kind,
+            value: value.to_owned(),
+        });
     }
     if !allow_colon && value.contains(':') {
-        return Err(IdError::Colon { kind, value: value.to_owned() });
+        return Err(IdError::Colon {
+            kind,
+            value: value.to_owned(),
+        });
     }
     Ok(())
 }
@@ -98,7 +109,10 @@ impl EntitlementRef {
             kind: "entitlement reference (expected system_id:entitlement_id)",
             value: value.to_owned(),
         })?;
-        Ok(Self { system: SystemId::parse(system)?, entitlement: EntitlementId::parse(entitlement)? })
+        Ok(Self {
+            system: SystemId::parse(system)?,
+            entitlement: EntitlementId::parse(entitlement)?,
+        })
     }
 }
 
@@ -115,10 +129,19 @@ mod tests {
     #[test]
     fn rejects_bad_ids() {
         assert!(matches!(PersonId::parse(""), Err(IdError::Empty { .. })));
-        assert!(matches!(PersonId::parse(" p1"), Err(IdError::BadCharacter { .. })));
-        assert!(matches!(PersonId::parse("p\n1"), Err(IdError::BadCharacter { .. })));
+        assert!(matches!(
+            PersonId::parse(" p1"),
+            Err(IdError::BadCharacter { .. })
+        ));
+        assert!(matches!(
+            PersonId::parse("p\n1"),
+            Err(IdError::BadCharacter { .. })
+        ));
         assert!(matches!(SystemId::parse("a:b"), Err(IdError::Colon { .. })));
-        assert!(matches!(PersonId::parse("x".repeat(MAX_ID_LEN + 1)), Err(IdError::TooLong { .. })));
+        assert!(matches!(
+            PersonId::parse("x".repeat(MAX_ID_LEN + 1)),
+            Err(IdError::TooLong { .. })
+        ));
         assert!(EntitlementId::parse("vendor:edit").is_ok());
     }
 

@@ -102,7 +102,9 @@ impl FromStr for GrantSource {
         match s.split_once(':') {
             None if s == "direct" => Ok(Self::Direct),
             Some(("role", id)) => RoleId::parse(id).map(Self::Role).map_err(|e| e.to_string()),
-            _ => Err(format!("'{s}' is not a grant source: use direct or role:<role_id>")),
+            _ => Err(format!(
+                "'{s}' is not a grant source: use direct or role:<role_id>"
+            )),
         }
     }
 }
@@ -171,7 +173,11 @@ pub struct Inventory {
 
 impl Grant {
     pub fn key(&self) -> GrantKey {
-        (self.system_id.clone(), self.account_id.clone(), self.entitlement_id.clone())
+        (
+            self.system_id.clone(),
+            self.account_id.clone(),
+            self.entitlement_id.clone(),
+        )
     }
 }
 
@@ -189,6 +195,10 @@ impl Entitlement {
 
 impl RoleEntitlement {
     pub fn key(&self) -> (RoleId, SystemId, EntitlementId) {
-        (self.role_id.clone(), self.system_id.clone(), self.entitlement_id.clone())
+        (
+            self.role_id.clone(),
+            self.system_id.clone(),
+            self.entitlement_id.clone(),
+        )
     }
 }

@@ -36,7 +36,9 @@ impl FromStr for Principal {
             Some(("person", id)) => Ok(Self::Person(PersonId::parse(id)?)),
             Some(("token", id)) => Ok(Self::Token(TokenId::parse(id)?)),
             Some(("system", c))
-                if !c.is_empty() && c.bytes().all(|b| b.is_ascii_lowercase() || b == b'-' || b == b'_') =>
+                if !c.is_empty()
+                    && c.bytes()
+                        .all(|b| b.is_ascii_lowercase() || b == b'-' || b == b'_') =>
             {
                 Ok(Self::System(c.to_owned()))
             }
@@ -86,7 +88,13 @@ pub enum Scope {
 }
 
 impl Scope {
-    pub const ALL: [Scope; 5] = [Scope::Admin, Scope::Read, Scope::Scim, Scope::Gate, Scope::Metrics];
+    pub const ALL: [Scope; 5] = [
+        Scope::Admin,
+        Scope::Read,
+        Scope::Scim,
+        Scope::Gate,
+        Scope::Metrics,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -105,7 +113,9 @@ impl FromStr for Scope {
         Scope::ALL
             .into_iter()
             .find(|scope| scope.as_str() == s)
-            .ok_or_else(|| format!("unknown scope '{s}': use one of admin, read, scim, gate, metrics"))
+            .ok_or_else(|| {
+                format!("unknown scope '{s}': use one of admin, read, scim, gate, metrics")
+            })
     }
 }
 

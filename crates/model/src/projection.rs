@@ -76,7 +76,10 @@ pub struct TokenRow {
 
 impl TokenRow {
     pub fn scope_list(&self) -> Vec<Scope> {
-        self.scopes.split(',').filter_map(|s| s.parse().ok()).collect()
+        self.scopes
+            .split(',')
+            .filter_map(|s| s.parse().ok())
+            .collect()
     }
 }
 
@@ -136,13 +139,21 @@ impl Row {
             Self::Person(p) => RowKey::Person(p.person.person_id.clone()),
             Self::System(s) => RowKey::System(s.system_id.clone()),
             Self::Baseline(b) => RowKey::Baseline(b.system_id.clone()),
-            Self::Entitlement(e) => RowKey::Entitlement(e.system_id.clone(), e.entitlement_id.clone()),
-            Self::Account(a) => RowKey::Account(a.system_id.clone(), a.account_id.clone()),
-            Self::Grant(g) => RowKey::Grant(g.system_id.clone(), g.account_id.clone(), g.entitlement_id.clone()),
-            Self::Role(r) => RowKey::Role(r.role_id.clone()),
-            Self::RoleEntitlement(r) => {
-                RowKey::RoleEntitlement(r.role_id.clone(), r.system_id.clone(), r.entitlement_id.clone())
+            Self::Entitlement(e) => {
+                RowKey::Entitlement(e.system_id.clone(), e.entitlement_id.clone())
             }
+            Self::Account(a) => RowKey::Account(a.system_id.clone(), a.account_id.clone()),
+            Self::Grant(g) => RowKey::Grant(
+                g.system_id.clone(),
+                g.account_id.clone(),
+                g.entitlement_id.clone(),
+            ),
+            Self::Role(r) => RowKey::Role(r.role_id.clone()),
+            Self::RoleEntitlement(r) => RowKey::RoleEntitlement(
+                r.role_id.clone(),
+                r.system_id.clone(),
+                r.entitlement_id.clone(),
+            ),
             Self::Import(i) => RowKey::Import(i.import_id.clone()),
             Self::Token(t) => RowKey::Token(t.token_id.clone()),
         }
@@ -166,10 +177,18 @@ pub struct EntryContext<'a> {
 #[derive(Debug, thiserror::Error)]
 pub enum ProjectionError {
     #[error("person {person}: sealed {field} does not open with the person's key: {source}")]
-    Sealed { person: PersonId, field: &'static str, source: SealError },
+    Sealed {
+        person: PersonId,
+        field: &'static str,
+        source: SealError,
+    },
 }
 
-pub fn project(ctx: &EntryContext<'_>, event: &Event, keys: &dyn KeyRing) -> Result<Vec<RowChange>, ProjectionError> {
+pub fn project(
+    ctx: &EntryContext<'_>,
+    event: &Event,
+    keys: &dyn KeyRing,
+) -> Result<Vec<RowChange>, ProjectionError> {
     use RowChange::{Delete, Upsert};
     let change = match event {
         Event::StoreInitialised(e) => Upsert(Row::Store(StoreRow {
@@ -178,7 +197,9 @@ pub fn project(ctx: &EntryContext<'_>, event: &Event, keys: &dyn KeyRing) -> Res
             demo: e.demo,
             initialised_at: ctx.time,
         })),
-        Event::PersonAdded(f) | Event::PersonChanged(f) => Upsert(Row::Person(unseal_person(&f.person, keys)?)),
+        Event::PersonAdded(f) | Event::PersonChanged(f) => {
+            Upsert(Row::Person(unseal_person(&f.person, keys)?))
+        }
         Event::SystemAdded(f) | Event::SystemChanged(f) => Upsert(Row::System(f.system.clone())),
         Event::SystemBaselined(b) => Upsert(Row::Baseline(BaselineRow {
             system_id: b.system_id.clone(),
@@ -186,21 +207,32 @@ pub fn project(ctx: &EntryContext<'_>, event: &Event, keys: &dyn KeyRing) -> Res
             as_of: b.as_of,
             certified: false,
         })),
-        Event::EntitlementAdded(f) | Event::EntitlementChanged(f) => Upsert(Row::Entitlement(f.entitlement.clone())),
+        Event::EntitlementAdded(f) | Event::EntitlementChanged(f) => {
+            Upsert(Row::Entitlement(f.entitlement.clone()))
+        }
         Event::EntitlementRemoved(f) => Delete(Row::Entitlement(f.entitlement.clone()).key()),
-        Event::AccountAdded(f) | Event::AccountChanged(f) => Upsert(Row::Account(f.account.clone())),
+        Event::AccountAdded(f) | Event::AccountChanged(f) => {
+            Upsert(Row::Account(f.account.clone()))
+        }
         Event::AccountRemoved(f) => Delete(Row::Account(f.account.clone()).key()),
         Event::GrantAdded(f) | Event::GrantChanged(f) => Upsert(Row::Grant(f.grant.clone())),
         Event::GrantRemoved(f) => Delete(Row::Grant(f.grant.clone()).key()),
         Event::RoleAdded(f) | Event::RoleChanged(f) => Upsert(Row::Role(f.role.clone())),
         Event::RoleRemoved(f) => Delete(RowKey::Role(f.role.role_id.clone())),
         Event::RoleEntitlementAdded(f) => Upsert(Row::RoleEntitlement(f.role_entitlement.clone())),
-        Event::RoleEntitlementRemoved(f) => Delete(Row::RoleEntitlement(f.role_entitlement.clone()).key()),
+        Event::RoleEntitlementRemoved(f) => {
+            Delete(Row::RoleEntitlement(f.role_entitlement.clone()).key())
+        }
         Event::ImportCompleted(i) => Upsert(Row::Import(ImportRow {
             import_id: i.import_id.clone(),
             source: i.source.clone(),
             extracted_at: i.extracted_at,
-            systems: i.systems.iter().map(SystemId::as_str).collect::<Vec<_>>().join(","),
+            systems: i
+                .systems
+                .iter()
+                .map(SystemId::as_str)
+                .collect::<Vec<_>>()
+                .join(","),
             events: i.events,
             completed_at: ctx.time,
             actor: ctx.actor.to_string(),
@@ -222,18 +254,27 @@ pub fn project(ctx: &EntryContext<'_>, event: &Event, keys: &dyn KeyRing) -> Res
                 revoked_at: None,
             }))
         }
-        Event::TokenRevoked(t) => RowChange::RevokeToken { token_id: t.token_id.clone(), at: ctx.time },
+        Event::TokenRevoked(t) => RowChange::RevokeToken {
+            token_id: t.token_id.clone(),
+            at: ctx.time,
+        },
     };
     Ok(vec![change])
 }
 
 fn unseal_person(p: &SealedPerson, keys: &dyn KeyRing) -> Result<PersonRow, ProjectionError> {
     let key = keys.person_key(&p.person_id);
-    let open = |field: &'static str, value: &Option<sealed::Sealed>| -> Result<Option<String>, ProjectionError> {
+    let open = |field: &'static str,
+                value: &Option<sealed::Sealed>|
+     -> Result<Option<String>, ProjectionError> {
         match (value, key) {
             (Some(s), Some(k)) => sealed::open(&k, &seal_context(&p.person_id, field), s)
                 .map(Some)
-                .map_err(|source| ProjectionError::Sealed { person: p.person_id.clone(), field, source }),
+                .map_err(|source| ProjectionError::Sealed {
+                    person: p.person_id.clone(),
+                    field,
+                    source,
+                }),
             _ => Ok(None),
         }
     };
@@ -265,9 +306,13 @@ pub fn seal_person(
     key: &PersonKey,
     mut nonce: impl FnMut() -> [u8; sealed::NONCE_LEN],
 ) -> Result<SealedPerson, SealError> {
-    let mut seal = |field: &str, value: &Option<String>| -> Result<Option<sealed::Sealed>, SealError> {
-        value.as_deref().map(|v| sealed::seal(key, nonce(), &seal_context(&person.person_id, field), v)).transpose()
-    };
+    let mut seal =
+        |field: &str, value: &Option<String>| -> Result<Option<sealed::Sealed>, SealError> {
+            value
+                .as_deref()
+                .map(|v| sealed::seal(key, nonce(), &seal_context(&person.person_id, field), v))
+                .transpose()
+        };
     Ok(SealedPerson {
         person_id: person.person_id.clone(),
         name: seal("name", &person.name)?,
@@ -301,10 +346,12 @@ impl State {
                 RowChange::Delete(key) => {
                     self.rows.remove(&key);
                 }
-                RowChange::RevokeToken { token_id, at } => match self.rows.get_mut(&RowKey::Token(token_id.clone())) {
-                    Some(Row::Token(t)) => t.revoked_at = Some(at),
-                    _ => return Err(UnknownToken(token_id)),
-                },
+                RowChange::RevokeToken { token_id, at } => {
+                    match self.rows.get_mut(&RowKey::Token(token_id.clone())) {
+                        Some(Row::Token(t)) => t.revoked_at = Some(at),
+                        _ => return Err(UnknownToken(token_id)),
+                    }
+                }
             }
         }
         Ok(())

@@ -3,7 +3,9 @@
 //! and the real import compute exactly the same diff.
 
 use crate::ids::SystemId;
-use crate::inventory::{Account, Entitlement, Grant, Inventory, Person, Role, RoleEntitlement, System};
+use crate::inventory::{
+    Account, Entitlement, Grant, Inventory, Person, Role, RoleEntitlement, System,
+};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -65,28 +67,86 @@ pub fn reconcile(
     let mut removals = Vec::new();
     let mut diff = Diff::default();
     let mut upsert = |changes: &mut Vec<Change>, old: Option<Fact>, new: Fact| match old {
-        None => changes.push(Change { kind: ChangeKind::Added, fields: None, fact: new }),
-        Some(old) if old != new => {
-            changes.push(Change { kind: ChangeKind::Changed, fields: Some(changed_fields(&old, &new)), fact: new })
-        }
+        None => changes.push(Change {
+            kind: ChangeKind::Added,
+            fields: None,
+            fact: new,
+        }),
+        Some(old) if old != new => changes.push(Change {
+            kind: ChangeKind::Changed,
+            fields: Some(changed_fields(&old, &new)),
+            fact: new,
+        }),
         Some(_) => {}
     };
     let changes = &mut diff.changes;
 
     for (id, p) in &snapshot.people {
-        upsert(changes, current.people.get(id).cloned().map(Fact::Person), Fact::Person(p.clone()));
+        upsert(
+            changes,
+            current.people.get(id).cloned().map(Fact::Person),
+            Fact::Person(p.clone()),
+        );
     }
-    for (id, s) in snapshot.systems.iter().filter(|(id, _)| scope.contains(*id)) {
-        upsert(changes, current.systems.get(id).cloned().map(Fact::System), Fact::System(s.clone()));
+    for (id, s) in snapshot
+        .systems
+        .iter()
+        .filter(|(id, _)| scope.contains(*id))
+    {
+        upsert(
+            changes,
+            current.systems.get(id).cloned().map(Fact::System),
+            Fact::System(s.clone()),
+        );
     }
-    sync_scoped(changes, &mut removals, &current.entitlements, &snapshot.entitlements, scope, |k| &k.0, Fact::Entitlement, &mut upsert);
-    sync_scoped(changes, &mut removals, &current.accounts, &snapshot.accounts, scope, |k| &k.0, Fact::Account, &mut upsert);
+    sync_scoped(
+        changes,
+        &mut removals,
+        &current.entitlements,
+        &snapshot.entitlements,
+        scope,
+        |k| &k.0,
+        Fact::Entitlement,
+        &mut upsert,
+    );
+    sync_scoped(
+        changes,
+        &mut removals,
+        &current.accounts,
+        &snapshot.accounts,
+        scope,
+        |k| &k.0,
+        Fact::Account,
+        &mut upsert,
+    );
     for (id, r) in &snapshot.roles {
-        upsert(changes, current.roles.get(id).cloned().map(Fact::Role), Fact::Role(r.clone()));
+        upsert(
+            changes,
+            current.roles.get(id).cloned().map(Fact::Role),
+            Fact::Role(r.clone()),
+        );
     }
-    sync_scoped(changes, &mut removals, &current.role_entitlements, &snapshot.role_entitlements, scope, |k| &k.1, Fact::RoleEntitlement, &mut upsert);
+    sync_scoped(
+        changes,
+        &mut removals,
+        &current.role_entitlements,
+        &snapshot.role_entitlements,
+        scope,
+        |k| &k.1,
+        Fact::RoleEntitlement,
+        &mut upsert,
+    );
     let removals_before_grants = removals.len();
-    sync_scoped(changes, &mut removals, &current.grants, &snapshot.grants, scope, |k| &k.0, Fact::Grant, &mut upsert);
+    sync_scoped(
+        changes,
+        &mut removals,
+        &current.grants,
+        &snapshot.grants,
+        scope,
+        |k| &k.0,
+        Fact::Grant,
+        &mut upsert,
+    );
 
     for system in scope {
         let held = current.grants.keys().filter(|k| &k.0 == system).count();
@@ -117,13 +177,24 @@ fn sync_scoped<K: Ord, V: Clone>(
     wrap: impl Fn(V) -> Fact,
     upsert: &mut impl FnMut(&mut Vec<Change>, Option<Fact>, Fact),
 ) {
-    for (key, value) in snapshot.iter().filter(|(k, _)| scope.contains(system_of(k))) {
-        upsert(changes, current.get(key).cloned().map(&wrap), wrap(value.clone()));
+    for (key, value) in snapshot
+        .iter()
+        .filter(|(k, _)| scope.contains(system_of(k)))
+    {
+        upsert(
+            changes,
+            current.get(key).cloned().map(&wrap),
+            wrap(value.clone()),
+        );
     }
     let gone: Vec<Change> = current
         .iter()
         .filter(|(k, _)| scope.contains(system_of(k)) && !snapshot.contains_key(k))
-        .map(|(_, v)| Change { kind: ChangeKind::Removed, fields: None, fact: wrap(v.clone()) })
+        .map(|(_, v)| Change {
+            kind: ChangeKind::Removed,
+            fields: None,
+            fact: wrap(v.clone()),
+        })
         .collect();
     // Reversed later as a whole; keep each kind's own order stable.
     removals.extend(gone.into_iter().rev());
@@ -135,7 +206,10 @@ fn changed_fields(old: &Fact, new: &Fact) -> Vec<String> {
     else {
         return Vec::new();
     };
-    b.iter().filter(|(k, v)| a.get(*k) != Some(*v)).map(|(k, _)| k.clone()).collect()
+    b.iter()
+        .filter(|(k, v)| a.get(*k) != Some(*v))
+        .map(|(k, _)| k.clone())
+        .collect()
 }
 
 #[cfg(test)]
@@ -168,11 +242,20 @@ mod tests {
             );
         }
         for (system, account, ent) in grants {
-            let (s, a, e) =
-                (sid(system), AccountId::parse(*account).unwrap(), EntitlementId::parse(*ent).unwrap());
+            let (s, a, e) = (
+                sid(system),
+                AccountId::parse(*account).unwrap(),
+                EntitlementId::parse(*ent).unwrap(),
+            );
             inv.systems.insert(
                 s.clone(),
-                System { system_id: s.clone(), name: system.to_string(), kind: None, owner_id: None, sox_in_scope: true },
+                System {
+                    system_id: s.clone(),
+                    name: system.to_string(),
+                    kind: None,
+                    owner_id: None,
+                    sox_in_scope: true,
+                },
             );
             inv.accounts.insert(
                 (s.clone(), a.clone()),
@@ -201,7 +284,13 @@ mod tests {
             );
             inv.grants.insert(
                 (s.clone(), a.clone(), e.clone()),
-                Grant { system_id: s, account_id: a, entitlement_id: e, granted_at: None, source: GrantSource::Direct },
+                Grant {
+                    system_id: s,
+                    account_id: a,
+                    entitlement_id: e,
+                    granted_at: None,
+                    source: GrantSource::Direct,
+                },
             );
         }
         inv
@@ -220,9 +309,17 @@ mod tests {
 
     #[test]
     fn removals_stay_in_scope_and_people_are_never_removed() {
-        let current = inventory(&[("p1", PersonStatus::Active)], &[("erp", "a1", "X"), ("bank", "b1", "Y")]);
+        let current = inventory(
+            &[("p1", PersonStatus::Active)],
+            &[("erp", "a1", "X"), ("bank", "b1", "Y")],
+        );
         let snapshot = inventory(&[], &[]);
-        let diff = reconcile(&current, &snapshot, &BTreeSet::from([sid("erp")]), &BTreeSet::from([sid("erp")]));
+        let diff = reconcile(
+            &current,
+            &snapshot,
+            &BTreeSet::from([sid("erp")]),
+            &BTreeSet::from([sid("erp")]),
+        );
         let kinds: Vec<(ChangeKind, &str)> = diff
             .changes
             .iter()
@@ -238,7 +335,11 @@ mod tests {
             .collect();
         assert_eq!(
             kinds,
-            vec![(ChangeKind::Removed, "grant"), (ChangeKind::Removed, "account"), (ChangeKind::Removed, "entitlement")]
+            vec![
+                (ChangeKind::Removed, "grant"),
+                (ChangeKind::Removed, "account"),
+                (ChangeKind::Removed, "entitlement")
+            ]
         );
         assert_eq!(diff.grant_removals[&sid("erp")], (1, 1));
     }

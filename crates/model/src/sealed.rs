@@ -29,18 +29,35 @@ pub enum SealError {
     Algorithm(String),
     #[error("sealed field is not valid base64 or has a wrong nonce length")]
     Encoding,
-    #[error("sealed field does not open with this person's key (tampered, or sealed for another field)")]
+    #[error(
+        "sealed field does not open with this person's key (tampered, or sealed for another field)"
+    )]
     Open,
 }
 
 /// Seals `plaintext`; `context` (e.g. `person:p1:name`) is authenticated so a
 /// ciphertext cannot be moved to another person or field.
-pub fn seal(key: &PersonKey, nonce: [u8; NONCE_LEN], context: &str, plaintext: &str) -> Result<Sealed, SealError> {
+pub fn seal(
+    key: &PersonKey,
+    nonce: [u8; NONCE_LEN],
+    context: &str,
+    plaintext: &str,
+) -> Result<Sealed, SealError> {
     let cipher = XChaCha20Poly1305::new(key.into());
     let ct = cipher
-        .encrypt(XNonce::from_slice(&nonce), Payload { msg: plaintext.as_bytes(), aad: context.as_bytes() })
+        .encrypt(
+            XNonce::from_slice(&nonce),
+            Payload {
+                msg: plaintext.as_bytes(),
+                aad: context.as_bytes(),
+            },
+        )
         .map_err(|_| SealError::Open)?;
-    Ok(Sealed { alg: ALG.to_owned(), nonce: B64.encode(nonce), ct: B64.encode(ct) })
+    Ok(Sealed {
+        alg: ALG.to_owned(),
+        nonce: B64.encode(nonce),
+        ct: B64.encode(ct),
+    })
 }
 
 pub fn open(key: &PersonKey, context: &str, sealed: &Sealed) -> Result<String, SealError> {
@@ -54,7 +71,13 @@ pub fn open(key: &PersonKey, context: &str, sealed: &Sealed) -> Result<String, S
     let ct = B64.decode(&sealed.ct).map_err(|_| SealError::Encoding)?;
     let cipher = XChaCha20Poly1305::new(key.into());
     let plain = cipher
-        .decrypt(XNonce::from_slice(&nonce), Payload { msg: &ct, aad: context.as_bytes() })
+        .decrypt(
+            XNonce::from_slice(&nonce),
+            Payload {
+                msg: &ct,
+                aad: context.as_bytes(),
+            },
+        )
         .map_err(|_| SealError::Open)?;
     String::from_utf8(plain).map_err(|_| SealError::Open)
 }
@@ -67,8 +90,14 @@ mod tests {
     fn seals_and_opens_only_in_context() {
         let key = [7u8; KEY_LEN];
         let sealed = seal(&key, [1u8; NONCE_LEN], "person:p1:name", "Ada Lovelace").unwrap();
-        assert_eq!(open(&key, "person:p1:name", &sealed).unwrap(), "Ada Lovelace");
+        assert_eq!(
+            open(&key, "person:p1:name", &sealed).unwrap(),
+            "Ada Lovelace"
+        );
         assert_eq!(open(&key, "person:p2:name", &sealed), Err(SealError::Open));
-        assert_eq!(open(&[8u8; KEY_LEN], "person:p1:name", &sealed), Err(SealError::Open));
+        assert_eq!(
+            open(&[8u8; KEY_LEN], "person:p1:name", &sealed),
+            Err(SealError::Open)
+        );
     }
 }

@@ -25,12 +25,14 @@ impl Timestamp {
         if let Ok(t) = DateTime::parse_from_rfc3339(value) {
             return Ok(Self::from_datetime(t.with_timezone(&Utc)));
         }
-        if let Ok(d) = NaiveDate::parse_from_str(value, "%Y-%m-%d") {
-            if let Some(t) = d.and_hms_opt(0, 0, 0) {
-                return Ok(Self(t.and_utc()));
-            }
+        if let Ok(d) = NaiveDate::parse_from_str(value, "%Y-%m-%d")
+            && let Some(t) = d.and_hms_opt(0, 0, 0)
+        {
+            return Ok(Self(t.and_utc()));
         }
-        Err(TimeError { value: value.to_owned() })
+        Err(TimeError {
+            value: value.to_owned(),
+        })
     }
 
     pub fn as_datetime(&self) -> DateTime<Utc> {
@@ -75,7 +77,9 @@ impl Date {
     pub fn parse(value: &str) -> Result<Self, TimeError> {
         NaiveDate::parse_from_str(value, "%Y-%m-%d")
             .map(Self)
-            .map_err(|_| TimeError { value: value.to_owned() })
+            .map_err(|_| TimeError {
+                value: value.to_owned(),
+            })
     }
 }
 
@@ -106,7 +110,10 @@ mod tests {
     fn canonical_text_has_microseconds_and_z() {
         let t = Timestamp::parse("2026-03-31T19:00:00.1234567+02:00").unwrap();
         assert_eq!(t.to_canonical(), "2026-03-31T17:00:00.123456Z");
-        assert_eq!(Timestamp::parse("2026-03-31").unwrap().to_canonical(), "2026-03-31T00:00:00.000000Z");
+        assert_eq!(
+            Timestamp::parse("2026-03-31").unwrap().to_canonical(),
+            "2026-03-31T00:00:00.000000Z"
+        );
         assert!(Timestamp::parse("31/03/2026").is_err());
     }
 

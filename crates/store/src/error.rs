@@ -2,13 +2,20 @@ use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("no soxctl store at {path}: create one with `soxctl import`, `soxctl token create`, `soxctl serve` or `soxctl demo`, or pass --data/--database")]
+    #[error(
+        "no soxctl store at {path}: create one with `soxctl import`, `soxctl token create`, `soxctl serve` or `soxctl demo`, or pass --data/--database"
+    )]
     Missing { path: PathBuf },
     #[error("cannot use {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
-    #[error("the store's schema is at version {found}, newer than this soxctl knows ({known}); upgrade soxctl (downgrades are refused)")]
+    #[error(
+        "the store's schema is at version {found}, newer than this soxctl knows ({known}); upgrade soxctl (downgrades are refused)"
+    )]
     SchemaTooNew { found: i64, known: i64 },
     #[error("the ledger head is damaged: {0}; run `soxctl verify` to locate the problem")]
     Head(String),
@@ -23,7 +30,11 @@ pub enum StoreError {
     #[error("proof: {0}")]
     Proof(String),
     #[error("stored row {table} {key} is malformed: {reason}")]
-    Row { table: &'static str, key: String, reason: String },
+    Row {
+        table: &'static str,
+        key: String,
+        reason: String,
+    },
     #[error("injected failure at {0}")]
     Injected(String),
     #[error("the operating system's random source failed: {0}")]
@@ -34,6 +45,14 @@ pub enum StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
-pub(crate) fn row_error(table: &'static str, key: impl ToString, reason: impl ToString) -> StoreError {
-    StoreError::Row { table, key: key.to_string(), reason: reason.to_string() }
+pub(crate) fn row_error(
+    table: &'static str,
+    key: impl ToString,
+    reason: impl ToString,
+) -> StoreError {
+    StoreError::Row {
+        table,
+        key: key.to_string(),
+        reason: reason.to_string(),
+    }
 }

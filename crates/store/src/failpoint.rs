@@ -29,7 +29,9 @@ impl FailPoints {
     }
 
     pub(crate) fn check(&self, point: &str) -> Result<()> {
-        let Ok(mut armed) = self.0.lock() else { return Ok(()) };
+        let Ok(mut armed) = self.0.lock() else {
+            return Ok(());
+        };
         match armed.iter().position(|p| p == point) {
             Some(i) => {
                 armed.remove(i);

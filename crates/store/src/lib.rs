@@ -198,11 +198,17 @@ impl Store {
         if tx.size() == 0 {
             let store_id = uuid::Uuid::new_v4().to_string();
             let origin = origin.unwrap_or_else(|| format!("soxctl/{store_id}"));
-            let event = Event::StoreInitialised(StoreInitialised { store_id, origin, demo });
+            let event = Event::StoreInitialised(StoreInitialised {
+                store_id,
+                origin,
+                demo,
+            });
             tx.append(&Principal::system("store"), &event).await?;
             tx.commit().await?;
         }
-        self.meta().await?.ok_or_else(|| StoreError::Head("store_meta missing after initialisation".into()))
+        self.meta()
+            .await?
+            .ok_or_else(|| StoreError::Head("store_meta missing after initialisation".into()))
     }
 
     pub async fn begin_write(&self) -> Result<WriteTx> {
@@ -236,11 +242,17 @@ impl Store {
     }
 
     pub async fn inclusion_proof(&self, index: u64, size: u64) -> Result<Vec<Hash>> {
-        with_conn!(self, |conn, m| m::ledger::inclusion_proof(conn, index, size).await)
+        with_conn!(self, |conn, m| m::ledger::inclusion_proof(
+            conn, index, size
+        )
+        .await)
     }
 
     pub async fn consistency_proof(&self, size1: u64, size2: u64) -> Result<Vec<Hash>> {
-        with_conn!(self, |conn, m| m::ledger::consistency_proof(conn, size1, size2).await)
+        with_conn!(self, |conn, m| m::ledger::consistency_proof(
+            conn, size1, size2
+        )
+        .await)
     }
 
     pub async fn root_at(&self, size: u64) -> Result<Hash> {
@@ -269,18 +281,38 @@ impl Store {
         if head.size == 0 {
             return Ok(None);
         }
-        if let Some(latest) = self.latest_checkpoint().await? {
-            if latest.size >= head.size {
-                return Ok(Some(latest));
-            }
+        if let Some(latest) = self.latest_checkpoint().await?
+            && latest.size >= head.size
+        {
+            return Ok(Some(latest));
         }
-        let meta = self.meta().await?.ok_or_else(|| StoreError::Head("store is not initialised".into()))?;
-        let checkpoint = Checkpoint { origin: meta.origin, size: head.size, root: head.frontier.root() };
-        let note = key.sign_checkpoint(&checkpoint).map_err(|e| StoreError::SigningKey(e.to_string()))?;
+        let meta = self
+            .meta()
+            .await?
+            .ok_or_else(|| StoreError::Head("store is not initialised".into()))?;
+        let checkpoint = Checkpoint {
+            origin: meta.origin,
+            size: head.size,
+            root: head.frontier.root(),
+        };
+        let note = key
+            .sign_checkpoint(&checkpoint)
+            .map_err(|e| StoreError::SigningKey(e.to_string()))?;
         let signed_at = self.context().clock.now().to_canonical();
-        with_conn!(self, |conn, m| m::ledger::insert_checkpoint(conn, head.size, &checkpoint.root, &note, &signed_at)
-            .await)?;
-        Ok(Some(StoredCheckpoint { size: head.size, root: checkpoint.root, note, signed_at }))
+        with_conn!(self, |conn, m| m::ledger::insert_checkpoint(
+            conn,
+            head.size,
+            &checkpoint.root,
+            &note,
+            &signed_at
+        )
+        .await)?;
+        Ok(Some(StoredCheckpoint {
+            size: head.size,
+            root: checkpoint.root,
+            note,
+            signed_at,
+        }))
     }
 
     pub async fn all_rows(&self) -> Result<BTreeMap<RowKey, Row>> {
@@ -289,6 +321,13 @@ impl Store {
 
     pub async fn inventory(&self) -> Result<Inventory> {
         with_conn!(self, |conn, m| m::rows::inventory(conn).await)
+    }
+
+    pub async fn person(
+        &self,
+        id: &PersonId,
+    ) -> Result<Option<soxctl_model::projection::PersonRow>> {
+        with_conn!(self, |conn, m| m::rows::person(conn, id).await)
     }
 
     pub async fn person_keys(&self) -> Result<BTreeMap<PersonId, PersonKey>> {
@@ -300,7 +339,11 @@ impl Store {
     }
 
     pub async fn token_by_secret_hash(&self, secret_sha256: &str) -> Result<Option<TokenRow>> {
-        with_conn!(self, |conn, m| m::rows::token_by_secret_hash(conn, secret_sha256).await)
+        with_conn!(self, |conn, m| m::rows::token_by_secret_hash(
+            conn,
+            secret_sha256
+        )
+        .await)
     }
 
     /// Store and ledger writable: takes the writer lock and rolls back.
@@ -349,7 +392,11 @@ impl WriteTx {
     }
 
     pub async fn baselined_systems(&mut self) -> Result<Vec<soxctl_model::ids::SystemId>> {
-        each!(self, WriteTx, |tx, m| Ok(m::rows::baselines(tx.conn()).await?.into_iter().map(|b| b.system_id).collect()))
+        each!(self, WriteTx, |tx, m| Ok(m::rows::baselines(tx.conn())
+            .await?
+            .into_iter()
+            .map(|b| b.system_id)
+            .collect()))
     }
 
     pub async fn commit(self) -> Result<Receipt> {

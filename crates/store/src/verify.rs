@@ -3,8 +3,9 @@
 //! previous one), the head, a trusted checkpoint held elsewhere, and that the
 //! state tables equal a replay of the ledger.
 
-use crate::error::StoreError;
 use crate::Store;
+use crate::backend::sqlite::sql::write::NODE_STRIDE;
+use crate::error::StoreError;
 use soxctl_ledger::bundle::ChainVerifier;
 use soxctl_ledger::note::{self, VerifierKey};
 use soxctl_ledger::proof;
@@ -22,20 +23,40 @@ const PAGE: u64 = 10_000;
 pub enum Failure {
     #[error("entry {seq}: {reason}")]
     Entry { seq: u64, reason: String },
-    #[error("entry {seq}: stored leaf hash is {found}, expected {expected} (hash of the stored bytes)")]
-    LeafHash { seq: u64, expected: String, found: String },
+    #[error(
+        "entry {seq}: stored leaf hash is {found}, expected {expected} (hash of the stored bytes)"
+    )]
+    LeafHash {
+        seq: u64,
+        expected: String,
+        found: String,
+    },
     #[error("the ledger head says {head} entries but {found} are stored")]
     EntryCount { head: u64, found: u64 },
-    #[error("the ledger head's compact range does not match the entries: root {found}, expected {expected}")]
+    #[error(
+        "the ledger head's compact range does not match the entries: root {found}, expected {expected}"
+    )]
     HeadRoot { expected: String, found: String },
     #[error("stored subtree hash level {level} index {index} is {found}, expected {expected}")]
-    Node { level: u32, index: u64, expected: String, found: String },
+    Node {
+        level: u32,
+        index: u64,
+        expected: String,
+        found: String,
+    },
     #[error("checkpoint at size {size}: {reason}")]
     Checkpoint { size: u64, reason: String },
     #[error("trusted checkpoint: {0}")]
     Trusted(String),
-    #[error("state table {table}, row {key}: expected {expected}, found {found} (the row was changed without a ledger entry)")]
-    State { table: &'static str, key: String, expected: String, found: String },
+    #[error(
+        "state table {table}, row {key}: expected {expected}, found {found} (the row was changed without a ledger entry)"
+    )]
+    State {
+        table: &'static str,
+        key: String,
+        expected: String,
+        found: String,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -73,13 +94,13 @@ pub async fn verify(
     let head = store.head().await?;
     let checkpoints = store.checkpoints().await?;
     let wanted_roots: BTreeMap<u64, ()> = checkpoints.iter().map(|c| (c.size, ())).collect();
-    let trusted = match options.trusted_checkpoint {
-        Some(text) => Some(
-            note::open_checkpoint(text, options.key)
-                .map_err(|e| Failure::Trusted(format!("does not verify with the given key: {e}")))?,
-        ),
-        None => None,
-    };
+    let trusted =
+        match options.trusted_checkpoint {
+            Some(text) => Some(note::open_checkpoint(text, options.key).map_err(|e| {
+                Failure::Trusted(format!("does not verify with the given key: {e}"))
+            })?),
+            None => None,
+        };
 
     let mut stored_nodes: BTreeMap<(u32, u64), Hash> = BTreeMap::new();
     for level in store.node_levels().await? {
@@ -101,25 +122,39 @@ pub async fn verify(
         }
         for (seq, stored_leaf, bytes) in page {
             if seq != next {
-                return Err(Failure::Entry { seq: next, reason: format!("missing (next stored entry is {seq})") }.into());
+                return Err(Failure::Entry {
+                    seq: next,
+                    reason: format!("missing (next stored entry is {seq})"),
+                }
+                .into());
             }
-            let entry = chain.push(&bytes).map_err(|e| Failure::Entry { seq, reason: e.to_string() })?;
+            let entry = chain.push(&bytes).map_err(|e| Failure::Entry {
+                seq,
+                reason: e.to_string(),
+            })?;
             let leaf = chain.last_leaf_hash();
             if leaf != stored_leaf {
-                return Err(Failure::LeafHash { seq, expected: hex(&leaf), found: hex(&stored_leaf) }.into());
+                return Err(Failure::LeafHash {
+                    seq,
+                    expected: hex(&leaf),
+                    found: hex(&stored_leaf),
+                }
+                .into());
             }
             for (node, hash) in frontier.push(leaf) {
-                if let Some(stored) = stored_nodes.remove(&(node.level, node.index)) {
-                    if stored != hash {
-                        return Err(Failure::Node {
-                            level: node.level,
-                            index: node.index,
-                            expected: hex(&hash),
-                            found: hex(&stored),
-                        }
-                        .into());
-                    }
+                let found = match stored_nodes.remove(&(node.level, node.index)) {
+                    Some(stored) if stored != hash => hex(&stored),
+                    // Persisted levels must be complete: proofs are served from them.
+                    None if node.level % NODE_STRIDE == 0 => "missing".into(),
+                    _ => continue,
+                };
+                return Err(Failure::Node {
+                    level: node.level,
+                    index: node.index,
+                    expected: hex(&hash),
+                    found,
                 }
+                .into());
             }
             replay(&mut state, seq, &entry, &keys)?;
             next += 1;
@@ -130,33 +165,65 @@ pub async fn verify(
         progress(next, head.size);
     }
     if let Some(((level, index), found)) = stored_nodes.into_iter().next() {
-        return Err(Failure::Node { level, index, expected: "no such subtree".into(), found: hex(&found) }.into());
+        return Err(Failure::Node {
+            level,
+            index,
+            expected: "no such subtree".into(),
+            found: hex(&found),
+        }
+        .into());
     }
     if next != head.size {
-        return Err(Failure::EntryCount { head: head.size, found: next }.into());
+        return Err(Failure::EntryCount {
+            head: head.size,
+            found: next,
+        }
+        .into());
     }
     let root = frontier.root();
     if head.frontier.root() != root {
-        return Err(Failure::HeadRoot { expected: hex(&root), found: hex(&head.frontier.root()) }.into());
+        return Err(Failure::HeadRoot {
+            expected: hex(&root),
+            found: hex(&head.frontier.root()),
+        }
+        .into());
     }
 
     let mut previous: Option<(u64, Hash)> = None;
     for stored in &checkpoints {
-        let fail = |reason: String| Failure::Checkpoint { size: stored.size, reason };
-        let opened = note::open_checkpoint(&stored.note, options.key).map_err(|e| fail(format!("signature: {e}")))?;
+        let fail = |reason: String| Failure::Checkpoint {
+            size: stored.size,
+            reason,
+        };
+        let opened = note::open_checkpoint(&stored.note, options.key)
+            .map_err(|e| fail(format!("signature: {e}")))?;
         if opened.size != stored.size || opened.root != stored.root {
             return Err(fail("the signed note does not match the checkpoint row".into()).into());
         }
         let Some(expected) = roots_at.get(&stored.size) else {
-            return Err(fail(format!("covers more entries than the ledger holds ({})", head.size)).into());
+            return Err(fail(format!(
+                "covers more entries than the ledger holds ({})",
+                head.size
+            ))
+            .into());
         };
         if *expected != opened.root {
-            return Err(fail(format!("signed root {} but the entries give {}", hex(&opened.root), hex(expected))).into());
+            return Err(fail(format!(
+                "signed root {} but the entries give {}",
+                hex(&opened.root),
+                hex(expected)
+            ))
+            .into());
         }
         if let Some((size1, root1)) = previous {
             let proof = store.consistency_proof(size1, stored.size).await?;
-            proof::verify_consistency(size1, stored.size, &proof, &root1, &opened.root)
-                .map_err(|e| fail(format!("not consistent with the checkpoint at size {size1}: {e}")))?;
+            proof::verify_consistency(size1, stored.size, &proof, &root1, &opened.root).map_err(
+                |e| {
+                    fail(format!(
+                        "not consistent with the checkpoint at size {size1}: {e}"
+                    ))
+                },
+            )?;
         }
         previous = Some((stored.size, opened.root));
     }
@@ -170,7 +237,11 @@ pub async fn verify(
             ))
             .into());
         }
-        let ours = if t.size == head.size { root } else { store.root_at(t.size).await? };
+        let ours = if t.size == head.size {
+            root
+        } else {
+            store.root_at(t.size).await?
+        };
         if ours != t.root {
             return Err(Failure::Trusted(format!(
                 "at size {} it has root {} but the store gives {}: the ledger was rewritten",
@@ -207,9 +278,20 @@ fn replay(
 ) -> Result<(), Failure> {
     let fail = |reason: String| Failure::Entry { seq, reason };
     let event = Event::from_parts(&entry.kind, &entry.payload).map_err(|e| fail(e.to_string()))?;
-    let actor: Principal = entry.actor.parse().map_err(|e: soxctl_model::principal::PrincipalError| fail(e.to_string()))?;
+    let actor: Principal = entry
+        .actor
+        .parse()
+        .map_err(|e: soxctl_model::principal::PrincipalError| fail(e.to_string()))?;
     let time = Timestamp::parse(&entry.time).map_err(|e| fail(e.to_string()))?;
-    let changes = projection::project(&EntryContext { time, actor: &actor }, &event, keys).map_err(|e| fail(e.to_string()))?;
+    let changes = projection::project(
+        &EntryContext {
+            time,
+            actor: &actor,
+        },
+        &event,
+        keys,
+    )
+    .map_err(|e| fail(e.to_string()))?;
     state.apply(changes).map_err(|e| fail(e.to_string()))
 }
 

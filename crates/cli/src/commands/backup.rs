@@ -1,6 +1,6 @@
 use crate::cli::{BackupArgs, RestoreArgs};
 use crate::config::Config;
-use crate::exit::{usage, CmdResult, Exit, failed};
+use crate::exit::{CmdResult, Exit, failed, usage};
 use anyhow::Context;
 use soxctl_model::clock::SystemClock;
 use soxctl_store::verify::{Options, VerifyError, verify};
@@ -10,7 +10,10 @@ use std::sync::Arc;
 pub async fn backup(config: &Config, args: BackupArgs) -> CmdResult {
     let opened = args.store.open(config, false).await?;
     if args.out.exists() {
-        usage!("{} exists: choose a new file for the backup", args.out.display());
+        usage!(
+            "{} exists: choose a new file for the backup",
+            args.out.display()
+        );
     }
     opened.store.backup(&args.out).await?;
     let latest = opened.store.latest_checkpoint().await?;
@@ -25,16 +28,46 @@ pub async fn backup(config: &Config, args: BackupArgs) -> CmdResult {
 pub async fn restore(args: RestoreArgs) -> CmdResult {
     let target = args.data.join(DB_FILE);
     if target.exists() {
-        usage!("{} already holds a store: restore into a new directory", args.data.display());
+        usage!(
+            "{} already holds a store: restore into a new directory",
+            args.data.display()
+        );
     }
-    let key = signing::load(&args.signing_key).context("restore needs the store's signing key (--signing-key FILE)")?;
+    let key = signing::load(&args.signing_key)
+        .context("restore needs the store's signing key (--signing-key FILE)")?;
     std::fs::create_dir_all(&args.data)?;
-    std::fs::copy(&args.backup, &target).with_context(|| format!("cannot copy {}", args.backup.display()))?;
     let key_copy = args.data.join(signing::DEFAULT_FILE_NAME);
-    if !key_copy.exists() {
+    let copy_key = !key_copy.exists();
+    let result = restore_into(&args, &key, copy_key).await;
+    if result.is_err() {
+        // A failed restore leaves no store behind: it would block a retry,
+        // and other commands would use it.
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(args.data.join(format!("{DB_FILE}{suffix}")));
+        }
+        if copy_key {
+            let _ = std::fs::remove_file(&key_copy);
+        }
+    }
+    result
+}
+
+async fn restore_into(
+    args: &RestoreArgs,
+    key: &soxctl_ledger::note::SigningKey,
+    copy_key: bool,
+) -> CmdResult {
+    let target = args.data.join(DB_FILE);
+    std::fs::copy(&args.backup, &target)
+        .with_context(|| format!("cannot copy {}", args.backup.display()))?;
+    if copy_key {
+        let key_copy = args.data.join(signing::DEFAULT_FILE_NAME);
         std::fs::copy(&args.signing_key, &key_copy)?;
         #[cfg(unix)]
-        std::fs::set_permissions(&key_copy, std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
+        std::fs::set_permissions(
+            &key_copy,
+            std::os::unix::fs::PermissionsExt::from_mode(0o600),
+        )?;
     }
     let store = Store::open(OpenOptions {
         location: Location::Sqlite(args.data.clone()),
@@ -42,13 +75,31 @@ pub async fn restore(args: RestoreArgs) -> CmdResult {
         clock: Arc::new(SystemClock),
         failpoints: Default::default(),
     })
-    .await?;
-    match verify(&store, Options { key: &key.verifier(), trusted_checkpoint: None }, |_, _| {}).await {
+    .await
+    .with_context(|| format!("{} is not a soxctl backup", args.backup.display()))?;
+    let result = verify(
+        &store,
+        Options {
+            key: &key.verifier(),
+            trusted_checkpoint: None,
+        },
+        |_, _| {},
+    )
+    .await;
+    store.close().await;
+    match result {
         Ok(report) => {
-            eprintln!("restored {} entries into {}; verified", report.entries, args.data.display());
+            eprintln!(
+                "restored {} entries into {}; verified",
+                report.entries,
+                args.data.display()
+            );
             Ok(Exit::Ok)
         }
-        Err(VerifyError::Failed(f)) => Err(failed(Exit::CheckFailed, anyhow::anyhow!("restored store does not verify: {f}"))),
+        Err(VerifyError::Failed(f)) => Err(failed(
+            Exit::CheckFailed,
+            anyhow::anyhow!("restored store does not verify: {f}; nothing was restored"),
+        )),
         Err(VerifyError::Store(e)) => Err(e.into()),
     }
 }

@@ -1,7 +1,7 @@
 use super::{cli_actor, serve, token};
 use crate::cli::DemoArgs;
 use crate::config::Config;
-use crate::exit::{usage, CmdResult, Exit};
+use crate::exit::{CmdResult, Exit, usage};
 use anyhow::Context;
 use soxctl_connectors::import::{ImportOptions, import};
 use soxctl_connectors::snapshot;
@@ -37,14 +37,29 @@ pub async fn run(config: &Config, args: DemoArgs) -> CmdResult {
     let snapshot_dir = args.data.join("demo-snapshot");
     let admin = if existed && snapshot_dir.exists() {
         eprintln!("reusing the demo organisation in {}", args.data.display());
-        std::fs::read_to_string(snapshot_dir.join("ADMIN")).ok().map(|s| s.trim().to_owned())
+        std::fs::read_to_string(snapshot_dir.join("ADMIN"))
+            .ok()
+            .map(|s| s.trim().to_owned())
     } else {
         let as_of = store.context().clock.now().as_datetime();
-        let cfg = DemoConfig { seed: args.seed, people: args.people, as_of };
-        let summary = generate(&cfg, &snapshot_dir).context("cannot generate the demo organisation")?;
+        let cfg = DemoConfig {
+            seed: args.seed,
+            people: args.people,
+            as_of,
+        };
+        let summary =
+            generate(&cfg, &snapshot_dir).context("cannot generate the demo organisation")?;
         std::fs::write(snapshot_dir.join("ADMIN"), &summary.admin_person_id)?;
         let snap = snapshot::read(&snapshot_dir)?;
-        let outcome = import(&store, &snap, &ImportOptions { actor: cli_actor(), ..Default::default() }).await?;
+        let outcome = import(
+            &store,
+            &snap,
+            &ImportOptions {
+                actor: cli_actor(),
+                ..Default::default()
+            },
+        )
+        .await?;
         eprintln!(
             "demo organisation: {} people, {} systems, {} entitlements, {} accounts, {} grants, {} roles \
              ({} orphan accounts, {} leavers with access, {} planted SoD conflicts); {} ledger events",
@@ -72,7 +87,9 @@ pub async fn run(config: &Config, args: DemoArgs) -> CmdResult {
     )
     .await?;
     store.sign_checkpoint(&key).await?;
-    let who = person.map(|p| format!(" for person {p}")).unwrap_or_default();
+    let who = person
+        .map(|p| format!(" for person {p}"))
+        .unwrap_or_default();
     let banner = format!(
         "Demo store: {dir}\nAdmin API token{who} (shown once):\n  export SOXCTL_TOKEN={secret}\nTry:\n  curl -H \"Authorization: Bearer $SOXCTL_TOKEN\" http://{listen}/api/v1/ledger/checkpoint\n  soxctl verify --data {dir}",
         dir = args.data.display(),

@@ -1,5 +1,5 @@
 use crate::config::Config;
-use crate::exit::{usage, CmdResult, Exit};
+use crate::exit::{CmdResult, Exit, usage};
 use crate::store_args::StoreArgs;
 use anyhow::Context;
 use std::io::Write;
@@ -10,16 +10,26 @@ use std::path::PathBuf;
 pub async fn ledger(config: &Config, store: StoreArgs, out: PathBuf) -> CmdResult {
     let opened = store.open(config, false).await?;
     let key = opened.signing_key()?;
-    let checkpoint = opened.store.sign_checkpoint(&key).await?.context("the ledger is empty: nothing to export")?;
+    let checkpoint = opened
+        .store
+        .sign_checkpoint(&key)
+        .await?
+        .context("the ledger is empty: nothing to export")?;
     if out.exists() && std::fs::read_dir(&out)?.next().is_some() {
-        usage!("{} is not empty: export into a new or empty directory", out.display());
+        usage!(
+            "{} is not empty: export into a new or empty directory",
+            out.display()
+        );
     }
     std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
     let file = std::fs::File::create(out.join("entries.jsonl"))?;
     let mut writer = std::io::BufWriter::new(file);
     let mut next = 0u64;
     while next < checkpoint.size {
-        let page = opened.store.entries(next, (checkpoint.size - next).min(10_000)).await?;
+        let page = opened
+            .store
+            .entries(next, (checkpoint.size - next).min(10_000))
+            .await?;
         if page.is_empty() {
             usage!("entry {next} is missing from the store; run `soxctl verify`");
         }
@@ -30,9 +40,18 @@ pub async fn ledger(config: &Config, store: StoreArgs, out: PathBuf) -> CmdResul
         }
     }
     writer.flush()?;
-    writer.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+    writer
+        .into_inner()
+        .map_err(|e| e.into_error())?
+        .sync_all()?;
     std::fs::write(out.join("checkpoint"), &checkpoint.note)?;
     std::fs::write(out.join("verifier.key"), format!("{}\n", key.verifier()))?;
-    eprintln!("exported {} entries to {} (verify with: soxctl verify {} --key {})", checkpoint.size, out.display(), out.display(), out.join("verifier.key").display());
+    eprintln!(
+        "exported {} entries to {} (verify with: soxctl verify {} --key {})",
+        checkpoint.size,
+        out.display(),
+        out.display(),
+        out.join("verifier.key").display()
+    );
     Ok(Exit::Ok)
 }

@@ -5,37 +5,49 @@ use crate::exit::{CmdResult, Exit, failed};
 use crate::output::{Format, print_object, print_records};
 use soxctl_connectors::import::{ImportError, ImportOptions, import};
 use soxctl_connectors::snapshot;
-use soxctl_model::reconcile::{ChangeKind, Fact};
+use soxctl_model::inventory::Inventory;
+use soxctl_model::reconcile::{ChangeKind, Diff, Fact, reconcile};
+use soxctl_store::{DB_FILE, Location};
+use std::collections::BTreeSet;
 
 pub async fn run(config: &Config, args: ImportArgs) -> CmdResult {
     // Parse before touching the store: a bad snapshot must not even create one.
-    let snapshot = snapshot::read(&args.snapshot).map_err(|e| failed(Exit::Usage, ImportError::Snapshot(e)))?;
+    let snapshot = snapshot::read(&args.snapshot)
+        .map_err(|e| failed(Exit::Usage, ImportError::Snapshot(e)))?;
     for name in &snapshot.ignored_files {
         eprintln!("warning: {name} is not part of the snapshot format and was ignored");
     }
+    // References are checked against the store inside the import; with no
+    // store yet, check them now so that a rejected snapshot creates none, and
+    // a dry run diffs against nothing instead of creating a store.
+    let format = Format::resolve(args.format);
+    if let Location::Sqlite(dir) = args.store.location(config)
+        && !dir.join(DB_FILE).exists()
+    {
+        snapshot::validate_references(&snapshot, &Inventory::default())
+            .map_err(|e| failed(Exit::Usage, ImportError::Snapshot(e)))?;
+        if args.dry_run {
+            let diff = reconcile(
+                &Inventory::default(),
+                &snapshot.inventory,
+                &snapshot.scope,
+                &BTreeSet::new(),
+            );
+            return print_dry_run(format, &diff);
+        }
+    }
     let opened = args.store.open(config, true).await?;
     let key = opened.initialise(config, false).await?;
-    let options =
-        ImportOptions { actor: cli_actor(), dry_run: args.dry_run, max_removals_percent: args.max_removals };
-    let outcome = import(&opened.store, &snapshot, &options).await.map_err(|e| failed(Exit::Usage, e))?;
-    let format = Format::resolve(args.format);
+    let options = ImportOptions {
+        actor: cli_actor(),
+        dry_run: args.dry_run,
+        max_removals_percent: args.max_removals,
+    };
+    let outcome = import(&opened.store, &snapshot, &options)
+        .await
+        .map_err(|e| failed(Exit::Usage, e))?;
     if args.dry_run {
-        let records: Vec<serde_json::Value> = outcome
-            .diff
-            .changes
-            .iter()
-            .map(|c| {
-                serde_json::json!({
-                    "change": match c.kind { ChangeKind::Added => "added", ChangeKind::Changed => "changed", ChangeKind::Removed => "removed" },
-                    "fact": fact_name(&c.fact),
-                    "key": fact_key(&c.fact),
-                    "fields": c.fields,
-                })
-            })
-            .collect();
-        print_records(format, &["change", "fact", "key", "fields"], &records)?;
-        eprintln!("dry run: {} changes, nothing recorded", records.len());
-        return Ok(Exit::Ok);
+        return print_dry_run(format, &outcome.diff);
     }
     opened.checkpoint(&key).await?;
     let count = |k: ChangeKind| outcome.diff.changes.iter().filter(|c| c.kind == k).count();
@@ -58,11 +70,33 @@ pub async fn run(config: &Config, args: ImportArgs) -> CmdResult {
             count(ChangeKind::Changed),
             count(ChangeKind::Removed),
             outcome.events,
-            if outcome.events == 0 { " (nothing changed)" } else { "" }
+            if outcome.events == 0 {
+                " (nothing changed)"
+            } else {
+                ""
+            }
         );
     } else {
         print_object(format, &summary)?;
     }
+    Ok(Exit::Ok)
+}
+
+fn print_dry_run(format: Format, diff: &Diff) -> CmdResult {
+    let records: Vec<serde_json::Value> = diff
+        .changes
+        .iter()
+        .map(|c| {
+            serde_json::json!({
+                "change": match c.kind { ChangeKind::Added => "added", ChangeKind::Changed => "changed", ChangeKind::Removed => "removed" },
+                "fact": fact_name(&c.fact),
+                "key": fact_key(&c.fact),
+                "fields": c.fields,
+            })
+        })
+        .collect();
+    print_records(format, &["change", "fact", "key", "fields"], &records)?;
+    eprintln!("dry run: {} changes, nothing recorded", records.len());
     Ok(Exit::Ok)
 }
 
@@ -84,7 +118,10 @@ fn fact_key(f: &Fact) -> String {
         Fact::System(s) => s.system_id.to_string(),
         Fact::Entitlement(e) => format!("{}:{}", e.system_id, e.entitlement_id),
         Fact::Account(a) => format!("{}/{}", a.system_id, a.account_id),
-        Fact::Grant(g) => format!("{}/{} {}:{}", g.system_id, g.account_id, g.system_id, g.entitlement_id),
+        Fact::Grant(g) => format!(
+            "{}/{} {}:{}",
+            g.system_id, g.account_id, g.system_id, g.entitlement_id
+        ),
         Fact::Role(r) => r.role_id.to_string(),
         Fact::RoleEntitlement(r) => format!("{} {}:{}", r.role_id, r.system_id, r.entitlement_id),
     }

@@ -1,6 +1,6 @@
 use crate::cli::ProofCommand;
 use crate::config::Config;
-use crate::exit::{usage, CmdResult, Exit};
+use crate::exit::{CmdResult, Exit, usage};
 use crate::output::{Format, print_object};
 use crate::store_args::{Opened, StoreArgs};
 use anyhow::{Context, bail};
@@ -13,7 +13,11 @@ fn b64(h: &Hash) -> String {
 
 pub async fn checkpoint(config: &Config, store: StoreArgs) -> CmdResult {
     let opened = store.open(config, false).await?;
-    let latest = opened.store.latest_checkpoint().await?.context("no checkpoint yet: the ledger is empty")?;
+    let latest = opened
+        .store
+        .latest_checkpoint()
+        .await?
+        .context("no checkpoint yet: the ledger is empty")?;
     print!("{}", latest.note);
     Ok(Exit::Ok)
 }
@@ -22,7 +26,11 @@ async fn default_size(opened: &Opened, given: Option<u64>) -> anyhow::Result<u64
     let head = opened.store.head().await?.size;
     let size = match given {
         Some(s) => s,
-        None => opened.store.latest_checkpoint().await?.map_or(head, |c| c.size),
+        None => opened
+            .store
+            .latest_checkpoint()
+            .await?
+            .map_or(head, |c| c.size),
     };
     if size > head {
         bail!("the ledger holds {head} entries; size {size} is beyond it");
@@ -32,14 +40,23 @@ async fn default_size(opened: &Opened, given: Option<u64>) -> anyhow::Result<u64
 
 pub async fn proof(config: &Config, command: ProofCommand) -> CmdResult {
     match command {
-        ProofCommand::Inclusion { seq, size, store, format } => {
+        ProofCommand::Inclusion {
+            seq,
+            size,
+            store,
+            format,
+        } => {
             let opened = store.open(config, false).await?;
             let size = default_size(&opened, size).await?;
             if seq >= size {
                 usage!("entry {seq} is not in a tree of {size} entries (seq must be below size)");
             }
             let hashes = opened.store.inclusion_proof(seq, size).await?;
-            let leaf = opened.store.leaf_hash(seq).await?.context("entry missing")?;
+            let leaf = opened
+                .store
+                .leaf_hash(seq)
+                .await?
+                .context("entry missing")?;
             let root = opened.store.root_at(size).await?;
             let value = serde_json::json!({
                 "index": seq, "size": size, "leaf_hash": b64(&leaf), "root": b64(&root),
@@ -47,7 +64,12 @@ pub async fn proof(config: &Config, command: ProofCommand) -> CmdResult {
             });
             print_object(Format::resolve(format), &value)?;
         }
-        ProofCommand::Consistency { from, to, store, format } => {
+        ProofCommand::Consistency {
+            from,
+            to,
+            store,
+            format,
+        } => {
             let opened = store.open(config, false).await?;
             let to = default_size(&opened, to).await?;
             if from > to {

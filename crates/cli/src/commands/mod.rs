@@ -1,6 +1,7 @@
 //! One module per command.
 
 mod backup;
+mod bench;
 mod demo;
 mod export;
 mod import;
@@ -26,13 +27,22 @@ pub async fn run(cli: Cli) -> CmdResult {
         Command::Demo(args) => demo::run(&config, args).await,
         Command::Import(args) => import::run(&config, args).await,
         Command::Token(TokenCommand::Create(args)) => token::create(&config, args).await,
-        Command::Token(TokenCommand::List { store, format }) => token::list(&config, store, format).await,
-        Command::Token(TokenCommand::Revoke { token_id, store }) => token::revoke(&config, token_id, store).await,
-        Command::Export(ExportCommand::Ledger { store, out }) => export::ledger(&config, store, out).await,
+        Command::Token(TokenCommand::List { store, format }) => {
+            token::list(&config, store, format).await
+        }
+        Command::Token(TokenCommand::Revoke { token_id, store }) => {
+            token::revoke(&config, token_id, store).await
+        }
+        Command::Export(ExportCommand::Ledger { store, out }) => {
+            export::ledger(&config, store, out).await
+        }
         Command::Verify(args) => verify::run(&config, args).await,
-        Command::Ledger(LedgerCommand::Checkpoint { store }) => ledger::checkpoint(&config, store).await,
+        Command::Ledger(LedgerCommand::Checkpoint { store }) => {
+            ledger::checkpoint(&config, store).await
+        }
         Command::Ledger(LedgerCommand::Proof(proof)) => ledger::proof(&config, proof).await,
         Command::Backup(args) => backup::backup(&config, args).await,
         Command::Restore(args) => backup::restore(args).await,
+        Command::Bench(command) => bench::run(&config, command).await,
     }
 }

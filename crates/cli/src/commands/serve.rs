@@ -11,9 +11,19 @@ use std::sync::Arc;
 pub async fn run(config: &Config, args: ServeArgs) -> CmdResult {
     let opened = args.store.open(config, true).await?;
     let key = opened.initialise(config, false).await?;
-    let listen = args.listen.or(config.server.listen).unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
+    let listen = args
+        .listen
+        .or(config.server.listen)
+        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
     tracing::info!(store = %opened.location.describe(), "store ready");
-    serve(opened.store, key, listen, args.metrics_public || config.server.metrics_public, None).await?;
+    serve(
+        opened.store,
+        key,
+        listen,
+        args.metrics_public || config.server.metrics_public,
+        None,
+    )
+    .await?;
     Ok(Exit::Ok)
 }
 
@@ -27,7 +37,9 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
-        .with_context(|| format!("cannot listen on {listen}; choose another address with --listen"))?;
+        .with_context(|| {
+            format!("cannot listen on {listen}; choose another address with --listen")
+        })?;
     let addr = listener.local_addr()?;
     let state = AppState::new(store, Arc::new(key), ServerOptions { metrics_public });
     eprintln!("soxctl is serving on http://{addr} (Ctrl-C to stop)");

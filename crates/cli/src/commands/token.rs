@@ -21,7 +21,8 @@ pub struct NewToken {
 
 fn random<const N: usize>() -> anyhow::Result<[u8; N]> {
     let mut buf = [0u8; N];
-    getrandom::getrandom(&mut buf).map_err(|e| anyhow::anyhow!("the operating system's random source failed: {e}"))?;
+    getrandom::getrandom(&mut buf)
+        .map_err(|e| anyhow::anyhow!("the operating system's random source failed: {e}"))?;
     Ok(buf)
 }
 
@@ -38,9 +39,12 @@ fn parse_expiry(value: &str, now: Timestamp) -> anyhow::Result<Timestamp> {
         if n <= 0 {
             bail!("--expires {value}: the duration must be positive");
         }
-        return Ok(Timestamp::from_datetime(now.as_datetime() + chrono::Duration::seconds(n * seconds)));
+        return Ok(Timestamp::from_datetime(
+            now.as_datetime() + chrono::Duration::seconds(n * seconds),
+        ));
     }
-    let at = Timestamp::parse(value).map_err(|e| anyhow::anyhow!("--expires: {e}; or use a duration like 90d"))?;
+    let at = Timestamp::parse(value)
+        .map_err(|e| anyhow::anyhow!("--expires: {e}; or use a duration like 90d"))?;
     if at <= now {
         bail!("--expires {value} is in the past");
     }
@@ -58,14 +62,16 @@ pub async fn issue(
     if scopes.contains(&Scope::Scim) && system.is_none() {
         bail!("a scim token pushes identities for one system: add --system ID");
     }
-    let inventory = store.inventory().await?;
-    if let Some(p) = &person {
-        if !inventory.people.contains_key(p) {
-            bail!("unknown person '{p}': import people first (soxctl import) or check the id");
-        }
+    if let Some(p) = &person
+        && store.person(p).await?.is_none()
+    {
+        bail!("unknown person '{p}': import people first (soxctl import) or check the id");
     }
     let token_id = TokenId::parse(format!("tok_{}", hex::encode(random::<6>()?)))?;
-    let secret = format!("sxt_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random::<32>()?));
+    let secret = format!(
+        "sxt_{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random::<32>()?)
+    );
     let event = Event::TokenCreated(TokenCreated {
         token_id: token_id.clone(),
         secret_sha256: hex::encode(Sha256::digest(secret.as_bytes())),
@@ -80,16 +86,36 @@ pub async fn issue(
 }
 
 pub async fn create(config: &Config, args: TokenCreateArgs) -> CmdResult {
-    let scopes = args.scopes.iter().map(|s| s.parse::<Scope>()).collect::<Result<Vec<_>, _>>().map_err(anyhow::Error::msg)?;
+    let scopes = args
+        .scopes
+        .iter()
+        .map(|s| s.parse::<Scope>())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(anyhow::Error::msg)?;
     let system = args.system.map(SystemId::parse).transpose()?;
     let person = args.person.map(PersonId::parse).transpose()?;
     let opened = args.store.open(config, true).await?;
     let key = opened.initialise(config, false).await?;
     let now = opened.store.context().clock.now();
-    let expires_at = args.expires.as_deref().map(|e| parse_expiry(e, now)).transpose()?;
-    let token = issue(&opened.store, scopes, system, person, expires_at, args.description).await?;
+    let expires_at = args
+        .expires
+        .as_deref()
+        .map(|e| parse_expiry(e, now))
+        .transpose()?;
+    let token = issue(
+        &opened.store,
+        scopes,
+        system,
+        person,
+        expires_at,
+        args.description,
+    )
+    .await?;
     opened.checkpoint(&key).await?;
-    eprintln!("token {} created; the secret below is shown once, store it now", token.token_id);
+    eprintln!(
+        "token {} created; the secret below is shown once, store it now",
+        token.token_id
+    );
     println!("{}", token.secret);
     Ok(Exit::Ok)
 }
@@ -122,8 +148,17 @@ pub async fn list(config: &Config, store: StoreArgs, format: Option<Format>) -> 
             })
         })
         .collect();
-    let columns =
-        ["token_id", "state", "scopes", "system_id", "person_id", "expires_at", "created_at", "created_by", "description"];
+    let columns = [
+        "token_id",
+        "state",
+        "scopes",
+        "system_id",
+        "person_id",
+        "expires_at",
+        "created_at",
+        "created_by",
+        "description",
+    ];
     print_records(Format::resolve(format), &columns, &records)?;
     Ok(Exit::Ok)
 }
@@ -141,7 +176,15 @@ pub async fn revoke(config: &Config, token_id: String, store: StoreArgs) -> CmdR
         eprintln!("token {token_id} was already revoked");
         return Ok(Exit::Ok);
     }
-    opened.store.append_one(&cli_actor(), &Event::TokenRevoked(TokenRevoked { token_id: token_id.clone() })).await?;
+    opened
+        .store
+        .append_one(
+            &cli_actor(),
+            &Event::TokenRevoked(TokenRevoked {
+                token_id: token_id.clone(),
+            }),
+        )
+        .await?;
     opened.checkpoint(&key).await?;
     eprintln!("token {token_id} revoked");
     Ok(Exit::Ok)
@@ -154,8 +197,14 @@ mod tests {
     #[test]
     fn expiry_accepts_durations_and_times() {
         let now = Timestamp::parse("2026-01-01T00:00:00Z").unwrap();
-        assert_eq!(parse_expiry("90d", now).unwrap().to_canonical(), "2026-04-01T00:00:00.000000Z");
-        assert_eq!(parse_expiry("12h", now).unwrap().to_canonical(), "2026-01-01T12:00:00.000000Z");
+        assert_eq!(
+            parse_expiry("90d", now).unwrap().to_canonical(),
+            "2026-04-01T00:00:00.000000Z"
+        );
+        assert_eq!(
+            parse_expiry("12h", now).unwrap().to_canonical(),
+            "2026-01-01T12:00:00.000000Z"
+        );
         assert!(parse_expiry("2027-01-01", now).is_ok());
         assert!(parse_expiry("2025-01-01", now).is_err());
         assert!(parse_expiry("0d", now).is_err());

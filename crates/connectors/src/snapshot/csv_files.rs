@@ -3,7 +3,9 @@
 use super::SnapshotError;
 use super::validate::LineIndex;
 use soxctl_model::ids::{AccountId, EntitlementId, PersonId, RoleId, SystemId};
-use soxctl_model::inventory::{Account, Entitlement, Grant, Inventory, Person, Role, RoleEntitlement, System};
+use soxctl_model::inventory::{
+    Account, Entitlement, Grant, Inventory, Person, Role, RoleEntitlement, System,
+};
 use soxctl_model::time::{Date, Timestamp};
 use std::collections::BTreeMap;
 use std::fmt::Display;
@@ -28,14 +30,22 @@ impl Row<'_> {
     }
 
     fn opt(&self, column: &str) -> Option<&str> {
-        self.columns.get(column).and_then(|&i| self.record.get(i)).filter(|v| !v.is_empty())
+        self.columns
+            .get(column)
+            .and_then(|&i| self.record.get(i))
+            .filter(|v| !v.is_empty())
     }
 
     fn req(&self, column: &str) -> Result<&str, SnapshotError> {
-        self.opt(column).ok_or_else(|| self.error(column, "is empty, but a value is required"))
+        self.opt(column)
+            .ok_or_else(|| self.error(column, "is empty, but a value is required"))
     }
 
-    fn parse<T, E: Display>(&self, column: &str, f: impl Fn(&str) -> Result<T, E>) -> Result<T, SnapshotError> {
+    fn parse<T, E: Display>(
+        &self,
+        column: &str,
+        f: impl Fn(&str) -> Result<T, E>,
+    ) -> Result<T, SnapshotError> {
         f(self.req(column)?).map_err(|e| self.error(column, e.to_string()))
     }
 
@@ -44,7 +54,9 @@ impl Row<'_> {
         column: &str,
         f: impl Fn(&str) -> Result<T, E>,
     ) -> Result<Option<T>, SnapshotError> {
-        self.opt(column).map(|v| f(v).map_err(|e| self.error(column, e.to_string()))).transpose()
+        self.opt(column)
+            .map(|v| f(v).map_err(|e| self.error(column, e.to_string())))
+            .transpose()
     }
 
     fn boolean(&self, column: &str) -> Result<Option<bool>, SnapshotError> {
@@ -86,12 +98,19 @@ fn read_table(
         let line = e.position().map(|p| p.line());
         let reason = match e.kind() {
             csv::ErrorKind::Utf8 { .. } => "is not valid UTF-8; save the file as UTF-8".to_owned(),
-            csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
+            csv::ErrorKind::UnequalLengths {
+                expected_len, len, ..
+            } => {
                 format!("has {len} fields but the header has {expected_len}")
             }
             _ => e.to_string(),
         };
-        SnapshotError { file: file.to_owned(), line, column: None, reason }
+        SnapshotError {
+            file: file.to_owned(),
+            line,
+            column: None,
+            reason,
+        }
     };
     let headers = reader.headers().map_err(csv_error)?.clone();
     let mut columns = BTreeMap::new();
@@ -101,7 +120,10 @@ fn read_table(
                 file: file.to_owned(),
                 line: Some(1),
                 column: Some(name.to_owned()),
-                reason: format!("unknown column; the columns are {}", [required, optional].concat().join(",")),
+                reason: format!(
+                    "unknown column; the columns are {}",
+                    [required, optional].concat().join(",")
+                ),
             });
         }
         if columns.insert(name.to_owned(), i).is_some() {
@@ -123,29 +145,54 @@ fn read_table(
     }
     let mut record = csv::StringRecord::new();
     loop {
-        let more = reader.read_record(&mut record).map_err(csv_error)?;
+        let more = reader.read_record(&mut record).map_err(|e| {
+            // Name where the row goes wrong: its first missing, or first extra, field.
+            let column = match e.kind() {
+                csv::ErrorKind::UnequalLengths {
+                    expected_len, len, ..
+                } => Some(
+                    usize::try_from(*len)
+                        .ok()
+                        .and_then(|i| headers.get(i))
+                        .map_or_else(
+                            || format!("{} (beyond the header)", expected_len + 1),
+                            str::to_owned,
+                        ),
+                ),
+                _ => None,
+            };
+            SnapshotError {
+                column,
+                ..csv_error(e)
+            }
+        })?;
         if !more {
             break;
         }
         let line = record.position().map_or(0, csv::Position::line);
-        each(&Row { file, line, columns: &columns, record: &record })?;
+        each(&Row {
+            file,
+            line,
+            columns: &columns,
+            record: &record,
+        })?;
     }
     Ok(true)
 }
 
-fn insert_unique<K: Ord + Display, V>(
+fn insert_unique<K: Ord + Display + Clone, V>(
     map: &mut BTreeMap<K, V>,
     lines: &mut BTreeMap<K, u64>,
     row: &Row<'_>,
     key_column: &str,
     key: K,
     value: V,
-) -> Result<(), SnapshotError>
-where
-    K: Clone,
-{
+) -> Result<(), SnapshotError> {
     if let Some(first) = lines.get(&key) {
-        return Err(row.error(key_column, format!("duplicate key {key} (first on line {first})")));
+        return Err(row.error(
+            key_column,
+            format!("duplicate key {key} (first on line {first})"),
+        ));
     }
     lines.insert(key.clone(), row.line);
     map.insert(key, value);
@@ -164,7 +211,17 @@ pub(super) fn read_all(dir: &Path, lines: &mut LineIndex) -> Result<Inventory, S
     read_table(
         dir,
         "people.csv",
-        &["person_id", "name", "email", "manager_id", "department", "title", "status", "hire_date", "termination_date"],
+        &[
+            "person_id",
+            "name",
+            "email",
+            "manager_id",
+            "department",
+            "title",
+            "status",
+            "hire_date",
+            "termination_date",
+        ],
         &[],
         |row| {
             let p = Person {
@@ -178,23 +235,50 @@ pub(super) fn read_all(dir: &Path, lines: &mut LineIndex) -> Result<Inventory, S
                 hire_date: row.parse_opt("hire_date", Date::parse)?,
                 termination_date: row.parse_opt("termination_date", Date::parse)?,
             };
-            insert_unique(&mut inv.people, &mut lines.people, row, "person_id", p.person_id.clone(), p)
+            insert_unique(
+                &mut inv.people,
+                &mut lines.people,
+                row,
+                "person_id",
+                p.person_id.clone(),
+                p,
+            )
         },
     )?;
-    read_table(dir, "systems.csv", &["system_id", "name", "kind", "owner_id", "sox_in_scope"], &[], |row| {
-        let s = System {
-            system_id: row.parse("system_id", |v| SystemId::parse(v))?,
-            name: row.req("name")?.to_owned(),
-            kind: row.text("kind"),
-            owner_id: row.parse_opt("owner_id", person)?,
-            sox_in_scope: row.boolean("sox_in_scope")?.unwrap_or(true),
-        };
-        insert_unique(&mut inv.systems, &mut lines.systems, row, "system_id", s.system_id.clone(), s)
-    })?;
+    read_table(
+        dir,
+        "systems.csv",
+        &["system_id", "name", "kind", "owner_id", "sox_in_scope"],
+        &[],
+        |row| {
+            let s = System {
+                system_id: row.parse("system_id", |v| SystemId::parse(v))?,
+                name: row.req("name")?.to_owned(),
+                kind: row.text("kind"),
+                owner_id: row.parse_opt("owner_id", person)?,
+                sox_in_scope: row.boolean("sox_in_scope")?.unwrap_or(true),
+            };
+            insert_unique(
+                &mut inv.systems,
+                &mut lines.systems,
+                row,
+                "system_id",
+                s.system_id.clone(),
+                s,
+            )
+        },
+    )?;
     read_table(
         dir,
         "entitlements.csv",
-        &["system_id", "entitlement_id", "name", "privileged", "owner_id", "description"],
+        &[
+            "system_id",
+            "entitlement_id",
+            "name",
+            "privileged",
+            "owner_id",
+            "description",
+        ],
         &[],
         |row| {
             let e = Entitlement {
@@ -208,7 +292,10 @@ pub(super) fn read_all(dir: &Path, lines: &mut LineIndex) -> Result<Inventory, S
             let key = e.key();
             if let Some(first) = lines.entitlements.get(&key) {
                 let shown = Pair(&key.0, &key.1);
-                return Err(row.error("entitlement_id", format!("duplicate key {shown} (first on line {first})")));
+                return Err(row.error(
+                    "entitlement_id",
+                    format!("duplicate key {shown} (first on line {first})"),
+                ));
             }
             lines.entitlements.insert(key.clone(), row.line);
             inv.entitlements.insert(key, e);
@@ -218,7 +305,15 @@ pub(super) fn read_all(dir: &Path, lines: &mut LineIndex) -> Result<Inventory, S
     read_table(
         dir,
         "accounts.csv",
-        &["system_id", "account_id", "person_id", "kind", "status", "last_login", "mfa"],
+        &[
+            "system_id",
+            "account_id",
+            "person_id",
+            "kind",
+            "status",
+            "last_login",
+            "mfa",
+        ],
         &["owner_id", "credential_rotated_at"],
         |row| {
             let a = Account {
@@ -235,56 +330,98 @@ pub(super) fn read_all(dir: &Path, lines: &mut LineIndex) -> Result<Inventory, S
             let key = a.key();
             if let Some(first) = lines.accounts.get(&key) {
                 let shown = Pair(&key.0, &key.1);
-                return Err(row.error("account_id", format!("duplicate key {shown} (first on line {first})")));
+                return Err(row.error(
+                    "account_id",
+                    format!("duplicate key {shown} (first on line {first})"),
+                ));
             }
             lines.accounts.insert(key.clone(), row.line);
             inv.accounts.insert(key, a);
             Ok(())
         },
     )?;
-    read_table(dir, "grants.csv", &["system_id", "account_id", "entitlement_id", "granted_at", "source"], &[], |row| {
-        let g = Grant {
-            system_id: row.parse("system_id", |v| SystemId::parse(v))?,
-            account_id: row.parse("account_id", |v| AccountId::parse(v))?,
-            entitlement_id: row.parse("entitlement_id", |v| EntitlementId::parse(v))?,
-            granted_at: row.parse_opt("granted_at", Timestamp::parse)?,
-            source: row.parse_opt("source", str::parse)?.unwrap_or(soxctl_model::inventory::GrantSource::Direct),
-        };
-        let key = g.key();
-        if let Some(first) = lines.grants.get(&key) {
-            return Err(row.error(
-                "entitlement_id",
-                format!("duplicate grant {}/{} → {} (first on line {first})", key.0, key.1, key.2),
-            ));
-        }
-        lines.grants.insert(key.clone(), row.line);
-        inv.grants.insert(key, g);
-        Ok(())
-    })?;
-    read_table(dir, "roles.csv", &["role_id", "name", "owner_id"], &[], |row| {
-        let r = Role {
-            role_id: row.parse("role_id", |v| RoleId::parse(v))?,
-            name: row.text("name"),
-            owner_id: row.parse_opt("owner_id", person)?,
-        };
-        insert_unique(&mut inv.roles, &mut lines.roles, row, "role_id", r.role_id.clone(), r)
-    })?;
-    read_table(dir, "role_entitlements.csv", &["role_id", "system_id", "entitlement_id"], &[], |row| {
-        let r = RoleEntitlement {
-            role_id: row.parse("role_id", |v| RoleId::parse(v))?,
-            system_id: row.parse("system_id", |v| SystemId::parse(v))?,
-            entitlement_id: row.parse("entitlement_id", |v| EntitlementId::parse(v))?,
-        };
-        let key = r.key();
-        if let Some(first) = lines.role_entitlements.get(&key) {
-            return Err(row.error(
-                "entitlement_id",
-                format!("duplicate role entitlement {} → {}:{} (first on line {first})", key.0, key.1, key.2),
-            ));
-        }
-        lines.role_entitlements.insert(key.clone(), row.line);
-        inv.role_entitlements.insert(key, r);
-        Ok(())
-    })?;
+    read_table(
+        dir,
+        "grants.csv",
+        &[
+            "system_id",
+            "account_id",
+            "entitlement_id",
+            "granted_at",
+            "source",
+        ],
+        &[],
+        |row| {
+            let g = Grant {
+                system_id: row.parse("system_id", |v| SystemId::parse(v))?,
+                account_id: row.parse("account_id", |v| AccountId::parse(v))?,
+                entitlement_id: row.parse("entitlement_id", |v| EntitlementId::parse(v))?,
+                granted_at: row.parse_opt("granted_at", Timestamp::parse)?,
+                source: row
+                    .parse_opt("source", str::parse)?
+                    .unwrap_or(soxctl_model::inventory::GrantSource::Direct),
+            };
+            let key = g.key();
+            if let Some(first) = lines.grants.get(&key) {
+                return Err(row.error(
+                    "entitlement_id",
+                    format!(
+                        "duplicate grant {}/{} → {} (first on line {first})",
+                        key.0, key.1, key.2
+                    ),
+                ));
+            }
+            lines.grants.insert(key.clone(), row.line);
+            inv.grants.insert(key, g);
+            Ok(())
+        },
+    )?;
+    read_table(
+        dir,
+        "roles.csv",
+        &["role_id", "name", "owner_id"],
+        &[],
+        |row| {
+            let r = Role {
+                role_id: row.parse("role_id", |v| RoleId::parse(v))?,
+                name: row.text("name"),
+                owner_id: row.parse_opt("owner_id", person)?,
+            };
+            insert_unique(
+                &mut inv.roles,
+                &mut lines.roles,
+                row,
+                "role_id",
+                r.role_id.clone(),
+                r,
+            )
+        },
+    )?;
+    read_table(
+        dir,
+        "role_entitlements.csv",
+        &["role_id", "system_id", "entitlement_id"],
+        &[],
+        |row| {
+            let r = RoleEntitlement {
+                role_id: row.parse("role_id", |v| RoleId::parse(v))?,
+                system_id: row.parse("system_id", |v| SystemId::parse(v))?,
+                entitlement_id: row.parse("entitlement_id", |v| EntitlementId::parse(v))?,
+            };
+            let key = r.key();
+            if let Some(first) = lines.role_entitlements.get(&key) {
+                return Err(row.error(
+                    "entitlement_id",
+                    format!(
+                        "duplicate role entitlement {} → {}:{} (first on line {first})",
+                        key.0, key.1, key.2
+                    ),
+                ));
+            }
+            lines.role_entitlements.insert(key.clone(), row.line);
+            inv.role_entitlements.insert(key, r);
+            Ok(())
+        },
+    )?;
     Ok(inv)
 }

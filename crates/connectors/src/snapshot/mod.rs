@@ -39,7 +39,12 @@ impl std::error::Error for SnapshotError {}
 
 impl SnapshotError {
     pub fn file(file: &str, reason: impl Into<String>) -> Self {
-        Self { file: file.to_owned(), line: None, column: None, reason: reason.into() }
+        Self {
+            file: file.to_owned(),
+            line: None,
+            column: None,
+            reason: reason.into(),
+        }
     }
 }
 
@@ -79,7 +84,10 @@ pub const KNOWN_FILES: &[&str] = &[
 pub fn read(dir: &Path) -> Result<Snapshot, SnapshotError> {
     let dir_name = dir.display().to_string();
     let listing = std::fs::read_dir(dir).map_err(|e| {
-        SnapshotError::file(&dir_name, format!("cannot read the snapshot directory: {e}; give a directory of CSV files"))
+        SnapshotError::file(
+            &dir_name,
+            format!("cannot read the snapshot directory: {e}; give a directory of CSV files"),
+        )
     })?;
     let mut ignored_files = Vec::new();
     for item in listing {
@@ -100,7 +108,10 @@ pub fn read(dir: &Path) -> Result<Snapshot, SnapshotError> {
     let extracted_at = manifest
         .extracted_at
         .as_deref()
-        .map(|t| Timestamp::parse(t).map_err(|e| SnapshotError::file("manifest.toml", format!("extracted_at: {e}"))))
+        .map(|t| {
+            Timestamp::parse(t)
+                .map_err(|e| SnapshotError::file("manifest.toml", format!("extracted_at: {e}")))
+        })
         .transpose()?;
 
     let mut lines = validate::LineIndex::default();
@@ -108,9 +119,20 @@ pub fn read(dir: &Path) -> Result<Snapshot, SnapshotError> {
     let scope = match manifest.systems {
         Some(systems) => systems
             .into_iter()
-            .map(|s| SystemId::parse(s).map_err(|e| SnapshotError::file("manifest.toml", format!("systems: {e}"))))
+            .map(|s| {
+                SystemId::parse(s)
+                    .map_err(|e| SnapshotError::file("manifest.toml", format!("systems: {e}")))
+            })
             .collect::<Result<BTreeSet<_>, _>>()?,
         None => inventory.systems.keys().cloned().collect(),
     };
-    Ok(Snapshot { dir: dir.to_owned(), inventory, scope, source: manifest.source, extracted_at, lines, ignored_files })
+    Ok(Snapshot {
+        dir: dir.to_owned(),
+        inventory,
+        scope,
+        source: manifest.source,
+        extracted_at,
+        lines,
+        ignored_files,
+    })
 }

@@ -36,17 +36,29 @@ impl Checker<'_> {
 }
 
 fn at(file: &str, line: Option<&u64>, column: &str, reason: String) -> SnapshotError {
-    SnapshotError { file: file.to_owned(), line: line.copied(), column: Some(column.to_owned()), reason }
+    SnapshotError {
+        file: file.to_owned(),
+        line: line.copied(),
+        column: Some(column.to_owned()),
+        reason,
+    }
 }
 
 pub fn validate_references(s: &Snapshot, current: &Inventory) -> Result<(), SnapshotError> {
-    let c = Checker { snap: &s.inventory, current };
+    let c = Checker {
+        snap: &s.inventory,
+        current,
+    };
     let inv = &s.inventory;
     let l = &s.lines;
-    let person_ref = |file: &str, line: Option<&u64>, column: &str, id: &Option<PersonId>| match id {
-        Some(id) if !c.person(id) => {
-            Err(at(file, line, column, format!("unknown person '{id}' (not in people.csv nor in the store)")))
-        }
+    let person_ref = |file: &str, line: Option<&u64>, column: &str, id: &Option<PersonId>| match id
+    {
+        Some(id) if !c.person(id) => Err(at(
+            file,
+            line,
+            column,
+            format!("unknown person '{id}' (not in people.csv nor in the store)"),
+        )),
         _ => Ok(()),
     };
 
@@ -54,7 +66,9 @@ pub fn validate_references(s: &Snapshot, current: &Inventory) -> Result<(), Snap
         if !inv.systems.contains_key(system) {
             return Err(SnapshotError::file(
                 "manifest.toml",
-                format!("systems names '{system}', which systems.csv does not describe; add it to systems.csv"),
+                format!(
+                    "systems names '{system}', which systems.csv does not describe; add it to systems.csv"
+                ),
             ));
         }
     }
@@ -67,14 +81,24 @@ pub fn validate_references(s: &Snapshot, current: &Inventory) -> Result<(), Snap
     for (key, e) in &inv.entitlements {
         let line = l.entitlements.get(key);
         if !s.scope.contains(&e.system_id) {
-            return Err(at("entitlements.csv", line, "system_id", out_of_scope(&e.system_id)));
+            return Err(at(
+                "entitlements.csv",
+                line,
+                "system_id",
+                out_of_scope(&e.system_id),
+            ));
         }
         person_ref("entitlements.csv", line, "owner_id", &e.owner_id)?;
     }
     for (key, a) in &inv.accounts {
         let line = l.accounts.get(key);
         if !s.scope.contains(&a.system_id) {
-            return Err(at("accounts.csv", line, "system_id", out_of_scope(&a.system_id)));
+            return Err(at(
+                "accounts.csv",
+                line,
+                "system_id",
+                out_of_scope(&a.system_id),
+            ));
         }
         person_ref("accounts.csv", line, "person_id", &a.person_id)?;
         person_ref("accounts.csv", line, "owner_id", &a.owner_id)?;
@@ -85,10 +109,20 @@ pub fn validate_references(s: &Snapshot, current: &Inventory) -> Result<(), Snap
     for (key, r) in &inv.role_entitlements {
         let line = l.role_entitlements.get(key);
         if !c.role(&r.role_id) {
-            return Err(at("role_entitlements.csv", line, "role_id", format!("unknown role '{}'", r.role_id)));
+            return Err(at(
+                "role_entitlements.csv",
+                line,
+                "role_id",
+                format!("unknown role '{}'", r.role_id),
+            ));
         }
         if !c.system(&r.system_id) {
-            return Err(at("role_entitlements.csv", line, "system_id", format!("unknown system '{}'", r.system_id)));
+            return Err(at(
+                "role_entitlements.csv",
+                line,
+                "system_id",
+                format!("unknown system '{}'", r.system_id),
+            ));
         }
         let ekey = (r.system_id.clone(), r.entitlement_id.clone());
         let known = if s.scope.contains(&r.system_id) {
@@ -108,33 +142,57 @@ pub fn validate_references(s: &Snapshot, current: &Inventory) -> Result<(), Snap
     for (key, g) in &inv.grants {
         let line = l.grants.get(key);
         if !s.scope.contains(&g.system_id) {
-            return Err(at("grants.csv", line, "system_id", out_of_scope(&g.system_id)));
+            return Err(at(
+                "grants.csv",
+                line,
+                "system_id",
+                out_of_scope(&g.system_id),
+            ));
         }
-        if !inv.accounts.contains_key(&(g.system_id.clone(), g.account_id.clone())) {
+        if !inv
+            .accounts
+            .contains_key(&(g.system_id.clone(), g.account_id.clone()))
+        {
             return Err(at(
                 "grants.csv",
                 line,
                 "account_id",
-                format!("unknown account {}/{} (not in accounts.csv)", g.system_id, g.account_id),
+                format!(
+                    "unknown account {}/{} (not in accounts.csv)",
+                    g.system_id, g.account_id
+                ),
             ));
         }
-        if !inv.entitlements.contains_key(&(g.system_id.clone(), g.entitlement_id.clone())) {
+        if !inv
+            .entitlements
+            .contains_key(&(g.system_id.clone(), g.entitlement_id.clone()))
+        {
             return Err(at(
                 "grants.csv",
                 line,
                 "entitlement_id",
-                format!("unknown entitlement {}:{} (not in entitlements.csv)", g.system_id, g.entitlement_id),
+                format!(
+                    "unknown entitlement {}:{} (not in entitlements.csv)",
+                    g.system_id, g.entitlement_id
+                ),
             ));
         }
-        if let GrantSource::Role(role) = &g.source {
-            if !c.role(role) {
-                return Err(at("grants.csv", line, "source", format!("unknown role '{role}' (not in roles.csv)")));
-            }
+        if let GrantSource::Role(role) = &g.source
+            && !c.role(role)
+        {
+            return Err(at(
+                "grants.csv",
+                line,
+                "source",
+                format!("unknown role '{role}' (not in roles.csv)"),
+            ));
         }
     }
     Ok(())
 }
 
 fn out_of_scope(system: &SystemId) -> String {
-    format!("system '{system}' is not in the snapshot's scope (systems.csv or manifest.toml systems)")
+    format!(
+        "system '{system}' is not in the snapshot's scope (systems.csv or manifest.toml systems)"
+    )
 }

@@ -5,12 +5,18 @@ use crate::error::Result;
 use sqlx::postgres::PgPoolOptions;
 
 pub type Db = sqlx::Postgres;
-pub const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/postgres/0001_init.sql"))];
+pub const MIGRATIONS: &[(i64, &str)] =
+    &[(1, include_str!("../../migrations/postgres/0001_init.sql"))];
 pub const BACKEND: &str = "postgres";
 
+// The shared SQL is compiled once per backend on purpose (see backend/mod.rs).
+#[allow(clippy::duplicate_mod)]
 #[path = "../sql/mod.rs"]
 pub mod sql;
 
 pub async fn connect(url: &str) -> Result<sqlx::Pool<Db>> {
-    Ok(PgPoolOptions::new().max_connections(16).connect(url).await?)
+    Ok(PgPoolOptions::new()
+        .max_connections(16)
+        .connect(url)
+        .await?)
 }

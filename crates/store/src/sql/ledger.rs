@@ -15,17 +15,23 @@ fn i64_of(v: u64) -> Result<i64> {
 }
 
 fn hash_of(v: Vec<u8>, what: &str) -> Result<Hash> {
-    v.try_into().map_err(|_| StoreError::Invalid(format!("{what} is not a 32-byte hash")))
+    v.try_into()
+        .map_err(|_| StoreError::Invalid(format!("{what} is not a 32-byte hash")))
 }
-
 
 pub async fn head(conn: &mut Conn) -> Result<Head> {
     let (size, frontier): (i64, Vec<u8>) =
-        sqlx::query_as("SELECT size, frontier FROM ledger_head WHERE id = 1").fetch_one(conn).await?;
+        sqlx::query_as("SELECT size, frontier FROM ledger_head WHERE id = 1")
+            .fetch_one(conn)
+            .await?;
     let frontier = Frontier::from_bytes(&frontier).map_err(|e| StoreError::Head(e.to_string()))?;
-    let size = u64::try_from(size).map_err(|_| StoreError::Head(format!("negative size {size}")))?;
+    let size =
+        u64::try_from(size).map_err(|_| StoreError::Head(format!("negative size {size}")))?;
     if frontier.size() != size {
-        return Err(StoreError::Head(format!("size {size} but compact range covers {}", frontier.size())));
+        return Err(StoreError::Head(format!(
+            "size {size} but compact range covers {}",
+            frontier.size()
+        )));
     }
     Ok(Head { size, frontier })
 }
@@ -41,7 +47,8 @@ pub async fn entries(conn: &mut Conn, from: u64, count: u64) -> Result<Vec<(u64,
     .await?;
     rows.into_iter()
         .map(|(seq, leaf, bytes)| {
-            let seq = u64::try_from(seq).map_err(|_| StoreError::Invalid(format!("negative seq {seq}")))?;
+            let seq = u64::try_from(seq)
+                .map_err(|_| StoreError::Invalid(format!("negative seq {seq}")))?;
             Ok((seq, hash_of(leaf, "stored leaf hash")?, bytes))
         })
         .collect()
@@ -50,11 +57,13 @@ pub async fn entries(conn: &mut Conn, from: u64, count: u64) -> Result<Vec<(u64,
 /// Stored hashes of one persisted level over `range` (level 0: the leaves).
 async fn level_hashes(conn: &mut Conn, level: u32, range: Range<u64>) -> Result<Vec<Hash>> {
     let rows: Vec<(Vec<u8>,)> = if level == 0 {
-        sqlx::query_as("SELECT leaf_hash FROM ledger_entries WHERE seq >= $1 AND seq < $2 ORDER BY seq")
-            .bind(i64_of(range.start)?)
-            .bind(i64_of(range.end)?)
-            .fetch_all(conn)
-            .await?
+        sqlx::query_as(
+            "SELECT leaf_hash FROM ledger_entries WHERE seq >= $1 AND seq < $2 ORDER BY seq",
+        )
+        .bind(i64_of(range.start)?)
+        .bind(i64_of(range.end)?)
+        .fetch_all(conn)
+        .await?
     } else {
         sqlx::query_as("SELECT hash FROM ledger_nodes WHERE level = $1 AND idx >= $2 AND idx < $3 ORDER BY idx")
             .bind(i64::from(level))
@@ -70,7 +79,9 @@ async fn level_hashes(conn: &mut Conn, level: u32, range: Range<u64>) -> Result<
             rows.len()
         )));
     }
-    rows.into_iter().map(|(h,)| hash_of(h, "stored node hash")).collect()
+    rows.into_iter()
+        .map(|(h,)| hash_of(h, "stored node hash"))
+        .collect()
 }
 
 /// Fetches what the given perfect subtrees need, one range read per
@@ -94,10 +105,14 @@ async fn node_source(conn: &mut Conn, nodes: &[NodeId]) -> Result<BTreeMap<NodeI
     for node in nodes {
         let base = node.level / NODE_STRIDE * NODE_STRIDE;
         let shift = node.level - base;
-        let Some((start, hashes)) = fetched.get(&base) else { continue };
+        let Some((start, hashes)) = fetched.get(&base) else {
+            continue;
+        };
         let lo = usize::try_from((node.index << shift) - start).unwrap_or(usize::MAX);
         let hi = lo.saturating_add(1 << shift);
-        let slice = hashes.get(lo..hi).ok_or_else(|| StoreError::Proof(format!("node {node:?} out of fetched range")))?;
+        let slice = hashes
+            .get(lo..hi)
+            .ok_or_else(|| StoreError::Proof(format!("node {node:?} out of fetched range")))?;
         out.insert(*node, root(slice));
     }
     Ok(out)
@@ -114,9 +129,15 @@ async fn hashes_for(conn: &mut Conn, ranges: Vec<Range<u64>>) -> Result<Vec<Hash
     }
     let source = node_source(conn, &nodes).await?;
     let mut get = |node: NodeId| -> std::result::Result<Hash, ProofError> {
-        source.get(&node).copied().ok_or(ProofError::UnalignedRange { start: 0, end: 0 })
+        source
+            .get(&node)
+            .copied()
+            .ok_or(ProofError::UnalignedRange { start: 0, end: 0 })
     };
-    ranges.into_iter().map(|r| proof::hash_range(r, &mut get).map_err(proof_error)).collect()
+    ranges
+        .into_iter()
+        .map(|r| proof::hash_range(r, &mut get).map_err(proof_error))
+        .collect()
 }
 
 pub async fn inclusion_proof(conn: &mut Conn, index: u64, size: u64) -> Result<Vec<Hash>> {
@@ -130,39 +151,55 @@ pub async fn consistency_proof(conn: &mut Conn, size1: u64, size2: u64) -> Resul
 }
 
 pub async fn root_at(conn: &mut Conn, size: u64) -> Result<Hash> {
-    let mut roots = hashes_for(conn, vec![0..size]).await?;
-    roots.pop().ok_or_else(|| StoreError::Proof("no root".into()))
+    let whole_tree = 0..size;
+    let mut roots = hashes_for(conn, vec![whole_tree]).await?;
+    roots
+        .pop()
+        .ok_or_else(|| StoreError::Proof("no root".into()))
 }
 
 pub async fn leaf_hash_at(conn: &mut Conn, seq: u64) -> Result<Option<Hash>> {
-    let row: Option<(Vec<u8>,)> = sqlx::query_as("SELECT leaf_hash FROM ledger_entries WHERE seq = $1")
-        .bind(i64_of(seq)?)
-        .fetch_optional(conn)
-        .await?;
+    let row: Option<(Vec<u8>,)> =
+        sqlx::query_as("SELECT leaf_hash FROM ledger_entries WHERE seq = $1")
+            .bind(i64_of(seq)?)
+            .fetch_optional(conn)
+            .await?;
     row.map(|(h,)| hash_of(h, "stored leaf hash")).transpose()
 }
 
 /// Persisted subtree hashes of one level, for `verify` to recompute.
 pub async fn nodes_of_level(conn: &mut Conn, level: u32) -> Result<Vec<(u64, Hash)>> {
-    let rows: Vec<(i64, Vec<u8>)> = sqlx::query_as("SELECT idx, hash FROM ledger_nodes WHERE level = $1 ORDER BY idx")
-        .bind(i64::from(level))
-        .fetch_all(conn)
-        .await?;
+    let rows: Vec<(i64, Vec<u8>)> =
+        sqlx::query_as("SELECT idx, hash FROM ledger_nodes WHERE level = $1 ORDER BY idx")
+            .bind(i64::from(level))
+            .fetch_all(conn)
+            .await?;
     rows.into_iter()
-        .map(|(i, h)| Ok((u64::try_from(i).unwrap_or(u64::MAX), hash_of(h, "stored node hash")?)))
+        .map(|(i, h)| {
+            Ok((
+                u64::try_from(i).unwrap_or(u64::MAX),
+                hash_of(h, "stored node hash")?,
+            ))
+        })
         .collect()
 }
 
 pub async fn node_levels(conn: &mut Conn) -> Result<Vec<u32>> {
     let rows: Vec<(i64,)> =
-        sqlx::query_as("SELECT DISTINCT level FROM ledger_nodes ORDER BY level").fetch_all(conn).await?;
-    Ok(rows.into_iter().map(|(l,)| u32::try_from(l).unwrap_or(u32::MAX)).collect())
+        sqlx::query_as("SELECT DISTINCT level FROM ledger_nodes ORDER BY level")
+            .fetch_all(conn)
+            .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(l,)| u32::try_from(l).unwrap_or(u32::MAX))
+        .collect())
 }
-
 
 pub async fn checkpoints(conn: &mut Conn) -> Result<Vec<StoredCheckpoint>> {
     let rows: Vec<(i64, Vec<u8>, String, String)> =
-        sqlx::query_as("SELECT size, root, note, signed_at FROM checkpoints ORDER BY size").fetch_all(conn).await?;
+        sqlx::query_as("SELECT size, root, note, signed_at FROM checkpoints ORDER BY size")
+            .fetch_all(conn)
+            .await?;
     rows.into_iter()
         .map(|(size, root, note, signed_at)| {
             Ok(StoredCheckpoint {
@@ -176,17 +213,29 @@ pub async fn checkpoints(conn: &mut Conn) -> Result<Vec<StoredCheckpoint>> {
 }
 
 pub async fn latest_checkpoint(conn: &mut Conn) -> Result<Option<StoredCheckpoint>> {
-    let row: Option<(i64, Vec<u8>, String, String)> =
-        sqlx::query_as("SELECT size, root, note, signed_at FROM checkpoints ORDER BY size DESC LIMIT 1")
-            .fetch_optional(conn)
-            .await?;
+    let row: Option<(i64, Vec<u8>, String, String)> = sqlx::query_as(
+        "SELECT size, root, note, signed_at FROM checkpoints ORDER BY size DESC LIMIT 1",
+    )
+    .fetch_optional(conn)
+    .await?;
     row.map(|(size, root, note, signed_at)| {
-        Ok(StoredCheckpoint { size: u64::try_from(size).unwrap_or(u64::MAX), root: hash_of(root, "checkpoint root")?, note, signed_at })
+        Ok(StoredCheckpoint {
+            size: u64::try_from(size).unwrap_or(u64::MAX),
+            root: hash_of(root, "checkpoint root")?,
+            note,
+            signed_at,
+        })
     })
     .transpose()
 }
 
-pub async fn insert_checkpoint(conn: &mut Conn, size: u64, root: &Hash, note: &str, signed_at: &str) -> Result<()> {
+pub async fn insert_checkpoint(
+    conn: &mut Conn,
+    size: u64,
+    root: &Hash,
+    note: &str,
+    signed_at: &str,
+) -> Result<()> {
     sqlx::query("INSERT INTO checkpoints (size, root, note, signed_at) VALUES ($1, $2, $3, $4) ON CONFLICT (size) DO NOTHING")
         .bind(i64_of(size)?)
         .bind(&root[..])

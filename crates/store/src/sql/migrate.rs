@@ -5,21 +5,29 @@ use super::{BACKEND, Db, MIGRATIONS};
 use crate::error::{Result, StoreError};
 
 pub async fn run(pool: &sqlx::Pool<Db>) -> Result<i64> {
-    sqlx::raw_sql("CREATE TABLE IF NOT EXISTS schema_version (id BIGINT PRIMARY KEY, version BIGINT NOT NULL)")
-        .execute(pool)
-        .await?;
     let known = MIGRATIONS.iter().map(|(v, _)| *v).max().unwrap_or(0);
     loop {
         let mut tx = pool.begin().await?;
         if BACKEND == "postgres" {
             // Replicas starting together must not run a migration twice.
-            sqlx::query("SELECT pg_advisory_xact_lock(7170001)").execute(&mut *tx).await?;
+            sqlx::query("SELECT pg_advisory_xact_lock(7170001)")
+                .execute(&mut *tx)
+                .await?;
         }
+        // Under the lock: concurrent CREATE TABLE IF NOT EXISTS races on PostgreSQL.
+        sqlx::raw_sql("CREATE TABLE IF NOT EXISTS schema_version (id BIGINT PRIMARY KEY, version BIGINT NOT NULL)")
+            .execute(&mut *tx)
+            .await?;
         let current: Option<(i64,)> =
-            sqlx::query_as("SELECT version FROM schema_version WHERE id = 1").fetch_optional(&mut *tx).await?;
+            sqlx::query_as("SELECT version FROM schema_version WHERE id = 1")
+                .fetch_optional(&mut *tx)
+                .await?;
         let current = current.map_or(0, |(v,)| v);
         if current > known {
-            return Err(StoreError::SchemaTooNew { found: current, known });
+            return Err(StoreError::SchemaTooNew {
+                found: current,
+                known,
+            });
         }
         let Some((version, sql)) = MIGRATIONS.iter().find(|(v, _)| *v == current + 1) else {
             return Ok(current);

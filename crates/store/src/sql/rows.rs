@@ -4,8 +4,12 @@
 use super::Conn;
 use crate::error::{Result, row_error};
 use soxctl_model::ids::{AccountId, EntitlementId, PersonId, RoleId, SystemId, TokenId};
-use soxctl_model::inventory::{Account, Entitlement, Grant, Inventory, Person, Role, RoleEntitlement, System};
-use soxctl_model::projection::{BaselineRow, ImportRow, PersonRow, Row, RowChange, RowKey, StoreRow, TokenRow};
+use soxctl_model::inventory::{
+    Account, Entitlement, Grant, Inventory, Person, Role, RoleEntitlement, System,
+};
+use soxctl_model::projection::{
+    BaselineRow, ImportRow, PersonRow, Row, RowChange, RowKey, StoreRow, TokenRow,
+};
 use soxctl_model::time::{Date, Timestamp};
 use std::collections::BTreeMap;
 use std::str::FromStr;
@@ -213,13 +217,18 @@ async fn delete(conn: &mut Conn, key: &RowKey) -> Result<()> {
         RowKey::Store => ("DELETE FROM store_meta WHERE id = 1", vec![]),
         RowKey::Person(p) => ("DELETE FROM people WHERE person_id = $1", vec![p.as_str()]),
         RowKey::System(s) => ("DELETE FROM systems WHERE system_id = $1", vec![s.as_str()]),
-        RowKey::Baseline(s) => ("DELETE FROM baselines WHERE system_id = $1", vec![s.as_str()]),
-        RowKey::Entitlement(s, e) => {
-            ("DELETE FROM entitlements WHERE system_id = $1 AND entitlement_id = $2", vec![s.as_str(), e.as_str()])
-        }
-        RowKey::Account(s, a) => {
-            ("DELETE FROM accounts WHERE system_id = $1 AND account_id = $2", vec![s.as_str(), a.as_str()])
-        }
+        RowKey::Baseline(s) => (
+            "DELETE FROM baselines WHERE system_id = $1",
+            vec![s.as_str()],
+        ),
+        RowKey::Entitlement(s, e) => (
+            "DELETE FROM entitlements WHERE system_id = $1 AND entitlement_id = $2",
+            vec![s.as_str(), e.as_str()],
+        ),
+        RowKey::Account(s, a) => (
+            "DELETE FROM accounts WHERE system_id = $1 AND account_id = $2",
+            vec![s.as_str(), a.as_str()],
+        ),
         RowKey::Grant(s, a, e) => (
             "DELETE FROM grants WHERE system_id = $1 AND account_id = $2 AND entitlement_id = $3",
             vec![s.as_str(), a.as_str(), e.as_str()],
@@ -242,7 +251,11 @@ async fn delete(conn: &mut Conn, key: &RowKey) -> Result<()> {
 
 // ---- reading rows back -------------------------------------------------
 
-fn parse<T, E: std::fmt::Display>(table: &'static str, key: &str, r: std::result::Result<T, E>) -> Result<T> {
+fn parse<T, E: std::fmt::Display>(
+    table: &'static str,
+    key: &str,
+    r: std::result::Result<T, E>,
+) -> Result<T> {
     r.map_err(|e| row_error(table, key, e))
 }
 
@@ -272,39 +285,63 @@ type PersonTuple = (
     bool,
 );
 
+const PERSON_COLUMNS: &str = "person_id, name, email, manager_id, department, title, status, hire_date, termination_date, erased";
+
 pub async fn people(conn: &mut Conn) -> Result<Vec<PersonRow>> {
-    let rows: Vec<PersonTuple> = sqlx::query_as(
-        "SELECT person_id, name, email, manager_id, department, title, status, hire_date, termination_date, erased
-         FROM people ORDER BY person_id",
+    let rows: Vec<PersonTuple> = sqlx::query_as(&format!(
+        "SELECT {PERSON_COLUMNS} FROM people ORDER BY person_id"
+    ))
+    .fetch_all(conn)
+    .await?;
+    rows.into_iter().map(person_row).collect()
+}
+
+pub async fn person(conn: &mut Conn, id: &PersonId) -> Result<Option<PersonRow>> {
+    let row: Option<PersonTuple> = sqlx::query_as(&format!(
+        "SELECT {PERSON_COLUMNS} FROM people WHERE person_id = $1"
+    ))
+    .bind(id.as_str())
+    .fetch_optional(conn)
+    .await?;
+    row.map(person_row).transpose()
+}
+
+fn person_row(row: PersonTuple) -> Result<PersonRow> {
+    let (id, name, email, manager, department, title, status, hire, term, erased) = row;
+    const T: &str = "people";
+    Ok(PersonRow {
+        person: Person {
+            person_id: parse(T, &id, PersonId::parse(id.as_str()))?,
+            name,
+            email,
+            manager_id: opt(T, &id, manager, person_id)?,
+            department,
+            title,
+            status: parse(T, &id, status.parse())?,
+            hire_date: opt(T, &id, hire, Date::parse)?,
+            termination_date: opt(T, &id, term, Date::parse)?,
+        },
+        erased,
+    })
+}
+
+type SystemTuple = (String, String, Option<String>, Option<String>, bool);
+type EntitlementTuple = (
+    String,
+    String,
+    Option<String>,
+    bool,
+    Option<String>,
+    Option<String>,
+);
+type ImportTuple = (String, Option<String>, String, String, i64, String, String);
+
+pub async fn systems(conn: &mut Conn) -> Result<Vec<System>> {
+    let rows: Vec<SystemTuple> = sqlx::query_as(
+        "SELECT system_id, name, kind, owner_id, sox_in_scope FROM systems ORDER BY system_id",
     )
     .fetch_all(conn)
     .await?;
-    rows.into_iter()
-        .map(|(id, name, email, manager, department, title, status, hire, term, erased)| {
-            const T: &str = "people";
-            Ok(PersonRow {
-                person: Person {
-                    person_id: parse(T, &id, PersonId::parse(id.as_str()))?,
-                    name,
-                    email,
-                    manager_id: opt(T, &id, manager, person_id)?,
-                    department,
-                    title,
-                    status: parse(T, &id, status.parse())?,
-                    hire_date: opt(T, &id, hire, Date::parse)?,
-                    termination_date: opt(T, &id, term, Date::parse)?,
-                },
-                erased,
-            })
-        })
-        .collect()
-}
-
-pub async fn systems(conn: &mut Conn) -> Result<Vec<System>> {
-    let rows: Vec<(String, String, Option<String>, Option<String>, bool)> =
-        sqlx::query_as("SELECT system_id, name, kind, owner_id, sox_in_scope FROM systems ORDER BY system_id")
-            .fetch_all(conn)
-            .await?;
     rows.into_iter()
         .map(|(id, name, kind, owner, sox)| {
             Ok(System {
@@ -319,7 +356,7 @@ pub async fn systems(conn: &mut Conn) -> Result<Vec<System>> {
 }
 
 pub async fn entitlements(conn: &mut Conn) -> Result<Vec<Entitlement>> {
-    let rows: Vec<(String, String, Option<String>, bool, Option<String>, Option<String>)> = sqlx::query_as(
+    let rows: Vec<EntitlementTuple> = sqlx::query_as(
         "SELECT system_id, entitlement_id, name, privileged, owner_id, description FROM entitlements
          ORDER BY system_id, entitlement_id",
     )
@@ -341,8 +378,17 @@ pub async fn entitlements(conn: &mut Conn) -> Result<Vec<Entitlement>> {
         .collect()
 }
 
-type AccountTuple =
-    (String, String, Option<String>, String, String, Option<String>, Option<bool>, Option<String>, Option<String>);
+type AccountTuple = (
+    String,
+    String,
+    Option<String>,
+    String,
+    String,
+    Option<String>,
+    Option<bool>,
+    Option<String>,
+    Option<String>,
+);
 
 pub async fn accounts(conn: &mut Conn) -> Result<Vec<Account>> {
     let rows: Vec<AccountTuple> = sqlx::query_as(
@@ -352,21 +398,23 @@ pub async fn accounts(conn: &mut Conn) -> Result<Vec<Account>> {
     .fetch_all(conn)
     .await?;
     rows.into_iter()
-        .map(|(s, a, person, kind, status, last_login, mfa, owner, rotated)| {
-            const T: &str = "accounts";
-            let key = format!("{s}/{a}");
-            Ok(Account {
-                system_id: parse(T, &key, SystemId::parse(s))?,
-                account_id: parse(T, &key, AccountId::parse(a))?,
-                person_id: opt(T, &key, person, person_id)?,
-                kind: parse(T, &key, kind.parse())?,
-                status: parse(T, &key, status.parse())?,
-                last_login: opt(T, &key, last_login, Timestamp::parse)?,
-                mfa,
-                owner_id: opt(T, &key, owner, person_id)?,
-                credential_rotated_at: opt(T, &key, rotated, Timestamp::parse)?,
-            })
-        })
+        .map(
+            |(s, a, person, kind, status, last_login, mfa, owner, rotated)| {
+                const T: &str = "accounts";
+                let key = format!("{s}/{a}");
+                Ok(Account {
+                    system_id: parse(T, &key, SystemId::parse(s))?,
+                    account_id: parse(T, &key, AccountId::parse(a))?,
+                    person_id: opt(T, &key, person, person_id)?,
+                    kind: parse(T, &key, kind.parse())?,
+                    status: parse(T, &key, status.parse())?,
+                    last_login: opt(T, &key, last_login, Timestamp::parse)?,
+                    mfa,
+                    owner_id: opt(T, &key, owner, person_id)?,
+                    credential_rotated_at: opt(T, &key, rotated, Timestamp::parse)?,
+                })
+            },
+        )
         .collect()
 }
 
@@ -386,7 +434,11 @@ pub async fn grants(conn: &mut Conn) -> Result<Vec<Grant>> {
                 account_id: parse(T, &key, AccountId::parse(a))?,
                 entitlement_id: parse(T, &key, EntitlementId::parse(e))?,
                 granted_at: opt(T, &key, granted_at, Timestamp::parse)?,
-                source: parse(T, &key, soxctl_model::inventory::GrantSource::from_str(&source))?,
+                source: parse(
+                    T,
+                    &key,
+                    soxctl_model::inventory::GrantSource::from_str(&source),
+                )?,
             })
         })
         .collect()
@@ -394,7 +446,9 @@ pub async fn grants(conn: &mut Conn) -> Result<Vec<Grant>> {
 
 pub async fn roles(conn: &mut Conn) -> Result<Vec<Role>> {
     let rows: Vec<(String, Option<String>, Option<String>)> =
-        sqlx::query_as("SELECT role_id, name, owner_id FROM roles ORDER BY role_id").fetch_all(conn).await?;
+        sqlx::query_as("SELECT role_id, name, owner_id FROM roles ORDER BY role_id")
+            .fetch_all(conn)
+            .await?;
     rows.into_iter()
         .map(|(id, name, owner)| {
             Ok(Role {
@@ -426,10 +480,11 @@ pub async fn role_entitlements(conn: &mut Conn) -> Result<Vec<RoleEntitlement>> 
 }
 
 pub async fn baselines(conn: &mut Conn) -> Result<Vec<BaselineRow>> {
-    let rows: Vec<(String, String, String, bool)> =
-        sqlx::query_as("SELECT system_id, import_id, as_of, certified FROM baselines ORDER BY system_id")
-            .fetch_all(conn)
-            .await?;
+    let rows: Vec<(String, String, String, bool)> = sqlx::query_as(
+        "SELECT system_id, import_id, as_of, certified FROM baselines ORDER BY system_id",
+    )
+    .fetch_all(conn)
+    .await?;
     rows.into_iter()
         .map(|(s, import_id, as_of, certified)| {
             Ok(BaselineRow {
@@ -443,23 +498,25 @@ pub async fn baselines(conn: &mut Conn) -> Result<Vec<BaselineRow>> {
 }
 
 pub async fn imports(conn: &mut Conn) -> Result<Vec<ImportRow>> {
-    let rows: Vec<(String, Option<String>, String, String, i64, String, String)> = sqlx::query_as(
+    let rows: Vec<ImportTuple> = sqlx::query_as(
         "SELECT import_id, source, extracted_at, systems, events, completed_at, actor FROM imports ORDER BY import_id",
     )
     .fetch_all(conn)
     .await?;
     rows.into_iter()
-        .map(|(id, source, extracted_at, systems, events, completed_at, actor)| {
-            Ok(ImportRow {
-                extracted_at: parse("imports", &id, Timestamp::parse(&extracted_at))?,
-                completed_at: parse("imports", &id, Timestamp::parse(&completed_at))?,
-                events: parse("imports", &id, u64::try_from(events))?,
-                import_id: id,
-                source,
-                systems,
-                actor,
-            })
-        })
+        .map(
+            |(id, source, extracted_at, systems, events, completed_at, actor)| {
+                Ok(ImportRow {
+                    extracted_at: parse("imports", &id, Timestamp::parse(&extracted_at))?,
+                    completed_at: parse("imports", &id, Timestamp::parse(&completed_at))?,
+                    events: parse("imports", &id, u64::try_from(events))?,
+                    import_id: id,
+                    source,
+                    systems,
+                    actor,
+                })
+            },
+        )
         .collect()
 }
 
@@ -479,7 +536,8 @@ type TokenTuple = (
 const TOKEN_COLUMNS: &str = "token_id, secret_sha256, scopes, system_id, person_id, expires_at, description, created_at, created_by, revoked_at";
 
 fn token_row(t: TokenTuple) -> Result<TokenRow> {
-    let (id, secret, scopes, system, person, expires, description, created_at, created_by, revoked) = t;
+    let (id, secret, scopes, system, person, expires, description, created_at, created_by, revoked) =
+        t;
     const T: &str = "tokens";
     Ok(TokenRow {
         token_id: parse(T, &id, TokenId::parse(id.as_str()))?,
@@ -496,27 +554,40 @@ fn token_row(t: TokenTuple) -> Result<TokenRow> {
 }
 
 pub async fn tokens(conn: &mut Conn) -> Result<Vec<TokenRow>> {
-    let rows: Vec<TokenTuple> =
-        sqlx::query_as(&format!("SELECT {TOKEN_COLUMNS} FROM tokens ORDER BY token_id")).fetch_all(conn).await?;
+    let rows: Vec<TokenTuple> = sqlx::query_as(&format!(
+        "SELECT {TOKEN_COLUMNS} FROM tokens ORDER BY token_id"
+    ))
+    .fetch_all(conn)
+    .await?;
     rows.into_iter().map(token_row).collect()
 }
 
-pub async fn token_by_secret_hash(conn: &mut Conn, secret_sha256: &str) -> Result<Option<TokenRow>> {
-    let row: Option<TokenTuple> =
-        sqlx::query_as(&format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE secret_sha256 = $1"))
-            .bind(secret_sha256)
-            .fetch_optional(conn)
-            .await?;
+pub async fn token_by_secret_hash(
+    conn: &mut Conn,
+    secret_sha256: &str,
+) -> Result<Option<TokenRow>> {
+    let row: Option<TokenTuple> = sqlx::query_as(&format!(
+        "SELECT {TOKEN_COLUMNS} FROM tokens WHERE secret_sha256 = $1"
+    ))
+    .bind(secret_sha256)
+    .fetch_optional(conn)
+    .await?;
     row.map(token_row).transpose()
 }
 
 pub async fn store_meta(conn: &mut Conn) -> Result<Option<StoreRow>> {
-    let row: Option<(String, String, bool, String)> =
-        sqlx::query_as("SELECT store_id, origin, demo, initialised_at FROM store_meta WHERE id = 1")
-            .fetch_optional(conn)
-            .await?;
+    let row: Option<(String, String, bool, String)> = sqlx::query_as(
+        "SELECT store_id, origin, demo, initialised_at FROM store_meta WHERE id = 1",
+    )
+    .fetch_optional(conn)
+    .await?;
     row.map(|(store_id, origin, demo, at)| {
-        Ok(StoreRow { initialised_at: parse("store_meta", "1", Timestamp::parse(&at))?, store_id, origin, demo })
+        Ok(StoreRow {
+            initialised_at: parse("store_meta", "1", Timestamp::parse(&at))?,
+            store_id,
+            origin,
+            demo,
+        })
     })
     .transpose()
 }
@@ -532,7 +603,12 @@ pub async fn all_rows(conn: &mut Conn) -> Result<BTreeMap<RowKey, Row>> {
     rows.extend(accounts(conn).await?.into_iter().map(Row::Account));
     rows.extend(grants(conn).await?.into_iter().map(Row::Grant));
     rows.extend(roles(conn).await?.into_iter().map(Row::Role));
-    rows.extend(role_entitlements(conn).await?.into_iter().map(Row::RoleEntitlement));
+    rows.extend(
+        role_entitlements(conn)
+            .await?
+            .into_iter()
+            .map(Row::RoleEntitlement),
+    );
     rows.extend(imports(conn).await?.into_iter().map(Row::Import));
     rows.extend(tokens(conn).await?.into_iter().map(Row::Token));
     Ok(rows.into_iter().map(|r| (r.key(), r)).collect())

@@ -28,6 +28,9 @@ pub struct Tx {
     last_leaf: Hash,
     first_size: u64,
     keys: BTreeMap<PersonId, PersonKey>,
+    /// An append failed part-way (its entry row may be written, its
+    /// projection not): the transaction can only be rolled back.
+    poisoned: bool,
 }
 
 pub(crate) fn random<const N: usize>() -> Result<[u8; N]> {
@@ -47,17 +50,32 @@ impl Inner {
         )
         .fetch_one(&mut *tx)
         .await?;
-        let frontier = Frontier::from_bytes(&frontier).map_err(|e| StoreError::Head(e.to_string()))?;
-        let size = u64::try_from(size).map_err(|_| StoreError::Head(format!("negative size {size}")))?;
+        let frontier =
+            Frontier::from_bytes(&frontier).map_err(|e| StoreError::Head(e.to_string()))?;
+        let size =
+            u64::try_from(size).map_err(|_| StoreError::Head(format!("negative size {size}")))?;
         if frontier.size() != size {
-            return Err(StoreError::Head(format!("size {size} but compact range covers {}", frontier.size())));
+            return Err(StoreError::Head(format!(
+                "size {size} but compact range covers {}",
+                frontier.size()
+            )));
         }
         let last_leaf: Hash = if size == 0 {
             ZERO_HASH
         } else {
-            last_leaf.try_into().map_err(|_| StoreError::Head("last leaf hash is not 32 bytes".into()))?
+            last_leaf
+                .try_into()
+                .map_err(|_| StoreError::Head("last leaf hash is not 32 bytes".into()))?
         };
-        Ok(Tx { tx, ctx: self.ctx.clone(), frontier, last_leaf, first_size: size, keys: BTreeMap::new() })
+        Ok(Tx {
+            tx,
+            ctx: self.ctx.clone(),
+            frontier,
+            last_leaf,
+            first_size: size,
+            keys: BTreeMap::new(),
+            poisoned: false,
+        })
     }
 }
 
@@ -68,6 +86,9 @@ impl Tx {
     }
 
     pub async fn append(&mut self, actor: &Principal, event: &Event) -> Result<u64> {
+        self.check_not_poisoned()?;
+        // Cleared only when the append completes; any early return keeps it.
+        self.poisoned = true;
         let (kind, payload) = event.to_parts()?;
         self.ctx.failpoints.check(failpoint::APPEND_BEFORE_ENTRY)?;
         let time = self.ctx.clock.now();
@@ -83,7 +104,8 @@ impl Tx {
         };
         let bytes = entry.to_bytes()?;
         let leaf = leaf_hash(&bytes);
-        let seq_i64 = i64::try_from(seq).map_err(|_| StoreError::Head("ledger size overflow".into()))?;
+        let seq_i64 =
+            i64::try_from(seq).map_err(|_| StoreError::Head("ledger size overflow".into()))?;
         sqlx::query("INSERT INTO ledger_entries (seq, leaf_hash, bytes) VALUES ($1, $2, $3)")
             .bind(seq_i64)
             .bind(&leaf[..])
@@ -100,21 +122,33 @@ impl Tx {
                     .await?;
             }
         }
-        self.ctx.failpoints.check(failpoint::APPEND_BEFORE_PROJECTION)?;
+        self.ctx
+            .failpoints
+            .check(failpoint::APPEND_BEFORE_PROJECTION)?;
         self.preload_keys(event).await?;
         let changes = projection::project(&EntryContext { time, actor }, event, &self.keys)?;
         rows::apply(&mut self.tx, changes).await?;
         self.last_leaf = leaf;
+        self.poisoned = false;
         Ok(seq)
     }
 
+    fn check_not_poisoned(&self) -> Result<()> {
+        if self.poisoned {
+            return Err(StoreError::Invalid(
+                "an earlier append in this write transaction failed; it can only be rolled back"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+
     async fn preload_keys(&mut self, event: &Event) -> Result<()> {
-        if let Event::PersonAdded(f) | Event::PersonChanged(f) = event {
-            if !self.keys.contains_key(&f.person.person_id) {
-                if let Some(key) = load_key(&mut self.tx, &f.person.person_id).await? {
-                    self.keys.insert(f.person.person_id.clone(), key);
-                }
-            }
+        if let Event::PersonAdded(f) | Event::PersonChanged(f) = event
+            && !self.keys.contains_key(&f.person.person_id)
+            && let Some(key) = load_key(&mut self.tx, &f.person.person_id).await?
+        {
+            self.keys.insert(f.person.person_id.clone(), key);
         }
         Ok(())
     }
@@ -166,6 +200,7 @@ impl Tx {
     }
 
     pub async fn commit(mut self) -> Result<Receipt> {
+        self.check_not_poisoned()?;
         self.ctx.failpoints.check(failpoint::COMMIT_BEFORE_HEAD)?;
         let size = self.frontier.size();
         sqlx::query("UPDATE ledger_head SET size = $1, last_leaf = $2, frontier = $3 WHERE id = 1")
@@ -178,26 +213,37 @@ impl Tx {
         self.tx.commit().await?;
         self.ctx.appended(size - self.first_size);
         self.ctx.failpoints.check(failpoint::COMMIT_AFTER_COMMIT)?;
-        Ok(Receipt { size, appended: size - self.first_size, root: self.frontier.root() })
+        Ok(Receipt {
+            size,
+            appended: size - self.first_size,
+            root: self.frontier.root(),
+        })
     }
 }
 
 async fn load_key(conn: &mut Conn, person: &PersonId) -> Result<Option<PersonKey>> {
-    let row: Option<(Vec<u8>,)> = sqlx::query_as("SELECT key FROM person_keys WHERE person_id = $1")
-        .bind(person.as_str())
-        .fetch_optional(conn)
-        .await?;
-    row.map(|(k,)| k.try_into().map_err(|_| StoreError::Invalid(format!("person key of {person} is not 32 bytes"))))
-        .transpose()
+    let row: Option<(Vec<u8>,)> =
+        sqlx::query_as("SELECT key FROM person_keys WHERE person_id = $1")
+            .bind(person.as_str())
+            .fetch_optional(conn)
+            .await?;
+    row.map(|(k,)| {
+        k.try_into()
+            .map_err(|_| StoreError::Invalid(format!("person key of {person} is not 32 bytes")))
+    })
+    .transpose()
 }
 
 pub async fn person_keys(conn: &mut Conn) -> Result<BTreeMap<PersonId, PersonKey>> {
-    let rows: Vec<(String, Vec<u8>)> = sqlx::query_as("SELECT person_id, key FROM person_keys").fetch_all(conn).await?;
+    let rows: Vec<(String, Vec<u8>)> = sqlx::query_as("SELECT person_id, key FROM person_keys")
+        .fetch_all(conn)
+        .await?;
     let mut keys = BTreeMap::new();
     for (id, key) in rows {
         let pid = PersonId::parse(id.as_str()).map_err(|e| StoreError::Invalid(e.to_string()))?;
-        let key: PersonKey =
-            key.try_into().map_err(|_| StoreError::Invalid(format!("person key of {id} is not 32 bytes")))?;
+        let key: PersonKey = key
+            .try_into()
+            .map_err(|_| StoreError::Invalid(format!("person key of {id} is not 32 bytes")))?;
         keys.insert(pid, key);
     }
     Ok(keys)

@@ -1,0 +1,30 @@
+//! End-to-end tests of the `soxctl` binary (DESIGN A4): every test runs the
+//! real executable on a temporary data directory and checks exit codes
+//! (0 ok, 1 check failed, 2 usage or input error), stdout (data only) and
+//! stderr (messages that say where a problem is).
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests"
+)]
+
+#[macro_use]
+#[path = "cli/helpers.rs"]
+mod helpers;
+
+#[path = "cli/help.rs"]
+mod help;
+#[path = "cli/import.rs"]
+mod import;
+#[path = "cli/ledger.rs"]
+mod ledger;
+#[path = "cli/postgres.rs"]
+mod postgres;
+#[path = "cli/serve.rs"]
+mod serve;
+#[path = "cli/token.rs"]
+mod token;
+#[path = "cli/verify.rs"]
+mod verify;

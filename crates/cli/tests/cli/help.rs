@@ -1,0 +1,183 @@
+//! `--help` everywhere, and clap's usage errors exiting 2.
+
+use crate::helpers::Sandbox;
+
+#[test]
+fn every_command_documents_its_options() {
+    let sb = Sandbox::new();
+    let cases: &[(&[&str], &[&str])] = &[
+        (
+            &[],
+            &[
+                "serve",
+                "demo",
+                "import",
+                "token",
+                "export",
+                "verify",
+                "ledger",
+                "backup",
+                "restore",
+                "--config",
+                "--log-format",
+            ],
+        ),
+        (
+            &["serve"],
+            &[
+                "--listen",
+                "--data",
+                "--database",
+                "--signing-key",
+                "--metrics-public",
+            ],
+        ),
+        (
+            &["demo"],
+            &["--data", "--listen", "--people", "--seed", "--no-serve"],
+        ),
+        (
+            &["import"],
+            &[
+                "SNAPSHOT",
+                "--dry-run",
+                "--max-removals",
+                "--format",
+                "--data",
+                "--database",
+            ],
+        ),
+        (&["token"], &["create", "list", "revoke"]),
+        (
+            &["token", "create"],
+            &[
+                "--scope",
+                "--system",
+                "--person",
+                "--expires",
+                "--description",
+                "last line",
+            ],
+        ),
+        (&["token", "list"], &["--format", "--data"]),
+        (&["token", "revoke"], &["TOKEN_ID", "--data"]),
+        (&["export"], &["ledger"]),
+        (
+            &["export", "ledger"],
+            &["--out", "entries.jsonl", "verifier.key"],
+        ),
+        (
+            &["verify"],
+            &[
+                "BUNDLE",
+                "--key",
+                "--trusted-checkpoint",
+                "--data",
+                "--database",
+                "--format",
+            ],
+        ),
+        (&["ledger"], &["checkpoint", "proof"]),
+        (&["ledger", "checkpoint"], &["--data"]),
+        (&["ledger", "proof"], &["inclusion", "consistency"]),
+        (
+            &["ledger", "proof", "inclusion"],
+            &["--seq", "--size", "--format"],
+        ),
+        (
+            &["ledger", "proof", "consistency"],
+            &["--from", "--to", "--format"],
+        ),
+        (&["backup"], &["--out", "--data", "signing key"]),
+        (&["restore"], &["BACKUP", "--data", "--signing-key"]),
+    ];
+    for (path, words) in cases {
+        let mut a: Vec<std::ffi::OsString> = path.iter().map(Into::into).collect();
+        a.push("--help".into());
+        let run = sb.run(a);
+        run.ok();
+        assert!(run.stdout.contains("Usage: soxctl"), "{run:?}");
+        for w in *words {
+            assert!(
+                run.stdout.contains(w),
+                "`soxctl {} --help` does not mention {w:?}:\n{}",
+                path.join(" "),
+                run.stdout
+            );
+        }
+    }
+    let version = sb.run(args!["--version"]);
+    version.ok();
+    assert!(version.stdout.starts_with("soxctl "), "{version:?}");
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let sb = Sandbox::new();
+    for a in [
+        args![],
+        args!["frobnicate"],
+        args!["import"],
+        args!["verify", "--format", "yaml"],
+        args!["ledger", "proof", "inclusion", "--seq", "minus-one"],
+        args!["serve", "--listen", "not-an-address"],
+        args!["--log-format", "xml", "verify"],
+    ] {
+        let run = sb.run(a);
+        run.code(2);
+        assert!(run.stdout.is_empty(), "usage errors go to stderr: {run:?}");
+        assert!(!run.stderr.is_empty(), "{run:?}");
+    }
+    assert!(!sb.path("soxctl-data").exists());
+    // A config file that is not valid: an input error naming it.
+    let config = sb.path("soxctl.toml");
+    std::fs::write(&config, "colour = 'blue'\n").expect("write");
+    sb.run(args!["--config", &config, "verify"])
+        .code(2)
+        .stderr_has(&["soxctl.toml"]);
+}
+
+#[test]
+fn configuration_file_environment_and_options_layer() {
+    let sb = Sandbox::new();
+    let data = sb.path("data");
+    let config = sb.path("soxctl.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "data = {:?}\n[ledger]\norigin = \"audit.example.com/soxctl\"\n",
+            data.display().to_string()
+        ),
+    )
+    .expect("write config");
+
+    // The file names the store and the origin of a new ledger.
+    sb.run(args![
+        "--config", &config, "token", "create", "--scope", "read"
+    ])
+    .ok();
+    assert!(data.join("soxctl.db").exists());
+    let note = sb.checkpoint(&data);
+    assert!(note.starts_with("audit.example.com/soxctl\n"), "{note}");
+    sb.run(args!["--config", &config, "verify"]).ok();
+
+    // An option beats the file.
+    let elsewhere = sb.path("elsewhere");
+    sb.run(args!["--config", &config, "verify", "--data", &elsewhere])
+        .code(2)
+        .stderr_has(&["elsewhere"]);
+    // So does a SOXCTL_* variable.
+    sb.run_with_env(
+        args!["--config", &config, "verify"],
+        &[("SOXCTL_DATA", elsewhere.as_os_str())],
+    )
+    .code(2)
+    .stderr_has(&["elsewhere"]);
+    // And the variable alone names a store.
+    sb.run_with_env(args!["verify"], &[("SOXCTL_DATA", data.as_os_str())])
+        .ok();
+    // A config file that does not exist is an input error.
+    sb.run(args!["--config", sb.path("nope.toml"), "verify"])
+        .code(2)
+        .stderr_has(&["nope.toml"]);
+}

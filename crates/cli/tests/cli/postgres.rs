@@ -1,0 +1,139 @@
+//! A PostgreSQL store (`--database URL --signing-key FILE`) on a throw-away
+//! cluster; the tests fail, never skip, when PostgreSQL is missing.
+
+use crate::helpers::{Sandbox, mode};
+
+#[test]
+fn postgres_store_imports_and_verifies_with_an_external_key() {
+    let url = soxctl_testkit::postgres()
+        .expect("throw-away PostgreSQL")
+        .fresh_database()
+        .expect("fresh database");
+    let sb = Sandbox::new();
+    let snap = sb.snapshot("snap", 41, 60);
+    let key = sb.path("keys").join("signing.key");
+    std::fs::create_dir_all(sb.path("keys")).expect("mkdir");
+
+    // No key: refused before anything is written.
+    sb.run(args!["import", &snap, "--database", &url])
+        .code(2)
+        .stderr_has(&["--signing-key"]);
+    assert!(!key.exists());
+    // --data and --database name two stores: a usage error.
+    sb.run(args![
+        "import",
+        &snap,
+        "--database",
+        &url,
+        "--data",
+        sb.path("data"),
+        "--signing-key",
+        &key
+    ])
+    .code(2);
+    assert!(!sb.path("data").exists());
+
+    let summary = sb
+        .run(args![
+            "import",
+            &snap,
+            "--database",
+            &url,
+            "--signing-key",
+            &key,
+            "--format",
+            "json"
+        ])
+        .ok()
+        .json();
+    let events = summary["events"].as_u64().expect("events");
+    assert!(events > 800, "{summary}");
+    assert!(key.is_file(), "the key is created outside the database");
+    #[cfg(unix)]
+    assert_eq!(mode(&key), 0o600);
+
+    let report = sb
+        .run(args![
+            "verify",
+            "--database",
+            &url,
+            "--signing-key",
+            &key,
+            "--format",
+            "json"
+        ])
+        .ok()
+        .json();
+    assert_eq!(report["ok"], true);
+    assert_eq!(report["entries"], events + 1);
+    // The URL can come from the environment too (SOXCTL_DATABASE), like the key.
+    sb.run_with_env(
+        args!["verify", "--format", "json"],
+        &[
+            ("SOXCTL_DATABASE", std::ffi::OsStr::new(&url)),
+            ("SOXCTL_SIGNING_KEY", key.as_os_str()),
+        ],
+    )
+    .ok();
+
+    // Idempotent here too.
+    let again = sb
+        .run(args![
+            "import",
+            &snap,
+            "--database",
+            &url,
+            "--signing-key",
+            &key,
+            "--format",
+            "json"
+        ])
+        .ok()
+        .json();
+    assert_eq!(again["events"], 0);
+    // Read-only commands need the key as well.
+    sb.run(args!["verify", "--database", &url])
+        .code(2)
+        .stderr_has(&["--signing-key"]);
+    // Backups of PostgreSQL stores are PostgreSQL's business.
+    sb.run(args![
+        "backup",
+        "--database",
+        &url,
+        "--signing-key",
+        &key,
+        "--out",
+        sb.path("pg.db")
+    ])
+    .code(2)
+    .stderr_has(&["pg_dump"]);
+    // Checkpoint and tokens work the same.
+    let note = sb
+        .run(args![
+            "ledger",
+            "checkpoint",
+            "--database",
+            &url,
+            "--signing-key",
+            &key
+        ])
+        .ok()
+        .stdout
+        .clone();
+    assert_eq!(crate::helpers::note_parts(&note).1, events + 1);
+    let secret = sb
+        .run(args![
+            "token",
+            "create",
+            "--scope",
+            "read",
+            "--database",
+            &url,
+            "--signing-key",
+            &key
+        ])
+        .ok()
+        .last_line()
+        .to_owned();
+    assert!(secret.starts_with("sxt_"));
+}
