@@ -5,8 +5,13 @@ use crate::error::Result;
 use sqlx::postgres::PgPoolOptions;
 
 pub type Db = sqlx::Postgres;
-pub const MIGRATIONS: &[(i64, &str)] =
-    &[(1, include_str!("../../migrations/postgres/0001_init.sql"))];
+pub const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../../migrations/postgres/0001_init.sql")),
+    (
+        2,
+        include_str!("../../migrations/postgres/0002_outbox_jobs_idempotency.sql"),
+    ),
+];
 pub const BACKEND: &str = "postgres";
 
 // The shared SQL is compiled once per backend on purpose (see backend/mod.rs).

@@ -7,8 +7,13 @@ use std::path::Path;
 use std::time::Duration;
 
 pub type Db = sqlx::Sqlite;
-pub const MIGRATIONS: &[(i64, &str)] =
-    &[(1, include_str!("../../migrations/sqlite/0001_init.sql"))];
+pub const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../../migrations/sqlite/0001_init.sql")),
+    (
+        2,
+        include_str!("../../migrations/sqlite/0002_outbox_jobs_idempotency.sql"),
+    ),
+];
 pub const BACKEND: &str = "sqlite";
 
 // The shared SQL is compiled once per backend on purpose (see backend/mod.rs).
