@@ -6,8 +6,25 @@ use crate::error::{Result, StoreError};
 
 pub async fn run(pool: &sqlx::Pool<Db>) -> Result<i64> {
     let known = MIGRATIONS.iter().map(|(v, _)| *v).max().unwrap_or(0);
+    // Up to date (the usual case): no lock needed, so opening never waits for a writer.
+    let current: std::result::Result<Option<(i64,)>, _> =
+        sqlx::query_as("SELECT version FROM schema_version WHERE id = 1")
+            .fetch_optional(pool)
+            .await;
+    if let Ok(Some((current,))) = current
+        && current == known
+    {
+        return Ok(current);
+    }
     loop {
-        let mut tx = pool.begin().await?;
+        // SQLite: take the write lock up front. A deferred transaction that has
+        // read the version cannot upgrade to a writer once another opener has
+        // migrated meanwhile: it fails with SQLITE_BUSY instead of waiting.
+        let mut tx = if BACKEND == "sqlite" {
+            pool.begin_with("BEGIN IMMEDIATE").await?
+        } else {
+            pool.begin().await?
+        };
         if BACKEND == "postgres" {
             // Replicas starting together must not run a migration twice.
             sqlx::query("SELECT pg_advisory_xact_lock(7170001)")

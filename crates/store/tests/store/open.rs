@@ -1,0 +1,154 @@
+//! Opening, initialising and migrating a store.
+
+use crate::helpers::*;
+use soxctl_ledger::entry::ZERO_HASH;
+use soxctl_store::{Location, Store, StoreError};
+
+on_both_backends!(
+    missing_store_is_refused_without_create,
+    initialise_appends_entry_zero_once,
+    migrations_are_idempotent_across_reopen,
+    newer_schema_is_refused,
+);
+
+async fn missing_store_is_refused_without_create(env: Env) {
+    match &env.location {
+        Location::Sqlite(dir) => {
+            let result = Store::open(env.options(false)).await;
+            match result {
+                Err(StoreError::Missing { path }) => assert_eq!(&path, dir),
+                Err(e) => panic!("expected StoreError::Missing, got {e}"),
+                Ok(_) => panic!("opened a store that does not exist"),
+            }
+            assert!(
+                !dir.exists(),
+                "a refused open must not create {}",
+                dir.display()
+            );
+            // With create, the same location works and starts empty.
+            let store = Store::open(env.options(true)).await.unwrap();
+            assert_eq!(store.head().await.unwrap().size, 0);
+            assert!(store.meta().await.unwrap().is_none());
+        }
+        Location::Postgres(url) => {
+            // A database that does not exist is an error, never created on the fly.
+            let (base, _) = url.rsplit_once('/').unwrap();
+            let mut options = env.options(false);
+            options.location = Location::Postgres(format!("{base}/soxctl_no_such_database"));
+            let err = Store::open(options)
+                .await
+                .err()
+                .expect("opened a database that does not exist");
+            assert!(matches!(err, StoreError::Database(_)), "{err}");
+            let store = Store::open(env.options(false)).await.unwrap();
+            assert_eq!(store.head().await.unwrap().size, 0);
+            assert!(store.meta().await.unwrap().is_none());
+        }
+    }
+}
+
+async fn initialise_appends_entry_zero_once(env: Env) {
+    let store = env.open().await;
+    assert_eq!(store.head().await.unwrap().size, 0);
+    let meta = store.initialise(Some(ORIGIN.into()), true).await.unwrap();
+    assert_eq!(meta.origin, ORIGIN);
+    assert!(meta.demo);
+    assert_eq!(meta.initialised_at, ts(START));
+
+    let entries = all_entries(&store).await;
+    assert_eq!(entries.len(), 1);
+    let (seq, leaf, bytes) = &entries[0];
+    assert_eq!(*seq, 0);
+    assert_eq!(*leaf, soxctl_ledger::tree::leaf_hash(bytes));
+    let entry = json(bytes);
+    assert_eq!(entry["type"], "store.initialised");
+    assert_eq!(entry["seq"], 0);
+    assert_eq!(entry["prev"], hex::encode(ZERO_HASH));
+    assert_eq!(entry["actor"], "system:store");
+    assert_eq!(entry["time"], "2025-06-30T17:00:00.000000Z");
+    assert_eq!(entry["payload"]["origin"], ORIGIN);
+    assert_eq!(entry["payload"]["store_id"], meta.store_id.as_str());
+    assert_eq!(entry["payload"]["demo"], true);
+
+    // Again, from this handle and from another: same identity, no new entry.
+    let again = store
+        .initialise(Some("another.origin".into()), false)
+        .await
+        .unwrap();
+    assert_eq!(again, meta);
+    let other = env.open().await;
+    assert_eq!(other.initialise(None, false).await.unwrap(), meta);
+    assert_eq!(store.head().await.unwrap().size, 1);
+    assert_verifies(&env, &store).await;
+}
+
+async fn migrations_are_idempotent_across_reopen(env: Env) {
+    let store = env.store().await;
+    seed_inventory(&store).await;
+    let head = store.head().await.unwrap();
+    let rows = store.all_rows().await.unwrap();
+    let meta = store.meta().await.unwrap();
+    store.close().await;
+
+    for _ in 0..3 {
+        let store = env.open().await;
+        assert_eq!(store.head().await.unwrap().size, head.size);
+        assert_eq!(
+            store.head().await.unwrap().frontier.root(),
+            head.frontier.root()
+        );
+        assert_eq!(store.all_rows().await.unwrap(), rows);
+        assert_eq!(store.meta().await.unwrap(), meta);
+        store.close().await;
+    }
+    let store = env.open().await;
+    let receipt = store.append_one(&actor(), &token(99)).await.unwrap();
+    assert_eq!(receipt.size, head.size + 1);
+    assert_verifies(&env, &store).await;
+}
+
+async fn newer_schema_is_refused(env: Env) {
+    let store = env.store().await;
+    let size = store.head().await.unwrap().size;
+    store
+        .execute_unchecked("UPDATE schema_version SET version = 99 WHERE id = 1")
+        .await
+        .unwrap();
+    store.close().await;
+
+    let known = match Store::open(env.options(true)).await {
+        Err(StoreError::SchemaTooNew { found, known }) => {
+            assert_eq!(found, 99);
+            assert!((1..99).contains(&known), "known schema version {known}");
+            known
+        }
+        Err(e) => panic!("expected SchemaTooNew, got {e}"),
+        Ok(_) => panic!("opened a store whose schema is newer than this build"),
+    };
+
+    // Refusing touched nothing: back at the known version the store is intact.
+    let reset = format!("UPDATE schema_version SET version = {known} WHERE id = 1");
+    raw_sql_behind_the_store(&env, &reset).await;
+    let store = env.open().await;
+    assert_eq!(store.head().await.unwrap().size, size);
+    assert_verifies(&env, &store).await;
+}
+
+/// Runs SQL on the store's database without opening it as a store (which
+/// would refuse).
+async fn raw_sql_behind_the_store(env: &Env, sql: &str) {
+    match &env.location {
+        Location::Sqlite(dir) => {
+            let options =
+                sqlx::sqlite::SqliteConnectOptions::new().filename(dir.join(soxctl_store::DB_FILE));
+            let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+            sqlx::raw_sql(sql).execute(&pool).await.unwrap();
+            pool.close().await;
+        }
+        Location::Postgres(url) => {
+            let pool = sqlx::PgPool::connect(url).await.unwrap();
+            sqlx::raw_sql(sql).execute(&pool).await.unwrap();
+            pool.close().await;
+        }
+    }
+}
