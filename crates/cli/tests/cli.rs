@@ -22,6 +22,8 @@ mod import;
 mod ledger;
 #[path = "cli/postgres.rs"]
 mod postgres;
+#[path = "cli/replicas.rs"]
+mod replicas;
 #[path = "cli/serve.rs"]
 mod serve;
 #[path = "cli/token.rs"]

@@ -11,15 +11,18 @@
 mod auth;
 mod checkpointer;
 mod health;
+mod idempotency;
 mod ledger_api;
 mod metrics;
 mod observe;
 mod openapi;
 mod problem;
 mod state;
+mod tokens_api;
 
 pub use auth::{MetricsGate, Require};
 pub use checkpointer::{CheckpointPolicy, Checkpointer};
+pub use idempotency::{IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER};
 pub use ledger_api::{ConsistencyProof, InclusionProof, JSONL_CONTENT_TYPE, MAX_PAGE, StoreInfo};
 pub use metrics::OPENMETRICS_CONTENT_TYPE;
 pub use observe::{BODY_LIMIT, REQUEST_ID_HEADER};
@@ -28,7 +31,7 @@ pub use problem::{ErrorCode, PROBLEM_CONTENT_TYPE, Problem, ProblemBody};
 pub use state::{AppState, ServerOptions};
 
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{get, post};
 use std::future::{Future, IntoFuture};
 
 #[derive(Debug, thiserror::Error)]
@@ -55,6 +58,11 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/ledger/proof/consistency",
             get(ledger_api::consistency),
         )
+        .route(
+            "/api/v1/tokens",
+            get(tokens_api::list).post(tokens_api::create),
+        )
+        .route("/api/v1/tokens/{token_id}/revoke", post(tokens_api::revoke))
         .fallback(not_found);
     observe::layer(routes, state)
 }

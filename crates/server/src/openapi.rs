@@ -1,7 +1,7 @@
 //! The OpenAPI 3.1 description, generated from the handlers' annotations so
 //! it cannot drift from the code; `docs/openapi.json` is its committed copy.
 
-use crate::{health, ledger_api, metrics, problem};
+use crate::{health, ledger_api, metrics, problem, tokens_api};
 use axum::http::{HeaderValue, header};
 use axum::response::IntoResponse;
 use std::sync::LazyLock;
@@ -26,11 +26,15 @@ use utoipa::{Modify, OpenApi};
         ledger_api::entries,
         ledger_api::inclusion,
         ledger_api::consistency,
+        tokens_api::create,
+        tokens_api::list,
+        tokens_api::revoke,
     ),
     components(schemas(problem::ProblemBody, problem::ErrorCode)),
     modifiers(&BearerAuth),
     tags(
         (name = "ledger", description = "The evidence ledger, its checkpoints and Merkle proofs (scope: read)"),
+        (name = "tokens", description = "API tokens: issue, list, revoke (scope: admin). POSTs take an Idempotency-Key"),
         (name = "operations", description = "Health, readiness, metrics and this description"),
     )
 )]

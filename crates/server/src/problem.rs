@@ -32,8 +32,13 @@ pub enum ErrorCode {
     NotFound,
     /// 405: the endpoint exists but not with this method.
     MethodNotAllowed,
+    /// 409: a token-creating request was replayed with its Idempotency-Key;
+    /// the token exists but its secret was shown once and is not stored.
+    TokenSecretShownOnce,
     /// 413: the request body exceeds the limit.
     PayloadTooLarge,
+    /// 422: the Idempotency-Key was already used for a different request.
+    IdempotencyKeyReused,
     /// 500: a bug or an unexpected state; details are in the server log.
     Internal,
     /// 503: the database does not answer or the store cannot be written.
@@ -41,13 +46,15 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 8] = [
+    pub const ALL: [ErrorCode; 10] = [
         Self::BadRequest,
         Self::Unauthenticated,
         Self::Forbidden,
         Self::NotFound,
         Self::MethodNotAllowed,
+        Self::TokenSecretShownOnce,
         Self::PayloadTooLarge,
+        Self::IdempotencyKeyReused,
         Self::Internal,
         Self::StoreUnavailable,
     ];
@@ -59,7 +66,9 @@ impl ErrorCode {
             Self::Forbidden => "forbidden",
             Self::NotFound => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
+            Self::TokenSecretShownOnce => "token_secret_shown_once",
             Self::PayloadTooLarge => "payload_too_large",
+            Self::IdempotencyKeyReused => "idempotency_key_reused",
             Self::Internal => "internal",
             Self::StoreUnavailable => "store_unavailable",
         }
@@ -72,7 +81,9 @@ impl ErrorCode {
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::TokenSecretShownOnce => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             Self::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
@@ -85,7 +96,9 @@ impl ErrorCode {
             Self::Forbidden => "Forbidden",
             Self::NotFound => "Not found",
             Self::MethodNotAllowed => "Method not allowed",
+            Self::TokenSecretShownOnce => "Token secret shown once",
             Self::PayloadTooLarge => "Payload too large",
+            Self::IdempotencyKeyReused => "Idempotency key reused",
             Self::Internal => "Internal server error",
             Self::StoreUnavailable => "Store unavailable",
         }

@@ -135,6 +135,17 @@ macro_rules! with_conn {
     };
 }
 
+// Declared after the dispatch macros, which they use.
+pub mod idempotency;
+pub mod jobs;
+pub mod outbox;
+pub mod tokens;
+
+pub use jobs::{JobRunner, JobRunnerHandle, JobStatus, TickReport};
+pub use outbox::{
+    Deliver, DeliveryReport, OutboxMessage, OutboxPolicy, OutboxRecord, OutboxStatus, OutboxWorker,
+};
+
 #[derive(Clone)]
 pub struct OpenOptions {
     pub location: Location,
@@ -377,6 +388,11 @@ impl Store {
 impl WriteTx {
     pub fn size(&self) -> u64 {
         each!(self, WriteTx, |tx, _m| tx.size())
+    }
+
+    /// The store clock's time.
+    pub fn now(&self) -> soxctl_model::time::Timestamp {
+        each!(self, WriteTx, |tx, _m| tx.now())
     }
 
     pub async fn append(&mut self, actor: &Principal, event: &Event) -> Result<u64> {

@@ -653,22 +653,67 @@ async fn jobs_two_leaders_by_mistake_still_run_an_occurrence_once(env: Env) {
     let s1 = env.store().await;
     let s2 = env.open().await;
     let counter = Arc::new(AtomicU64::new(0));
+    let job = |counter: &Arc<AtomicU64>, pause: Duration| {
+        let counter = counter.clone();
+        move |_store: Store| -> BoxFuture<Result<(), String>> {
+            let counter = counter.clone();
+            Box::pin(async move {
+                tokio::time::sleep(pause).await;
+                counter.fetch_add(1, Ordering::SeqCst);
+                Ok(())
+            })
+        }
+    };
+
+    // Deterministic: r1 has read the due list (both jobs) and is busy with
+    // its first job when r2 runs the shared one; r1 then reaches the shared
+    // job with a stale view of its schedule and must not run it again.
+    let started = Arc::new(tokio::sync::Notify::new());
+    let release = Arc::new(tokio::sync::Notify::new());
+    let mut r1 = JobRunner::new(s1.clone());
+    let (st, rl) = (started.clone(), release.clone());
+    r1.register(
+        "a-blocking",
+        EVERY,
+        move |_store| -> BoxFuture<Result<(), String>> {
+            let (st, rl) = (st.clone(), rl.clone());
+            Box::pin(async move {
+                st.notify_one();
+                rl.notified().await;
+                Ok(())
+            })
+        },
+    )
+    .unwrap()
+    .register("b-shared", EVERY, job(&counter, Duration::ZERO))
+    .unwrap();
+    let mut r2 = JobRunner::new(s2.clone());
+    r2.register("b-shared", EVERY, job(&counter, Duration::ZERO))
+        .unwrap();
+    let first = tokio::spawn(async move {
+        let report = r1.tick_ignoring_leadership().await;
+        (r1, report)
+    });
+    started.notified().await;
+    let t2 = r2.tick_ignoring_leadership().await.unwrap();
+    assert_eq!(t2.ran, vec!["b-shared".to_owned()]);
+    release.notify_one();
+    let (r1, t1) = first.await.unwrap();
+    assert_eq!(
+        t1.unwrap().ran,
+        vec!["a-blocking".to_owned()],
+        "r1 lost b-shared"
+    );
+    assert_eq!(counter.load(Ordering::SeqCst), 1);
+    assert_eq!(job_row(&s1, "b-shared").await.runs, 1);
+    drop((r1, r2));
+
+    // Racing for real: two runners tick at once, occurrence after occurrence.
+    let counter = Arc::new(AtomicU64::new(0));
     let slow = |store: &Store| {
         let mut runner = JobRunner::new(store.clone());
-        let counter = counter.clone();
         runner
-            .register(
-                "slow",
-                EVERY,
-                move |_store| -> BoxFuture<Result<(), String>> {
-                    let counter = counter.clone();
-                    Box::pin(async move {
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        counter.fetch_add(1, Ordering::SeqCst);
-                        Ok(())
-                    })
-                },
-            )
+            .register("slow", EVERY, job(&counter, Duration::from_millis(50)))
             .unwrap();
         runner
     };

@@ -9,6 +9,7 @@ use soxctl_demo::{DemoConfig, generate};
 use soxctl_model::clock::SystemClock;
 use soxctl_model::ids::PersonId;
 use soxctl_model::principal::Scope;
+use soxctl_store::tokens::TokenRequest;
 use soxctl_store::{DB_FILE, Location, OpenOptions, Store, signing};
 use std::sync::Arc;
 
@@ -79,11 +80,13 @@ pub async fn run(config: &Config, args: DemoArgs) -> CmdResult {
     let person = admin.map(PersonId::parse).transpose()?;
     let new = token::issue(
         &store,
-        vec![Scope::Admin],
-        None,
-        person.clone(),
-        None,
-        Some("demo admin".to_owned()),
+        TokenRequest {
+            scopes: vec![Scope::Admin],
+            system_id: None,
+            person_id: person.clone(),
+            expires_at: None,
+            description: Some("demo admin".to_owned()),
+        },
     )
     .await?;
     store.sign_checkpoint(&key).await?;

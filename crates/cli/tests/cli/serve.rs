@@ -10,7 +10,7 @@ use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 /// A free loopback port (free when asked; the server binds it right after).
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .expect("bind")
         .local_addr()
@@ -65,15 +65,15 @@ fn dechunk(mut rest: &str) -> String {
 }
 
 /// A running server; killed (SIGKILL) if a test fails before stopping it.
-struct Server {
+pub(crate) struct Server {
     child: Option<Child>,
-    port: u16,
+    pub(crate) port: u16,
     stdout: std::path::PathBuf,
     stderr: std::path::PathBuf,
 }
 
 impl Server {
-    fn start(sb: &Sandbox, name: &str, args: Vec<OsString>, port: u16) -> Server {
+    pub(crate) fn start(sb: &Sandbox, name: &str, args: Vec<OsString>, port: u16) -> Server {
         let stdout = sb.path(&format!("{name}.stdout"));
         let stderr = sb.path(&format!("{name}.stderr"));
         let child = command(sb.dir.path(), &args)
@@ -93,7 +93,7 @@ impl Server {
         server
     }
 
-    fn logs(&self) -> String {
+    pub(crate) fn logs(&self) -> String {
         let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
         format!(
             "--- stdout ---\n{}\n--- stderr ---\n{}",
@@ -132,7 +132,7 @@ impl Server {
     }
 
     /// SIGTERM, then wait: a graceful stop exits 0.
-    fn stop(mut self) {
+    pub(crate) fn stop(mut self) {
         let mut child = self.child.take().expect("running");
         let sent = std::process::Command::new("kill")
             .args(["-TERM", &child.id().to_string()])

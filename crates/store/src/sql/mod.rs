@@ -1,7 +1,10 @@
 //! SQL shared by both backends; compiled once per backend with its `Db`.
 
+pub mod idempotency;
+pub mod jobs;
 pub mod ledger;
 pub mod migrate;
+pub mod outbox;
 pub mod rows;
 pub mod write;
 

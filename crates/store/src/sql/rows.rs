@@ -562,6 +562,16 @@ pub async fn tokens(conn: &mut Conn) -> Result<Vec<TokenRow>> {
     rows.into_iter().map(token_row).collect()
 }
 
+pub async fn token(conn: &mut Conn, id: &TokenId) -> Result<Option<TokenRow>> {
+    let row: Option<TokenTuple> = sqlx::query_as(&format!(
+        "SELECT {TOKEN_COLUMNS} FROM tokens WHERE token_id = $1"
+    ))
+    .bind(id.as_str())
+    .fetch_optional(conn)
+    .await?;
+    row.map(token_row).transpose()
+}
+
 pub async fn token_by_secret_hash(
     conn: &mut Conn,
     secret_sha256: &str,

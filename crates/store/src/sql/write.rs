@@ -85,6 +85,18 @@ impl Tx {
         self.frontier.size()
     }
 
+    pub fn now(&self) -> soxctl_model::time::Timestamp {
+        self.ctx.clock.now()
+    }
+
+    /// The seq of the last entry this transaction appended, if any: an
+    /// outbox message is tied to it (see `crate::outbox`).
+    pub fn last_appended(&self) -> Result<Option<u64>> {
+        self.check_not_poisoned()?;
+        let size = self.frontier.size();
+        Ok((size > self.first_size).then(|| size - 1))
+    }
+
     pub async fn append(&mut self, actor: &Principal, event: &Event) -> Result<u64> {
         self.check_not_poisoned()?;
         // Cleared only when the append completes; any early return keeps it.
