@@ -70,6 +70,7 @@ pub struct PgCluster {
 }
 
 static CLUSTER: OnceLock<Result<PgCluster, String>> = OnceLock::new();
+static DURABLE_CLUSTER: OnceLock<Result<PgCluster, String>> = OnceLock::new();
 static NEXT_DB: AtomicU64 = AtomicU64::new(0);
 
 /// The cluster for this test process, started on first call (about 1-2 s).
@@ -77,7 +78,16 @@ pub fn postgres() -> Result<&'static PgCluster, TestkitError> {
     // The error is stored as a String because io::Error is not Clone and
     // every test that asks must see the real cause, not just the first one.
     CLUSTER
-        .get_or_init(|| PgCluster::start().map_err(|e| e.to_string()))
+        .get_or_init(|| PgCluster::start(false).map_err(|e| e.to_string()))
+        .as_ref()
+        .map_err(|e| TestkitError::Startup(e.clone()))
+}
+
+/// A separate throw-away cluster with `fsync` on, for benchmarks that
+/// measure durable commits (the test cluster trades durability for speed).
+pub fn durable_postgres() -> Result<&'static PgCluster, TestkitError> {
+    DURABLE_CLUSTER
+        .get_or_init(|| PgCluster::start(true).map_err(|e| e.to_string()))
         .as_ref()
         .map_err(|e| TestkitError::Startup(e.clone()))
 }
@@ -160,7 +170,7 @@ impl PgCluster {
             ]))
     }
 
-    fn start() -> Result<PgCluster, TestkitError> {
+    fn start(durable: bool) -> Result<PgCluster, TestkitError> {
         let bin_dir = find_bin_dir()?;
         let run_as_postgres = effective_uid()? == 0;
         if run_as_postgres {
@@ -221,8 +231,9 @@ impl PgCluster {
         let mut last_err = None;
         for _ in 0..5 {
             cluster.port = free_port()?;
+            let fsync = if durable { "on" } else { "off" };
             let opts = format!(
-                "-p {} -k '{}' -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200",
+                "-p {} -k '{}' -c listen_addresses=127.0.0.1 -c fsync={fsync} -c max_connections=200",
                 cluster.port,
                 sock.display()
             );

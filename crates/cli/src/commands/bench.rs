@@ -332,7 +332,7 @@ pub async fn run(_config: &Config, command: BenchCommand) -> CmdResult {
     if !sqlite_only {
         let url = match database {
             Some(url) => url,
-            None => soxctl_testkit::postgres()
+            None => soxctl_testkit::durable_postgres()
                 .and_then(|pg| pg.fresh_database())
                 .context(
                     "cannot start a throw-away PostgreSQL (pass --database URL or --sqlite-only)",

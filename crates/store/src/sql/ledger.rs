@@ -84,34 +84,43 @@ async fn level_hashes(conn: &mut Conn, level: u32, range: Range<u64>) -> Result<
         .collect()
 }
 
-/// Fetches what the given perfect subtrees need, one range read per
-/// persisted level, and answers their hashes.
+/// The persisted level a node is folded from, and the range of that level it covers.
+fn footprint(node: &NodeId) -> (u32, Range<u64>) {
+    let base = node.level / NODE_STRIDE * NODE_STRIDE;
+    let shift = node.level - base;
+    (base, (node.index << shift)..((node.index + 1) << shift))
+}
+
+/// Fetches what the given perfect subtrees need and answers their hashes.
+/// Footprints on one level are merged only where they touch: a proof's
+/// nodes near its leaf and near the tree's right edge are far apart, and a
+/// single hull over both would read the whole level.
 async fn node_source(conn: &mut Conn, nodes: &[NodeId]) -> Result<BTreeMap<NodeId, Hash>> {
-    let mut hulls: BTreeMap<u32, Range<u64>> = BTreeMap::new();
-    for node in nodes {
-        let base = node.level / NODE_STRIDE * NODE_STRIDE;
-        let shift = node.level - base;
-        let range = (node.index << shift)..((node.index + 1) << shift);
-        hulls
-            .entry(base)
-            .and_modify(|h| *h = h.start.min(range.start)..h.end.max(range.end))
-            .or_insert(range);
+    let mut wanted: Vec<(u32, Range<u64>)> = nodes.iter().map(footprint).collect();
+    wanted.sort_by_key(|(base, range)| (*base, range.start));
+    let mut merged: Vec<(u32, Range<u64>)> = Vec::new();
+    for (base, range) in wanted {
+        match merged.last_mut() {
+            Some((b, r)) if *b == base && range.start <= r.end => r.end = r.end.max(range.end),
+            _ => merged.push((base, range)),
+        }
     }
-    let mut fetched = BTreeMap::new();
-    for (base, hull) in hulls {
-        fetched.insert(base, (hull.start, level_hashes(conn, base, hull).await?));
+    let mut fetched = Vec::with_capacity(merged.len());
+    for (base, range) in merged {
+        let hashes = level_hashes(conn, base, range.clone()).await?;
+        fetched.push((base, range, hashes));
     }
     let mut out = BTreeMap::new();
     for node in nodes {
-        let base = node.level / NODE_STRIDE * NODE_STRIDE;
-        let shift = node.level - base;
-        let Some((start, hashes)) = fetched.get(&base) else {
-            continue;
-        };
-        let lo = usize::try_from((node.index << shift) - start).unwrap_or(usize::MAX);
-        let hi = lo.saturating_add(1 << shift);
-        let slice = hashes
-            .get(lo..hi)
+        let (base, range) = footprint(node);
+        let slice = fetched
+            .iter()
+            .find(|(b, r, _)| *b == base && r.start <= range.start && range.end <= r.end)
+            .and_then(|(_, r, hashes)| {
+                let lo = usize::try_from(range.start - r.start).ok()?;
+                let hi = usize::try_from(range.end - r.start).ok()?;
+                hashes.get(lo..hi)
+            })
             .ok_or_else(|| StoreError::Proof(format!("node {node:?} out of fetched range")))?;
         out.insert(*node, root(slice));
     }
