@@ -1,7 +1,7 @@
 //! `soxctl import`: reconcile a snapshot into a store in one transaction.
 //! Either every changed fact becomes a ledger event, or nothing changes.
 
-use crate::snapshot::{Snapshot, SnapshotError, validate_references};
+use crate::snapshot::{Snapshot, SnapshotError, validate_complete, validate_references};
 use soxctl_model::event::{
     AccountFact, Baselined, EntitlementFact, Event, GrantFact, ImportCompleted, Origin, PersonFact,
     RoleEntitlementFact, RoleFact, SystemFact,
@@ -67,6 +67,7 @@ pub async fn import(
     let mut tx = store.begin_write().await?;
     let current = tx.inventory().await?;
     validate_references(snapshot, &current)?;
+    validate_complete(snapshot, &current)?;
     let baselined: BTreeSet<SystemId> = tx.baselined_systems().await?.into_iter().collect();
     let diff = reconcile(&current, &snapshot.inventory, &snapshot.scope, &baselined);
 

@@ -35,6 +35,8 @@ pub use backend::sqlite::DB_FILE;
 pub struct Head {
     pub size: u64,
     pub frontier: soxctl_ledger::tree::Frontier,
+    /// Leaf hash of the last entry (zeros when empty): the next entry's `prev`.
+    pub last_leaf: Hash,
 }
 
 /// A signed checkpoint as stored.

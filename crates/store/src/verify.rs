@@ -7,6 +7,7 @@ use crate::Store;
 use crate::backend::sqlite::sql::write::NODE_STRIDE;
 use crate::error::StoreError;
 use soxctl_ledger::bundle::ChainVerifier;
+use soxctl_ledger::entry::ZERO_HASH;
 use soxctl_ledger::note::{self, VerifierKey};
 use soxctl_ledger::proof;
 use soxctl_ledger::tree::{Frontier, Hash};
@@ -37,6 +38,10 @@ pub enum Failure {
         "the ledger head's compact range does not match the entries: root {found}, expected {expected}"
     )]
     HeadRoot { expected: String, found: String },
+    #[error(
+        "the ledger head's last leaf hash is {found}, expected {expected} (the next entry would chain to the wrong one)"
+    )]
+    HeadLastLeaf { expected: String, found: String },
     #[error("stored subtree hash level {level} index {index} is {found}, expected {expected}")]
     Node {
         level: u32,
@@ -185,6 +190,18 @@ pub async fn verify(
         return Err(Failure::HeadRoot {
             expected: hex(&root),
             found: hex(&head.frontier.root()),
+        }
+        .into());
+    }
+    let last_leaf = if head.size == 0 {
+        ZERO_HASH
+    } else {
+        chain.last_leaf_hash()
+    };
+    if head.last_leaf != last_leaf {
+        return Err(Failure::HeadLastLeaf {
+            expected: hex(&last_leaf),
+            found: hex(&head.last_leaf),
         }
         .into());
     }

@@ -5,7 +5,7 @@
 mod csv_files;
 mod validate;
 
-pub use validate::validate_references;
+pub use validate::{validate_complete, validate_references};
 
 use soxctl_model::ids::SystemId;
 use soxctl_model::inventory::Inventory;
@@ -60,6 +60,8 @@ pub struct Snapshot {
     pub lines: validate::LineIndex,
     /// Files present but not part of the format.
     pub ignored_files: Vec<String>,
+    /// Files of the format that the snapshot contains.
+    pub present_files: BTreeSet<&'static str>,
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
@@ -114,6 +116,11 @@ pub fn read(dir: &Path) -> Result<Snapshot, SnapshotError> {
         })
         .transpose()?;
 
+    let present_files = KNOWN_FILES
+        .iter()
+        .copied()
+        .filter(|f| dir.join(f).is_file())
+        .collect();
     let mut lines = validate::LineIndex::default();
     let inventory = csv_files::read_all(dir, &mut lines)?;
     let scope = match manifest.systems {
@@ -134,5 +141,6 @@ pub fn read(dir: &Path) -> Result<Snapshot, SnapshotError> {
         extracted_at,
         lines,
         ignored_files,
+        present_files,
     })
 }

@@ -196,3 +196,48 @@ fn out_of_scope(system: &SystemId) -> String {
         "system '{system}' is not in the snapshot's scope (systems.csv or manifest.toml systems)"
     )
 }
+
+/// A missing file is not an empty one: a snapshot without `grants.csv` must
+/// not remove every grant of its scope (a truncated export must not wipe
+/// access history). Removing everything takes a file with just its header.
+pub fn validate_complete(s: &Snapshot, current: &Inventory) -> Result<(), SnapshotError> {
+    let in_scope = |system: &SystemId| s.scope.contains(system);
+    let held = [
+        (
+            "entitlements.csv",
+            current
+                .entitlements
+                .keys()
+                .filter(|k| in_scope(&k.0))
+                .count(),
+        ),
+        (
+            "accounts.csv",
+            current.accounts.keys().filter(|k| in_scope(&k.0)).count(),
+        ),
+        (
+            "grants.csv",
+            current.grants.keys().filter(|k| in_scope(&k.0)).count(),
+        ),
+        (
+            "role_entitlements.csv",
+            current
+                .role_entitlements
+                .keys()
+                .filter(|k| in_scope(&k.1))
+                .count(),
+        ),
+    ];
+    for (file, count) in held {
+        if count > 0 && !s.present_files.contains(file) {
+            return Err(SnapshotError::file(
+                file,
+                format!(
+                    "is missing, but the store holds {count} such rows for the snapshot's systems; \
+                     include the file (a file with only its header row removes them all)"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}

@@ -3,7 +3,11 @@
 use crate::helpers::*;
 use soxctl_connectors::import::{ImportError, ImportOptions};
 
-on_both_backends!(too_many_removals_are_refused, dry_run_changes_nothing);
+on_both_backends!(
+    too_many_removals_are_refused,
+    dry_run_changes_nothing,
+    a_missing_file_is_not_an_empty_one
+);
 
 /// erp keeps two of its five grants: 60% removed.
 fn truncated_export() -> Vec<(&'static str, String)> {
@@ -116,4 +120,45 @@ async fn dry_run_changes_nothing(env: Env) {
     assert_eq!(env.size().await, size);
     assert_eq!(env.store.all_rows().await.unwrap(), rows);
     env.verify().await;
+}
+
+/// A snapshot without grants.csv is a truncated export, not "no grants".
+async fn a_missing_file_is_not_an_empty_one(env: Env) {
+    env.import_ok(&env.write_snapshot("base", &base())).await;
+    let size = env.size().await;
+    let inv = env.inventory().await;
+    let without: Vec<(&'static str, String)> = base()
+        .into_iter()
+        .filter(|(f, _)| *f != "grants.csv")
+        .collect();
+    let dir = env.write_snapshot("no-grants", &without);
+    let err = env
+        .import(&dir, &ImportOptions::default())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("grants.csv") && err.contains("is missing"),
+        "{err}"
+    );
+    assert_eq!(env.size().await, size);
+    assert_eq!(env.inventory().await, inv);
+
+    // A header-only file does mean "no grants" (and the removal guard applies).
+    let header = base()
+        .into_iter()
+        .find(|(f, _)| *f == "grants.csv")
+        .unwrap()
+        .1;
+    let header = header.lines().next().unwrap().to_owned() + "\n";
+    let mut empty = without.clone();
+    empty.push(("grants.csv", header));
+    let dir = env.write_snapshot("empty-grants", &empty);
+    let options = ImportOptions {
+        max_removals_percent: 100,
+        ..Default::default()
+    };
+    let outcome = env.import(&dir, &options).await.unwrap();
+    assert!(outcome.events > 0);
+    assert!(env.inventory().await.grants.is_empty());
 }

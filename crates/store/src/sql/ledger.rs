@@ -20,8 +20,8 @@ fn hash_of(v: Vec<u8>, what: &str) -> Result<Hash> {
 }
 
 pub async fn head(conn: &mut Conn) -> Result<Head> {
-    let (size, frontier): (i64, Vec<u8>) =
-        sqlx::query_as("SELECT size, frontier FROM ledger_head WHERE id = 1")
+    let (size, frontier, last_leaf): (i64, Vec<u8>, Vec<u8>) =
+        sqlx::query_as("SELECT size, frontier, last_leaf FROM ledger_head WHERE id = 1")
             .fetch_one(conn)
             .await?;
     let frontier = Frontier::from_bytes(&frontier).map_err(|e| StoreError::Head(e.to_string()))?;
@@ -33,7 +33,12 @@ pub async fn head(conn: &mut Conn) -> Result<Head> {
             frontier.size()
         )));
     }
-    Ok(Head { size, frontier })
+    let last_leaf = hash_of(last_leaf, "the head's last leaf hash")?;
+    Ok(Head {
+        size,
+        frontier,
+        last_leaf,
+    })
 }
 
 /// Entries `[from, from+count)` with their stored leaf hashes, in order.

@@ -15,6 +15,7 @@ on_both_backends!(
     swapped_entries,
     altered_stored_node,
     replaced_head,
+    replaced_last_leaf,
 );
 
 /// Size of the ledger [`ledger`] builds: seed inventory, then tokens 100..130.
@@ -285,5 +286,21 @@ async fn replaced_head(env: Env) {
     assert!(matches!(
         verify_failure(&env, &store, None).await,
         Failure::HeadRoot { .. }
+    ));
+}
+
+async fn replaced_last_leaf(env: Env) {
+    let store = ledger(&env).await;
+    // The compact range is intact but the next entry would chain to a forged leaf.
+    store
+        .execute_unchecked(&format!(
+            "UPDATE ledger_head SET last_leaf = {} WHERE id = 1",
+            env.blob(&[7u8; 32])
+        ))
+        .await
+        .unwrap();
+    assert!(matches!(
+        verify_failure(&env, &store, None).await,
+        Failure::HeadLastLeaf { .. }
     ));
 }
