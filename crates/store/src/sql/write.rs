@@ -21,6 +21,9 @@ use std::sync::Arc;
 /// at most a few range reads of at most 255 hashes each.
 pub const NODE_STRIDE: u32 = 8;
 
+/// Entries per multi-row insert.
+const ENTRY_BATCH: usize = 64;
+
 pub struct Tx {
     tx: sqlx::Transaction<'static, Db>,
     ctx: Arc<Context>,
@@ -28,6 +31,10 @@ pub struct Tx {
     last_leaf: Hash,
     first_size: u64,
     keys: BTreeMap<PersonId, PersonKey>,
+    /// Entries appended but not yet inserted: written in multi-row
+    /// statements (each statement is a round trip to the database thread),
+    /// always before commit. Nothing in a write transaction reads them back.
+    pending: Vec<(i64, Hash, Vec<u8>)>,
     /// An append failed part-way (its entry row may be written, its
     /// projection not): the transaction can only be rolled back.
     poisoned: bool,
@@ -75,6 +82,7 @@ impl Inner {
             first_size: size,
             keys: BTreeMap::new(),
             poisoned: false,
+            pending: Vec::new(),
         })
     }
 }
@@ -118,12 +126,10 @@ impl Tx {
         let leaf = leaf_hash(&bytes);
         let seq_i64 =
             i64::try_from(seq).map_err(|_| StoreError::Head("ledger size overflow".into()))?;
-        sqlx::query("INSERT INTO ledger_entries (seq, leaf_hash, bytes) VALUES ($1, $2, $3)")
-            .bind(seq_i64)
-            .bind(&leaf[..])
-            .bind(&bytes)
-            .execute(&mut *self.tx)
-            .await?;
+        self.pending.push((seq_i64, leaf, bytes));
+        if self.pending.len() >= ENTRY_BATCH {
+            self.flush_entries().await?;
+        }
         for (node, hash) in self.frontier.push(leaf) {
             if node.level % NODE_STRIDE == 0 {
                 sqlx::query("INSERT INTO ledger_nodes (level, idx, hash) VALUES ($1, $2, $3)")
@@ -211,8 +217,29 @@ impl Tx {
         &mut self.tx
     }
 
+    async fn flush_entries(&mut self) -> Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let rows = std::mem::take(&mut self.pending);
+        let placeholders: Vec<String> = (0..rows.len())
+            .map(|i| format!("(${}, ${}, ${})", 3 * i + 1, 3 * i + 2, 3 * i + 3))
+            .collect();
+        let sql = format!(
+            "INSERT INTO ledger_entries (seq, leaf_hash, bytes) VALUES {}",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query(&sql);
+        for (seq, leaf, bytes) in rows {
+            query = query.bind(seq).bind(leaf.to_vec()).bind(bytes);
+        }
+        query.execute(&mut *self.tx).await?;
+        Ok(())
+    }
+
     pub async fn commit(mut self) -> Result<Receipt> {
         self.check_not_poisoned()?;
+        self.flush_entries().await?;
         self.ctx.failpoints.check(failpoint::COMMIT_BEFORE_HEAD)?;
         let size = self.frontier.size();
         sqlx::query("UPDATE ledger_head SET size = $1, last_leaf = $2, frontier = $3 WHERE id = 1")
