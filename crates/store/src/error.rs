@@ -35,6 +35,8 @@ pub enum StoreError {
         key: String,
         reason: String,
     },
+    #[error("{0}")]
+    Tampered(String),
     #[error("injected failure at {0}")]
     Injected(String),
     #[error("the operating system's random source failed: {0}")]

@@ -15,7 +15,6 @@ pub use error::{Result, StoreError};
 pub use failpoint::FailPoints;
 
 use backend::{postgres, sqlite};
-use soxctl_ledger::note::{Checkpoint, SigningKey};
 use soxctl_ledger::tree::Hash;
 use soxctl_model::clock::Clock;
 use soxctl_model::event::{Event, SealedPerson, StoreInitialised};
@@ -76,6 +75,8 @@ pub struct Context {
     pub failpoints: FailPoints,
     appended: AtomicU64,
     wake: tokio::sync::Notify,
+    /// The newest checkpoint this process signed or checked (see `checkpoint.rs`).
+    witness: std::sync::Mutex<checkpoint::Witness>,
 }
 
 impl Context {
@@ -138,6 +139,7 @@ macro_rules! with_conn {
 }
 
 // Declared after the dispatch macros, which they use.
+pub mod checkpoint;
 pub mod idempotency;
 pub mod jobs;
 pub mod outbox;
@@ -164,6 +166,7 @@ impl Store {
             failpoints: options.failpoints,
             appended: AtomicU64::new(0),
             wake: tokio::sync::Notify::new(),
+            witness: Default::default(),
         });
         let store = match &options.location {
             Location::Sqlite(dir) => {
@@ -286,46 +289,6 @@ impl Store {
 
     pub async fn latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>> {
         with_conn!(self, |conn, m| m::ledger::latest_checkpoint(conn).await)
-    }
-
-    /// Signs a checkpoint covering the current head unless one already does.
-    pub async fn sign_checkpoint(&self, key: &SigningKey) -> Result<Option<StoredCheckpoint>> {
-        let head = self.head().await?;
-        if head.size == 0 {
-            return Ok(None);
-        }
-        if let Some(latest) = self.latest_checkpoint().await?
-            && latest.size >= head.size
-        {
-            return Ok(Some(latest));
-        }
-        let meta = self
-            .meta()
-            .await?
-            .ok_or_else(|| StoreError::Head("store is not initialised".into()))?;
-        let checkpoint = Checkpoint {
-            origin: meta.origin,
-            size: head.size,
-            root: head.frontier.root(),
-        };
-        let note = key
-            .sign_checkpoint(&checkpoint)
-            .map_err(|e| StoreError::SigningKey(e.to_string()))?;
-        let signed_at = self.context().clock.now().to_canonical();
-        with_conn!(self, |conn, m| m::ledger::insert_checkpoint(
-            conn,
-            head.size,
-            &checkpoint.root,
-            &note,
-            &signed_at
-        )
-        .await)?;
-        Ok(Some(StoredCheckpoint {
-            size: head.size,
-            root: checkpoint.root,
-            note,
-            signed_at,
-        }))
     }
 
     pub async fn all_rows(&self) -> Result<BTreeMap<RowKey, Row>> {

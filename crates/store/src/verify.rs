@@ -51,6 +51,12 @@ pub enum Failure {
     },
     #[error("checkpoint at size {size}: {reason}")]
     Checkpoint { size: u64, reason: String },
+    #[error(
+        "the ledger holds {entries} entries but no signed checkpoint: nothing proves they were not rewritten (checkpoints deleted?)"
+    )]
+    Unsigned { entries: u64 },
+    #[error("damaged data: {0}")]
+    Malformed(String),
     #[error("trusted checkpoint: {0}")]
     Trusted(String),
     #[error(
@@ -79,6 +85,9 @@ pub struct Report {
     pub checkpoints: u64,
     pub state_rows: u64,
     pub trusted_size: Option<u64>,
+    /// Entries after the newest checkpoint: not yet covered by a signature
+    /// (normal for a few seconds on a busy server).
+    pub unsigned_entries: u64,
 }
 
 pub struct Options<'a> {
@@ -92,6 +101,38 @@ fn hex(h: &Hash) -> String {
 }
 
 pub async fn verify(
+    store: &Store,
+    options: Options<'_>,
+    progress: impl FnMut(u64, u64),
+) -> Result<Report, VerifyError> {
+    verify_store(store, options, progress)
+        .await
+        .map_err(|e| match e {
+            VerifyError::Store(e) => classify(e),
+            failed => failed,
+        })
+}
+
+/// Damaged data met while reading is a verification failure (exit 1), not an
+/// operational error: an attacker who writes a malformed row or head must
+/// not turn "tampered" into "could not check".
+fn classify(e: StoreError) -> VerifyError {
+    match e {
+        StoreError::Row { .. }
+        | StoreError::Head(_)
+        | StoreError::Proof(_)
+        | StoreError::Entry(_)
+        | StoreError::Projection(_)
+        | StoreError::Invalid(_)
+        | StoreError::Tampered(_)
+        | StoreError::Database(sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_)) => {
+            VerifyError::Failed(Failure::Malformed(e.to_string()))
+        }
+        other => VerifyError::Store(other),
+    }
+}
+
+async fn verify_store(
     store: &Store,
     options: Options<'_>,
     mut progress: impl FnMut(u64, u64),
@@ -206,6 +247,9 @@ pub async fn verify(
         .into());
     }
 
+    if head.size > 0 && checkpoints.is_empty() {
+        return Err(Failure::Unsigned { entries: head.size }.into());
+    }
     let mut previous: Option<(u64, Hash)> = None;
     for stored in &checkpoints {
         let fail = |reason: String| Failure::Checkpoint {
@@ -284,6 +328,7 @@ pub async fn verify(
         checkpoints: checkpoints.len() as u64,
         state_rows: rows.len() as u64,
         trusted_size,
+        unsigned_entries: head.size - checkpoints.last().map_or(0, |c| c.size),
     })
 }
 

@@ -98,11 +98,18 @@ pub async fn run(config: &Config, args: VerifyArgs) -> CmdResult {
             let summary = serde_json::json!({
                 "ok": true, "entries": report.entries, "root": b64(&report.root),
                 "checkpoints": report.checkpoints, "state_rows": report.state_rows, "trusted_checkpoint_size": report.trusted_size,
+                "unsigned_entries": report.unsigned_entries,
             });
             let trusted = report
                 .trusted_size
                 .map(|s| format!("; extends the trusted checkpoint at size {s}"))
                 .unwrap_or_default();
+            if report.unsigned_entries > 0 {
+                eprintln!(
+                    "note: the last {} entries are not yet covered by a signed checkpoint (a running server signs within 10 s)",
+                    report.unsigned_entries
+                );
+            }
             report_ok(
                 format,
                 &summary,

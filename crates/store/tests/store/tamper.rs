@@ -16,6 +16,9 @@ on_both_backends!(
     altered_stored_node,
     replaced_head,
     replaced_last_leaf,
+    deleted_checkpoints,
+    malformed_row,
+    witness_file_outlives_the_database,
 );
 
 /// Size of the ledger [`ledger`] builds: seed inventory, then tokens 100..130.
@@ -303,4 +306,71 @@ async fn replaced_last_leaf(env: Env) {
         verify_failure(&env, &store, None).await,
         Failure::HeadLastLeaf { .. }
     ));
+}
+
+async fn deleted_checkpoints(env: Env) {
+    let store = ledger(&env).await;
+    store.sign_checkpoint(&env.key()).await.unwrap();
+    store
+        .execute_unchecked("DELETE FROM checkpoints")
+        .await
+        .unwrap();
+    assert_eq!(
+        verify_failure(&env, &store, None).await,
+        Failure::Unsigned { entries: SIZE }
+    );
+}
+
+async fn malformed_row(env: Env) {
+    let store = ledger(&env).await;
+    store.sign_checkpoint(&env.key()).await.unwrap();
+    store
+        .execute_unchecked("UPDATE accounts SET status = 'superuser'")
+        .await
+        .unwrap();
+    match verify_failure(&env, &store, None).await {
+        Failure::Malformed(reason) => assert!(reason.contains("accounts"), "{reason}"),
+        other => panic!("expected a malformed-row failure, got {other}"),
+    }
+}
+
+/// A signer that keeps its last checkpoint beside its key (outside the
+/// database) refuses to sign a ledger rewritten behind its back, even in a
+/// new process and with every stored checkpoint deleted.
+async fn witness_file_outlives_the_database(env: Env) {
+    let store = ledger(&env).await;
+    let key = env.key();
+    let witness = soxctl_store::checkpoint::witness_path(&env.key_path());
+    store.set_checkpoint_witness(witness.clone(), &key).unwrap();
+    store.sign_checkpoint(&key).await.unwrap();
+    assert!(
+        std::fs::read_to_string(&witness)
+            .unwrap()
+            .contains(&format!("\n{SIZE}\n"))
+    );
+
+    let mut other = leaves(&store).await;
+    other[SIZE as usize - 1] = [9; 32];
+    store
+        .execute_unchecked("DELETE FROM checkpoints")
+        .await
+        .unwrap();
+    store
+        .execute_unchecked(&format!(
+            "UPDATE ledger_entries SET leaf_hash = {} WHERE seq = {}",
+            env.blob(&[9; 32]),
+            SIZE - 1
+        ))
+        .await
+        .unwrap();
+    rewrite_head(&env, &store, &other).await;
+
+    let restarted = env.store().await;
+    restarted.set_checkpoint_witness(witness, &key).unwrap();
+    let refused = restarted
+        .sign_checkpoint(&key)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(refused.contains("refusing to sign"), "{refused}");
 }

@@ -68,7 +68,15 @@ async fn truncated_tail(env: Env) {
         .await
         .unwrap();
     rewrite_head(&env, &store, &kept).await;
-    assert_eq!(assert_verifies(&env, &store).await.entries, SIZE);
+    // The signer that signed `late` remembers it and will not sign the rollback.
+    let refused = store
+        .sign_checkpoint(&env.key())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(refused.contains("truncated or rolled back"), "{refused}");
+    // The store alone cannot tell: its own checkpoints were rolled back too.
+    assert_eq!(run_verify(&env, &store, None).await.unwrap().entries, SIZE);
     assert_eq!(
         run_verify(&env, &store, Some(&early))
             .await
@@ -112,7 +120,17 @@ async fn rewritten_tail(env: Env) {
         .execute_unchecked(&format!("DELETE FROM checkpoints WHERE size > {SIZE}"))
         .await
         .unwrap();
-    assert_verifies(&env, &store).await;
+    // The signer that signed `late` will not notarise the rewrite...
+    let refused = store
+        .sign_checkpoint(&env.key())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(refused.contains("differs from the signed one"), "{refused}");
+    // ...but a signer without that memory would; the store alone cannot tell.
+    let fresh = env.store().await;
+    fresh.sign_checkpoint(&env.key()).await.unwrap();
+    run_verify(&env, &fresh, None).await.unwrap();
     run_verify(&env, &store, Some(&early)).await.unwrap();
     match verify_failure(&env, &store, Some(&late)).await {
         Failure::Trusted(reason) => assert!(reason.contains("rewritten"), "{reason}"),

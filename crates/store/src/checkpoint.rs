@@ -1,0 +1,174 @@
+//! Signing checkpoints without becoming the attacker's notary.
+//!
+//! The threat model (DESIGN A2) gives the attacker write access to the
+//! database. A signer that signed whatever root the `ledger_head` row holds
+//! would sign a rewritten ledger. So before signing, the signer proves that
+//! the new head extends the newest checkpoint it has reason to trust: the one
+//! this process signed last, the witness file kept beside the signing key
+//! (outside the database), and the newest stored checkpoint that carries a
+//! valid signature. If the proof fails it refuses and says why.
+
+use crate::error::{Result, StoreError};
+use crate::{Store, StoredCheckpoint};
+use soxctl_ledger::note::{self, Checkpoint, SigningKey};
+use soxctl_ledger::proof;
+use std::path::{Path, PathBuf};
+
+/// What the signer trusts, per process.
+#[derive(Debug, Default)]
+pub struct Witness {
+    file: Option<PathBuf>,
+    last: Option<Checkpoint>,
+}
+
+/// The witness file for a signing key: the latest signed note, beside the key.
+pub fn witness_path(signing_key: &Path) -> PathBuf {
+    let mut name = signing_key
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
+    name.push(".checkpoint");
+    signing_key.with_file_name(name)
+}
+
+fn refuse(reason: String) -> StoreError {
+    StoreError::Tampered(format!(
+        "refusing to sign a checkpoint: {reason}; run `soxctl verify` and restore from backup"
+    ))
+}
+
+impl Store {
+    /// Keeps the newest signed note in `file` (outside the database) and
+    /// trusts the one already there.
+    pub fn set_checkpoint_witness(&self, file: PathBuf, key: &SigningKey) -> Result<()> {
+        let known = match std::fs::read_to_string(&file) {
+            Ok(text) => Some(note::open_checkpoint(&text, &key.verifier()).map_err(|e| {
+                StoreError::SigningKey(format!(
+                    "{}: not a checkpoint signed by this key: {e}",
+                    file.display()
+                ))
+            })?),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(source) => return Err(StoreError::Io { path: file, source }),
+        };
+        let mut witness = self.witness();
+        witness.last = newer(witness.last.take(), known);
+        witness.file = Some(file);
+        Ok(())
+    }
+
+    fn witness(&self) -> std::sync::MutexGuard<'_, Witness> {
+        match self.context().witness.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+
+    /// Signs a checkpoint covering the current head unless one already
+    /// does, after proving the head extends every checkpoint it trusts.
+    pub async fn sign_checkpoint(&self, key: &SigningKey) -> Result<Option<StoredCheckpoint>> {
+        let head = self.head().await?;
+        let verifier = key.verifier();
+        let latest = self.latest_checkpoint().await?;
+        let stored = match &latest {
+            Some(c) => Some(note::open_checkpoint(&c.note, &verifier).map_err(|e| {
+                refuse(format!(
+                    "the stored checkpoint at size {} does not verify with this key ({e})",
+                    c.size
+                ))
+            })?),
+            None => None,
+        };
+        let remembered = self.witness().last.clone();
+        let trusted = newer(remembered, stored.clone());
+        let root = head.frontier.root();
+        if let Some(t) = &trusted {
+            if t.size > head.size {
+                return Err(refuse(format!(
+                    "the ledger holds {} entries but checkpoint {} covers {}: truncated or rolled back",
+                    head.size, t.origin, t.size
+                )));
+            }
+            if t.size == head.size && t.root != root {
+                return Err(refuse(format!(
+                    "the ledger's root at size {} differs from the signed one",
+                    t.size
+                )));
+            }
+            if t.size > 0 && t.size < head.size {
+                let hashes = self.consistency_proof(t.size, head.size).await?;
+                proof::verify_consistency(t.size, head.size, &hashes, &t.root, &root).map_err(
+                    |e| {
+                        refuse(format!(
+                            "the ledger does not extend the checkpoint at size {}: {e}",
+                            t.size
+                        ))
+                    },
+                )?;
+            }
+        }
+        if head.size == 0 {
+            return Ok(None);
+        }
+        if let (Some(latest), Some(opened)) = (latest, stored)
+            && latest.size == head.size
+        {
+            self.remember(&latest.note, opened)?;
+            return Ok(Some(latest));
+        }
+        let meta = self
+            .meta()
+            .await?
+            .ok_or_else(|| StoreError::Head("store is not initialised".into()))?;
+        let checkpoint = Checkpoint {
+            origin: meta.origin,
+            size: head.size,
+            root,
+        };
+        let note = key
+            .sign_checkpoint(&checkpoint)
+            .map_err(|e| StoreError::SigningKey(e.to_string()))?;
+        let signed_at = self.context().clock.now().to_canonical();
+        with_conn!(self, |conn, m| m::ledger::insert_checkpoint(
+            conn, head.size, &root, &note, &signed_at
+        )
+        .await)?;
+        self.remember(&note, checkpoint)?;
+        Ok(Some(StoredCheckpoint {
+            size: head.size,
+            root,
+            note,
+            signed_at,
+        }))
+    }
+
+    fn remember(&self, note: &str, checkpoint: Checkpoint) -> Result<()> {
+        let mut witness = self.witness();
+        if witness
+            .last
+            .as_ref()
+            .is_some_and(|l| l.size >= checkpoint.size)
+        {
+            return Ok(());
+        }
+        witness.last = Some(checkpoint);
+        if let Some(file) = witness.file.clone() {
+            // Write then rename, so a crash never leaves a torn witness.
+            let tmp = file.with_extension("checkpoint.tmp");
+            let io = |source| StoreError::Io {
+                path: file.clone(),
+                source,
+            };
+            std::fs::write(&tmp, note).map_err(io)?;
+            std::fs::rename(&tmp, &file).map_err(io)?;
+        }
+        Ok(())
+    }
+}
+
+fn newer(a: Option<Checkpoint>, b: Option<Checkpoint>) -> Option<Checkpoint> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(if b.size > a.size { b } else { a }),
+        (a, b) => a.or(b),
+    }
+}
