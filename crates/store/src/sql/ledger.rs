@@ -59,34 +59,58 @@ pub async fn entries(conn: &mut Conn, from: u64, count: u64) -> Result<Vec<(u64,
         .collect()
 }
 
-/// Stored hashes of one persisted level over `range` (level 0: the leaves).
-async fn level_hashes(conn: &mut Conn, level: u32, range: Range<u64>) -> Result<Vec<Hash>> {
-    let rows: Vec<(Vec<u8>,)> = if level == 0 {
-        sqlx::query_as(
-            "SELECT leaf_hash FROM ledger_entries WHERE seq >= $1 AND seq < $2 ORDER BY seq",
-        )
-        .bind(i64_of(range.start)?)
-        .bind(i64_of(range.end)?)
-        .fetch_all(conn)
-        .await?
-    } else {
-        sqlx::query_as("SELECT hash FROM ledger_nodes WHERE level = $1 AND idx >= $2 AND idx < $3 ORDER BY idx")
-            .bind(i64::from(level))
-            .bind(i64_of(range.start)?)
-            .bind(i64_of(range.end)?)
-            .fetch_all(conn)
-            .await?
-    };
-    let expected = range.end - range.start;
-    if rows.len() as u64 != expected {
-        return Err(StoreError::Proof(format!(
-            "level {level} holds {} hashes in {range:?}, expected {expected}; run `soxctl verify`",
-            rows.len()
-        )));
+/// Stored hashes of several (level, range) pieces in ONE round trip: a
+/// proof is a handful of small range reads, and each round trip to the
+/// database costs more than the rows it returns.
+async fn level_hashes(conn: &mut Conn, pieces: &[(u32, Range<u64>)]) -> Result<Vec<Vec<Hash>>> {
+    if pieces.is_empty() {
+        return Ok(Vec::new());
     }
-    rows.into_iter()
-        .map(|(h,)| hash_of(h, "stored node hash"))
-        .collect()
+    let mut selects = Vec::with_capacity(pieces.len());
+    let mut binds: Vec<i64> = Vec::with_capacity(pieces.len() * 3);
+    for (i, (level, range)) in pieces.iter().enumerate() {
+        let n = binds.len();
+        if *level == 0 {
+            selects.push(format!(
+                "SELECT CAST({i} AS BIGINT) AS piece, seq AS idx, leaf_hash AS hash FROM ledger_entries WHERE seq >= ${} AND seq < ${}",
+                n + 1,
+                n + 2
+            ));
+        } else {
+            selects.push(format!(
+                "SELECT CAST({i} AS BIGINT) AS piece, idx, hash FROM ledger_nodes WHERE level = ${} AND idx >= ${} AND idx < ${}",
+                n + 1,
+                n + 2,
+                n + 3
+            ));
+            binds.push(i64::from(*level));
+        }
+        binds.push(i64_of(range.start)?);
+        binds.push(i64_of(range.end)?);
+    }
+    let sql = format!("{} ORDER BY piece, idx", selects.join(" UNION ALL "));
+    let mut query = sqlx::query_as::<_, (i64, i64, Vec<u8>)>(&sql);
+    for b in binds {
+        query = query.bind(b);
+    }
+    let rows = query.fetch_all(conn).await?;
+    let mut out: Vec<Vec<Hash>> = pieces.iter().map(|_| Vec::new()).collect();
+    for (piece, _, hash) in rows {
+        let slot = usize::try_from(piece).ok().and_then(|p| out.get_mut(p));
+        if let Some(slot) = slot {
+            slot.push(hash_of(hash, "stored node hash")?);
+        }
+    }
+    for ((level, range), got) in pieces.iter().zip(&out) {
+        let expected = range.end - range.start;
+        if got.len() as u64 != expected {
+            return Err(StoreError::Proof(format!(
+                "level {level} holds {} hashes in {range:?}, expected {expected}; run `soxctl verify`",
+                got.len()
+            )));
+        }
+    }
+    Ok(out)
 }
 
 /// The persisted level a node is folded from, and the range of that level it covers.
@@ -96,32 +120,35 @@ fn footprint(node: &NodeId) -> (u32, Range<u64>) {
     (base, (node.index << shift)..((node.index + 1) << shift))
 }
 
+/// Hashes skipped between two footprints before they are read separately:
+/// reading a few extra hashes is cheaper than another range.
+const MERGE_GAP: u64 = 256;
+
 /// Fetches what the given perfect subtrees need and answers their hashes.
-/// Footprints on one level are merged only where they touch: a proof's
-/// nodes near its leaf and near the tree's right edge are far apart, and a
-/// single hull over both would read the whole level.
+/// Footprints on one level are merged only when close: a proof's nodes near
+/// its leaf and near the tree's right edge are far apart, and one hull over
+/// both would read the whole level.
 async fn node_source(conn: &mut Conn, nodes: &[NodeId]) -> Result<BTreeMap<NodeId, Hash>> {
     let mut wanted: Vec<(u32, Range<u64>)> = nodes.iter().map(footprint).collect();
     wanted.sort_by_key(|(base, range)| (*base, range.start));
     let mut merged: Vec<(u32, Range<u64>)> = Vec::new();
     for (base, range) in wanted {
         match merged.last_mut() {
-            Some((b, r)) if *b == base && range.start <= r.end => r.end = r.end.max(range.end),
+            Some((b, r)) if *b == base && range.start <= r.end.saturating_add(MERGE_GAP) => {
+                r.end = r.end.max(range.end)
+            }
             _ => merged.push((base, range)),
         }
     }
-    let mut fetched = Vec::with_capacity(merged.len());
-    for (base, range) in merged {
-        let hashes = level_hashes(conn, base, range.clone()).await?;
-        fetched.push((base, range, hashes));
-    }
+    let fetched = level_hashes(conn, &merged).await?;
     let mut out = BTreeMap::new();
     for node in nodes {
         let (base, range) = footprint(node);
-        let slice = fetched
+        let slice = merged
             .iter()
-            .find(|(b, r, _)| *b == base && r.start <= range.start && range.end <= r.end)
-            .and_then(|(_, r, hashes)| {
+            .zip(&fetched)
+            .find(|((b, r), _)| *b == base && r.start <= range.start && range.end <= r.end)
+            .and_then(|((_, r), hashes)| {
                 let lo = usize::try_from(range.start - r.start).ok()?;
                 let hi = usize::try_from(range.end - r.start).ok()?;
                 hashes.get(lo..hi)
