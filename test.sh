@@ -38,12 +38,20 @@ cargo fmt --all --check
 step "cargo clippy (all targets, warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+# cargo test (not nextest): one process per test binary, so each binary
+# starts one throw-away PostgreSQL cluster and gives each test a fresh database.
 step "tests (SQLite and PostgreSQL)"
-if cargo nextest --version >/dev/null 2>&1; then
-  cargo nextest run --workspace --locked --no-fail-fast
-  cargo test --workspace --locked --doc
-else
-  cargo test --workspace --locked --no-fail-fast
+cargo test --workspace --locked --no-fail-fast
+
+# The parsers face input from users and from a database an attacker may
+# write: a short coverage-guided run of each fuzz target on every CI run.
+step "fuzzing the parsers (${FUZZ_SECONDS:=20} s per target)"
+if ! cargo fuzz --version >/dev/null 2>&1; then
+  cargo install cargo-fuzz --locked || die "cannot install cargo-fuzz"
 fi
+for target in entry_parse checkpoint_note event_payload snapshot_csv; do
+  (cd fuzz && cargo fuzz run "$target" -s none -O -- -max_total_time="$FUZZ_SECONDS" -rss_limit_mb=2048 2>&1 | tail -n 3) \
+    || die "fuzz target $target found a failure (see fuzz/artifacts/$target)"
+done
 
 step "all checks passed"

@@ -1,9 +1,58 @@
 //! Authorisation as a typed gate.
 //!
 //! A handler or use case that needs a right takes the capability value as an
-//! argument. Capabilities have private fields, so the only way to obtain one is
-//! [`Caller::require`], which checks the caller's scopes: a path that forgot
-//! the check does not compile.
+//! argument: [`ReadAccess`], [`AdminAccess`], [`MetricsAccess`],
+//! [`ScimAccess`]. Every capability's fields are private to this module, so
+//! outside it a capability cannot be written as a struct literal; the only
+//! ways to obtain one are [`Caller::require`] (equivalently
+//! [`Capability::check`]), which checks the caller's scopes, and
+//! [`MetricsAccess::public_by_configuration`] for deployments that declare
+//! `/metrics` public. A path that forgot the check does not compile, and what
+//! a capability carries (the acting principal, the SCIM system) is read back
+//! through accessors such as [`AdminAccess::actor`] and [`ScimAccess::system`].
+//!
+//! The gate is only as good as the [`Caller`] it checks: [`Caller::authenticated`]
+//! is for the authentication layer, after the credential checked out.
+//!
+//! ```
+//! use soxctl_model::access::{AdminAccess, Caller};
+//! use soxctl_model::ids::TokenId;
+//! use soxctl_model::principal::{Principal, Scope};
+//!
+//! let caller = Caller::authenticated(
+//!     Principal::Token(TokenId::parse("t1").unwrap()),
+//!     [Scope::Admin].into_iter().collect(),
+//!     None,
+//! );
+//! let admin: AdminAccess = caller.require().unwrap();
+//! assert_eq!(admin.actor().to_string(), "token:t1");
+//! ```
+//!
+//! Forging a capability without the check does not compile (private fields):
+//!
+//! ```compile_fail,E0451
+//! use soxctl_model::access::AdminAccess;
+//! use soxctl_model::principal::Principal;
+//!
+//! let forged = AdminAccess { actor: Principal::system("mallory") };
+//! ```
+//!
+//! ```compile_fail,E0451
+//! use soxctl_model::access::ScimAccess;
+//! use soxctl_model::ids::SystemId;
+//! use soxctl_model::principal::Principal;
+//!
+//! let forged = ScimAccess {
+//!     actor: Principal::system("mallory"),
+//!     system: SystemId::parse("erp").unwrap(),
+//! };
+//! ```
+//!
+//! ```compile_fail,E0423
+//! use soxctl_model::access::MetricsAccess;
+//!
+//! let forged = MetricsAccess(());
+//! ```
 
 use crate::ids::SystemId;
 use crate::principal::{Principal, Scope};
@@ -39,6 +88,8 @@ impl Caller {
         self.scopes.contains(&scope)
     }
 
+    /// The capability `C` if this caller's scopes allow it: the way to
+    /// obtain a capability.
     pub fn require<C: Capability>(&self) -> Result<C, Denied> {
         C::check(self)
     }
@@ -53,7 +104,10 @@ pub struct Denied {
     pub needed: &'static str,
 }
 
+/// A right. Implementations construct `Self` only after checking the
+/// caller; use it through [`Caller::require`].
 pub trait Capability: Sized {
+    /// The capability if `caller`'s scopes allow it, else why not.
     fn check(caller: &Caller) -> Result<Self, Denied>;
 }
 
@@ -67,7 +121,14 @@ fn deny(caller: &Caller, needed: &'static str) -> Denied {
 /// Read the inventory, the ledger and findings.
 #[derive(Debug, Clone)]
 pub struct ReadAccess {
-    pub actor: Principal,
+    actor: Principal,
+}
+
+impl ReadAccess {
+    /// Who reads.
+    pub fn actor(&self) -> &Principal {
+        &self.actor
+    }
 }
 
 impl Capability for ReadAccess {
@@ -85,7 +146,14 @@ impl Capability for ReadAccess {
 /// Change configuration, issue tokens, load documents.
 #[derive(Debug, Clone)]
 pub struct AdminAccess {
-    pub actor: Principal,
+    actor: Principal,
+}
+
+impl AdminAccess {
+    /// Who acts; the ledger records this principal as the actor.
+    pub fn actor(&self) -> &Principal {
+        &self.actor
+    }
 }
 
 impl Capability for AdminAccess {
@@ -115,7 +183,17 @@ impl Capability for MetricsAccess {
 }
 
 impl MetricsAccess {
-    /// For deployments that configure `/metrics` as public.
+    /// The one capability granted without a caller, for deployments that
+    /// configure `/metrics` as public (scrapers inside a trusted network that
+    /// cannot send a token; the server's `metrics_public` option).
+    ///
+    /// It exists because "who may scrape" is then an operator's deployment
+    /// decision, not a scope check, and it is acceptable only because this
+    /// capability is the weakest there is: it carries no principal and
+    /// unlocks nothing but aggregate counters (request counts and latencies,
+    /// ledger size, checkpoint age), never inventory, ledger contents or
+    /// tokens. Call it only where that configuration is read; every other
+    /// path goes through [`Caller::require`].
     pub fn public_by_configuration() -> Self {
         Self(())
     }
@@ -124,8 +202,20 @@ impl MetricsAccess {
 /// Push identities of exactly one system (the token's) over SCIM.
 #[derive(Debug, Clone)]
 pub struct ScimAccess {
-    pub actor: Principal,
-    pub system: SystemId,
+    actor: Principal,
+    system: SystemId,
+}
+
+impl ScimAccess {
+    /// Who pushes (the SCIM token).
+    pub fn actor(&self) -> &Principal {
+        &self.actor
+    }
+
+    /// The one system this caller may push identities for.
+    pub fn system(&self) -> &SystemId {
+        &self.system
+    }
 }
 
 impl Capability for ScimAccess {
@@ -179,7 +269,8 @@ mod tests {
         let scim = caller(&[Scope::Scim], Some("erp"))
             .require::<ScimAccess>()
             .unwrap();
-        assert_eq!(scim.system.as_str(), "erp");
+        assert_eq!(scim.system().as_str(), "erp");
+        assert_eq!(scim.actor().to_string(), "token:t1");
         let denied = caller(&[Scope::Read], None)
             .require::<AdminAccess>()
             .unwrap_err();

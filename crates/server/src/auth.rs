@@ -12,6 +12,7 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use sha2::{Digest, Sha256};
 use soxctl_model::access::{Caller, Capability, MetricsAccess};
+use soxctl_model::inventory::PersonStatus;
 use soxctl_model::principal::Principal;
 
 /// The capability `C`, granted to an authenticated caller whose scopes allow it.
@@ -51,7 +52,9 @@ impl FromRequestParts<AppState> for MetricsGate {
 const HOW_TO_AUTHENTICATE: &str = "Send `Authorization: Bearer <token>` with a token from `soxctl token create` (ask an admin for one).";
 
 /// The caller behind the request's bearer token, looked up by the token's
-/// SHA-256 (the store never holds the secret itself).
+/// SHA-256 (the store never holds the secret itself). The token must be
+/// neither revoked nor expired, and a token bound to a person works only while
+/// that person is in the inventory and not terminated.
 async fn authenticate(parts: &mut Parts, state: &AppState) -> Result<Caller, Problem> {
     // Several extractors in one handler authenticate once.
     if let Some(caller) = parts.extensions.get::<Caller>() {
@@ -93,6 +96,26 @@ async fn authenticate(parts: &mut Parts, state: &AppState) -> Result<Caller, Pro
             "Token {} expired at {expires_at}; ask an admin for a new token.",
             row.token_id
         )));
+    }
+    // A token acting for a person is worth no more than the person's standing:
+    // once they leave (or vanish from the inventory), it stops working, even
+    // before an admin gets round to revoking it.
+    if let Some(person_id) = &row.person_id {
+        let standing = match state.store().person(person_id).await? {
+            None => Some("is not in the inventory (unknown person)"),
+            Some(person) if person.person.status == PersonStatus::Terminated => {
+                Some("is terminated")
+            }
+            Some(_) => None,
+        };
+        if let Some(standing) = standing {
+            return Err(Problem::invalid_credential(format!(
+                "Token {} acts for person {person_id}, who {standing}; a token bound to a person works only \
+                 while the person is active or on leave. An admin should revoke it and, if the work continues, \
+                 issue a token for someone active.",
+                row.token_id
+            )));
+        }
     }
     let principal = Principal::Token(row.token_id.clone());
     tracing::Span::current().record("principal", tracing::field::display(&principal));

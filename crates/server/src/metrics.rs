@@ -1,4 +1,9 @@
-//! Prometheus metrics (OpenMetrics text via prometheus-client).
+//! Prometheus metrics, encoded by prometheus-client.
+//!
+//! `/metrics` answers in the Prometheus text exposition format (version
+//! 0.0.4) unless the scraper prefers OpenMetrics in its `Accept` header
+//! (Prometheus itself does), in which case it gets prometheus-client's
+//! OpenMetrics text unchanged.
 //!
 //! HTTP metrics are recorded by the request middleware. Ledger metrics are
 //! read from the store at scrape time, because with PostgreSQL several
@@ -9,7 +14,7 @@ use crate::auth::MetricsGate;
 use crate::problem::Problem;
 use crate::state::AppState;
 use axum::extract::State;
-use axum::http::{HeaderValue, Method, header};
+use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::response::{IntoResponse, Response};
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
@@ -20,11 +25,109 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::{Registry, Unit};
 use soxctl_model::time::Timestamp;
 use soxctl_store::Store;
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 pub const OPENMETRICS_CONTENT_TYPE: &str =
     "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// The Prometheus text exposition format, `/metrics`' default.
+pub const PROMETHEUS_TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// The text formats `/metrics` speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    /// Prometheus text 0.0.4: the default.
+    Prometheus,
+    OpenMetrics,
+}
+
+impl Format {
+    /// OpenMetrics when the `Accept` header ranks it above plain text (with
+    /// q-values; `*/*` and `text/*` count for plain text), else Prometheus
+    /// text. A missing or unsatisfiable `Accept` gets the default, not a 406:
+    /// scrapers are better served by a format they can likely read.
+    fn negotiate(accept: Option<&HeaderValue>) -> Self {
+        let Some(accept) = accept.and_then(|v| v.to_str().ok()) else {
+            return Self::Prometheus;
+        };
+        let (mut openmetrics, mut plain) = (0.0_f32, 0.0_f32);
+        for range in accept.split(',') {
+            let mut parts = range.split(';');
+            let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+            let mut q = 1.0_f32;
+            for param in parts {
+                if let Some((name, value)) = param.split_once('=')
+                    && name.trim().eq_ignore_ascii_case("q")
+                {
+                    // An unreadable q-value disqualifies the range.
+                    q = value
+                        .trim()
+                        .parse::<f32>()
+                        .ok()
+                        .filter(|q| (0.0..=1.0).contains(q))
+                        .unwrap_or(0.0);
+                }
+            }
+            match media.as_str() {
+                "application/openmetrics-text" => openmetrics = openmetrics.max(q),
+                "text/plain" | "text/*" | "*/*" => plain = plain.max(q),
+                _ => {}
+            }
+        }
+        if openmetrics > 0.0 && openmetrics > plain {
+            Self::OpenMetrics
+        } else {
+            Self::Prometheus
+        }
+    }
+
+    fn content_type(self) -> &'static str {
+        match self {
+            Self::Prometheus => PROMETHEUS_TEXT_CONTENT_TYPE,
+            Self::OpenMetrics => OPENMETRICS_CONTENT_TYPE,
+        }
+    }
+}
+
+/// Rewrites prometheus-client's OpenMetrics text as Prometheus text 0.0.4:
+/// no `# EOF` and no `# UNIT` lines, `unknown` types as `untyped`, and a
+/// counter family named like its samples (`x_total`, where OpenMetrics names
+/// the family `x`). Samples are the same in both formats. Enough for what
+/// this registry holds (counters, gauges, histograms, without exemplars or
+/// `_created` samples).
+fn prometheus_text(openmetrics: &str) -> String {
+    let counters: HashSet<&str> = openmetrics
+        .lines()
+        .filter_map(|line| line.strip_prefix("# TYPE ")?.strip_suffix(" counter"))
+        .collect();
+    let family = |name: &str| {
+        if counters.contains(name) {
+            format!("{name}_total")
+        } else {
+            name.to_owned()
+        }
+    };
+    let mut text = String::with_capacity(openmetrics.len());
+    for line in openmetrics.lines() {
+        if line == "# EOF" || line.starts_with("# UNIT ") {
+            continue;
+        }
+        if let Some(rest) = line.strip_prefix("# HELP ") {
+            let (name, help) = rest.split_once(' ').unwrap_or((rest, ""));
+            text.push_str(&format!("# HELP {} {help}", family(name)));
+        } else if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let (name, kind) = rest.split_once(' ').unwrap_or((rest, "untyped"));
+            let kind = if kind == "unknown" { "untyped" } else { kind };
+            text.push_str(&format!("# TYPE {} {kind}", family(name)));
+        } else {
+            text.push_str(line);
+        }
+        text.push('\n');
+    }
+    text
+}
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
@@ -227,14 +330,26 @@ impl Metrics {
     }
 }
 
-/// Metrics in the OpenMetrics text format.
+/// Metrics for Prometheus.
+///
+/// Prometheus text exposition format 0.0.4 by default; OpenMetrics text when
+/// the `Accept` header prefers `application/openmetrics-text` (as Prometheus
+/// does when it can read both).
 #[utoipa::path(
     get,
     path = "/metrics",
     tag = "operations",
     security(("bearer" = []), ()),
+    params(
+        ("Accept" = Option<String>, Header, description = "`application/openmetrics-text` (ranked above `text/plain` by q-value) for OpenMetrics; otherwise Prometheus text 0.0.4."),
+    ),
     responses(
-        (status = 200, description = "OpenMetrics text", body = String, content_type = "application/openmetrics-text"),
+        (status = 200, description = "Prometheus text 0.0.4 by default; OpenMetrics text when preferred by `Accept`",
+            content(
+                (String = "text/plain; version=0.0.4"),
+                (String = "application/openmetrics-text; version=1.0.0"),
+            ),
+            headers(("Vary" = String, description = "`Accept`: the format depends on it"))),
         (status = 401, description = "No valid token (unless metrics are public)", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
         (status = 403, description = "Token lacks the metrics scope", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
     )
@@ -242,18 +357,89 @@ impl Metrics {
 pub(crate) async fn metrics(
     State(state): State<AppState>,
     MetricsGate(_access): MetricsGate,
+    headers: HeaderMap,
 ) -> Result<Response, Problem> {
+    let format = Format::negotiate(headers.get(header::ACCEPT));
     state.metrics().refresh(state.store()).await;
-    let text = state
+    let openmetrics = state
         .metrics()
         .encode()
         .map_err(|e| Problem::internal(&e))?;
+    let text = match format {
+        Format::OpenMetrics => openmetrics,
+        Format::Prometheus => prometheus_text(&openmetrics),
+    };
     Ok((
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static(OPENMETRICS_CONTENT_TYPE),
-        )],
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(format.content_type()),
+            ),
+            (header::VARY, HeaderValue::from_static("accept")),
+        ],
         text,
     )
         .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn negotiate(accept: &str) -> Format {
+        Format::negotiate(Some(&HeaderValue::from_str(accept).unwrap()))
+    }
+
+    #[test]
+    fn prometheus_text_unless_openmetrics_is_preferred() {
+        assert_eq!(Format::negotiate(None), Format::Prometheus);
+        for accept in [
+            "text/plain",
+            "text/plain; version=0.0.4",
+            "*/*",
+            "application/json",
+            "application/openmetrics-text;q=0",
+            "application/openmetrics-text;q=0.5, text/plain",
+            "application/openmetrics-text;q=0.5, */*;q=0.5",
+            "application/openmetrics-text;q=nonsense",
+        ] {
+            assert_eq!(negotiate(accept), Format::Prometheus, "{accept}");
+        }
+        for accept in [
+            "application/openmetrics-text",
+            "Application/OpenMetrics-Text; version=1.0.0",
+            // What Prometheus sends by default.
+            "application/openmetrics-text;version=1.0.0;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,\
+             text/plain;version=0.0.4;q=0.3,*/*;q=0.2",
+        ] {
+            assert_eq!(negotiate(accept), Format::OpenMetrics, "{accept}");
+        }
+    }
+
+    #[test]
+    fn prometheus_text_names_counter_families_like_their_samples() {
+        let metrics = Metrics::new();
+        metrics.observe_request(&Method::GET, "/x", 200, Duration::from_millis(3));
+        let openmetrics = metrics.encode().unwrap();
+        assert!(openmetrics.ends_with("# EOF\n"), "{openmetrics}");
+        assert!(openmetrics.contains("# UNIT "), "{openmetrics}");
+        let text = prometheus_text(&openmetrics);
+        assert!(!text.contains("# EOF"), "{text}");
+        assert!(!text.contains("# UNIT"), "{text}");
+        for line in [
+            "# HELP soxctl_http_requests_total HTTP requests by method, route template and status.",
+            "# TYPE soxctl_http_requests_total counter",
+            "soxctl_http_requests_total{method=\"GET\",route=\"/x\",status=\"200\"} 1",
+            "# TYPE soxctl_http_request_duration_seconds histogram",
+            "soxctl_http_request_duration_seconds_count{method=\"GET\",route=\"/x\"} 1",
+            "# TYPE soxctl_ledger_entries_appended_total counter",
+            "# TYPE soxctl_store_up gauge",
+        ] {
+            assert!(
+                text.lines().any(|l| l == line),
+                "missing {line:?} in\n{text}"
+            );
+        }
+        assert!(text.ends_with('\n'));
+    }
 }

@@ -17,6 +17,9 @@ use tracing::Level;
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
+/// The longest client-supplied request id kept; longer ones are replaced.
+pub const MAX_REQUEST_ID_LEN: usize = 128;
+
 /// The largest request body accepted.
 pub const BODY_LIMIT: usize = 1024 * 1024;
 
@@ -25,7 +28,8 @@ pub const BODY_LIMIT: usize = 1024 * 1024;
 struct RouteTemplate(String);
 
 /// Wraps the routes with the request stack (outermost first):
-/// request id → span → id on the response → metrics and problem bodies.
+/// client id vetted → request id → span → id on the response → metrics and
+/// problem bodies.
 /// Route-level layers (template, body limit) run only for matched routes.
 pub(crate) fn layer(routes: Router<AppState>, state: AppState) -> Router {
     let request_id = HeaderName::from_static(REQUEST_ID_HEADER);
@@ -37,6 +41,7 @@ pub(crate) fn layer(routes: Router<AppState>, state: AppState) -> Router {
     routes
         .layer(
             ServiceBuilder::new()
+                .layer(middleware::map_request(vet_request_id))
                 .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
                 .layer(
                     TraceLayer::new_for_http()
@@ -60,6 +65,28 @@ pub(crate) fn layer(routes: Router<AppState>, state: AppState) -> Router {
                 .layer(middleware::from_fn_with_state(state.clone(), observe)),
         )
         .with_state(state)
+}
+
+/// Whether a client-supplied request id is kept: 1 to
+/// [`MAX_REQUEST_ID_LEN`] visible ASCII characters (no spaces, no controls),
+/// so it is safe to log, to echo in a header and to put in problem bodies.
+fn acceptable_request_id(value: &[u8]) -> bool {
+    (1..=MAX_REQUEST_ID_LEN).contains(&value.len()) && value.iter().all(u8::is_ascii_graphic)
+}
+
+/// Drops a client's `x-request-id` unless it is exactly one acceptable value;
+/// the next layer then makes a fresh UUID.
+async fn vet_request_id(mut request: Request) -> Request {
+    let mut values = request.headers().get_all(REQUEST_ID_HEADER).iter();
+    let keep = match (values.next(), values.next()) {
+        (Some(value), None) => acceptable_request_id(value.as_bytes()),
+        (None, _) => true,
+        (Some(_), Some(_)) => false,
+    };
+    if !keep {
+        request.headers_mut().remove(REQUEST_ID_HEADER);
+    }
+    request
 }
 
 /// Notes the matched route template in the span and on the response.

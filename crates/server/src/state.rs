@@ -1,6 +1,7 @@
 //! What every handler shares.
 
 use crate::checkpointer::CheckpointPolicy;
+use crate::health::Readiness;
 use crate::metrics::Metrics;
 use soxctl_ledger::note::SigningKey;
 use soxctl_store::Store;
@@ -20,6 +21,7 @@ pub struct AppState {
     metrics_public: bool,
     metrics: Arc<Metrics>,
     checkpoint_policy: CheckpointPolicy,
+    readiness: Arc<Readiness>,
 }
 
 impl AppState {
@@ -34,6 +36,7 @@ impl AppState {
             metrics_public: options.metrics_public,
             metrics: Arc::new(Metrics::new()),
             checkpoint_policy: CheckpointPolicy::default(),
+            readiness: Arc::new(Readiness::default()),
         }
     }
 
@@ -61,5 +64,16 @@ impl AppState {
 
     pub(crate) fn metrics(&self) -> &Metrics {
         &self.metrics
+    }
+
+    pub(crate) fn readiness(&self) -> &Readiness {
+        &self.readiness
+    }
+
+    /// How many times `/readyz` actually checked the store (taking the
+    /// ledger's writer lock) since this state was built; answers in between
+    /// come from the last check. For tests and diagnostics.
+    pub fn readiness_checks(&self) -> u64 {
+        self.readiness.checks()
     }
 }

@@ -206,12 +206,12 @@ pub(crate) async fn create(
         description: body.description,
     };
     let store = state.store();
-    let idempotency = post.idempotency(&admin.actor, replay_created);
+    let idempotency = post.idempotency(admin.actor(), replay_created);
     let mut tx = match idempotency.begin(store).await? {
         Begun::Replayed(response) => return Ok(response),
         Begun::Write(tx) => tx,
     };
-    let issued = tokens::issue(&mut tx, &admin.actor, request)
+    let issued = tokens::issue(&mut tx, admin.actor(), request)
         .await
         .map_err(token_problem)?;
     let row = &issued.row;
@@ -311,12 +311,12 @@ pub(crate) async fn revoke(
         .map_err(|e| Problem::bad_request(format!("The token id in the path is invalid: {e}.")))?;
     let RevokeBody {} = post.json("{}")?;
     let store = state.store();
-    let idempotency = post.idempotency(&admin.actor, replay_as_stored);
+    let idempotency = post.idempotency(admin.actor(), replay_as_stored);
     let mut tx = match idempotency.begin(store).await? {
         Begun::Replayed(response) => return Ok(response),
         Begun::Write(tx) => tx,
     };
-    let revoked = match tokens::revoke(&mut tx, &admin.actor, &token_id)
+    let revoked = match tokens::revoke(&mut tx, admin.actor(), &token_id)
         .await
         .map_err(token_problem)?
     {

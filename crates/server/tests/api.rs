@@ -20,12 +20,14 @@ use soxctl_ledger::note::{SigningKey, open_checkpoint};
 use soxctl_ledger::tree::{Hash, leaf_hash};
 use soxctl_ledger::{verify_bundle, verify_consistency, verify_inclusion};
 use soxctl_model::clock::SystemClock;
-use soxctl_model::event::{Event, TokenCreated, TokenRevoked};
-use soxctl_model::ids::TokenId;
+use soxctl_model::event::{Event, Origin, PersonFact, TokenCreated, TokenRevoked};
+use soxctl_model::ids::{PersonId, TokenId};
+use soxctl_model::inventory::{Person, PersonStatus};
 use soxctl_model::principal::{Principal, Scope};
 use soxctl_model::time::Timestamp;
 use soxctl_server::{
-    AppState, CheckpointPolicy, Checkpointer, ServerOptions, openapi_json, router, serve,
+    AppState, CheckpointPolicy, Checkpointer, MAX_REQUEST_ID_LEN, OPENMETRICS_CONTENT_TYPE,
+    PROMETHEUS_TEXT_CONTENT_TYPE, ServerOptions, openapi_json, router, serve,
 };
 use soxctl_store::{Location, OpenOptions, Store};
 use std::sync::Arc;
@@ -356,6 +358,49 @@ async fn everything_else_needs_a_valid_token_with_the_right_scope() {
     .await;
 }
 
+/// Asserts Prometheus text exposition 0.0.4: no OpenMetrics-only lines, and
+/// every sample belongs to the family its `# TYPE` line names (a counter's
+/// family is named like its samples, a histogram's samples add a suffix).
+fn assert_prometheus_text(text: &str) {
+    assert!(text.ends_with('\n'), "{text}");
+    let mut families = std::collections::HashMap::new();
+    for line in text.lines() {
+        assert!(!line.is_empty(), "empty line in\n{text}");
+        if let Some(rest) = line.strip_prefix('#') {
+            let rest = rest.trim_start();
+            assert!(
+                rest.starts_with("HELP ") || rest.starts_with("TYPE "),
+                "{line:?} is not Prometheus text 0.0.4"
+            );
+            if let Some(rest) = rest.strip_prefix("TYPE ") {
+                let (name, kind) = rest.split_once(' ').unwrap();
+                assert!(
+                    ["counter", "gauge", "histogram", "summary", "untyped"].contains(&kind),
+                    "{line:?}"
+                );
+                assert!(
+                    families.insert(name.to_owned(), kind.to_owned()).is_none(),
+                    "second TYPE line for {name}"
+                );
+            }
+            continue;
+        }
+        let name = line.split(['{', ' ']).next().unwrap();
+        let typed = match families.get(name).map(String::as_str) {
+            Some(_) => true,
+            None => ["_bucket", "_sum", "_count"].iter().any(|suffix| {
+                name.strip_suffix(suffix)
+                    .and_then(|family| families.get(family))
+                    .is_some_and(|kind| kind == "histogram")
+            }),
+        };
+        assert!(
+            typed,
+            "sample {line:?} has no TYPE line before it in\n{text}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn metrics_with_the_metrics_scope_or_when_public() {
     on_both_backends(async |fx| {
@@ -364,7 +409,9 @@ async fn metrics_with_the_metrics_scope_or_when_public() {
         get(&app, "/api/v1/ledger/proof/inclusion?seq=0", Some(READ)).await;
         let reply = get(&app, "/metrics", Some(METRICS)).await;
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
-        assert!(reply.header("content-type").starts_with("application/openmetrics-text"));
+        // Prometheus text by default.
+        assert_eq!(reply.header("content-type"), PROMETHEUS_TEXT_CONTENT_TYPE);
+        assert_eq!(reply.header("vary"), "accept");
         let text = reply.text();
         for line in [
             "soxctl_http_requests_total{method=\"GET\",route=\"/api/v1/store\",status=\"200\"} 1",
@@ -374,12 +421,52 @@ async fn metrics_with_the_metrics_scope_or_when_public() {
             "soxctl_ledger_size 9",
             "soxctl_ledger_entries_appended_total 9",
             "soxctl_checkpoint_size 8",
+            "# TYPE soxctl_http_requests_total counter",
+            "# TYPE soxctl_ledger_entries_appended_total counter",
             "# TYPE soxctl_checkpoint_age_seconds gauge",
         ] {
             assert!(text.contains(line), "missing {line:?} in\n{text}");
         }
-        assert!(text.ends_with("# EOF\n"));
+        assert_prometheus_text(&text);
         assert_eq!(get(&app, "/metrics", Some(ADMIN)).await.status, StatusCode::OK);
+
+        // OpenMetrics when asked for, or preferred as Prometheus does.
+        for accept in [
+            "application/openmetrics-text",
+            "application/openmetrics-text;version=1.0.0;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,\
+             text/plain;version=0.0.4;q=0.3,*/*;q=0.2",
+        ] {
+            let reply = call(
+                &app,
+                Request::get("/metrics")
+                    .header(header::AUTHORIZATION, format!("Bearer {METRICS}"))
+                    .header(header::ACCEPT, accept)
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await;
+            assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+            assert_eq!(reply.header("content-type"), OPENMETRICS_CONTENT_TYPE);
+            let text = reply.text();
+            assert!(text.contains("\nsoxctl_ledger_entries_appended_total 9\n"), "{text}");
+            assert!(text.contains("\n# TYPE soxctl_http_requests counter\n"), "{text}");
+            assert!(text.contains("\n# UNIT soxctl_checkpoint_age_seconds seconds\n"), "{text}");
+            assert!(text.ends_with("# EOF\n"), "{text}");
+        }
+        // Plain text when asked for, or when OpenMetrics is not preferred.
+        for accept in ["text/plain; version=0.0.4", "application/openmetrics-text;q=0.1, text/plain"] {
+            let reply = call(
+                &app,
+                Request::get("/metrics")
+                    .header(header::AUTHORIZATION, format!("Bearer {METRICS}"))
+                    .header(header::ACCEPT, accept)
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await;
+            assert_eq!(reply.header("content-type"), PROMETHEUS_TEXT_CONTENT_TYPE);
+            assert_prometheus_text(&reply.text());
+        }
 
         let public = router(AppState::new(fx.store.clone(), fx.key.clone(), ServerOptions { metrics_public: true }));
         let reply = get(&public, "/metrics", None).await;
@@ -681,6 +768,72 @@ async fn request_ids_are_echoed_or_made_and_appear_in_problems() {
         let id = made.header("x-request-id");
         assert_eq!(id.len(), 36, "a UUID: {id}");
         assert_eq!(id.matches('-').count(), 4, "a UUID: {id}");
+
+        // Only 1-128 visible ASCII characters are kept; anything else is
+        // replaced by a fresh UUID, in the header and in problems alike.
+        let longest = "x".repeat(MAX_REQUEST_ID_LEN);
+        for kept in ["a", "~!#$%&'*+-.^_`|/:;<=>?@[]{}()", longest.as_str()] {
+            let reply = call(
+                &app,
+                Request::get("/api/v1/store")
+                    .header("x-request-id", kept)
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await;
+            assert_eq!(reply.header("x-request-id"), kept);
+            reply.problem(StatusCode::UNAUTHORIZED, "unauthenticated");
+        }
+        let too_long = "x".repeat(MAX_REQUEST_ID_LEN + 1);
+        let mut replaced: Vec<Request<Body>> = [
+            "",
+            "has space",
+            " padded",
+            "tab\there",
+            "caf\u{e9}",
+            too_long.as_str(),
+        ]
+        .into_iter()
+        .map(|bad| {
+            Request::get("/api/v1/store")
+                .header(
+                    "x-request-id",
+                    axum::http::HeaderValue::from_bytes(bad.as_bytes()).unwrap(),
+                )
+                .body(Body::empty())
+                .unwrap()
+        })
+        .collect();
+        // Two ids are as good as none.
+        replaced.push(
+            Request::get("/api/v1/store")
+                .header("x-request-id", "one")
+                .header("x-request-id", "two")
+                .body(Body::empty())
+                .unwrap(),
+        );
+        for request in replaced {
+            let sent: Vec<Vec<u8>> = request
+                .headers()
+                .get_all("x-request-id")
+                .iter()
+                .map(|v| v.as_bytes().to_vec())
+                .collect();
+            let reply = call(&app, request).await;
+            let ids: Vec<&str> = reply
+                .headers
+                .get_all("x-request-id")
+                .iter()
+                .map(|v| v.to_str().unwrap())
+                .collect();
+            assert_eq!(ids.len(), 1, "{sent:?}: {ids:?}");
+            assert_eq!(ids[0].len(), 36, "{sent:?} replaced by a UUID: {ids:?}");
+            assert_eq!(ids[0].matches('-').count(), 4, "a UUID: {ids:?}");
+            assert_eq!(
+                reply.problem(StatusCode::UNAUTHORIZED, "unauthenticated")["request_id"],
+                ids[0]
+            );
+        }
 
         // Errors the framework makes are problems as well.
         get(&app, "/no/such/thing", Some(READ))
@@ -1589,6 +1742,159 @@ async fn a_key_taken_inside_the_transaction_is_reported_not_overwritten() {
                 .await
                 .is_err()
         );
+    })
+    .await;
+}
+
+// ---- Readiness is cached; tokens bound to a person ----
+
+#[tokio::test]
+async fn readiness_checks_the_store_at_most_once_a_second() {
+    on_both_backends(async |fx| {
+        let state = fx.state();
+        let app = router(state.clone());
+        let started = std::time::Instant::now();
+        let mut probes = tokio::task::JoinSet::new();
+        for _ in 0..200 {
+            let app = app.clone();
+            probes.spawn(async move { get(&app, "/readyz", None).await.status });
+        }
+        while let Some(status) = probes.join_next().await {
+            assert_eq!(status.unwrap(), StatusCode::OK);
+        }
+        let elapsed = started.elapsed();
+        let checks = state.readiness_checks();
+        assert!(checks >= 1, "readiness never checked the store");
+        assert!(
+            checks <= elapsed.as_secs() + 1,
+            "{checks} store checks for 200 probes in {elapsed:?}"
+        );
+
+        // The answer is at most a second old: a closed store shows soon.
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        fx.store.close().await;
+        get(&app, "/readyz", None)
+            .await
+            .problem(StatusCode::SERVICE_UNAVAILABLE, "store_unavailable");
+        assert_eq!(state.readiness_checks(), checks + 1);
+        // Failures are cached too: probes do not hammer a broken store.
+        for _ in 0..20 {
+            get(&app, "/readyz", None)
+                .await
+                .problem(StatusCode::SERVICE_UNAVAILABLE, "store_unavailable");
+        }
+        assert!(state.readiness_checks() <= checks + 2);
+    })
+    .await;
+}
+
+fn bound_token_event(id: &str, secret: &str, person: &str) -> Event {
+    Event::TokenCreated(TokenCreated {
+        token_id: TokenId::parse(id).unwrap(),
+        secret_sha256: sha256_hex(secret),
+        scopes: vec![Scope::Read],
+        system_id: None,
+        person_id: Some(PersonId::parse(person).unwrap()),
+        expires_at: None,
+        description: Some(format!("acts for {person}")),
+    })
+}
+
+fn test_person(id: &str, status: PersonStatus) -> Person {
+    Person {
+        person_id: PersonId::parse(id).unwrap(),
+        name: Some(format!("Person {id}")),
+        email: Some(format!("{id}@example.com")),
+        manager_id: None,
+        department: None,
+        title: None,
+        status,
+        hire_date: None,
+        termination_date: None,
+    }
+}
+
+/// Appends `person.added` (or `person.changed`) for `person`.
+async fn put_person(store: &Store, person: &Person, added: bool) {
+    let mut tx = store.begin_write().await.unwrap();
+    let fact = PersonFact {
+        origin: Origin::default(),
+        changed: None,
+        person: tx.seal_person(person).await.unwrap(),
+    };
+    let event = if added {
+        Event::PersonAdded(fact)
+    } else {
+        Event::PersonChanged(fact)
+    };
+    tx.append(&Principal::system("test"), &event).await.unwrap();
+    tx.commit().await.unwrap();
+}
+
+#[tokio::test]
+async fn tokens_of_terminated_or_unknown_people_stop_working() {
+    on_both_backends(async |fx| {
+        let app = fx.app();
+        let actor = Principal::system("test");
+        put_person(&fx.store, &test_person("ada", PersonStatus::Active), true).await;
+        put_person(&fx.store, &test_person("bob", PersonStatus::Leave), true).await;
+        put_person(
+            &fx.store,
+            &test_person("eve", PersonStatus::Terminated),
+            true,
+        )
+        .await;
+        for (id, secret, person) in [
+            ("ada-token", "ada-secret", "ada"),
+            ("bob-token", "bob-secret", "bob"),
+            ("eve-token", "eve-secret", "eve"),
+            ("ghost-token", "ghost-secret", "ghost"),
+        ] {
+            fx.store
+                .append_one(&actor, &bound_token_event(id, secret, person))
+                .await
+                .unwrap();
+        }
+
+        // Active and on leave: the token works.
+        for secret in ["ada-secret", "bob-secret"] {
+            let reply = get(&app, "/api/v1/store", Some(secret)).await;
+            assert_eq!(reply.status, StatusCode::OK, "{secret}: {}", reply.text());
+        }
+        // Terminated or not in the inventory: 401, saying why.
+        for (secret, why) in [
+            ("eve-secret", "person eve, who is terminated"),
+            ("ghost-secret", "person ghost, who is not in the inventory"),
+        ] {
+            let reply = get(&app, "/api/v1/store", Some(secret)).await;
+            let body = reply.problem(StatusCode::UNAUTHORIZED, "unauthenticated");
+            assert!(reply.header("www-authenticate").starts_with("Bearer"));
+            assert!(body["detail"].as_str().unwrap().contains(why), "{body}");
+        }
+
+        // Ada leaves: her token stops at once, without a revocation.
+        put_person(
+            &fx.store,
+            &test_person("ada", PersonStatus::Terminated),
+            false,
+        )
+        .await;
+        let body = get(&app, "/api/v1/store", Some("ada-secret"))
+            .await
+            .problem(StatusCode::UNAUTHORIZED, "unauthenticated");
+        assert!(
+            body["detail"]
+                .as_str()
+                .unwrap()
+                .contains("person ada, who is terminated"),
+            "{body}"
+        );
+        // Tokens bound to nobody are unaffected.
+        assert_eq!(
+            get(&app, "/api/v1/store", Some(READ)).await.status,
+            StatusCode::OK
+        );
+        assert_verifies(&fx).await;
     })
     .await;
 }

@@ -1,5 +1,7 @@
 //! The embedded default: one file `soxctl.db` in the data directory, in WAL
 //! mode. Writers serialise on SQLite's own lock (busy timeout, not failure).
+//! Files this module creates are private to the service account (0700
+//! directory, 0600 database, WAL, shared-memory and backup files).
 
 use crate::error::{Result, StoreError};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -23,16 +25,31 @@ pub mod sql;
 
 pub const DB_FILE: &str = "soxctl.db";
 
+/// Opens (with `create`, first creates) the store in `dir`.
+///
+/// The store holds personal data and the ledger, so a store created here is
+/// private to the service account: the data directory (when this creates it)
+/// is mode 0700, and `soxctl.db` is created 0600 before SQLite opens it, so
+/// it is never readable by others, not even briefly; SQLite gives its `-wal`
+/// and `-shm` files the database file's mode. After the first connect the
+/// modes are set again, so an unusual umask cannot widen them.
 pub async fn connect(dir: &Path, create: bool) -> Result<sqlx::Pool<Db>> {
     let file = dir.join(DB_FILE);
+    let mut created = false;
     if !file.exists() {
         if !create {
             return Err(StoreError::Missing {
                 path: dir.to_owned(),
             });
         }
-        std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
-            path: dir.to_owned(),
+        if !dir.exists() {
+            private::create_dir(dir).map_err(|source| StoreError::Io {
+                path: dir.to_owned(),
+                source,
+            })?;
+        }
+        created = private::create_file(&file).map_err(|source| StoreError::Io {
+            path: file.clone(),
             source,
         })?;
     }
@@ -44,21 +61,108 @@ pub async fn connect(dir: &Path, create: bool) -> Result<sqlx::Pool<Db>> {
         .synchronous(SqliteSynchronous::Full)
         .busy_timeout(Duration::from_secs(30))
         .foreign_keys(false);
-    let pool = SqlitePoolOptions::new()
+    let pool = match SqlitePoolOptions::new()
         .max_connections(8)
         .connect_with(options)
-        .await?;
+        .await
+    {
+        Ok(pool) => pool,
+        Err(error) => {
+            if created {
+                // An empty file left behind would later pass for a store.
+                let _ = std::fs::remove_file(&file);
+            }
+            return Err(error.into());
+        }
+    };
+    if created {
+        for path in [
+            file.clone(),
+            dir.join(format!("{DB_FILE}-wal")),
+            dir.join(format!("{DB_FILE}-shm")),
+        ] {
+            private::restrict_file(&path).map_err(|source| StoreError::Io { path, source })?;
+        }
+    }
     Ok(pool)
 }
 
-/// A consistent copy of a live store, taken while it serves.
+/// A consistent copy of a live store, taken while it serves. The copy holds
+/// everything the store does, so it is written mode 0600.
 pub async fn backup(pool: &sqlx::Pool<Db>, out: &Path) -> Result<()> {
     let target = out
         .to_str()
         .ok_or_else(|| StoreError::Invalid(format!("{} is not valid UTF-8", out.display())))?;
-    sqlx::query("VACUUM INTO $1")
+    let io = |source| StoreError::Io {
+        path: out.to_owned(),
+        source,
+    };
+    // VACUUM INTO accepts an empty file: creating it 0600 first means the
+    // copy is never readable by others while it is written.
+    let created = private::create_file(out).map_err(io)?;
+    let vacuumed = sqlx::query("VACUUM INTO $1")
         .bind(target)
         .execute(pool)
-        .await?;
+        .await;
+    if let Err(error) = vacuumed {
+        if created {
+            // Leave nothing behind that would block a retry.
+            let _ = std::fs::remove_file(out);
+        }
+        return Err(error.into());
+    }
+    private::restrict_file(out).map_err(io)?;
     Ok(())
+}
+
+/// Owner-only files and directories (no-ops where there are no unix modes).
+mod private {
+    use std::io;
+    use std::path::Path;
+
+    /// Creates `dir` and any missing parents, mode 0700.
+    pub(super) fn create_dir(dir: &Path) -> io::Result<()> {
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+            builder.mode(0o700);
+            builder.create(dir)?;
+            // The umask may only narrow the mode; set it exactly anyway.
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+        }
+        #[cfg(not(unix))]
+        builder.create(dir)
+    }
+
+    /// Creates `file` empty with mode 0600; false when it already existed.
+    pub(super) fn create_file(file: &Path) -> io::Result<bool> {
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        match options.open(file) {
+            Ok(_) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Sets `file` to mode 0600 if it exists.
+    pub(super) fn restrict_file(file: &Path) -> io::Result<()> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            match std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600)) {
+                Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+                other => other,
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = file;
+            Ok(())
+        }
+    }
 }

@@ -152,3 +152,53 @@ async fn raw_sql_behind_the_store(env: &Env, sql: &str) {
         }
     }
 }
+
+/// A new SQLite store and its backups are private to the service account:
+/// directory 0700; database, WAL, shared-memory and backup files 0600.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_files_are_private_to_the_owner() {
+    use crate::helpers::Backend;
+    use std::os::unix::fs::PermissionsExt;
+
+    let mode = |path: &std::path::Path| {
+        std::fs::metadata(path)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    let env = Env::new(Backend::Sqlite).await;
+    let Location::Sqlite(dir) = env.location.clone() else {
+        unreachable!("a SQLite env")
+    };
+    let store = env.store().await;
+    seed_inventory(&store).await;
+
+    assert_eq!(mode(&dir), 0o700, "{}", dir.display());
+    for suffix in ["", "-wal", "-shm"] {
+        let file = dir.join(format!("{}{suffix}", soxctl_store::DB_FILE));
+        assert!(
+            file.exists(),
+            "{} appears while the store is open",
+            file.display()
+        );
+        assert_eq!(mode(&file), 0o600, "{}", file.display());
+    }
+
+    let out = env.dir.path().join("backup.db");
+    store.backup(&out).await.unwrap();
+    assert_eq!(mode(&out), 0o600, "{}", out.display());
+    assert!(std::fs::metadata(&out).unwrap().len() > 0);
+    // A failed backup (the target is not empty) leaves the target alone.
+    assert!(store.backup(&out).await.is_err());
+    assert!(out.exists());
+    let size = store.head().await.unwrap().size;
+    store.close().await;
+
+    // Reopening an existing store keeps the modes.
+    let store = env.open().await;
+    assert_eq!(store.head().await.unwrap().size, size);
+    assert_eq!(mode(&dir.join(soxctl_store::DB_FILE)), 0o600);
+    store.close().await;
+}
