@@ -11,6 +11,7 @@
 mod auth;
 mod checkpointer;
 mod health;
+mod housekeeping;
 mod idempotency;
 mod ledger_api;
 mod metrics;
@@ -40,6 +41,8 @@ pub enum ServerError {
     Io(#[from] std::io::Error),
     #[error("the checkpointer task failed: {0}; the next start signs the missing checkpoint")]
     Checkpointer(#[from] tokio::task::JoinError),
+    #[error("cannot start the job runner: {0}")]
+    Jobs(soxctl_store::StoreError),
 }
 
 /// The application: all routes with authentication, request ids, tracing,
@@ -84,6 +87,7 @@ pub async fn serve(
         state.signing_key().clone(),
         state.checkpoint_policy(),
     );
+    let jobs = housekeeping::spawn(state.store().clone()).map_err(ServerError::Jobs)?;
     if let Ok(address) = listener.local_addr() {
         tracing::info!(%address, backend = state.store().backend(), "serving the soxctl API");
     }
@@ -103,6 +107,9 @@ pub async fn serve(
             server.await
         }
     };
+    if let Err(e) = jobs.stop().await {
+        tracing::warn!(error = %e, "the job runner did not stop cleanly");
+    }
     let stopped = checkpointer.stop().await;
     served?;
     stopped?;

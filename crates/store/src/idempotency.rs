@@ -34,7 +34,20 @@ fn check_key(key: &str) -> Result<()> {
     Ok(())
 }
 
+/// How long a stored answer can be replayed; clients retry within minutes.
+pub const RETENTION: chrono::Duration = chrono::Duration::hours(24);
+
 impl Store {
+    /// Forgets answers older than [`RETENTION`] (operational data, not
+    /// ledger state: the effects themselves stay in the ledger).
+    pub async fn prune_idempotency_keys(&self) -> Result<u64> {
+        let before = soxctl_model::time::Timestamp::from_datetime(
+            self.context().clock.now().as_datetime() - RETENTION,
+        );
+        let before = before.to_canonical();
+        with_conn!(self, |conn, m| m::idempotency::prune(conn, &before).await)
+    }
+
     /// The answer remembered for `(principal, key)`, if any.
     pub async fn idempotent_response(
         &self,

@@ -18,6 +18,8 @@ mod append;
 mod checkpoints;
 #[path = "store/concurrency.rs"]
 mod concurrency;
+#[path = "store/housekeeping.rs"]
+mod housekeeping;
 #[path = "store/open.rs"]
 mod open;
 #[path = "store/proofs.rs"]

@@ -52,3 +52,12 @@ pub async fn insert(
     .await?;
     Ok(done.rows_affected() == 1)
 }
+
+/// Deletes records created before `before` (canonical timestamp text).
+pub async fn prune(conn: &mut Conn, before: &str) -> Result<u64> {
+    let done = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
+        .bind(before)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected())
+}
