@@ -14,7 +14,7 @@ pub struct Cli {
     #[arg(long, global = true, env = "SOXCTL_LOG_FORMAT", value_name = "FORMAT")]
     pub log_format: Option<String>,
 
-    /// TOML configuration file (command-line options and SOXCTL_* variables take precedence).
+    /// TOML configuration file (command-line options and SOXCTL_* variables take precedence; SOXCTL_ORIGIN sets ledger.origin, the checkpoint origin of a new store).
     #[arg(long, global = true, env = "SOXCTL_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
 
@@ -85,6 +85,10 @@ pub struct ServeArgs {
     pub metrics_public: bool,
 }
 
+/// The headcounts the demo generator accepts (soxctl_demo::DemoConfig::people).
+pub const DEMO_MIN_PEOPLE: usize = 50;
+pub const DEMO_MAX_PEOPLE: usize = 99_999;
+
 #[derive(Debug, Args)]
 pub struct DemoArgs {
     /// Data directory of the demo store.
@@ -98,7 +102,7 @@ pub struct DemoArgs {
     /// Address to listen on.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
-    /// People in the generated organisation.
+    /// People in the generated organisation (50 to 99999).
     #[arg(long, default_value_t = 300)]
     pub people: usize,
     /// Seed of the generator (same seed, same organisation).
@@ -223,6 +227,7 @@ pub enum ProofCommand {
     },
     /// Prove that the tree of FROM entries is a prefix of the tree of TO entries.
     Consistency {
+        /// Size of the older tree (at least 1).
         #[arg(long)]
         from: u64,
         /// Tree size (default: the latest checkpoint's).

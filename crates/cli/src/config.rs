@@ -1,10 +1,14 @@
 //! Layered configuration: defaults, then a TOML file, then SOXCTL_*
-//! variables and options (clap applies those two).
+//! variables and options (clap applies those two, except SOXCTL_ORIGIN,
+//! which has no option and is applied here).
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+
+/// The variable that sets `ledger.origin` (and beats the file).
+pub const ORIGIN_ENV: &str = "SOXCTL_ORIGIN";
 
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -36,12 +40,55 @@ pub struct LedgerConfig {
 }
 
 impl Config {
+    /// The file (if any), then SOXCTL_ORIGIN; the result is checked.
     pub fn load(path: Option<&Path>) -> anyhow::Result<Config> {
-        let Some(path) = path else {
-            return Ok(Config::default());
+        let mut config = match path {
+            None => Config::default(),
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read config {}", path.display()))?;
+                let config: Config = toml::from_str(&text)
+                    .with_context(|| format!("config {} is not valid", path.display()))?;
+                config
+                    .check()
+                    .with_context(|| format!("config {} is not valid", path.display()))?;
+                config
+            }
         };
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read config {}", path.display()))?;
-        toml::from_str(&text).with_context(|| format!("config {} is not valid", path.display()))
+        // Like clap's variables: an empty value is no value.
+        if let Some(origin) = std::env::var_os(ORIGIN_ENV).filter(|v| !v.is_empty()) {
+            let origin = origin
+                .into_string()
+                .map_err(|_| anyhow::anyhow!("{ORIGIN_ENV} is not valid UTF-8"))?;
+            check_origin(&origin).with_context(|| format!("{ORIGIN_ENV} is not valid"))?;
+            config.ledger.origin = Some(origin);
+        }
+        Ok(config)
     }
+
+    fn check(&self) -> anyhow::Result<()> {
+        if self.data.is_some() && self.database.is_some() {
+            bail!(
+                "it sets both data (an SQLite store) and database (a PostgreSQL store): keep the one you use"
+            );
+        }
+        if let Some(origin) = &self.ledger.origin {
+            check_origin(origin).context("[ledger] origin")?;
+        }
+        Ok(())
+    }
+}
+
+/// A checkpoint origin is one line of a signed note and the signing key's
+/// name: printable ASCII without spaces or '+' (e.g. `audit.example.com/soxctl`).
+pub fn check_origin(origin: &str) -> anyhow::Result<()> {
+    if origin.is_empty() {
+        bail!("the checkpoint origin is empty: use a name like audit.example.com/soxctl");
+    }
+    if let Some(c) = origin.chars().find(|c| !c.is_ascii_graphic() || *c == '+') {
+        bail!(
+            "the checkpoint origin {origin:?} contains {c:?}: use printable ASCII without spaces or '+', like audit.example.com/soxctl"
+        );
+    }
+    Ok(())
 }

@@ -18,6 +18,8 @@ mod helpers;
 mod help;
 #[path = "cli/import.rs"]
 mod import;
+#[path = "cli/keys.rs"]
+mod keys;
 #[path = "cli/ledger.rs"]
 mod ledger;
 #[path = "cli/postgres.rs"]

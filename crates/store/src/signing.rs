@@ -18,10 +18,29 @@ pub fn load(path: &Path) -> Result<SigningKey> {
 }
 
 /// Loads the key, creating it (mode 0600, never overwriting) when missing.
+///
+/// Only for a store that has just been created: a store whose ledger already
+/// holds entries has a key somewhere, and a new one would sign checkpoints
+/// its verifiers reject. Callers that can tell should use [`load`] and
+/// [`create`] themselves.
 pub fn load_or_create(path: &Path, name: &str) -> Result<SigningKey> {
     if path.exists() {
         return load(path);
     }
+    match create(path, name) {
+        // Another process created it meanwhile: use theirs.
+        Err(StoreError::Io { source, .. })
+            if source.kind() == std::io::ErrorKind::AlreadyExists =>
+        {
+            load(path)
+        }
+        other => other,
+    }
+}
+
+/// Creates a new key named `name` in `path`, mode 0600. An existing file is
+/// never overwritten: that is an `Io` error of kind `AlreadyExists`.
+pub fn create(path: &Path, name: &str) -> Result<SigningKey> {
     let mut seed = [0u8; 32];
     getrandom::getrandom(&mut seed).map_err(|e| StoreError::Random(e.to_string()))?;
     let key =
@@ -35,8 +54,14 @@ pub fn load_or_create(path: &Path, name: &str) -> Result<SigningKey> {
         source,
     };
     let mut file = options.open(path).map_err(io)?;
-    file.write_all(format!("{}\n", key.to_string()).as_bytes())
-        .map_err(io)?;
-    file.sync_all().map_err(io)?;
+    let written = file
+        .write_all(format!("{}\n", key.to_string()).as_bytes())
+        .and_then(|()| file.sync_all());
+    if let Err(source) = written {
+        // A torn key file would later fail to load; leave none behind.
+        drop(file);
+        let _ = std::fs::remove_file(path);
+        return Err(io(source));
+    }
     Ok(key)
 }

@@ -9,18 +9,56 @@ use std::sync::Arc;
 
 pub async fn backup(config: &Config, args: BackupArgs) -> CmdResult {
     let opened = args.store.open(config, false).await?;
-    if args.out.exists() {
+    if let Location::Postgres(_) = opened.location {
         usage!(
-            "{} exists: choose a new file for the backup",
-            args.out.display()
+            "backups of PostgreSQL stores use PostgreSQL's own tools (pg_dump, pg_basebackup); see docs/operations.md"
         );
     }
-    opened.store.backup(&args.out).await?;
-    let latest = opened.store.latest_checkpoint().await?;
+    // Created here, empty and private (mode 0600), before anything is in it:
+    // the backup holds personal data and the per-person keys. VACUUM INTO
+    // accepts an empty file; `create_new` refuses an existing one.
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(&args.out) {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => usage!(
+            "{} exists: choose a new file for the backup",
+            args.out.display()
+        ),
+        Err(e) => usage!("cannot create {}: {e}", args.out.display()),
+    }
+    // Read before the copy is taken: checkpoints are only ever added, so the
+    // backup holds this one, or a later one.
+    let result = async {
+        let latest = opened.store.latest_checkpoint().await?;
+        opened.store.backup(&args.out).await?;
+        #[cfg(unix)]
+        std::fs::set_permissions(
+            &args.out,
+            std::os::unix::fs::PermissionsExt::from_mode(0o600),
+        )?;
+        anyhow::Ok(latest)
+    }
+    .await;
+    let latest = match result {
+        Ok(latest) => latest,
+        Err(e) => {
+            // Nothing half-written left behind to block a retry.
+            let _ = std::fs::remove_file(&args.out);
+            return Err(e
+                .context(format!("cannot write the backup {}", args.out.display()))
+                .into());
+        }
+    };
+    let signed = match latest {
+        Some(c) => format!("its latest signed checkpoint has size {} or more", c.size),
+        None => "no signed checkpoint was in the store when it was taken".to_owned(),
+    };
     eprintln!(
-        "backup written to {} (latest checkpoint: size {}); the signing key is not in it: keep it separately",
+        "backup written to {} ({signed}); the signing key is not in it: keep it separately",
         args.out.display(),
-        latest.map_or(0, |c| c.size)
     );
     Ok(Exit::Ok)
 }

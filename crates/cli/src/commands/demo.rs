@@ -1,30 +1,70 @@
-use super::{cli_actor, serve, token};
-use crate::cli::DemoArgs;
+use super::{cli_actor, serve};
+use crate::cli::{DEMO_MAX_PEOPLE, DEMO_MIN_PEOPLE, DemoArgs};
 use crate::config::Config;
 use crate::exit::{CmdResult, Exit, usage};
+use crate::store_args::StoreArgs;
 use anyhow::Context;
 use soxctl_connectors::import::{ImportOptions, import};
 use soxctl_connectors::snapshot;
 use soxctl_demo::{DemoConfig, generate};
-use soxctl_model::clock::SystemClock;
+use soxctl_model::clock::{Clock, SystemClock};
 use soxctl_model::ids::PersonId;
 use soxctl_model::principal::Scope;
-use soxctl_store::tokens::TokenRequest;
-use soxctl_store::{DB_FILE, Location, OpenOptions, Store, signing};
-use std::sync::Arc;
+use soxctl_store::tokens::{self, IssuedToken, Revocation, TokenRequest};
+use soxctl_store::{DB_FILE, Store, signing};
+
+/// The description of the admin token each demo run issues; the previous
+/// ones are revoked then, so only the newest banner's token works.
+const DEMO_TOKEN: &str = "demo admin";
 
 pub async fn run(config: &Config, args: DemoArgs) -> CmdResult {
+    // The generator's settings first: a bad one must not touch any store.
+    if !(DEMO_MIN_PEOPLE..=DEMO_MAX_PEOPLE).contains(&args.people) {
+        usage!(
+            "--people {}: the demo organisation has between {DEMO_MIN_PEOPLE} and {DEMO_MAX_PEOPLE} people",
+            args.people
+        );
+    }
+    let snapshot_dir = args.data.join("demo-snapshot");
     let existed = args.data.join(DB_FILE).exists();
-    let store = Store::open(OpenOptions {
-        location: Location::Sqlite(args.data.clone()),
-        create: true,
-        clock: Arc::new(SystemClock),
-        failpoints: Default::default(),
-    })
-    .await
-    .with_context(|| format!("cannot open the demo store in {}", args.data.display()))?;
+    // Every demo store has its demo-snapshot directory: without one, the
+    // store is someone else's, and not even opened (opening migrates it).
+    if existed && !snapshot_dir.is_dir() {
+        usage!(
+            "{} holds a store that is not a demo (it has no demo-snapshot directory); refusing to touch it. \
+             Pass another --data DIR for the demo",
+            args.data.display()
+        );
+    }
+    // The demo's key is its own, beside its store, whatever the config says.
+    let store_args = StoreArgs {
+        data: Some(args.data.clone()),
+        database: None,
+        signing_key: Some(args.data.join(signing::DEFAULT_FILE_NAME)),
+    };
+
+    let generated = if existed {
+        None
+    } else {
+        // A new demo: generate the organisation before the store exists.
+        let cfg = DemoConfig {
+            seed: args.seed,
+            people: args.people,
+            as_of: SystemClock.now().as_datetime(),
+        };
+        let summary = generate(&cfg, &snapshot_dir)
+            .map_err(|e| anyhow::anyhow!("cannot generate the demo organisation: {e}"))?;
+        std::fs::write(snapshot_dir.join("ADMIN"), &summary.admin_person_id)
+            .with_context(|| format!("cannot write {}", snapshot_dir.join("ADMIN").display()))?;
+        Some(summary)
+    };
+
+    let opened = store_args
+        .open_signing(config, !existed)
+        .await
+        .with_context(|| format!("cannot open the demo store in {}", args.data.display()))?;
     if existed {
-        match store.meta().await? {
+        match opened.store.meta().await? {
             Some(meta) if meta.demo => {}
             _ => usage!(
                 "{} holds a store that is not a demo; refusing to touch it. Pass another --data DIR for the demo",
@@ -32,64 +72,50 @@ pub async fn run(config: &Config, args: DemoArgs) -> CmdResult {
             ),
         }
     }
-    let meta = store.initialise(config.ledger.origin.clone(), true).await?;
-    let key = signing::load_or_create(&args.data.join(signing::DEFAULT_FILE_NAME), &meta.origin)?;
+    let key = opened.initialise(config, true).await?;
+    let store = opened.store;
 
-    let snapshot_dir = args.data.join("demo-snapshot");
-    let admin = if existed && snapshot_dir.exists() {
-        eprintln!("reusing the demo organisation in {}", args.data.display());
-        std::fs::read_to_string(snapshot_dir.join("ADMIN"))
-            .ok()
-            .map(|s| s.trim().to_owned())
-    } else {
-        let as_of = store.context().clock.now().as_datetime();
-        let cfg = DemoConfig {
-            seed: args.seed,
-            people: args.people,
-            as_of,
-        };
-        let summary =
-            generate(&cfg, &snapshot_dir).context("cannot generate the demo organisation")?;
-        std::fs::write(snapshot_dir.join("ADMIN"), &summary.admin_person_id)?;
-        let snap = snapshot::read(&snapshot_dir)?;
-        let outcome = import(
-            &store,
-            &snap,
-            &ImportOptions {
-                actor: cli_actor(),
-                ..Default::default()
-            },
-        )
-        .await?;
-        eprintln!(
-            "demo organisation: {} people, {} systems, {} entitlements, {} accounts, {} grants, {} roles \
-             ({} orphan accounts, {} leavers with access, {} planted SoD conflicts); {} ledger events",
-            summary.people,
-            summary.systems,
-            summary.entitlements,
-            summary.accounts,
-            summary.grants,
-            summary.roles,
-            summary.orphans,
-            summary.terminated_with_access,
-            summary.sod_conflicts_planted,
-            outcome.events
-        );
-        Some(summary.admin_person_id)
+    let admin = match generated {
+        None => {
+            eprintln!("reusing the demo organisation in {}", args.data.display());
+            std::fs::read_to_string(snapshot_dir.join("ADMIN"))
+                .ok()
+                .map(|s| s.trim().to_owned())
+        }
+        Some(summary) => {
+            let snap = snapshot::read(&snapshot_dir)?;
+            let outcome = import(
+                &store,
+                &snap,
+                &ImportOptions {
+                    actor: cli_actor(),
+                    ..Default::default()
+                },
+            )
+            .await?;
+            eprintln!(
+                "demo organisation: {} people, {} systems, {} entitlements, {} accounts, {} grants, {} roles \
+                 ({} orphan accounts, {} leavers with access, {} planted SoD conflicts); {} ledger events",
+                summary.people,
+                summary.systems,
+                summary.entitlements,
+                summary.accounts,
+                summary.grants,
+                summary.roles,
+                summary.orphans,
+                summary.terminated_with_access,
+                summary.sod_conflicts_planted,
+                outcome.events
+            );
+            Some(summary.admin_person_id)
+        }
     };
     let person = admin.map(PersonId::parse).transpose()?;
-    let new = token::issue(
-        &store,
-        TokenRequest {
-            scopes: vec![Scope::Admin],
-            system_id: None,
-            person_id: person.clone(),
-            expires_at: None,
-            description: Some("demo admin".to_owned()),
-        },
-    )
-    .await?;
+    let (new, revoked) = reissue_admin_token(&store, person.clone()).await?;
     store.sign_checkpoint(&key).await?;
+    if revoked > 0 {
+        eprintln!("revoked {revoked} earlier demo admin token(s); use the one below");
+    }
     let who = person
         .map(|p| format!(" for person {p}"))
         .unwrap_or_default();
@@ -105,4 +131,46 @@ pub async fn run(config: &Config, args: DemoArgs) -> CmdResult {
     }
     serve::serve(store, key, args.listen, false, Some(banner)).await?;
     Ok(Exit::Ok)
+}
+
+/// Revokes the earlier demo admin tokens and issues a new one, in one write
+/// transaction; returns the new token and how many were revoked.
+async fn reissue_admin_token(
+    store: &Store,
+    person: Option<PersonId>,
+) -> anyhow::Result<(IssuedToken, usize)> {
+    let actor = cli_actor();
+    let earlier: Vec<_> = store
+        .tokens()
+        .await?
+        .into_iter()
+        .filter(|t| {
+            t.revoked_at.is_none()
+                && t.description.as_deref() == Some(DEMO_TOKEN)
+                && t.scopes == Scope::Admin.to_string()
+                && t.created_by == actor.to_string()
+        })
+        .map(|t| t.token_id)
+        .collect();
+    let mut tx = store.begin_write().await?;
+    let mut revoked = 0;
+    for id in &earlier {
+        if let Revocation::Revoked { .. } = tokens::revoke(&mut tx, &actor, id).await? {
+            revoked += 1;
+        }
+    }
+    let new = tokens::issue(
+        &mut tx,
+        &actor,
+        TokenRequest {
+            scopes: vec![Scope::Admin],
+            system_id: None,
+            person_id: person,
+            expires_at: None,
+            description: Some(DEMO_TOKEN.to_owned()),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((new, revoked))
 }

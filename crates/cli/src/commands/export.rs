@@ -8,20 +8,32 @@ use std::path::PathBuf;
 /// Writes `entries.jsonl`, `checkpoint` and `verifier.key`; the checkpoint
 /// covers exactly the exported entries.
 pub async fn ledger(config: &Config, store: StoreArgs, out: PathBuf) -> CmdResult {
-    let opened = store.open(config, false).await?;
-    let key = opened.signing_key()?;
+    // The output first: a checkpoint is signed only for an export that can be written.
+    if out.exists() {
+        if !out.is_dir() {
+            usage!(
+                "{} is not a directory: export into a new or empty directory",
+                out.display()
+            );
+        }
+        let mut items =
+            std::fs::read_dir(&out).with_context(|| format!("cannot read {}", out.display()))?;
+        if items.next().is_some() {
+            usage!(
+                "{} is not empty: export into a new or empty directory",
+                out.display()
+            );
+        }
+    }
+    // Signing the checkpoint of the export needs the private key.
+    let opened = store.open_signing(config, false).await?;
+    let key = opened.store_signing_key().await?;
+    std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
     let checkpoint = opened
         .store
         .sign_checkpoint(&key)
         .await?
         .context("the ledger is empty: nothing to export")?;
-    if out.exists() && std::fs::read_dir(&out)?.next().is_some() {
-        usage!(
-            "{} is not empty: export into a new or empty directory",
-            out.display()
-        );
-    }
-    std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
     let file = std::fs::File::create(out.join("entries.jsonl"))?;
     let mut writer = std::io::BufWriter::new(file);
     let mut next = 0u64;

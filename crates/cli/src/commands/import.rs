@@ -21,6 +21,7 @@ pub async fn run(config: &Config, args: ImportArgs) -> CmdResult {
     // store yet, check them now so that a rejected snapshot creates none, and
     // a dry run diffs against nothing instead of creating a store.
     let format = Format::resolve(args.format);
+    args.store.check()?;
     if let Location::Sqlite(dir) = args.store.location(config)
         && !dir.join(DB_FILE).exists()
     {
@@ -36,19 +37,30 @@ pub async fn run(config: &Config, args: ImportArgs) -> CmdResult {
             return print_dry_run(format, &diff);
         }
     }
-    let opened = args.store.open(config, true).await?;
-    let key = opened.initialise(config, false).await?;
     let options = ImportOptions {
         actor: cli_actor(),
         dry_run: args.dry_run,
         max_removals_percent: args.max_removals,
     };
+    if args.dry_run {
+        // Records nothing, so it needs no signing key.
+        let opened = args.store.open(config, false).await?;
+        let outcome = import(&opened.store, &snapshot, &options)
+            .await
+            .map_err(|e| failed(Exit::Usage, e))?;
+        return print_dry_run(format, &outcome.diff);
+    }
+    let opened = args.store.open_signing(config, true).await?;
+    if opened.store.meta().await?.is_none() {
+        // A new PostgreSQL store: as above, before entry 0.
+        snapshot::validate_references(&snapshot, &Inventory::default())
+            .map_err(|e| failed(Exit::Usage, ImportError::Snapshot(e)))?;
+    }
+    // Checks the key against the store before the import writes anything.
+    let key = opened.initialise(config, false).await?;
     let outcome = import(&opened.store, &snapshot, &options)
         .await
         .map_err(|e| failed(Exit::Usage, e))?;
-    if args.dry_run {
-        return print_dry_run(format, &outcome.diff);
-    }
     opened.checkpoint(&key).await?;
     let count = |k: ChangeKind| outcome.diff.changes.iter().filter(|c| c.kind == k).count();
     let summary = serde_json::json!({

@@ -13,11 +13,15 @@ fn b64(h: &Hash) -> String {
 
 pub async fn checkpoint(config: &Config, store: StoreArgs) -> CmdResult {
     let opened = store.open(config, false).await?;
-    let latest = opened
-        .store
-        .latest_checkpoint()
-        .await?
-        .context("no checkpoint yet: the ledger is empty")?;
+    let Some(latest) = opened.store.latest_checkpoint().await? else {
+        let size = opened.store.head().await?.size;
+        if size == 0 {
+            usage!("no signed checkpoint yet: the ledger is empty");
+        }
+        usage!(
+            "no signed checkpoint yet; the ledger holds {size} entries — run a writing command or `soxctl serve`, which sign checkpoints"
+        );
+    };
     print!("{}", latest.note);
     Ok(Exit::Ok)
 }
@@ -70,6 +74,12 @@ pub async fn proof(config: &Config, command: ProofCommand) -> CmdResult {
             store,
             format,
         } => {
+            // As the HTTP API: a proof from the empty tree proves nothing.
+            if from == 0 {
+                usage!(
+                    "--from 0: a consistency proof needs a non-empty older tree; give --from 1 or more"
+                );
+            }
             let opened = store.open(config, false).await?;
             let to = default_size(&opened, to).await?;
             if from > to {

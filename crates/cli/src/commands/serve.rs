@@ -9,7 +9,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 pub async fn run(config: &Config, args: ServeArgs) -> CmdResult {
-    let opened = args.store.open(config, true).await?;
+    // The server appends entries and signs checkpoints: it needs the private key.
+    let opened = args.store.open_signing(config, true).await?;
     let key = opened.initialise(config, false).await?;
     let listen = args
         .listen

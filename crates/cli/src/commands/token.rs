@@ -1,36 +1,118 @@
 use super::cli_actor;
 use crate::cli::TokenCreateArgs;
 use crate::config::Config;
-use crate::exit::{CmdResult, Exit};
+use crate::exit::{CmdResult, Exit, usage};
 use crate::output::{Format, print_records};
 use crate::store_args::StoreArgs;
-use anyhow::bail;
+use anyhow::{Context, bail};
+use soxctl_model::clock::{Clock, SystemClock};
 use soxctl_model::ids::{PersonId, SystemId, TokenId};
 use soxctl_model::principal::Scope;
 use soxctl_model::time::Timestamp;
 use soxctl_store::Store;
-use soxctl_store::tokens::{self, IssuedToken, Revocation, TokenRequest, TokenState};
+use soxctl_store::tokens::{
+    self, IssuedToken, MAX_DESCRIPTION_LEN, Revocation, TokenError, TokenRequest, TokenState,
+};
+
+/// The latest expiry accepted: ledger times have four-digit years.
+fn latest_expiry() -> Timestamp {
+    Timestamp::parse("9999-12-31T23:59:59Z").unwrap_or_else(|_| unreachable!("a valid time"))
+}
 
 /// Parses `90d`, `12h`, `30m` or an RFC 3339 time/date.
 fn parse_expiry(value: &str, now: Timestamp) -> anyhow::Result<Timestamp> {
-    let (number, unit) = value.split_at(value.len().saturating_sub(1));
-    let seconds = match unit {
-        "d" => Some(86_400),
-        "h" => Some(3_600),
-        "m" => Some(60),
+    let unit = match value.chars().last() {
+        Some('d') => Some(86_400_i64),
+        Some('h') => Some(3_600),
+        Some('m') => Some(60),
         _ => None,
     };
-    if let (Some(seconds), Ok(n)) = (seconds, number.parse::<i64>()) {
+    // The unit is one ASCII byte, so this slice is on a char boundary.
+    let number = &value[..value.len() - usize::from(unit.is_some())];
+    let is_number = {
+        let digits = number.strip_prefix(['+', '-']).unwrap_or(number);
+        !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
+    };
+    if let Some(unit) = unit
+        && is_number
+    {
+        let too_far =
+            || anyhow::anyhow!("--expires {value} is too far in the future (at most 9999-12-31)");
+        let n: i64 = number.parse().map_err(|_| too_far())?;
         if n <= 0 {
             bail!("--expires {value}: the duration must be positive");
         }
-        return Ok(Timestamp::from_datetime(
-            now.as_datetime() + chrono::Duration::seconds(n * seconds),
-        ));
+        let expires = n
+            .checked_mul(unit)
+            .and_then(chrono::Duration::try_seconds)
+            .and_then(|d| now.as_datetime().checked_add_signed(d))
+            .map(Timestamp::from_datetime)
+            .ok_or_else(too_far)?;
+        if expires > latest_expiry() {
+            return Err(too_far());
+        }
+        return Ok(expires);
     }
-    // Whether it is in the future is the use case's rule (soxctl_store::tokens).
-    Timestamp::parse(value)
-        .map_err(|e| anyhow::anyhow!("--expires: {e}; or use a duration like 90d"))
+    // Whether it is in the future is checked by `request` (and again by the
+    // use case, soxctl_store::tokens, against the store's clock).
+    let expires = Timestamp::parse(value)
+        .map_err(|e| anyhow::anyhow!("--expires: {e}; or use a duration like 90d"))?;
+    if expires > latest_expiry() {
+        bail!("--expires {value} is too far in the future (at most 9999-12-31)");
+    }
+    Ok(expires)
+}
+
+/// Every argument of `token create`, parsed and checked by the use case's
+/// rules that need no store: bad input must not even create one.
+fn request(args: &TokenCreateArgs, now: Timestamp) -> anyhow::Result<TokenRequest> {
+    let scopes = args
+        .scopes
+        .iter()
+        .map(|s| s.parse::<Scope>())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(anyhow::Error::msg)?;
+    if scopes.is_empty() {
+        bail!(TokenError::NoScope);
+    }
+    let system_id = args
+        .system
+        .clone()
+        .map(SystemId::parse)
+        .transpose()
+        .context("--system")?;
+    let person_id = args
+        .person
+        .clone()
+        .map(PersonId::parse)
+        .transpose()
+        .context("--person")?;
+    if scopes.contains(&Scope::Scim) && system_id.is_none() {
+        bail!(TokenError::ScimWithoutSystem);
+    }
+    if let Some(description) = &args.description {
+        let length = description.chars().count();
+        if length > MAX_DESCRIPTION_LEN {
+            bail!(TokenError::DescriptionTooLong(length));
+        }
+    }
+    let expires_at = args
+        .expires
+        .as_deref()
+        .map(|e| parse_expiry(e, now))
+        .transpose()?;
+    if let Some(expires_at) = expires_at
+        && expires_at <= now
+    {
+        bail!(TokenError::ExpiryInPast { expires_at, now });
+    }
+    Ok(TokenRequest {
+        scopes,
+        system_id,
+        person_id,
+        expires_at,
+        description: args.description.clone(),
+    })
 }
 
 /// Issues a token in its own write transaction, recorded as done from the
@@ -43,33 +125,27 @@ pub async fn issue(store: &Store, req: TokenRequest) -> anyhow::Result<IssuedTok
 }
 
 pub async fn create(config: &Config, args: TokenCreateArgs) -> CmdResult {
-    let scopes = args
-        .scopes
-        .iter()
-        .map(|s| s.parse::<Scope>())
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(anyhow::Error::msg)?;
-    let system = args.system.map(SystemId::parse).transpose()?;
-    let person = args.person.map(PersonId::parse).transpose()?;
-    let opened = args.store.open(config, true).await?;
+    // The store's clock is the system clock too (StoreArgs::open).
+    let request = request(&args, SystemClock.now())?;
+    args.store.check()?;
+    if let Some(person) = &request.person_id
+        && args.store.is_new_sqlite(config)
+    {
+        usage!(
+            "unknown person '{person}': {} does not exist yet; import people first (soxctl import)",
+            args.store.location(config).describe()
+        );
+    }
+    let opened = args.store.open_signing(config, true).await?;
+    // A new PostgreSQL store has no people either: refuse before entry 0.
+    if let Some(person) = &request.person_id
+        && opened.store.meta().await?.is_none()
+    {
+        usage!("unknown person '{person}': the store is new; import people first (soxctl import)");
+    }
+    // Checks the key against the store before anything else is written.
     let key = opened.initialise(config, false).await?;
-    let now = opened.store.context().clock.now();
-    let expires_at = args
-        .expires
-        .as_deref()
-        .map(|e| parse_expiry(e, now))
-        .transpose()?;
-    let token = issue(
-        &opened.store,
-        TokenRequest {
-            scopes,
-            system_id: system,
-            person_id: person,
-            expires_at,
-            description: args.description,
-        },
-    )
-    .await?;
+    let token = issue(&opened.store, request).await?;
     opened.checkpoint(&key).await?;
     eprintln!(
         "token {} created; the secret below is shown once, store it now",
@@ -120,8 +196,8 @@ pub async fn list(config: &Config, store: StoreArgs, format: Option<Format>) -> 
 
 pub async fn revoke(config: &Config, token_id: String, store: StoreArgs) -> CmdResult {
     let token_id = TokenId::parse(token_id)?;
-    let opened = store.open(config, false).await?;
-    let key = opened.signing_key()?;
+    let opened = store.open_signing(config, false).await?;
+    let key = opened.store_signing_key().await?;
     let mut tx = opened.store.begin_write().await?;
     match tokens::revoke(&mut tx, &cli_actor(), &token_id).await? {
         Revocation::AlreadyRevoked { revoked_at } => {
@@ -156,5 +232,19 @@ mod tests {
         assert!(parse_expiry("2025-01-01", now).is_ok());
         assert!(parse_expiry("0d", now).is_err());
         assert!(parse_expiry("soon", now).is_err());
+        // Neither a split inside a character nor an overflow panics.
+        for bad in [
+            "5é",
+            "é",
+            "d",
+            "-5d",
+            "99999999999999d",
+            "9223372036854775807m",
+            "99999999999999999999h",
+        ] {
+            assert!(parse_expiry(bad, now).is_err(), "{bad}");
+        }
+        assert!(parse_expiry("2900000d", now).is_ok());
+        assert!(parse_expiry("3000000d", now).is_err());
     }
 }

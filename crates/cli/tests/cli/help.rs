@@ -181,3 +181,138 @@ fn configuration_file_environment_and_options_layer() {
         .code(2)
         .stderr_has(&["nope.toml"]);
 }
+
+#[test]
+fn help_never_shows_the_values_of_secret_variables() {
+    let sb = Sandbox::new();
+    let url = "postgres://auditor:pw-Xq7%21secret@db.example/soxctl";
+    let key = "/run/secrets/key-Zt9-signing.key";
+    let env = [
+        ("SOXCTL_DATABASE", std::ffi::OsStr::new(url)),
+        ("SOXCTL_SIGNING_KEY", std::ffi::OsStr::new(key)),
+    ];
+    for path in [
+        &["serve"][..],
+        &["import"],
+        &["token", "create"],
+        &["token", "list"],
+        &["token", "revoke"],
+        &["export", "ledger"],
+        &["verify"],
+        &["ledger", "checkpoint"],
+        &["ledger", "proof", "inclusion"],
+        &["ledger", "proof", "consistency"],
+        &["backup"],
+    ] {
+        let mut a: Vec<std::ffi::OsString> = path.iter().map(Into::into).collect();
+        a.push("--help".into());
+        let run = sb.run_with_env(a, &env);
+        run.ok();
+        for secret in ["pw-Xq7", "auditor", "key-Zt9"] {
+            assert!(
+                !run.stdout.contains(secret) && !run.stderr.contains(secret),
+                "`soxctl {} --help` shows {secret:?}:\n{}",
+                path.join(" "),
+                run.stdout
+            );
+        }
+        assert!(
+            run.stdout.contains("SOXCTL_DATABASE") && run.stdout.contains("SOXCTL_SIGNING_KEY"),
+            "the variables are still named: {}",
+            run.stdout
+        );
+    }
+}
+
+#[test]
+fn the_command_line_names_the_store_before_the_configuration_file() {
+    let sb = Sandbox::new();
+    let data = sb.path("data");
+    sb.create_token(&data, &["--scope", "read"]);
+    let unreachable = "postgres://nobody@127.0.0.1:9/none";
+
+    // The file names a PostgreSQL store; --data or SOXCTL_DATA beats it.
+    let config = sb.path("pg.toml");
+    std::fs::write(&config, format!("database = {unreachable:?}\n")).expect("write");
+    sb.run(args!["--config", &config, "token", "list", "--data", &data])
+        .ok();
+    sb.run_with_env(
+        args!["--config", &config, "token", "list"],
+        &[("SOXCTL_DATA", data.as_os_str())],
+    )
+    .ok();
+    // Its signing key goes with its store, not with the one named instead.
+    std::fs::write(
+        &config,
+        format!(
+            "database = {unreachable:?}\nsigning_key = {:?}\n",
+            sb.path("pg.key").display().to_string()
+        ),
+    )
+    .expect("write");
+    sb.run(args![
+        "--config", &config, "token", "create", "--scope", "read", "--data", &data
+    ])
+    .ok();
+    assert!(!sb.path("pg.key").exists());
+
+    // The file names an SQLite store; --database beats it (and, as a
+    // writing command without a key, is refused before connecting).
+    let config = sb.path("sqlite.toml");
+    std::fs::write(
+        &config,
+        format!("data = {:?}\n", data.display().to_string()),
+    )
+    .expect("write");
+    sb.run(args![
+        "--config",
+        &config,
+        "token",
+        "revoke",
+        "tok_000000000000",
+        "--database",
+        unreachable
+    ])
+    .code(2)
+    .stderr_has(&["PostgreSQL store needs --signing-key"]);
+    // An option beats the other store's variable, both ways.
+    sb.run_with_env(
+        args![
+            "token",
+            "revoke",
+            "tok_000000000000",
+            "--database",
+            unreachable
+        ],
+        &[("SOXCTL_DATA", data.as_os_str())],
+    )
+    .code(2)
+    .stderr_has(&["PostgreSQL store needs --signing-key"]);
+    sb.run_with_env(
+        args!["token", "list", "--data", &data],
+        &[("SOXCTL_DATABASE", std::ffi::OsStr::new(unreachable))],
+    )
+    .ok();
+    // Two stores on the command line, or in the file: a usage error.
+    sb.run(args![
+        "token",
+        "list",
+        "--data",
+        &data,
+        "--database",
+        unreachable
+    ])
+    .code(2)
+    .stderr_has(&["two stores"]);
+    std::fs::write(
+        &config,
+        format!(
+            "data = {:?}\ndatabase = {unreachable:?}\n",
+            data.display().to_string()
+        ),
+    )
+    .expect("write");
+    sb.run(args!["--config", &config, "token", "list"])
+        .code(2)
+        .stderr_has(&["sqlite.toml", "both"]);
+}

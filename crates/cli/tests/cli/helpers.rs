@@ -21,6 +21,7 @@ const ENV_VARS: &[&str] = &[
     "SOXCTL_METRICS_PUBLIC",
     "SOXCTL_DEMO_DATA",
     "SOXCTL_TOKEN",
+    "SOXCTL_ORIGIN",
 ];
 
 /// `args!["import", &snapshot, "--data", &data]`: anything `AsRef<OsStr>`.

@@ -1,7 +1,7 @@
 //! `soxctl ledger checkpoint|proof`, checked with the ledger crate's own
 //! verifiers against the signed checkpoint, and `backup`/`restore`.
 
-use crate::helpers::{Sandbox, mode, note_parts};
+use crate::helpers::{Sandbox, mode, note_parts, tamper};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::Value;
@@ -253,6 +253,47 @@ fn proofs_verify_against_the_signed_checkpoint() {
     sb.run(args!["ledger", "proof", "inclusion", "--data", &data])
         .code(2)
         .stderr_has(&["--seq"]);
+    // As the HTTP API (400): a proof from the empty tree is refused.
+    let run = sb.run(args![
+        "ledger",
+        "proof",
+        "consistency",
+        "--from",
+        "0",
+        "--data",
+        &data
+    ]);
+    run.code(2).stderr_has(&["--from 0", "--from 1"]);
+    assert!(run.stdout.is_empty(), "{run:?}");
+}
+
+#[test]
+fn export_checks_its_directory_before_signing() {
+    let sb = Sandbox::new();
+    let data = sb.path("data");
+    sb.create_token(&data, &["--scope", "read"]);
+    // Entries without a checkpoint: an export would sign one.
+    tamper(&data, "DELETE FROM checkpoints");
+    let full = sb.path("full");
+    std::fs::create_dir(&full).expect("mkdir");
+    std::fs::write(full.join("notes.txt"), "keep me").expect("write");
+    let file = sb.path("file");
+    std::fs::write(&file, "not a directory").expect("write");
+    for out in [&full, &file] {
+        sb.run(args!["export", "ledger", "--data", &data, "--out", out])
+            .code(2)
+            .stderr_has(&[&out.display().to_string()]);
+        sb.run(args!["ledger", "checkpoint", "--data", &data])
+            .code(2)
+            .stderr_has(&["no signed checkpoint yet"]);
+    }
+    assert_eq!(std::fs::read_dir(&full).expect("dir").count(), 1);
+    // An empty directory is fine.
+    let empty = sb.path("empty");
+    std::fs::create_dir(&empty).expect("mkdir");
+    sb.run(args!["export", "ledger", "--data", &data, "--out", &empty])
+        .ok();
+    assert_eq!(note_parts(&sb.checkpoint(&data)).1, 2);
 }
 
 #[test]
@@ -266,8 +307,20 @@ fn backup_and_restore_give_the_same_verified_store() {
 
     let backup = sb.path("backup.db");
     let run = sb.run(args!["backup", "--data", &data, "--out", &backup]);
-    run.ok().stderr_has(&["signing key"]);
+    let signed = note_parts(&checkpoint).1;
+    // The checkpoint named is one the backup holds (read before the copy).
+    run.ok().stderr_has(&[
+        "signing key",
+        &format!("latest signed checkpoint has size {signed} or more"),
+    ]);
     assert!(backup.is_file());
+    // It holds personal data and the per-person keys: private.
+    #[cfg(unix)]
+    assert_eq!(
+        mode(&backup),
+        0o600,
+        "a backup is readable by its owner only"
+    );
     assert!(run.stdout.is_empty(), "{run:?}");
     let bytes = std::fs::read(&backup).expect("backup");
     let key_text = std::fs::read_to_string(data.join("signing.key")).expect("key");

@@ -91,10 +91,124 @@ fn postgres_store_imports_and_verifies_with_an_external_key() {
         .ok()
         .json();
     assert_eq!(again["events"], 0);
-    // Read-only commands need the key as well.
+    // Reading commands need no private key (DESIGN A2): verify takes the
+    // public verifier key from outside, the others none at all.
+    let bundle = sb.path("bundle");
+    sb.run(args![
+        "export",
+        "ledger",
+        "--database",
+        &url,
+        "--signing-key",
+        &key,
+        "--out",
+        &bundle
+    ])
+    .ok();
+    let verifier = bundle.join("verifier.key");
+    let report = sb
+        .run(args![
+            "verify",
+            "--database",
+            &url,
+            "--key",
+            &verifier,
+            "--format",
+            "json"
+        ])
+        .ok()
+        .json();
+    assert_eq!(report["entries"], events + 1);
+    let note = sb
+        .run(args!["ledger", "checkpoint", "--database", &url])
+        .ok()
+        .stdout
+        .clone();
+    assert_eq!(crate::helpers::note_parts(&note).1, events + 1);
+    sb.run(args![
+        "ledger",
+        "proof",
+        "inclusion",
+        "--seq",
+        "1",
+        "--database",
+        &url,
+        "--format",
+        "json"
+    ])
+    .ok();
+    sb.run(args![
+        "ledger",
+        "proof",
+        "consistency",
+        "--from",
+        "1",
+        "--database",
+        &url,
+        "--format",
+        "json"
+    ])
+    .ok();
+    sb.run(args![
+        "token",
+        "list",
+        "--database",
+        &url,
+        "--format",
+        "json"
+    ])
+    .ok();
+    // verify without any key says which to pass.
     sb.run(args!["verify", "--database", &url])
         .code(2)
-        .stderr_has(&["--signing-key"]);
+        .stderr_has(&["--key FILE", "--signing-key FILE"]);
+    // Commands that write or sign still need the private key, and say so
+    // before connecting.
+    for command in [
+        args!["token", "create", "--scope", "read", "--database", &url],
+        args!["token", "revoke", "tok_000000000000", "--database", &url],
+        args![
+            "export",
+            "ledger",
+            "--database",
+            &url,
+            "--out",
+            sb.path("b2")
+        ],
+        args!["serve", "--database", &url, "--listen", "127.0.0.1:0"],
+    ] {
+        sb.run(command)
+            .code(2)
+            .stderr_has(&["PostgreSQL store needs --signing-key FILE"]);
+    }
+    assert!(!sb.path("b2").exists());
+    // The key of another store is refused before anything is written.
+    let other = sb.path("other");
+    sb.create_token(&other, &["--scope", "read"]);
+    sb.run(args![
+        "token",
+        "create",
+        "--scope",
+        "read",
+        "--database",
+        &url,
+        "--signing-key",
+        other.join("signing.key")
+    ])
+    .code(2)
+    .stderr_has(&["origin", "--signing-key"]);
+    let tokens = sb
+        .run(args![
+            "token",
+            "list",
+            "--database",
+            &url,
+            "--format",
+            "json"
+        ])
+        .ok()
+        .json();
+    assert_eq!(tokens.as_array().map(Vec::len), Some(0), "{tokens}");
     // Backups of PostgreSQL stores are PostgreSQL's business.
     sb.run(args![
         "backup",

@@ -280,7 +280,8 @@ fn demo_builds_a_store_reuses_it_and_refuses_a_real_one() {
     assert_eq!(tokens[0]["person_id"], admin.as_str());
     assert_eq!(tokens[0]["state"], "active");
 
-    // Again on the same directory: the organisation is reused, a new credential issued.
+    // Again on the same directory: the organisation is reused, a new
+    // credential issued and the earlier one revoked.
     let second = sb.run(args![
         "demo",
         "--data",
@@ -289,15 +290,26 @@ fn demo_builds_a_store_reuses_it_and_refuses_a_real_one() {
         "--people",
         "60"
     ]);
-    second.ok().stderr_has(&["reusing"]);
+    second
+        .ok()
+        .stderr_has(&["reusing", "revoked 1 earlier demo admin token"]);
     let token2 = demo_token(&second.stdout);
     assert_ne!(token1, token2);
     assert_eq!(
         sb.ledger_size(&data),
-        size + 1,
-        "only the new token is recorded"
+        size + 2,
+        "only the revocation and the new token are recorded"
     );
-    assert_eq!(sb.tokens(&data).len(), 2);
+    let tokens = sb.tokens(&data);
+    assert_eq!(tokens.len(), 2);
+    let active: Vec<_> = tokens.iter().filter(|t| t["state"] == "active").collect();
+    assert_eq!(
+        active.len(),
+        1,
+        "one demo admin token at a time: {tokens:?}"
+    );
+    // A token someone made by hand is not the demo's to revoke.
+    sb.create_token(&data, &["--scope", "read", "--description", "demo admin"]);
 
     // Served: the banner's token reads the API.
     let port = free_port();
@@ -317,15 +329,26 @@ fn demo_builds_a_store_reuses_it_and_refuses_a_real_one() {
     let (status, body) = get(port, "/api/v1/ledger/checkpoint", Some(&token3)).expect("request");
     assert_eq!(status, 200, "{body}\n{}", server.logs());
     assert_eq!(body, sb.checkpoint(&data));
-    let (status, _) = get(port, "/api/v1/ledger/checkpoint", Some(&token1)).expect("request");
-    assert_eq!(status, 200, "earlier demo tokens stay valid");
+    for earlier in [&token1, &token2] {
+        let (status, _) = get(port, "/api/v1/ledger/checkpoint", Some(earlier)).expect("request");
+        assert_eq!(status, 401, "earlier demo tokens are revoked");
+    }
     server.stop();
+    let tokens = sb.tokens(&data);
+    assert_eq!(tokens.len(), 4, "{tokens:?}");
+    let active = tokens.iter().filter(|t| t["state"] == "active").count();
+    assert_eq!(
+        active, 2,
+        "the newest demo token and the hand-made one: {tokens:?}"
+    );
 
-    // A store made by `import` is not a demo: refused, untouched.
+    // A store made by `import` is not a demo: refused, untouched (not even
+    // opened, which would migrate it: its files keep every byte).
     let snap = sb.snapshot("snap", 31, 60);
     let real = sb.path("real");
     sb.import(&snap, &real);
     let real_size = sb.ledger_size(&real);
+    let files = dir_bytes(&real);
     let run = sb.run(args![
         "demo",
         "--data",
@@ -336,7 +359,72 @@ fn demo_builds_a_store_reuses_it_and_refuses_a_real_one() {
     ]);
     run.code(2).stderr_has(&["not a demo"]);
     assert!(!run.stdout.contains("SOXCTL_TOKEN"), "{run:?}");
+    assert_eq!(dir_bytes(&real), files, "the store was touched");
     assert_eq!(sb.ledger_size(&real), real_size);
     assert!(sb.tokens(&real).is_empty());
     assert!(!real.join("demo-snapshot").exists());
+    // Even with a demo-snapshot directory in it, it is no demo.
+    std::fs::create_dir(real.join("demo-snapshot")).expect("mkdir");
+    sb.run(args![
+        "demo",
+        "--data",
+        &real,
+        "--no-serve",
+        "--people",
+        "60"
+    ])
+    .code(2)
+    .stderr_has(&["not a demo"]);
+    assert_eq!(sb.ledger_size(&real), real_size);
+    assert!(sb.tokens(&real).is_empty());
+}
+
+/// Names and bytes of the files in `dir`.
+fn dir_bytes(dir: &Path) -> Vec<(std::ffi::OsString, Vec<u8>)> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .expect("read dir")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.is_file())
+        .map(|p| {
+            (
+                p.file_name().expect("name").to_owned(),
+                std::fs::read(&p).expect("read"),
+            )
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn demo_checks_its_settings_before_any_store() {
+    let sb = Sandbox::new();
+    let data = sb.path("demo");
+    // The generator's own limits (soxctl_demo::DemoConfig::people).
+    let as_of = chrono::DateTime::parse_from_rfc3339("2025-06-30T17:00:00Z")
+        .expect("time")
+        .to_utc();
+    for people in [49, 100_000] {
+        let cfg = soxctl_demo::DemoConfig {
+            seed: 1,
+            people,
+            as_of,
+        };
+        assert!(
+            soxctl_demo::generate(&cfg, &sb.path("unused")).is_err(),
+            "the generator refuses {people} people too"
+        );
+        let run = sb.run(args![
+            "demo",
+            "--data",
+            &data,
+            "--no-serve",
+            "--people",
+            people.to_string()
+        ]);
+        run.code(2)
+            .stderr_has(&["--people", "between 50 and 99999"]);
+        assert!(!data.exists(), "{run:?}");
+    }
+    assert!(!sb.path("unused").exists());
 }

@@ -179,3 +179,80 @@ fn token_create_refuses_bad_requests() {
     assert_eq!(read["state"], "active");
     assert_eq!(sb.ledger_size(&data), size + 2);
 }
+
+/// Requests refused on their arguments alone, each with a word of its error.
+fn bad_requests() -> Vec<(Vec<&'static str>, &'static str)> {
+    vec![
+        // Not a char boundary before the last byte; overflows of i64 and chrono.
+        (vec!["--scope", "read", "--expires", "5é"], "--expires"),
+        (vec!["--scope", "read", "--expires", "é"], "--expires"),
+        (
+            vec!["--scope", "read", "--expires", "99999999999999d"],
+            "too far",
+        ),
+        (
+            vec!["--scope", "read", "--expires", "9223372036854775807m"],
+            "too far",
+        ),
+        (
+            vec!["--scope", "read", "--expires", "99999999999999999999h"],
+            "too far",
+        ),
+        (vec!["--scope", "read", "--expires=-5d"], "positive"),
+        (vec!["--scope", "read", "--expires", "0h"], "positive"),
+        (
+            vec!["--scope", "read", "--expires", "2001-01-01"],
+            "in the past",
+        ),
+        (vec!["--scope", "superuser"], "superuser"),
+        (vec!["--scope", "scim"], "--system"),
+        (vec!["--scope", "scim", "--system", "a:b"], "--system"),
+        (vec!["--scope", "read", "--person", " E1"], "--person"),
+    ]
+}
+
+#[test]
+fn token_create_checks_every_argument_before_touching_a_store() {
+    let sb = Sandbox::new();
+    let data = sb.path("data");
+    let long = "x".repeat(1_001);
+    let mut cases = bad_requests();
+    cases.push((
+        vec!["--scope", "read", "--description", &long],
+        "shorten it",
+    ));
+    // A new store has no people: refused before it is created.
+    cases.push((
+        vec!["--scope", "read", "--person", "E00001"],
+        "unknown person",
+    ));
+    for (extra, needle) in &cases {
+        let mut a = args!["token", "create", "--data", &data];
+        a.extend(extra.iter().map(std::ffi::OsString::from));
+        let run = sb.run(a);
+        run.code(2).stderr_has(&[needle]);
+        assert!(run.stdout.is_empty(), "{run:?}");
+        assert!(
+            !data.exists(),
+            "a refused request created the store: {run:?}"
+        );
+    }
+
+    // On an existing store, nothing is recorded either.
+    let snap = sb.snapshot("snap", 5, 60);
+    sb.import(&snap, &data);
+    let size = sb.ledger_size(&data);
+    let checkpoint = sb.checkpoint(&data);
+    for (extra, needle) in bad_requests() {
+        let mut a = args!["token", "create", "--data", &data];
+        a.extend(extra.iter().map(std::ffi::OsString::from));
+        sb.run(a).code(2).stderr_has(&[needle]);
+    }
+    assert_eq!(sb.ledger_size(&data), size);
+    assert_eq!(sb.checkpoint(&data), checkpoint);
+    assert!(sb.tokens(&data).is_empty());
+    // Durations still work, up to the last representable year.
+    sb.create_token(&data, &["--scope", "read", "--expires", "2900000d"]);
+    sb.create_token(&data, &["--scope", "read", "--expires", "30m"]);
+    assert_eq!(sb.tokens(&data).len(), 2);
+}

@@ -26,7 +26,7 @@ fn read_only_commands_need_an_existing_store() {
             "proof",
             "consistency",
             "--from",
-            "0",
+            "1",
             "--data",
             &missing
         ],
