@@ -289,6 +289,7 @@ impl Opened {
             }
             let key = key.with_context(|| key_missing(path))?;
             check_key(path, &key, &meta)?;
+            self.keep_witness(path, &key).await?;
             return Ok(key);
         }
         // A new store: nothing written yet.
@@ -311,7 +312,26 @@ impl Opened {
             None => bail!(key_missing(path)),
         };
         check_key(path, &key, &meta)?;
+        self.keep_witness(path, &key).await?;
         Ok(key)
+    }
+
+    /// The signer trusts, and keeps, the newest checkpoint in a file beside
+    /// its key, outside the database: it then refuses to sign a ledger that
+    /// was rewritten or rolled back behind its back.
+    /// Signing right away proves the store extends what the signer trusts
+    /// before this command writes anything.
+    async fn keep_witness(
+        &self,
+        key_path: &std::path::Path,
+        key: &SigningKey,
+    ) -> anyhow::Result<()> {
+        let witness = soxctl_store::checkpoint::witness_path(key_path);
+        self.store
+            .set_checkpoint_witness(witness.clone(), key)
+            .with_context(|| format!("the checkpoint witness {} is unusable", witness.display()))?;
+        self.store.sign_checkpoint(key).await?;
+        Ok(())
     }
 
     /// The signing key of an existing store, checked against its origin
@@ -326,6 +346,7 @@ impl Opened {
         })?;
         let key = self.loaded_key()?.with_context(|| key_missing(path))?;
         check_key(path, &key, &meta)?;
+        self.keep_witness(path, &key).await?;
         Ok(key)
     }
 

@@ -211,7 +211,9 @@ fn origins_are_checked_and_come_from_the_environment_or_the_file() {
     .ok()
     .stderr_has(&["file.example/soxctl", "ignored"]);
     assert_eq!(note_parts(&sb.checkpoint(&data)).0, "env.example/soxctl");
-    // A key made for an origin may start a store of that origin.
+    // A key that already signs one ledger must not sign a second one for the
+    // same origin (two logs under one name is equivocation): its witness
+    // checkpoint, kept beside it, makes the new store's signing fail.
     let second = sb.path("second");
     sb.run_with_env(
         args![
@@ -226,7 +228,8 @@ fn origins_are_checked_and_come_from_the_environment_or_the_file() {
         ],
         &[("SOXCTL_ORIGIN", std::ffi::OsStr::new("env.example/soxctl"))],
     )
-    .ok();
+    .code(2)
+    .stderr_has(&["refusing to sign"]);
 }
 
 #[test]

@@ -388,6 +388,12 @@ fn a_rolled_back_store_fails_only_against_a_trusted_checkpoint() {
         &format!("covers {new_size} entries but the store holds only {old_size}"),
         "truncated or rolled back",
     ]);
+    // The signer kept the newer checkpoint beside its key (outside the
+    // database): it refuses to write to or sign for the rolled-back store.
+    sb.run(args!["token", "create", "--scope", "read", "--data", &data])
+        .code(2)
+        .stderr_has(&["refusing to sign", "truncated or rolled back"]);
+    assert_eq!(sb.ledger_size(&data), old_size, "nothing was written");
     // A file that is not a checkpoint of this store.
     let junk = sb.path("junk");
     std::fs::write(&junk, "not a checkpoint\n").expect("write");
