@@ -14,6 +14,8 @@
 #[path = "cli/helpers.rs"]
 mod helpers;
 
+#[path = "cli/durability.rs"]
+mod durability;
 #[path = "cli/help.rs"]
 mod help;
 #[path = "cli/import.rs"]

@@ -131,6 +131,13 @@ impl Server {
         }
     }
 
+    /// SIGKILL: a crash, with no chance to finish anything.
+    pub(crate) fn crash(mut self) {
+        let mut child = self.child.take().expect("running");
+        child.kill().expect("SIGKILL");
+        child.wait().expect("wait");
+    }
+
     /// SIGTERM, then wait: a graceful stop exits 0.
     pub(crate) fn stop(mut self) {
         let mut child = self.child.take().expect("running");
