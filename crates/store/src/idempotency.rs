@@ -75,7 +75,7 @@ impl WriteTx {
         check_key(key)?;
         let principal = principal.to_string();
         each!(self, WriteTx, |tx, m| m::idempotency::lookup(
-            tx.conn(),
+            tx.conn().await?,
             &principal,
             key
         )
@@ -100,7 +100,7 @@ impl WriteTx {
             .map_err(|e| StoreError::Invalid(format!("response is not JSON: {e}")))?;
         let created_at = self.now().to_canonical();
         each!(self, WriteTx, |tx, m| m::idempotency::insert(
-            tx.conn(),
+            tx.conn().await?,
             &principal,
             key,
             request_hash,

@@ -373,11 +373,10 @@ impl WriteTx {
     }
 
     pub async fn baselined_systems(&mut self) -> Result<Vec<soxctl_model::ids::SystemId>> {
-        each!(self, WriteTx, |tx, m| Ok(m::rows::baselines(tx.conn())
-            .await?
-            .into_iter()
-            .map(|b| b.system_id)
-            .collect()))
+        each!(self, WriteTx, |tx, m| {
+            let baselines = m::rows::baselines(tx.conn().await?).await?;
+            Ok(baselines.into_iter().map(|b| b.system_id).collect())
+        })
     }
 
     pub async fn commit(self) -> Result<Receipt> {

@@ -246,7 +246,7 @@ impl WriteTx {
                 ));
             };
             let now = tx.now();
-            m::outbox::insert(tx.conn(), seq, topic, &payload, now).await
+            m::outbox::insert(tx.conn().await?, seq, topic, &payload, now).await
         })
     }
 }

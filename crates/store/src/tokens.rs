@@ -229,13 +229,17 @@ pub async fn revoke(
 impl WriteTx {
     /// The `tokens` row of `id` as of this transaction.
     pub async fn token(&mut self, id: &TokenId) -> Result<Option<TokenRow>, StoreError> {
-        each!(self, WriteTx, |tx, m| m::rows::token(tx.conn(), id).await)
+        each!(self, WriteTx, |tx, m| {
+            let conn = tx.conn().await?;
+            m::rows::token(conn, id).await
+        })
     }
 
     async fn person_exists(&mut self, id: &PersonId) -> Result<bool, StoreError> {
-        each!(self, WriteTx, |tx, m| Ok(m::rows::person(tx.conn(), id)
-            .await?
-            .is_some()))
+        each!(self, WriteTx, |tx, m| {
+            let conn = tx.conn().await?;
+            Ok(m::rows::person(conn, id).await?.is_some())
+        })
     }
 }
 

@@ -102,6 +102,11 @@ impl Env {
         let key =
             soxctl_store::signing::load_or_create(&self.dir.path().join("signing.key"), ORIGIN)
                 .expect("key");
+        // As `soxctl import` does before it returns.
+        self.store
+            .sign_checkpoint(&key)
+            .await
+            .expect("sign a checkpoint");
         let verifier = key.verifier();
         soxctl_store::verify::verify(
             &self.store,

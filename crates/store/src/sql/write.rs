@@ -35,6 +35,10 @@ pub struct Tx {
     /// statements (each statement is a round trip to the database thread),
     /// always before commit. Nothing in a write transaction reads them back.
     pending: Vec<(i64, Hash, Vec<u8>)>,
+    /// Projected row changes not yet written: in multi-row statements, in
+    /// order, before anything reads through this transaction (`conn`,
+    /// `inventory`) and before commit.
+    rows: rows::Pending,
     /// An append failed part-way (its entry row may be written, its
     /// projection not): the transaction can only be rolled back.
     poisoned: bool,
@@ -83,6 +87,7 @@ impl Inner {
             keys: BTreeMap::new(),
             poisoned: false,
             pending: Vec::new(),
+            rows: rows::Pending::default(),
         })
     }
 }
@@ -145,7 +150,11 @@ impl Tx {
             .check(failpoint::APPEND_BEFORE_PROJECTION)?;
         self.preload_keys(event).await?;
         let changes = projection::project(&EntryContext { time, actor }, event, &self.keys)?;
-        rows::apply(&mut self.tx, changes).await?;
+        for change in changes {
+            if self.rows.push(change) {
+                self.flush_rows().await?;
+            }
+        }
         self.last_leaf = leaf;
         self.poisoned = false;
         Ok(seq)
@@ -210,27 +219,40 @@ impl Tx {
 
     /// The inventory as of this transaction (reads see its own appends).
     pub async fn inventory(&mut self) -> Result<Inventory> {
-        rows::inventory(&mut self.tx).await
+        rows::inventory(self.conn().await?).await
     }
 
-    pub fn conn(&mut self) -> &mut Conn {
-        &mut self.tx
+    /// The transaction's connection, once the state rows of every append
+    /// so far are written: reads through it see this transaction's appends.
+    pub async fn conn(&mut self) -> Result<&mut Conn> {
+        self.flush_rows().await?;
+        Ok(&mut self.tx)
+    }
+
+    /// Writes the buffered row changes. A failure poisons the transaction,
+    /// as a failed append does: some of its appends' rows may be missing.
+    async fn flush_rows(&mut self) -> Result<()> {
+        if self.rows.is_empty() {
+            return Ok(());
+        }
+        let flushed = self.rows.flush(&mut self.tx).await;
+        if flushed.is_err() {
+            self.poisoned = true;
+        }
+        flushed
     }
 
     async fn flush_entries(&mut self) -> Result<()> {
         if self.pending.is_empty() {
             return Ok(());
         }
-        let rows = std::mem::take(&mut self.pending);
-        let placeholders: Vec<String> = (0..rows.len())
-            .map(|i| format!("(${}, ${}, ${})", 3 * i + 1, 3 * i + 2, 3 * i + 3))
-            .collect();
+        let entries = std::mem::take(&mut self.pending);
         let sql = format!(
             "INSERT INTO ledger_entries (seq, leaf_hash, bytes) VALUES {}",
-            placeholders.join(", ")
+            rows::placeholders(entries.len(), 3)
         );
         let mut query = sqlx::query(&sql);
-        for (seq, leaf, bytes) in rows {
+        for (seq, leaf, bytes) in entries {
             query = query.bind(seq).bind(leaf.to_vec()).bind(bytes);
         }
         query.execute(&mut *self.tx).await?;
@@ -240,6 +262,7 @@ impl Tx {
     pub async fn commit(mut self) -> Result<Receipt> {
         self.check_not_poisoned()?;
         self.flush_entries().await?;
+        self.flush_rows().await?;
         self.ctx.failpoints.check(failpoint::COMMIT_BEFORE_HEAD)?;
         let size = self.frontier.size();
         sqlx::query("UPDATE ledger_head SET size = $1, last_leaf = $2, frontier = $3 WHERE id = 1")
@@ -287,3 +310,6 @@ pub async fn person_keys(conn: &mut Conn) -> Result<BTreeMap<PersonId, PersonKey
     }
     Ok(keys)
 }
+
+#[cfg(test)]
+mod tests;
