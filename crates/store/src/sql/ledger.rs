@@ -122,7 +122,7 @@ fn footprint(node: &NodeId) -> (u32, Range<u64>) {
 
 /// Hashes skipped between two footprints before they are read separately:
 /// reading a few extra hashes is cheaper than another range.
-const MERGE_GAP: u64 = 256;
+const MERGE_GAP: u64 = 32;
 
 /// Fetches what the given perfect subtrees need and answers their hashes.
 /// Footprints on one level are merged only when close: a proof's nodes near

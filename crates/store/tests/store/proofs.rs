@@ -36,19 +36,21 @@ async fn proofs_verify_at_every_size(env: Env) {
     let tree = memory_tree(&store).await;
     assert_eq!(tree.size(), 1000);
 
-    // Exactly the complete level-8 subtrees are persisted, with the right hashes.
-    assert_eq!(store.node_levels().await.unwrap(), vec![8]);
-    let nodes = store.nodes_of_level(8).await.unwrap();
-    assert_eq!(
-        nodes.iter().map(|(i, _)| *i).collect::<Vec<_>>(),
-        vec![0, 1, 2]
-    );
-    for (index, hash) in nodes {
+    // Exactly the complete subtrees of every 4th level are persisted, with the right hashes.
+    assert_eq!(store.node_levels().await.unwrap(), vec![4, 8]);
+    for (level, count) in [(4u32, 1000u64 / 16), (8, 1000 / 256)] {
+        let nodes = store.nodes_of_level(level).await.unwrap();
         assert_eq!(
-            hash,
-            tree.node(NodeId::new(8, index)).unwrap(),
-            "stored node 8/{index}"
+            nodes.iter().map(|(i, _)| *i).collect::<Vec<_>>(),
+            (0..count).collect::<Vec<_>>()
         );
+        for (index, hash) in nodes {
+            assert_eq!(
+                hash,
+                tree.node(NodeId::new(level, index)).unwrap(),
+                "stored node {level}/{index}"
+            );
+        }
     }
 
     // The root at every size, as the store computes it from nodes and leaves.
