@@ -24,6 +24,8 @@ mod import;
 mod keys;
 #[path = "cli/ledger.rs"]
 mod ledger;
+#[path = "cli/person.rs"]
+mod person;
 #[path = "cli/postgres.rs"]
 mod postgres;
 #[path = "cli/replicas.rs"]

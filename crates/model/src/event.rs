@@ -92,6 +92,16 @@ pub struct TokenRevoked {
     pub token_id: TokenId,
 }
 
+/// A person's personal data erased (crypto-shredding): their keys were
+/// deleted in the same transaction, so every name and email sealed for them
+/// so far is unreadable for good. The reason is free text without personal
+/// data (a ticket number, "GDPR Art. 17 request"); it stays in the ledger.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersonErased {
+    pub person_id: PersonId,
+    pub reason: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoreInitialised {
     pub store_id: String,
@@ -108,6 +118,8 @@ pub enum Event {
     PersonAdded(PersonFact),
     #[serde(rename = "person.changed")]
     PersonChanged(PersonFact),
+    #[serde(rename = "person.erased")]
+    PersonErased(PersonErased),
     #[serde(rename = "system.added")]
     SystemAdded(SystemFact),
     #[serde(rename = "system.changed")]

@@ -9,18 +9,22 @@ use crate::event::{Event, SealedPerson};
 use crate::ids::{AccountId, EntitlementId, PersonId, RoleId, SystemId, TokenId};
 use crate::inventory::{Account, Entitlement, Grant, Person, Role, RoleEntitlement, System};
 use crate::principal::{Principal, Scope};
-use crate::sealed::{self, PersonKey, SealError};
+use crate::sealed::{self, KeyId, PersonKey, SealError};
 use crate::time::Timestamp;
 use std::collections::BTreeMap;
 
-/// Per-person keys for sealed fields; a missing key means the person's data was erased.
+/// Per-person keys for sealed fields, by the key id each sealed field names;
+/// a missing key means the data sealed under it was erased.
 pub trait KeyRing {
-    fn person_key(&self, person: &PersonId) -> Option<PersonKey>;
+    fn person_key(&self, person: &PersonId, kid: KeyId) -> Option<PersonKey>;
 }
 
-impl KeyRing for BTreeMap<PersonId, PersonKey> {
-    fn person_key(&self, person: &PersonId) -> Option<PersonKey> {
-        self.get(person).copied()
+/// Every key of every person, as the `person_keys` table holds them.
+pub type PersonKeys = BTreeMap<(PersonId, KeyId), PersonKey>;
+
+impl KeyRing for PersonKeys {
+    fn person_key(&self, person: &PersonId, kid: KeyId) -> Option<PersonKey> {
+        self.get(&(person.clone(), kid)).copied()
     }
 }
 
@@ -35,7 +39,10 @@ pub struct StoreRow {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PersonRow {
     pub person: Person,
-    /// The person's key was shredded: name and email are gone for good.
+    /// The person's personal data was erased (`person.erased`, or a sealed
+    /// field whose key was shredded): name and email are gone for good.
+    /// A later entry sealed under a new key (the person reappeared) shows
+    /// its fields again and clears this.
     pub erased: bool,
 }
 
@@ -164,7 +171,14 @@ impl Row {
 pub enum RowChange {
     Upsert(Row),
     Delete(RowKey),
-    RevokeToken { token_id: TokenId, at: Timestamp },
+    RevokeToken {
+        token_id: TokenId,
+        at: Timestamp,
+    },
+    /// `name` and `email` to NULL and `erased` set, on an existing `people` row.
+    ErasePerson {
+        person_id: PersonId,
+    },
 }
 
 /// What the projection needs to know about the entry besides its event.
@@ -200,6 +214,9 @@ pub fn project(
         Event::PersonAdded(f) | Event::PersonChanged(f) => {
             Upsert(Row::Person(unseal_person(&f.person, keys)?))
         }
+        Event::PersonErased(e) => RowChange::ErasePerson {
+            person_id: e.person_id.clone(),
+        },
         Event::SystemAdded(f) | Event::SystemChanged(f) => Upsert(Row::System(f.system.clone())),
         Event::SystemBaselined(b) => Upsert(Row::Baseline(BaselineRow {
             system_id: b.system_id.clone(),
@@ -262,28 +279,36 @@ pub fn project(
     Ok(vec![change])
 }
 
+/// Opens the sealed fields with the keys they name. A field whose key is
+/// gone (shredded) opens to `None` and marks the row erased; a field whose
+/// key exists but does not open it is an error (tampering).
 fn unseal_person(p: &SealedPerson, keys: &dyn KeyRing) -> Result<PersonRow, ProjectionError> {
-    let key = keys.person_key(&p.person_id);
-    let open = |field: &'static str,
-                value: &Option<sealed::Sealed>|
+    let mut erased = false;
+    let mut open = |field: &'static str,
+                    value: &Option<sealed::Sealed>|
      -> Result<Option<String>, ProjectionError> {
-        match (value, key) {
-            (Some(s), Some(k)) => sealed::open(&k, &seal_context(&p.person_id, field), s)
-                .map(Some)
-                .map_err(|source| ProjectionError::Sealed {
-                    person: p.person_id.clone(),
-                    field,
-                    source,
-                }),
-            _ => Ok(None),
-        }
+        let Some(s) = value else {
+            return Ok(None);
+        };
+        let Some(key) = keys.person_key(&p.person_id, s.kid) else {
+            erased = true;
+            return Ok(None);
+        };
+        sealed::open(&key, &seal_context(&p.person_id, field), s)
+            .map(Some)
+            .map_err(|source| ProjectionError::Sealed {
+                person: p.person_id.clone(),
+                field,
+                source,
+            })
     };
-    let erased = key.is_none() && (p.name.is_some() || p.email.is_some());
+    let name = open("name", &p.name)?;
+    let email = open("email", &p.email)?;
     Ok(PersonRow {
         person: Person {
             person_id: p.person_id.clone(),
-            name: open("name", &p.name)?,
-            email: open("email", &p.email)?,
+            name,
+            email,
             manager_id: p.manager_id.clone(),
             department: p.department.clone(),
             title: p.title.clone(),
@@ -300,9 +325,10 @@ pub fn seal_context(person: &PersonId, field: &str) -> String {
     format!("person:{person}:{field}")
 }
 
-/// Seals a person's personal fields for the ledger.
+/// Seals a person's personal fields for the ledger under their key `kid`.
 pub fn seal_person(
     person: &Person,
+    kid: KeyId,
     key: &PersonKey,
     mut nonce: impl FnMut() -> [u8; sealed::NONCE_LEN],
 ) -> Result<SealedPerson, SealError> {
@@ -310,7 +336,10 @@ pub fn seal_person(
         |field: &str, value: &Option<String>| -> Result<Option<sealed::Sealed>, SealError> {
             value
                 .as_deref()
-                .map(|v| sealed::seal(key, nonce(), &seal_context(&person.person_id, field), v))
+                .map(|v| {
+                    let context = seal_context(&person.person_id, field);
+                    sealed::seal(key, kid, nonce(), &context, v)
+                })
                 .transpose()
         };
     Ok(SealedPerson {
@@ -332,12 +361,17 @@ pub struct State {
     pub rows: BTreeMap<RowKey, Row>,
 }
 
+/// A change that names a row the state does not hold.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("token.revoked names token '{0}', which was never created")]
-pub struct UnknownToken(pub TokenId);
+pub enum ApplyError {
+    #[error("token.revoked names token '{0}', which was never created")]
+    UnknownToken(TokenId),
+    #[error("person.erased names person '{0}', who was never added")]
+    UnknownPerson(PersonId),
+}
 
 impl State {
-    pub fn apply(&mut self, changes: Vec<RowChange>) -> Result<(), UnknownToken> {
+    pub fn apply(&mut self, changes: Vec<RowChange>) -> Result<(), ApplyError> {
         for change in changes {
             match change {
                 RowChange::Upsert(row) => {
@@ -349,11 +383,123 @@ impl State {
                 RowChange::RevokeToken { token_id, at } => {
                     match self.rows.get_mut(&RowKey::Token(token_id.clone())) {
                         Some(Row::Token(t)) => t.revoked_at = Some(at),
-                        _ => return Err(UnknownToken(token_id)),
+                        _ => return Err(ApplyError::UnknownToken(token_id)),
+                    }
+                }
+                RowChange::ErasePerson { person_id } => {
+                    match self.rows.get_mut(&RowKey::Person(person_id.clone())) {
+                        Some(Row::Person(p)) => {
+                            p.person.name = None;
+                            p.person.email = None;
+                            p.erased = true;
+                        }
+                        _ => return Err(ApplyError::UnknownPerson(person_id)),
                     }
                 }
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{PersonErased, PersonFact};
+    use crate::inventory::PersonStatus;
+
+    fn ada() -> Person {
+        Person {
+            person_id: PersonId::parse("p1").unwrap(),
+            name: Some("Ada Lovelace".into()),
+            email: Some("ada@example.com".into()),
+            manager_id: None,
+            department: Some("Finance".into()),
+            title: None,
+            status: PersonStatus::Active,
+            hire_date: None,
+            termination_date: None,
+        }
+    }
+
+    fn added(person: &Person, kid: KeyId, key: &PersonKey) -> Event {
+        Event::PersonAdded(PersonFact {
+            origin: Default::default(),
+            changed: None,
+            person: seal_person(person, kid, key, || [9; sealed::NONCE_LEN]).unwrap(),
+        })
+    }
+
+    fn replay(events: &[Event], keys: &PersonKeys) -> Result<State, String> {
+        let actor = Principal::system("test");
+        let ctx = EntryContext {
+            time: Timestamp::parse("2025-01-01T00:00:00Z").unwrap(),
+            actor: &actor,
+        };
+        let mut state = State::default();
+        for event in events {
+            let changes = project(&ctx, event, keys).map_err(|e| e.to_string())?;
+            state.apply(changes).map_err(|e| e.to_string())?;
+        }
+        Ok(state)
+    }
+
+    fn row(state: &State) -> PersonRow {
+        match state.rows.get(&RowKey::Person(ada().person_id)) {
+            Some(Row::Person(p)) => p.clone(),
+            other => panic!("no person row: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn erasure_and_reappearance_replay_under_key_generations() {
+        let (old, new) = ([1u8; sealed::KEY_LEN], [2u8; sealed::KEY_LEN]);
+        let erased = Event::PersonErased(PersonErased {
+            person_id: ada().person_id,
+            reason: "ticket 42".into(),
+        });
+        let renamed = Person {
+            name: Some("Ada King".into()),
+            ..ada()
+        };
+        let events = vec![added(&ada(), 1, &old), erased, added(&renamed, 7, &new)];
+
+        // Before the erasure, with the old key: the data is there, then gone.
+        let keys: PersonKeys = [((ada().person_id, 1), old)].into();
+        let before = row(&replay(&events[..1], &keys).unwrap());
+        assert_eq!(before.person.name.as_deref(), Some("Ada Lovelace"));
+        assert!(!before.erased);
+        let after = row(&replay(&events[..2], &keys).unwrap());
+        assert_eq!((&after.person.name, &after.person.email), (&None, &None));
+        assert!(after.erased);
+        assert_eq!(after.person.department.as_deref(), Some("Finance"));
+
+        // The old key shredded: the same rows by replay, without it.
+        let shredded = PersonKeys::new();
+        let first = row(&replay(&events[..1], &shredded).unwrap());
+        assert_eq!((first.person.name, first.erased), (None, true));
+        assert_eq!(row(&replay(&events[..2], &shredded).unwrap()), after);
+
+        // Reappeared under a new key: earlier entries stay erased, the new
+        // one opens.
+        let keys: PersonKeys = [((ada().person_id, 7), new)].into();
+        let back = row(&replay(&events, &keys).unwrap());
+        assert_eq!(back.person.name.as_deref(), Some("Ada King"));
+        assert!(!back.erased);
+
+        // A key that exists but does not open its field is tampering.
+        let wrong: PersonKeys = [((ada().person_id, 7), old)].into();
+        let error = replay(&events, &wrong).unwrap_err();
+        assert!(error.contains("does not open"), "{error}");
+    }
+
+    #[test]
+    fn erasing_an_unknown_person_does_not_replay() {
+        let event = Event::PersonErased(PersonErased {
+            person_id: ada().person_id,
+            reason: "ticket 42".into(),
+        });
+        let error = replay(&[event], &PersonKeys::new()).unwrap_err();
+        assert!(error.contains("never added"), "{error}");
     }
 }

@@ -11,12 +11,19 @@ use serde::{Deserialize, Serialize};
 pub const KEY_LEN: usize = 32;
 pub const NONCE_LEN: usize = 24;
 pub type PersonKey = [u8; KEY_LEN];
+/// Which of a person's keys sealed a field: the ledger size when the key was
+/// made. A person has one live key at a time; erasure deletes it, and a
+/// person who reappears later gets a new key with a larger id, so entries
+/// sealed before the erasure stay unreadable while later ones open.
+pub type KeyId = u64;
 
 /// A sealed text field as it appears in a ledger payload.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Sealed {
     /// Algorithm, so that a later key rotation can change it without ambiguity.
     pub alg: String,
+    /// The key's id ([`KeyId`]); its key lives outside the ledger.
+    pub kid: KeyId,
     pub nonce: String,
     pub ct: String,
 }
@@ -39,6 +46,7 @@ pub enum SealError {
 /// ciphertext cannot be moved to another person or field.
 pub fn seal(
     key: &PersonKey,
+    kid: KeyId,
     nonce: [u8; NONCE_LEN],
     context: &str,
     plaintext: &str,
@@ -55,6 +63,7 @@ pub fn seal(
         .map_err(|_| SealError::Open)?;
     Ok(Sealed {
         alg: ALG.to_owned(),
+        kid,
         nonce: B64.encode(nonce),
         ct: B64.encode(ct),
     })
@@ -89,7 +98,8 @@ mod tests {
     #[test]
     fn seals_and_opens_only_in_context() {
         let key = [7u8; KEY_LEN];
-        let sealed = seal(&key, [1u8; NONCE_LEN], "person:p1:name", "Ada Lovelace").unwrap();
+        let sealed = seal(&key, 3, [1u8; NONCE_LEN], "person:p1:name", "Ada Lovelace").unwrap();
+        assert_eq!(sealed.kid, 3);
         assert_eq!(
             open(&key, "person:p1:name", &sealed).unwrap(),
             "Ada Lovelace"

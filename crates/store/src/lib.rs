@@ -21,8 +21,7 @@ use soxctl_model::event::{Event, SealedPerson, StoreInitialised};
 use soxctl_model::ids::PersonId;
 use soxctl_model::inventory::{Inventory, Person};
 use soxctl_model::principal::Principal;
-use soxctl_model::projection::{Row, RowKey, StoreRow, TokenRow};
-use soxctl_model::sealed::PersonKey;
+use soxctl_model::projection::{PersonKeys, Row, RowKey, StoreRow, TokenRow};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -140,6 +139,7 @@ macro_rules! with_conn {
 
 // Declared after the dispatch macros, which they use.
 pub mod checkpoint;
+pub mod erasure;
 pub mod idempotency;
 pub mod jobs;
 pub mod outbox;
@@ -306,7 +306,8 @@ impl Store {
         with_conn!(self, |conn, m| m::rows::person(conn, id).await)
     }
 
-    pub async fn person_keys(&self) -> Result<BTreeMap<PersonId, PersonKey>> {
+    /// Every person's keys, by (person, key id): not state, never in the ledger.
+    pub async fn person_keys(&self) -> Result<PersonKeys> {
         with_conn!(self, |conn, m| m::write::person_keys(conn).await)
     }
 

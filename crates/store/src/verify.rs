@@ -336,7 +336,7 @@ fn replay(
     state: &mut State,
     seq: u64,
     entry: &soxctl_ledger::entry::Entry,
-    keys: &BTreeMap<soxctl_model::ids::PersonId, soxctl_model::sealed::PersonKey>,
+    keys: &soxctl_model::projection::PersonKeys,
 ) -> Result<(), Failure> {
     let fail = |reason: String| Failure::Entry { seq, reason };
     let event = Event::from_parts(&entry.kind, &entry.payload).map_err(|e| fail(e.to_string()))?;

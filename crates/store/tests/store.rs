@@ -18,6 +18,8 @@ mod append;
 mod checkpoints;
 #[path = "store/concurrency.rs"]
 mod concurrency;
+#[path = "store/erasure.rs"]
+mod erasure;
 #[path = "store/housekeeping.rs"]
 mod housekeeping;
 #[path = "store/open.rs"]

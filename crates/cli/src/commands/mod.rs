@@ -6,11 +6,12 @@ mod demo;
 mod export;
 mod import;
 mod ledger;
+mod person;
 mod serve;
 mod token;
 mod verify;
 
-use crate::cli::{Cli, Command, ExportCommand, LedgerCommand, TokenCommand};
+use crate::cli::{Cli, Command, ExportCommand, LedgerCommand, PersonCommand, TokenCommand};
 use crate::config::Config;
 use crate::exit::CmdResult;
 use soxctl_model::principal::Principal;
@@ -33,6 +34,11 @@ pub async fn run(cli: Cli) -> CmdResult {
         Command::Token(TokenCommand::Revoke { token_id, store }) => {
             token::revoke(&config, token_id, store).await
         }
+        Command::Person(PersonCommand::Erase {
+            person_id,
+            reason,
+            store,
+        }) => person::erase(&config, person_id, reason, store).await,
         Command::Export(ExportCommand::Ledger { store, out }) => {
             export::ledger(&config, store, out).await
         }

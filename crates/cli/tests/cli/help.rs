@@ -13,6 +13,7 @@ fn every_command_documents_its_options() {
                 "demo",
                 "import",
                 "token",
+                "person",
                 "export",
                 "verify",
                 "ledger",
@@ -61,6 +62,11 @@ fn every_command_documents_its_options() {
         ),
         (&["token", "list"], &["--format", "--data"]),
         (&["token", "revoke"], &["TOKEN_ID", "--data"]),
+        (&["person"], &["erase"]),
+        (
+            &["person", "erase"],
+            &["PERSON_ID", "--reason", "--data", "--database", "new key"],
+        ),
         (&["export"], &["ledger"]),
         (
             &["export", "ledger"],

@@ -28,9 +28,14 @@ CREATE TABLE checkpoints (
     signed_at TEXT NOT NULL
 );
 -- Key material for sealed personal data: not state, never in the ledger.
+-- A sealed field names its key by `generation` (its `kid`: the ledger size
+-- when the key was made). Erasing a person deletes their rows; a person who
+-- reappears gets a new generation, so older entries stay unreadable.
 CREATE TABLE person_keys (
-    person_id TEXT PRIMARY KEY,
-    key       BYTEA NOT NULL
+    person_id  TEXT NOT NULL,
+    generation BIGINT NOT NULL,
+    key        BYTEA NOT NULL,
+    PRIMARY KEY (person_id, generation)
 );
 
 -- State tables: projections of the ledger that `verify` rebuilds by replay.

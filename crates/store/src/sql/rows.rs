@@ -389,7 +389,9 @@ impl Pending {
     ///
     /// Changes to the `tokens` table may not: a token whose secret hash is
     /// taken violates a unique constraint, which must fail the append that
-    /// makes it, not a later one. Tokens are rare.
+    /// makes it, not a later one. Tokens are rare. Updates of some
+    /// columns (revoking a token, erasing a person) form no run either: each
+    /// is written on its own, after every run queued before it.
     pub fn push(&mut self, change: RowChange) -> bool {
         self.len += 1;
         let run_len = match change {
@@ -448,6 +450,15 @@ impl Pending {
                         .bind(token_id.as_str())
                         .execute(&mut *conn)
                         .await?;
+                }
+                Run::Alone(RowChange::ErasePerson { person_id }) => {
+                    sqlx::query(
+                        "UPDATE people SET name = NULL, email = NULL, erased = $1 WHERE person_id = $2",
+                    )
+                    .bind(true)
+                    .bind(person_id.as_str())
+                    .execute(&mut *conn)
+                    .await?;
                 }
             }
         }

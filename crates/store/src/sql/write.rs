@@ -12,8 +12,8 @@ use soxctl_model::event::{Event, SealedPerson};
 use soxctl_model::ids::PersonId;
 use soxctl_model::inventory::{Inventory, Person};
 use soxctl_model::principal::Principal;
-use soxctl_model::projection::{self, EntryContext};
-use soxctl_model::sealed::{KEY_LEN, NONCE_LEN, PersonKey};
+use soxctl_model::projection::{self, EntryContext, PersonKeys};
+use soxctl_model::sealed::{KEY_LEN, KeyId, NONCE_LEN, PersonKey};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -31,7 +31,10 @@ pub struct Tx {
     frontier: Frontier,
     last_leaf: Hash,
     first_size: u64,
-    keys: BTreeMap<PersonId, PersonKey>,
+    /// Keys loaded for projecting sealed fields, by (person, key id).
+    keys: PersonKeys,
+    /// Each person's live key, for sealing, once loaded or made.
+    sealing: BTreeMap<PersonId, (KeyId, PersonKey)>,
     /// Entries appended but not yet inserted: written in multi-row
     /// statements (each statement is a round trip to the database thread),
     /// always before commit. Nothing in a write transaction reads them back.
@@ -85,7 +88,8 @@ impl Inner {
             frontier,
             last_leaf,
             first_size: size,
-            keys: BTreeMap::new(),
+            keys: PersonKeys::new(),
+            sealing: BTreeMap::new(),
             poisoned: false,
             pending: Vec::new(),
             rows: rows::Pending::default(),
@@ -171,41 +175,96 @@ impl Tx {
         Ok(())
     }
 
+    /// Loads the keys the event's sealed fields name (a shredded one stays
+    /// missing: the projection then shows the field erased).
     async fn preload_keys(&mut self, event: &Event) -> Result<()> {
-        if let Event::PersonAdded(f) | Event::PersonChanged(f) = event
-            && !self.keys.contains_key(&f.person.person_id)
-            && let Some(key) = load_key(&mut self.tx, &f.person.person_id).await?
-        {
-            self.keys.insert(f.person.person_id.clone(), key);
+        if let Event::PersonAdded(f) | Event::PersonChanged(f) = event {
+            let person = &f.person.person_id;
+            for sealed in [&f.person.name, &f.person.email].into_iter().flatten() {
+                let id = (person.clone(), sealed.kid);
+                if !self.keys.contains_key(&id)
+                    && let Some(key) = load_key(&mut self.tx, person, sealed.kid).await?
+                {
+                    self.keys.insert(id, key);
+                }
+            }
         }
         Ok(())
     }
 
-    /// The person's key for sealed fields, created on first use.
-    pub async fn person_key(&mut self, person: &PersonId) -> Result<PersonKey> {
-        if let Some(key) = self.keys.get(person) {
-            return Ok(*key);
+    /// The person's live key for sealed fields and its id, created on first
+    /// use, and again after an erasure shredded the previous one.
+    ///
+    /// A new key's id is the ledger size now. Ids of one person therefore
+    /// only grow, and need no counter that survives the erasure: the
+    /// erasure appended an entry after the shredded key was made.
+    pub async fn person_key(&mut self, person: &PersonId) -> Result<(KeyId, PersonKey)> {
+        if let Some(live) = self.sealing.get(person) {
+            return Ok(*live);
         }
-        let key = match load_key(&mut self.tx, person).await? {
-            Some(key) => key,
+        let live = match live_key(&mut self.tx, person).await? {
+            Some(live) => live,
             None => {
+                let kid: KeyId = self.frontier.size();
                 let key: PersonKey = random::<KEY_LEN>()?;
-                sqlx::query("INSERT INTO person_keys (person_id, key) VALUES ($1, $2)")
-                    .bind(person.as_str())
-                    .bind(&key[..])
-                    .execute(&mut *self.tx)
-                    .await?;
-                key
+                sqlx::query(
+                    "INSERT INTO person_keys (person_id, generation, key) VALUES ($1, $2, $3)",
+                )
+                .bind(person.as_str())
+                .bind(generation(kid)?)
+                .bind(&key[..])
+                .execute(&mut *self.tx)
+                .await?;
+                (kid, key)
             }
         };
-        self.keys.insert(person.clone(), key);
-        Ok(key)
+        self.sealing.insert(person.clone(), live);
+        self.keys.insert((person.clone(), live.0), live.1);
+        Ok(live)
+    }
+
+    /// Deletes every key of the person (crypto-shredding): whatever was
+    /// sealed for them is unreadable once this commits. Not an entry and
+    /// not state: the caller appends `person.erased` in the same
+    /// transaction. Returns the number of keys deleted.
+    ///
+    /// On SQLite the deletion runs with `secure_delete` on, so the key's
+    /// bytes are overwritten in the database page, not left in its free
+    /// space (the WAL keeps older page images until it is checkpointed and
+    /// reused). PostgreSQL keeps the dead row until it is vacuumed.
+    pub async fn shred_person_keys(&mut self, person: &PersonId) -> Result<u64> {
+        self.check_not_poisoned()?;
+        let previous: Option<i64> = if super::BACKEND == "sqlite" {
+            let (previous,): (i64,) = sqlx::query_as("PRAGMA secure_delete")
+                .fetch_one(&mut *self.tx)
+                .await?;
+            sqlx::query("PRAGMA secure_delete = 1")
+                .execute(&mut *self.tx)
+                .await?;
+            Some(previous)
+        } else {
+            None
+        };
+        let deleted = sqlx::query("DELETE FROM person_keys WHERE person_id = $1")
+            .bind(person.as_str())
+            .execute(&mut *self.tx)
+            .await;
+        if let Some(previous) = previous {
+            // The pooled connection goes back as it was (a number, not input).
+            sqlx::query(&format!("PRAGMA secure_delete = {previous}"))
+                .execute(&mut *self.tx)
+                .await?;
+        }
+        let deleted = deleted?.rows_affected();
+        self.sealing.remove(person);
+        self.keys.retain(|(p, _), _| p != person);
+        Ok(deleted)
     }
 
     pub async fn seal_person(&mut self, person: &Person) -> Result<SealedPerson> {
-        let key = self.person_key(&person.person_id).await?;
+        let (kid, key) = self.person_key(&person.person_id).await?;
         let mut failure = None;
-        let sealed = projection::seal_person(person, &key, || {
+        let sealed = projection::seal_person(person, kid, &key, || {
             random::<NONCE_LEN>().unwrap_or_else(|e| {
                 failure = Some(e);
                 [0; NONCE_LEN]
@@ -284,30 +343,65 @@ impl Tx {
     }
 }
 
-async fn load_key(conn: &mut Conn, person: &PersonId) -> Result<Option<PersonKey>> {
+/// A key id as the `generation` column holds it.
+fn generation(kid: KeyId) -> Result<i64> {
+    i64::try_from(kid).map_err(|_| StoreError::Invalid(format!("key id {kid} out of range")))
+}
+
+fn key_id(person: &str, generation: i64) -> Result<KeyId> {
+    KeyId::try_from(generation).map_err(|_| {
+        StoreError::Invalid(format!(
+            "person key of {person} has a negative generation {generation}"
+        ))
+    })
+}
+
+fn key_bytes(person: &str, kid: KeyId, key: Vec<u8>) -> Result<PersonKey> {
+    key.try_into().map_err(|_| {
+        StoreError::Invalid(format!(
+            "person key of {person} (generation {kid}) is not 32 bytes"
+        ))
+    })
+}
+
+/// The key `kid` of the person, unless it was shredded.
+async fn load_key(conn: &mut Conn, person: &PersonId, kid: KeyId) -> Result<Option<PersonKey>> {
     let row: Option<(Vec<u8>,)> =
-        sqlx::query_as("SELECT key FROM person_keys WHERE person_id = $1")
+        sqlx::query_as("SELECT key FROM person_keys WHERE person_id = $1 AND generation = $2")
             .bind(person.as_str())
+            .bind(generation(kid)?)
             .fetch_optional(conn)
             .await?;
-    row.map(|(k,)| {
-        k.try_into()
-            .map_err(|_| StoreError::Invalid(format!("person key of {person} is not 32 bytes")))
+    row.map(|(k,)| key_bytes(person.as_str(), kid, k))
+        .transpose()
+}
+
+/// The person's newest key: the one new fields are sealed under.
+async fn live_key(conn: &mut Conn, person: &PersonId) -> Result<Option<(KeyId, PersonKey)>> {
+    let row: Option<(i64, Vec<u8>)> = sqlx::query_as(
+        "SELECT generation, key FROM person_keys WHERE person_id = $1 ORDER BY generation DESC LIMIT 1",
+    )
+    .bind(person.as_str())
+    .fetch_optional(conn)
+    .await?;
+    row.map(|(g, k)| {
+        let kid = key_id(person.as_str(), g)?;
+        Ok((kid, key_bytes(person.as_str(), kid, k)?))
     })
     .transpose()
 }
 
-pub async fn person_keys(conn: &mut Conn) -> Result<BTreeMap<PersonId, PersonKey>> {
-    let rows: Vec<(String, Vec<u8>)> = sqlx::query_as("SELECT person_id, key FROM person_keys")
-        .fetch_all(conn)
-        .await?;
-    let mut keys = BTreeMap::new();
-    for (id, key) in rows {
+/// Every key of every person (for `verify`'s replay).
+pub async fn person_keys(conn: &mut Conn) -> Result<PersonKeys> {
+    let rows: Vec<(String, i64, Vec<u8>)> =
+        sqlx::query_as("SELECT person_id, generation, key FROM person_keys")
+            .fetch_all(conn)
+            .await?;
+    let mut keys = PersonKeys::new();
+    for (id, g, key) in rows {
         let pid = PersonId::parse(id.as_str()).map_err(|e| StoreError::Invalid(e.to_string()))?;
-        let key: PersonKey = key
-            .try_into()
-            .map_err(|_| StoreError::Invalid(format!("person key of {id} is not 32 bytes")))?;
-        keys.insert(pid, key);
+        let kid = key_id(&id, g)?;
+        keys.insert((pid, kid), key_bytes(&id, kid, key)?);
     }
     Ok(keys)
 }
