@@ -15,7 +15,7 @@ use soxctl_model::inventory::{Grant, GrantSource};
 use soxctl_model::principal::Principal;
 use soxctl_model::time::Timestamp;
 use soxctl_store::verify::{Options, verify};
-use soxctl_store::{Location, OpenOptions, Store, signing};
+use soxctl_store::{Location, OpenOptions, Store};
 use std::process::Command;
 use std::sync::Arc;
 use std::time::Instant;
@@ -75,8 +75,11 @@ async fn open(location: Location) -> anyhow::Result<(Store, soxctl_ledger::note:
     })
     .await?;
     let meta = store.initialise(None, false).await?;
-    let key_dir = tempdir_path("soxctl-bench-key")?;
-    let key = signing::load_or_create(&key_dir.join("signing.key"), &meta.origin)?;
+    // A throw-away key held in memory: the bench leaves no key file behind.
+    let mut seed = [0u8; 32];
+    getrandom::getrandom(&mut seed).map_err(|e| anyhow::anyhow!("random: {e}"))?;
+    let key = soxctl_ledger::note::SigningKey::generate(&meta.origin, seed)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok((store, key))
 }
 
