@@ -72,7 +72,12 @@ fn acknowledged_writes_survive_a_crash() {
             })
         })
         .collect();
-    std::thread::sleep(Duration::from_millis(1500));
+    // Crash mid-load: once some writes were acknowledged (slow machines get
+    // up to 30 s), while the clients are still writing.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while acknowledged.lock().expect("lock").len() < 20 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
     server.crash();
     running.store(false, Ordering::Relaxed);
     for client in clients {
