@@ -67,7 +67,6 @@ impl Store {
     /// Signs a checkpoint covering the current head unless one already
     /// does, after proving the head extends every checkpoint it trusts.
     pub async fn sign_checkpoint(&self, key: &SigningKey) -> Result<Option<StoredCheckpoint>> {
-        let head = self.head().await?;
         let verifier = key.verifier();
         let latest = self.latest_checkpoint().await?;
         let stored = match &latest {
@@ -81,6 +80,10 @@ impl Store {
         };
         let remembered = self.witness().last.clone();
         let trusted = newer(remembered, stored.clone());
+        // The head is read after what we trust: checkpoints are only stored
+        // after their entries commit, so another replica signing meanwhile
+        // cannot make an honest head look older than a checkpoint.
+        let head = self.head().await?;
         let root = head.frontier.root();
         if let Some(t) = &trusted {
             if t.size > head.size {
@@ -151,10 +154,19 @@ impl Store {
         {
             return Ok(());
         }
+        let size = checkpoint.size;
         witness.last = Some(checkpoint);
         if let Some(file) = witness.file.clone() {
-            // Write then rename, so a crash never leaves a torn witness.
-            let tmp = file.with_extension("checkpoint.tmp");
+            // Another process (a CLI command beside the server) may share the
+            // key: never move the witness backwards, and write through a
+            // private temp file then rename, so it is never torn.
+            if let Ok(existing) = std::fs::read_to_string(&file)
+                && let Some(kept) = existing.lines().nth(1).and_then(|l| l.parse::<u64>().ok())
+                && kept >= size
+            {
+                return Ok(());
+            }
+            let tmp = file.with_extension(format!("checkpoint.{}.tmp", std::process::id()));
             let io = |source| StoreError::Io {
                 path: file.clone(),
                 source,

@@ -159,6 +159,7 @@ async fn verify_store(
     let mut chain = ChainVerifier::new();
     let mut frontier = Frontier::new();
     let mut state = State::default();
+    let mut shredded = Shredded::default();
     let mut roots_at: BTreeMap<u64, Hash> = BTreeMap::new();
     let mut next = 0u64;
     loop {
@@ -202,7 +203,8 @@ async fn verify_store(
                 }
                 .into());
             }
-            replay(&mut state, seq, &entry, &keys)?;
+            let event = replay(&mut state, seq, &entry, &keys)?;
+            shredded.observe(seq, &event, &keys);
             next += 1;
             if wanted_roots.contains_key(&next) {
                 roots_at.insert(next, frontier.root());
@@ -219,6 +221,7 @@ async fn verify_store(
         }
         .into());
     }
+    shredded.check()?;
     if next != head.size {
         return Err(Failure::EntryCount {
             head: head.size,
@@ -332,12 +335,59 @@ async fn verify_store(
     })
 }
 
+/// Keys missing from the store must have been shredded by a `person.erased`
+/// entry recorded after them; otherwise someone deleted keys and blanked rows
+/// behind the ledger's back, and the replay alone would agree with them.
+#[derive(Default)]
+struct Shredded {
+    unexplained: BTreeMap<soxctl_model::ids::PersonId, (u64, soxctl_model::sealed::KeyId)>,
+}
+
+impl Shredded {
+    fn observe(&mut self, seq: u64, event: &Event, keys: &soxctl_model::projection::PersonKeys) {
+        use soxctl_model::projection::KeyRing;
+        match event {
+            Event::PersonAdded(f) | Event::PersonChanged(f) => {
+                let p = &f.person;
+                for sealed in [&p.name, &p.email].into_iter().flatten() {
+                    if keys.person_key(&p.person_id, sealed.kid).is_none() {
+                        self.unexplained
+                            .entry(p.person_id.clone())
+                            .or_insert((seq, sealed.kid));
+                    }
+                }
+            }
+            Event::PersonErased(e)
+                if self
+                    .unexplained
+                    .get(&e.person_id)
+                    .is_some_and(|(_, kid)| *kid <= seq) =>
+            {
+                self.unexplained.remove(&e.person_id);
+            }
+            _ => {}
+        }
+    }
+
+    fn check(&self) -> Result<(), Failure> {
+        match self.unexplained.iter().next() {
+            Some((person, (seq, kid))) => Err(Failure::Entry {
+                seq: *seq,
+                reason: format!(
+                    "person {person}: key {kid} that seals this entry is missing, and no person.erased entry shredded it (keys deleted outside the ledger)"
+                ),
+            }),
+            None => Ok(()),
+        }
+    }
+}
+
 fn replay(
     state: &mut State,
     seq: u64,
     entry: &soxctl_ledger::entry::Entry,
     keys: &soxctl_model::projection::PersonKeys,
-) -> Result<(), Failure> {
+) -> Result<Event, Failure> {
     let fail = |reason: String| Failure::Entry { seq, reason };
     let event = Event::from_parts(&entry.kind, &entry.payload).map_err(|e| fail(e.to_string()))?;
     let actor: Principal = entry
@@ -354,7 +404,8 @@ fn replay(
         keys,
     )
     .map_err(|e| fail(e.to_string()))?;
-    state.apply(changes).map_err(|e| fail(e.to_string()))
+    state.apply(changes).map_err(|e| fail(e.to_string()))?;
+    Ok(event)
 }
 
 fn compare_state(

@@ -2,7 +2,7 @@
 //! (for queries, for reconciliation and for `verify`'s comparison).
 
 use super::{BACKEND, Conn, Db};
-use crate::error::{Result, row_error};
+use crate::error::{Result, StoreError, row_error};
 use soxctl_model::ids::{AccountId, EntitlementId, PersonId, RoleId, SystemId, TokenId};
 use soxctl_model::inventory::{
     Account, Entitlement, Grant, Inventory, Person, Role, RoleEntitlement, System,
@@ -445,20 +445,31 @@ impl Pending {
                     delete(conn, Table::of_key(&key), std::slice::from_ref(&key)).await?
                 }
                 Run::Alone(RowChange::RevokeToken { token_id, at }) => {
-                    sqlx::query("UPDATE tokens SET revoked_at = $1 WHERE token_id = $2")
+                    let done = sqlx::query("UPDATE tokens SET revoked_at = $1 WHERE token_id = $2")
                         .bind(at.to_canonical())
                         .bind(token_id.as_str())
                         .execute(&mut *conn)
                         .await?;
+                    // Replay rejects the entry for an unknown token; so must the write.
+                    if done.rows_affected() != 1 {
+                        return Err(StoreError::Invalid(format!(
+                            "token.revoked names token '{token_id}', which does not exist"
+                        )));
+                    }
                 }
                 Run::Alone(RowChange::ErasePerson { person_id }) => {
-                    sqlx::query(
+                    let done = sqlx::query(
                         "UPDATE people SET name = NULL, email = NULL, erased = $1 WHERE person_id = $2",
                     )
                     .bind(true)
                     .bind(person_id.as_str())
                     .execute(&mut *conn)
                     .await?;
+                    if done.rows_affected() != 1 {
+                        return Err(StoreError::Invalid(format!(
+                            "person.erased names person '{person_id}', who does not exist"
+                        )));
+                    }
                 }
             }
         }

@@ -300,7 +300,23 @@ async fn state_and_keys_changed_behind_the_ledger_are_reported(env: Env) {
         ))
         .await
         .unwrap();
-    assert_people_differ(verify_failure(&env, &store, None).await);
+    assert_unexplained_shredding(verify_failure(&env, &store, None).await);
+    // Even with the row blanked to match, as a replay would show it: the
+    // missing key has no person.erased entry to account for it.
+    store
+        .execute_unchecked(
+            "UPDATE people SET name = NULL, email = NULL, erased = TRUE WHERE person_id = 'p1'",
+        )
+        .await
+        .unwrap();
+    assert_unexplained_shredding(verify_failure(&env, &store, None).await);
+}
+
+fn assert_unexplained_shredding(failure: Failure) {
+    match failure {
+        Failure::Entry { reason, .. } => assert!(reason.contains("no person.erased"), "{reason}"),
+        other => panic!("expected an unexplained missing key, got {other}"),
+    }
 }
 
 fn assert_people_differ(failure: Failure) {
