@@ -340,8 +340,10 @@ impl Store {
         }
     }
 
-    /// Runs raw SQL outside the ledger. Only for tamper tests and repairs
-    /// that an operator does knowingly; `verify` will flag its effects.
+    /// Runs raw SQL outside the ledger, as an attacker with database access
+    /// would: only for tamper tests, compiled only with the `tamper-tests`
+    /// feature, which no production build enables.
+    #[cfg(feature = "tamper-tests")]
     #[doc(hidden)]
     pub async fn execute_unchecked(&self, sql: &str) -> Result<()> {
         each!(self, Store, |inner, _m| {
