@@ -16,6 +16,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use soxctl_ledger::tree::Hash;
 use soxctl_model::access::ReadAccess;
+use soxctl_store::{Store, StoreError};
 use utoipa::{IntoParams, ToSchema};
 
 pub const JSONL_CONTENT_TYPE: &str = "application/jsonl";
@@ -38,6 +39,40 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ValidQu
                     e.body_text()
                 ))
             })
+    }
+}
+
+impl InclusionProof {
+    /// The proof of DESIGN A4's shape, for sizes the caller has checked
+    /// (`seq < size <= head`); the HTTP API and `soxctl ledger proof` share it.
+    pub async fn build(store: &Store, seq: u64, size: u64) -> Result<Self, StoreError> {
+        let leaf = store.leaf_hash(seq).await?.ok_or_else(|| {
+            StoreError::Proof(format!("entry {seq} is missing below the tree size {size}"))
+        })?;
+        let hashes = store.inclusion_proof(seq, size).await?;
+        let root = store.root_at(size).await?;
+        Ok(Self {
+            index: seq,
+            size,
+            leaf_hash: b64(&leaf),
+            root: b64(&root),
+            hashes: hashes.iter().map(b64).collect(),
+        })
+    }
+}
+
+impl ConsistencyProof {
+    /// The proof of DESIGN A4's shape, for sizes the caller has checked
+    /// (`from <= to <= head`); the HTTP API and `soxctl ledger proof` share it.
+    pub async fn build(store: &Store, from: u64, to: u64) -> Result<Self, StoreError> {
+        let hashes = store.consistency_proof(from, to).await?;
+        Ok(Self {
+            size1: from,
+            size2: to,
+            root1: b64(&store.root_at(from).await?),
+            root2: b64(&store.root_at(to).await?),
+            hashes: hashes.iter().map(b64).collect(),
+        })
     }
 }
 
@@ -259,20 +294,7 @@ pub(crate) async fn inclusion(
             "seq={seq} is not in a tree of size {size}; pass a seq below {size}, or a larger size (at most {head})."
         )));
     }
-    let leaf = store.leaf_hash(seq).await?.ok_or_else(|| {
-        Problem::internal(&format!(
-            "entry {seq} is missing below the head size {head}"
-        ))
-    })?;
-    let hashes = store.inclusion_proof(seq, size).await?;
-    let root = store.root_at(size).await?;
-    Ok(Json(InclusionProof {
-        index: seq,
-        size,
-        leaf_hash: b64(&leaf),
-        root: b64(&root),
-        hashes: hashes.iter().map(b64).collect(),
-    }))
+    Ok(Json(InclusionProof::build(store, seq, size).await?))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -327,14 +349,5 @@ pub(crate) async fn consistency(
             "from={from} is larger than to={to}; a log only grows, so pass from <= to."
         )));
     }
-    let hashes = store.consistency_proof(from, to).await?;
-    let root1 = store.root_at(from).await?;
-    let root2 = store.root_at(to).await?;
-    Ok(Json(ConsistencyProof {
-        size1: from,
-        size2: to,
-        root1: b64(&root1),
-        root2: b64(&root2),
-        hashes: hashes.iter().map(b64).collect(),
-    }))
+    Ok(Json(ConsistencyProof::build(store, from, to).await?))
 }

@@ -3,13 +3,8 @@ use crate::config::Config;
 use crate::exit::{CmdResult, Exit, usage};
 use crate::output::{Format, print_object};
 use crate::store_args::{Opened, StoreArgs};
-use anyhow::{Context, bail};
-use base64::Engine;
-use soxctl_ledger::tree::Hash;
-
-fn b64(h: &Hash) -> String {
-    base64::engine::general_purpose::STANDARD.encode(h)
-}
+use anyhow::bail;
+use soxctl_server::{ConsistencyProof, InclusionProof};
 
 pub async fn checkpoint(config: &Config, store: StoreArgs) -> CmdResult {
     let opened = store.open(config, false).await?;
@@ -55,17 +50,8 @@ pub async fn proof(config: &Config, command: ProofCommand) -> CmdResult {
             if seq >= size {
                 usage!("entry {seq} is not in a tree of {size} entries (seq must be below size)");
             }
-            let hashes = opened.store.inclusion_proof(seq, size).await?;
-            let leaf = opened
-                .store
-                .leaf_hash(seq)
-                .await?
-                .context("entry missing")?;
-            let root = opened.store.root_at(size).await?;
-            let value = serde_json::json!({
-                "index": seq, "size": size, "leaf_hash": b64(&leaf), "root": b64(&root),
-                "hashes": hashes.iter().map(b64).collect::<Vec<_>>(),
-            });
+            let proof = InclusionProof::build(&opened.store, seq, size).await?;
+            let value = serde_json::to_value(proof)?;
             print_object(Format::resolve(format), &value)?;
         }
         ProofCommand::Consistency {
@@ -85,12 +71,8 @@ pub async fn proof(config: &Config, command: ProofCommand) -> CmdResult {
             if from > to {
                 usage!("--from {from} is larger than --to {to}");
             }
-            let hashes = opened.store.consistency_proof(from, to).await?;
-            let value = serde_json::json!({
-                "size1": from, "size2": to,
-                "root1": b64(&opened.store.root_at(from).await?), "root2": b64(&opened.store.root_at(to).await?),
-                "hashes": hashes.iter().map(b64).collect::<Vec<_>>(),
-            });
+            let proof = ConsistencyProof::build(&opened.store, from, to).await?;
+            let value = serde_json::to_value(proof)?;
             print_object(Format::resolve(format), &value)?;
         }
     }
