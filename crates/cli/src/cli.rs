@@ -128,6 +128,9 @@ pub struct ImportArgs {
     /// Refuse a snapshot that removes more than this percentage of a system's grants.
     #[arg(long, value_name = "PCT", default_value_t = 20)]
     pub max_removals: u32,
+    /// Correlation rules (TOML `[[correlate]]` tables) linking accounts that have no person_id to people; default: by email where the source gives one.
+    #[arg(long, value_name = "FILE")]
+    pub correlation: Option<PathBuf>,
     /// Output of the summary (and of the diff with --dry-run).
     #[arg(long, value_enum)]
     pub format: Option<Format>,

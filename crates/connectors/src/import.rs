@@ -1,6 +1,7 @@
 //! `soxctl import`: reconcile a snapshot into a store in one transaction.
 //! Either every changed fact becomes a ledger event, or nothing changes.
 
+use crate::correlate::{AccountAttributes, Correlator, Rules};
 use crate::snapshot::{Snapshot, SnapshotError, validate_complete, validate_references};
 use soxctl_model::event::{
     AccountFact, Baselined, EntitlementFact, Event, GrantFact, ImportCompleted, Origin, PersonFact,
@@ -19,6 +20,8 @@ pub struct ImportOptions {
     /// Refuse a snapshot that removes more than this share (percent) of a
     /// system's grants: a truncated export must not wipe access history.
     pub max_removals_percent: u32,
+    /// How accounts without a `person_id` are linked to people.
+    pub correlation: Rules,
 }
 
 impl Default for ImportOptions {
@@ -27,6 +30,7 @@ impl Default for ImportOptions {
             actor: Principal::system("import"),
             dry_run: false,
             max_removals_percent: 20,
+            correlation: Rules::default(),
         }
     }
 }
@@ -66,6 +70,8 @@ pub async fn import(
 ) -> Result<ImportOutcome, ImportError> {
     let mut tx = store.begin_write().await?;
     let current = tx.inventory().await?;
+    let correlated = correlate_accounts(snapshot, &current, &options.correlation);
+    let snapshot = correlated.as_ref().unwrap_or(snapshot);
     validate_references(snapshot, &current)?;
     validate_complete(snapshot, &current)?;
     let baselined: BTreeSet<SystemId> = tx.baselined_systems().await?.into_iter().collect();
@@ -131,6 +137,50 @@ pub async fn import(
         events,
         receipt: Some(receipt),
     })
+}
+
+/// Links accounts the snapshot leaves uncorrelated, by the correlation rules
+/// over the people of the snapshot and the store; `None` when none links.
+pub fn correlate_accounts(
+    snapshot: &Snapshot,
+    current: &soxctl_model::inventory::Inventory,
+    rules: &Rules,
+) -> Option<Snapshot> {
+    let unlinked = || {
+        snapshot
+            .inventory
+            .accounts
+            .values()
+            .filter(|a| a.person_id.is_none())
+    };
+    unlinked().next()?;
+    let people = current
+        .people
+        .iter()
+        .filter(|(id, _)| !snapshot.inventory.people.contains_key(*id))
+        .chain(&snapshot.inventory.people)
+        .map(|(_, p)| p);
+    let correlator = Correlator::new(people, rules.clone());
+    let links: Vec<_> = unlinked()
+        .filter_map(|a| {
+            let attributes = AccountAttributes {
+                account_id: a.account_id.as_str(),
+                ..Default::default()
+            };
+            let person = correlator.correlate(&a.system_id, None, &attributes)?;
+            Some(((a.system_id.clone(), a.account_id.clone()), person))
+        })
+        .collect();
+    if links.is_empty() {
+        return None;
+    }
+    let mut linked = snapshot.clone();
+    for (key, person) in links {
+        if let Some(account) = linked.inventory.accounts.get_mut(&key) {
+            account.person_id = Some(person);
+        }
+    }
+    Some(linked)
 }
 
 async fn to_event(tx: &mut WriteTx, change: &Change, origin: &Origin) -> Result<Event, StoreError> {

@@ -1,5 +1,6 @@
 //! Connectors bring identities and access in from the systems that hold
 //! them. Today: snapshot directories (DESIGN A5).
 
+pub mod correlate;
 pub mod import;
 pub mod snapshot;

@@ -3,7 +3,8 @@ use crate::cli::ImportArgs;
 use crate::config::Config;
 use crate::exit::{CmdResult, Exit, failed};
 use crate::output::{Format, print_object, print_records};
-use soxctl_connectors::import::{ImportError, ImportOptions, import};
+use soxctl_connectors::correlate::Rules;
+use soxctl_connectors::import::{ImportError, ImportOptions, correlate_accounts, import};
 use soxctl_connectors::snapshot;
 use soxctl_model::inventory::Inventory;
 use soxctl_model::reconcile::{ChangeKind, Diff, Fact, reconcile};
@@ -21,6 +22,18 @@ pub async fn run(config: &Config, args: ImportArgs) -> CmdResult {
     // store yet, check them now so that a rejected snapshot creates none, and
     // a dry run diffs against nothing instead of creating a store.
     let format = Format::resolve(args.format);
+    let correlation = match &args.correlation {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                failed(
+                    Exit::Usage,
+                    anyhow::anyhow!("cannot read the correlation rules {}: {e}", path.display()),
+                )
+            })?;
+            Rules::parse(&text).map_err(|e| failed(Exit::Usage, e))?
+        }
+        None => Rules::default(),
+    };
     args.store.check()?;
     if let Location::Sqlite(dir) = args.store.location(config)
         && !dir.join(DB_FILE).exists()
@@ -28,9 +41,10 @@ pub async fn run(config: &Config, args: ImportArgs) -> CmdResult {
         snapshot::validate_references(&snapshot, &Inventory::default())
             .map_err(|e| failed(Exit::Usage, ImportError::Snapshot(e)))?;
         if args.dry_run {
+            let correlated = correlate_accounts(&snapshot, &Inventory::default(), &correlation);
             let diff = reconcile(
                 &Inventory::default(),
-                &snapshot.inventory,
+                &correlated.as_ref().unwrap_or(&snapshot).inventory,
                 &snapshot.scope,
                 &BTreeSet::new(),
             );
@@ -41,6 +55,7 @@ pub async fn run(config: &Config, args: ImportArgs) -> CmdResult {
         actor: cli_actor(),
         dry_run: args.dry_run,
         max_removals_percent: args.max_removals,
+        correlation,
     };
     if args.dry_run {
         // Records nothing, so it needs no signing key.
