@@ -105,7 +105,10 @@ impl Correlator {
         let mut ids = HashMap::new();
         let mut emails: HashMap<String, Option<PersonId>> = HashMap::new();
         for person in people {
-            ids.insert(person.person_id.as_str().to_owned(), person.person_id.clone());
+            ids.insert(
+                person.person_id.as_str().to_owned(),
+                person.person_id.clone(),
+            );
             if let Some(email) = &person.email {
                 emails
                     .entry(email.to_lowercase())
@@ -232,7 +235,11 @@ mod tests {
 
     #[test]
     fn bad_rules_say_what_to_write() {
-        let err = Rules::parse("[[correlate]]\naccount = \"uid\"\nperson = \"email\"\n").unwrap_err();
-        assert!(err.to_string().contains("account = account_id|email"), "{err}");
+        let err =
+            Rules::parse("[[correlate]]\naccount = \"uid\"\nperson = \"email\"\n").unwrap_err();
+        assert!(
+            err.to_string().contains("account = account_id|email"),
+            "{err}"
+        );
     }
 }

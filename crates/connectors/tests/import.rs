@@ -16,6 +16,8 @@ mod helpers;
 mod demo;
 #[path = "import/guards.rs"]
 mod guards;
+#[path = "import/history.rs"]
+mod history;
 #[path = "import/reconcile.rs"]
 mod reconcile;
 #[path = "import/rejects.rs"]

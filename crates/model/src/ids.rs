@@ -116,6 +116,12 @@ impl EntitlementRef {
     }
 }
 
+impl Serialize for EntitlementRef {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
 impl fmt::Display for EntitlementRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}:{}", self.system, self.entitlement)

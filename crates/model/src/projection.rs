@@ -13,6 +13,9 @@ use crate::sealed::{self, KeyId, PersonKey, SealError};
 use crate::time::Timestamp;
 use std::collections::BTreeMap;
 
+mod history;
+pub use history::{AccountIntervalRow, Close, GrantIntervalRow};
+
 /// Per-person keys for sealed fields, by the key id each sealed field names;
 /// a missing key means the data sealed under it was erased.
 pub trait KeyRing {
@@ -103,6 +106,8 @@ pub enum Row {
     RoleEntitlement(RoleEntitlement),
     Import(ImportRow),
     Token(TokenRow),
+    GrantInterval(GrantIntervalRow),
+    AccountInterval(AccountIntervalRow),
 }
 
 /// Primary keys of the state tables; the variant names the table.
@@ -119,6 +124,8 @@ pub enum RowKey {
     RoleEntitlement(RoleId, SystemId, EntitlementId),
     Import(String),
     Token(TokenId),
+    GrantInterval(SystemId, AccountId, EntitlementId, u64),
+    AccountInterval(SystemId, AccountId, u64),
 }
 
 impl RowKey {
@@ -135,6 +142,8 @@ impl RowKey {
             Self::RoleEntitlement(..) => "role_entitlements",
             Self::Import(_) => "imports",
             Self::Token(_) => "tokens",
+            Self::GrantInterval(..) => "grant_history",
+            Self::AccountInterval(..) => "account_history",
         }
     }
 }
@@ -163,6 +172,15 @@ impl Row {
             ),
             Self::Import(i) => RowKey::Import(i.import_id.clone()),
             Self::Token(t) => RowKey::Token(t.token_id.clone()),
+            Self::GrantInterval(g) => RowKey::GrantInterval(
+                g.system_id.clone(),
+                g.account_id.clone(),
+                g.entitlement_id.clone(),
+                g.opened_seq,
+            ),
+            Self::AccountInterval(a) => {
+                RowKey::AccountInterval(a.system_id.clone(), a.account_id.clone(), a.opened_seq)
+            }
         }
     }
 }
@@ -179,11 +197,25 @@ pub enum RowChange {
     ErasePerson {
         person_id: PersonId,
     },
+    /// Ends the open `grant_history` interval of this grant.
+    CloseGrantInterval {
+        system_id: SystemId,
+        account_id: AccountId,
+        entitlement_id: EntitlementId,
+        close: Close,
+    },
+    /// Ends the open `account_history` interval of this account.
+    CloseAccountInterval {
+        system_id: SystemId,
+        account_id: AccountId,
+        close: Close,
+    },
 }
 
 /// What the projection needs to know about the entry besides its event.
 #[derive(Debug, Clone)]
 pub struct EntryContext<'a> {
+    pub seq: u64,
     pub time: Timestamp,
     pub actor: &'a Principal,
 }
@@ -228,12 +260,39 @@ pub fn project(
             Upsert(Row::Entitlement(f.entitlement.clone()))
         }
         Event::EntitlementRemoved(f) => Delete(Row::Entitlement(f.entitlement.clone()).key()),
-        Event::AccountAdded(f) | Event::AccountChanged(f) => {
-            Upsert(Row::Account(f.account.clone()))
+        Event::AccountAdded(f) => {
+            return Ok(vec![
+                Upsert(Row::Account(f.account.clone())),
+                history::account_opened(ctx, f),
+            ]);
         }
-        Event::AccountRemoved(f) => Delete(Row::Account(f.account.clone()).key()),
-        Event::GrantAdded(f) | Event::GrantChanged(f) => Upsert(Row::Grant(f.grant.clone())),
-        Event::GrantRemoved(f) => Delete(Row::Grant(f.grant.clone()).key()),
+        Event::AccountChanged(f) => {
+            let mut changes = vec![Upsert(Row::Account(f.account.clone()))];
+            if history::account_version_changes(f) {
+                changes.push(history::account_closed(ctx, f));
+                changes.push(history::account_opened(ctx, f));
+            }
+            return Ok(changes);
+        }
+        Event::AccountRemoved(f) => {
+            return Ok(vec![
+                Delete(Row::Account(f.account.clone()).key()),
+                history::account_closed(ctx, f),
+            ]);
+        }
+        Event::GrantAdded(f) => {
+            return Ok(vec![
+                Upsert(Row::Grant(f.grant.clone())),
+                history::grant_opened(ctx, f),
+            ]);
+        }
+        Event::GrantChanged(f) => Upsert(Row::Grant(f.grant.clone())),
+        Event::GrantRemoved(f) => {
+            return Ok(vec![
+                Delete(Row::Grant(f.grant.clone()).key()),
+                history::grant_closed(ctx, f),
+            ]);
+        }
         Event::RoleAdded(f) | Event::RoleChanged(f) => Upsert(Row::Role(f.role.clone())),
         Event::RoleRemoved(f) => Delete(RowKey::Role(f.role.role_id.clone())),
         Event::RoleEntitlementAdded(f) => Upsert(Row::RoleEntitlement(f.role_entitlement.clone())),
@@ -386,6 +445,31 @@ impl State {
                         _ => return Err(ApplyError::UnknownToken(token_id)),
                     }
                 }
+                RowChange::CloseGrantInterval {
+                    system_id,
+                    account_id,
+                    entitlement_id,
+                    close,
+                } => {
+                    let first = RowKey::GrantInterval(
+                        system_id.clone(),
+                        account_id.clone(),
+                        entitlement_id.clone(),
+                        0,
+                    );
+                    let last =
+                        RowKey::GrantInterval(system_id, account_id, entitlement_id, u64::MAX);
+                    history::close_open(self.rows.range_mut(first..=last), &close);
+                }
+                RowChange::CloseAccountInterval {
+                    system_id,
+                    account_id,
+                    close,
+                } => {
+                    let first = RowKey::AccountInterval(system_id.clone(), account_id.clone(), 0);
+                    let last = RowKey::AccountInterval(system_id, account_id, u64::MAX);
+                    history::close_open(self.rows.range_mut(first..=last), &close);
+                }
                 RowChange::ErasePerson { person_id } => {
                     match self.rows.get_mut(&RowKey::Person(person_id.clone())) {
                         Some(Row::Person(p)) => {
@@ -433,6 +517,7 @@ mod tests {
     fn replay(events: &[Event], keys: &PersonKeys) -> Result<State, String> {
         let actor = Principal::system("test");
         let ctx = EntryContext {
+            seq: 0,
             time: Timestamp::parse("2025-01-01T00:00:00Z").unwrap(),
             actor: &actor,
         };

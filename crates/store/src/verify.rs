@@ -397,6 +397,7 @@ fn replay(
     let time = Timestamp::parse(&entry.time).map_err(|e| fail(e.to_string()))?;
     let changes = projection::project(
         &EntryContext {
+            seq,
             time,
             actor: &actor,
         },

@@ -11,6 +11,10 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
         2,
         include_str!("../../migrations/postgres/0002_outbox_jobs_idempotency.sql"),
     ),
+    (
+        3,
+        include_str!("../../migrations/postgres/0003_history.sql"),
+    ),
 ];
 pub const BACKEND: &str = "postgres";
 

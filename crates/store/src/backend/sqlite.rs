@@ -15,6 +15,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
         2,
         include_str!("../../migrations/sqlite/0002_outbox_jobs_idempotency.sql"),
     ),
+    (3, include_str!("../../migrations/sqlite/0003_history.sql")),
 ];
 pub const BACKEND: &str = "sqlite";
 

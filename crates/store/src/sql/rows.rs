@@ -57,6 +57,8 @@ enum Table {
     RoleEntitlements,
     Imports,
     Tokens,
+    GrantHistory,
+    AccountHistory,
 }
 
 impl Table {
@@ -73,6 +75,8 @@ impl Table {
             Row::RoleEntitlement(_) => Self::RoleEntitlements,
             Row::Import(_) => Self::Imports,
             Row::Token(_) => Self::Tokens,
+            Row::GrantInterval(_) => Self::GrantHistory,
+            Row::AccountInterval(_) => Self::AccountHistory,
         }
     }
 
@@ -89,6 +93,8 @@ impl Table {
             RowKey::RoleEntitlement(..) => Self::RoleEntitlements,
             RowKey::Import(_) => Self::Imports,
             RowKey::Token(_) => Self::Tokens,
+            RowKey::GrantInterval(..) => Self::GrantHistory,
+            RowKey::AccountInterval(..) => Self::AccountHistory,
         }
     }
 
@@ -105,6 +111,8 @@ impl Table {
             Self::RoleEntitlements => "role_entitlements",
             Self::Imports => "imports",
             Self::Tokens => "tokens",
+            Self::GrantHistory => "grant_history",
+            Self::AccountHistory => "account_history",
         }
     }
 
@@ -176,16 +184,51 @@ impl Table {
                 "created_by",
                 "revoked_at",
             ],
+            Self::GrantHistory => &GRANT_HISTORY_COLUMNS,
+            Self::AccountHistory => &ACCOUNT_HISTORY_COLUMNS,
         }
     }
 
     fn key_len(self) -> usize {
         match self {
             Self::Entitlements | Self::Accounts => 2,
-            Self::Grants | Self::RoleEntitlements => 3,
+            Self::Grants | Self::RoleEntitlements | Self::AccountHistory => 3,
+            Self::GrantHistory => 4,
             _ => 1,
         }
     }
+}
+
+const GRANT_HISTORY_COLUMNS: [&str; 11] = [
+    "system_id",
+    "account_id",
+    "entitlement_id",
+    "opened_seq",
+    "valid_from",
+    "valid_to",
+    "closed_seq",
+    "source",
+    "opened_by",
+    "closed_by",
+    "import_id",
+];
+
+const ACCOUNT_HISTORY_COLUMNS: [&str; 11] = [
+    "system_id",
+    "account_id",
+    "opened_seq",
+    "valid_from",
+    "valid_to",
+    "closed_seq",
+    "person_id",
+    "kind",
+    "status",
+    "opened_by",
+    "closed_by",
+];
+
+fn seq_param(seq: u64) -> i64 {
+    i64::try_from(seq).unwrap_or(i64::MAX)
 }
 
 type Query<'q> = sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments<'q>>;
@@ -345,6 +388,30 @@ fn bind_row<'q>(q: Query<'q>, row: &'q Row) -> Query<'q> {
             .bind(t.created_at.to_canonical())
             .bind(&t.created_by)
             .bind(ts(&t.revoked_at)),
+        Row::GrantInterval(g) => q
+            .bind(g.system_id.as_str())
+            .bind(g.account_id.as_str())
+            .bind(g.entitlement_id.as_str())
+            .bind(seq_param(g.opened_seq))
+            .bind(g.valid_from.to_canonical())
+            .bind(ts(&g.valid_to))
+            .bind(g.closed_seq.map(seq_param))
+            .bind(g.source.to_string())
+            .bind(&g.opened_by)
+            .bind(&g.closed_by)
+            .bind(&g.import_id),
+        Row::AccountInterval(a) => q
+            .bind(a.system_id.as_str())
+            .bind(a.account_id.as_str())
+            .bind(seq_param(a.opened_seq))
+            .bind(a.valid_from.to_canonical())
+            .bind(ts(&a.valid_to))
+            .bind(a.closed_seq.map(seq_param))
+            .bind(pid(&a.person_id))
+            .bind(a.kind.as_str())
+            .bind(a.status.as_str())
+            .bind(&a.opened_by)
+            .bind(&a.closed_by),
     }
 }
 
@@ -361,6 +428,14 @@ fn bind_key<'q>(q: Query<'q>, key: &'q RowKey) -> Query<'q> {
         RowKey::RoleEntitlement(r, s, e) => q.bind(r.as_str()).bind(s.as_str()).bind(e.as_str()),
         RowKey::Import(i) => q.bind(i.as_str()),
         RowKey::Token(t) => q.bind(t.as_str()),
+        RowKey::GrantInterval(s, a, e, seq) => q
+            .bind(s.as_str())
+            .bind(a.as_str())
+            .bind(e.as_str())
+            .bind(seq_param(*seq)),
+        RowKey::AccountInterval(s, a, seq) => {
+            q.bind(s.as_str()).bind(a.as_str()).bind(seq_param(*seq))
+        }
     }
 }
 
@@ -457,6 +532,45 @@ impl Pending {
                         )));
                     }
                 }
+                Run::Alone(RowChange::CloseGrantInterval {
+                    system_id,
+                    account_id,
+                    entitlement_id,
+                    close,
+                }) => {
+                    // The open interval: at most one, found by the key's prefix.
+                    sqlx::query(
+                        "UPDATE grant_history SET valid_to = CASE WHEN valid_from > $1 THEN valid_from ELSE $1 END, \
+                         closed_seq = $2, closed_by = $3 \
+                         WHERE system_id = $4 AND account_id = $5 AND entitlement_id = $6 AND valid_to IS NULL",
+                    )
+                    .bind(close.at.to_canonical())
+                    .bind(seq_param(close.seq))
+                    .bind(&close.by)
+                    .bind(system_id.as_str())
+                    .bind(account_id.as_str())
+                    .bind(entitlement_id.as_str())
+                    .execute(&mut *conn)
+                    .await?;
+                }
+                Run::Alone(RowChange::CloseAccountInterval {
+                    system_id,
+                    account_id,
+                    close,
+                }) => {
+                    sqlx::query(
+                        "UPDATE account_history SET valid_to = CASE WHEN valid_from > $1 THEN valid_from ELSE $1 END, \
+                         closed_seq = $2, closed_by = $3 \
+                         WHERE system_id = $4 AND account_id = $5 AND valid_to IS NULL",
+                    )
+                    .bind(close.at.to_canonical())
+                    .bind(seq_param(close.seq))
+                    .bind(&close.by)
+                    .bind(system_id.as_str())
+                    .bind(account_id.as_str())
+                    .execute(&mut *conn)
+                    .await?;
+                }
                 Run::Alone(RowChange::ErasePerson { person_id }) => {
                     let done = sqlx::query(
                         "UPDATE people SET name = NULL, email = NULL, erased = $1 WHERE person_id = $2",
@@ -521,7 +635,7 @@ async fn delete(conn: &mut Conn, table: Table, keys: &[RowKey]) -> Result<()> {
 
 // ---- reading rows back -------------------------------------------------
 
-fn parse<T, E: std::fmt::Display>(
+pub(super) fn parse<T, E: std::fmt::Display>(
     table: &'static str,
     key: &str,
     r: std::result::Result<T, E>,
@@ -529,7 +643,7 @@ fn parse<T, E: std::fmt::Display>(
     r.map_err(|e| row_error(table, key, e))
 }
 
-fn opt<T, E: std::fmt::Display>(
+pub(super) fn opt<T, E: std::fmt::Display>(
     table: &'static str,
     key: &str,
     v: Option<String>,
@@ -538,7 +652,7 @@ fn opt<T, E: std::fmt::Display>(
     v.map(|s| parse(table, key, f(&s))).transpose()
 }
 
-fn person_id(s: &str) -> std::result::Result<PersonId, soxctl_model::ids::IdError> {
+pub(super) fn person_id(s: &str) -> std::result::Result<PersonId, soxctl_model::ids::IdError> {
     PersonId::parse(s)
 }
 
@@ -891,6 +1005,18 @@ pub async fn all_rows(conn: &mut Conn) -> Result<BTreeMap<RowKey, Row>> {
     );
     rows.extend(imports(conn).await?.into_iter().map(Row::Import));
     rows.extend(tokens(conn).await?.into_iter().map(Row::Token));
+    rows.extend(
+        super::history::grant_intervals(conn)
+            .await?
+            .into_iter()
+            .map(Row::GrantInterval),
+    );
+    rows.extend(
+        super::history::account_intervals(conn)
+            .await?
+            .into_iter()
+            .map(Row::AccountInterval),
+    );
     Ok(rows.into_iter().map(|r| (r.key(), r)).collect())
 }
 

@@ -154,7 +154,7 @@ impl Tx {
             .failpoints
             .check(failpoint::APPEND_BEFORE_PROJECTION)?;
         self.preload_keys(event).await?;
-        let changes = projection::project(&EntryContext { time, actor }, event, &self.keys)?;
+        let changes = projection::project(&EntryContext { seq, time, actor }, event, &self.keys)?;
         for change in changes {
             if self.rows.push(change) {
                 self.flush_rows().await?;
