@@ -48,6 +48,12 @@ pub enum Command {
     Backup(BackupArgs),
     /// Restore an SQLite backup into a new data directory.
     Restore(RestoreArgs),
+    /// Who holds an entitlement, now or at an instant (--at).
+    WhoHas(WhoHasArgs),
+    /// What a person could do, now or at an instant (--at).
+    AccessOf(AccessOfArgs),
+    /// Every change to a person's access between two instants.
+    History(HistoryArgs),
     /// Benchmarks (results table on stdout; figures go in docs/BENCHMARKS.md).
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -132,6 +138,48 @@ pub struct ImportArgs {
     #[arg(long, value_name = "FILE")]
     pub correlation: Option<PathBuf>,
     /// Output of the summary (and of the diff with --dry-run).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+}
+
+#[derive(Debug, Args)]
+pub struct WhoHasArgs {
+    /// The entitlement, as system_id:entitlement_id.
+    pub entitlement: String,
+    /// The instant: an RFC 3339 time, or a date meaning the end of that day (default: now).
+    #[arg(long, value_name = "WHEN")]
+    pub at: Option<String>,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+}
+
+#[derive(Debug, Args)]
+pub struct AccessOfArgs {
+    /// The person's id.
+    pub person: String,
+    /// The instant: an RFC 3339 time, or a date meaning the end of that day (default: now).
+    #[arg(long, value_name = "WHEN")]
+    pub at: Option<String>,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// The person's id.
+    pub person: String,
+    /// Start of the window (RFC 3339 time or date; default: the beginning).
+    #[arg(long, value_name = "WHEN")]
+    pub from: Option<String>,
+    /// End of the window (a date means the end of that day; default: now).
+    #[arg(long, value_name = "WHEN")]
+    pub to: Option<String>,
+    #[command(flatten)]
+    pub store: StoreArgs,
     #[arg(long, value_enum)]
     pub format: Option<Format>,
 }

@@ -28,6 +28,8 @@ mod ledger;
 mod person;
 #[path = "cli/postgres.rs"]
 mod postgres;
+#[path = "cli/query.rs"]
+mod query;
 #[path = "cli/replicas.rs"]
 mod replicas;
 #[path = "cli/serve.rs"]

@@ -35,6 +35,17 @@ impl Timestamp {
         })
     }
 
+    /// As `parse`, except that a full date means the end of that day
+    /// (23:59:59.999999 UTC): "as of 31 March" is the close of the 31st.
+    pub fn parse_end_of_day(value: &str) -> Result<Self, TimeError> {
+        let start = Self::parse(value)?;
+        if NaiveDate::parse_from_str(value, "%Y-%m-%d").is_ok() {
+            let end = start.0 + chrono::Duration::days(1) - chrono::Duration::microseconds(1);
+            return Ok(Self(end));
+        }
+        Ok(start)
+    }
+
     pub fn as_datetime(&self) -> DateTime<Utc> {
         self.0
     }

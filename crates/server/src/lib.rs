@@ -13,6 +13,7 @@ mod checkpointer;
 mod health;
 mod housekeeping;
 mod idempotency;
+mod inventory_api;
 mod ledger_api;
 mod metrics;
 mod observe;
@@ -66,6 +67,15 @@ pub fn router(state: AppState) -> Router {
             get(tokens_api::list).post(tokens_api::create),
         )
         .route("/api/v1/tokens/{token_id}/revoke", post(tokens_api::revoke))
+        .route("/api/v1/who-has", get(inventory_api::who_has))
+        .route(
+            "/api/v1/people/{person_id}/access",
+            get(inventory_api::access_of),
+        )
+        .route(
+            "/api/v1/people/{person_id}/history",
+            get(inventory_api::history),
+        )
         .fallback(not_found);
     observe::layer(routes, state)
 }

@@ -256,6 +256,7 @@ impl From<StoreError> for Problem {
                      the database and the server log.",
                 )
             }
+            StoreError::NotFound(detail) => Self::not_found(detail),
             other => Self::internal(&other),
         }
     }

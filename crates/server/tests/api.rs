@@ -1899,3 +1899,6 @@ async fn tokens_of_terminated_or_unknown_people_stop_working() {
     })
     .await;
 }
+
+#[path = "api/inventory.rs"]
+mod inventory;

@@ -43,6 +43,9 @@ pub enum StoreError {
     Random(String),
     #[error("{0}")]
     Invalid(String),
+    /// A question named something the store does not hold.
+    #[error("{0}")]
+    NotFound(String),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -51,8 +51,8 @@ impl Store {
                 .iter()
                 .any(|s| &s.system_id == system);
             if !known && !first.contains_key(system) {
-                return Err(StoreError::Invalid(format!(
-                    "no system '{system}' in the store; list systems with `soxctl export` or check the reference (system:entitlement)"
+                return Err(StoreError::NotFound(format!(
+                    "no system '{system}' in the store; check the reference (system_id:entitlement_id)"
                 )));
             }
             let holdings =
@@ -85,7 +85,7 @@ impl Store {
             Ok::<_, StoreError>((first, systems, holdings, exists))
         })?;
         if !exists && holdings.is_empty() {
-            return Err(StoreError::Invalid(format!(
+            return Err(StoreError::NotFound(format!(
                 "no person '{person}' in the store; check the person_id"
             )));
         }

@@ -7,6 +7,7 @@ mod export;
 mod import;
 mod ledger;
 mod person;
+mod query;
 mod serve;
 mod token;
 mod verify;
@@ -49,6 +50,9 @@ pub async fn run(cli: Cli) -> CmdResult {
         Command::Ledger(LedgerCommand::Proof(proof)) => ledger::proof(&config, proof).await,
         Command::Backup(args) => backup::backup(&config, args).await,
         Command::Restore(args) => backup::restore(args).await,
+        Command::WhoHas(args) => query::who_has(&config, args).await,
+        Command::AccessOf(args) => query::access_of(&config, args).await,
+        Command::History(args) => query::history(&config, args).await,
         Command::Bench(command) => bench::run(&config, command).await,
     }
 }

@@ -1,0 +1,148 @@
+//! The auditor's questions: `who-has`, `access-of`, `history`. Each answers
+//! now or at an instant from the temporal history, and says so when a
+//! system's history does not reach back that far ("unknown", not "nobody").
+
+use crate::cli::{AccessOfArgs, HistoryArgs, WhoHasArgs};
+use crate::config::Config;
+use crate::exit::{CmdResult, Exit, failed};
+use crate::output::{Format, print_object, print_records};
+use serde_json::{Value, json};
+use soxctl_model::history::{Coverage, Holding};
+use soxctl_model::ids::{EntitlementRef, PersonId};
+use soxctl_model::time::Timestamp;
+
+/// `--at`: an RFC 3339 time, or a date meaning the end of that day.
+pub fn instant(option: &str, value: &str) -> Result<Timestamp, crate::exit::Failure> {
+    Timestamp::parse_end_of_day(value)
+        .map_err(|e| failed(Exit::Usage, anyhow::anyhow!("{option}: {e}")))
+}
+
+fn holding_record(h: &Holding) -> Value {
+    json!({
+        "system_id": h.system_id.as_str(),
+        "account_id": h.account_id.as_str(),
+        "entitlement": format!("{}:{}", h.system_id, h.entitlement_id),
+        "person_id": h.person_id.as_ref().map(PersonId::as_str),
+        "account_kind": h.account_kind.map(|k| k.as_str()),
+        "account_status": h.account_status.map(|s| s.as_str()),
+        "valid_from": h.valid_from.to_canonical(),
+        "valid_to": h.valid_to.map(|t| t.to_canonical()),
+        "source": h.source,
+        "recorded_by": h.recorded_by,
+        "import_id": h.import_id,
+        "seq": h.seq,
+    })
+}
+
+const HOLDING_COLUMNS: [&str; 8] = [
+    "entitlement",
+    "account_id",
+    "person_id",
+    "account_kind",
+    "account_status",
+    "valid_from",
+    "source",
+    "seq",
+];
+
+pub async fn who_has(config: &Config, args: WhoHasArgs) -> CmdResult {
+    let entitlement = EntitlementRef::parse(&args.entitlement).map_err(|e| {
+        failed(
+            Exit::Usage,
+            anyhow::anyhow!("{e}; give the entitlement as system_id:entitlement_id"),
+        )
+    })?;
+    let at = args.at.as_deref().map(|v| instant("--at", v)).transpose()?;
+    let opened = args.store.open(config, false).await?;
+    let answer = opened.store.who_has(&entitlement, at).await?;
+    let format = Format::resolve(args.format);
+    if let Coverage::Unknown { since } = &answer.coverage {
+        eprintln!("{}", unknown_note(entitlement.system.as_str(), *since, at));
+    }
+    if format == Format::Json {
+        print_object(format, &serde_json::to_value(&answer)?)?;
+    } else {
+        let records: Vec<Value> = answer.holdings.iter().map(holding_record).collect();
+        print_records(format, &HOLDING_COLUMNS, &records)?;
+    }
+    Ok(Exit::Ok)
+}
+
+fn unknown_note(system: &str, since: Option<Timestamp>, at: Option<Timestamp>) -> String {
+    let when = at.map_or_else(|| "now".to_owned(), |t| t.to_canonical());
+    match since {
+        Some(since) => format!(
+            "unknown: system '{system}' has history only from its first import at {since}; nothing can be said about {when}"
+        ),
+        None => format!(
+            "unknown: system '{system}' has never been imported; import a snapshot of it to answer"
+        ),
+    }
+}
+
+pub async fn access_of(config: &Config, args: AccessOfArgs) -> CmdResult {
+    let person =
+        PersonId::parse(&args.person).map_err(|e| failed(Exit::Usage, anyhow::anyhow!("{e}")))?;
+    let at = args.at.as_deref().map(|v| instant("--at", v)).transpose()?;
+    let opened = args.store.open(config, false).await?;
+    let answer = opened.store.access_of(&person, at).await?;
+    for system in &answer.unknown_systems {
+        eprintln!(
+            "unknown: system '{system}' has no history at that instant (imported later or never): its part of the answer is unknown"
+        );
+    }
+    let format = Format::resolve(args.format);
+    if format == Format::Json {
+        print_object(format, &serde_json::to_value(&answer)?)?;
+    } else {
+        let records: Vec<Value> = answer.holdings.iter().map(holding_record).collect();
+        print_records(format, &HOLDING_COLUMNS, &records)?;
+    }
+    Ok(Exit::Ok)
+}
+
+pub async fn history(config: &Config, args: HistoryArgs) -> CmdResult {
+    let person =
+        PersonId::parse(&args.person).map_err(|e| failed(Exit::Usage, anyhow::anyhow!("{e}")))?;
+    let from = match args.from.as_deref() {
+        Some(v) => {
+            Timestamp::parse(v).map_err(|e| failed(Exit::Usage, anyhow::anyhow!("--from: {e}")))?
+        }
+        None => Timestamp::parse("1970-01-01T00:00:00Z")
+            .map_err(|e| failed(Exit::Usage, anyhow::anyhow!("{e}")))?,
+    };
+    let opened = args.store.open(config, false).await?;
+    let to = match args.to.as_deref() {
+        Some(v) => instant("--to", v)?,
+        None => opened.store.context().clock.now(),
+    };
+    let changes = opened.store.history_of(&person, from, to).await?;
+    let records: Vec<Value> = changes
+        .iter()
+        .map(|c| {
+            json!({
+                "at": c.at.to_canonical(),
+                "change": c.change.as_str(),
+                "system_id": c.system_id.as_str(),
+                "account_id": c.account_id.as_str(),
+                "entitlement_id": c.entitlement_id.as_ref().map(|e| e.as_str()),
+                "account_status": c.account_status.map(|s| s.as_str()),
+                "recorded_by": c.recorded_by,
+                "import_id": c.import_id,
+                "seq": c.seq,
+            })
+        })
+        .collect();
+    let columns = [
+        "at",
+        "change",
+        "system_id",
+        "account_id",
+        "entitlement_id",
+        "account_status",
+        "recorded_by",
+        "seq",
+    ];
+    print_records(Format::resolve(args.format), &columns, &records)?;
+    Ok(Exit::Ok)
+}

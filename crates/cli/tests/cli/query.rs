@@ -1,0 +1,189 @@
+//! `who-has`, `access-of` and `history` against a store with two imports
+//! a month apart: answers now, at an instant, and "unknown" before the
+//! first import.
+
+use crate::helpers::{Sandbox, col, edit_csv};
+use serde_json::Value;
+
+/// (system, account, entitlement, person) of the first grant of a human
+/// account that has a person, from the snapshot's CSV files.
+fn first_personal_grant(snapshot: &std::path::Path) -> (String, String, String, String) {
+    let mut owner = std::collections::HashMap::new();
+    edit_csv(&snapshot.join("accounts.csv"), |h, rows| {
+        for r in rows.iter() {
+            if !r[col(h, "person_id")].is_empty() && r[col(h, "status")] == "active" {
+                owner.insert(
+                    (
+                        r[col(h, "system_id")].clone(),
+                        r[col(h, "account_id")].clone(),
+                    ),
+                    r[col(h, "person_id")].clone(),
+                );
+            }
+        }
+    });
+    let mut found = None;
+    edit_csv(&snapshot.join("grants.csv"), |h, rows| {
+        found = rows.iter().find_map(|r| {
+            let key = (
+                r[col(h, "system_id")].clone(),
+                r[col(h, "account_id")].clone(),
+            );
+            owner.get(&key).map(|p| {
+                (
+                    key.0.clone(),
+                    key.1.clone(),
+                    r[col(h, "entitlement_id")].clone(),
+                    p.clone(),
+                )
+            })
+        });
+    });
+    found.expect("a grant of a correlated account")
+}
+
+fn set_extracted_at(snapshot: &std::path::Path, at: &str) {
+    let path = snapshot.join("manifest.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let text: String = text
+        .lines()
+        .map(|l| {
+            if l.starts_with("extracted_at") {
+                format!("extracted_at = \"{at}\"\n")
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
+    std::fs::write(path, text).unwrap();
+}
+
+#[test]
+fn point_in_time_questions_from_the_command_line() {
+    let sb = Sandbox::new();
+    let june = sb.snapshot("june", 11, 60);
+    let data = sb.path("data");
+    sb.import(&june, &data);
+    let (system, account, entitlement, person) = first_personal_grant(&june);
+    let reference = format!("{system}:{entitlement}");
+
+    // July: the grant is gone.
+    let july = sb.copy_snapshot(&june, "july");
+    set_extracted_at(&july, "2025-07-31T17:00:00Z");
+    edit_csv(&july.join("grants.csv"), |h, rows| {
+        rows.retain(|r| {
+            !(r[col(h, "system_id")] == system
+                && r[col(h, "account_id")] == account
+                && r[col(h, "entitlement_id")] == entitlement)
+        });
+    });
+    sb.import(&july, &data);
+
+    let holders = |at: Option<&str>| -> (Vec<Value>, String) {
+        let mut args = args!["who-has", &reference, "--data", &data, "--format", "jsonl"];
+        if let Some(at) = at {
+            args.extend(args!["--at", at]);
+        }
+        let run = sb.run(args);
+        run.ok();
+        let rows = run
+            .stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        (rows, run.stderr.clone())
+    };
+    let has = |rows: &[Value]| rows.iter().any(|r| r["account_id"] == account.as_str());
+    let (now, _) = holders(None);
+    assert!(!has(&now), "revoked in July: {now:?}");
+    let (in_july, _) = holders(Some("2025-07-15"));
+    assert!(has(&in_july), "held mid-July: {in_july:?}");
+    let row = in_july
+        .iter()
+        .find(|r| r["account_id"] == account.as_str())
+        .unwrap();
+    assert_eq!(row["person_id"], person.as_str());
+    let (before, note) = holders(Some("2025-01-01"));
+    assert!(before.is_empty());
+    assert!(note.contains("unknown"), "{note}");
+
+    // The JSON form carries the coverage.
+    let json = sb
+        .run(args![
+            "who-has",
+            &reference,
+            "--data",
+            &data,
+            "--at",
+            "2025-01-01",
+            "--format",
+            "json"
+        ])
+        .ok()
+        .json();
+    assert_eq!(json["coverage"]["state"], "unknown", "{json}");
+
+    let access = sb
+        .run(args![
+            "access-of",
+            &person,
+            "--data",
+            &data,
+            "--at",
+            "2025-07-15",
+            "--format",
+            "json"
+        ])
+        .ok()
+        .json();
+    let held: Vec<&str> = access["holdings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["entitlement_id"].as_str().unwrap())
+        .collect();
+    assert!(held.contains(&entitlement.as_str()), "{access}");
+
+    let history = sb.run(args![
+        "history",
+        &person,
+        "--data",
+        &data,
+        "--from",
+        "2025-07-01",
+        "--to",
+        "2025-08-31",
+        "--format",
+        "jsonl"
+    ]);
+    history.ok();
+    let changes: Vec<Value> = history
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let revoked = changes
+        .iter()
+        .find(|c| c["change"] == "revoked" && c["entitlement_id"] == entitlement.as_str())
+        .unwrap_or_else(|| panic!("revocation in {changes:?}"));
+    assert_eq!(revoked["at"], "2025-07-31T17:00:00.000000Z");
+    assert_eq!(revoked["recorded_by"], "system:cli");
+
+    // Bad input: exit 2 with a reason.
+    sb.run(args!["who-has", "no-colon", "--data", &data])
+        .code(2)
+        .stderr_has(&["system_id:entitlement_id"]);
+    sb.run(args![
+        "who-has",
+        &reference,
+        "--data",
+        &data,
+        "--at",
+        "yesterday"
+    ])
+    .code(2)
+    .stderr_has(&["--at"]);
+    sb.run(args!["access-of", "nobody-here", "--data", &data])
+        .code(2)
+        .stderr_has(&["no person 'nobody-here'"]);
+}
