@@ -54,6 +54,8 @@ pub enum Command {
     AccessOf(AccessOfArgs),
     /// Every change to a person's access between two instants.
     History(HistoryArgs),
+    /// Findings of the detectors (open ones by default).
+    Findings(FindingsArgs),
     /// Benchmarks (results table on stdout; figures go in docs/BENCHMARKS.md).
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -178,6 +180,27 @@ pub struct HistoryArgs {
     /// End of the window (a date means the end of that day; default: now).
     #[arg(long, value_name = "WHEN")]
     pub to: Option<String>,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+}
+
+#[derive(Debug, Args)]
+pub struct FindingsArgs {
+    /// Only this kind (leaver_access, orphan_account, shared_privileged, privileged_without_mfa,
+    /// dormant_account, drift, nhi_without_owner, nhi_owner_left, nhi_stale_credential, …).
+    #[arg(long)]
+    pub kind: Option<String>,
+    /// open, accepted, resolved or all.
+    #[arg(long, default_value = "open")]
+    pub status: Option<String>,
+    /// This severity or worse: low, medium, high, critical.
+    #[arg(long)]
+    pub severity: Option<String>,
+    /// Subjects starting with this, e.g. account:erp: or grant:.
+    #[arg(long, value_name = "PREFIX")]
+    pub subject: Option<String>,
     #[command(flatten)]
     pub store: StoreArgs,
     #[arg(long, value_enum)]

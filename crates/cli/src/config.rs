@@ -22,6 +22,42 @@ pub struct Config {
     pub server: ServerConfig,
     #[serde(default)]
     pub ledger: LedgerConfig,
+    #[serde(default)]
+    pub hygiene: HygieneConfig,
+}
+
+/// Thresholds of the hygiene detectors.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HygieneConfig {
+    /// An active account not used for this many days is dormant.
+    #[serde(default = "ninety")]
+    pub unused_days: i64,
+    /// A service or shared credential older than this many days must be rotated.
+    #[serde(default = "ninety")]
+    pub rotation_days: i64,
+}
+
+fn ninety() -> i64 {
+    90
+}
+
+impl Default for HygieneConfig {
+    fn default() -> Self {
+        Self {
+            unused_days: 90,
+            rotation_days: 90,
+        }
+    }
+}
+
+impl HygieneConfig {
+    pub fn policy(&self) -> soxctl_detect::hygiene::Policy {
+        soxctl_detect::hygiene::Policy {
+            unused_days: self.unused_days,
+            rotation_days: self.rotation_days,
+        }
+    }
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -74,6 +110,9 @@ impl Config {
         }
         if let Some(origin) = &self.ledger.origin {
             check_origin(origin).context("[ledger] origin")?;
+        }
+        if self.hygiene.unused_days < 1 || self.hygiene.rotation_days < 1 {
+            bail!("[hygiene] unused_days and rotation_days must be at least 1 (days)");
         }
         Ok(())
     }

@@ -22,6 +22,8 @@ pub struct ImportOptions {
     pub max_removals_percent: u32,
     /// How accounts without a `person_id` are linked to people.
     pub correlation: Rules,
+    /// Thresholds of the hygiene detectors re-evaluated after the import.
+    pub hygiene: soxctl_detect::hygiene::Policy,
 }
 
 impl Default for ImportOptions {
@@ -31,6 +33,7 @@ impl Default for ImportOptions {
             dry_run: false,
             max_removals_percent: 20,
             correlation: Rules::default(),
+            hygiene: Default::default(),
         }
     }
 }
@@ -60,6 +63,8 @@ pub struct ImportOutcome {
     pub diff: Diff,
     /// Ledger events written (0 on a dry run or when nothing changed).
     pub events: u64,
+    /// Findings the hygiene detectors opened and resolved after the import.
+    pub findings: crate::hygiene::FindingChanges,
     pub receipt: Option<Receipt>,
 }
 
@@ -94,6 +99,7 @@ pub async fn import(
             import_id: None,
             diff,
             events: 0,
+            findings: Default::default(),
             receipt: None,
         });
     }
@@ -130,11 +136,14 @@ pub async fn import(
     });
     tx.append(&options.actor, &summary).await?;
     events += 1;
+    let now = store.context().clock.now();
+    let findings = crate::hygiene::evaluate(&mut tx, now, &options.hygiene).await?;
     let receipt = tx.commit().await?;
     Ok(ImportOutcome {
         import_id: Some(import_id),
         diff,
         events,
+        findings,
         receipt: Some(receipt),
     })
 }

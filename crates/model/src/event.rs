@@ -4,6 +4,7 @@
 //! The ledger entry's `type` is the serde tag below and its `payload` the
 //! variant's content, so the JSON an auditor reads is exactly this shape.
 
+use crate::finding::{FindingAccepted, FindingAssigned, FindingOpened, FindingResolved};
 use crate::ids::{PersonId, SystemId, TokenId};
 use crate::inventory::{Account, Entitlement, Grant, PersonStatus, Role, RoleEntitlement, System};
 use crate::principal::Scope;
@@ -160,6 +161,14 @@ pub enum Event {
     TokenCreated(TokenCreated),
     #[serde(rename = "token.revoked")]
     TokenRevoked(TokenRevoked),
+    #[serde(rename = "finding.opened")]
+    FindingOpened(FindingOpened),
+    #[serde(rename = "finding.resolved")]
+    FindingResolved(FindingResolved),
+    #[serde(rename = "finding.accepted")]
+    FindingAccepted(FindingAccepted),
+    #[serde(rename = "finding.assigned")]
+    FindingAssigned(FindingAssigned),
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -8,6 +8,7 @@
 pub mod access;
 pub mod clock;
 pub mod event;
+pub mod finding;
 pub mod history;
 pub mod ids;
 pub mod inventory;

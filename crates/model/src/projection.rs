@@ -6,6 +6,7 @@
 //! changed without an entry therefore shows up as a difference.
 
 use crate::event::{Event, SealedPerson};
+use crate::finding::{FindingRow, FindingStatus, FindingUpdate};
 use crate::ids::{AccountId, EntitlementId, PersonId, RoleId, SystemId, TokenId};
 use crate::inventory::{Account, Entitlement, Grant, Person, Role, RoleEntitlement, System};
 use crate::principal::{Principal, Scope};
@@ -108,6 +109,7 @@ pub enum Row {
     Token(TokenRow),
     GrantInterval(GrantIntervalRow),
     AccountInterval(AccountIntervalRow),
+    Finding(FindingRow),
 }
 
 /// Primary keys of the state tables; the variant names the table.
@@ -126,6 +128,7 @@ pub enum RowKey {
     Token(TokenId),
     GrantInterval(SystemId, AccountId, EntitlementId, u64),
     AccountInterval(SystemId, AccountId, u64),
+    Finding(String),
 }
 
 impl RowKey {
@@ -144,6 +147,7 @@ impl RowKey {
             Self::Token(_) => "tokens",
             Self::GrantInterval(..) => "grant_history",
             Self::AccountInterval(..) => "account_history",
+            Self::Finding(_) => "findings",
         }
     }
 }
@@ -181,6 +185,7 @@ impl Row {
             Self::AccountInterval(a) => {
                 RowKey::AccountInterval(a.system_id.clone(), a.account_id.clone(), a.opened_seq)
             }
+            Self::Finding(f) => RowKey::Finding(f.finding_id.clone()),
         }
     }
 }
@@ -203,6 +208,11 @@ pub enum RowChange {
         account_id: AccountId,
         entitlement_id: EntitlementId,
         close: Close,
+    },
+    /// A status, owner or due-date change of an existing finding.
+    UpdateFinding {
+        finding_id: String,
+        update: FindingUpdate,
     },
     /// Ends the open `account_history` interval of this account.
     CloseAccountInterval {
@@ -330,6 +340,44 @@ pub fn project(
                 revoked_at: None,
             }))
         }
+        Event::FindingOpened(f) => Upsert(Row::Finding(FindingRow {
+            finding_id: f.finding_id.clone(),
+            kind: f.kind.clone(),
+            subject: f.subject.clone(),
+            severity: f.severity,
+            control_ids: f.control_ids.clone(),
+            status: FindingStatus::Open,
+            first_seen: f.first_seen,
+            opened_at: ctx.time,
+            resolved_at: None,
+            owner_id: f.owner_id.clone(),
+            due: f.due,
+            summary: f.summary.clone(),
+            detail: f.detail.clone(),
+            resolution: None,
+            accepted_until: None,
+        })),
+        Event::FindingResolved(f) => RowChange::UpdateFinding {
+            finding_id: f.finding_id.clone(),
+            update: FindingUpdate::Resolved {
+                at: ctx.time,
+                reason: f.reason.clone(),
+            },
+        },
+        Event::FindingAccepted(f) => RowChange::UpdateFinding {
+            finding_id: f.finding_id.clone(),
+            update: FindingUpdate::Accepted {
+                reason: f.reason.clone(),
+                until: f.until,
+            },
+        },
+        Event::FindingAssigned(f) => RowChange::UpdateFinding {
+            finding_id: f.finding_id.clone(),
+            update: FindingUpdate::Assigned {
+                owner_id: f.owner_id.clone(),
+                due: f.due,
+            },
+        },
         Event::TokenRevoked(t) => RowChange::RevokeToken {
             token_id: t.token_id.clone(),
             at: ctx.time,
@@ -427,6 +475,8 @@ pub enum ApplyError {
     UnknownToken(TokenId),
     #[error("person.erased names person '{0}', who was never added")]
     UnknownPerson(PersonId),
+    #[error("a finding event names finding '{0}', which was never opened")]
+    UnknownFinding(String),
 }
 
 impl State {
@@ -460,6 +510,12 @@ impl State {
                     let last =
                         RowKey::GrantInterval(system_id, account_id, entitlement_id, u64::MAX);
                     history::close_open(self.rows.range_mut(first..=last), &close);
+                }
+                RowChange::UpdateFinding { finding_id, update } => {
+                    match self.rows.get_mut(&RowKey::Finding(finding_id.clone())) {
+                        Some(Row::Finding(f)) => update.apply(f),
+                        _ => return Err(ApplyError::UnknownFinding(finding_id)),
+                    }
                 }
                 RowChange::CloseAccountInterval {
                     system_id,

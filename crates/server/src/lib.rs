@@ -10,6 +10,7 @@
 
 mod auth;
 mod checkpointer;
+mod findings_api;
 mod health;
 mod housekeeping;
 mod idempotency;
@@ -68,6 +69,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/tokens/{token_id}/revoke", post(tokens_api::revoke))
         .route("/api/v1/who-has", get(inventory_api::who_has))
+        .route("/api/v1/findings", get(findings_api::list))
         .route(
             "/api/v1/people/{person_id}/access",
             get(inventory_api::access_of),

@@ -140,6 +140,7 @@ macro_rules! with_conn {
 // Declared after the dispatch macros, which they use.
 pub mod checkpoint;
 pub mod erasure;
+pub mod findings;
 pub mod history;
 pub mod idempotency;
 pub mod jobs;

@@ -56,6 +56,7 @@ pub async fn run(config: &Config, args: ImportArgs) -> CmdResult {
         dry_run: args.dry_run,
         max_removals_percent: args.max_removals,
         correlation,
+        hygiene: config.hygiene.policy(),
     };
     if args.dry_run {
         // Records nothing, so it needs no signing key.
@@ -87,6 +88,8 @@ pub async fn run(config: &Config, args: ImportArgs) -> CmdResult {
         "removed": count(ChangeKind::Removed),
         "new_baselines": outcome.diff.new_baselines.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
         "events": outcome.events,
+        "findings_opened": outcome.findings.opened,
+        "findings_resolved": outcome.findings.resolved,
         "ledger_size": outcome.receipt.map(|r| r.size),
     });
     if format == Format::Table {
@@ -103,6 +106,12 @@ pub async fn run(config: &Config, args: ImportArgs) -> CmdResult {
                 ""
             }
         );
+        if outcome.findings != Default::default() {
+            eprintln!(
+                "findings: {} opened, {} resolved (see `soxctl findings`)",
+                outcome.findings.opened, outcome.findings.resolved
+            );
+        }
     } else {
         print_object(format, &summary)?;
     }

@@ -4,6 +4,7 @@ mod backup;
 mod bench;
 mod demo;
 mod export;
+mod findings;
 mod import;
 mod ledger;
 mod person;
@@ -53,6 +54,7 @@ pub async fn run(cli: Cli) -> CmdResult {
         Command::WhoHas(args) => query::who_has(&config, args).await,
         Command::AccessOf(args) => query::access_of(&config, args).await,
         Command::History(args) => query::history(&config, args).await,
+        Command::Findings(args) => findings::list(&config, args).await,
         Command::Bench(command) => bench::run(&config, command).await,
     }
 }

@@ -187,3 +187,49 @@ fn point_in_time_questions_from_the_command_line() {
         .code(2)
         .stderr_has(&["no person 'nobody-here'"]);
 }
+
+#[test]
+fn findings_of_the_demo_organisation() {
+    let sb = Sandbox::new();
+    let snap = sb.snapshot("snap", 5, 80);
+    let data = sb.path("data");
+    let summary = sb.import(&snap, &data);
+    assert!(
+        summary["findings_opened"].as_u64().unwrap() > 0,
+        "{summary}"
+    );
+    let run = sb.run(args!["findings", "--data", &data, "--format", "jsonl"]);
+    run.ok();
+    let findings: Vec<Value> = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let kinds: std::collections::BTreeSet<&str> = findings
+        .iter()
+        .map(|f| f["kind"].as_str().unwrap())
+        .collect();
+    // The demo plants leavers who kept access and orphan accounts.
+    for kind in ["leaver_access", "orphan_account"] {
+        assert!(kinds.contains(kind), "{kind} in {kinds:?}");
+    }
+    assert!(findings.iter().all(|f| f["status"] == "open"));
+    let critical = sb
+        .run(args![
+            "findings",
+            "--data",
+            &data,
+            "--severity",
+            "critical",
+            "--format",
+            "jsonl"
+        ])
+        .ok()
+        .stdout
+        .lines()
+        .count();
+    assert!(critical < findings.len());
+    sb.run(args!["findings", "--data", &data, "--severity", "urgent"])
+        .code(2)
+        .stderr_has(&["low, medium, high, critical"]);
+}

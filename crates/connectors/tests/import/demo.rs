@@ -25,7 +25,9 @@ async fn demo_snapshot_imports_once_and_verifies(env: Env) {
         + summary.role_entitlements;
     // Every fact, a baseline per system, and the summary.
     assert_eq!(first.events as usize, facts + summary.systems + 1);
-    assert_eq!(env.size().await, before + first.events);
+    let findings = first.findings.opened + first.findings.resolved;
+    assert!(first.findings.opened > 0, "the demo plants hygiene problems");
+    assert_eq!(env.size().await, before + first.events + findings);
     let inv = env.inventory().await;
     assert_eq!(
         [
@@ -51,7 +53,9 @@ async fn demo_snapshot_imports_once_and_verifies(env: Env) {
 
     let second = env.import_ok(&dir).await;
     assert_eq!(second.events, 0, "{:?}", second.diff.changes.first());
-    assert_eq!(env.size().await, before + first.events);
+    let findings = first.findings.opened + first.findings.resolved;
+    assert!(first.findings.opened > 0, "the demo plants hygiene problems");
+    assert_eq!(env.size().await, before + first.events + findings);
     assert_eq!(env.inventory().await, inv);
 
     // People's names never reach the ledger in plaintext, nor do their emails
@@ -64,7 +68,7 @@ async fn demo_snapshot_imports_once_and_verifies(env: Env) {
         .collect();
     assert_eq!(people.len(), summary.people);
     let entries = env.entry_bytes().await;
-    let events = env.events_since(0).await;
+    let events = env.all_events_since(0).await;
     for (name, email) in &people {
         assert!(
             !name.is_empty()

@@ -147,3 +147,62 @@ async fn point_in_time_questions_over_http() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn findings_are_listed_and_filtered() {
+    on_both_backends(async |fx| {
+        use soxctl_model::finding::{Detail, FindingOpened, FindingResolved, Severity, finding_id};
+        let actor = Principal::system("hygiene");
+        let open = |subject: &str, severity: Severity| {
+            Event::FindingOpened(FindingOpened {
+                finding_id: finding_id("orphan_account", subject),
+                kind: "orphan_account".into(),
+                subject: subject.into(),
+                severity,
+                control_ids: vec!["AC-ORPHANS".into()],
+                first_seen: Timestamp::parse("2025-01-01T00:00:00Z").unwrap(),
+                owner_id: None,
+                due: None,
+                summary: format!("orphan {subject}"),
+                detail: Detail::new(),
+            })
+        };
+        for event in [
+            open("account:erp:a", Severity::Low),
+            open("account:erp:b", Severity::Critical),
+            open("account:crm:c", Severity::High),
+            Event::FindingResolved(FindingResolved {
+                finding_id: finding_id("orphan_account", "account:crm:c"),
+                reason: "no longer detected".into(),
+            }),
+        ] {
+            fx.store.append_one(&actor, &event).await.unwrap();
+        }
+        let app = fx.app();
+        let subjects = |reply: Reply| -> Vec<String> {
+            reply
+                .json()
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| f["subject"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        let open_ones = get(&app, "/api/v1/findings", Some(READ)).await;
+        assert_eq!(open_ones.status, StatusCode::OK, "{}", open_ones.text());
+        assert_eq!(subjects(open_ones), ["account:erp:a", "account:erp:b"]);
+        let all = get(
+            &app,
+            "/api/v1/findings?status=all&subject=account:crm:",
+            Some(READ),
+        )
+        .await;
+        assert_eq!(subjects(all), ["account:crm:c"]);
+        let high = get(&app, "/api/v1/findings?severity=high", Some(READ)).await;
+        assert_eq!(subjects(high), ["account:erp:b"]);
+        get(&app, "/api/v1/findings?severity=urgent", Some(READ))
+            .await
+            .problem(StatusCode::BAD_REQUEST, "bad_request");
+    })
+    .await;
+}

@@ -15,6 +15,10 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
         3,
         include_str!("../../migrations/postgres/0003_history.sql"),
     ),
+    (
+        4,
+        include_str!("../../migrations/postgres/0004_findings.sql"),
+    ),
 ];
 pub const BACKEND: &str = "postgres";
 

@@ -16,6 +16,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../../migrations/sqlite/0002_outbox_jobs_idempotency.sql"),
     ),
     (3, include_str!("../../migrations/sqlite/0003_history.sql")),
+    (4, include_str!("../../migrations/sqlite/0004_findings.sql")),
 ];
 pub const BACKEND: &str = "sqlite";
 

@@ -1,5 +1,6 @@
 //! SQL shared by both backends; compiled once per backend with its `Db`.
 
+pub mod findings;
 pub mod history;
 pub mod idempotency;
 pub mod jobs;

@@ -30,14 +30,16 @@ fn pid(v: &Option<PersonId>) -> Option<&str> {
 //
 // Each statement is a round trip (to SQLite's worker thread, or to the
 // PostgreSQL server), so a write transaction buffers the changes its appends
-// project and writes them in multi-row statements: one per run of
-// consecutive changes with the same table and operation, in the order the
-// runs were made. An upsert and a later delete of the same key therefore
-// still end deleted, and the reverse still ends upserted.
+// project and writes them in multi-row statements: one per run of changes
+// with the same table and operation. Within a table the runs keep the order
+// of the changes (a change joins its table's latest run only when that run
+// has the same operation), so an upsert and a later delete of the same key
+// still end deleted, and the reverse still ends upserted; runs of different
+// tables may be written in either order, since no constraint spans tables.
 
-/// Rows per multi-row statement. With at most 10 columns a statement binds at
-/// most 640 parameters: under SQLite's historic limit of 999 and far under
-/// PostgreSQL's 65535.
+/// Rows per multi-row statement. With at most 15 columns (findings) a
+/// statement binds at most 960 parameters: under SQLite's historic limit of
+/// 999 and far under PostgreSQL's 65535.
 pub const ROW_BATCH: usize = 64;
 
 /// Buffered changes at most, over all runs, before they are written.
@@ -59,6 +61,7 @@ enum Table {
     Tokens,
     GrantHistory,
     AccountHistory,
+    Findings,
 }
 
 impl Table {
@@ -77,6 +80,7 @@ impl Table {
             Row::Token(_) => Self::Tokens,
             Row::GrantInterval(_) => Self::GrantHistory,
             Row::AccountInterval(_) => Self::AccountHistory,
+            Row::Finding(_) => Self::Findings,
         }
     }
 
@@ -95,6 +99,7 @@ impl Table {
             RowKey::Token(_) => Self::Tokens,
             RowKey::GrantInterval(..) => Self::GrantHistory,
             RowKey::AccountInterval(..) => Self::AccountHistory,
+            RowKey::Finding(_) => Self::Findings,
         }
     }
 
@@ -113,6 +118,7 @@ impl Table {
             Self::Tokens => "tokens",
             Self::GrantHistory => "grant_history",
             Self::AccountHistory => "account_history",
+            Self::Findings => "findings",
         }
     }
 
@@ -186,6 +192,7 @@ impl Table {
             ],
             Self::GrantHistory => &GRANT_HISTORY_COLUMNS,
             Self::AccountHistory => &ACCOUNT_HISTORY_COLUMNS,
+            Self::Findings => &super::findings::COLUMNS,
         }
     }
 
@@ -231,7 +238,7 @@ fn seq_param(seq: u64) -> i64 {
     i64::try_from(seq).unwrap_or(i64::MAX)
 }
 
-type Query<'q> = sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments<'q>>;
+pub(super) type Query<'q> = sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments<'q>>;
 
 /// `($1, $2), ($3, $4), …`: `rows` tuples of `width` placeholders.
 ///
@@ -400,6 +407,7 @@ fn bind_row<'q>(q: Query<'q>, row: &'q Row) -> Query<'q> {
             .bind(&g.opened_by)
             .bind(&g.closed_by)
             .bind(&g.import_id),
+        Row::Finding(f) => super::findings::bind(q, f),
         Row::AccountInterval(a) => q
             .bind(a.system_id.as_str())
             .bind(a.account_id.as_str())
@@ -433,6 +441,7 @@ fn bind_key<'q>(q: Query<'q>, key: &'q RowKey) -> Query<'q> {
             .bind(a.as_str())
             .bind(e.as_str())
             .bind(seq_param(*seq)),
+        RowKey::Finding(id) => q.bind(id.as_str()),
         RowKey::AccountInterval(s, a, seq) => {
             q.bind(s.as_str()).bind(a.as_str()).bind(seq_param(*seq))
         }
@@ -444,7 +453,28 @@ fn bind_key<'q>(q: Query<'q>, key: &'q RowKey) -> Query<'q> {
 enum Run {
     Upsert(Table, Vec<Row>),
     Delete(Table, Vec<RowKey>),
-    Alone(RowChange),
+    Alone(Table, Box<RowChange>),
+}
+
+impl Run {
+    fn table(&self) -> Table {
+        match self {
+            Self::Upsert(t, _) | Self::Delete(t, _) | Self::Alone(t, _) => *t,
+        }
+    }
+}
+
+/// The table a change writes.
+fn table_of(change: &RowChange) -> Table {
+    match change {
+        RowChange::Upsert(row) => Table::of_row(row),
+        RowChange::Delete(key) => Table::of_key(key),
+        RowChange::RevokeToken { .. } => Table::Tokens,
+        RowChange::ErasePerson { .. } => Table::People,
+        RowChange::CloseGrantInterval { .. } => Table::GrantHistory,
+        RowChange::CloseAccountInterval { .. } => Table::AccountHistory,
+        RowChange::UpdateFinding { .. } => Table::Findings,
+    }
 }
 
 /// Projected row changes not yet written, in order, grouped in runs.
@@ -465,39 +495,45 @@ impl Pending {
     /// Changes to the `tokens` table may not: a token whose secret hash is
     /// taken violates a unique constraint, which must fail the append that
     /// makes it, not a later one. Tokens are rare. Updates of some
-    /// columns (revoking a token, erasing a person) form no run either: each
-    /// is written on its own, after every run queued before it.
+    /// columns (revoking a token, erasing a person, a finding's status,
+    /// closing a history interval) form no run either: each is written on
+    /// its own, after every earlier change of its table.
     pub fn push(&mut self, change: RowChange) -> bool {
         self.len += 1;
-        let run_len = match change {
-            RowChange::Upsert(row) if Table::of_row(&row) != Table::Tokens => {
-                let table = Table::of_row(&row);
-                match self.runs.last_mut() {
-                    Some(Run::Upsert(t, rows)) if *t == table => {
-                        rows.push(row);
-                        rows.len()
-                    }
-                    _ => {
-                        self.runs.push(Run::Upsert(table, vec![row]));
-                        1
-                    }
-                }
+        let table = table_of(&change);
+        // The run this change may join: the latest run of its table, when
+        // no later run touches that table. Runs of different tables may be
+        // written in any order (no constraint spans tables), so an import's
+        // interleaved grant and grant_history rows still form full runs.
+        let last = self.runs.iter().rposition(|run| run.table() == table);
+        let run_len = match (change, last.map(|i| &mut self.runs[i])) {
+            (RowChange::Upsert(row), Some(Run::Upsert(_, rows))) if table != Table::Tokens => {
+                rows.push(row);
+                rows.len()
             }
-            RowChange::Delete(key) if Table::of_key(&key) != Table::Tokens => {
-                let table = Table::of_key(&key);
-                match self.runs.last_mut() {
-                    Some(Run::Delete(t, keys)) if *t == table => {
-                        keys.push(key);
-                        keys.len()
-                    }
-                    _ => {
-                        self.runs.push(Run::Delete(table, vec![key]));
-                        1
-                    }
-                }
+            (RowChange::Upsert(row), _) if table != Table::Tokens => {
+                self.runs.push(Run::Upsert(table, vec![row]));
+                1
             }
-            change => {
-                self.runs.push(Run::Alone(change));
+            (RowChange::Delete(key), Some(Run::Delete(_, keys))) if table != Table::Tokens => {
+                keys.push(key);
+                keys.len()
+            }
+            (RowChange::Delete(key), _) if table != Table::Tokens => {
+                self.runs.push(Run::Delete(table, vec![key]));
+                1
+            }
+            // Closing a history interval cannot fail, so it may wait.
+            (
+                change @ (RowChange::CloseGrantInterval { .. }
+                | RowChange::CloseAccountInterval { .. }),
+                _,
+            ) => {
+                self.runs.push(Run::Alone(table, Box::new(change)));
+                return self.len >= MAX_BUFFERED;
+            }
+            (change, _) => {
+                self.runs.push(Run::Alone(table, Box::new(change)));
                 return true;
             }
         };
@@ -513,82 +549,93 @@ impl Pending {
             match run {
                 Run::Upsert(table, rows) => upsert(conn, table, &last_per_key(rows)).await?,
                 Run::Delete(table, keys) => delete(conn, table, &keys).await?,
-                Run::Alone(RowChange::Upsert(row)) => {
-                    upsert(conn, Table::of_row(&row), std::slice::from_ref(&row)).await?
-                }
-                Run::Alone(RowChange::Delete(key)) => {
-                    delete(conn, Table::of_key(&key), std::slice::from_ref(&key)).await?
-                }
-                Run::Alone(RowChange::RevokeToken { token_id, at }) => {
-                    let done = sqlx::query("UPDATE tokens SET revoked_at = $1 WHERE token_id = $2")
-                        .bind(at.to_canonical())
-                        .bind(token_id.as_str())
-                        .execute(&mut *conn)
-                        .await?;
-                    // Replay rejects the entry for an unknown token; so must the write.
-                    if done.rows_affected() != 1 {
-                        return Err(StoreError::Invalid(format!(
-                            "token.revoked names token '{token_id}', which does not exist"
-                        )));
-                    }
-                }
-                Run::Alone(RowChange::CloseGrantInterval {
-                    system_id,
-                    account_id,
-                    entitlement_id,
-                    close,
-                }) => {
-                    // The open interval: at most one, found by the key's prefix.
-                    sqlx::query(
-                        "UPDATE grant_history SET valid_to = CASE WHEN valid_from > $1 THEN valid_from ELSE $1 END, \
-                         closed_seq = $2, closed_by = $3 \
-                         WHERE system_id = $4 AND account_id = $5 AND entitlement_id = $6 AND valid_to IS NULL",
-                    )
-                    .bind(close.at.to_canonical())
-                    .bind(seq_param(close.seq))
-                    .bind(&close.by)
-                    .bind(system_id.as_str())
-                    .bind(account_id.as_str())
-                    .bind(entitlement_id.as_str())
-                    .execute(&mut *conn)
-                    .await?;
-                }
-                Run::Alone(RowChange::CloseAccountInterval {
-                    system_id,
-                    account_id,
-                    close,
-                }) => {
-                    sqlx::query(
-                        "UPDATE account_history SET valid_to = CASE WHEN valid_from > $1 THEN valid_from ELSE $1 END, \
-                         closed_seq = $2, closed_by = $3 \
-                         WHERE system_id = $4 AND account_id = $5 AND valid_to IS NULL",
-                    )
-                    .bind(close.at.to_canonical())
-                    .bind(seq_param(close.seq))
-                    .bind(&close.by)
-                    .bind(system_id.as_str())
-                    .bind(account_id.as_str())
-                    .execute(&mut *conn)
-                    .await?;
-                }
-                Run::Alone(RowChange::ErasePerson { person_id }) => {
-                    let done = sqlx::query(
-                        "UPDATE people SET name = NULL, email = NULL, erased = $1 WHERE person_id = $2",
-                    )
-                    .bind(true)
-                    .bind(person_id.as_str())
-                    .execute(&mut *conn)
-                    .await?;
-                    if done.rows_affected() != 1 {
-                        return Err(StoreError::Invalid(format!(
-                            "person.erased names person '{person_id}', who does not exist"
-                        )));
-                    }
-                }
+                Run::Alone(_, change) => write_alone(conn, *change).await?,
             }
         }
         Ok(())
     }
+}
+
+/// Writes one change that forms no run.
+async fn write_alone(conn: &mut Conn, change: RowChange) -> Result<()> {
+    match change {
+        RowChange::Upsert(row) => {
+            upsert(conn, Table::of_row(&row), std::slice::from_ref(&row)).await?
+        }
+        RowChange::Delete(key) => {
+            delete(conn, Table::of_key(&key), std::slice::from_ref(&key)).await?
+        }
+        RowChange::RevokeToken { token_id, at } => {
+            let done = sqlx::query("UPDATE tokens SET revoked_at = $1 WHERE token_id = $2")
+                .bind(at.to_canonical())
+                .bind(token_id.as_str())
+                .execute(&mut *conn)
+                .await?;
+            // Replay rejects the entry for an unknown token; so must the write.
+            if done.rows_affected() != 1 {
+                return Err(StoreError::Invalid(format!(
+                    "token.revoked names token '{token_id}', which does not exist"
+                )));
+            }
+        }
+        RowChange::CloseGrantInterval {
+            system_id,
+            account_id,
+            entitlement_id,
+            close,
+        } => {
+            // The open interval: at most one, found by the key's prefix.
+            sqlx::query(
+                    "UPDATE grant_history SET valid_to = CASE WHEN valid_from > $1 THEN valid_from ELSE $1 END, \
+                     closed_seq = $2, closed_by = $3 \
+                     WHERE system_id = $4 AND account_id = $5 AND entitlement_id = $6 AND valid_to IS NULL",
+                )
+                .bind(close.at.to_canonical())
+                .bind(seq_param(close.seq))
+                .bind(&close.by)
+                .bind(system_id.as_str())
+                .bind(account_id.as_str())
+                .bind(entitlement_id.as_str())
+                .execute(&mut *conn)
+                .await?;
+        }
+        RowChange::UpdateFinding { finding_id, update } => {
+            super::findings::update(conn, &finding_id, &update).await?
+        }
+        RowChange::CloseAccountInterval {
+            system_id,
+            account_id,
+            close,
+        } => {
+            sqlx::query(
+                    "UPDATE account_history SET valid_to = CASE WHEN valid_from > $1 THEN valid_from ELSE $1 END, \
+                     closed_seq = $2, closed_by = $3 \
+                     WHERE system_id = $4 AND account_id = $5 AND valid_to IS NULL",
+                )
+                .bind(close.at.to_canonical())
+                .bind(seq_param(close.seq))
+                .bind(&close.by)
+                .bind(system_id.as_str())
+                .bind(account_id.as_str())
+                .execute(&mut *conn)
+                .await?;
+        }
+        RowChange::ErasePerson { person_id } => {
+            let done = sqlx::query(
+                "UPDATE people SET name = NULL, email = NULL, erased = $1 WHERE person_id = $2",
+            )
+            .bind(true)
+            .bind(person_id.as_str())
+            .execute(&mut *conn)
+            .await?;
+            if done.rows_affected() != 1 {
+                return Err(StoreError::Invalid(format!(
+                    "person.erased names person '{person_id}', who does not exist"
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The rows, each key's last one only: upserting a key twice leaves the
@@ -1010,6 +1057,12 @@ pub async fn all_rows(conn: &mut Conn) -> Result<BTreeMap<RowKey, Row>> {
             .await?
             .into_iter()
             .map(Row::GrantInterval),
+    );
+    rows.extend(
+        super::findings::all(conn)
+            .await?
+            .into_iter()
+            .map(Row::Finding),
     );
     rows.extend(
         super::history::account_intervals(conn)
