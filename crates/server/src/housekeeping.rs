@@ -1,12 +1,32 @@
 //! Scheduled upkeep run by the job runner: one replica (the leader) runs
 //! each occurrence, whichever replica that is.
 
-use soxctl_store::{JobRunner, JobRunnerHandle, Store};
+use soxctl_detect::hygiene::Policy;
+use soxctl_store::{JobRunner, JobRunnerHandle, Store, StoreError};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+/// How often the hygiene detectors look for changes to re-evaluate.
+pub const HYGIENE_EVERY: Duration = Duration::from_secs(60);
+
+/// The longest the detectors go without a run, for conditions that change
+/// with time alone (dormant accounts, credential age).
+const HYGIENE_AT_LEAST_EVERY_MICROS: u64 = 24 * 3600 * 1_000_000;
+
 /// Registers the upkeep jobs and starts the runner.
-pub fn spawn(store: Store) -> Result<JobRunnerHandle, soxctl_store::StoreError> {
+pub fn spawn(store: Store, hygiene: Policy) -> Result<JobRunnerHandle, StoreError> {
     let mut runner = JobRunner::new(store);
+    // (ledger size, time in µs) of this replica's last evaluation.
+    let last = Arc::new((AtomicU64::new(u64::MAX), AtomicU64::new(0)));
+    runner.register("hygiene", HYGIENE_EVERY, move |store| {
+        let last = last.clone();
+        Box::pin(async move {
+            evaluate_hygiene(&store, &hygiene, &last)
+                .await
+                .map_err(|e| e.to_string())
+        })
+    })?;
     runner.register(
         "prune-idempotency-keys",
         Duration::from_secs(3600),
@@ -24,4 +44,38 @@ pub fn spawn(store: Store) -> Result<JobRunnerHandle, soxctl_store::StoreError> 
         },
     )?;
     Ok(runner.spawn(Duration::from_secs(5)))
+}
+
+/// Re-evaluates the hygiene detectors when the ledger grew (SCIM pushes,
+/// API writes, another replica's import) or a day has passed, and records
+/// the finding events in one transaction.
+pub async fn evaluate_hygiene(
+    store: &Store,
+    policy: &Policy,
+    last: &(AtomicU64, AtomicU64),
+) -> Result<(), StoreError> {
+    let now = store.context().clock.now();
+    let now_micros = u64::try_from(now.micros()).unwrap_or(0);
+    let size = store.head().await?.size;
+    let stale =
+        now_micros.saturating_sub(last.1.load(Ordering::Relaxed)) >= HYGIENE_AT_LEAST_EVERY_MICROS;
+    if size == last.0.load(Ordering::Relaxed) && !stale {
+        return Ok(());
+    }
+    let mut tx = store.begin_write().await?;
+    let changes = soxctl_connectors::hygiene::evaluate(&mut tx, now, policy).await?;
+    let size = if changes.opened + changes.resolved > 0 {
+        let receipt = tx.commit().await?;
+        tracing::info!(
+            opened = changes.opened,
+            resolved = changes.resolved,
+            "hygiene findings updated"
+        );
+        receipt.size
+    } else {
+        tx.size()
+    };
+    last.0.store(size, Ordering::Relaxed);
+    last.1.store(now_micros, Ordering::Relaxed);
+    Ok(())
 }

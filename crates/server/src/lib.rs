@@ -12,7 +12,7 @@ mod auth;
 mod checkpointer;
 mod findings_api;
 mod health;
-mod housekeeping;
+pub mod housekeeping;
 mod idempotency;
 mod inventory_api;
 mod ledger_api;
@@ -99,7 +99,8 @@ pub async fn serve(
         state.signing_key().clone(),
         state.checkpoint_policy(),
     );
-    let jobs = housekeeping::spawn(state.store().clone()).map_err(ServerError::Jobs)?;
+    let jobs = housekeeping::spawn(state.store().clone(), state.hygiene_policy())
+        .map_err(ServerError::Jobs)?;
     if let Ok(address) = listener.local_addr() {
         tracing::info!(%address, backend = state.store().backend(), "serving the soxctl API");
     }

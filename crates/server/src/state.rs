@@ -12,6 +12,8 @@ use std::sync::Arc;
 pub struct ServerOptions {
     /// Serve `/metrics` without a token (for scrapers inside a trusted network).
     pub metrics_public: bool,
+    /// Thresholds of the hygiene detectors the job runner re-evaluates.
+    pub hygiene: soxctl_detect::hygiene::Policy,
 }
 
 #[derive(Clone)]
@@ -19,6 +21,7 @@ pub struct AppState {
     store: Store,
     signing_key: Arc<SigningKey>,
     metrics_public: bool,
+    hygiene: soxctl_detect::hygiene::Policy,
     metrics: Arc<Metrics>,
     checkpoint_policy: CheckpointPolicy,
     readiness: Arc<Readiness>,
@@ -34,6 +37,7 @@ impl AppState {
             store,
             signing_key: signing_key.into(),
             metrics_public: options.metrics_public,
+            hygiene: options.hygiene,
             metrics: Arc::new(Metrics::new()),
             checkpoint_policy: CheckpointPolicy::default(),
             readiness: Arc::new(Readiness::default()),
@@ -56,6 +60,10 @@ impl AppState {
 
     pub fn metrics_public(&self) -> bool {
         self.metrics_public
+    }
+
+    pub fn hygiene_policy(&self) -> soxctl_detect::hygiene::Policy {
+        self.hygiene
     }
 
     pub fn checkpoint_policy(&self) -> CheckpointPolicy {

@@ -54,9 +54,7 @@ impl Fixture {
         AppState::new(
             self.store.clone(),
             self.key.clone(),
-            ServerOptions {
-                metrics_public: false,
-            },
+            ServerOptions::default(),
         )
     }
 
@@ -468,7 +466,7 @@ async fn metrics_with_the_metrics_scope_or_when_public() {
             assert_prometheus_text(&reply.text());
         }
 
-        let public = router(AppState::new(fx.store.clone(), fx.key.clone(), ServerOptions { metrics_public: true }));
+        let public = router(AppState::new(fx.store.clone(), fx.key.clone(), ServerOptions { metrics_public: true, ..Default::default() }));
         let reply = get(&public, "/metrics", None).await;
         assert_eq!(reply.status, StatusCode::OK);
         assert!(reply.text().contains("soxctl_ledger_size 9"));

@@ -129,7 +129,11 @@ pub async fn run(config: &Config, args: DemoArgs) -> CmdResult {
         println!("{banner}");
         return Ok(Exit::Ok);
     }
-    serve::serve(store, key, args.listen, false, Some(banner)).await?;
+    let options = soxctl_server::ServerOptions {
+        metrics_public: false,
+        hygiene: config.hygiene.policy(),
+    };
+    serve::serve(store, key, args.listen, options, Some(banner)).await?;
     Ok(Exit::Ok)
 }
 

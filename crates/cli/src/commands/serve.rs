@@ -21,7 +21,10 @@ pub async fn run(config: &Config, args: ServeArgs) -> CmdResult {
         opened.store,
         key,
         listen,
-        args.metrics_public || config.server.metrics_public,
+        ServerOptions {
+            metrics_public: args.metrics_public || config.server.metrics_public,
+            hygiene: config.hygiene.policy(),
+        },
         None,
     )
     .await?;
@@ -33,7 +36,7 @@ pub async fn serve(
     store: Store,
     key: SigningKey,
     listen: SocketAddr,
-    metrics_public: bool,
+    options: ServerOptions,
     banner: Option<String>,
 ) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
@@ -42,7 +45,7 @@ pub async fn serve(
             format!("cannot listen on {listen}; choose another address with --listen")
         })?;
     let addr = listener.local_addr()?;
-    let state = AppState::new(store, Arc::new(key), ServerOptions { metrics_public });
+    let state = AppState::new(store, Arc::new(key), options);
     eprintln!("soxctl is serving on http://{addr} (Ctrl-C to stop)");
     if let Some(banner) = banner {
         println!("{banner}");

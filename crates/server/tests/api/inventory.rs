@@ -206,3 +206,69 @@ async fn findings_are_listed_and_filtered() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_hygiene_job_reevaluates_after_changes_only() {
+    use soxctl_server::housekeeping::evaluate_hygiene;
+    use std::sync::atomic::AtomicU64;
+    on_both_backends(async |fx| {
+        let store = &fx.store;
+        let last = (AtomicU64::new(u64::MAX), AtomicU64::new(0));
+        let policy = Default::default();
+        let findings = async || {
+            store
+                .findings(&soxctl_store::findings::Filter::default())
+                .await
+                .unwrap()
+        };
+        // An account pushed for nobody (as a SCIM client would): an orphan.
+        let orphan = Account {
+            system_id: SystemId::parse("okta").unwrap(),
+            account_id: AccountId::parse("ghost").unwrap(),
+            person_id: None,
+            kind: AccountKind::Human,
+            status: AccountStatus::Active,
+            last_login: None,
+            mfa: None,
+            owner_id: None,
+            credential_rotated_at: None,
+        };
+        let actor = Principal::system("scim");
+        let fact = |account: Account| AccountFact {
+            origin: Origin::default(),
+            changed: None,
+            account,
+        };
+        store
+            .append_one(&actor, &Event::AccountAdded(fact(orphan.clone())))
+            .await
+            .unwrap();
+        evaluate_hygiene(store, &policy, &last).await.unwrap();
+        let open = findings().await;
+        assert_eq!(open.len(), 1);
+        assert_eq!(open[0].kind, "orphan_account");
+        let size = store.head().await.unwrap().size;
+        evaluate_hygiene(store, &policy, &last).await.unwrap();
+        assert_eq!(
+            store.head().await.unwrap().size,
+            size,
+            "nothing changed, nothing written"
+        );
+
+        let disabled = Account {
+            status: AccountStatus::Disabled,
+            ..orphan
+        };
+        store
+            .append_one(&actor, &Event::AccountChanged(fact(disabled)))
+            .await
+            .unwrap();
+        evaluate_hygiene(store, &policy, &last).await.unwrap();
+        let after = findings().await;
+        assert_eq!(
+            after[0].status,
+            soxctl_model::finding::FindingStatus::Resolved
+        );
+    })
+    .await;
+}
