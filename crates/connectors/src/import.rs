@@ -73,6 +73,30 @@ pub async fn import(
     snapshot: &Snapshot,
     options: &ImportOptions,
 ) -> Result<ImportOutcome, ImportError> {
+    import_reporting(store, snapshot, options, &mut |_| {}).await
+}
+
+/// How far an import has come, for progress bars.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    /// The snapshot was compared with the store: this many events to write.
+    Planned(u64),
+    /// This many of them are written (reported every few thousand).
+    Written(u64),
+    /// Writing is done; the transaction is committing.
+    Committing,
+}
+
+/// Events between two `Progress::Written` reports.
+pub const PROGRESS_EVERY: u64 = 5_000;
+
+/// [`import`], reporting progress as it goes.
+pub async fn import_reporting(
+    store: &Store,
+    snapshot: &Snapshot,
+    options: &ImportOptions,
+    progress: &mut (dyn FnMut(Progress) + Send),
+) -> Result<ImportOutcome, ImportError> {
     let mut tx = store.begin_write().await?;
     let current = tx.inventory().await?;
     let correlated = correlate_accounts(snapshot, &current, &options.correlation);
@@ -113,10 +137,16 @@ pub async fn import(
         as_of: Some(extracted_at),
     };
     let mut events = 0u64;
+    progress(Progress::Planned(
+        u64::try_from(diff.changes.len() + diff.new_baselines.len()).unwrap_or(u64::MAX),
+    ));
     for change in &diff.changes {
         let event = to_event(&mut tx, change, &origin).await?;
         tx.append(&options.actor, &event).await?;
         events += 1;
+        if events.is_multiple_of(PROGRESS_EVERY) {
+            progress(Progress::Written(events));
+        }
     }
     for system in &diff.new_baselines {
         let event = Event::SystemBaselined(Baselined {
@@ -138,6 +168,7 @@ pub async fn import(
     events += 1;
     let now = store.context().clock.now();
     let findings = crate::hygiene::evaluate(&mut tx, now, &options.hygiene).await?;
+    progress(Progress::Committing);
     let receipt = tx.commit().await?;
     Ok(ImportOutcome {
         import_id: Some(import_id),

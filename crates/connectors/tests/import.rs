@@ -20,6 +20,8 @@ mod findings;
 mod guards;
 #[path = "import/history.rs"]
 mod history;
+#[path = "import/jsonl.rs"]
+mod jsonl;
 #[path = "import/reconcile.rs"]
 mod reconcile;
 #[path = "import/rejects.rs"]

@@ -3,13 +3,18 @@ use crate::cli::ImportArgs;
 use crate::config::Config;
 use crate::exit::{CmdResult, Exit, failed};
 use crate::output::{Format, print_object, print_records};
+use indicatif::{ProgressBar, ProgressStyle};
 use soxctl_connectors::correlate::Rules;
-use soxctl_connectors::import::{ImportError, ImportOptions, correlate_accounts, import};
+use soxctl_connectors::import::{
+    ImportError, ImportOptions, PROGRESS_EVERY, Progress, correlate_accounts, import,
+    import_reporting,
+};
 use soxctl_connectors::snapshot;
 use soxctl_model::inventory::Inventory;
 use soxctl_model::reconcile::{ChangeKind, Diff, Fact, reconcile};
 use soxctl_store::{DB_FILE, Location};
 use std::collections::BTreeSet;
+use std::io::IsTerminal;
 
 pub async fn run(config: &Config, args: ImportArgs) -> CmdResult {
     // Parse before touching the store: a bad snapshot must not even create one.
@@ -74,9 +79,13 @@ pub async fn run(config: &Config, args: ImportArgs) -> CmdResult {
     }
     // Checks the key against the store before the import writes anything.
     let key = opened.initialise(config, false).await?;
-    let outcome = import(&opened.store, &snapshot, &options)
-        .await
-        .map_err(|e| failed(Exit::Usage, e))?;
+    let mut reporter = Reporter::new();
+    let outcome = import_reporting(&opened.store, &snapshot, &options, &mut |p| {
+        reporter.report(p)
+    })
+    .await;
+    reporter.finish();
+    let outcome = outcome.map_err(|e| failed(Exit::Usage, e))?;
     opened.checkpoint(&key).await?;
     let count = |k: ChangeKind| outcome.diff.changes.iter().filter(|c| c.kind == k).count();
     let summary = serde_json::json!({
@@ -160,5 +169,63 @@ fn fact_key(f: &Fact) -> String {
         ),
         Fact::Role(r) => r.role_id.to_string(),
         Fact::RoleEntitlement(r) => format!("{} {}:{}", r.role_id, r.system_id, r.entitlement_id),
+    }
+}
+
+/// Progress of a large import: a bar on a terminal, plain lines on stderr
+/// otherwise (logs, CI); nothing for small imports.
+struct Reporter {
+    bar: Option<ProgressBar>,
+    planned: u64,
+    terminal: bool,
+}
+
+impl Reporter {
+    fn new() -> Self {
+        Self {
+            bar: None,
+            planned: 0,
+            terminal: std::io::stderr().is_terminal(),
+        }
+    }
+
+    fn report(&mut self, progress: Progress) {
+        match progress {
+            Progress::Planned(total) => {
+                self.planned = total;
+                if self.terminal && total >= PROGRESS_EVERY {
+                    let bar = ProgressBar::new(total);
+                    bar.set_style(
+                        ProgressStyle::with_template(
+                            "importing {bar:40} {pos}/{len} events ({per_sec}, eta {eta})",
+                        )
+                        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                    );
+                    self.bar = Some(bar);
+                } else if total >= 2 * PROGRESS_EVERY {
+                    eprintln!("import: {total} events to record");
+                }
+            }
+            Progress::Written(done) => match &self.bar {
+                Some(bar) => bar.set_position(done),
+                None if self.planned >= 2 * PROGRESS_EVERY => {
+                    eprintln!("import: {done} of {} events recorded", self.planned);
+                }
+                None => {}
+            },
+            Progress::Committing => match &self.bar {
+                Some(bar) => bar.set_message("committing"),
+                None if self.planned >= 2 * PROGRESS_EVERY => {
+                    eprintln!("import: committing");
+                }
+                None => {}
+            },
+        }
+    }
+
+    fn finish(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
     }
 }

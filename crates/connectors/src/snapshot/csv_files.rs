@@ -1,7 +1,7 @@
 //! Reading the CSV files of a snapshot into an `Inventory`.
 
 use super::SnapshotError;
-use super::validate::LineIndex;
+use super::validate::{LineIndex, jsonl_name};
 use soxctl_model::ids::{AccountId, EntitlementId, PersonId, RoleId, SystemId};
 use soxctl_model::inventory::{
     Account, Entitlement, Grant, Inventory, Person, Role, RoleEntitlement, System,
@@ -76,14 +76,110 @@ fn person(v: &str) -> Result<PersonId, soxctl_model::ids::IdError> {
     PersonId::parse(v)
 }
 
-/// Reads `file` if present; `required` columns must all be in the header,
-/// and no column outside `required` and `optional` may be.
+/// Reads `file`, or its JSON Lines twin, if present; `required` columns
+/// must all be in the header, and no column outside `required` and
+/// `optional` may be. Returns whether the table was present.
 fn read_table(
     dir: &Path,
     file: &'static str,
     required: &[&str],
     optional: &[&str],
+    jsonl_tables: &mut std::collections::BTreeSet<&'static str>,
     mut each: impl FnMut(&Row<'_>) -> Result<(), SnapshotError>,
+) -> Result<bool, SnapshotError> {
+    let jsonl = jsonl_name(file);
+    let (csv_present, jsonl_present) = (dir.join(file).exists(), dir.join(jsonl).exists());
+    if csv_present && jsonl_present {
+        return Err(SnapshotError::file(
+            file,
+            format!("{file} and {jsonl} are both present; keep one of them"),
+        ));
+    }
+    if jsonl_present {
+        jsonl_tables.insert(file);
+        return read_jsonl(dir, jsonl, required, optional, &mut each).map(|()| true);
+    }
+    read_csv(dir, file, required, optional, &mut each)
+}
+
+/// One JSON object per line with the CSV columns as fields: strings,
+/// booleans, integers or null (= empty). Blank lines are skipped.
+fn read_jsonl(
+    dir: &Path,
+    file: &'static str,
+    required: &[&str],
+    optional: &[&str],
+    each: &mut impl FnMut(&Row<'_>) -> Result<(), SnapshotError>,
+) -> Result<(), SnapshotError> {
+    use std::io::BufRead;
+    let names: Vec<&str> = [required, optional].concat();
+    let columns: BTreeMap<String, usize> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| ((*n).to_owned(), i))
+        .collect();
+    let reader = std::fs::File::open(dir.join(file))
+        .map(std::io::BufReader::new)
+        .map_err(|e| SnapshotError::file(file, e.to_string()))?;
+    let mut record = csv::StringRecord::new();
+    for (index, text) in reader.lines().enumerate() {
+        let line = u64::try_from(index).unwrap_or(u64::MAX).saturating_add(1);
+        let at = |column: Option<&str>, reason: String| SnapshotError {
+            file: file.to_owned(),
+            line: Some(line),
+            column: column.map(str::to_owned),
+            reason,
+        };
+        let text = text.map_err(|e| at(None, format!("cannot be read as UTF-8 text: {e}")))?;
+        if text.trim().is_empty() {
+            continue;
+        }
+        let object: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&text)
+            .map_err(|e| at(None, format!("is not a JSON object: {e}")))?;
+        let mut values = vec![String::new(); names.len()];
+        for (key, value) in object {
+            let Some(&i) = columns.get(&key) else {
+                return Err(at(
+                    Some(&key),
+                    format!("unknown field; the fields are {}", names.join(",")),
+                ));
+            };
+            values[i] = match value {
+                serde_json::Value::Null => String::new(),
+                serde_json::Value::String(v) => v,
+                serde_json::Value::Bool(b) => b.to_string(),
+                serde_json::Value::Number(n) if n.is_i64() || n.is_u64() => n.to_string(),
+                other => {
+                    return Err(at(
+                        Some(&key),
+                        format!("must be a string, a boolean or null, not {other}"),
+                    ));
+                }
+            };
+        }
+        if let Some(missing) = required.iter().find(|c| !columns.contains_key(**c)) {
+            return Err(at(Some(missing), "required field is missing".into()));
+        }
+        record.clear();
+        for v in &values {
+            record.push_field(v);
+        }
+        each(&Row {
+            file,
+            line,
+            columns: &columns,
+            record: &record,
+        })?;
+    }
+    Ok(())
+}
+
+fn read_csv(
+    dir: &Path,
+    file: &'static str,
+    required: &[&str],
+    optional: &[&str],
+    each: &mut impl FnMut(&Row<'_>) -> Result<(), SnapshotError>,
 ) -> Result<bool, SnapshotError> {
     let path = dir.join(file);
     if !path.exists() {
@@ -223,6 +319,7 @@ pub(super) fn read_all(dir: &Path, lines: &mut LineIndex) -> Result<Inventory, S
             "termination_date",
         ],
         &[],
+        &mut lines.jsonl,
         |row| {
             let p = Person {
                 person_id: row.parse("person_id", person)?,
@@ -250,6 +347,7 @@ pub(super) fn read_all(dir: &Path, lines: &mut LineIndex) -> Result<Inventory, S
         "systems.csv",
         &["system_id", "name", "kind", "owner_id", "sox_in_scope"],
         &[],
+        &mut lines.jsonl,
         |row| {
             let s = System {
                 system_id: row.parse("system_id", |v| SystemId::parse(v))?,
@@ -280,6 +378,7 @@ pub(super) fn read_all(dir: &Path, lines: &mut LineIndex) -> Result<Inventory, S
             "description",
         ],
         &[],
+        &mut lines.jsonl,
         |row| {
             let e = Entitlement {
                 system_id: row.parse("system_id", |v| SystemId::parse(v))?,
@@ -315,6 +414,7 @@ pub(super) fn read_all(dir: &Path, lines: &mut LineIndex) -> Result<Inventory, S
             "mfa",
         ],
         &["owner_id", "credential_rotated_at"],
+        &mut lines.jsonl,
         |row| {
             let a = Account {
                 system_id: row.parse("system_id", |v| SystemId::parse(v))?,
@@ -351,6 +451,7 @@ pub(super) fn read_all(dir: &Path, lines: &mut LineIndex) -> Result<Inventory, S
             "source",
         ],
         &[],
+        &mut lines.jsonl,
         |row| {
             let g = Grant {
                 system_id: row.parse("system_id", |v| SystemId::parse(v))?,
@@ -381,6 +482,7 @@ pub(super) fn read_all(dir: &Path, lines: &mut LineIndex) -> Result<Inventory, S
         "roles.csv",
         &["role_id", "name", "owner_id"],
         &[],
+        &mut lines.jsonl,
         |row| {
             let r = Role {
                 role_id: row.parse("role_id", |v| RoleId::parse(v))?,
@@ -402,6 +504,7 @@ pub(super) fn read_all(dir: &Path, lines: &mut LineIndex) -> Result<Inventory, S
         "role_entitlements.csv",
         &["role_id", "system_id", "entitlement_id"],
         &[],
+        &mut lines.jsonl,
         |row| {
             let r = RoleEntitlement {
                 role_id: row.parse("role_id", |v| RoleId::parse(v))?,

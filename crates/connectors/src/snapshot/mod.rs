@@ -1,5 +1,6 @@
 //! The snapshot interchange format: a directory of CSV files with a header
-//! row and an optional `manifest.toml`. Parsing rejects the whole snapshot on
+//! row (or JSON Lines files with the same fields) and an optional
+//! `manifest.toml`. Parsing rejects the whole snapshot on
 //! the first problem and says where it is (file, line, column, reason).
 
 mod csv_files;
@@ -60,7 +61,8 @@ pub struct Snapshot {
     pub lines: validate::LineIndex,
     /// Files present but not part of the format.
     pub ignored_files: Vec<String>,
-    /// Files of the format that the snapshot contains.
+    /// Tables of the format that the snapshot contains (by CSV name, also
+    /// when given as JSON Lines).
     pub present_files: BTreeSet<&'static str>,
 }
 
@@ -72,8 +74,9 @@ struct Manifest {
     systems: Option<Vec<String>>,
 }
 
-pub const KNOWN_FILES: &[&str] = &[
-    "manifest.toml",
+/// The tables of the format, by their CSV name; each may come as
+/// `<name>.jsonl` instead.
+pub const TABLES: &[&str] = &[
     "people.csv",
     "systems.csv",
     "entitlements.csv",
@@ -82,6 +85,13 @@ pub const KNOWN_FILES: &[&str] = &[
     "roles.csv",
     "role_entitlements.csv",
 ];
+
+fn is_known_file(name: &str) -> bool {
+    name == "manifest.toml"
+        || TABLES
+            .iter()
+            .any(|t| *t == name || validate::jsonl_name(t) == name)
+}
 
 pub fn read(dir: &Path) -> Result<Snapshot, SnapshotError> {
     let dir_name = dir.display().to_string();
@@ -95,7 +105,7 @@ pub fn read(dir: &Path) -> Result<Snapshot, SnapshotError> {
     for item in listing {
         let item = item.map_err(|e| SnapshotError::file(&dir_name, e.to_string()))?;
         let name = item.file_name().to_string_lossy().into_owned();
-        if !KNOWN_FILES.contains(&name.as_str()) {
+        if !is_known_file(&name) {
             ignored_files.push(name);
         }
     }
@@ -116,10 +126,10 @@ pub fn read(dir: &Path) -> Result<Snapshot, SnapshotError> {
         })
         .transpose()?;
 
-    let present_files = KNOWN_FILES
+    let present_files = TABLES
         .iter()
         .copied()
-        .filter(|f| dir.join(f).is_file())
+        .filter(|f| dir.join(f).is_file() || dir.join(validate::jsonl_name(f)).is_file())
         .collect();
     let mut lines = validate::LineIndex::default();
     let inventory = csv_files::read_all(dir, &mut lines)?;

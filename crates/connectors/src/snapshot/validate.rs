@@ -4,7 +4,7 @@
 use super::{Snapshot, SnapshotError};
 use soxctl_model::ids::{PersonId, RoleId, SystemId};
 use soxctl_model::inventory::{AccountKey, EntitlementKey, GrantKey, GrantSource, Inventory};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// The line of each fact in its file.
 #[derive(Debug, Clone, Default)]
@@ -16,6 +16,33 @@ pub struct LineIndex {
     pub grants: BTreeMap<GrantKey, u64>,
     pub roles: BTreeMap<RoleId, u64>,
     pub role_entitlements: BTreeMap<(RoleId, SystemId, soxctl_model::ids::EntitlementId), u64>,
+    /// Tables read from JSON Lines rather than CSV, by their CSV name.
+    pub jsonl: BTreeSet<&'static str>,
+}
+
+impl LineIndex {
+    /// The name of the file a table was read from, for error messages.
+    pub fn file(&self, csv_name: &'static str) -> &'static str {
+        if self.jsonl.contains(csv_name) {
+            jsonl_name(csv_name)
+        } else {
+            csv_name
+        }
+    }
+}
+
+/// `people.csv` → `people.jsonl`, for the tables of the format.
+pub fn jsonl_name(csv_name: &'static str) -> &'static str {
+    match csv_name {
+        "people.csv" => "people.jsonl",
+        "systems.csv" => "systems.jsonl",
+        "entitlements.csv" => "entitlements.jsonl",
+        "accounts.csv" => "accounts.jsonl",
+        "grants.csv" => "grants.jsonl",
+        "roles.csv" => "roles.jsonl",
+        "role_entitlements.csv" => "role_entitlements.jsonl",
+        other => other,
+    }
 }
 
 struct Checker<'a> {
@@ -73,44 +100,59 @@ pub fn validate_references(s: &Snapshot, current: &Inventory) -> Result<(), Snap
         }
     }
     for (id, p) in &inv.people {
-        person_ref("people.csv", l.people.get(id), "manager_id", &p.manager_id)?;
+        person_ref(
+            l.file("people.csv"),
+            l.people.get(id),
+            "manager_id",
+            &p.manager_id,
+        )?;
     }
     for (id, sys) in &inv.systems {
-        person_ref("systems.csv", l.systems.get(id), "owner_id", &sys.owner_id)?;
+        person_ref(
+            l.file("systems.csv"),
+            l.systems.get(id),
+            "owner_id",
+            &sys.owner_id,
+        )?;
     }
     for (key, e) in &inv.entitlements {
         let line = l.entitlements.get(key);
         if !s.scope.contains(&e.system_id) {
             return Err(at(
-                "entitlements.csv",
+                l.file("entitlements.csv"),
                 line,
                 "system_id",
                 out_of_scope(&e.system_id),
             ));
         }
-        person_ref("entitlements.csv", line, "owner_id", &e.owner_id)?;
+        person_ref(l.file("entitlements.csv"), line, "owner_id", &e.owner_id)?;
     }
     for (key, a) in &inv.accounts {
         let line = l.accounts.get(key);
         if !s.scope.contains(&a.system_id) {
             return Err(at(
-                "accounts.csv",
+                l.file("accounts.csv"),
                 line,
                 "system_id",
                 out_of_scope(&a.system_id),
             ));
         }
-        person_ref("accounts.csv", line, "person_id", &a.person_id)?;
-        person_ref("accounts.csv", line, "owner_id", &a.owner_id)?;
+        person_ref(l.file("accounts.csv"), line, "person_id", &a.person_id)?;
+        person_ref(l.file("accounts.csv"), line, "owner_id", &a.owner_id)?;
     }
     for (id, r) in &inv.roles {
-        person_ref("roles.csv", l.roles.get(id), "owner_id", &r.owner_id)?;
+        person_ref(
+            l.file("roles.csv"),
+            l.roles.get(id),
+            "owner_id",
+            &r.owner_id,
+        )?;
     }
     for (key, r) in &inv.role_entitlements {
         let line = l.role_entitlements.get(key);
         if !c.role(&r.role_id) {
             return Err(at(
-                "role_entitlements.csv",
+                l.file("role_entitlements.csv"),
                 line,
                 "role_id",
                 format!("unknown role '{}'", r.role_id),
@@ -118,7 +160,7 @@ pub fn validate_references(s: &Snapshot, current: &Inventory) -> Result<(), Snap
         }
         if !c.system(&r.system_id) {
             return Err(at(
-                "role_entitlements.csv",
+                l.file("role_entitlements.csv"),
                 line,
                 "system_id",
                 format!("unknown system '{}'", r.system_id),
@@ -132,7 +174,7 @@ pub fn validate_references(s: &Snapshot, current: &Inventory) -> Result<(), Snap
         };
         if !known {
             return Err(at(
-                "role_entitlements.csv",
+                l.file("role_entitlements.csv"),
                 line,
                 "entitlement_id",
                 format!("unknown entitlement {}:{}", r.system_id, r.entitlement_id),
@@ -143,7 +185,7 @@ pub fn validate_references(s: &Snapshot, current: &Inventory) -> Result<(), Snap
         let line = l.grants.get(key);
         if !s.scope.contains(&g.system_id) {
             return Err(at(
-                "grants.csv",
+                l.file("grants.csv"),
                 line,
                 "system_id",
                 out_of_scope(&g.system_id),
@@ -154,7 +196,7 @@ pub fn validate_references(s: &Snapshot, current: &Inventory) -> Result<(), Snap
             .contains_key(&(g.system_id.clone(), g.account_id.clone()))
         {
             return Err(at(
-                "grants.csv",
+                l.file("grants.csv"),
                 line,
                 "account_id",
                 format!(
@@ -168,7 +210,7 @@ pub fn validate_references(s: &Snapshot, current: &Inventory) -> Result<(), Snap
             .contains_key(&(g.system_id.clone(), g.entitlement_id.clone()))
         {
             return Err(at(
-                "grants.csv",
+                l.file("grants.csv"),
                 line,
                 "entitlement_id",
                 format!(
@@ -181,7 +223,7 @@ pub fn validate_references(s: &Snapshot, current: &Inventory) -> Result<(), Snap
             && !c.role(role)
         {
             return Err(at(
-                "grants.csv",
+                l.file("grants.csv"),
                 line,
                 "source",
                 format!("unknown role '{role}' (not in roles.csv)"),
@@ -231,7 +273,7 @@ pub fn validate_complete(s: &Snapshot, current: &Inventory) -> Result<(), Snapsh
     for (file, count) in held {
         if count > 0 && !s.present_files.contains(file) {
             return Err(SnapshotError::file(
-                file,
+                &format!("{file} (or {})", jsonl_name(file)),
                 format!(
                     "is missing, but the store holds {count} such rows for the snapshot's systems; \
                      include the file (a file with only its header row removes them all)"
