@@ -34,6 +34,8 @@ mod query;
 mod replicas;
 #[path = "cli/serve.rs"]
 mod serve;
+#[path = "cli/sod.rs"]
+mod sod;
 #[path = "cli/token.rs"]
 mod token;
 #[path = "cli/verify.rs"]

@@ -41,7 +41,7 @@ impl Default for ImportOptions {
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
     #[error("snapshot rejected, nothing was imported: {0}")]
-    Snapshot(#[from] SnapshotError),
+    Snapshot(SnapshotError),
     #[error(
         "snapshot rejected, nothing was imported: it would remove {removed} of the {held} grants of system '{system}' \
          ({percent}%, more than the {limit}% allowed); check that the export is complete, or pass --max-removals {percent} if the removals are real"
@@ -57,6 +57,14 @@ pub enum ImportError {
     Store(#[from] StoreError),
 }
 
+// Not `#[from]`: that would make the snapshot error the source too, and
+// `{:#}` would print its place twice.
+impl From<SnapshotError> for ImportError {
+    fn from(e: SnapshotError) -> Self {
+        Self::Snapshot(e)
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct ImportOutcome {
     pub import_id: Option<String>,
@@ -64,7 +72,7 @@ pub struct ImportOutcome {
     /// Ledger events written (0 on a dry run or when nothing changed).
     pub events: u64,
     /// Findings the hygiene detectors opened and resolved after the import.
-    pub findings: crate::hygiene::FindingChanges,
+    pub findings: crate::detectors::FindingChanges,
     pub receipt: Option<Receipt>,
 }
 
@@ -167,7 +175,7 @@ pub async fn import_reporting(
     tx.append(&options.actor, &summary).await?;
     events += 1;
     let now = store.context().clock.now();
-    let findings = crate::hygiene::evaluate(&mut tx, now, &options.hygiene).await?;
+    let findings = crate::detectors::evaluate(&mut tx, now, &options.hygiene).await?;
     progress(Progress::Committing);
     let receipt = tx.commit().await?;
     Ok(ImportOutcome {

@@ -2,6 +2,6 @@
 //! them. Today: snapshot directories (DESIGN A5).
 
 pub mod correlate;
-pub mod hygiene;
+pub mod detectors;
 pub mod import;
 pub mod snapshot;

@@ -6,5 +6,6 @@
 
 pub mod hygiene;
 mod reconcile;
+pub mod sod;
 
 pub use reconcile::{Sighting, reconcile};

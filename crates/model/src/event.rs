@@ -4,6 +4,8 @@
 //! The ledger entry's `type` is the serde tag below and its `payload` the
 //! variant's content, so the JSON an auditor reads is exactly this shape.
 
+use crate::document::DocumentLoaded;
+use crate::mitigation::{MitigationGranted, MitigationRevoked};
 use crate::finding::{FindingAccepted, FindingAssigned, FindingOpened, FindingResolved};
 use crate::ids::{PersonId, SystemId, TokenId};
 use crate::inventory::{Account, Entitlement, Grant, PersonStatus, Role, RoleEntitlement, System};
@@ -161,6 +163,12 @@ pub enum Event {
     TokenCreated(TokenCreated),
     #[serde(rename = "token.revoked")]
     TokenRevoked(TokenRevoked),
+    #[serde(rename = "document.loaded")]
+    DocumentLoaded(DocumentLoaded),
+    #[serde(rename = "sod.mitigation.granted")]
+    MitigationGranted(MitigationGranted),
+    #[serde(rename = "sod.mitigation.revoked")]
+    MitigationRevoked(MitigationRevoked),
     #[serde(rename = "finding.opened")]
     FindingOpened(FindingOpened),
     #[serde(rename = "finding.resolved")]

@@ -7,11 +7,13 @@
 
 pub mod access;
 pub mod clock;
+pub mod document;
 pub mod event;
 pub mod finding;
 pub mod history;
 pub mod ids;
 pub mod inventory;
+pub mod mitigation;
 pub mod principal;
 pub mod projection;
 pub mod reconcile;

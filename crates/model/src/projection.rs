@@ -6,6 +6,8 @@
 //! changed without an entry therefore shows up as a difference.
 
 use crate::event::{Event, SealedPerson};
+use crate::document::{DocumentKind, DocumentRow};
+use crate::mitigation::MitigationRow;
 use crate::finding::{FindingRow, FindingStatus, FindingUpdate};
 use crate::ids::{AccountId, EntitlementId, PersonId, RoleId, SystemId, TokenId};
 use crate::inventory::{Account, Entitlement, Grant, Person, Role, RoleEntitlement, System};
@@ -110,6 +112,8 @@ pub enum Row {
     GrantInterval(GrantIntervalRow),
     AccountInterval(AccountIntervalRow),
     Finding(FindingRow),
+    Document(DocumentRow),
+    Mitigation(MitigationRow),
 }
 
 /// Primary keys of the state tables; the variant names the table.
@@ -129,6 +133,8 @@ pub enum RowKey {
     GrantInterval(SystemId, AccountId, EntitlementId, u64),
     AccountInterval(SystemId, AccountId, u64),
     Finding(String),
+    Document(DocumentKind, u64),
+    Mitigation(String),
 }
 
 impl RowKey {
@@ -148,6 +154,8 @@ impl RowKey {
             Self::GrantInterval(..) => "grant_history",
             Self::AccountInterval(..) => "account_history",
             Self::Finding(_) => "findings",
+            Self::Document(..) => "documents",
+            Self::Mitigation(_) => "sod_mitigations",
         }
     }
 }
@@ -186,6 +194,8 @@ impl Row {
                 RowKey::AccountInterval(a.system_id.clone(), a.account_id.clone(), a.opened_seq)
             }
             Self::Finding(f) => RowKey::Finding(f.finding_id.clone()),
+            Self::Document(d) => RowKey::Document(d.kind, d.version),
+            Self::Mitigation(m) => RowKey::Mitigation(m.mitigation_id.clone()),
         }
     }
 }
@@ -208,6 +218,11 @@ pub enum RowChange {
         account_id: AccountId,
         entitlement_id: EntitlementId,
         close: Close,
+    },
+    /// Ends an SoD mitigation before its expiry.
+    RevokeMitigation {
+        mitigation_id: String,
+        at: Timestamp,
     },
     /// A status, owner or due-date change of an existing finding.
     UpdateFinding {
@@ -340,6 +355,32 @@ pub fn project(
                 revoked_at: None,
             }))
         }
+        Event::DocumentLoaded(d) => Upsert(Row::Document(DocumentRow {
+            kind: d.kind,
+            version: d.version,
+            name: d.name.clone(),
+            sha256: d.sha256.clone(),
+            content: d.content.clone(),
+            loaded_at: ctx.time,
+            loaded_by: ctx.actor.to_string(),
+        })),
+        Event::MitigationGranted(m) => Upsert(Row::Mitigation(MitigationRow {
+            mitigation_id: m.mitigation_id.clone(),
+            risk_id: m.risk_id.clone(),
+            identity: m.identity.clone(),
+            control: m.control.clone(),
+            owner_id: m.owner_id.clone(),
+            approver_id: m.approver_id.clone(),
+            reason: m.reason.clone(),
+            expires_at: m.expires_at,
+            granted_at: ctx.time,
+            granted_by: ctx.actor.to_string(),
+            revoked_at: None,
+        })),
+        Event::MitigationRevoked(m) => RowChange::RevokeMitigation {
+            mitigation_id: m.mitigation_id.clone(),
+            at: ctx.time,
+        },
         Event::FindingOpened(f) => Upsert(Row::Finding(FindingRow {
             finding_id: f.finding_id.clone(),
             kind: f.kind.clone(),
@@ -477,6 +518,8 @@ pub enum ApplyError {
     UnknownPerson(PersonId),
     #[error("a finding event names finding '{0}', which was never opened")]
     UnknownFinding(String),
+    #[error("sod.mitigation.revoked names mitigation '{0}', which was never granted")]
+    UnknownMitigation(String),
 }
 
 impl State {
@@ -510,6 +553,12 @@ impl State {
                     let last =
                         RowKey::GrantInterval(system_id, account_id, entitlement_id, u64::MAX);
                     history::close_open(self.rows.range_mut(first..=last), &close);
+                }
+                RowChange::RevokeMitigation { mitigation_id, at } => {
+                    match self.rows.get_mut(&RowKey::Mitigation(mitigation_id.clone())) {
+                        Some(Row::Mitigation(m)) => m.revoked_at = Some(at),
+                        _ => return Err(ApplyError::UnknownMitigation(mitigation_id)),
+                    }
                 }
                 RowChange::UpdateFinding { finding_id, update } => {
                     match self.rows.get_mut(&RowKey::Finding(finding_id.clone())) {

@@ -6,6 +6,7 @@ use crate::Store;
 use crate::error::{Result, StoreError};
 use soxctl_model::history::{AccessChange, Coverage, Holding};
 use soxctl_model::ids::{EntitlementRef, PersonId, SystemId};
+use soxctl_model::projection::{AccountIntervalRow, GrantIntervalRow};
 use soxctl_model::time::Timestamp;
 use std::collections::BTreeMap;
 
@@ -94,6 +95,26 @@ impl Store {
             at,
             holdings,
             unknown_systems: unknown_systems(&first, systems, at),
+        })
+    }
+
+    /// Every account version and grant interval overlapping [from, to].
+    pub async fn intervals(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<(Vec<AccountIntervalRow>, Vec<GrantIntervalRow>)> {
+        each!(self, Store, |inner, m| {
+            let mut conn = inner.pool.acquire().await?;
+            m::history::overlapping(&mut conn, from, to).await
+        })
+    }
+
+    /// When each system's history starts (its first import).
+    pub async fn first_imports(&self) -> Result<BTreeMap<SystemId, Timestamp>> {
+        each!(self, Store, |inner, m| {
+            let mut conn = inner.pool.acquire().await?;
+            m::history::first_imports(&mut conn).await
         })
     }
 

@@ -139,11 +139,13 @@ macro_rules! with_conn {
 
 // Declared after the dispatch macros, which they use.
 pub mod checkpoint;
+pub mod documents;
 pub mod erasure;
 pub mod findings;
 pub mod history;
 pub mod idempotency;
 pub mod jobs;
+pub mod mitigations;
 pub mod outbox;
 pub mod tokens;
 

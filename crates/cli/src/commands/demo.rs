@@ -13,6 +13,10 @@ use soxctl_model::principal::Scope;
 use soxctl_store::tokens::{self, IssuedToken, Revocation, TokenRequest};
 use soxctl_store::{DB_FILE, Store, signing};
 
+/// The starter SoD rule set (rules/finance-stack.toml), loaded into every
+/// new demo store.
+const STARTER_RULES: &str = include_str!("../../../../rules/finance-stack.toml");
+
 /// The description of the admin token each demo run issues; the previous
 /// ones are revoked then, so only the newest banner's token works.
 const DEMO_TOKEN: &str = "demo admin";
@@ -83,6 +87,17 @@ pub async fn run(config: &Config, args: DemoArgs) -> CmdResult {
                 .map(|s| s.trim().to_owned())
         }
         Some(summary) => {
+            // The starter rule set, in force before the import so that its
+            // detectors open SoD findings with the hygiene ones.
+            let mut tx = store.begin_write().await?;
+            tx.load_document(
+                &cli_actor(),
+                soxctl_model::document::DocumentKind::Rules,
+                "finance-stack.toml",
+                STARTER_RULES,
+            )
+            .await?;
+            tx.commit().await?;
             let snap = snapshot::read(&snapshot_dir)?;
             let outcome = import(
                 &store,
@@ -107,6 +122,10 @@ pub async fn run(config: &Config, args: DemoArgs) -> CmdResult {
                 summary.sod_conflicts_planted,
                 outcome.events
             );
+            eprintln!(
+                "findings opened by the detectors: {} ({} accepted)",
+                outcome.findings.opened, outcome.findings.accepted
+            );
             Some(summary.admin_person_id)
         }
     };
@@ -120,7 +139,7 @@ pub async fn run(config: &Config, args: DemoArgs) -> CmdResult {
         .map(|p| format!(" for person {p}"))
         .unwrap_or_default();
     let banner = format!(
-        "Demo store: {dir}\nAdmin API token{who} (shown once):\n  export SOXCTL_TOKEN={secret}\nTry:\n  curl -H \"Authorization: Bearer $SOXCTL_TOKEN\" http://{listen}/api/v1/ledger/checkpoint\n  soxctl verify --data {dir}",
+        "Demo store: {dir}\nAdmin API token{who} (shown once):\n  export SOXCTL_TOKEN={secret}\nTry:\n  curl -H \"Authorization: Bearer $SOXCTL_TOKEN\" http://{listen}/api/v1/findings\n  soxctl findings --data {dir}\n  soxctl sod analyze --data {dir}\n  soxctl who-has erp:PAYMENT_APPROVE --data {dir}\n  soxctl verify --data {dir}",
         dir = args.data.display(),
         secret = new.secret,
         listen = args.listen,

@@ -7,9 +7,12 @@ mod export;
 mod findings;
 mod import;
 mod ledger;
+mod mitigation;
 mod person;
 mod query;
+mod rules;
 mod serve;
+mod sod;
 mod token;
 mod verify;
 
@@ -55,6 +58,8 @@ pub async fn run(cli: Cli) -> CmdResult {
         Command::AccessOf(args) => query::access_of(&config, args).await,
         Command::History(args) => query::history(&config, args).await,
         Command::Findings(args) => findings::list(&config, args).await,
+        Command::Sod(command) => sod::run(&config, command).await,
+        Command::Rules(command) => rules::run(&config, command).await,
         Command::Bench(command) => bench::run(&config, command).await,
     }
 }

@@ -80,8 +80,11 @@ fn import_creates_the_store_is_idempotent_and_dry_run_records_nothing() {
         "{first}"
     );
     let size = sb.ledger_size(&data);
-    // Entry 0 initialises the store; the import's events follow.
-    assert_eq!(size, events + 1);
+    // Entry 0 initialises the store; the import's events follow, then the
+    // findings its detectors opened.
+    let findings = first["findings_opened"].as_u64().unwrap();
+    assert!(findings > 0, "the demo plants hygiene problems: {first}");
+    assert_eq!(size, events + 1 + findings);
     assert_eq!(first["ledger_size"], size, "{first}");
     let checkpoint = sb.checkpoint(&data);
 
@@ -164,7 +167,13 @@ fn import_creates_the_store_is_idempotent_and_dry_run_records_nothing() {
         (&json!(3), &json!(1), &json!(1), &json!(0)),
         "{real}"
     );
-    assert_eq!(sb.ledger_size(&data), size + 3);
+    let findings =
+        real["findings_opened"].as_u64().unwrap() + real["findings_resolved"].as_u64().unwrap();
+    assert!(
+        findings > 0,
+        "the leaver's accounts are findings now: {real}"
+    );
+    assert_eq!(sb.ledger_size(&data), size + 3 + findings);
 }
 
 #[test]

@@ -65,7 +65,10 @@ fn postgres_store_imports_and_verifies_with_an_external_key() {
         .ok()
         .json();
     assert_eq!(report["ok"], true);
-    assert_eq!(report["entries"], events + 1);
+    assert_eq!(
+        report["entries"],
+        events + 1 + summary["findings_opened"].as_u64().unwrap()
+    );
     // The URL can come from the environment too (SOXCTL_DATABASE), like the key.
     sb.run_with_env(
         args!["verify", "--format", "json"],
@@ -118,13 +121,19 @@ fn postgres_store_imports_and_verifies_with_an_external_key() {
         ])
         .ok()
         .json();
-    assert_eq!(report["entries"], events + 1);
+    assert_eq!(
+        report["entries"],
+        events + 1 + summary["findings_opened"].as_u64().unwrap()
+    );
     let note = sb
         .run(args!["ledger", "checkpoint", "--database", &url])
         .ok()
         .stdout
         .clone();
-    assert_eq!(crate::helpers::note_parts(&note).1, events + 1);
+    assert_eq!(
+        crate::helpers::note_parts(&note).1,
+        events + 1 + summary["findings_opened"].as_u64().unwrap()
+    );
     sb.run(args![
         "ledger",
         "proof",
@@ -234,7 +243,10 @@ fn postgres_store_imports_and_verifies_with_an_external_key() {
         .ok()
         .stdout
         .clone();
-    assert_eq!(crate::helpers::note_parts(&note).1, events + 1);
+    assert_eq!(
+        crate::helpers::note_parts(&note).1,
+        events + 1 + summary["findings_opened"].as_u64().unwrap()
+    );
     let secret = sb
         .run(args![
             "token",

@@ -19,6 +19,10 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
         4,
         include_str!("../../migrations/postgres/0004_findings.sql"),
     ),
+    (
+        5,
+        include_str!("../../migrations/postgres/0005_documents_mitigations.sql"),
+    ),
 ];
 pub const BACKEND: &str = "postgres";
 

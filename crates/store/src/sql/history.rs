@@ -328,3 +328,33 @@ pub async fn changes_of(
     changes.sort_by_key(|c| (c.at, c.seq, c.change));
     Ok(changes)
 }
+
+/// Every account version and grant interval that overlaps [from, to]
+/// (an instant when from = to).
+pub async fn overlapping(
+    conn: &mut Conn,
+    from: Timestamp,
+    to: Timestamp,
+) -> Result<(Vec<AccountIntervalRow>, Vec<GrantIntervalRow>)> {
+    let overlaps = "valid_from <= $2 AND (valid_to IS NULL OR valid_to > $1)";
+    let accounts: Vec<AccountTuple> = sqlx::query_as(&format!(
+        "SELECT {ACCOUNT_COLUMNS} FROM account_history WHERE {overlaps} \
+         ORDER BY system_id, account_id, opened_seq"
+    ))
+    .bind(from.to_canonical())
+    .bind(to.to_canonical())
+    .fetch_all(&mut *conn)
+    .await?;
+    let grants: Vec<GrantTuple> = sqlx::query_as(&format!(
+        "SELECT {GRANT_COLUMNS} FROM grant_history WHERE {overlaps} \
+         ORDER BY system_id, account_id, entitlement_id, opened_seq"
+    ))
+    .bind(from.to_canonical())
+    .bind(to.to_canonical())
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok((
+        accounts.into_iter().map(account_row).collect::<Result<_>>()?,
+        grants.into_iter().map(grant_row).collect::<Result<_>>()?,
+    ))
+}

@@ -1,11 +1,13 @@
 //! SQL shared by both backends; compiled once per backend with its `Db`.
 
+pub mod documents;
 pub mod findings;
 pub mod history;
 pub mod idempotency;
 pub mod jobs;
 pub mod ledger;
 pub mod migrate;
+pub mod mitigations;
 pub mod outbox;
 pub mod rows;
 pub mod write;

@@ -62,6 +62,8 @@ enum Table {
     GrantHistory,
     AccountHistory,
     Findings,
+    Documents,
+    Mitigations,
 }
 
 impl Table {
@@ -81,6 +83,8 @@ impl Table {
             Row::GrantInterval(_) => Self::GrantHistory,
             Row::AccountInterval(_) => Self::AccountHistory,
             Row::Finding(_) => Self::Findings,
+            Row::Document(_) => Self::Documents,
+            Row::Mitigation(_) => Self::Mitigations,
         }
     }
 
@@ -100,6 +104,8 @@ impl Table {
             RowKey::GrantInterval(..) => Self::GrantHistory,
             RowKey::AccountInterval(..) => Self::AccountHistory,
             RowKey::Finding(_) => Self::Findings,
+            RowKey::Document(..) => Self::Documents,
+            RowKey::Mitigation(_) => Self::Mitigations,
         }
     }
 
@@ -119,6 +125,8 @@ impl Table {
             Self::GrantHistory => "grant_history",
             Self::AccountHistory => "account_history",
             Self::Findings => "findings",
+            Self::Documents => "documents",
+            Self::Mitigations => "sod_mitigations",
         }
     }
 
@@ -193,6 +201,8 @@ impl Table {
             Self::GrantHistory => &GRANT_HISTORY_COLUMNS,
             Self::AccountHistory => &ACCOUNT_HISTORY_COLUMNS,
             Self::Findings => &super::findings::COLUMNS,
+            Self::Documents => &super::documents::COLUMNS,
+            Self::Mitigations => &super::mitigations::COLUMNS,
         }
     }
 
@@ -200,6 +210,7 @@ impl Table {
         match self {
             Self::Entitlements | Self::Accounts => 2,
             Self::Grants | Self::RoleEntitlements | Self::AccountHistory => 3,
+            Self::Documents => 2,
             Self::GrantHistory => 4,
             _ => 1,
         }
@@ -234,7 +245,7 @@ const ACCOUNT_HISTORY_COLUMNS: [&str; 11] = [
     "closed_by",
 ];
 
-fn seq_param(seq: u64) -> i64 {
+pub(super) fn seq_param(seq: u64) -> i64 {
     i64::try_from(seq).unwrap_or(i64::MAX)
 }
 
@@ -408,6 +419,8 @@ fn bind_row<'q>(q: Query<'q>, row: &'q Row) -> Query<'q> {
             .bind(&g.closed_by)
             .bind(&g.import_id),
         Row::Finding(f) => super::findings::bind(q, f),
+        Row::Document(d) => super::documents::bind(q, d),
+        Row::Mitigation(m) => super::mitigations::bind(q, m),
         Row::AccountInterval(a) => q
             .bind(a.system_id.as_str())
             .bind(a.account_id.as_str())
@@ -442,6 +455,8 @@ fn bind_key<'q>(q: Query<'q>, key: &'q RowKey) -> Query<'q> {
             .bind(e.as_str())
             .bind(seq_param(*seq)),
         RowKey::Finding(id) => q.bind(id.as_str()),
+        RowKey::Document(kind, version) => q.bind(kind.as_str()).bind(seq_param(*version)),
+        RowKey::Mitigation(id) => q.bind(id.as_str()),
         RowKey::AccountInterval(s, a, seq) => {
             q.bind(s.as_str()).bind(a.as_str()).bind(seq_param(*seq))
         }
@@ -474,6 +489,7 @@ fn table_of(change: &RowChange) -> Table {
         RowChange::CloseGrantInterval { .. } => Table::GrantHistory,
         RowChange::CloseAccountInterval { .. } => Table::AccountHistory,
         RowChange::UpdateFinding { .. } => Table::Findings,
+        RowChange::RevokeMitigation { .. } => Table::Mitigations,
     }
 }
 
@@ -598,6 +614,9 @@ async fn write_alone(conn: &mut Conn, change: RowChange) -> Result<()> {
                 .bind(entitlement_id.as_str())
                 .execute(&mut *conn)
                 .await?;
+        }
+        RowChange::RevokeMitigation { mitigation_id, at } => {
+            super::mitigations::revoke(conn, &mitigation_id, at).await?
         }
         RowChange::UpdateFinding { finding_id, update } => {
             super::findings::update(conn, &finding_id, &update).await?
@@ -1057,6 +1076,18 @@ pub async fn all_rows(conn: &mut Conn) -> Result<BTreeMap<RowKey, Row>> {
             .await?
             .into_iter()
             .map(Row::GrantInterval),
+    );
+    rows.extend(
+        super::mitigations::all(conn)
+            .await?
+            .into_iter()
+            .map(Row::Mitigation),
+    );
+    rows.extend(
+        super::documents::all(conn)
+            .await?
+            .into_iter()
+            .map(Row::Document),
     );
     rows.extend(
         super::findings::all(conn)

@@ -1,0 +1,132 @@
+//! `soxctl rules load|show|history`: SoD rule sets as versioned documents
+//! in the ledger (DESIGN A8).
+
+use super::cli_actor;
+use crate::cli::RulesCommand;
+use crate::config::Config;
+use crate::exit::{CmdResult, Exit, failed};
+use crate::output::{Format, print_records};
+use anyhow::Context;
+use serde_json::json;
+use soxctl_model::document::DocumentKind;
+use soxctl_sod::{Catalogue, Compiled, RuleSet};
+use soxctl_store::documents::Loaded;
+use std::path::Path;
+
+/// Reads and validates a rule file; every error at once, with its place.
+pub fn read_rules(path: &Path) -> Result<(String, RuleSet), crate::exit::Failure> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the rule file {}", path.display()))?;
+    let rules = RuleSet::parse(&text).map_err(|e| {
+        failed(
+            Exit::Usage,
+            anyhow::anyhow!(
+                "{}: {e}\nfix the rule file; docs/sod.md describes the format",
+                path.display()
+            ),
+        )
+    })?;
+    Ok((text, rules))
+}
+
+/// Warnings for references and patterns that match no entitlement known
+/// to `catalogue`.
+pub fn warn_unmatched(rules: &RuleSet, catalogue: &Catalogue) {
+    let (_, warnings) = Compiled::compile(rules, catalogue);
+    for w in warnings {
+        eprintln!("warning: {w}");
+    }
+}
+
+pub async fn run(config: &Config, command: RulesCommand) -> CmdResult {
+    match command {
+        RulesCommand::Load { file, store } => {
+            let (text, rules) = read_rules(&file)?;
+            let opened = store.open_signing(config, false).await?;
+            let key = opened.store_signing_key().await?;
+            let inventory = opened.store.inventory().await?;
+            let dataset = soxctl_detect::sod::dataset_now(&inventory)?;
+            warn_unmatched(&rules, dataset.catalogue());
+            let name = file.file_name().map_or_else(
+                || file.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            );
+            let mut tx = opened.store.begin_write().await?;
+            match tx
+                .load_document(&cli_actor(), DocumentKind::Rules, &name, &text)
+                .await?
+            {
+                Loaded::Unchanged { version } => {
+                    eprintln!(
+                        "{name} is the rule set in force already (version {version}); nothing recorded"
+                    );
+                }
+                Loaded::Recorded { version, seq } => {
+                    // The new rules decide which violations exist: the
+                    // findings follow in the same transaction.
+                    let now = opened.store.context().clock.now();
+                    let findings = soxctl_connectors::detectors::evaluate(
+                        &mut tx,
+                        now,
+                        &config.hygiene.policy(),
+                    )
+                    .await?;
+                    tx.commit().await?;
+                    if findings != Default::default() {
+                        eprintln!(
+                            "findings: {} opened, {} resolved, {} accepted (see `soxctl findings`)",
+                            findings.opened, findings.resolved, findings.accepted
+                        );
+                    }
+                    opened.checkpoint(&key).await?;
+                    eprintln!(
+                        "rule set version {version} ({} functions, {} risks) recorded by ledger entry {seq}; it is now in force",
+                        rules.functions.len(),
+                        rules.risks.len()
+                    );
+                }
+            }
+            Ok(Exit::Ok)
+        }
+        RulesCommand::Show { version, store } => {
+            let opened = store.open(config, false).await?;
+            let versions = opened.store.document_versions(DocumentKind::Rules).await?;
+            let chosen = match version {
+                Some(v) => versions.into_iter().find(|d| d.version == v),
+                None => versions.into_iter().last(),
+            };
+            let Some(doc) = chosen else {
+                return Err(failed(
+                    Exit::Usage,
+                    anyhow::anyhow!(
+                        "no such rule set version in this store; `soxctl rules history` lists them, `soxctl rules load FILE` records one"
+                    ),
+                ));
+            };
+            print!("{}", doc.content);
+            Ok(Exit::Ok)
+        }
+        RulesCommand::History { store, format } => {
+            let opened = store.open(config, false).await?;
+            let versions = opened.store.document_versions(DocumentKind::Rules).await?;
+            let records: Vec<serde_json::Value> = versions
+                .iter()
+                .map(|d| {
+                    json!({
+                        "version": d.version,
+                        "name": d.name,
+                        "sha256": d.sha256,
+                        "loaded_at": d.loaded_at.to_canonical(),
+                        "loaded_by": d.loaded_by,
+                    })
+                })
+                .collect();
+            print_records(
+                Format::resolve(format),
+                &["version", "name", "loaded_at", "loaded_by", "sha256"],
+                &records,
+            )?;
+            Ok(Exit::Ok)
+        }
+    }
+}

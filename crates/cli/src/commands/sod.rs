@@ -1,0 +1,504 @@
+//! `soxctl sod analyze|simulate|roles`: segregation of duties on snapshot
+//! files (no store: an auditor runs it on exports) or on a store, now, at an
+//! instant, or over a window, from the temporal history.
+
+use super::rules::{read_rules, warn_unmatched};
+use crate::cli::{SodAnalyzeArgs, SodCommand, SodRolesArgs, SodSimulateArgs};
+use crate::config::Config;
+use crate::exit::{CmdResult, Exit, Failure, failed};
+use crate::output::{Format, print_records};
+use crate::store_args::Opened;
+use anyhow::Context;
+use serde_json::{Value, json};
+use soxctl_detect::sod::{dataset_history, dataset_now};
+use soxctl_model::document::DocumentKind;
+use soxctl_model::time::Timestamp;
+use soxctl_sod::{
+    Addition, Compiled, Dataset, Engine, Holder, Interval, RuleSet, Violation, ViolationLine, When,
+    analyze, analyze_window,
+};
+use std::path::Path;
+
+fn usage(message: impl std::fmt::Display) -> Failure {
+    failed(Exit::Usage, anyhow::anyhow!("{message}"))
+}
+
+pub async fn run(config: &Config, command: SodCommand) -> CmdResult {
+    match command {
+        SodCommand::Analyze(args) => analyze_command(config, args).await,
+        SodCommand::Simulate(args) => simulate(config, args).await,
+        SodCommand::Roles(args) => roles(config, args).await,
+        SodCommand::Mitigate(args) => super::mitigation::mitigate(config, args).await,
+        SodCommand::Mitigations { all, store, format } => {
+            super::mitigation::list(config, all, store, format).await
+        }
+        SodCommand::Unmitigate {
+            mitigation_id,
+            reason,
+            store,
+        } => super::mitigation::unmitigate(config, mitigation_id, reason, store).await,
+    }
+}
+
+/// The rule set: the file given, else the store's version in force.
+async fn rules_for(rules: Option<&Path>, opened: Option<&Opened>) -> Result<RuleSet, Failure> {
+    if let Some(path) = rules {
+        return Ok(read_rules(path)?.1);
+    }
+    let Some(opened) = opened else {
+        return Err(usage(
+            "give the rules with --rules FILE (for example rules/finance-stack.toml)",
+        ));
+    };
+    let doc = opened
+        .store
+        .latest_document(DocumentKind::Rules)
+        .await?
+        .ok_or_else(|| {
+            usage(
+                "this store has no rule set yet: record one with `soxctl rules load FILE`, or pass --rules FILE",
+            )
+        })?;
+    RuleSet::parse(&doc.content).map_err(|e| {
+        usage(format!(
+            "the stored rule set version {} does not parse: {e}",
+            doc.version
+        ))
+    })
+}
+
+/// A snapshot directory's facts: the fast CSV reader, or the full snapshot
+/// reader when the tables come as JSON Lines.
+fn dataset_from_files(dir: &Path) -> Result<Dataset, Failure> {
+    let read = |name: &str| -> Result<Option<Vec<u8>>, Failure> {
+        match std::fs::read(dir.join(name)) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(usage(format!(
+                "cannot read {}: {e}",
+                dir.join(name).display()
+            ))),
+        }
+    };
+    let (accounts, grants) = (read("accounts.csv")?, read("grants.csv")?);
+    if let (Some(accounts), Some(grants)) = (&accounts, &grants) {
+        let entitlements = read("entitlements.csv")?;
+        return soxctl_sod::input::load_csv(soxctl_sod::input::SnapshotFiles {
+            accounts,
+            grants,
+            entitlements: entitlements.as_deref(),
+        })
+        .map_err(|e| usage(format!("{}: {e}", dir.display())));
+    }
+    let snapshot = soxctl_connectors::snapshot::read(dir)
+        .map_err(|e| usage(format!("snapshot rejected: {e}")))?;
+    Ok(dataset_now(&snapshot.inventory)?)
+}
+
+fn micros(t: Timestamp) -> i64 {
+    t.micros()
+}
+
+fn time(micros: i64) -> String {
+    chrono::DateTime::from_timestamp_micros(micros)
+        .map(|t| Timestamp::from_datetime(t).to_canonical())
+        .unwrap_or_else(|| micros.to_string())
+}
+
+fn line(v: &Violation) -> Value {
+    serde_json::to_value(ViolationLine::from(v)).unwrap_or(Value::Null)
+}
+
+fn summary(v: &Violation) -> String {
+    v.functions
+        .iter()
+        .map(|f| {
+            let held: Vec<String> = f
+                .held_by
+                .iter()
+                .map(|e| format!("{}@{}", e.entitlement, e.account))
+                .collect();
+            format!("{}={}", f.function_id, held.join("|"))
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn print_violations(format: Format, rows: Vec<(Value, String)>) -> anyhow::Result<()> {
+    match format {
+        Format::Jsonl => {
+            for (v, _) in rows {
+                println!("{}", serde_json::to_string(&v)?);
+            }
+        }
+        Format::Json => {
+            let all: Vec<Value> = rows.into_iter().map(|(v, _)| v).collect();
+            println!("{}", serde_json::to_string_pretty(&all)?);
+        }
+        Format::Csv | Format::Table => {
+            let records: Vec<Value> = rows
+                .into_iter()
+                .map(|(mut v, evidence)| {
+                    v["evidence"] = Value::String(evidence);
+                    v
+                })
+                .collect();
+            print_records(
+                format,
+                &[
+                    "risk_id",
+                    "severity",
+                    "person_id",
+                    "during",
+                    "mitigated",
+                    "evidence",
+                ],
+                &records,
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn fail_on(level: Option<&str>, violations: &[&Violation]) -> Result<Exit, Failure> {
+    let Some(level) = level else {
+        return Ok(Exit::Ok);
+    };
+    let level: soxctl_sod::rules::Severity = serde_json::from_value(Value::String(level.into()))
+        .map_err(|_| {
+            usage(format!(
+                "--fail-on {level}: use low, medium, high or critical"
+            ))
+        })?;
+    Ok(if violations.iter().any(|v| v.severity >= level) {
+        Exit::CheckFailed
+    } else {
+        Exit::Ok
+    })
+}
+
+async fn analyze_command(config: &Config, args: SodAnalyzeArgs) -> CmdResult {
+    let format = Format::resolve(args.format);
+    let instant = |option: &str, v: &Option<String>| {
+        v.as_deref()
+            .map(|v| super::query::instant(option, v))
+            .transpose()
+    };
+    let (at, from, to) = (
+        instant("--at", &args.at)?,
+        instant("--from", &args.from)?,
+        instant("--to", &args.to)?,
+    );
+    if at.is_some() && (from.is_some() || to.is_some()) {
+        return Err(usage(
+            "give either --at or a window (--from and --to), not both",
+        ));
+    }
+    if from.is_some() != to.is_some() {
+        return Err(usage("a window needs both --from and --to"));
+    }
+    let (rules, dataset, opened) = match &args.snapshot {
+        Some(dir) => {
+            if at.is_some() || from.is_some() {
+                return Err(usage(
+                    "snapshot files have no history: --at, --from and --to need a store (--data or --database)",
+                ));
+            }
+            let rules = rules_for(args.rules.as_deref(), None).await?;
+            (rules, dataset_from_files(dir)?, None)
+        }
+        None => {
+            let opened = args.store.open(config, false).await?;
+            let rules = rules_for(args.rules.as_deref(), Some(&opened)).await?;
+            let dataset = match (at, from, to) {
+                (Some(t), _, _) => {
+                    warn_unknown(&opened, t).await?;
+                    let (accounts, grants) = opened.store.intervals(t, t).await?;
+                    dataset_history(
+                        &accounts,
+                        &grants,
+                        entitlements(&opened).await?,
+                        Some(micros(t)),
+                    )?
+                }
+                (None, Some(f), Some(t)) => {
+                    if t < f {
+                        return Err(usage(
+                            "the window ends before it starts; give --from earlier than --to",
+                        ));
+                    }
+                    warn_unknown(&opened, f).await?;
+                    let (accounts, grants) = opened.store.intervals(f, t).await?;
+                    dataset_history(&accounts, &grants, entitlements(&opened).await?, None)?
+                }
+                _ => dataset_now(&opened.store.inventory().await?)?,
+            };
+            (rules, dataset, Some(opened))
+        }
+    };
+    warn_unmatched(&rules, dataset.catalogue());
+    let (compiled, _) = Compiled::compile(&rules, dataset.catalogue());
+    let mitigations = match &opened {
+        Some(opened) => super::mitigation::active(&opened.store, at).await?,
+        None => Default::default(),
+    };
+    if let (Some(f), Some(t)) = (from, to) {
+        let found = analyze_window(&compiled, &dataset, micros(f), micros(t).saturating_add(1))
+            .context("SoD window analysis")?;
+        let rows = found
+            .iter()
+            .map(|w| {
+                let mut v = line(&w.violation);
+                v["during"] = json!(
+                    w.during
+                        .iter()
+                        .map(|s| format!("{}..{}", time(s.from), time(s.to)))
+                        .collect::<Vec<_>>()
+                );
+                mark(&mut v, &mitigations, &w.violation);
+                (v, summary(&w.violation))
+            })
+            .collect();
+        print_violations(format, rows)?;
+        let open: Vec<&Violation> = found
+            .iter()
+            .map(|w| &w.violation)
+            .filter(|v| !mitigations.contains_key(&(v.risk_id.clone(), v.identity.clone())))
+            .collect();
+        return fail_on(args.fail_on.as_deref(), &open);
+    }
+    let when = at.map_or(When::Now, |t| When::At(micros(t)));
+    let found = analyze(&compiled, &dataset, when).context("SoD analysis")?;
+    let rows = found
+        .iter()
+        .map(|violation| {
+            let mut v = line(violation);
+            mark(&mut v, &mitigations, violation);
+            (v, summary(violation))
+        })
+        .collect();
+    print_violations(format, rows)?;
+    let open: Vec<&Violation> = found
+        .iter()
+        .filter(|v| !mitigations.contains_key(&(v.risk_id.clone(), v.identity.clone())))
+        .collect();
+    fail_on(args.fail_on.as_deref(), &open)
+}
+
+/// Adds `mitigated` (the compensating control and its end) to a violation
+/// line when an exception covers it.
+fn mark(line: &mut Value, mitigations: &super::mitigation::Active, v: &Violation) {
+    if let Some(m) = mitigations.get(&(v.risk_id.clone(), v.identity.clone())) {
+        line["mitigated"] = json!({
+            "control": m.control,
+            "expires_at": m.expires_at.to_canonical(),
+            "approver_id": m.approver_id.as_str(),
+        });
+    }
+}
+
+async fn entitlements(opened: &Opened) -> Result<Vec<(String, String)>, Failure> {
+    Ok(opened
+        .store
+        .inventory()
+        .await?
+        .entitlements
+        .keys()
+        .map(|(s, e)| (s.to_string(), e.to_string()))
+        .collect())
+}
+
+async fn warn_unknown(opened: &Opened, at: Timestamp) -> Result<(), Failure> {
+    let first = opened.store.first_imports().await?;
+    for system in opened.store.inventory().await?.systems.keys() {
+        match first.get(system) {
+            Some(since) if *since <= at => {}
+            since => eprintln!(
+                "warning: system '{system}' has no history at {at} (first imported {}): its part is unknown, not empty",
+                since.map_or_else(|| "never".to_owned(), |s| s.to_canonical())
+            ),
+        }
+    }
+    Ok(())
+}
+
+async fn simulate(config: &Config, args: SodSimulateArgs) -> CmdResult {
+    let format = Format::resolve(args.format);
+    let opened = args.store.open(config, false).await?;
+    let rules = rules_for(args.rules.as_deref(), Some(&opened)).await?;
+    let inventory = opened.store.inventory().await?;
+    let mut additions: Vec<String> = args.add.clone();
+    for role in &args.role {
+        let found: Vec<String> = inventory
+            .role_entitlements
+            .values()
+            .filter(|r| r.role_id.as_str() == role)
+            .map(|r| format!("{}:{}", r.system_id, r.entitlement_id))
+            .collect();
+        if found.is_empty() {
+            return Err(usage(format!(
+                "role '{role}' has no entitlements in the store (or does not exist)"
+            )));
+        }
+        additions.extend(found);
+    }
+    if additions.is_empty() {
+        return Err(usage(
+            "nothing to simulate: give --add system:entitlement or --role ROLE",
+        ));
+    }
+    for a in &additions {
+        if !a.contains(':') {
+            return Err(usage(format!("--add {a}: give system_id:entitlement_id")));
+        }
+    }
+    let window = match (&args.from, &args.to) {
+        (None, None) => None,
+        (Some(f), Some(t)) => Some((
+            super::query::instant("--from", f)?,
+            super::query::instant("--to", t)?,
+        )),
+        _ => return Err(usage("a time-bound simulation needs both --from and --to")),
+    };
+    let dataset = dataset_now(&inventory)?;
+    let violations = match window {
+        None => {
+            let (engine, _) = Engine::new(&rules, dataset);
+            let additions: Vec<Addition> = additions
+                .iter()
+                .map(|e| Addition {
+                    entitlement: e.clone(),
+                    holder: Holder::System,
+                    interval: Interval::ALWAYS,
+                })
+                .collect();
+            engine
+                .simulate(&args.person, &additions)
+                .map_err(|e| usage(format!("cannot simulate: {e}")))?
+        }
+        Some((from, to)) => {
+            simulate_window(&rules, &inventory, &args.person, &additions, from, to)?
+        }
+    };
+    let rows = violations.iter().map(|v| (line(v), summary(v))).collect();
+    print_violations(format, rows)?;
+    if violations.is_empty() {
+        eprintln!("no new violation: the change is clear of the rule set");
+        Ok(Exit::Ok)
+    } else {
+        eprintln!(
+            "{} new violation(s) the change would create",
+            violations.len()
+        );
+        Ok(Exit::CheckFailed)
+    }
+}
+
+/// A time-bound change: the window analysis with the grants minus without.
+fn simulate_window(
+    rules: &RuleSet,
+    inventory: &soxctl_model::inventory::Inventory,
+    person: &str,
+    additions: &[String],
+    from: Timestamp,
+    to: Timestamp,
+) -> Result<Vec<Violation>, Failure> {
+    let base = dataset_now(inventory)?;
+    let (compiled, _) = Compiled::compile(rules, base.catalogue());
+    let (f, t) = (micros(from), micros(to).saturating_add(1));
+    let before: std::collections::BTreeSet<(String, String)> =
+        analyze_window(&compiled, &base, f, t)
+            .context("SoD window analysis")?
+            .into_iter()
+            .map(|w| (w.violation.risk_id, w.violation.identity))
+            .collect();
+    // The same facts plus one new account of the person per system touched.
+    let mut changed = inventory.clone();
+    for addition in additions {
+        let r = soxctl_model::ids::EntitlementRef::parse(addition)
+            .map_err(|e| usage(format!("--add {addition}: {e}")))?;
+        let account = soxctl_model::ids::AccountId::parse(format!("{person}(simulated)"))
+            .map_err(|e| usage(e.to_string()))?;
+        let person_id =
+            soxctl_model::ids::PersonId::parse(person).map_err(|e| usage(e.to_string()))?;
+        changed
+            .accounts
+            .entry((r.system.clone(), account.clone()))
+            .or_insert_with(|| soxctl_model::inventory::Account {
+                system_id: r.system.clone(),
+                account_id: account.clone(),
+                person_id: Some(person_id),
+                kind: soxctl_model::inventory::AccountKind::Human,
+                status: soxctl_model::inventory::AccountStatus::Active,
+                last_login: None,
+                mfa: None,
+                owner_id: None,
+                credential_rotated_at: None,
+            });
+        changed.grants.insert(
+            (r.system.clone(), account.clone(), r.entitlement.clone()),
+            soxctl_model::inventory::Grant {
+                system_id: r.system,
+                account_id: account,
+                entitlement_id: r.entitlement,
+                granted_at: Some(from),
+                source: soxctl_model::inventory::GrantSource::Direct,
+            },
+        );
+    }
+    let after_data = dataset_now(&changed)?;
+    let (compiled, _) = Compiled::compile(rules, after_data.catalogue());
+    Ok(analyze_window(&compiled, &after_data, f, t)
+        .context("SoD window analysis")?
+        .into_iter()
+        .map(|w| w.violation)
+        .filter(|v| {
+            v.identity == person && !before.contains(&(v.risk_id.clone(), v.identity.clone()))
+        })
+        .collect())
+}
+
+async fn roles(config: &Config, args: SodRolesArgs) -> CmdResult {
+    let (rules, inventory) = match &args.snapshot {
+        Some(dir) => {
+            let snapshot = soxctl_connectors::snapshot::read(dir)
+                .map_err(|e| usage(format!("snapshot rejected: {e}")))?;
+            (
+                rules_for(args.rules.as_deref(), None).await?,
+                snapshot.inventory,
+            )
+        }
+        None => {
+            let opened = args.store.open(config, false).await?;
+            let rules = rules_for(args.rules.as_deref(), Some(&opened)).await?;
+            (rules, opened.store.inventory().await?)
+        }
+    };
+    let dataset = dataset_now(&inventory)?;
+    let (compiled, _) = Compiled::compile(&rules, dataset.catalogue());
+    let roles = soxctl_detect::sod::roles(&inventory);
+    let conflicts = soxctl_sod::roles::role_conflicts(&compiled, dataset.catalogue(), &roles)
+        .map_err(|e| usage(e.to_string()))?;
+    let records: Vec<Value> = conflicts
+        .iter()
+        .map(|c| {
+            json!({
+                "role_id": c.role_id,
+                "risk_id": c.risk_id,
+                "risk_name": c.risk_name,
+                "severity": c.severity,
+                "functions": c.functions.iter().map(|f| format!("{}={}", f.function_id, f.entitlements.join("|"))).collect::<Vec<_>>().join("; "),
+            })
+        })
+        .collect();
+    print_records(
+        Format::resolve(args.format),
+        &["role_id", "risk_id", "severity", "risk_name", "functions"],
+        &records,
+    )?;
+    Ok(if conflicts.is_empty() {
+        Exit::Ok
+    } else {
+        Exit::CheckFailed
+    })
+}

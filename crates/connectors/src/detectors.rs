@@ -1,0 +1,159 @@
+//! Re-evaluates the detectors (access hygiene, and segregation of duties
+//! under the rule set in force) inside a write transaction and records what
+//! changed as finding events: after every import or sync, and from the
+//! server's job runner (after other changes, and daily: dormancy, credential
+//! age and mitigations expire with time alone).
+
+use soxctl_detect::hygiene::{self, Facts, Policy};
+use soxctl_model::event::Event;
+use soxctl_model::principal::Principal;
+use soxctl_model::time::Timestamp;
+use soxctl_store::{StoreError, WriteTx};
+
+/// Finding events a re-evaluation recorded.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FindingChanges {
+    pub opened: u64,
+    pub resolved: u64,
+    /// Findings accepted because a mitigation covers them.
+    pub accepted: u64,
+}
+
+/// The actor of findings opened and resolved by detectors.
+pub fn detector() -> Principal {
+    Principal::system("detectors")
+}
+
+pub async fn evaluate(
+    tx: &mut WriteTx,
+    now: Timestamp,
+    policy: &Policy,
+) -> Result<FindingChanges, StoreError> {
+    let inventory = tx.inventory().await?;
+    let grant_imports = tx.grant_imports().await?;
+    let baselines = tx.baseline_imports().await?;
+    let current = tx.findings_of_kinds(hygiene::KINDS).await?;
+    let facts = Facts {
+        inventory: &inventory,
+        grant_imports: &grant_imports,
+        baselines: &baselines,
+        now,
+    };
+    let sightings = hygiene::detect(&facts, policy);
+    let mut events = soxctl_detect::reconcile(hygiene::KINDS, sightings, &current, now);
+    events.extend(sod_events(tx, &inventory, now).await?);
+    let mut changes = FindingChanges::default();
+    let actor = detector();
+    for event in &events {
+        match event {
+            Event::FindingOpened(_) => changes.opened += 1,
+            Event::FindingResolved(_) => changes.resolved += 1,
+            Event::FindingAccepted(_) => changes.accepted += 1,
+            _ => {}
+        }
+        tx.append(&actor, event).await?;
+    }
+    Ok(changes)
+}
+
+/// SoD findings under the rule set in force (none loaded: none): open for
+/// new violations, resolved for vanished ones, accepted while a mitigation
+/// covers them, reopened when it expires or is revoked.
+async fn sod_events(
+    tx: &mut WriteTx,
+    inventory: &soxctl_model::inventory::Inventory,
+    now: Timestamp,
+) -> Result<Vec<Event>, StoreError> {
+    use soxctl_detect::sod::{SOD_VIOLATION, dataset_now, sightings, subject};
+    use soxctl_model::finding::{FindingOpened, FindingStatus, finding_id};
+    let Some(doc) = tx
+        .latest_document(soxctl_model::document::DocumentKind::Rules)
+        .await?
+    else {
+        return Ok(Vec::new());
+    };
+    let rules = soxctl_sod::RuleSet::parse(&doc.content).map_err(|e| {
+        StoreError::Invalid(format!("the rule set in force (version {}) does not parse: {e}", doc.version))
+    })?;
+    let dataset = dataset_now(inventory)
+        .map_err(|e| StoreError::Invalid(format!("SoD facts: {e}")))?;
+    let (compiled, _) = soxctl_sod::Compiled::compile(&rules, dataset.catalogue());
+    let violations = soxctl_sod::analyze(&compiled, &dataset, soxctl_sod::When::Now)
+        .map_err(|e| StoreError::Invalid(format!("SoD analysis: {e}")))?;
+    let managers = |identity: &str| {
+        soxctl_model::ids::PersonId::parse(identity)
+            .ok()
+            .and_then(|p| inventory.people.get(&p))
+            .and_then(|p| p.manager_id.clone())
+    };
+    let current = tx.findings_of_kinds(&[SOD_VIOLATION]).await?;
+    let seen = sightings(&violations, managers);
+    let by_id: std::collections::BTreeMap<String, &soxctl_detect::Sighting> = seen
+        .iter()
+        .map(|s| (finding_id(s.kind, &s.subject), s))
+        .collect();
+    let mut events = soxctl_detect::reconcile(&[SOD_VIOLATION], seen.clone(), &current, now);
+    let touched: std::collections::BTreeSet<String> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::FindingOpened(f) => Some(f.finding_id.clone()),
+            Event::FindingResolved(f) => Some(f.finding_id.clone()),
+            _ => None,
+        })
+        .collect();
+    let covered: std::collections::BTreeMap<String, soxctl_model::mitigation::MitigationRow> = tx
+        .mitigations()
+        .await?
+        .into_iter()
+        .filter(|m| m.active_at(now))
+        .map(|m| (finding_id(SOD_VIOLATION, &subject(&m.risk_id, &m.identity)), m))
+        .collect();
+    for f in &current {
+        let Some(sighting) = by_id.get(&f.finding_id) else {
+            continue;
+        };
+        let mitigation = covered.get(&f.finding_id);
+        match (f.status, mitigation) {
+            // Opened (or reopened) just now, or open and still seen: an
+            // active mitigation makes it accepted.
+            (FindingStatus::Open, Some(m)) if !touched.contains(&f.finding_id) => {
+                events.push(accepted(&f.finding_id, m));
+            }
+            // Accepted under a mitigation that was revoked: open again.
+            (FindingStatus::Accepted, None) if !touched.contains(&f.finding_id) => {
+                events.push(Event::FindingOpened(FindingOpened {
+                    finding_id: f.finding_id.clone(),
+                    kind: f.kind.clone(),
+                    subject: f.subject.clone(),
+                    severity: sighting.severity,
+                    control_ids: sighting.control_ids.clone(),
+                    first_seen: f.first_seen,
+                    owner_id: f.owner_id.clone(),
+                    due: f.due,
+                    summary: sighting.summary.clone(),
+                    detail: sighting.detail.clone(),
+                }));
+            }
+            _ => {}
+        }
+    }
+    for e in events.clone() {
+        if let Event::FindingOpened(f) = e
+            && let Some(m) = covered.get(&f.finding_id)
+        {
+            events.push(accepted(&f.finding_id, m));
+        }
+    }
+    Ok(events)
+}
+
+fn accepted(finding_id: &str, m: &soxctl_model::mitigation::MitigationRow) -> Event {
+    Event::FindingAccepted(soxctl_model::finding::FindingAccepted {
+        finding_id: finding_id.to_owned(),
+        reason: format!(
+            "mitigated by {} ({}), approved by {}: {}",
+            m.control, m.mitigation_id, m.approver_id, m.reason
+        ),
+        until: Some(m.expires_at),
+    })
+}

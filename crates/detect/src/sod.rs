@@ -1,0 +1,209 @@
+//! Segregation of duties as a detector: the store's facts as an SoD
+//! dataset (now, or from the temporal history for an instant or a window),
+//! and violations as sightings of `sod_violation` findings.
+
+use crate::reconcile::Sighting;
+use soxctl_model::finding::{Detail, Severity};
+use soxctl_model::inventory::{AccountKind, AccountStatus, Inventory};
+use soxctl_model::projection::{AccountIntervalRow, GrantIntervalRow};
+use soxctl_sod::{AccountSpec, Dataset, DatasetBuilder, DatasetError, Interval, Violation};
+use std::collections::BTreeMap;
+
+pub const SOD_VIOLATION: &str = "sod_violation";
+
+fn kind(k: AccountKind) -> soxctl_sod::AccountKind {
+    match k {
+        AccountKind::Human => soxctl_sod::AccountKind::Human,
+        AccountKind::Service => soxctl_sod::AccountKind::Service,
+        AccountKind::Shared => soxctl_sod::AccountKind::Shared,
+    }
+}
+
+/// The inventory as it is now: every account and grant, no intervals.
+pub fn dataset_now(inv: &Inventory) -> Result<Dataset, DatasetError> {
+    let mut b = DatasetBuilder::new();
+    for e in inv.entitlements.values() {
+        b.entitlement(e.system_id.as_str(), e.entitlement_id.as_str());
+    }
+    for a in inv.accounts.values() {
+        b.account(AccountSpec {
+            system: a.system_id.as_str(),
+            account: a.account_id.as_str(),
+            person: a.person_id.as_ref().map(|p| p.as_str()),
+            kind: kind(a.kind),
+            active: a.status == AccountStatus::Active,
+        })?;
+    }
+    for g in inv.grants.values() {
+        b.grant(
+            g.system_id.as_str(),
+            g.account_id.as_str(),
+            g.entitlement_id.as_str(),
+            Interval::ALWAYS,
+        )?;
+    }
+    Ok(b.build())
+}
+
+/// The facts of `[from, to]` from the temporal history: each active version
+/// of an account with the grants it held while it was that version. An
+/// account that changed owner or kind inside the window appears once per
+/// owner, the later ones as `<account>~<n>`, so each owner is judged on
+/// what they held.
+pub fn dataset_history(
+    accounts: &[AccountIntervalRow],
+    grants: &[GrantIntervalRow],
+    entitlements: impl IntoIterator<Item = (String, String)>,
+    as_of: Option<i64>,
+) -> Result<Dataset, DatasetError> {
+    let mut b = DatasetBuilder::new();
+    for (system, entitlement) in entitlements {
+        b.entitlement(&system, &entitlement);
+    }
+    if let Some(t) = as_of {
+        b.as_of(t);
+    }
+    // Per account: its active versions (owner and kind, from, to).
+    type Owner = (Option<String>, AccountKind);
+    type Version = (Owner, i64, Option<i64>);
+    let mut versions: BTreeMap<(&str, &str), Vec<Version>> = BTreeMap::new();
+    for a in accounts {
+        if a.status != AccountStatus::Active {
+            continue;
+        }
+        versions
+            .entry((a.system_id.as_str(), a.account_id.as_str()))
+            .or_default()
+            .push((
+                (a.person_id.as_ref().map(|p| p.to_string()), a.kind),
+                a.valid_from.micros(),
+                a.valid_to.map(|t| t.micros()),
+            ));
+    }
+    let mut names: BTreeMap<(&str, &str, Owner), String> = BTreeMap::new();
+    for ((system, account), list) in &versions {
+        for (owner, _, _) in list {
+            let key = (*system, *account, owner.clone());
+            if names.contains_key(&key) {
+                continue;
+            }
+            let n = names
+                .keys()
+                .filter(|(s, a, _)| s == system && a == account)
+                .count();
+            let name = if n == 0 {
+                (*account).to_owned()
+            } else {
+                format!("{account}~{}", n + 1)
+            };
+            b.account(AccountSpec {
+                system,
+                account: &name,
+                person: owner.0.as_deref(),
+                kind: kind(owner.1),
+                active: true,
+            })?;
+            names.insert(key, name);
+        }
+    }
+    for g in grants {
+        let key = (g.system_id.as_str(), g.account_id.as_str());
+        let Some(list) = versions.get(&key) else {
+            continue;
+        };
+        let (gfrom, gto) = (g.valid_from.micros(), g.valid_to.map(|t| t.micros()));
+        for (owner, vfrom, vto) in list {
+            let from = gfrom.max(*vfrom);
+            let to = match (gto, vto) {
+                (Some(a), Some(b)) => Some(a.min(*b)),
+                (a, b) => a.or(*b),
+            };
+            if to.is_some_and(|to| to <= from) {
+                continue;
+            }
+            let name = &names[&(key.0, key.1, owner.clone())];
+            b.grant(
+                key.0,
+                name,
+                g.entitlement_id.as_str(),
+                Interval::new(Some(from), to),
+            )?;
+        }
+    }
+    Ok(b.build())
+}
+
+/// The roles of the inventory, for role analysis.
+pub fn roles(inv: &Inventory) -> Vec<soxctl_sod::roles::Role> {
+    let mut roles: BTreeMap<&str, Vec<String>> = inv
+        .roles
+        .keys()
+        .map(|r| (r.as_str(), Vec::new()))
+        .collect();
+    for re in inv.role_entitlements.values() {
+        roles
+            .entry(re.role_id.as_str())
+            .or_default()
+            .push(format!("{}:{}", re.system_id, re.entitlement_id));
+    }
+    roles
+        .into_iter()
+        .map(|(id, entitlements)| soxctl_sod::roles::Role {
+            id: id.to_owned(),
+            entitlements,
+        })
+        .collect()
+}
+
+/// The subject of a violation's finding.
+pub fn subject(risk_id: &str, identity: &str) -> String {
+    format!("risk:{risk_id}:{identity}")
+}
+
+fn severity(s: soxctl_sod::rules::Severity) -> Severity {
+    match s {
+        soxctl_sod::rules::Severity::Low => Severity::Low,
+        soxctl_sod::rules::Severity::Medium => Severity::Medium,
+        soxctl_sod::rules::Severity::High => Severity::High,
+        soxctl_sod::rules::Severity::Critical => Severity::Critical,
+    }
+}
+
+/// Violations as sightings: ids and references only, owner the identity's
+/// manager when the caller knows it.
+pub fn sightings(
+    violations: &[Violation],
+    owner: impl Fn(&str) -> Option<soxctl_model::ids::PersonId>,
+) -> Vec<Sighting> {
+    violations
+        .iter()
+        .map(|v| {
+            let mut detail = Detail::new();
+            detail.insert("risk_id".into(), v.risk_id.clone());
+            detail.insert("identity".into(), v.identity.clone());
+            for f in &v.functions {
+                let held: Vec<String> = f
+                    .held_by
+                    .iter()
+                    .map(|e| format!("{} via {}", e.entitlement, e.account))
+                    .collect();
+                detail.insert(format!("function:{}", f.function_id), held.join(", "));
+            }
+            let functions: Vec<&str> = v.functions.iter().map(|f| f.function_id.as_str()).collect();
+            Sighting {
+                kind: SOD_VIOLATION,
+                subject: subject(&v.risk_id, &v.identity),
+                severity: severity(v.severity),
+                summary: format!(
+                    "{} holds {} ({})",
+                    v.identity,
+                    functions.join(" + "),
+                    v.risk_name.as_deref().unwrap_or(&v.risk_id)
+                ),
+                detail,
+                owner_id: owner(&v.identity),
+                control_ids: vec![format!("SOD-{}", v.risk_id)],
+            }
+        })
+        .collect()
+}
