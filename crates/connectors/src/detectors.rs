@@ -59,7 +59,7 @@ pub async fn evaluate(
 /// SoD findings under the rule set in force (none loaded: none): open for
 /// new violations, resolved for vanished ones, accepted while a mitigation
 /// covers them, reopened when it expires or is revoked.
-async fn sod_events(
+pub async fn sod_events(
     tx: &mut WriteTx,
     inventory: &soxctl_model::inventory::Inventory,
     now: Timestamp,
@@ -147,7 +147,7 @@ async fn sod_events(
     Ok(events)
 }
 
-fn accepted(finding_id: &str, m: &soxctl_model::mitigation::MitigationRow) -> Event {
+pub fn accepted(finding_id: &str, m: &soxctl_model::mitigation::MitigationRow) -> Event {
     Event::FindingAccepted(soxctl_model::finding::FindingAccepted {
         finding_id: finding_id.to_owned(),
         reason: format!(

@@ -8,4 +8,4 @@ pub mod hygiene;
 mod reconcile;
 pub mod sod;
 
-pub use reconcile::{Sighting, reconcile};
+pub use reconcile::{Sighting, due_for, reconcile};

@@ -207,3 +207,101 @@ pub fn sightings(
         })
         .collect()
 }
+
+/// Why a simulation could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum SimulateError {
+    #[error("{0}: give system_id:entitlement_id")]
+    Reference(String),
+    #[error("{0}")]
+    Id(#[from] soxctl_model::ids::IdError),
+    #[error(transparent)]
+    Dataset(#[from] DatasetError),
+    #[error(transparent)]
+    Analyze(#[from] soxctl_sod::AnalyzeError),
+}
+
+/// The violations that time-bound grants of `additions` to `person` during
+/// [from, to) (µs) would create at some instant of that window, beyond
+/// those it has already: the window analysis with the grants, minus the one
+/// without. The grants go to a new account of the person in each system.
+pub fn simulate_window(
+    rules: &soxctl_sod::RuleSet,
+    inventory: &Inventory,
+    person: &str,
+    additions: &[String],
+    from: i64,
+    to: i64,
+) -> Result<Vec<Violation>, SimulateError> {
+    use soxctl_model::ids::{AccountId, EntitlementRef, PersonId};
+    use soxctl_model::inventory::{Account, Grant, GrantSource};
+    let base = dataset_now(inventory)?;
+    let (compiled, _) = soxctl_sod::Compiled::compile(rules, base.catalogue());
+    let before: std::collections::BTreeSet<(String, String)> =
+        soxctl_sod::analyze_window(&compiled, &base, from, to)?
+            .into_iter()
+            .map(|w| (w.violation.risk_id, w.violation.identity))
+            .collect();
+    let person_id = PersonId::parse(person)?;
+    let account = AccountId::parse(format!("{person}(simulated)"))?;
+    let mut accounts = Vec::new();
+    let mut grants = Vec::new();
+    for addition in additions {
+        let r = EntitlementRef::parse(addition).map_err(|_| SimulateError::Reference(addition.clone()))?;
+        accounts.push(Account {
+            system_id: r.system.clone(),
+            account_id: account.clone(),
+            person_id: Some(person_id.clone()),
+            kind: AccountKind::Human,
+            status: AccountStatus::Active,
+            last_login: None,
+            mfa: None,
+            owner_id: None,
+            credential_rotated_at: None,
+        });
+        grants.push(Grant {
+            system_id: r.system,
+            account_id: account.clone(),
+            entitlement_id: r.entitlement,
+            granted_at: None,
+            source: GrantSource::Direct,
+        });
+    }
+    // The base facts, plus the new accounts with their time-bound grants.
+    let mut b = DatasetBuilder::new();
+    for e in inventory.entitlements.values() {
+        b.entitlement(e.system_id.as_str(), e.entitlement_id.as_str());
+    }
+    for a in inventory.accounts.values().chain(accounts.iter()) {
+        let spec = AccountSpec {
+            system: a.system_id.as_str(),
+            account: a.account_id.as_str(),
+            person: a.person_id.as_ref().map(|p| p.as_str()),
+            kind: kind(a.kind),
+            active: a.status == AccountStatus::Active,
+        };
+        // One simulated account per system, however many grants it gets.
+        match b.account(spec) {
+            Ok(()) | Err(DatasetError::DuplicateAccount { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    for g in inventory.grants.values() {
+        b.grant(g.system_id.as_str(), g.account_id.as_str(), g.entitlement_id.as_str(), Interval::ALWAYS)?;
+    }
+    for g in &grants {
+        b.grant(
+            g.system_id.as_str(),
+            g.account_id.as_str(),
+            g.entitlement_id.as_str(),
+            Interval::new(Some(from), Some(to)),
+        )?;
+    }
+    let after = b.build();
+    let (compiled, _) = soxctl_sod::Compiled::compile(rules, after.catalogue());
+    Ok(soxctl_sod::analyze_window(&compiled, &after, from, to)?
+        .into_iter()
+        .map(|w| w.violation)
+        .filter(|v| v.identity == person && !before.contains(&(v.risk_id.clone(), v.identity.clone())))
+        .collect())
+}

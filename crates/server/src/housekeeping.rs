@@ -1,11 +1,18 @@
 //! Scheduled upkeep run by the job runner: one replica (the leader) runs
 //! each occurrence, whichever replica that is.
 
+use crate::sod_monitor::SodMonitor;
 use soxctl_detect::hygiene::Policy;
 use soxctl_store::{JobRunner, JobRunnerHandle, Store, StoreError};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+
+/// How often the SoD monitor reads the ledger's new entries.
+pub const SOD_EVERY: Duration = Duration::from_secs(1);
+
+/// How often the job runner looks for due jobs.
+pub const TICK: Duration = Duration::from_secs(1);
 
 /// How often the hygiene detectors look for changes to re-evaluate.
 pub const HYGIENE_EVERY: Duration = Duration::from_secs(60);
@@ -15,8 +22,27 @@ pub const HYGIENE_EVERY: Duration = Duration::from_secs(60);
 const HYGIENE_AT_LEAST_EVERY_MICROS: u64 = 24 * 3600 * 1_000_000;
 
 /// Registers the upkeep jobs and starts the runner.
-pub fn spawn(store: Store, hygiene: Policy) -> Result<JobRunnerHandle, StoreError> {
+pub fn spawn(
+    store: Store,
+    hygiene: Policy,
+    sod: Arc<SodMonitor>,
+) -> Result<JobRunnerHandle, StoreError> {
     let mut runner = JobRunner::new(store);
+    runner.register("sod-monitor", SOD_EVERY, move |store| {
+        let sod = sod.clone();
+        Box::pin(async move {
+            let done = sod.catch_up(&store).await.map_err(|e| e.to_string())?;
+            if done.opened + done.resolved > 0 {
+                tracing::info!(
+                    opened = done.opened,
+                    resolved = done.resolved,
+                    entries = done.entries,
+                    "SoD findings updated"
+                );
+            }
+            Ok(())
+        })
+    })?;
     // (ledger size, time in µs) of this replica's last evaluation.
     let last = Arc::new((AtomicU64::new(u64::MAX), AtomicU64::new(0)));
     runner.register("hygiene", HYGIENE_EVERY, move |store| {
@@ -43,7 +69,7 @@ pub fn spawn(store: Store, hygiene: Policy) -> Result<JobRunnerHandle, StoreErro
             })
         },
     )?;
-    Ok(runner.spawn(Duration::from_secs(5)))
+    Ok(runner.spawn(TICK))
 }
 
 /// Re-evaluates the hygiene detectors when the ledger grew (SCIM pushes,

@@ -20,6 +20,8 @@ mod metrics;
 mod observe;
 mod openapi;
 mod problem;
+mod sod_api;
+pub mod sod_monitor;
 mod state;
 mod tokens_api;
 
@@ -70,6 +72,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/tokens/{token_id}/revoke", post(tokens_api::revoke))
         .route("/api/v1/who-has", get(inventory_api::who_has))
         .route("/api/v1/findings", get(findings_api::list))
+        .route("/api/v1/sod/simulate", post(sod_api::simulate))
         .route(
             "/api/v1/people/{person_id}/access",
             get(inventory_api::access_of),
@@ -99,8 +102,12 @@ pub async fn serve(
         state.signing_key().clone(),
         state.checkpoint_policy(),
     );
-    let jobs = housekeeping::spawn(state.store().clone(), state.hygiene_policy())
-        .map_err(ServerError::Jobs)?;
+    let jobs = housekeeping::spawn(
+        state.store().clone(),
+        state.hygiene_policy(),
+        state.sod().clone(),
+    )
+    .map_err(ServerError::Jobs)?;
     if let Ok(address) = listener.local_addr() {
         tracing::info!(%address, backend = state.store().backend(), "serving the soxctl API");
     }

@@ -1,7 +1,9 @@
 //! The OpenAPI 3.1 description, generated from the handlers' annotations so
 //! it cannot drift from the code; `docs/openapi.json` is its committed copy.
 
-use crate::{findings_api, health, inventory_api, ledger_api, metrics, problem, tokens_api};
+use crate::{
+    findings_api, health, inventory_api, ledger_api, metrics, problem, sod_api, tokens_api,
+};
 use axum::http::{HeaderValue, header};
 use axum::response::IntoResponse;
 use std::sync::LazyLock;
@@ -33,11 +35,13 @@ use utoipa::{Modify, OpenApi};
         inventory_api::access_of,
         inventory_api::history,
         findings_api::list,
+        sod_api::simulate,
     ),
     components(schemas(problem::ProblemBody, problem::ErrorCode)),
     modifiers(&BearerAuth),
     tags(
         (name = "inventory", description = "Who can do what, now and at any past instant (scope: read)"),
+        (name = "sod", description = "Segregation of duties: what-if checks before access is granted (scope: read)"),
         (name = "findings", description = "Findings of the detective checks (scope: read)"),
         (name = "ledger", description = "The evidence ledger, its checkpoints and Merkle proofs (scope: read)"),
         (name = "tokens", description = "API tokens: issue, list, revoke (scope: admin). POSTs take an Idempotency-Key"),

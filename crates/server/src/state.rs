@@ -25,6 +25,7 @@ pub struct AppState {
     metrics: Arc<Metrics>,
     checkpoint_policy: CheckpointPolicy,
     readiness: Arc<Readiness>,
+    sod: Arc<crate::sod_monitor::SodMonitor>,
 }
 
 impl AppState {
@@ -41,6 +42,7 @@ impl AppState {
             metrics: Arc::new(Metrics::new()),
             checkpoint_policy: CheckpointPolicy::default(),
             readiness: Arc::new(Readiness::default()),
+            sod: Arc::new(crate::sod_monitor::SodMonitor::new()),
         }
     }
 
@@ -60,6 +62,11 @@ impl AppState {
 
     pub fn metrics_public(&self) -> bool {
         self.metrics_public
+    }
+
+    /// The continuous SoD engine of this replica.
+    pub fn sod(&self) -> &Arc<crate::sod_monitor::SodMonitor> {
+        &self.sod
     }
 
     pub fn hygiene_policy(&self) -> soxctl_detect::hygiene::Policy {

@@ -376,9 +376,15 @@ async fn simulate(config: &Config, args: SodSimulateArgs) -> CmdResult {
                 .simulate(&args.person, &additions)
                 .map_err(|e| usage(format!("cannot simulate: {e}")))?
         }
-        Some((from, to)) => {
-            simulate_window(&rules, &inventory, &args.person, &additions, from, to)?
-        }
+        Some((from, to)) => soxctl_detect::sod::simulate_window(
+            &rules,
+            &inventory,
+            &args.person,
+            &additions,
+            micros(from),
+            micros(to).saturating_add(1),
+        )
+        .map_err(|e| usage(format!("cannot simulate: {e}")))?,
     };
     let rows = violations.iter().map(|v| (line(v), summary(v))).collect();
     print_violations(format, rows)?;
@@ -392,70 +398,6 @@ async fn simulate(config: &Config, args: SodSimulateArgs) -> CmdResult {
         );
         Ok(Exit::CheckFailed)
     }
-}
-
-/// A time-bound change: the window analysis with the grants minus without.
-fn simulate_window(
-    rules: &RuleSet,
-    inventory: &soxctl_model::inventory::Inventory,
-    person: &str,
-    additions: &[String],
-    from: Timestamp,
-    to: Timestamp,
-) -> Result<Vec<Violation>, Failure> {
-    let base = dataset_now(inventory)?;
-    let (compiled, _) = Compiled::compile(rules, base.catalogue());
-    let (f, t) = (micros(from), micros(to).saturating_add(1));
-    let before: std::collections::BTreeSet<(String, String)> =
-        analyze_window(&compiled, &base, f, t)
-            .context("SoD window analysis")?
-            .into_iter()
-            .map(|w| (w.violation.risk_id, w.violation.identity))
-            .collect();
-    // The same facts plus one new account of the person per system touched.
-    let mut changed = inventory.clone();
-    for addition in additions {
-        let r = soxctl_model::ids::EntitlementRef::parse(addition)
-            .map_err(|e| usage(format!("--add {addition}: {e}")))?;
-        let account = soxctl_model::ids::AccountId::parse(format!("{person}(simulated)"))
-            .map_err(|e| usage(e.to_string()))?;
-        let person_id =
-            soxctl_model::ids::PersonId::parse(person).map_err(|e| usage(e.to_string()))?;
-        changed
-            .accounts
-            .entry((r.system.clone(), account.clone()))
-            .or_insert_with(|| soxctl_model::inventory::Account {
-                system_id: r.system.clone(),
-                account_id: account.clone(),
-                person_id: Some(person_id),
-                kind: soxctl_model::inventory::AccountKind::Human,
-                status: soxctl_model::inventory::AccountStatus::Active,
-                last_login: None,
-                mfa: None,
-                owner_id: None,
-                credential_rotated_at: None,
-            });
-        changed.grants.insert(
-            (r.system.clone(), account.clone(), r.entitlement.clone()),
-            soxctl_model::inventory::Grant {
-                system_id: r.system,
-                account_id: account,
-                entitlement_id: r.entitlement,
-                granted_at: Some(from),
-                source: soxctl_model::inventory::GrantSource::Direct,
-            },
-        );
-    }
-    let after_data = dataset_now(&changed)?;
-    let (compiled, _) = Compiled::compile(rules, after_data.catalogue());
-    Ok(analyze_window(&compiled, &after_data, f, t)
-        .context("SoD window analysis")?
-        .into_iter()
-        .map(|w| w.violation)
-        .filter(|v| {
-            v.identity == person && !before.contains(&(v.risk_id.clone(), v.identity.clone()))
-        })
-        .collect())
 }
 
 async fn roles(config: &Config, args: SodRolesArgs) -> CmdResult {
