@@ -75,6 +75,19 @@ pub enum BenchScale {
 
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
+    /// Snapshot import: 1M grants for 50,000 people into an empty store, then 1% changed (full scale).
+    Import {
+        #[arg(long, value_enum, default_value = "small")]
+        scale: BenchScale,
+        /// PostgreSQL to use (default: a throw-away cluster started for the run).
+        #[arg(long, value_name = "URL")]
+        database: Option<String>,
+        /// Skip PostgreSQL.
+        #[arg(long)]
+        sqlite_only: bool,
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+    },
     /// Ledger appends, hashing, verify and proofs on SQLite and PostgreSQL.
     Ledger {
         #[arg(long, value_enum, default_value = "small")]

@@ -66,7 +66,9 @@ struct Row {
     reference: Option<(f64, String)>,
 }
 
-async fn open(location: Location) -> anyhow::Result<(Store, soxctl_ledger::note::SigningKey)> {
+pub(super) async fn open(
+    location: Location,
+) -> anyhow::Result<(Store, soxctl_ledger::note::SigningKey)> {
     let store = Store::open(OpenOptions {
         location,
         create: true,
@@ -83,7 +85,7 @@ async fn open(location: Location) -> anyhow::Result<(Store, soxctl_ledger::note:
     Ok((store, key))
 }
 
-fn tempdir_path(prefix: &str) -> anyhow::Result<std::path::PathBuf> {
+pub(super) fn tempdir_path(prefix: &str) -> anyhow::Result<std::path::PathBuf> {
     let mut suffix = [0u8; 8];
     getrandom::getrandom(&mut suffix).map_err(|e| anyhow::anyhow!("random: {e}"))?;
     let dir = std::env::temp_dir().join(format!("{prefix}-{}", hex::encode(suffix)));
@@ -312,12 +314,23 @@ async fn run_backend(
 }
 
 pub async fn run(_config: &Config, command: BenchCommand) -> CmdResult {
-    let BenchCommand::Ledger {
-        scale,
-        database,
-        sqlite_only,
-        format,
-    } = command;
+    let (scale, database, sqlite_only, format) = match command {
+        BenchCommand::Ledger {
+            scale,
+            database,
+            sqlite_only,
+            format,
+        } => (scale, database, sqlite_only, format),
+        BenchCommand::Import {
+            scale,
+            database,
+            sqlite_only,
+            format,
+        } => {
+            super::bench_import::run(scale, database, sqlite_only, format).await?;
+            return Ok(Exit::Ok);
+        }
+    };
     let s = sizes(scale);
     let work = tempdir_path("soxctl-bench")?;
     let fsync = fdatasync_rate(&work);

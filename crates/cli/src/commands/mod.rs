@@ -2,6 +2,7 @@
 
 mod backup;
 mod bench;
+mod bench_import;
 mod demo;
 mod export;
 mod findings;
