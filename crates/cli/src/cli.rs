@@ -54,7 +54,7 @@ pub enum Command {
     AccessOf(AccessOfArgs),
     /// Every change to a person's access between two instants.
     History(HistoryArgs),
-    /// Findings of the detectors (open ones by default).
+    /// Findings of the detectors (open ones by default); accept or assign one.
     Findings(FindingsArgs),
     /// Segregation of duties: analyse files or a store, simulate a change, check roles, mitigate.
     #[command(subcommand)]
@@ -75,6 +75,19 @@ pub enum BenchScale {
 
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
+    /// Point-in-time questions (who-has/access-of/history) on 10M history events (full scale).
+    History {
+        #[arg(long, value_enum, default_value = "small")]
+        scale: BenchScale,
+        /// PostgreSQL to use (default: a throw-away cluster started for the run).
+        #[arg(long, value_name = "URL")]
+        database: Option<String>,
+        /// Skip PostgreSQL.
+        #[arg(long)]
+        sqlite_only: bool,
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+    },
     /// Snapshot import: 1M grants for 50,000 people into an empty store, then 1% changed (full scale).
     Import {
         #[arg(long, value_enum, default_value = "small")]
@@ -351,8 +364,36 @@ pub enum RulesCommand {
     },
 }
 
+#[derive(Debug, Subcommand)]
+pub enum FindingsAction {
+    /// Accept an open finding's risk until a time (at most a year); it opens again afterwards.
+    Accept {
+        finding_id: String,
+        #[arg(long)]
+        reason: String,
+        /// RFC 3339 time, or a date meaning its end.
+        #[arg(long, value_name = "WHEN")]
+        until: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Give a finding an owner and/or a due date.
+    Assign {
+        finding_id: String,
+        #[arg(long, value_name = "PERSON")]
+        owner: Option<String>,
+        /// YYYY-MM-DD.
+        #[arg(long, value_name = "DATE")]
+        due: Option<String>,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
 #[derive(Debug, Args)]
 pub struct FindingsArgs {
+    #[command(subcommand)]
+    pub action: Option<FindingsAction>,
     /// Only this kind (leaver_access, orphan_account, shared_privileged, privileged_without_mfa,
     /// dormant_account, drift, nhi_without_owner, nhi_owner_left, nhi_stale_credential, …).
     #[arg(long)]

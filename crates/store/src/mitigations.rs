@@ -32,7 +32,8 @@ fn invalid(message: impl Into<String>) -> StoreError {
 
 impl WriteTx {
     pub async fn mitigations(&mut self) -> Result<Vec<MitigationRow>> {
-        each!(self, WriteTx, |tx, m| m::mitigations::all(tx.conn().await?).await)
+        each!(self, WriteTx, |tx, m| m::mitigations::all(tx.conn().await?)
+            .await)
     }
 
     /// Records an exception; the reason the request is refused otherwise.
@@ -49,7 +50,9 @@ impl WriteTx {
             ("reason", &request.reason),
         ] {
             if text.trim().is_empty() {
-                return Err(invalid(format!("the {name} of a mitigation may not be empty")));
+                return Err(invalid(format!(
+                    "the {name} of a mitigation may not be empty"
+                )));
             }
             if text.len() > MAX_TEXT_LEN {
                 return Err(invalid(format!(
@@ -72,7 +75,10 @@ impl WriteTx {
             )));
         }
         let inventory = self.inventory().await?;
-        for (role, id) in [("owner", &request.owner_id), ("approver", &request.approver_id)] {
+        for (role, id) in [
+            ("owner", &request.owner_id),
+            ("approver", &request.approver_id),
+        ] {
             match inventory.people.get(id) {
                 None => {
                     return Err(invalid(format!(
@@ -126,7 +132,9 @@ impl WriteTx {
                 ))
             })?;
         if known.revoked_at.is_some() {
-            return Err(invalid(format!("mitigation '{mitigation_id}' is revoked already")));
+            return Err(invalid(format!(
+                "mitigation '{mitigation_id}' is revoked already"
+            )));
         }
         self.append(
             actor,

@@ -330,6 +330,15 @@ pub async fn run(_config: &Config, command: BenchCommand) -> CmdResult {
             super::bench_import::run(scale, database, sqlite_only, format).await?;
             return Ok(Exit::Ok);
         }
+        BenchCommand::History {
+            scale,
+            database,
+            sqlite_only,
+            format,
+        } => {
+            super::bench_history::run(scale, database, sqlite_only, format).await?;
+            return Ok(Exit::Ok);
+        }
     };
     let s = sizes(scale);
     let work = tempdir_path("soxctl-bench")?;

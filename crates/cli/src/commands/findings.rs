@@ -1,6 +1,6 @@
 //! `soxctl findings`: what the detectors found, filtered.
 
-use crate::cli::FindingsArgs;
+use crate::cli::{FindingsAction, FindingsArgs};
 use crate::config::Config;
 use crate::exit::{CmdResult, Exit, failed};
 use crate::output::{Format, print_records};
@@ -28,7 +28,66 @@ pub fn record(f: &FindingRow) -> Value {
     })
 }
 
-pub async fn list(config: &Config, args: FindingsArgs) -> CmdResult {
+pub async fn run(config: &Config, args: FindingsArgs) -> CmdResult {
+    match args.action {
+        None => list(config, args).await,
+        Some(FindingsAction::Accept {
+            finding_id,
+            reason,
+            until,
+            store,
+        }) => {
+            let until = super::query::instant("--until", &until)?;
+            let opened = store.open_signing(config, false).await?;
+            let key = opened.store_signing_key().await?;
+            let now = opened.store.context().clock.now();
+            let mut tx = opened.store.begin_write().await?;
+            let seq = tx
+                .accept_finding(&super::cli_actor(), &finding_id, &reason, until, now)
+                .await
+                .map_err(|e| failed(Exit::Usage, e))?;
+            tx.commit().await?;
+            opened.checkpoint(&key).await?;
+            eprintln!("finding {finding_id} accepted until {until} by ledger entry {seq}");
+            Ok(Exit::Ok)
+        }
+        Some(FindingsAction::Assign {
+            finding_id,
+            owner,
+            due,
+            store,
+        }) => {
+            if owner.is_none() && due.is_none() {
+                return Err(failed(
+                    Exit::Usage,
+                    anyhow::anyhow!("give --owner, --due or both"),
+                ));
+            }
+            let owner = owner
+                .map(soxctl_model::ids::PersonId::parse)
+                .transpose()
+                .map_err(|e| failed(Exit::Usage, anyhow::anyhow!("--owner: {e}")))?;
+            let due = due
+                .as_deref()
+                .map(soxctl_model::time::Date::parse)
+                .transpose()
+                .map_err(|e| failed(Exit::Usage, anyhow::anyhow!("--due: {e}")))?;
+            let opened = store.open_signing(config, false).await?;
+            let key = opened.store_signing_key().await?;
+            let mut tx = opened.store.begin_write().await?;
+            let seq = tx
+                .assign_finding(&super::cli_actor(), &finding_id, owner, due)
+                .await
+                .map_err(|e| failed(Exit::Usage, e))?;
+            tx.commit().await?;
+            opened.checkpoint(&key).await?;
+            eprintln!("finding {finding_id} assigned by ledger entry {seq}");
+            Ok(Exit::Ok)
+        }
+    }
+}
+
+async fn list(config: &Config, args: FindingsArgs) -> CmdResult {
     let status =
         match args.status.as_deref() {
             None | Some("all") => None,

@@ -2,6 +2,7 @@
 
 mod backup;
 mod bench;
+mod bench_history;
 mod bench_import;
 mod demo;
 mod export;
@@ -58,7 +59,7 @@ pub async fn run(cli: Cli) -> CmdResult {
         Command::WhoHas(args) => query::who_has(&config, args).await,
         Command::AccessOf(args) => query::access_of(&config, args).await,
         Command::History(args) => query::history(&config, args).await,
-        Command::Findings(args) => findings::list(&config, args).await,
+        Command::Findings(args) => findings::run(&config, args).await,
         Command::Sod(command) => sod::run(&config, command).await,
         Command::Rules(command) => rules::run(&config, command).await,
         Command::Bench(command) => bench::run(&config, command).await,

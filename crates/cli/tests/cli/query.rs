@@ -232,4 +232,82 @@ fn findings_of_the_demo_organisation() {
     sb.run(args!["findings", "--data", &data, "--severity", "urgent"])
         .code(2)
         .stderr_has(&["low, medium, high, critical"]);
+
+    // Accepting a risk and assigning a finding are ledger events too.
+    let id = findings[0]["finding_id"].as_str().unwrap();
+    let owner = findings
+        .iter()
+        .find_map(|f| f["owner_id"].as_str())
+        .unwrap();
+    sb.run(args![
+        "findings",
+        "accept",
+        id,
+        "--reason",
+        "compensated by review",
+        "--until",
+        "2000-01-01",
+        "--data",
+        &data
+    ])
+    .code(2)
+    .stderr_has(&["in the future"]);
+    sb.run(args![
+        "findings",
+        "accept",
+        id,
+        "--reason",
+        "compensated by review",
+        "--until",
+        "2027-06-30",
+        "--data",
+        &data
+    ])
+    .ok();
+    sb.run(args![
+        "findings",
+        "accept",
+        id,
+        "--reason",
+        "again",
+        "--until",
+        "2027-06-30",
+        "--data",
+        &data
+    ])
+    .code(2)
+    .stderr_has(&["not open"]);
+    sb.run(args![
+        "findings",
+        "assign",
+        id,
+        "--owner",
+        owner,
+        "--due",
+        "2027-01-31",
+        "--data",
+        &data
+    ])
+    .ok();
+    sb.run(args![
+        "findings",
+        "assign",
+        "fnd_nope",
+        "--due",
+        "2027-01-31",
+        "--data",
+        &data
+    ])
+    .code(2)
+    .stderr_has(&["no finding"]);
+    let accepted = sb.run(args![
+        "findings", "--status", "accepted", "--data", &data, "--format", "jsonl"
+    ]);
+    let row: Value = serde_json::from_str(accepted.stdout.lines().next().unwrap()).unwrap();
+    assert_eq!(row["finding_id"], id);
+    assert_eq!(row["due"], "2027-01-31");
+    assert_eq!(row["owner_id"], owner);
+    assert_eq!(row["accepted_until"], "2027-06-30T23:59:59.999999Z");
+    let verify = sb.run(args!["verify", "--data", &data, "--format", "json"]);
+    assert_eq!(verify.ok().json()["ok"], true);
 }

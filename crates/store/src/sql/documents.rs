@@ -76,4 +76,3 @@ pub async fn latest(conn: &mut Conn, kind: DocumentKind) -> Result<Option<Docume
     .await?;
     found.map(row).transpose()
 }
-

@@ -354,7 +354,10 @@ pub async fn overlapping(
     .fetch_all(&mut *conn)
     .await?;
     Ok((
-        accounts.into_iter().map(account_row).collect::<Result<_>>()?,
+        accounts
+            .into_iter()
+            .map(account_row)
+            .collect::<Result<_>>()?,
         grants.into_iter().map(grant_row).collect::<Result<_>>()?,
     ))
 }
