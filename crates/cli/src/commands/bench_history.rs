@@ -116,7 +116,7 @@ async fn fill(store: &Store, n: u64) -> anyhow::Result<f64> {
     tx.commit().await?;
     // Grants come and go: a held grant is removed, otherwise added.
     let mut held: HashSet<(u64, u64)> = HashSet::new();
-    let mut rng = Rng(0x5EED_0F_50C7);
+    let mut rng = Rng(0x005E_ED0F_50C7);
     let t = Instant::now();
     let mut i = 0;
     while i < n {
@@ -139,7 +139,7 @@ async fn fill(store: &Store, n: u64) -> anyhow::Result<f64> {
             i += 1;
         }
         tx.commit().await?;
-        if i % (n / 10).max(BATCH) == 0 {
+        if i.is_multiple_of((n / 10).max(BATCH)) {
             eprintln!("bench history: {i} of {n} events");
         }
     }

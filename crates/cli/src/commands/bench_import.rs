@@ -72,7 +72,7 @@ fn grants_of(p: usize, changed: bool, out: &mut Vec<(usize, usize)>) {
     if changed {
         let base = p * ACCOUNTS_PER_PERSON * GRANTS_PER_ACCOUNT;
         for (i, g) in out.iter_mut().enumerate() {
-            if (base + i) % 100 == 0 {
+            if (base + i).is_multiple_of(100) {
                 g.1 = ENTITLEMENTS_PER_SYSTEM;
             }
         }
