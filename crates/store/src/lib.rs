@@ -145,6 +145,7 @@ pub mod history;
 pub mod idempotency;
 pub mod jobs;
 pub mod outbox;
+pub mod scim;
 pub mod tokens;
 
 pub use jobs::{JobRunner, JobRunnerHandle, JobStatus, TickReport};

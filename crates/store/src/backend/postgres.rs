@@ -19,6 +19,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
         4,
         include_str!("../../migrations/postgres/0004_findings.sql"),
     ),
+    (5, include_str!("../../migrations/postgres/0005_scim.sql")),
 ];
 pub const BACKEND: &str = "postgres";
 

@@ -17,6 +17,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     ),
     (3, include_str!("../../migrations/sqlite/0003_history.sql")),
     (4, include_str!("../../migrations/sqlite/0004_findings.sql")),
+    (5, include_str!("../../migrations/sqlite/0005_scim.sql")),
 ];
 pub const BACKEND: &str = "sqlite";
 

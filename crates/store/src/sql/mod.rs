@@ -8,6 +8,7 @@ pub mod ledger;
 pub mod migrate;
 pub mod outbox;
 pub mod rows;
+pub mod scim;
 pub mod write;
 
 pub use super::{BACKEND, Db, MIGRATIONS};
