@@ -59,7 +59,12 @@ impl Store {
         system: &SystemId,
         resource_type: &str,
     ) -> Result<Vec<ScimDocument>> {
-        with_conn!(self, |conn, m| m::scim::documents(conn, system, resource_type).await)
+        with_conn!(self, |conn, m| m::scim::documents(
+            conn,
+            system,
+            resource_type
+        )
+        .await)
     }
 
     pub async fn scim_document(
@@ -117,7 +122,8 @@ impl WriteTx {
     /// Inserts or replaces a document (operational data, not state: the
     /// caller appends the events of any access change in this transaction).
     pub async fn put_scim_document(&mut self, doc: &ScimDocument) -> Result<()> {
-        each!(self, WriteTx, |tx, m| m::scim::put(tx.conn().await?, doc).await)
+        each!(self, WriteTx, |tx, m| m::scim::put(tx.conn().await?, doc)
+            .await)
     }
 
     /// Deletes a document; false when there was none.
@@ -136,7 +142,10 @@ impl WriteTx {
         .await)
     }
 
-    pub async fn scim_documents_of_person(&mut self, person: &PersonId) -> Result<Vec<ScimDocument>> {
+    pub async fn scim_documents_of_person(
+        &mut self,
+        person: &PersonId,
+    ) -> Result<Vec<ScimDocument>> {
         each!(self, WriteTx, |tx, m| m::scim::documents_of_person(
             tx.conn().await?,
             person
@@ -145,12 +154,22 @@ impl WriteTx {
     }
 
     pub async fn scim_grants(&mut self, system: &SystemId, of: GrantsOf<'_>) -> Result<Vec<Grant>> {
-        each!(self, WriteTx, |tx, m| m::scim::grants(tx.conn().await?, system, of).await)
+        each!(self, WriteTx, |tx, m| m::scim::grants(
+            tx.conn().await?,
+            system,
+            of
+        )
+        .await)
     }
 
     /// The `accounts` row, as of this transaction.
     pub async fn account(&mut self, system: &SystemId, id: &AccountId) -> Result<Option<Account>> {
-        each!(self, WriteTx, |tx, m| m::scim::account(tx.conn().await?, system, id).await)
+        each!(self, WriteTx, |tx, m| m::scim::account(
+            tx.conn().await?,
+            system,
+            id
+        )
+        .await)
     }
 
     /// The `entitlements` row, as of this transaction.
@@ -168,11 +187,19 @@ impl WriteTx {
     }
 
     pub async fn system_exists(&mut self, system: &SystemId) -> Result<bool> {
-        each!(self, WriteTx, |tx, m| m::scim::system_exists(tx.conn().await?, system).await)
+        each!(self, WriteTx, |tx, m| m::scim::system_exists(
+            tx.conn().await?,
+            system
+        )
+        .await)
     }
 
     pub async fn system_baselined(&mut self, system: &SystemId) -> Result<bool> {
-        each!(self, WriteTx, |tx, m| m::scim::baselined(tx.conn().await?, system).await)
+        each!(self, WriteTx, |tx, m| m::scim::baselined(
+            tx.conn().await?,
+            system
+        )
+        .await)
     }
 
     /// Every person (for correlation), as of this transaction.

@@ -41,7 +41,10 @@ impl AttrPath {
     /// Parses `urn:…:name.sub`, `name.sub` or `name`.
     pub fn parse(text: &str) -> Result<Self, FilterError> {
         let fail = || FilterError::new(format!("'{text}' is not an attribute path"));
-        let (uri, rest) = if text.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("urn:")) {
+        let (uri, rest) = if text
+            .get(..4)
+            .is_some_and(|p| p.eq_ignore_ascii_case("urn:"))
+        {
             let (uri, rest) = text.rsplit_once(':').ok_or_else(fail)?;
             (Some(uri.to_owned()), rest)
         } else {
@@ -52,7 +55,9 @@ impl AttrPath {
             None => (rest, None),
         };
         let valid = |s: &str| {
-            s.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '$')
+            s.chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '$')
                 && s.chars()
                     .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '$')
         };
@@ -123,7 +128,10 @@ pub enum Filter {
     Or(Box<Filter>, Box<Filter>),
     Not(Box<Filter>),
     /// `attr[filter]`: some element of the multi-valued `attr` matches.
-    ValuePath { path: AttrPath, filter: Box<Filter> },
+    ValuePath {
+        path: AttrPath,
+        filter: Box<Filter>,
+    },
 }
 
 /// A filter that does not parse: RFC 7644's `invalidFilter`.
@@ -315,7 +323,11 @@ impl Parser {
                     describe(&other)
                 )));
             }
-            None => return Err(FilterError::new("the filter ends where an attribute name belongs")),
+            None => {
+                return Err(FilterError::new(
+                    "the filter ends where an attribute name belongs",
+                ));
+            }
         };
         self.terms += 1;
         if self.terms > MAX_TERMS {
@@ -365,7 +377,9 @@ impl Parser {
                 "expected a value (a \"string\", number, true, false or null), found {}",
                 describe(&other)
             ))),
-            None => Err(FilterError::new(format!("'{path}' has no value to compare with"))),
+            None => Err(FilterError::new(format!(
+                "'{path}' has no value to compare with"
+            ))),
         }
     }
 }
@@ -433,16 +447,16 @@ impl Filter {
                 let found = values(doc, path, core);
                 match op {
                     // "not equal" holds unless some value is equal (absent included).
-                    CompareOp::Ne => !found.iter().any(|v| compare(v, CompareOp::Eq, value, exact)),
+                    CompareOp::Ne => !found
+                        .iter()
+                        .any(|v| compare(v, CompareOp::Eq, value, exact)),
                     CompareOp::Eq if value.is_null() => !found.iter().any(|v| present(v)),
                     _ => found.iter().any(|v| compare(v, *op, value, exact)),
                 }
             }
             Self::ValuePath { path, filter } => {
                 let elements = values(doc, path, core);
-                elements
-                    .iter()
-                    .any(|element| filter.eval(element, None))
+                elements.iter().any(|element| filter.eval(element, None))
             }
         }
     }
@@ -474,8 +488,11 @@ fn present(v: &Value) -> bool {
 /// The value of `key` in `object`, matched case-insensitively.
 pub fn get_ci<'a>(object: &'a Value, key: &str) -> Option<&'a Value> {
     let map = object.as_object()?;
-    map.get(key)
-        .or_else(|| map.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v))
+    map.get(key).or_else(|| {
+        map.iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v)
+    })
 }
 
 /// The values `path` designates in `doc`, flattened over multi-valued
@@ -498,7 +515,10 @@ fn values<'a>(doc: &'a Value, path: &AttrPath, core: Option<&str>) -> Vec<&'a Va
         other => vec![other],
     };
     match &path.sub {
-        Some(sub) => elements.into_iter().filter_map(|e| get_ci(e, sub)).collect(),
+        Some(sub) => elements
+            .into_iter()
+            .filter_map(|e| get_ci(e, sub))
+            .collect(),
         None => elements,
     }
 }
@@ -645,9 +665,13 @@ mod tests {
         assert!(is(
             r#"urn:ietf:params:scim:schemas:core:2.0:User:name.givenName eq "barbara""#
         ));
-        let path = AttrPath::parse("urn:ietf:params:scim:schemas:core:2.0:User:name.givenName").unwrap();
+        let path =
+            AttrPath::parse("urn:ietf:params:scim:schemas:core:2.0:User:name.givenName").unwrap();
         assert_eq!(path.uri.as_deref(), Some(CORE));
-        assert_eq!((path.name.as_str(), path.sub.as_deref()), ("name", Some("givenName")));
+        assert_eq!(
+            (path.name.as_str(), path.sub.as_deref()),
+            ("name", Some("givenName"))
+        );
     }
 
     #[test]

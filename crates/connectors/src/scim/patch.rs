@@ -108,7 +108,9 @@ pub fn parse_request(body: &Value) -> Result<Vec<Operation>, PatchError> {
         .enumerate()
         .map(|(i, op)| {
             let name = get_ci(op, "op").and_then(Value::as_str).ok_or_else(|| {
-                syntax(format!("operation {i} has no `op` (add, replace or remove)"))
+                syntax(format!(
+                    "operation {i} has no `op` (add, replace or remove)"
+                ))
             })?;
             let op_kind = match name.to_ascii_lowercase().as_str() {
                 "add" => Op::Add,
@@ -155,7 +157,9 @@ impl Target {
                 filter: None,
             }),
             Some(open) => {
-                let close = path.rfind(']').ok_or_else(|| invalid("has '[' without ']'"))?;
+                let close = path
+                    .rfind(']')
+                    .ok_or_else(|| invalid("has '[' without ']'"))?;
                 if close < open {
                     return Err(invalid("has ']' before '['"));
                 }
@@ -170,7 +174,9 @@ impl Target {
                     let sub = rest
                         .strip_prefix('.')
                         .filter(|s| !s.is_empty() && !s.contains(['.', '[', ']']))
-                        .ok_or_else(|| invalid("has something other than '.subAttribute' after ']'"))?;
+                        .ok_or_else(|| {
+                            invalid("has something other than '.subAttribute' after ']'")
+                        })?;
                     attr.sub = Some(sub.to_owned());
                 }
                 Ok(Self {
@@ -184,19 +190,30 @@ impl Target {
 
 /// Applies the operations to `doc` in order; on error `doc` may be partly
 /// changed (the caller discards it).
-pub fn apply(doc: &mut Value, operations: &[Operation], schema: &dyn PatchSchema) -> Result<(), PatchError> {
+pub fn apply(
+    doc: &mut Value,
+    operations: &[Operation],
+    schema: &dyn PatchSchema,
+) -> Result<(), PatchError> {
     for operation in operations {
         apply_one(doc, operation, schema)?;
     }
     Ok(())
 }
 
-fn apply_one(doc: &mut Value, operation: &Operation, schema: &dyn PatchSchema) -> Result<(), PatchError> {
+fn apply_one(
+    doc: &mut Value,
+    operation: &Operation,
+    schema: &dyn PatchSchema,
+) -> Result<(), PatchError> {
     let value = operation.value.clone().unwrap_or(Value::Null);
     match &operation.path {
         None => {
             if operation.op == Op::Remove {
-                return Err(PatchError::new("noTarget", "a remove operation needs a `path`"));
+                return Err(PatchError::new(
+                    "noTarget",
+                    "a remove operation needs a `path`",
+                ));
             }
             let Value::Object(attributes) = value else {
                 return Err(PatchError::new(
@@ -312,7 +329,10 @@ fn apply_target(
     if let Some(uri) = &extension {
         let root = object(doc)?;
         let key = key_of(root, uri);
-        if root.get(&key).is_some_and(|v| v.as_object().is_some_and(Map::is_empty)) {
+        if root
+            .get(&key)
+            .is_some_and(|v| v.as_object().is_some_and(Map::is_empty))
+        {
             root.remove(&key);
         }
     }
@@ -438,7 +458,9 @@ fn apply_plain(
         Op::Add => {
             if multi {
                 let added = as_list(value);
-                let slot = container.entry(key).or_insert_with(|| Value::Array(Vec::new()));
+                let slot = container
+                    .entry(key)
+                    .or_insert_with(|| Value::Array(Vec::new()));
                 if !slot.is_array() {
                     let single = std::mem::take(slot);
                     *slot = Value::Array(vec![single]);
@@ -529,7 +551,9 @@ fn apply_filtered(
                 }
             },
         }
-        let slot = container.entry(key).or_insert_with(|| Value::Array(Vec::new()));
+        let slot = container
+            .entry(key)
+            .or_insert_with(|| Value::Array(Vec::new()));
         if let Value::Array(items) = slot {
             items.push(Value::Object(element));
         }
@@ -583,7 +607,8 @@ mod tests {
             "urn:ietf:params:scim:schemas:core:2.0:User"
         }
         fn extension(&self, uri: &str) -> Option<String> {
-            uri.eq_ignore_ascii_case(ENTERPRISE).then(|| ENTERPRISE.to_owned())
+            uri.eq_ignore_ascii_case(ENTERPRISE)
+                .then(|| ENTERPRISE.to_owned())
         }
         fn multi_valued(&self, extension: Option<&str>, name: &str) -> bool {
             extension.is_none()
@@ -620,7 +645,10 @@ mod tests {
         .unwrap();
         assert_eq!(out["active"], false);
         assert_eq!(out["name"], json!({"givenName": "C"}));
-        assert_eq!(out["emails"][0], json!({"value": "w@x", "type": "work", "primary": false}));
+        assert_eq!(
+            out["emails"][0],
+            json!({"value": "w@x", "type": "work", "primary": false})
+        );
         assert_eq!(out["emails"][1]["primary"], true);
         assert_eq!(out[ENTERPRISE]["employeeNumber"], "7");
 
@@ -635,7 +663,10 @@ mod tests {
         .unwrap();
         assert_eq!(out["emails"].as_array().unwrap().len(), 1);
         assert!(out.get(ENTERPRISE).is_none());
-        assert_eq!(out["phoneNumbers"], json!([{"type": "mobile", "value": "123"}]));
+        assert_eq!(
+            out["phoneNumbers"],
+            json!([{"type": "mobile", "value": "123"}])
+        );
     }
 
     #[test]
@@ -664,14 +695,29 @@ mod tests {
         let doc = json!({"userName": "a"});
         for (body, scim_type) in [
             (json!({"Operations": "x"}), "invalidSyntax"),
-            (ops(json!([{"op": "move", "path": "a", "value": 1}])), "invalidSyntax"),
+            (
+                ops(json!([{"op": "move", "path": "a", "value": 1}])),
+                "invalidSyntax",
+            ),
             (ops(json!([{"op": "add", "path": "a"}])), "invalidSyntax"),
             (ops(json!([{"op": "remove"}])), "noTarget"),
             (ops(json!([{"op": "add", "value": 3}])), "invalidValue"),
-            (ops(json!([{"op": "remove", "path": "emails[type eq]"}])), "invalidFilter"),
-            (ops(json!([{"op": "remove", "path": "9bad"}])), "invalidPath"),
-            (ops(json!([{"op": "replace", "path": "emails[type pr].value", "value": "x"}])), "noTarget"),
-            (ops(json!([{"op": "replace", "path": "userName[type eq \"x\"]", "value": {}}])), "invalidPath"),
+            (
+                ops(json!([{"op": "remove", "path": "emails[type eq]"}])),
+                "invalidFilter",
+            ),
+            (
+                ops(json!([{"op": "remove", "path": "9bad"}])),
+                "invalidPath",
+            ),
+            (
+                ops(json!([{"op": "replace", "path": "emails[type pr].value", "value": "x"}])),
+                "noTarget",
+            ),
+            (
+                ops(json!([{"op": "replace", "path": "userName[type eq \"x\"]", "value": {}}])),
+                "invalidPath",
+            ),
         ] {
             let error = patch(doc.clone(), body.clone()).unwrap_err();
             assert_eq!(error.scim_type, scim_type, "{body}: {error}");

@@ -26,7 +26,10 @@ async fn demo_snapshot_imports_once_and_verifies(env: Env) {
     // Every fact, a baseline per system, and the summary.
     assert_eq!(first.events as usize, facts + summary.systems + 1);
     let findings = first.findings.opened + first.findings.resolved;
-    assert!(first.findings.opened > 0, "the demo plants hygiene problems");
+    assert!(
+        first.findings.opened > 0,
+        "the demo plants hygiene problems"
+    );
     assert_eq!(env.size().await, before + first.events + findings);
     let inv = env.inventory().await;
     assert_eq!(
@@ -54,7 +57,10 @@ async fn demo_snapshot_imports_once_and_verifies(env: Env) {
     let second = env.import_ok(&dir).await;
     assert_eq!(second.events, 0, "{:?}", second.diff.changes.first());
     let findings = first.findings.opened + first.findings.resolved;
-    assert!(first.findings.opened > 0, "the demo plants hygiene problems");
+    assert!(
+        first.findings.opened > 0,
+        "the demo plants hygiene problems"
+    );
     assert_eq!(env.size().await, before + first.events + findings);
     assert_eq!(env.inventory().await, inv);
 

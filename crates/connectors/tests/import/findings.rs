@@ -83,7 +83,10 @@ async fn findings_open_resolve_and_reopen_with_imports(env: Env) {
         .await
         .unwrap();
     assert_eq!(resolved.len(), 1);
-    assert_eq!(resolved[0].resolution.as_deref(), Some("no longer detected"));
+    assert_eq!(
+        resolved[0].resolution.as_deref(),
+        Some("no longer detected")
+    );
 
     // Enabled again: the same finding reopens, first seen as before.
     env.import_ok(&env.write_snapshot("again", &leaver)).await;

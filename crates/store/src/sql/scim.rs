@@ -173,21 +173,23 @@ pub async fn account(
     .bind(id.as_str())
     .fetch_optional(conn)
     .await?;
-    row.map(|(s, a, person, kind, status, last_login, mfa, owner, rotated)| {
-        const T: &str = "accounts";
-        let key = format!("{s}/{a}");
-        Ok(Account {
-            system_id: parse(T, &key, SystemId::parse(s))?,
-            account_id: parse(T, &key, AccountId::parse(a))?,
-            person_id: opt(T, &key, person, person_id)?,
-            kind: parse(T, &key, kind.parse())?,
-            status: parse(T, &key, status.parse())?,
-            last_login: opt(T, &key, last_login, Timestamp::parse)?,
-            mfa,
-            owner_id: opt(T, &key, owner, person_id)?,
-            credential_rotated_at: opt(T, &key, rotated, Timestamp::parse)?,
-        })
-    })
+    row.map(
+        |(s, a, person, kind, status, last_login, mfa, owner, rotated)| {
+            const T: &str = "accounts";
+            let key = format!("{s}/{a}");
+            Ok(Account {
+                system_id: parse(T, &key, SystemId::parse(s))?,
+                account_id: parse(T, &key, AccountId::parse(a))?,
+                person_id: opt(T, &key, person, person_id)?,
+                kind: parse(T, &key, kind.parse())?,
+                status: parse(T, &key, status.parse())?,
+                last_login: opt(T, &key, last_login, Timestamp::parse)?,
+                mfa,
+                owner_id: opt(T, &key, owner, person_id)?,
+                credential_rotated_at: opt(T, &key, rotated, Timestamp::parse)?,
+            })
+        },
+    )
     .transpose()
 }
 
@@ -234,8 +236,7 @@ pub async fn grants(conn: &mut Conn, system: &SystemId, of: GrantsOf<'_>) -> Res
     if let Some(value) = value {
         query = query.bind(value);
     }
-    let rows: Vec<(String, String, String, Option<String>, String)> =
-        query.fetch_all(conn).await?;
+    let rows: Vec<(String, String, String, Option<String>, String)> = query.fetch_all(conn).await?;
     rows.into_iter()
         .map(|(s, a, e, granted_at, source)| {
             const T: &str = "grants";
@@ -252,10 +253,11 @@ pub async fn grants(conn: &mut Conn, system: &SystemId, of: GrantsOf<'_>) -> Res
 }
 
 pub async fn system_exists(conn: &mut Conn, system: &SystemId) -> Result<bool> {
-    let row: Option<(String,)> = sqlx::query_as("SELECT system_id FROM systems WHERE system_id = $1")
-        .bind(system.as_str())
-        .fetch_optional(conn)
-        .await?;
+    let row: Option<(String,)> =
+        sqlx::query_as("SELECT system_id FROM systems WHERE system_id = $1")
+            .bind(system.as_str())
+            .fetch_optional(conn)
+            .await?;
     Ok(row.is_some())
 }
 
