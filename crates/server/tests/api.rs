@@ -1902,3 +1902,6 @@ async fn tokens_of_terminated_or_unknown_people_stop_working() {
 
 #[path = "api/inventory.rs"]
 mod inventory;
+
+#[path = "api/scim.rs"]
+mod scim;
