@@ -193,12 +193,21 @@ pub async fn account(
     .transpose()
 }
 
+type EntitlementTuple = (
+    String,
+    String,
+    Option<String>,
+    bool,
+    Option<String>,
+    Option<String>,
+);
+
 pub async fn entitlement(
     conn: &mut Conn,
     system: &SystemId,
     id: &EntitlementId,
 ) -> Result<Option<Entitlement>> {
-    let row: Option<(String, String, Option<String>, bool, Option<String>, Option<String>)> =
+    let row: Option<EntitlementTuple> =
         sqlx::query_as(
             "SELECT system_id, entitlement_id, name, privileged, owner_id, description FROM entitlements
              WHERE system_id = $1 AND entitlement_id = $2",
