@@ -324,7 +324,6 @@ pub fn normalize(
 pub fn service_provider_config(base: &str) -> Value {
     json!({
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
-        "documentationUri": "https://github.com/soxctl/soxctl/blob/main/docs/scim.md",
         "patch": {"supported": true},
         "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
         "filter": {"supported": true, "maxResults": MAX_RESULTS},
@@ -337,7 +336,6 @@ pub fn service_provider_config(base: &str) -> Value {
             "description": "A soxctl token with the scim scope, bound to one system: \
                             soxctl token create --scope scim --system ID",
             "specUri": "https://www.rfc-editor.org/info/rfc6750",
-            "documentationUri": "https://github.com/soxctl/soxctl/blob/main/docs/scim.md",
             "primary": true
         }],
         "meta": {
