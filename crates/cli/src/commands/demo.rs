@@ -129,7 +129,15 @@ pub async fn run(config: &Config, args: DemoArgs) -> CmdResult {
         println!("{banner}");
         return Ok(Exit::Ok);
     }
-    serve::serve(store, key, args.listen, false, Some(banner)).await?;
+    serve::serve(
+        store,
+        key,
+        args.listen,
+        false,
+        Some(banner),
+        soxctl_connectors::correlate::Rules::default(),
+    )
+    .await?;
     Ok(Exit::Ok)
 }
 

@@ -23,6 +23,7 @@ pub async fn run(config: &Config, args: ServeArgs) -> CmdResult {
         listen,
         args.metrics_public || config.server.metrics_public,
         None,
+        config.scim_correlation(),
     )
     .await?;
     Ok(Exit::Ok)
@@ -35,6 +36,7 @@ pub async fn serve(
     listen: SocketAddr,
     metrics_public: bool,
     banner: Option<String>,
+    correlation: soxctl_connectors::correlate::Rules,
 ) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -42,7 +44,8 @@ pub async fn serve(
             format!("cannot listen on {listen}; choose another address with --listen")
         })?;
     let addr = listener.local_addr()?;
-    let state = AppState::new(store, Arc::new(key), ServerOptions { metrics_public });
+    let state = AppState::new(store, Arc::new(key), ServerOptions { metrics_public })
+        .with_scim_correlation(correlation);
     eprintln!("soxctl is serving on http://{addr} (Ctrl-C to stop)");
     if let Some(banner) = banner {
         println!("{banner}");
