@@ -28,6 +28,11 @@ if [ "$(id -u)" = 0 ] && ! id postgres >/dev/null 2>&1; then
   die "running as root needs the 'postgres' user to start test clusters (initdb refuses root)"
 fi
 command -v cargo >/dev/null || die "cargo is missing: install Rust (https://rustup.rs)"
+# Python with venv for the SCIM conformance checks (scim2-tester from PyPI).
+if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+  apt_install python3 python3-venv
+fi
+python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || die "python3 with venv and ensurepip is still missing"
 
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-always}"
 export RUST_BACKTRACE=1
@@ -43,13 +48,18 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "tests (SQLite and PostgreSQL)"
 cargo test --workspace --locked --no-fail-fast
 
+# SCIM 2.0 conformance: scim2-tester (pinned, from PyPI) against a live
+# server; every check must pass and the ledger must verify afterwards.
+step "SCIM conformance (scim2-tester against soxctl serve)"
+scripts/scim-conformance.sh
+
 # The parsers face input from users and from a database an attacker may
 # write: a short coverage-guided run of each fuzz target on every CI run.
 step "fuzzing the parsers (${FUZZ_SECONDS:=20} s per target)"
 if ! cargo fuzz --version >/dev/null 2>&1; then
   cargo install cargo-fuzz --locked || die "cannot install cargo-fuzz"
 fi
-for target in entry_parse checkpoint_note event_payload snapshot_csv; do
+for target in entry_parse checkpoint_note event_payload snapshot_csv scim_filter; do
   (cd fuzz && cargo fuzz run "$target" -s none -O -- -max_total_time="$FUZZ_SECONDS" -rss_limit_mb=2048 2>&1 | tail -n 3) \
     || die "fuzz target $target found a failure (see fuzz/artifacts/$target)"
 done

@@ -24,6 +24,10 @@ pub struct Config {
     pub ledger: LedgerConfig,
     #[serde(default)]
     pub hygiene: HygieneConfig,
+    /// Correlation rules for accounts pushed over SCIM (`[[correlate]]`
+    /// tables, as `import --correlation` reads them); none: by email.
+    #[serde(default)]
+    pub correlate: Vec<soxctl_connectors::correlate::Rule>,
 }
 
 /// Thresholds of the hygiene detectors.
@@ -76,6 +80,17 @@ pub struct LedgerConfig {
 }
 
 impl Config {
+    /// The SCIM correlation rules: the configured ones, else the default.
+    pub fn scim_correlation(&self) -> soxctl_connectors::correlate::Rules {
+        if self.correlate.is_empty() {
+            soxctl_connectors::correlate::Rules::default()
+        } else {
+            soxctl_connectors::correlate::Rules {
+                rules: self.correlate.clone(),
+            }
+        }
+    }
+
     /// The file (if any), then SOXCTL_ORIGIN; the result is checked.
     pub fn load(path: Option<&Path>) -> anyhow::Result<Config> {
         let mut config = match path {

@@ -73,10 +73,13 @@ pub async fn sod_events(
         return Ok(Vec::new());
     };
     let rules = soxctl_sod::RuleSet::parse(&doc.content).map_err(|e| {
-        StoreError::Invalid(format!("the rule set in force (version {}) does not parse: {e}", doc.version))
+        StoreError::Invalid(format!(
+            "the rule set in force (version {}) does not parse: {e}",
+            doc.version
+        ))
     })?;
-    let dataset = dataset_now(inventory)
-        .map_err(|e| StoreError::Invalid(format!("SoD facts: {e}")))?;
+    let dataset =
+        dataset_now(inventory).map_err(|e| StoreError::Invalid(format!("SoD facts: {e}")))?;
     let (compiled, _) = soxctl_sod::Compiled::compile(&rules, dataset.catalogue());
     let violations = soxctl_sod::analyze(&compiled, &dataset, soxctl_sod::When::Now)
         .map_err(|e| StoreError::Invalid(format!("SoD analysis: {e}")))?;
@@ -106,7 +109,12 @@ pub async fn sod_events(
         .await?
         .into_iter()
         .filter(|m| m.active_at(now))
-        .map(|m| (finding_id(SOD_VIOLATION, &subject(&m.risk_id, &m.identity)), m))
+        .map(|m| {
+            (
+                finding_id(SOD_VIOLATION, &subject(&m.risk_id, &m.identity)),
+                m,
+            )
+        })
         .collect();
     for f in &current {
         let Some(sighting) = by_id.get(&f.finding_id) else {

@@ -4,4 +4,5 @@
 pub mod correlate;
 pub mod detectors;
 pub mod import;
+pub mod scim;
 pub mod snapshot;

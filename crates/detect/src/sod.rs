@@ -135,11 +135,8 @@ pub fn dataset_history(
 
 /// The roles of the inventory, for role analysis.
 pub fn roles(inv: &Inventory) -> Vec<soxctl_sod::roles::Role> {
-    let mut roles: BTreeMap<&str, Vec<String>> = inv
-        .roles
-        .keys()
-        .map(|r| (r.as_str(), Vec::new()))
-        .collect();
+    let mut roles: BTreeMap<&str, Vec<String>> =
+        inv.roles.keys().map(|r| (r.as_str(), Vec::new())).collect();
     for re in inv.role_entitlements.values() {
         roles
             .entry(re.role_id.as_str())
@@ -247,7 +244,8 @@ pub fn simulate_window(
     let mut accounts = Vec::new();
     let mut grants = Vec::new();
     for addition in additions {
-        let r = EntitlementRef::parse(addition).map_err(|_| SimulateError::Reference(addition.clone()))?;
+        let r = EntitlementRef::parse(addition)
+            .map_err(|_| SimulateError::Reference(addition.clone()))?;
         accounts.push(Account {
             system_id: r.system.clone(),
             account_id: account.clone(),
@@ -287,7 +285,12 @@ pub fn simulate_window(
         }
     }
     for g in inventory.grants.values() {
-        b.grant(g.system_id.as_str(), g.account_id.as_str(), g.entitlement_id.as_str(), Interval::ALWAYS)?;
+        b.grant(
+            g.system_id.as_str(),
+            g.account_id.as_str(),
+            g.entitlement_id.as_str(),
+            Interval::ALWAYS,
+        )?;
     }
     for g in &grants {
         b.grant(
@@ -302,6 +305,8 @@ pub fn simulate_window(
     Ok(soxctl_sod::analyze_window(&compiled, &after, from, to)?
         .into_iter()
         .map(|w| w.violation)
-        .filter(|v| v.identity == person && !before.contains(&(v.risk_id.clone(), v.identity.clone())))
+        .filter(|v| {
+            v.identity == person && !before.contains(&(v.risk_id.clone(), v.identity.clone()))
+        })
         .collect())
 }

@@ -5,10 +5,10 @@
 //! variant's content, so the JSON an auditor reads is exactly this shape.
 
 use crate::document::DocumentLoaded;
-use crate::mitigation::{MitigationGranted, MitigationRevoked};
 use crate::finding::{FindingAccepted, FindingAssigned, FindingOpened, FindingResolved};
 use crate::ids::{PersonId, SystemId, TokenId};
 use crate::inventory::{Account, Entitlement, Grant, PersonStatus, Role, RoleEntitlement, System};
+use crate::mitigation::{MitigationGranted, MitigationRevoked};
 use crate::principal::Scope;
 use crate::sealed::Sealed;
 use crate::time::{Date, Timestamp};

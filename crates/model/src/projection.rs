@@ -5,12 +5,12 @@
 //! in-memory [`State`] while replaying the ledger, then compares. A state row
 //! changed without an entry therefore shows up as a difference.
 
-use crate::event::{Event, SealedPerson};
 use crate::document::{DocumentKind, DocumentRow};
-use crate::mitigation::MitigationRow;
+use crate::event::{Event, SealedPerson};
 use crate::finding::{FindingRow, FindingStatus, FindingUpdate};
 use crate::ids::{AccountId, EntitlementId, PersonId, RoleId, SystemId, TokenId};
 use crate::inventory::{Account, Entitlement, Grant, Person, Role, RoleEntitlement, System};
+use crate::mitigation::MitigationRow;
 use crate::principal::{Principal, Scope};
 use crate::sealed::{self, KeyId, PersonKey, SealError};
 use crate::time::Timestamp;
@@ -555,7 +555,10 @@ impl State {
                     history::close_open(self.rows.range_mut(first..=last), &close);
                 }
                 RowChange::RevokeMitigation { mitigation_id, at } => {
-                    match self.rows.get_mut(&RowKey::Mitigation(mitigation_id.clone())) {
+                    match self
+                        .rows
+                        .get_mut(&RowKey::Mitigation(mitigation_id.clone()))
+                    {
                         Some(Row::Mitigation(m)) => m.revoked_at = Some(at),
                         _ => return Err(ApplyError::UnknownMitigation(mitigation_id)),
                     }

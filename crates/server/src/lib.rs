@@ -6,7 +6,8 @@
 //!
 //! Every route that touches data authenticates with a bearer token and gets
 //! its rights only through the [`Require`] extractor; every error is an RFC
-//! 9457 problem with a stable [`ErrorCode`].
+//! 9457 problem with a stable [`ErrorCode`], except under `/scim/v2` (the
+//! SCIM 2.0 service provider), whose errors are SCIM error bodies.
 
 mod auth;
 mod checkpointer;
@@ -20,6 +21,7 @@ mod metrics;
 mod observe;
 mod openapi;
 mod problem;
+mod scim;
 mod sod_api;
 pub mod sod_monitor;
 mod state;
@@ -81,6 +83,7 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/people/{person_id}/history",
             get(inventory_api::history),
         )
+        .merge(scim::routes())
         .fallback(not_found);
     observe::layer(routes, state)
 }

@@ -114,7 +114,13 @@ async fn observe(State(state): State<AppState>, request: Request, next: Next) ->
         .get(REQUEST_ID_HEADER)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let response = problem::finish(next.run(request).await, request_id.as_deref());
+    let scim = crate::scim::is_scim_path(request.uri().path());
+    let response = next.run(request).await;
+    let response = if scim {
+        crate::scim::error::finish(response, request_id.as_deref())
+    } else {
+        problem::finish(response, request_id.as_deref())
+    };
     let route = response
         .extensions()
         .get::<RouteTemplate>()

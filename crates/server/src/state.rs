@@ -3,6 +3,7 @@
 use crate::checkpointer::CheckpointPolicy;
 use crate::health::Readiness;
 use crate::metrics::Metrics;
+use soxctl_connectors::correlate::Rules;
 use soxctl_ledger::note::SigningKey;
 use soxctl_store::Store;
 use std::sync::Arc;
@@ -26,6 +27,7 @@ pub struct AppState {
     checkpoint_policy: CheckpointPolicy,
     readiness: Arc<Readiness>,
     sod: Arc<crate::sod_monitor::SodMonitor>,
+    scim_correlation: Arc<Rules>,
 }
 
 impl AppState {
@@ -43,6 +45,7 @@ impl AppState {
             checkpoint_policy: CheckpointPolicy::default(),
             readiness: Arc::new(Readiness::default()),
             sod: Arc::new(crate::sod_monitor::SodMonitor::new()),
+            scim_correlation: Arc::new(Rules::default()),
         }
     }
 
@@ -50,6 +53,16 @@ impl AppState {
     pub fn with_checkpoint_policy(mut self, policy: CheckpointPolicy) -> Self {
         self.checkpoint_policy = policy;
         self
+    }
+
+    /// The rules that link SCIM Users' accounts to people (default: by email).
+    pub fn with_scim_correlation(mut self, rules: Rules) -> Self {
+        self.scim_correlation = Arc::new(rules);
+        self
+    }
+
+    pub(crate) fn scim_correlation(&self) -> &Rules {
+        &self.scim_correlation
     }
 
     pub fn store(&self) -> &Store {

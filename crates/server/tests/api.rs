@@ -1901,5 +1901,7 @@ async fn tokens_of_terminated_or_unknown_people_stop_working() {
 #[path = "api/inventory.rs"]
 mod inventory;
 
+#[path = "api/scim.rs"]
+mod scim;
 #[path = "api/sod.rs"]
 mod sod;

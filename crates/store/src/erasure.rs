@@ -121,6 +121,8 @@ pub async fn erase_person(
             }),
         )
         .await?;
+    // The SCIM documents of their accounts hold their name and email too.
+    crate::scim::redact_person(tx, person_id).await?;
     match tx.person(person_id).await? {
         Some(PersonRow {
             person:

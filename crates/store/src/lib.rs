@@ -147,6 +147,7 @@ pub mod idempotency;
 pub mod jobs;
 pub mod mitigations;
 pub mod outbox;
+pub mod scim;
 pub mod tokens;
 
 pub use jobs::{JobRunner, JobRunnerHandle, JobStatus, TickReport};

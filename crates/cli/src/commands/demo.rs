@@ -152,7 +152,15 @@ pub async fn run(config: &Config, args: DemoArgs) -> CmdResult {
         metrics_public: false,
         hygiene: config.hygiene.policy(),
     };
-    serve::serve(store, key, args.listen, options, Some(banner)).await?;
+    serve::serve(
+        store,
+        key,
+        args.listen,
+        options,
+        Some(banner),
+        soxctl_connectors::correlate::Rules::default(),
+    )
+    .await?;
     Ok(Exit::Ok)
 }
 

@@ -26,6 +26,7 @@ pub async fn run(config: &Config, args: ServeArgs) -> CmdResult {
             hygiene: config.hygiene.policy(),
         },
         None,
+        config.scim_correlation(),
     )
     .await?;
     Ok(Exit::Ok)
@@ -38,6 +39,7 @@ pub async fn serve(
     listen: SocketAddr,
     options: ServerOptions,
     banner: Option<String>,
+    correlation: soxctl_connectors::correlate::Rules,
 ) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -45,7 +47,7 @@ pub async fn serve(
             format!("cannot listen on {listen}; choose another address with --listen")
         })?;
     let addr = listener.local_addr()?;
-    let state = AppState::new(store, Arc::new(key), options);
+    let state = AppState::new(store, Arc::new(key), options).with_scim_correlation(correlation);
     eprintln!("soxctl is serving on http://{addr} (Ctrl-C to stop)");
     if let Some(banner) = banner {
         println!("{banner}");

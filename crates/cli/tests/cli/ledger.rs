@@ -324,7 +324,15 @@ fn backup_and_restore_give_the_same_verified_store() {
     assert!(run.stdout.is_empty(), "{run:?}");
     let bytes = std::fs::read(&backup).expect("backup");
     let key_text = std::fs::read_to_string(data.join("signing.key")).expect("key");
-    let key_secret = key_text.trim().rsplit('+').next().expect("key").to_owned();
+    // PRIVATE+KEY+<name>+<key hash>+<base64 key>: the base64 may itself
+    // hold '+', so take everything after the fourth separator.
+    let key_secret = key_text
+        .trim()
+        .splitn(5, '+')
+        .nth(4)
+        .expect("key")
+        .to_owned();
+    assert!(key_secret.len() > 40, "{key_secret}");
     assert!(
         !String::from_utf8_lossy(&bytes).contains(&key_secret),
         "a backup never holds the signing key"

@@ -23,6 +23,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
         5,
         include_str!("../../migrations/postgres/0005_documents_mitigations.sql"),
     ),
+    (6, include_str!("../../migrations/postgres/0006_scim.sql")),
 ];
 pub const BACKEND: &str = "postgres";
 

@@ -10,6 +10,7 @@ pub mod migrate;
 pub mod mitigations;
 pub mod outbox;
 pub mod rows;
+pub mod scim;
 pub mod write;
 
 pub use super::{BACKEND, Db, MIGRATIONS};
