@@ -30,18 +30,29 @@ pub async fn evaluate(
     policy: &Policy,
 ) -> Result<FindingChanges, StoreError> {
     let inventory = tx.inventory().await?;
+    evaluate_on(tx, &inventory, now, policy).await
+}
+
+/// [`evaluate`] with the inventory the caller already holds (an import
+/// knows it: the store's before, with its diff applied).
+pub async fn evaluate_on(
+    tx: &mut WriteTx,
+    inventory: &soxctl_model::inventory::Inventory,
+    now: Timestamp,
+    policy: &Policy,
+) -> Result<FindingChanges, StoreError> {
     let grant_imports = tx.grant_imports().await?;
     let baselines = tx.baseline_imports().await?;
     let current = tx.findings_of_kinds(hygiene::KINDS).await?;
     let facts = Facts {
-        inventory: &inventory,
+        inventory,
         grant_imports: &grant_imports,
         baselines: &baselines,
         now,
     };
     let sightings = hygiene::detect(&facts, policy);
     let mut events = soxctl_detect::reconcile(hygiene::KINDS, sightings, &current, now);
-    events.extend(sod_events(tx, &inventory, now).await?);
+    events.extend(sod_events(tx, inventory, now).await?);
     let mut changes = FindingChanges::default();
     let actor = detector();
     for event in &events {

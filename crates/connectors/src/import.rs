@@ -105,8 +105,10 @@ pub async fn import_reporting(
     options: &ImportOptions,
     progress: &mut (dyn FnMut(Progress) + Send),
 ) -> Result<ImportOutcome, ImportError> {
+    let started = std::time::Instant::now();
     let mut tx = store.begin_write().await?;
     let current = tx.inventory().await?;
+    let read_store = started.elapsed();
     let correlated = correlate_accounts(snapshot, &current, &options.correlation);
     let snapshot = correlated.as_ref().unwrap_or(snapshot);
     validate_references(snapshot, &current)?;
@@ -175,9 +177,21 @@ pub async fn import_reporting(
     tx.append(&options.actor, &summary).await?;
     events += 1;
     let now = store.context().clock.now();
-    let findings = crate::detectors::evaluate(&mut tx, now, &options.hygiene).await?;
+    let written = started.elapsed();
+    let mut after = current;
+    diff.apply_to(&mut after);
+    let findings = crate::detectors::evaluate_on(&mut tx, &after, now, &options.hygiene).await?;
+    let detected = started.elapsed();
     progress(Progress::Committing);
     let receipt = tx.commit().await?;
+    tracing::debug!(
+        events,
+        read_store_ms = read_store.as_millis(),
+        write_ms = (written - read_store).as_millis(),
+        detectors_ms = (detected - written).as_millis(),
+        commit_ms = (started.elapsed() - detected).as_millis(),
+        "import phases"
+    );
     Ok(ImportOutcome {
         import_id: Some(import_id),
         diff,

@@ -53,6 +53,52 @@ impl Diff {
     pub fn is_empty(&self) -> bool {
         self.changes.is_empty() && self.new_baselines.is_empty()
     }
+
+    /// Applies the changes to `inventory` in memory: the inventory the store
+    /// holds once the diff's events are recorded.
+    pub fn apply_to(&self, inventory: &mut Inventory) {
+        for change in &self.changes {
+            let removed = change.kind == ChangeKind::Removed;
+            match &change.fact {
+                Fact::Person(p) => {
+                    inventory.people.insert(p.person_id.clone(), p.clone());
+                }
+                Fact::System(x) => {
+                    inventory.systems.insert(x.system_id.clone(), x.clone());
+                }
+                Fact::Entitlement(e) if removed => {
+                    inventory.entitlements.remove(&e.key());
+                }
+                Fact::Entitlement(e) => {
+                    inventory.entitlements.insert(e.key(), e.clone());
+                }
+                Fact::Account(a) if removed => {
+                    inventory.accounts.remove(&a.key());
+                }
+                Fact::Account(a) => {
+                    inventory.accounts.insert(a.key(), a.clone());
+                }
+                Fact::Grant(g) if removed => {
+                    inventory.grants.remove(&g.key());
+                }
+                Fact::Grant(g) => {
+                    inventory.grants.insert(g.key(), g.clone());
+                }
+                Fact::Role(r) if removed => {
+                    inventory.roles.remove(&r.role_id);
+                }
+                Fact::Role(r) => {
+                    inventory.roles.insert(r.role_id.clone(), r.clone());
+                }
+                Fact::RoleEntitlement(r) if removed => {
+                    inventory.role_entitlements.remove(&r.key());
+                }
+                Fact::RoleEntitlement(r) => {
+                    inventory.role_entitlements.insert(r.key(), r.clone());
+                }
+            }
+        }
+    }
 }
 
 /// Computes the changes that make `current` equal `snapshot` within `scope`.
@@ -342,6 +388,26 @@ mod tests {
             ]
         );
         assert_eq!(diff.grant_removals[&sid("erp")], (1, 1));
+        // Applied in memory: erp emptied, bank and the person untouched.
+        let mut after = current.clone();
+        diff.apply_to(&mut after);
+        let expected = inventory(&[("p1", PersonStatus::Active)], &[("bank", "b1", "Y")]);
+        assert_eq!(after.grants, expected.grants);
+        assert_eq!(after.accounts, expected.accounts);
+        assert_eq!(after.entitlements, expected.entitlements);
+        assert_eq!(after.people, current.people);
+        // And a snapshot applied to nothing is that snapshot.
+        let mut fresh = Inventory::default();
+        reconcile(
+            &fresh,
+            &current,
+            &BTreeSet::from([sid("erp"), sid("bank")]),
+            &BTreeSet::new(),
+        )
+        .apply_to(&mut fresh);
+        assert_eq!(fresh.grants, current.grants);
+        assert_eq!(fresh.accounts, current.accounts);
+        assert_eq!(fresh.people, current.people);
     }
 
     #[test]
