@@ -27,6 +27,13 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || die "PostgreSQL's initdb 
 if [ "$(id -u)" = 0 ] && ! id postgres >/dev/null 2>&1; then
   die "running as root needs the 'postgres' user to start test clusters (initdb refuses root)"
 fi
+# OpenLDAP's slapd and ldapmodify for the throw-away directories of the LDAP
+# sync tests (the packaged service is not started; the tests run their own).
+if ! [ -x /usr/sbin/slapd ] || ! command -v ldapmodify >/dev/null; then
+  apt_install slapd ldap-utils
+fi
+[ -x /usr/sbin/slapd ] || die "OpenLDAP's slapd is still missing"
+command -v ldapmodify >/dev/null || die "ldapmodify (ldap-utils) is still missing"
 command -v cargo >/dev/null || die "cargo is missing: install Rust (https://rustup.rs)"
 
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-always}"
@@ -40,7 +47,7 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 # cargo test (not nextest): one process per test binary, so each binary
 # starts one throw-away PostgreSQL cluster and gives each test a fresh database.
-step "tests (SQLite and PostgreSQL)"
+step "tests (SQLite, PostgreSQL and OpenLDAP)"
 cargo test --workspace --locked --no-fail-fast
 
 # The parsers face input from users and from a database an attacker may

@@ -80,6 +80,26 @@ pub struct AccountAttributes<'a> {
     pub employee_id: Option<&'a str>,
 }
 
+/// The attributes a source (a directory) reports for one account, owned, so
+/// that a snapshot can carry them to the import's correlation.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccountHints {
+    pub email: Option<String>,
+    pub login: Option<String>,
+    pub employee_id: Option<String>,
+}
+
+impl AccountHints {
+    pub fn attributes<'a>(&'a self, account_id: &'a str) -> AccountAttributes<'a> {
+        AccountAttributes {
+            account_id,
+            email: self.email.as_deref(),
+            login: self.login.as_deref(),
+            employee_id: self.employee_id.as_deref(),
+        }
+    }
+}
+
 impl<'a> AccountAttributes<'a> {
     fn get(&self, key: AccountKey) -> Option<&'a str> {
         match key {
@@ -105,7 +125,10 @@ impl Correlator {
         let mut ids = HashMap::new();
         let mut emails: HashMap<String, Option<PersonId>> = HashMap::new();
         for person in people {
-            ids.insert(person.person_id.as_str().to_owned(), person.person_id.clone());
+            ids.insert(
+                person.person_id.as_str().to_owned(),
+                person.person_id.clone(),
+            );
             if let Some(email) = &person.email {
                 emails
                     .entry(email.to_lowercase())
@@ -232,7 +255,11 @@ mod tests {
 
     #[test]
     fn bad_rules_say_what_to_write() {
-        let err = Rules::parse("[[correlate]]\naccount = \"uid\"\nperson = \"email\"\n").unwrap_err();
-        assert!(err.to_string().contains("account = account_id|email"), "{err}");
+        let err =
+            Rules::parse("[[correlate]]\naccount = \"uid\"\nperson = \"email\"\n").unwrap_err();
+        assert!(
+            err.to_string().contains("account = account_id|email"),
+            "{err}"
+        );
     }
 }

@@ -1,6 +1,7 @@
 //! Connectors bring identities and access in from the systems that hold
-//! them. Today: snapshot directories (DESIGN A5).
+//! them: snapshot directories (DESIGN A5) and LDAP / Active Directory.
 
 pub mod correlate;
 pub mod import;
+pub mod ldap;
 pub mod snapshot;

@@ -7,10 +7,11 @@ mod validate;
 
 pub use validate::{validate_complete, validate_references};
 
+use crate::correlate::AccountHints;
 use soxctl_model::ids::SystemId;
-use soxctl_model::inventory::Inventory;
+use soxctl_model::inventory::{AccountKey, Inventory};
 use soxctl_model::time::Timestamp;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -62,6 +63,12 @@ pub struct Snapshot {
     pub ignored_files: Vec<String>,
     /// Files of the format that the snapshot contains.
     pub present_files: BTreeSet<&'static str>,
+    /// What the source knows of its accounts beyond the inventory (a
+    /// directory's mail, login and employee id), for the correlation rules.
+    pub account_hints: BTreeMap<AccountKey, AccountHints>,
+    /// The source knows nothing of roles (a directory): the store's role
+    /// entitlements of the scope are kept as they are instead of removed.
+    pub keeps_role_entitlements: bool,
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
@@ -142,5 +149,7 @@ pub fn read(dir: &Path) -> Result<Snapshot, SnapshotError> {
         lines,
         ignored_files,
         present_files,
+        account_hints: BTreeMap::new(),
+        keeps_role_entitlements: false,
     })
 }
