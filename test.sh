@@ -34,6 +34,9 @@ if ! [ -x /usr/sbin/slapd ] || ! command -v ldapmodify >/dev/null; then
 fi
 [ -x /usr/sbin/slapd ] || die "OpenLDAP's slapd is still missing"
 command -v ldapmodify >/dev/null || die "ldapmodify (ldap-utils) is still missing"
+# openssl makes the throw-away CA of the LDAP TLS tests.
+command -v openssl >/dev/null || apt_install openssl
+command -v openssl >/dev/null || die "openssl is still missing"
 command -v cargo >/dev/null || die "cargo is missing: install Rust (https://rustup.rs)"
 
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-always}"

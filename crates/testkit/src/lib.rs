@@ -13,7 +13,7 @@
 
 mod slapd;
 
-pub use slapd::{AD_SCHEMA, ROOT_PASSWORD, Slapd, slapd};
+pub use slapd::{AD_SCHEMA, ROOT_PASSWORD, Slapd, slapd, slapd_with_tls};
 
 use std::ffi::OsStr;
 use std::net::TcpListener;

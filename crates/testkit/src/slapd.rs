@@ -4,6 +4,13 @@
 //! gets its own. Dropping the [`Slapd`] stops it and removes the directory;
 //! a watchdog does the same if the test process dies first.
 //!
+//! Like Active Directory, a search returns at most 500 entries to anyone but
+//! the rootdn unless it uses the paged-results control (`sizelimit
+//! size.soft=500 size.hard=500 size.prtotal=unlimited`). The database skips
+//! fsync (`dbnosync`): a throw-away server, and adding thousands of entries
+//! then takes a fraction of a second. [`slapd_with_tls`] adds StartTLS and
+//! ldaps:// under a throw-away CA.
+//!
 //! OpenLDAP lacks Active Directory's attributes, so [`AD_SCHEMA`] defines
 //! them under a private arc (1.3.6.1.4.1.99999), with matching rules, so that
 //! filters on them work: `sAMAccountName`, `userAccountControl`,
@@ -14,11 +21,11 @@
 //! `(userAccountControl:1.2.840.113556.1.4.803:=2)` works on it too.
 
 use crate::{TestkitError, describe, free_port, io_err, is_executable, missing, require_tool};
-use std::io::Write;
 use std::net::TcpStream;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use std::{fs, thread};
 
@@ -61,6 +68,10 @@ pub struct Slapd {
     port: u16,
     suffix: String,
     root_dn: String,
+    /// With TLS: the ldaps:// port and the test CA's certificate (PEM).
+    tls: Option<(u16, PathBuf)>,
+    /// Numbers the LDIF files of [`Slapd::apply`].
+    applied: AtomicU64,
     child: Child,
     /// Closed when this process exits, however it exits: the watchdog then
     /// stops the server and removes `dir`.
@@ -86,8 +97,62 @@ fn ldap_missing(tool: &str, detail: &str) -> TestkitError {
 }
 
 /// Starts a server for `suffix` (e.g. `dc=example,dc=org`) holding only the
-/// suffix entry (a `dcObject` + `organization`).
+/// suffix entry (a `dcObject` + `organization`), on ldap:// only.
 pub fn slapd(suffix: &str) -> Result<Slapd, TestkitError> {
+    start(suffix, false)
+}
+
+/// Like [`slapd()`], with TLS too: StartTLS on its ldap:// port, and an
+/// ldaps:// port, under a certificate for 127.0.0.1 from a throw-away CA
+/// (made with the `openssl` command; see [`Slapd::ca_file`]).
+pub fn slapd_with_tls(suffix: &str) -> Result<Slapd, TestkitError> {
+    start(suffix, true)
+}
+
+/// A CA and a server certificate for 127.0.0.1 signed by it, in `dir`:
+/// `ca.pem`, `server.pem`, `server.key`.
+fn make_certificates(dir: &Path) -> Result<(), TestkitError> {
+    let openssl = require_tool("openssl")?;
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    crate::run(
+        Command::new(&openssl)
+            .current_dir(dir)
+            .args(["req", "-x509"])
+            .args(ec)
+            .args(["-keyout", "ca.key", "-out", "ca.pem", "-days", "2"])
+            .args(["-subj", "/CN=soxctl test CA"]),
+    )?;
+    fs::write(
+        dir.join("server.ext"),
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=critical,CA:FALSE\n\
+         keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n",
+    )
+    .map_err(|e| io_err("writing server.ext", e))?;
+    crate::run(
+        Command::new(&openssl)
+            .current_dir(dir)
+            .arg("req")
+            .args(ec)
+            .args(["-keyout", "server.key", "-out", "server.csr"])
+            .args(["-subj", "/CN=127.0.0.1"]),
+    )?;
+    crate::run(
+        Command::new(&openssl)
+            .current_dir(dir)
+            .args(["x509", "-req", "-in", "server.csr", "-CA", "ca.pem"])
+            .args(["-CAkey", "ca.key", "-CAcreateserial", "-out", "server.pem"])
+            .args(["-days", "2", "-extfile", "server.ext"]),
+    )?;
+    Ok(())
+}
+
+fn start(suffix: &str, tls: bool) -> Result<Slapd, TestkitError> {
     let slapd = find_tool("slapd").map_err(|_| ldap_missing("slapd", "not found"))?;
     find_tool("ldapmodify").map_err(|_| ldap_missing("ldapmodify", "not found"))?;
     let schema_dir = Path::new("/etc/ldap/schema");
@@ -129,12 +194,23 @@ pub fn slapd(suffix: &str) -> Result<Slapd, TestkitError> {
     fs::write(&schema, AD_SCHEMA).map_err(|e| io_err("writing the AD-like schema", e))?;
     let root_dn = format!("cn=admin,{suffix}");
     let conf = dir.join("slapd.conf");
+    let tls_conf = if tls {
+        make_certificates(&dir)?;
+        format!(
+            "TLSCACertificateFile {d}/ca.pem\nTLSCertificateFile {d}/server.pem\n\
+             TLSCertificateKeyFile {d}/server.key\n",
+            d = dir.display()
+        )
+    } else {
+        String::new()
+    };
     let text = format!(
         "include {s}/core.schema\ninclude {s}/cosine.schema\ninclude {s}/inetorgperson.schema\n\
          include {s}/nis.schema\ninclude {schema}\n\
-         pidfile {dir}/slapd.pid\nmodulepath {m}\nmoduleload back_mdb\nmoduleload memberof\n\
+         {tls_conf}pidfile {dir}/slapd.pid\nmodulepath {m}\nmoduleload back_mdb\nmoduleload memberof\n\
+         sizelimit size.soft=500 size.hard=500 size.prtotal=unlimited\n\
          database mdb\nsuffix \"{suffix}\"\nrootdn \"{root_dn}\"\nrootpw {ROOT_PASSWORD}\n\
-         directory {db}\nmaxsize 104857600\noverlay memberof\n",
+         directory {db}\ndbnosync\nmaxsize 104857600\noverlay memberof\n",
         s = schema_dir.display(),
         m = module_dir.display(),
         schema = schema.display(),
@@ -153,13 +229,18 @@ pub fn slapd(suffix: &str) -> Result<Slapd, TestkitError> {
     let mut last_err = None;
     for _ in 0..5 {
         let port = free_port()?;
+        let ldaps_port = if tls { Some(free_port()?) } else { None };
+        let mut listen = format!("ldap://127.0.0.1:{port}/");
+        if let Some(p) = ldaps_port {
+            listen.push_str(&format!(" ldaps://127.0.0.1:{p}/"));
+        }
         let log = fs::File::create(&log_path).map_err(|e| io_err("creating slapd.log", e))?;
         let mut cmd = Command::new(&slapd);
         // -d: stay in the foreground (a child we can stop), logging to stderr.
         cmd.args(["-d", "0", "-f"])
             .arg(&conf)
             .arg("-h")
-            .arg(format!("ldap://127.0.0.1:{port}/"))
+            .arg(&listen)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)
@@ -171,13 +252,18 @@ pub fn slapd(suffix: &str) -> Result<Slapd, TestkitError> {
             stderr: e.to_string(),
         })?;
         let watchdog = spawn_watchdog(child.id(), &dir)?;
-        match wait_ready(&mut child, port) {
+        let ready = wait_ready(&mut child, port)
+            .and_then(|()| ldaps_port.map_or(Ok(()), |p| wait_ready(&mut child, p)));
+        match ready {
             Ok(()) => {
+                let tls = ldaps_port.map(|p| (p, dir.join("ca.pem")));
                 let server = Slapd {
                     dir,
                     port,
                     suffix: suffix.to_owned(),
                     root_dn,
+                    tls,
+                    applied: AtomicU64::new(0),
                     child,
                     _watchdog: watchdog,
                 };
@@ -269,6 +355,18 @@ impl Slapd {
         self.port
     }
 
+    /// `ldaps://127.0.0.1:PORT`, for a server started with TLS.
+    pub fn ldaps_url(&self) -> Option<String> {
+        self.tls
+            .as_ref()
+            .map(|(port, _)| format!("ldaps://127.0.0.1:{port}"))
+    }
+
+    /// The PEM certificate of the CA that signed the server's, with TLS.
+    pub fn ca_file(&self) -> Option<&Path> {
+        self.tls.as_ref().map(|(_, ca)| ca.as_path())
+    }
+
     pub fn suffix(&self) -> &str {
         &self.suffix
     }
@@ -287,38 +385,38 @@ impl Slapd {
     /// `changetype` are added; others may modify, delete or rename.
     pub fn apply(&self, ldif: &str) -> Result<(), TestkitError> {
         let tool = find_tool("ldapmodify")?;
+        // A file, not a pipe: ldapmodify reports each entry on stdout, and a
+        // large LDIF written to its stdin would fill both pipes at once.
+        let n = self.applied.fetch_add(1, Ordering::Relaxed);
+        let file = self.dir.join(format!("apply-{n}.ldif"));
+        fs::write(&file, ldif).map_err(|e| io_err(&format!("writing {}", file.display()), e))?;
         let mut cmd = Command::new(tool);
         cmd.args(["-x", "-a", "-H"])
             .arg(self.url())
             .arg("-D")
             .arg(&self.root_dn)
-            .args(["-w", ROOT_PASSWORD])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = cmd.spawn().map_err(|e| TestkitError::Command {
-            command: describe(&cmd),
-            status: "could not be spawned".into(),
-            stderr: e.to_string(),
-        })?;
-        if let Some(mut stdin) = child.stdin.take() {
-            stdin
-                .write_all(ldif.as_bytes())
-                .map_err(|e| io_err("writing LDIF to ldapmodify", e))?;
-        }
-        let out = child
-            .wait_with_output()
-            .map_err(|e| io_err("waiting for ldapmodify", e))?;
+            .args(["-w", ROOT_PASSWORD, "-f"])
+            .arg(&file);
+        let out = cmd
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| TestkitError::Command {
+                command: describe(&cmd),
+                status: "could not be spawned".into(),
+                stderr: e.to_string(),
+            })?;
         if out.status.success() {
             return Ok(());
         }
+        let tail: Vec<&str> = ldif.lines().take(40).collect();
         Err(TestkitError::Command {
             command: describe(&cmd),
             status: out.status.to_string(),
             stderr: format!(
-                "{}{}\n--- LDIF ---\n{ldif}",
+                "{}\n--- LDIF (first lines, whole in {}) ---\n{}",
                 String::from_utf8_lossy(&out.stderr),
-                String::from_utf8_lossy(&out.stdout)
+                file.display(),
+                tail.join("\n")
             ),
         })
     }

@@ -151,13 +151,18 @@ fn people_snapshot(sb: &Sandbox) -> PathBuf {
 /// `sync ldap` with the server's URL and base, binding as its rootdn with
 /// the password in a file, and `extra` arguments.
 fn sync(sb: &Sandbox, server: &Slapd, store: &[OsString], extra: &[&str]) -> Run {
+    sync_at(sb, &server.url(), server, store, extra)
+}
+
+/// [`sync`] with another URL for the same server (ldaps://).
+fn sync_at(sb: &Sandbox, url: &str, server: &Slapd, store: &[OsString], extra: &[&str]) -> Run {
     let password = sb.path("bind-password");
     std::fs::write(&password, format!("{ROOT_PASSWORD}\n")).unwrap();
     let mut a = args![
         "sync",
         "ldap",
         "--url",
-        server.url(),
+        url,
         "--base",
         server.suffix(),
         "--bind-dn",
@@ -671,4 +676,103 @@ fn ldap_sync_into_postgres_is_idempotent_and_verifies() {
     verify.extend(store.iter().cloned());
     let report = sb.run(verify).ok().json();
     assert_eq!(report["ok"], true, "{report}");
+}
+
+#[test]
+fn ldap_tls_ldaps_and_starttls_check_the_server_against_the_ca_file() {
+    let server = soxctl_testkit::slapd_with_tls(OPENLDAP_SUFFIX)
+        .unwrap_or_else(|e| panic!("throw-away slapd with TLS: {e}"));
+    server.apply(&openldap_directory()).unwrap();
+    let sb = Sandbox::new();
+    let data = sb.path("data");
+    let store = sqlite(&data);
+    let ldaps = server.ldaps_url().unwrap();
+    let ca = server.ca_file().unwrap().to_str().unwrap().to_owned();
+
+    // A server certificate from a CA the system does not trust: refused.
+    sync_at(&sb, &ldaps, &server, &store, &[])
+        .code(2)
+        .stderr_has(&["cannot connect to ldaps://127.0.0.1", "certificate"]);
+    assert!(!data.exists(), "nothing was read, so no store was created");
+
+    let first = sync_at(&sb, &ldaps, &server, &store, &["--ca-file", &ca])
+        .ok()
+        .json();
+    assert_eq!(first["added"], 15, "{first}");
+    // StartTLS on the ldap:// port reads the same directory: nothing changed.
+    let again = sync(&sb, &server, &store, &["--starttls", "--ca-file", &ca])
+        .ok()
+        .json();
+    assert_eq!(again["events"], 0, "{again}");
+    // StartTLS is for ldap:// only.
+    sync_at(
+        &sb,
+        &ldaps,
+        &server,
+        &store,
+        &["--starttls", "--ca-file", &ca],
+    )
+    .code(2)
+    .stderr_has(&["drop --starttls"]);
+}
+
+#[test]
+fn ldap_large_directories_are_read_in_pages_with_progress_on_stderr() {
+    let s = OPENLDAP_SUFFIX;
+    let mut ldif = format!("dn: ou=people,{s}\nobjectClass: organizationalUnit\nou: people\n\n");
+    ldif.push_str(&format!(
+        "dn: ou=groups,{s}\nobjectClass: organizationalUnit\nou: groups\n\n"
+    ));
+    for i in 0..2500 {
+        ldif.push_str(&format!(
+            "dn: uid=u{i:05},ou=people,{s}\nobjectClass: inetOrgPerson\nuid: u{i:05}\ncn: User {i}\nsn: User\nmail: u{i}@example.com\n\n"
+        ));
+    }
+    ldif.push_str(&format!(
+        "dn: cn=staff,ou=groups,{s}\nobjectClass: groupOfNames\ncn: staff\nmember: uid=u00007,ou=people,{s}\n\n"
+    ));
+    let server = server(s, &ldif);
+    let sb = Sandbox::new();
+    let data = sb.path("data");
+    let mapping = sb.path("mapping.toml");
+    let anonymous = |page_size: u32| {
+        std::fs::write(
+            &mapping,
+            soxctl_connectors::ldap::Preset::OpenLdap
+                .text()
+                .replace("page_size = 500", &format!("page_size = {page_size}")),
+        )
+        .unwrap();
+        sb.run(args![
+            "sync",
+            "ldap",
+            "--url",
+            server.url(),
+            "--base",
+            s,
+            "--mapping",
+            &mapping,
+            "--data",
+            &data,
+            "--format",
+            "json"
+        ])
+    };
+    // Without paged results the server stops at its size limit (500, like AD's MaxPageSize).
+    anonymous(0)
+        .code(2)
+        .stderr_has(&["sizeLimitExceeded", "directory.page_size"]);
+    assert!(!data.exists());
+    // Pages of 300: every user, progress on stderr, only the summary on stdout.
+    let run = anonymous(300);
+    run.ok().stderr_has(&[
+        "read 1000 users…",
+        "read 2000 users…",
+        "read 2500 users and 1 groups",
+        // Anonymous binds are allowed; thousands of orphans are summarised.
+        "2500 human accounts of ldap link to no person",
+    ]);
+    let summary = run.json();
+    // system, group, 2500 accounts, one grant, baseline, summary.
+    assert_eq!(summary["events"], 2505, "{summary}");
 }
