@@ -464,6 +464,18 @@ mod tests {
     }
 
     #[test]
+    fn the_docs_show_both_presets_in_full() {
+        let docs = include_str!("../../../../docs/ldap.md");
+        for preset in [Preset::OpenLdap, Preset::Ad] {
+            assert!(
+                docs.contains(preset.text()),
+                "docs/ldap.md must show the {} preset as it is",
+                preset.name()
+            );
+        }
+    }
+
+    #[test]
     fn globs_match_whole_names() {
         assert!(glob_match("*-admins", "erp-admins"));
         assert!(!glob_match("*-admins", "erp-admins-old"));
