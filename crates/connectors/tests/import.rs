@@ -14,6 +14,8 @@ mod helpers;
 
 #[path = "import/demo.rs"]
 mod demo;
+#[path = "import/directory.rs"]
+mod directory;
 #[path = "import/guards.rs"]
 mod guards;
 #[path = "import/reconcile.rs"]
