@@ -27,6 +27,16 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || die "PostgreSQL's initdb 
 if [ "$(id -u)" = 0 ] && ! id postgres >/dev/null 2>&1; then
   die "running as root needs the 'postgres' user to start test clusters (initdb refuses root)"
 fi
+# OpenLDAP's slapd and ldapmodify for the throw-away directories of the LDAP
+# sync tests (the packaged service is not started; the tests run their own).
+if ! [ -x /usr/sbin/slapd ] || ! command -v ldapmodify >/dev/null; then
+  apt_install slapd ldap-utils
+fi
+[ -x /usr/sbin/slapd ] || die "OpenLDAP's slapd is still missing"
+command -v ldapmodify >/dev/null || die "ldapmodify (ldap-utils) is still missing"
+# openssl makes the throw-away CA of the LDAP TLS tests.
+command -v openssl >/dev/null || apt_install openssl
+command -v openssl >/dev/null || die "openssl is still missing"
 command -v cargo >/dev/null || die "cargo is missing: install Rust (https://rustup.rs)"
 # Python with venv for the SCIM conformance checks (scim2-tester from PyPI).
 if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
@@ -45,7 +55,7 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 # cargo test (not nextest): one process per test binary, so each binary
 # starts one throw-away PostgreSQL cluster and gives each test a fresh database.
-step "tests (SQLite and PostgreSQL)"
+step "tests (SQLite, PostgreSQL and OpenLDAP)"
 cargo test --workspace --locked --no-fail-fast
 
 # SCIM 2.0 conformance: scim2-tester (pinned, from PyPI) against a live

@@ -22,6 +22,8 @@ mod help;
 mod import;
 #[path = "cli/keys.rs"]
 mod keys;
+#[path = "cli/ldap.rs"]
+mod ldap;
 #[path = "cli/ledger.rs"]
 mod ledger;
 #[path = "cli/person.rs"]

@@ -80,6 +80,26 @@ pub struct AccountAttributes<'a> {
     pub employee_id: Option<&'a str>,
 }
 
+/// The attributes a source (a directory) reports for one account, owned, so
+/// that a snapshot can carry them to the import's correlation.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccountHints {
+    pub email: Option<String>,
+    pub login: Option<String>,
+    pub employee_id: Option<String>,
+}
+
+impl AccountHints {
+    pub fn attributes<'a>(&'a self, account_id: &'a str) -> AccountAttributes<'a> {
+        AccountAttributes {
+            account_id,
+            email: self.email.as_deref(),
+            login: self.login.as_deref(),
+            employee_id: self.employee_id.as_deref(),
+        }
+    }
+}
+
 impl<'a> AccountAttributes<'a> {
     fn get(&self, key: AccountKey) -> Option<&'a str> {
         match key {

@@ -108,6 +108,8 @@ pub async fn import_reporting(
     let started = std::time::Instant::now();
     let mut tx = store.begin_write().await?;
     let current = tx.inventory().await?;
+    let kept = keep_role_entitlements(snapshot, &current);
+    let snapshot = kept.as_ref().unwrap_or(snapshot);
     let read_store = started.elapsed();
     let correlated = correlate_accounts(snapshot, &current, &options.correlation);
     let snapshot = correlated.as_ref().unwrap_or(snapshot);
@@ -225,9 +227,12 @@ pub fn correlate_accounts(
     let correlator = Correlator::new(people, rules.clone());
     let links: Vec<_> = unlinked()
         .filter_map(|a| {
-            let attributes = AccountAttributes {
-                account_id: a.account_id.as_str(),
-                ..Default::default()
+            let attributes = match snapshot.account_hints.get(&a.key()) {
+                Some(hints) => hints.attributes(a.account_id.as_str()),
+                None => AccountAttributes {
+                    account_id: a.account_id.as_str(),
+                    ..Default::default()
+                },
             };
             let person = correlator.correlate(&a.system_id, None, &attributes)?;
             Some(((a.system_id.clone(), a.account_id.clone()), person))
@@ -243,6 +248,38 @@ pub fn correlate_accounts(
         }
     }
     Some(linked)
+}
+
+/// A source that knows nothing of roles keeps the store's role entitlements
+/// of its scope; `None` when there is nothing to keep.
+fn keep_role_entitlements(
+    snapshot: &Snapshot,
+    current: &soxctl_model::inventory::Inventory,
+) -> Option<Snapshot> {
+    if !snapshot.keeps_role_entitlements {
+        return None;
+    }
+    let mut kept = current
+        .role_entitlements
+        .iter()
+        // Those of a vanished entitlement go with it.
+        .filter(|(key, _)| {
+            snapshot.scope.contains(&key.1)
+                && snapshot
+                    .inventory
+                    .entitlements
+                    .contains_key(&(key.1.clone(), key.2.clone()))
+        })
+        .peekable();
+    kept.peek()?;
+    let mut with = snapshot.clone();
+    for (key, r) in kept {
+        with.inventory
+            .role_entitlements
+            .entry(key.clone())
+            .or_insert_with(|| r.clone());
+    }
+    Some(with)
 }
 
 async fn to_event(tx: &mut WriteTx, change: &Change, origin: &Origin) -> Result<Event, StoreError> {

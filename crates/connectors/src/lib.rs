@@ -1,8 +1,9 @@
 //! Connectors bring identities and access in from the systems that hold
-//! them. Today: snapshot directories (DESIGN A5).
+//! them: snapshot directories (DESIGN A5) and LDAP / Active Directory.
 
 pub mod correlate;
 pub mod detectors;
 pub mod import;
+pub mod ldap;
 pub mod scim;
 pub mod snapshot;

@@ -14,6 +14,8 @@ mod helpers;
 
 #[path = "import/demo.rs"]
 mod demo;
+#[path = "import/directory.rs"]
+mod directory;
 #[path = "import/findings.rs"]
 mod findings;
 #[path = "import/guards.rs"]

@@ -1,4 +1,5 @@
-//! Test support for soxctl: a throw-away PostgreSQL cluster per test process.
+//! Test support for soxctl: a throw-away PostgreSQL cluster per test process,
+//! and a throw-away OpenLDAP server per test ([`slapd()`]).
 //!
 //! Tests that need PostgreSQL call [`postgres()`]. On first use it runs
 //! `initdb` + `pg_ctl start` in a fresh temp dir on a free loopback port; every
@@ -9,6 +10,10 @@
 //!
 //! There is deliberately no Rust PostgreSQL client here: `psql` from the same
 //! bin dir is enough and keeps this crate's dependencies tiny.
+
+mod slapd;
+
+pub use slapd::{AD_SCHEMA, ROOT_PASSWORD, Slapd, slapd, slapd_with_tls};
 
 use std::ffi::OsStr;
 use std::net::TcpListener;
@@ -26,12 +31,12 @@ use std::{env, fs};
 pub enum TestkitError {
     /// A program the tests need is not installed (or not where we look).
     #[error(
-        "required tool `{tool}` is missing: {detail}\nhint: run ./test.sh, which installs postgresql and the other tools the tests need"
+        "required tool `{tool}` is missing: {detail}\nhint: run ./test.sh, which installs postgresql, slapd and the other tools the tests need"
     )]
     MissingTool { tool: String, detail: String },
     /// A command ran (or could not be spawned) and did not succeed.
     #[error(
-        "command failed ({status}): {command}\n{stderr}\nhint: run ./test.sh, which installs postgresql"
+        "command failed ({status}): {command}\n{stderr}\nhint: run ./test.sh, which installs postgresql, slapd and ldap-utils"
     )]
     Command {
         command: String,

@@ -1,15 +1,16 @@
 use super::cli_actor;
 use crate::cli::ImportArgs;
 use crate::config::Config;
-use crate::exit::{CmdResult, Exit, failed};
+use crate::exit::{CmdResult, Exit, Failure, failed};
 use crate::output::{Format, print_object, print_records};
+use crate::store_args::StoreArgs;
 use indicatif::{ProgressBar, ProgressStyle};
 use soxctl_connectors::correlate::Rules;
 use soxctl_connectors::import::{
-    ImportError, ImportOptions, PROGRESS_EVERY, Progress, correlate_accounts, import,
-    import_reporting,
+    ImportError, ImportOptions, ImportOutcome, PROGRESS_EVERY, Progress, correlate_accounts,
+    import, import_reporting,
 };
-use soxctl_connectors::snapshot;
+use soxctl_connectors::snapshot::{self, Snapshot};
 use soxctl_model::inventory::Inventory;
 use soxctl_model::reconcile::{ChangeKind, Diff, Fact, reconcile};
 use soxctl_store::{DB_FILE, Location};
@@ -23,9 +24,6 @@ pub async fn run(config: &Config, args: ImportArgs) -> CmdResult {
     for name in &snapshot.ignored_files {
         eprintln!("warning: {name} is not part of the snapshot format and was ignored");
     }
-    // References are checked against the store inside the import; with no
-    // store yet, check them now so that a rejected snapshot creates none, and
-    // a dry run diffs against nothing instead of creating a store.
     let format = Format::resolve(args.format);
     let correlation = match &args.correlation {
         Some(path) => {
@@ -39,23 +37,6 @@ pub async fn run(config: &Config, args: ImportArgs) -> CmdResult {
         }
         None => Rules::default(),
     };
-    args.store.check()?;
-    if let Location::Sqlite(dir) = args.store.location(config)
-        && !dir.join(DB_FILE).exists()
-    {
-        snapshot::validate_references(&snapshot, &Inventory::default())
-            .map_err(|e| failed(Exit::Usage, ImportError::Snapshot(e)))?;
-        if args.dry_run {
-            let correlated = correlate_accounts(&snapshot, &Inventory::default(), &correlation);
-            let diff = reconcile(
-                &Inventory::default(),
-                &correlated.as_ref().unwrap_or(&snapshot).inventory,
-                &snapshot.scope,
-                &BTreeSet::new(),
-            );
-            return print_dry_run(format, &diff);
-        }
-    }
     let options = ImportOptions {
         actor: cli_actor(),
         dry_run: args.dry_run,
@@ -63,24 +44,75 @@ pub async fn run(config: &Config, args: ImportArgs) -> CmdResult {
         correlation,
         hygiene: config.hygiene.policy(),
     };
-    if args.dry_run {
+    let input = Input {
+        key: "snapshot",
+        shown: args.snapshot.display().to_string(),
+        verb: "imported",
+    };
+    apply(config, &args.store, &snapshot, &options, format, &input).await?;
+    Ok(Exit::Ok)
+}
+
+/// What a summary names as the input of a reconciliation.
+pub(super) struct Input {
+    /// The summary's key for it: `snapshot` or `source`.
+    pub key: &'static str,
+    pub shown: String,
+    /// `imported` or `synced`, for the one-line table summary.
+    pub verb: &'static str,
+}
+
+/// Reconciles a parsed snapshot into the store and prints the summary (or,
+/// with a dry run, the diff). The outcome, unless it was a dry run.
+pub(super) async fn apply(
+    config: &Config,
+    store: &StoreArgs,
+    snapshot: &Snapshot,
+    options: &ImportOptions,
+    format: Format,
+    input: &Input,
+) -> Result<Option<ImportOutcome>, Failure> {
+    store.check()?;
+    // References are checked against the store inside the import; with no
+    // store yet, check them now so that a rejected snapshot creates none, and
+    // a dry run diffs against nothing instead of creating a store.
+    if let Location::Sqlite(dir) = store.location(config)
+        && !dir.join(DB_FILE).exists()
+    {
+        snapshot::validate_references(snapshot, &Inventory::default())
+            .map_err(|e| failed(Exit::Usage, ImportError::Snapshot(e)))?;
+        if options.dry_run {
+            let correlated =
+                correlate_accounts(snapshot, &Inventory::default(), &options.correlation);
+            let diff = reconcile(
+                &Inventory::default(),
+                &correlated.as_ref().unwrap_or(snapshot).inventory,
+                &snapshot.scope,
+                &BTreeSet::new(),
+            );
+            print_dry_run(format, &diff)?;
+            return Ok(None);
+        }
+    }
+    if options.dry_run {
         // Records nothing, so it needs no signing key.
-        let opened = args.store.open(config, false).await?;
-        let outcome = import(&opened.store, &snapshot, &options)
+        let opened = store.open(config, false).await?;
+        let outcome = import(&opened.store, snapshot, options)
             .await
             .map_err(|e| failed(Exit::Usage, e))?;
-        return print_dry_run(format, &outcome.diff);
+        print_dry_run(format, &outcome.diff)?;
+        return Ok(None);
     }
-    let opened = args.store.open_signing(config, true).await?;
+    let opened = store.open_signing(config, true).await?;
     if opened.store.meta().await?.is_none() {
         // A new PostgreSQL store: as above, before entry 0.
-        snapshot::validate_references(&snapshot, &Inventory::default())
+        snapshot::validate_references(snapshot, &Inventory::default())
             .map_err(|e| failed(Exit::Usage, ImportError::Snapshot(e)))?;
     }
     // Checks the key against the store before the import writes anything.
     let key = opened.initialise(config, false).await?;
     let mut reporter = Reporter::new();
-    let outcome = import_reporting(&opened.store, &snapshot, &options, &mut |p| {
+    let outcome = import_reporting(&opened.store, snapshot, options, &mut |p| {
         reporter.report(p)
     })
     .await;
@@ -88,9 +120,8 @@ pub async fn run(config: &Config, args: ImportArgs) -> CmdResult {
     let outcome = outcome.map_err(|e| failed(Exit::Usage, e))?;
     opened.checkpoint(&key).await?;
     let count = |k: ChangeKind| outcome.diff.changes.iter().filter(|c| c.kind == k).count();
-    let summary = serde_json::json!({
+    let mut summary = serde_json::json!({
         "import_id": outcome.import_id,
-        "snapshot": args.snapshot.display().to_string(),
         "systems": snapshot.scope.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
         "added": count(ChangeKind::Added),
         "changed": count(ChangeKind::Changed),
@@ -99,12 +130,16 @@ pub async fn run(config: &Config, args: ImportArgs) -> CmdResult {
         "events": outcome.events,
         "findings_opened": outcome.findings.opened,
         "findings_resolved": outcome.findings.resolved,
-        "ledger_size": outcome.receipt.map(|r| r.size),
+        "ledger_size": outcome.receipt.as_ref().map(|r| r.size),
     });
+    if let Some(object) = summary.as_object_mut() {
+        object.insert(input.key.to_owned(), input.shown.clone().into());
+    }
     if format == Format::Table {
         eprintln!(
-            "imported {}: {} added, {} changed, {} removed, {} ledger events{}",
-            args.snapshot.display(),
+            "{} {}: {} added, {} changed, {} removed, {} ledger events{}",
+            input.verb,
+            input.shown,
             count(ChangeKind::Added),
             count(ChangeKind::Changed),
             count(ChangeKind::Removed),
@@ -124,10 +159,10 @@ pub async fn run(config: &Config, args: ImportArgs) -> CmdResult {
     } else {
         print_object(format, &summary)?;
     }
-    Ok(Exit::Ok)
+    Ok(Some(outcome))
 }
 
-fn print_dry_run(format: Format, diff: &Diff) -> CmdResult {
+fn print_dry_run(format: Format, diff: &Diff) -> anyhow::Result<()> {
     let records: Vec<serde_json::Value> = diff
         .changes
         .iter()
@@ -142,7 +177,7 @@ fn print_dry_run(format: Format, diff: &Diff) -> CmdResult {
         .collect();
     print_records(format, &["change", "fact", "key", "fields"], &records)?;
     eprintln!("dry run: {} changes, nothing recorded", records.len());
-    Ok(Exit::Ok)
+    Ok(())
 }
 
 fn fact_name(f: &Fact) -> &'static str {

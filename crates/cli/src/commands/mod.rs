@@ -15,10 +15,13 @@ mod query;
 mod rules;
 mod serve;
 mod sod;
+mod sync;
 mod token;
 mod verify;
 
-use crate::cli::{Cli, Command, ExportCommand, LedgerCommand, PersonCommand, TokenCommand};
+use crate::cli::{
+    Cli, Command, ExportCommand, LedgerCommand, PersonCommand, SyncCommand, TokenCommand,
+};
 use crate::config::Config;
 use crate::exit::CmdResult;
 use soxctl_model::principal::Principal;
@@ -34,6 +37,7 @@ pub async fn run(cli: Cli) -> CmdResult {
         Command::Serve(args) => serve::run(&config, args).await,
         Command::Demo(args) => demo::run(&config, args).await,
         Command::Import(args) => import::run(&config, args).await,
+        Command::Sync(SyncCommand::Ldap(args)) => sync::ldap(&config, args).await,
         Command::Token(TokenCommand::Create(args)) => token::create(&config, args).await,
         Command::Token(TokenCommand::List { store, format }) => {
             token::list(&config, store, format).await

@@ -22,6 +22,7 @@ const ENV_VARS: &[&str] = &[
     "SOXCTL_DEMO_DATA",
     "SOXCTL_TOKEN",
     "SOXCTL_ORIGIN",
+    "SOXCTL_LDAP_PASSWORD",
 ];
 
 /// `args!["import", &snapshot, "--data", &data]`: anything `AsRef<OsStr>`.

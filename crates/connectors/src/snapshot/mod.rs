@@ -8,10 +8,11 @@ mod validate;
 
 pub use validate::{validate_complete, validate_references};
 
+use crate::correlate::AccountHints;
 use soxctl_model::ids::SystemId;
-use soxctl_model::inventory::Inventory;
+use soxctl_model::inventory::{AccountKey, Inventory};
 use soxctl_model::time::Timestamp;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -64,6 +65,12 @@ pub struct Snapshot {
     /// Tables of the format that the snapshot contains (by CSV name, also
     /// when given as JSON Lines).
     pub present_files: BTreeSet<&'static str>,
+    /// What the source knows of its accounts beyond the inventory (a
+    /// directory's mail, login and employee id), for the correlation rules.
+    pub account_hints: BTreeMap<AccountKey, AccountHints>,
+    /// The source knows nothing of roles (a directory): the store's role
+    /// entitlements of the scope are kept as they are instead of removed.
+    pub keeps_role_entitlements: bool,
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
@@ -152,5 +159,7 @@ pub fn read(dir: &Path) -> Result<Snapshot, SnapshotError> {
         lines,
         ignored_files,
         present_files,
+        account_hints: BTreeMap::new(),
+        keeps_role_entitlements: false,
     })
 }
