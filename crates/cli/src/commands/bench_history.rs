@@ -84,6 +84,27 @@ async fn fill(store: &Store, n: u64) -> anyhow::Result<f64> {
     )
     .await?;
     for p in 0..PEOPLE {
+        let person = soxctl_model::inventory::Person {
+            person_id: PersonId::parse(format!("p{p:06}"))?,
+            name: None,
+            email: None,
+            manager_id: None,
+            department: None,
+            title: None,
+            status: soxctl_model::inventory::PersonStatus::Active,
+            hire_date: None,
+            termination_date: None,
+        };
+        let sealed = tx.seal_person(&person).await?;
+        tx.append(
+            &actor,
+            &Event::PersonAdded(soxctl_model::event::PersonFact {
+                origin: origin(start),
+                changed: None,
+                person: sealed,
+            }),
+        )
+        .await?;
         tx.append(
             &actor,
             &Event::AccountAdded(AccountFact {
