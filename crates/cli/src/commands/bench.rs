@@ -317,7 +317,10 @@ pub async fn run(_config: &Config, command: BenchCommand) -> CmdResult {
         database,
         sqlite_only,
         format,
-    } = command;
+    } = command
+    else {
+        crate::exit::usage!("not a ledger benchmark");
+    };
     let s = sizes(scale);
     let work = tempdir_path("soxctl-bench")?;
     let fsync = fdatasync_rate(&work);

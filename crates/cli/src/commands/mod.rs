@@ -2,6 +2,7 @@
 
 mod backup;
 mod bench;
+mod bench_sod;
 mod demo;
 mod export;
 mod findings;
@@ -13,7 +14,9 @@ mod serve;
 mod token;
 mod verify;
 
-use crate::cli::{Cli, Command, ExportCommand, LedgerCommand, PersonCommand, TokenCommand};
+use crate::cli::{
+    BenchCommand, Cli, Command, ExportCommand, LedgerCommand, PersonCommand, TokenCommand,
+};
 use crate::config::Config;
 use crate::exit::CmdResult;
 use soxctl_model::principal::Principal;
@@ -55,6 +58,8 @@ pub async fn run(cli: Cli) -> CmdResult {
         Command::AccessOf(args) => query::access_of(&config, args).await,
         Command::History(args) => query::history(&config, args).await,
         Command::Findings(args) => findings::list(&config, args).await,
+        Command::Bench(BenchCommand::Sod(args)) => bench_sod::run(args),
+        Command::Bench(BenchCommand::SodRun(args)) => bench_sod::run_phase(args),
         Command::Bench(command) => bench::run(&config, command).await,
     }
 }
