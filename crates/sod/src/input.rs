@@ -13,6 +13,7 @@
 //! grants split over two threads); otherwise the `csv` crate reads it.
 //! Errors name file, line, column and what to fix; up to 100 are collected.
 
+mod accounts;
 mod grants;
 mod table;
 
@@ -85,14 +86,53 @@ impl From<InputError> for InputErrors {
 /// Parses the snapshot files into a dataset whose catalogue holds every
 /// entitlement of `entitlements.csv` and of any grant.
 pub fn load_csv(files: SnapshotFiles<'_>) -> Result<Dataset, InputErrors> {
+    load(files.accounts, files.entitlements, |builder, errors| {
+        grants::read(files.grants, builder, errors)
+    })
+}
+
+/// The snapshot with `grants.csv`, by far the biggest file, as a reader
+/// (for example the open file): it is read one block ahead of the parsing
+/// instead of being held in memory whole. The caller opens it; this crate
+/// only pulls bytes.
+#[derive(Debug)]
+pub struct SnapshotStream<'a, R> {
+    pub accounts: &'a [u8],
+    pub entitlements: Option<&'a [u8]>,
+    pub grants: R,
+    /// The size of `grants.csv`, if known: it sizes the grant array.
+    pub grants_len: Option<u64>,
+}
+
+/// [`load_csv`] with `grants.csv` read from a reader: the same dataset and
+/// the same errors, in less memory.
+pub fn load_csv_stream<R: std::io::Read + Send>(
+    files: SnapshotStream<'_, R>,
+) -> Result<Dataset, InputErrors> {
+    let SnapshotStream {
+        accounts,
+        entitlements,
+        grants,
+        grants_len,
+    } = files;
+    load(accounts, entitlements, |builder, errors| {
+        grants::read_stream(grants, grants_len, builder, errors)
+    })
+}
+
+fn load(
+    accounts: &[u8],
+    entitlements: Option<&[u8]>,
+    read_grants: impl FnOnce(&mut DatasetBuilder, &mut Vec<InputError>) -> Result<(), InputErrors>,
+) -> Result<Dataset, InputErrors> {
     let mut builder = DatasetBuilder::new();
     let mut errors = Vec::new();
-    if let Some(bytes) = files.entitlements {
+    if let Some(bytes) = entitlements {
         read_entitlements(bytes, &mut builder, &mut errors)?;
     }
-    read_accounts(files.accounts, &mut builder, &mut errors)?;
+    read_accounts(accounts, &mut builder, &mut errors)?;
     if errors.is_empty() {
-        grants::read(files.grants, &mut builder, &mut errors)?;
+        read_grants(&mut builder, &mut errors)?;
     }
     if errors.is_empty() {
         Ok(builder.build())
@@ -135,7 +175,10 @@ fn read_accounts(
     errors: &mut Vec<InputError>,
 ) -> Result<(), InputErrors> {
     let table = Table::open("accounts.csv", bytes)?;
-    let cols = table.columns(["system_id", "account_id", "person_id", "kind", "status"])?;
+    let cols = table.columns(accounts::COLUMNS)?;
+    if accounts::read_parallel(&table, builder, errors)? {
+        return Ok(());
+    }
     table.for_each(
         cols,
         errors,

@@ -19,7 +19,7 @@ use crate::output::{Format, print_records};
 use anyhow::{Context, anyhow, bail};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use soxctl_sod::input::{SnapshotFiles, load_csv};
+use soxctl_sod::input::{SnapshotStream, load_csv_stream};
 use soxctl_sod::rules::Member;
 use soxctl_sod::synth;
 use soxctl_sod::{
@@ -217,9 +217,12 @@ pub struct PhaseResult {
     pub engine_pairs: usize,
 }
 
+/// The snapshot as the files phase reads it: `grants.csv` stays an open
+/// file, read one block ahead of the parsing.
 struct Snapshot {
     accounts: Vec<u8>,
-    grants: Vec<u8>,
+    grants: fs::File,
+    grants_len: u64,
     entitlements: Option<Vec<u8>>,
     rules: String,
 }
@@ -231,12 +234,24 @@ fn read_snapshot(dir: &Path) -> anyhow::Result<Snapshot> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => return Err(e).context("reading entitlements.csv"),
     };
+    let grants = fs::File::open(dir.join("grants.csv")).context("opening grants.csv")?;
+    let grants_len = grants.metadata().map(|m| m.len()).unwrap_or(0);
     Ok(Snapshot {
         accounts: read("accounts.csv")?,
-        grants: read("grants.csv")?,
+        grants,
+        grants_len,
         entitlements,
         rules: fs::read_to_string(dir.join("rules.toml")).context("reading rules.toml")?,
     })
+}
+
+fn load_snapshot(snapshot: &mut Snapshot) -> anyhow::Result<soxctl_sod::Dataset> {
+    Ok(load_csv_stream(SnapshotStream {
+        accounts: &snapshot.accounts,
+        entitlements: snapshot.entitlements.as_deref(),
+        grants: &mut snapshot.grants,
+        grants_len: Some(snapshot.grants_len),
+    })?)
 }
 
 /// soxctl from files, or on loaded data: one JSON line on stdout.
@@ -251,14 +266,10 @@ pub fn run_phase(args: SodRunArgs) -> CmdResult {
 
 fn phase_files(dir: &Path) -> anyhow::Result<PhaseResult> {
     let started = Instant::now();
-    let snapshot = read_snapshot(dir)?;
+    let mut snapshot = read_snapshot(dir)?;
     let rules = RuleSet::parse(&snapshot.rules).map_err(|e| anyhow!("rules.toml: {e}"))?;
     let read = started.elapsed();
-    let dataset = load_csv(SnapshotFiles {
-        accounts: &snapshot.accounts,
-        grants: &snapshot.grants,
-        entitlements: snapshot.entitlements.as_deref(),
-    })?;
+    let dataset = load_snapshot(&mut snapshot)?;
     drop(snapshot);
     let loaded = started.elapsed();
     let (compiled, _) = Compiled::compile(&rules, dataset.catalogue());
@@ -337,13 +348,9 @@ fn plain_columns<const K: usize>(bytes: &[u8], names: [&str; K]) -> Vec<[String;
 }
 
 fn phase_loaded(dir: &Path, rounds: usize) -> anyhow::Result<PhaseResult> {
-    let snapshot = read_snapshot(dir)?;
+    let mut snapshot = read_snapshot(dir)?;
     let rules = RuleSet::parse(&snapshot.rules).map_err(|e| anyhow!("rules.toml: {e}"))?;
-    let dataset = load_csv(SnapshotFiles {
-        accounts: &snapshot.accounts,
-        grants: &snapshot.grants,
-        entitlements: snapshot.entitlements.as_deref(),
-    })?;
+    let dataset = load_snapshot(&mut snapshot)?;
     // Latency samples: accounts and entitlements from the files.
     let mut rng = XorShift(0x5eed_1234_abcd);
     let accounts = {
@@ -361,11 +368,13 @@ fn phase_loaded(dir: &Path, rounds: usize) -> anyhow::Result<PhaseResult> {
         picked
     };
     let mut by_system: std::collections::HashMap<String, Vec<String>> = Default::default();
-    for [system, entitlement] in plain_columns(
-        snapshot.entitlements.as_deref().unwrap_or(&snapshot.grants),
-        ["system_id", "entitlement_id"],
-    ) {
-        by_system.entry(system).or_default().push(entitlement);
+    let catalogue = dataset.catalogue();
+    for e in 0..catalogue.len() {
+        let e = u32::try_from(e).unwrap_or(u32::MAX);
+        by_system
+            .entry(catalogue.system_of(e).to_owned())
+            .or_default()
+            .push(catalogue.entitlement_of(e).to_owned());
     }
     let referenced: Vec<String> = rules
         .functions
@@ -921,8 +930,8 @@ fn run_in(args: &SodBenchArgs, config: &synth::Config, dir: &Path) -> CmdResult 
     r.sha256 = Some(files.sha256.clone());
     rows.push(r);
     for (phase, s) in [
-        ("· read files + parse rules", files.read_s),
-        ("· parse CSV, build dataset", files.load_s),
+        ("· read accounts, entitlements, rules", files.read_s),
+        ("· read + parse grants.csv, build dataset", files.load_s),
         ("· compile rules", files.compile_s),
         ("· analyse", files.analyze_s),
     ] {

@@ -87,6 +87,31 @@ impl<'a> Table<'a> {
         self.header.len()
     }
 
+    /// The same header without a body.
+    pub fn detached(&self) -> Table<'static> {
+        Table {
+            file: self.file,
+            header: self.header.clone(),
+            body: &[],
+            first_line: self.first_line,
+        }
+    }
+
+    /// The same header over `body`, whose first line is `first_line`.
+    pub fn continuation<'b>(&self, body: &'b [u8], first_line: u64) -> Table<'b> {
+        Table {
+            file: self.file,
+            header: self.header.clone(),
+            body,
+            first_line,
+        }
+    }
+
+    /// The bytes after the header row.
+    pub fn body(&self) -> &'a [u8] {
+        self.body
+    }
+
     pub fn first_line(&self) -> u64 {
         self.first_line
     }
@@ -108,7 +133,9 @@ impl<'a> Table<'a> {
         mut f: impl FnMut(u64, [&str; K]) -> Result<(), InputError>,
     ) {
         match self.plain_body() {
-            Some(text) => plain_rows(self, text, self.first_line, cols, errors, &mut f),
+            Some(text) => {
+                plain_rows(self, text, self.first_line, cols, errors, &mut f);
+            }
             None => self.quoted_rows(cols, errors, &mut f),
         }
     }
@@ -174,15 +201,16 @@ impl<'a> Table<'a> {
 }
 
 /// The fast path over plain rows (see [`Table::plain_body`]); `first_line`
-/// is the line number of the first row of `text`.
-pub(super) fn plain_rows<const K: usize>(
+/// is the line number of the first row of `text`. Returns how many lines
+/// `text` has (a last line without a newline counts).
+pub(super) fn plain_rows<'t, const K: usize>(
     table: &Table<'_>,
-    text: &str,
+    text: &'t str,
     first_line: u64,
     cols: [usize; K],
     errors: &mut Vec<InputError>,
-    f: &mut impl FnMut(u64, [&str; K]) -> Result<(), InputError>,
-) {
+    f: &mut impl FnMut(u64, [&'t str; K]) -> Result<(), InputError>,
+) -> u64 {
     // Which output slot each column feeds, if any.
     let mut slot_of = vec![usize::MAX; table.width()];
     for (slot, &col) in cols.iter().enumerate() {
@@ -190,30 +218,59 @@ pub(super) fn plain_rows<const K: usize>(
             *s = slot;
         }
     }
-    for (line, row) in (first_line..).zip(text.split('\n')) {
-        let row = row.strip_suffix('\r').unwrap_or(row);
-        if !row.is_empty() {
-            let mut picked = [""; K];
-            let mut width = 0;
-            for (i, field) in row.split(',').enumerate() {
-                if let Some(&slot) = slot_of.get(i)
+    let bytes = text.as_bytes();
+    let mut line = first_line;
+    let mut pos = 0;
+    // One pass over the bytes: commas split fields, a newline ends the row.
+    // Both are ASCII, so every cut is on a character boundary.
+    while pos < bytes.len() {
+        let mut picked = [""; K];
+        let mut field = 0;
+        let mut field_start = pos;
+        let mut end = bytes.len();
+        while let Some(&b) = bytes.get(pos) {
+            if b == b',' {
+                if let Some(&slot) = slot_of.get(field)
                     && let Some(out) = picked.get_mut(slot)
                 {
-                    *out = field;
+                    *out = text.get(field_start..pos).unwrap_or("");
                 }
-                width = i + 1;
+                field += 1;
+                field_start = pos + 1;
+            } else if b == b'\n' {
+                end = pos;
+                break;
             }
-            let result = if width == table.width() {
-                f(line, picked)
-            } else {
-                Err(table.wrong_width(line, width))
-            };
-            if let Err(e) = result {
-                errors.push(e);
-                if errors.len() >= MAX_ERRORS {
-                    return;
-                }
+            pos += 1;
+        }
+        pos = end + 1;
+        let mut last_end = end;
+        if last_end > field_start && bytes.get(last_end - 1) == Some(&b'\r') {
+            last_end -= 1;
+        }
+        if let Some(&slot) = slot_of.get(field)
+            && let Some(out) = picked.get_mut(slot)
+        {
+            *out = text.get(field_start..last_end).unwrap_or("");
+        }
+        let this = line;
+        line += 1;
+        // An empty row (or a lone \r) is skipped, as a blank line.
+        if field == 0 && last_end == field_start {
+            continue;
+        }
+        let width = field + 1;
+        let result = if width == table.width() {
+            f(this, picked)
+        } else {
+            Err(table.wrong_width(this, width))
+        };
+        if let Err(e) = result {
+            errors.push(e);
+            if errors.len() >= MAX_ERRORS {
+                return line - first_line;
             }
         }
     }
+    line - first_line
 }
