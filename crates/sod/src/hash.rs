@@ -144,50 +144,60 @@ pub(crate) fn eq_bytes(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// A string → `u32` map for lookups on hot paths: open addressing with
-/// linear probing over a table of entry numbers; the entries keep each
-/// string's full hash (compared first) and its end in one arena holding the
-/// strings, so a lookup touches two compact arrays and compares bytes
-/// inline, with no allocation per key.
+/// linear probing over the entries themselves. Each keeps the string's full
+/// hash (compared first) and the string itself when it is 16 bytes or
+/// shorter (longer ones live in an arena), so a lookup of a short id costs
+/// one cache line, compares bytes inline, and no key is allocated.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct StrTable {
-    /// Power-of-two sized; 0 is empty, else entry index + 1.
-    slots: Vec<u32>,
-    entries: Vec<StrEntry>,
+    /// Power-of-two sized; an entry with hash 0 is empty (stored hashes
+    /// have their lowest bit set).
+    table: Vec<StrEntry>,
+    len: usize,
+    /// Strings longer than [`INLINE`] bytes.
     arena: String,
 }
 
-#[derive(Debug, Clone, Copy)]
+const INLINE: usize = 16;
+
+#[derive(Debug, Clone, Copy, Default)]
 struct StrEntry {
     hash: u64,
-    /// End of the string in the arena; it starts where the previous ends.
-    end: usize,
     value: u32,
+    len: u32,
+    /// The string if it fits; else its start in the arena (8 bytes, LE).
+    data: [u8; INLINE],
+}
+
+impl StrEntry {
+    #[inline]
+    fn key<'t>(&'t self, arena: &'t str) -> &'t [u8] {
+        let len = self.len as usize;
+        if len <= INLINE {
+            self.data.get(..len).unwrap_or(&[])
+        } else {
+            let mut start = [0u8; 8];
+            start.copy_from_slice(self.data.get(..8).unwrap_or(&[0; 8]));
+            let start = usize::try_from(u64::from_le_bytes(start)).unwrap_or(usize::MAX);
+            arena
+                .as_bytes()
+                .get(start..start.saturating_add(len))
+                .unwrap_or(&[])
+        }
+    }
 }
 
 impl StrTable {
-    fn key(&self, entry: usize) -> &str {
-        let start = match entry.checked_sub(1) {
-            Some(prev) => self.entries.get(prev).map_or(0, |e| e.end),
-            None => 0,
-        };
-        let end = self.entries.get(entry).map_or(0, |e| e.end);
-        self.arena.get(start..end).unwrap_or("")
-    }
-
-    /// The slot holding `key`, or the empty slot where it would go.
+    /// Where `key` is, or the empty entry where it would go.
     #[inline]
     fn find(&self, key: &str, hash: u64) -> (usize, Option<u32>) {
-        let mask = self.slots.len().wrapping_sub(1);
+        let mask = self.table.len().wrapping_sub(1);
         let mut i = (hash as usize) & mask;
-        while let Some(&slot) = self.slots.get(i) {
-            if slot == 0 {
+        while let Some(e) = self.table.get(i) {
+            if e.hash == 0 {
                 return (i, None);
             }
-            let entry = slot as usize - 1;
-            if let Some(e) = self.entries.get(entry)
-                && e.hash == hash
-                && eq_bytes(self.key(entry).as_bytes(), key.as_bytes())
-            {
+            if e.hash == hash && eq_bytes(e.key(&self.arena), key.as_bytes()) {
                 return (i, Some(e.value));
             }
             i = (i + 1) & mask;
@@ -197,48 +207,60 @@ impl StrTable {
 
     #[inline]
     pub(crate) fn get(&self, key: &str) -> Option<u32> {
-        if self.entries.is_empty() {
+        if self.len == 0 {
             return None;
         }
-        self.find(key, hash_str(key)).1
+        self.find(key, hash_str(key) | 1).1
     }
 
     /// Maps `key` to `value` unless it is already present; whether it was new.
     pub(crate) fn insert(&mut self, key: &str, value: u32) -> bool {
-        if (self.entries.len() + 1) * 2 > self.slots.len() {
+        // At most 70 % full.
+        if (self.len + 1) * 10 > self.table.len() * 7 {
             self.grow();
         }
-        let hash = hash_str(key);
+        let hash = hash_str(key) | 1;
         let (at, found) = self.find(key, hash);
         if found.is_some() {
             return false;
         }
-        self.arena.push_str(key);
-        self.entries.push(StrEntry {
-            hash,
-            end: self.arena.len(),
-            value,
-        });
-        if let Some(slot) = self.slots.get_mut(at) {
-            *slot = dense_id(self.entries.len());
+        let mut data = [0u8; INLINE];
+        if key.len() <= INLINE {
+            if let Some(d) = data.get_mut(..key.len()) {
+                d.copy_from_slice(key.as_bytes());
+            }
+        } else {
+            let start = (self.arena.len() as u64).to_le_bytes();
+            if let Some(d) = data.get_mut(..8) {
+                d.copy_from_slice(&start);
+            }
+            self.arena.push_str(key);
+        }
+        if let Some(slot) = self.table.get_mut(at) {
+            *slot = StrEntry {
+                hash,
+                value,
+                len: u32::try_from(key.len()).unwrap_or(u32::MAX),
+                data,
+            };
+            self.len += 1;
         }
         true
     }
 
     fn grow(&mut self) {
-        let size = (self.slots.len() * 2).max(16);
+        let size = (self.table.len() * 2).max(16);
         let mask = size - 1;
-        let mut slots = vec![0u32; size];
-        for (n, e) in self.entries.iter().enumerate() {
+        let old = std::mem::replace(&mut self.table, vec![StrEntry::default(); size]);
+        for e in old.into_iter().filter(|e| e.hash != 0) {
             let mut i = (e.hash as usize) & mask;
-            while slots.get(i).is_some_and(|&s| s != 0) {
+            while self.table.get(i).is_some_and(|s| s.hash != 0) {
                 i = (i + 1) & mask;
             }
-            if let Some(slot) = slots.get_mut(i) {
-                *slot = dense_id(n + 1);
+            if let Some(slot) = self.table.get_mut(i) {
+                *slot = e;
             }
         }
-        self.slots = slots;
     }
 }
 
@@ -265,6 +287,12 @@ mod tests {
         }
         assert_eq!((big.get(""), big.get("ENT_10000")), (None, None));
         assert!(big.insert("", 1) && big.get("") == Some(1));
+        let long = "A_VERY_LONG_ENTITLEMENT_ID_OF_MORE_THAN_SIXTEEN_BYTES";
+        assert!(big.insert(long, 5) && big.insert(&long[1..], 6) && !big.insert(long, 7));
+        assert_eq!(
+            (big.get(long), big.get(&long[1..]), big.get(&long[2..])),
+            (Some(5), Some(6), None)
+        );
     }
 
     #[test]

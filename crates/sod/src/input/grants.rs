@@ -391,12 +391,24 @@ impl<'b> Sink<'b> {
             }
             _ => {
                 let b = self.builder;
-                let found = b
-                    .catalogue
-                    .system_id(system)
-                    .and_then(|sys| b.account_index.get(sys as usize))
-                    .and_then(|map| map.get(account))
-                    .copied();
+                // Exports list accounts in the order of accounts.csv: try
+                // the one after the last before hashing into a big map.
+                let next = self.last.map(|(i, _)| i + 1).filter(|&i| {
+                    b.accounts.get(i as usize).is_some_and(|a| {
+                        eq_bytes(a.name.as_bytes(), account.as_bytes())
+                            && eq_bytes(
+                                b.catalogue.system_name(a.system).as_bytes(),
+                                system.as_bytes(),
+                            )
+                    })
+                });
+                let found = next.or_else(|| {
+                    b.catalogue
+                        .system_id(system)
+                        .and_then(|sys| b.account_index.get(sys as usize))
+                        .and_then(|map| map.get(account))
+                        .copied()
+                });
                 let Some(index) = found else {
                     let reason =
                         format!("unknown account {system}:{account} (not in accounts.csv)");

@@ -203,6 +203,11 @@ impl<'a> Table<'a> {
 /// The fast path over plain rows (see [`Table::plain_body`]); `first_line`
 /// is the line number of the first row of `text`. Returns how many lines
 /// `text` has (a last line without a newline counts).
+///
+/// Separators are found eight bytes at a time: a word's bytes equal to `,`
+/// or a newline are flagged with the zero-byte trick, each flag checked
+/// against the byte itself (the trick may flag a byte above a true match).
+/// Both are ASCII, so every cut is on a character boundary.
 pub(super) fn plain_rows<'t, const K: usize>(
     table: &Table<'_>,
     text: &'t str,
@@ -218,59 +223,126 @@ pub(super) fn plain_rows<'t, const K: usize>(
             *s = slot;
         }
     }
+    let mut rows = Rows {
+        table,
+        text,
+        slot_of: &slot_of,
+        picked: [""; K],
+        field: 0,
+        field_start: 0,
+        line: first_line,
+    };
     let bytes = text.as_bytes();
-    let mut line = first_line;
-    let mut pos = 0;
-    // One pass over the bytes: commas split fields, a newline ends the row.
-    // Both are ASCII, so every cut is on a character boundary.
-    while pos < bytes.len() {
-        let mut picked = [""; K];
-        let mut field = 0;
-        let mut field_start = pos;
-        let mut end = bytes.len();
-        while let Some(&b) = bytes.get(pos) {
-            if b == b',' {
-                if let Some(&slot) = slot_of.get(field)
-                    && let Some(out) = picked.get_mut(slot)
-                {
-                    *out = text.get(field_start..pos).unwrap_or("");
-                }
-                field += 1;
-                field_start = pos + 1;
-            } else if b == b'\n' {
-                end = pos;
-                break;
+    let mut at = 0;
+    while at < bytes.len() {
+        let mut flags = match bytes.get(at..at + 8) {
+            Some(word) => {
+                let mut w = [0u8; 8];
+                w.copy_from_slice(word);
+                separators(u64::from_le_bytes(w))
             }
-            pos += 1;
+            None => bytes
+                .get(at..)
+                .unwrap_or(&[])
+                .iter()
+                .enumerate()
+                .filter(|(_, b)| matches!(b, b',' | b'\n'))
+                .fold(0u64, |m, (i, _)| m | 0x80 << (8 * i)),
+        };
+        while flags != 0 {
+            let p = at + flags.trailing_zeros() as usize / 8;
+            flags &= flags - 1;
+            match bytes.get(p) {
+                Some(b',') => rows.comma(p),
+                Some(b'\n') => {
+                    if rows.end_row(p, errors, f) {
+                        return rows.line - first_line;
+                    }
+                }
+                _ => {}
+            }
         }
-        pos = end + 1;
+        at += 8;
+    }
+    if rows.field > 0 || rows.field_start < bytes.len() {
+        rows.end_row(bytes.len(), errors, f);
+    }
+    rows.line - first_line
+}
+
+const LO: u64 = 0x0101_0101_0101_0101;
+const HI: u64 = 0x8080_8080_8080_8080;
+
+/// The high bit of each byte of `word` that may be `,` or a newline.
+#[inline]
+fn separators(word: u64) -> u64 {
+    let comma = word ^ (LO * u64::from(b','));
+    let newline = word ^ (LO * u64::from(b'\n'));
+    ((comma.wrapping_sub(LO) & !comma) | (newline.wrapping_sub(LO) & !newline)) & HI
+}
+
+/// The row being cut.
+struct Rows<'a, 't, const K: usize> {
+    table: &'a Table<'a>,
+    text: &'t str,
+    slot_of: &'a [usize],
+    picked: [&'t str; K],
+    field: usize,
+    field_start: usize,
+    line: u64,
+}
+
+impl<'t, const K: usize> Rows<'_, 't, K> {
+    #[inline]
+    fn take(&mut self, end: usize) {
+        if let Some(&slot) = self.slot_of.get(self.field)
+            && let Some(out) = self.picked.get_mut(slot)
+        {
+            *out = self.text.get(self.field_start..end).unwrap_or("");
+        }
+    }
+
+    #[inline]
+    fn comma(&mut self, at: usize) {
+        self.take(at);
+        self.field += 1;
+        self.field_start = at + 1;
+    }
+
+    /// Ends the row at `end` (its newline, or the end of the text); whether
+    /// enough errors were collected to stop.
+    #[inline]
+    fn end_row(
+        &mut self,
+        end: usize,
+        errors: &mut Vec<InputError>,
+        f: &mut impl FnMut(u64, [&'t str; K]) -> Result<(), InputError>,
+    ) -> bool {
         let mut last_end = end;
-        if last_end > field_start && bytes.get(last_end - 1) == Some(&b'\r') {
+        if last_end > self.field_start && self.text.as_bytes().get(last_end - 1) == Some(&b'\r') {
             last_end -= 1;
         }
-        if let Some(&slot) = slot_of.get(field)
-            && let Some(out) = picked.get_mut(slot)
-        {
-            *out = text.get(field_start..last_end).unwrap_or("");
-        }
-        let this = line;
-        line += 1;
+        self.take(last_end);
+        let line = self.line;
+        let width = self.field + 1;
         // An empty row (or a lone \r) is skipped, as a blank line.
-        if field == 0 && last_end == field_start {
-            continue;
+        let blank = self.field == 0 && last_end == self.field_start;
+        let picked = std::mem::replace(&mut self.picked, [""; K]);
+        self.line += 1;
+        self.field = 0;
+        self.field_start = end + 1;
+        if blank {
+            return false;
         }
-        let width = field + 1;
-        let result = if width == table.width() {
-            f(this, picked)
+        let result = if width == self.table.width() {
+            f(line, picked)
         } else {
-            Err(table.wrong_width(this, width))
+            Err(self.table.wrong_width(line, width))
         };
         if let Err(e) = result {
             errors.push(e);
-            if errors.len() >= MAX_ERRORS {
-                return line - first_line;
-            }
+            return errors.len() >= MAX_ERRORS;
         }
+        false
     }
-    line - first_line
 }

@@ -314,3 +314,61 @@ fn grants_read_in_blocks_or_streamed_load_the_same() {
     .unwrap();
     assert_eq!(lines(&streamed), lines(&whole));
 }
+
+/// Rows as the byte scanner cuts them, and as a plain split on newlines and
+/// commas does, for random texts of separators and their neighbours (the
+/// zero-byte trick may flag `-` after `,` and `\x0b` after a newline).
+#[test]
+fn the_row_scanner_agrees_with_splitting() {
+    let alphabet = [b',', b'\n', b'\r', b'-', 0x0b, b'+', b'a', 0x0d];
+    let table = table::Table::open("t.csv", b"a,b,c\n").unwrap();
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    for _ in 0..3000 {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let len = (seed % 40) as usize;
+        let text: String = (0..len)
+            .map(|i| alphabet[((seed >> (i % 60)) as usize + i * 7) % alphabet.len()] as char)
+            .collect();
+        let mut got = Vec::new();
+        let mut errors = Vec::new();
+        let lines = table::plain_rows(
+            &table,
+            &text,
+            2,
+            [0, 1, 2],
+            &mut errors,
+            &mut |line, row| {
+                got.push((line, row.map(str::to_owned)));
+                Ok(())
+            },
+        );
+        let mut expected = Vec::new();
+        let mut widths = Vec::new();
+        let mut count = 0;
+        for (line, row) in (2..).zip(text.split('\n')) {
+            count += 1;
+            let row = row.strip_suffix('\r').unwrap_or(row);
+            if row.is_empty() {
+                continue;
+            }
+            let fields: Vec<&str> = row.split(',').collect();
+            if fields.len() == 3 {
+                expected.push((line, [0, 1, 2].map(|i| fields[i].to_owned())));
+            } else {
+                widths.push(line);
+            }
+        }
+        if text.ends_with('\n') || text.is_empty() {
+            count -= 1;
+        }
+        assert_eq!(got, expected, "{text:?}");
+        assert_eq!(
+            errors.iter().map(|e| e.line).collect::<Vec<_>>(),
+            widths,
+            "{text:?}"
+        );
+        assert_eq!(lines, count as u64, "{text:?}");
+    }
+}
