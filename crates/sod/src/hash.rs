@@ -108,6 +108,38 @@ impl Interner {
     }
 }
 
+/// The accounts of one system by id, in two halves by the hash's top bit,
+/// so that two threads can fill one each.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct AccountIndex {
+    halves: [StrTable; 2],
+}
+
+impl AccountIndex {
+    #[inline]
+    pub(crate) fn half(hash: u64) -> usize {
+        (hash >> 63) as usize
+    }
+
+    #[inline]
+    pub(crate) fn get(&self, account: &str) -> Option<u32> {
+        let hash = hash_str(account);
+        self.halves.get(Self::half(hash))?.get_hashed(account, hash)
+    }
+
+    /// Adds `account` unless present; whether it was new.
+    pub(crate) fn insert(&mut self, account: &str, index: u32) -> bool {
+        let hash = hash_str(account);
+        self.halves
+            .get_mut(Self::half(hash))
+            .is_some_and(|t| t.insert_hashed(account, hash, index))
+    }
+
+    pub(crate) fn halves_mut(&mut self) -> &mut [StrTable; 2] {
+        &mut self.halves
+    }
+}
+
 /// A collection index as a dense `u32` id. Beyond 4 billion items the data
 /// would not fit in memory long before, so saturating is only a formality.
 pub(crate) fn dense_id(index: usize) -> u32 {
@@ -207,19 +239,42 @@ impl StrTable {
 
     #[inline]
     pub(crate) fn get(&self, key: &str) -> Option<u32> {
+        self.get_hashed(key, hash_str(key))
+    }
+
+    /// [`StrTable::get`] with `hash_str(key)` computed by the caller.
+    #[inline]
+    pub(crate) fn get_hashed(&self, key: &str, hash: u64) -> Option<u32> {
         if self.len == 0 {
             return None;
         }
-        self.find(key, hash_str(key) | 1).1
+        self.find(key, hash | 1).1
     }
 
     /// Maps `key` to `value` unless it is already present; whether it was new.
     pub(crate) fn insert(&mut self, key: &str, value: u32) -> bool {
+        self.insert_hashed(key, hash_str(key), value)
+    }
+
+    /// Room for `additional` more strings without growing.
+    pub(crate) fn reserve(&mut self, additional: usize) {
+        let want = self.len + additional;
+        let mut size = self.table.len().max(16);
+        while want * 10 > size * 7 {
+            size *= 2;
+        }
+        if size > self.table.len() {
+            self.rehash(size);
+        }
+    }
+
+    /// [`StrTable::insert`] with `hash_str(key)` computed by the caller.
+    pub(crate) fn insert_hashed(&mut self, key: &str, hash: u64, value: u32) -> bool {
         // At most 70 % full.
         if (self.len + 1) * 10 > self.table.len() * 7 {
-            self.grow();
+            self.rehash((self.table.len() * 2).max(16));
         }
-        let hash = hash_str(key) | 1;
+        let hash = hash | 1;
         let (at, found) = self.find(key, hash);
         if found.is_some() {
             return false;
@@ -248,8 +303,7 @@ impl StrTable {
         true
     }
 
-    fn grow(&mut self) {
-        let size = (self.table.len() * 2).max(16);
+    fn rehash(&mut self, size: usize) {
         let mask = size - 1;
         let old = std::mem::replace(&mut self.table, vec![StrEntry::default(); size]);
         for e in old.into_iter().filter(|e| e.hash != 0) {

@@ -2,7 +2,7 @@
 
 use super::{AccountKind, AccountRecord, Dataset, IdentityKey, owner};
 use crate::catalogue::{Catalogue, EntitlementId, SystemId};
-use crate::hash::{FastMap, Interner, dense_id};
+use crate::hash::{AccountIndex, Interner, dense_id};
 use crate::interval::{Bounded, Interval};
 use std::sync::Arc;
 
@@ -45,7 +45,7 @@ pub struct DatasetBuilder {
     pub(crate) people: Interner,
     pub(crate) accounts: Vec<AccountRecord>,
     /// Per system: account id → account index.
-    pub(crate) account_index: Vec<FastMap<Arc<str>, u32>>,
+    pub(crate) account_index: Vec<AccountIndex>,
     pub(crate) grants: Vec<(u32, EntitlementId)>,
     pub(crate) bounded: Vec<(u32, Bounded)>,
     as_of: Option<i64>,
@@ -80,15 +80,14 @@ impl DatasetBuilder {
         non_empty(spec.account, "account_id")?;
         let system = self.system(spec.system);
         let index = dense_id(self.accounts.len());
-        let name: Arc<str> = Arc::from(spec.account);
         let map = self.index_of(system);
-        if map.contains_key(spec.account) {
+        if !map.insert(spec.account, index) {
             return Err(DatasetError::DuplicateAccount {
                 system: spec.system.to_owned(),
                 account: spec.account.to_owned(),
             });
         }
-        map.insert(Arc::clone(&name), index);
+        let name: Arc<str> = Arc::from(spec.account);
         let person = spec
             .person
             .filter(|p| !p.is_empty())
@@ -122,7 +121,6 @@ impl DatasetBuilder {
             .account_index
             .get(sys as usize)
             .and_then(|m| m.get(account))
-            .copied()
             .ok_or_else(unknown)?;
         if interval.is_empty() {
             return Err(DatasetError::EmptyInterval {
@@ -148,10 +146,11 @@ impl DatasetBuilder {
         sys
     }
 
-    fn index_of(&mut self, system: SystemId) -> &mut FastMap<Arc<str>, u32> {
+    fn index_of(&mut self, system: SystemId) -> &mut AccountIndex {
         let at = system as usize;
         if self.account_index.len() <= at {
-            self.account_index.resize_with(at + 1, FastMap::default);
+            self.account_index
+                .resize_with(at + 1, AccountIndex::default);
         }
         &mut self.account_index[at]
     }

@@ -7,7 +7,7 @@ use super::grants::split_at_lines;
 use super::table::{Table, plain_rows};
 use super::{InputError, MAX_ERRORS};
 use crate::dataset::{AccountKind, AccountRecord, DatasetBuilder};
-use crate::hash::{dense_id, eq_bytes};
+use crate::hash::{AccountIndex, StrTable, dense_id, eq_bytes, hash_str};
 use crate::parallel::threads;
 use std::sync::Arc;
 
@@ -20,6 +20,8 @@ struct Row<'a> {
     /// Chunk-local system number until renumbered.
     system: u32,
     name: Arc<str>,
+    /// `hash_str(name)`.
+    hash: u64,
     person: &'a str,
     kind: AccountKind,
     active: bool,
@@ -80,49 +82,88 @@ pub(super) fn read_parallel(
         }));
         first_line += chunk.lines;
     }
-    let mut per_system = vec![0usize; builder.account_index.len()];
+    // Exact sizes, so no table grows while it is filled.
+    let mut per_half = vec![[0usize; 2]; builder.account_index.len()];
     for r in &rows {
-        if let Some(n) = per_system.get_mut(r.system as usize) {
-            *n += 1;
+        if let Some(n) = per_half.get_mut(r.system as usize) {
+            n[AccountIndex::half(r.hash)] += 1;
         }
     }
-    for (map, &n) in builder.account_index.iter_mut().zip(&per_system) {
-        map.reserve(n.saturating_sub(map.len()));
+    for (index, n) in builder.account_index.iter_mut().zip(&per_half) {
+        for (table, &n) in index.halves_mut().iter_mut().zip(n) {
+            table.reserve(n);
+        }
     }
 
-    // People on one thread, account indexes (and duplicates) on another.
+    // Each half of the account indexes on a thread, the people on this one.
+    // An account's index is its row's: when a row is a duplicate the load
+    // fails, so the indexes only count when every row is taken.
     let base = builder.accounts.len();
     let DatasetBuilder {
         people,
         account_index,
         ..
     } = builder;
-    let (persons, (accepted, duplicates)) = std::thread::scope(|scope| {
-        let indexes = scope.spawn(|| {
-            let mut accepted = 0;
+    let (mut left, mut right): (Vec<&mut StrTable>, Vec<&mut StrTable>) = account_index
+        .iter_mut()
+        .map(|index| {
+            let [a, b] = index.halves_mut();
+            (a, b)
+        })
+        .unzip();
+    let rows_ref = &rows;
+    let fill = |half: usize, tables: &mut Vec<&mut StrTable>| {
+        let rows = rows_ref;
+        {
             let mut duplicates = Vec::new();
             for (i, r) in rows.iter().enumerate() {
-                let Some(map) = account_index.get_mut(r.system as usize) else {
-                    continue;
-                };
-                if map.contains_key(&*r.name) {
-                    duplicates.push(i);
+                if AccountIndex::half(r.hash) != half {
                     continue;
                 }
-                map.insert(Arc::clone(&r.name), dense_id(base + accepted));
-                accepted += 1;
+                if let Some(table) = tables.get_mut(r.system as usize)
+                    && !table.insert_hashed(&r.name, r.hash, dense_id(base + i))
+                {
+                    duplicates.push(i);
+                }
             }
-            (accepted, duplicates)
-        });
+            duplicates
+        }
+    };
+    let fill = &fill;
+    let (persons, duplicates) = std::thread::scope(|scope| {
+        let rows = rows_ref;
+        let handles = [
+            scope.spawn(move || fill(0, &mut left)),
+            scope.spawn(move || fill(1, &mut right)),
+        ];
         people.reserve(rows.len());
+        // A person's accounts are often listed together: remember the last.
+        let mut last: Option<(&str, u32)> = None;
         let persons: Vec<Option<u32>> = rows
             .iter()
-            .map(|r| (!r.person.is_empty()).then(|| people.intern(r.person)))
+            .map(|r| {
+                if r.person.is_empty() {
+                    return None;
+                }
+                match last {
+                    Some((name, id)) if eq_bytes(name.as_bytes(), r.person.as_bytes()) => Some(id),
+                    _ => {
+                        let id = people.intern(r.person);
+                        last = Some((r.person, id));
+                        Some(id)
+                    }
+                }
+            })
             .collect();
-        let indexes = indexes
-            .join()
-            .unwrap_or_else(|payload| std::panic::resume_unwind(payload));
-        (persons, indexes)
+        let mut duplicates = Vec::new();
+        for h in handles {
+            duplicates.extend(
+                h.join()
+                    .unwrap_or_else(|payload| std::panic::resume_unwind(payload)),
+            );
+        }
+        duplicates.sort_unstable();
+        (persons, duplicates)
     });
     for i in duplicates {
         if let Some(r) = rows.get(i) {
@@ -140,7 +181,7 @@ pub(super) fn read_parallel(
         errors.extend(found.into_iter().take(room));
         return Ok(true);
     }
-    builder.accounts.reserve(accepted);
+    builder.accounts.reserve(rows.len());
     let mut persons = persons.into_iter();
     for row in rows {
         let person = persons.next().flatten();
@@ -211,6 +252,7 @@ fn parse_chunk<'a>(table: &Table<'_>, chunk: &'a [u8], cols: [usize; 5]) -> Opti
         rows.push(Row {
             system: local,
             name: Arc::from(account),
+            hash: hash_str(account),
             person,
             kind,
             active,

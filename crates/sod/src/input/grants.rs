@@ -407,7 +407,6 @@ impl<'b> Sink<'b> {
                         .system_id(system)
                         .and_then(|sys| b.account_index.get(sys as usize))
                         .and_then(|map| map.get(account))
-                        .copied()
                 });
                 let Some(index) = found else {
                     let reason =

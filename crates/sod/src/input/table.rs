@@ -254,11 +254,7 @@ pub(super) fn plain_rows<'t, const K: usize>(
             flags &= flags - 1;
             match bytes.get(p) {
                 Some(b',') => rows.comma(p),
-                Some(b'\n') => {
-                    if rows.end_row(p, errors, f) {
-                        return rows.line - first_line;
-                    }
-                }
+                Some(b'\n') if rows.end_row(p, errors, f) => return rows.line - first_line,
                 _ => {}
             }
         }
