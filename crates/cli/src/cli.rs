@@ -115,6 +115,9 @@ pub struct SodBenchArgs {
     /// Python virtual environment for DuckDB (created, and duckdb installed, when missing); default: $CARGO_TARGET_DIR/bench-venv or target/bench-venv.
     #[arg(long, value_name = "DIR")]
     pub venv: Option<PathBuf>,
+    /// Runs of soxctl from files and of DuckDB (the median is shown; every run must agree).
+    #[arg(long, default_value_t = 3)]
+    pub repeat: usize,
     /// Threads for DuckDB and PostgreSQL's parallel workers (soxctl uses the available cores, at most 8).
     #[arg(long, default_value_t = 2)]
     pub threads: usize,

@@ -872,6 +872,21 @@ pub fn run_postgres(data: &Path, sql_dir: &Path, threads: usize) -> anyhow::Resu
     })
 }
 
+/// The run with the median `key` (the lower middle of an even count).
+fn median_by<T>(mut runs: Vec<T>, key: impl Fn(&T) -> f64) -> T {
+    runs.sort_by(|a, b| key(a).total_cmp(&key(b)));
+    let mid = (runs.len().saturating_sub(1)) / 2;
+    runs.swap_remove(mid)
+}
+
+/// `/proc/loadavg`'s three averages.
+fn load_average() -> String {
+    fs::read_to_string("/proc/loadavg")
+        .ok()
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|| "unknown".into())
+}
+
 struct Row {
     engine: &'static str,
     phase: String,
@@ -922,8 +937,19 @@ fn run_in(args: &SodBenchArgs, config: &synth::Config, dir: &Path) -> CmdResult 
     let mut rows = Vec::new();
     let mut hashes: Vec<(&'static str, usize, String)> = Vec::new();
 
-    say("soxctl from files (read, load, compile, analyse)");
-    let files = child_phase("files", dir)?;
+    let load_before = load_average();
+    let repeat = args.repeat.max(1);
+    say(&format!(
+        "soxctl from files (read, load, compile, analyse), {repeat} runs"
+    ));
+    let mut runs = Vec::new();
+    for _ in 0..repeat {
+        let run = child_phase("files", dir)?;
+        hashes.push(("soxctl files", run.pairs, run.sha256.clone()));
+        runs.push(run);
+    }
+    let files_runs: Vec<f64> = runs.iter().map(|r| r.total_s).collect();
+    let files = median_by(runs, |r| r.total_s);
     let mut r = row("soxctl", "end to end from files", files.total_s);
     r.peak_mib = Some(files.peak_mib);
     r.pairs = Some(files.pairs);
@@ -939,7 +965,6 @@ fn run_in(args: &SodBenchArgs, config: &synth::Config, dir: &Path) -> CmdResult 
         r.seconds = None;
         rows.push(r);
     }
-    hashes.push(("soxctl files", files.pairs, files.sha256.clone()));
 
     say(&format!(
         "soxctl on loaded data (analysis ×5, {} changes, {} simulations)",
@@ -984,6 +1009,7 @@ fn run_in(args: &SodBenchArgs, config: &synth::Config, dir: &Path) -> CmdResult 
 
     let mut duck_total = None;
     let mut duck_query = None;
+    let mut duck_runs: Vec<f64> = Vec::new();
     if args.skip_duckdb {
         let mut r = row("duckdb", "skipped (--skip-duckdb)", 0.0);
         r.wall = String::new();
@@ -996,6 +1022,13 @@ fn run_in(args: &SodBenchArgs, config: &synth::Config, dir: &Path) -> CmdResult 
             "DuckDB {DUCKDB_VERSION} (threads = {}): load the CSVs, run the SQL",
             args.threads
         ));
+        let mut runs = Vec::new();
+        for _ in 0..repeat {
+            let run = run_duckdb(&python, dir, &sql_dir, args.threads)?;
+            hashes.push(("duckdb", run.pairs, run.sha256.clone()));
+            runs.push(run);
+        }
+        duck_runs = runs.iter().map(|r| r.total_s).collect();
         let DuckResult {
             duckdb: version,
             load_s,
@@ -1004,7 +1037,7 @@ fn run_in(args: &SodBenchArgs, config: &synth::Config, dir: &Path) -> CmdResult 
             peak_mib: peak,
             pairs,
             sha256: sha,
-        } = run_duckdb(&python, dir, &sql_dir, args.threads)?;
+        } = median_by(runs, |r| r.total_s);
         let label = format!("duckdb {version}");
         let mut r = row(
             "duckdb",
@@ -1023,7 +1056,7 @@ fn run_in(args: &SodBenchArgs, config: &synth::Config, dir: &Path) -> CmdResult 
         rows.push(r);
         duck_total = Some(total_s);
         duck_query = Some(query_s);
-        hashes.push(("duckdb", pairs, sha));
+        let _ = (pairs, sha);
     }
 
     let run_pg = !args.skip_postgres && (args.scale == BenchScale::Small || args.postgres);
@@ -1113,6 +1146,21 @@ fn run_in(args: &SodBenchArgs, config: &synth::Config, dir: &Path) -> CmdResult 
         files.identities,
         std::thread::available_parallelism().map_or(1, |n| n.get())
     )];
+    let seconds = |runs: &[f64]| {
+        runs.iter()
+            .map(|s| format!("{s:.2}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    notes.push(format!(
+        "runs (median shown): soxctl from files [{}] s; duckdb [{}] s",
+        seconds(&files_runs),
+        seconds(&duck_runs)
+    ));
+    notes.push(format!(
+        "machine: load average {load_before} before, {} after (1, 5, 15 min; shared cores)",
+        load_average()
+    ));
     let verdict = |met: bool| if met { "met" } else { "NOT met" };
     notes.push(format!(
         "target analysis of loaded data < 1 s: {} ({:.3} s)",

@@ -243,6 +243,9 @@ fn group_unbounded(
     }
 }
 
+/// (account, distinct count) per run, and the runs' entitlements.
+type Part = (Vec<(u32, u32)>, Vec<EntitlementId>);
+
 /// The pairs split at account boundaries, one part per core; each part
 /// sorts and deduplicates its accounts' runs into its own array. `None`
 /// when the accounts are not in order.
@@ -272,7 +275,7 @@ fn group_sorted(
         .windows(2)
         .map(|w| pairs.get(w[0]..w[1]).unwrap_or(&[]))
         .collect();
-    let results: Vec<Option<(Vec<(u32, u32)>, Vec<EntitlementId>)>> = std::thread::scope(|scope| {
+    let results: Vec<Option<Part>> = std::thread::scope(|scope| {
         let handles: Vec<_> = ranges
             .iter()
             .skip(1)
@@ -285,8 +288,7 @@ fn group_sorted(
         }));
         out
     });
-    let results: Vec<(Vec<(u32, u32)>, Vec<EntitlementId>)> =
-        results.into_iter().collect::<Option<_>>()?;
+    let results: Vec<Part> = results.into_iter().collect::<Option<_>>()?;
     // Parts must follow each other in account order too.
     let mut previous = None;
     for (runs, _) in &results {
@@ -314,10 +316,7 @@ fn group_sorted(
 
 /// One part of [`group_sorted`]: (account, distinct count) per run, and the
 /// runs' sorted, distinct entitlements; `None` if out of order.
-fn group_part(
-    accounts: usize,
-    pairs: &[(u32, EntitlementId)],
-) -> Option<(Vec<(u32, u32)>, Vec<EntitlementId>)> {
+fn group_part(accounts: usize, pairs: &[(u32, EntitlementId)]) -> Option<Part> {
     let mut runs = Vec::new();
     let mut ents: Vec<EntitlementId> = Vec::with_capacity(pairs.len());
     let mut at = 0;
