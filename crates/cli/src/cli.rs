@@ -103,12 +103,9 @@ pub struct SodBenchArgs {
     /// Seed of the generator.
     #[arg(long, default_value_t = 2026)]
     pub seed: u64,
-    /// Skip PostgreSQL (at full scale it is skipped unless --postgres).
+    /// Skip PostgreSQL (about a minute at full scale on 2 cores).
     #[arg(long)]
     pub skip_postgres: bool,
-    /// Run PostgreSQL at full scale too (slow: many minutes).
-    #[arg(long, conflicts_with = "skip_postgres")]
-    pub postgres: bool,
     /// Skip DuckDB (no Python needed; the ratios are then missing).
     #[arg(long)]
     pub skip_duckdb: bool,
