@@ -9,9 +9,19 @@
 //! - `entitlements.csv` (optional): `system_id,entitlement_id,…`.
 //!
 //! Columns are found by header name, in any order. Quoting follows RFC 4180.
-//! A file without any `"` takes a fast path (split on `,` and newlines, the
-//! grants split over two threads); otherwise the `csv` crate reads it.
-//! Errors name file, line, column and what to fix; up to 100 are collected.
+//! Text without any `"` takes a fast path (split on `,` and newlines, found
+//! a word at a time); otherwise the `csv` crate reads it. Errors name file,
+//! line, column and what to fix; up to 100 are collected, the same on every
+//! path.
+//!
+//! On the fast path every core works: `accounts.csv` is parsed in parts,
+//! then the account indexes (two halves) and the people are filled on
+//! separate threads; `grants.csv` goes in blocks of whole lines, each split
+//! over the cores, and [`load_csv_stream`] reads the next block while the
+//! cores parse this one, so the file is never in memory whole (a block
+//! with a quote sends the rest of the file to the `csv` crate). Grants
+//! listed account by account, in the order of `accounts.csv` (as exports
+//! list them), skip the account lookup and the counting sort.
 
 mod accounts;
 mod grants;

@@ -12,7 +12,7 @@
 //!   ones; about 2.5 accounts per person. 1 % of the accounts in a system
 //!   come with a second (admin) account of the same person there.
 //! - **Entitlements** of a system drawn with Zipf popularity (exponent 1):
-//!   its top entitlement is held by most of the system's accounts, the tail
+//!   its top entitlement is held by about two thirds of the system's accounts, the tail
 //!   by a handful. The popular ones are read-only (`VIEW_*`, `USER_*`), the
 //!   sensitive families (`VENDOR_`, `PAY_`, `GL_`, …) live in the tail.
 //! - **Accounts** that are not one person's: service accounts (half with an
