@@ -254,7 +254,14 @@ pub(super) fn plain_rows<'t, const K: usize>(
             flags &= flags - 1;
             match bytes.get(p) {
                 Some(b',') => rows.comma(p),
-                Some(b'\n') if rows.end_row(p, errors, f) => return rows.line - first_line,
+                Some(b'\n') if rows.end_row(p, errors, f) => {
+                    // Enough errors: the lines still count, for the parts
+                    // of the file after this one.
+                    let rest = bytes.get(p + 1..).unwrap_or(&[]);
+                    let more = rest.iter().filter(|&&b| b == b'\n').count()
+                        + usize::from(!rest.is_empty() && !rest.ends_with(b"\n"));
+                    return rows.line - first_line + more as u64;
+                }
                 _ => {}
             }
         }

@@ -372,3 +372,45 @@ fn the_row_scanner_agrees_with_splitting() {
         assert_eq!(lines, count as u64, "{text:?}");
     }
 }
+
+/// More than 100 errors in the first part of a big file: the first 100 by
+/// line are reported, whatever the later parts found.
+#[test]
+fn many_errors_in_one_part_keep_the_first_hundred_by_line() {
+    let mut bad = String::new();
+    for i in 0..150 {
+        bad.push_str(&format!("erp,bad{i},p1,robot,active,,\n"));
+    }
+    let (plain, quoted) = big_accounts("");
+    // Errors at the start (first part) and at the very end (last part).
+    let header_end = plain.find('\n').unwrap() + 1;
+    let with = |text: &str| {
+        format!(
+            "{}{bad}{}erp,late,p1,robot,active,,\n",
+            &text[..header_end],
+            &text[header_end..]
+        )
+    };
+    let fast = load(&with(&plain), "system_id,account_id,entitlement_id\n").unwrap_err();
+    let slow = load(&with(&quoted), "system_id,account_id,entitlement_id\n").unwrap_err();
+    assert_eq!(fast, slow);
+    assert_eq!(fast.0.len(), 100);
+    assert_eq!(fast.0.last().unwrap().line, 101);
+
+    let mut grants = String::from("system_id,account_id,entitlement_id\n");
+    for i in 0..150 {
+        grants.push_str(&format!("erp,ghost{i},E1\n"));
+    }
+    for i in 0..100_000 {
+        grants.push_str(&format!("erp,u{},E{}\n", 3 + 7 * (i % 1000), i % 50));
+    }
+    grants.push_str("erp,ghost,E1\n");
+    assert!(grants.len() > 1 << 20);
+    let expected = load(&quoted, &grants).unwrap_err();
+    assert_eq!(expected.0.len(), 100);
+    assert_eq!(expected.0.last().unwrap().line, 101);
+    assert_eq!(load(&plain, &grants).unwrap_err(), expected);
+    for got in load_in_blocks(&plain, &grants) {
+        assert_eq!(got.unwrap_err(), expected);
+    }
+}
