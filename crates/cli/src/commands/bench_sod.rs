@@ -1046,7 +1046,7 @@ fn run_in(args: &SodBenchArgs, config: &synth::Config, dir: &Path) -> CmdResult 
         );
         r.peak_mib = Some(peak);
         r.pairs = Some(pairs);
-        r.sha256 = Some(sha.clone());
+        r.sha256 = Some(sha);
         rows.push(r);
         let mut r = row("duckdb", "· load CSVs", load_s);
         r.seconds = None;
@@ -1056,7 +1056,6 @@ fn run_in(args: &SodBenchArgs, config: &synth::Config, dir: &Path) -> CmdResult 
         rows.push(r);
         duck_total = Some(total_s);
         duck_query = Some(query_s);
-        let _ = (pairs, sha);
     }
 
     if !args.skip_postgres {
@@ -1194,29 +1193,9 @@ fn run_in(args: &SodBenchArgs, config: &synth::Config, dir: &Path) -> CmdResult 
         files.peak_mib,
         loaded.peak_mib
     ));
-    let first = hashes.first().cloned();
-    let disagree: Vec<String> = hashes
-        .iter()
-        .filter(|h| Some((h.1, &h.2)) != first.as_ref().map(|f| (f.1, &f.2)))
-        .map(|h| format!("{}: {} pairs, {}", h.0, h.1, h.2))
-        .collect();
-    let agree = disagree.is_empty();
-    let mut engines: Vec<&str> = hashes.iter().map(|h| h.0).collect();
-    engines.dedup();
-    notes.push(if agree {
-        format!(
-            "agreement: {} all find the same {} pairs (sha256 {})",
-            engines.join(", "),
-            files.pairs,
-            files.sha256
-        )
-    } else {
-        format!(
-            "DISAGREEMENT: soxctl files: {} pairs, {}; {}",
-            files.pairs,
-            files.sha256,
-            disagree.join("; ")
-        )
+    let agreed = agreement(&hashes);
+    notes.push(match &agreed {
+        Ok(line) | Err(line) => line.clone(),
     });
     for note in &notes {
         if format == Format::Table {
@@ -1226,12 +1205,37 @@ fn run_in(args: &SodBenchArgs, config: &synth::Config, dir: &Path) -> CmdResult 
         }
     }
     std::io::stdout().flush()?;
-    if agree {
-        Ok(Exit::Ok)
-    } else {
-        Err(failed(
+    match agreed {
+        Ok(_) => Ok(Exit::Ok),
+        Err(_) => Err(failed(
             Exit::CheckFailed,
             anyhow!("the engines disagree on the (risk, identity) pairs"),
+        )),
+    }
+}
+
+/// Whether every run found the same pairs: the line saying so, or (as the
+/// error) the line naming every run that differs from the first.
+fn agreement(hashes: &[(&str, usize, String)]) -> Result<String, String> {
+    let Some((first, pairs, sha)) = hashes.first() else {
+        return Err("DISAGREEMENT: no engine ran".into());
+    };
+    let differ: Vec<String> = hashes
+        .iter()
+        .filter(|h| (h.1, &h.2) != (*pairs, sha))
+        .map(|h| format!("{}: {} pairs, sha256 {}", h.0, h.1, h.2))
+        .collect();
+    if differ.is_empty() {
+        let mut engines: Vec<&str> = hashes.iter().map(|h| h.0).collect();
+        engines.dedup();
+        Ok(format!(
+            "agreement: {} all find the same {pairs} pairs (sha256 {sha})",
+            engines.join(", ")
+        ))
+    } else {
+        Err(format!(
+            "DISAGREEMENT: {first}: {pairs} pairs, sha256 {sha}; {}",
+            differ.join("; ")
         ))
     }
 }
@@ -1378,6 +1382,26 @@ mod tests {
             assert_eq!(loaded.pairs, got.pairs);
             assert_eq!(loaded.engine_pairs, got.pairs);
         }
+    }
+
+    #[test]
+    fn runs_that_differ_are_a_disagreement() {
+        let same = [
+            ("soxctl files", 2, "ab".to_owned()),
+            ("duckdb", 2, "ab".to_owned()),
+        ];
+        assert_eq!(
+            agreement(&same),
+            Ok("agreement: soxctl files, duckdb all find the same 2 pairs (sha256 ab)".into())
+        );
+        let mut differ = same.to_vec();
+        differ.push(("postgres", 2, "cd".to_owned()));
+        differ.push(("duckdb", 3, "ab".to_owned()));
+        assert_eq!(
+            agreement(&differ),
+            Err("DISAGREEMENT: soxctl files: 2 pairs, sha256 ab; postgres: 2 pairs, sha256 cd; duckdb: 3 pairs, sha256 ab".into())
+        );
+        assert!(agreement(&[]).is_err());
     }
 
     #[test]
