@@ -22,6 +22,11 @@ const SPLIT_ABOVE: usize = 1 << 20;
 /// cores parse this one.
 const BLOCK: usize = 32 << 20;
 
+/// After this many wrong guesses of the next account in a row, guess only
+/// once every [`RETRY`] account changes.
+const GIVE_UP: u32 = 16;
+const RETRY: u32 = 256;
+
 /// `grants.csv` in memory.
 pub(super) fn read(
     bytes: &[u8],
@@ -353,6 +358,9 @@ struct Sink<'b> {
     last_account: String,
     /// The last row's account and its system.
     last: Option<(u32, u32)>,
+    /// Guesses of the next account missed in a row, and accounts changed.
+    misses: u32,
+    changes: u32,
     /// Per system: entitlements new to the catalogue → local id.
     local: Vec<StrTable>,
     parsed: Parsed,
@@ -366,6 +374,8 @@ impl<'b> Sink<'b> {
             last_system: String::new(),
             last_account: String::new(),
             last: None,
+            misses: 0,
+            changes: 0,
             local: Vec::new(),
             parsed: Parsed {
                 // Typical lines are 40–60 bytes; growing costs copies of
@@ -390,36 +400,17 @@ impl<'b> Sink<'b> {
                 last
             }
             _ => {
-                let b = self.builder;
-                // Exports list accounts in the order of accounts.csv: try
-                // the one after the last before hashing into a big map.
-                let next = self.last.map(|(i, _)| i + 1).filter(|&i| {
-                    b.accounts.get(i as usize).is_some_and(|a| {
-                        eq_bytes(a.name.as_bytes(), account.as_bytes())
-                            && eq_bytes(
-                                b.catalogue.system_name(a.system).as_bytes(),
-                                system.as_bytes(),
-                            )
-                    })
-                });
-                let found = next.or_else(|| {
-                    b.catalogue
-                        .system_id(system)
-                        .and_then(|sys| b.account_index.get(sys as usize))
-                        .and_then(|map| map.get(account))
-                });
-                let Some(index) = found else {
+                let Some(found) = self.find_account(system, account) else {
                     let reason =
                         format!("unknown account {system}:{account} (not in accounts.csv)");
                     return Err(self.table.error(line, Some("account_id"), reason));
                 };
-                let sys = b.accounts.get(index as usize).map_or(0, |a| a.system);
                 self.last_system.clear();
                 self.last_system.push_str(system);
                 self.last_account.clear();
                 self.last_account.push_str(account);
-                self.last = Some((index, sys));
-                (index, sys)
+                self.last = Some(found);
+                found
             }
         };
         if entitlement.is_empty() {
@@ -432,6 +423,41 @@ impl<'b> Sink<'b> {
         };
         self.parsed.pairs.push((index, ent));
         Ok(())
+    }
+
+    /// An account other than the last row's, and its system.
+    fn find_account(&mut self, system: &str, account: &str) -> Option<(u32, u32)> {
+        let b = self.builder;
+        let same_system = eq_bytes(system.as_bytes(), self.last_system.as_bytes());
+        // Exports list accounts in the order of accounts.csv: try the one
+        // after the last before the account index, while that keeps
+        // working (in a shuffled file each try costs a cache miss).
+        let guess = self.misses < GIVE_UP || self.changes.is_multiple_of(RETRY);
+        self.changes = self.changes.wrapping_add(1);
+        if guess && let Some((i, sys)) = self.last {
+            let next = b.accounts.get(i as usize + 1).filter(|a| {
+                eq_bytes(a.name.as_bytes(), account.as_bytes())
+                    && (if same_system {
+                        a.system == sys
+                    } else {
+                        eq_bytes(
+                            b.catalogue.system_name(a.system).as_bytes(),
+                            system.as_bytes(),
+                        )
+                    })
+            });
+            if let Some(a) = next {
+                self.misses = 0;
+                return Some((i + 1, a.system));
+            }
+            self.misses = self.misses.saturating_add(1);
+        }
+        let sys = match self.last {
+            Some((_, sys)) if same_system => sys,
+            _ => b.catalogue.system_id(system)?,
+        };
+        let index = b.account_index.get(sys as usize)?.get(account)?;
+        Some((index, sys))
     }
 
     fn local_id(&mut self, sys: u32, entitlement: &str) -> u32 {
