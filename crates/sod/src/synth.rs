@@ -557,7 +557,8 @@ impl Org<'_> {
                 continue;
             }
             self.held.push(e);
-            let source = if rng.below(10) < 3 { "role" } else { "direct" };
+            // `role:<id>` would need a roles.csv for `soxctl import`.
+            let source = "direct";
             let line = &mut self.line;
             line.clear();
             line.extend_from_slice(sys.name.as_bytes());

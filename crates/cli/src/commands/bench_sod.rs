@@ -36,7 +36,7 @@ pub const DUCKDB_VERSION: &str = "2.0.1";
 const PAIRS_SQL: &str = include_str!("../../../../benches/sod/pairs.sql");
 const DUCKDB_PY: &str = include_str!("../../../../benches/sod/duckdb_sod.py");
 /// Bumped when the generator's output changes, so old directories are redone.
-const GENERATOR_VERSION: u32 = 1;
+const GENERATOR_VERSION: u32 = 2;
 const MANIFEST: &str = "bench-sod.json";
 
 fn say(message: &str) {
