@@ -44,6 +44,22 @@ if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
 fi
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || die "python3 with venv and ensurepip is still missing"
 
+# DuckDB (pinned, in a venv under target/) for the test that the SoD bench's
+# SQL agrees with soxctl; `soxctl bench sod` uses the same venv.
+export SOXCTL_BENCH_VENV="${SOXCTL_BENCH_VENV:-$PWD/target/bench-venv}"
+duckdb_pin=$(sed -n 's/^pub const DUCKDB_VERSION: &str = "\(.*\)";$/\1/p' crates/cli/src/commands/bench_sod.rs)
+[ -n "$duckdb_pin" ] || die "cannot find DUCKDB_VERSION in crates/cli/src/commands/bench_sod.rs"
+if ! "$SOXCTL_BENCH_VENV/bin/python" -c "import duckdb, sys; sys.exit(duckdb.__version__ != '$duckdb_pin')" 2>/dev/null; then
+  step "installing duckdb==$duckdb_pin into $SOXCTL_BENCH_VENV"
+  command -v python3 >/dev/null || apt_install python3
+  if ! python3 -m venv "$SOXCTL_BENCH_VENV" >/dev/null 2>&1; then
+    rm -rf "$SOXCTL_BENCH_VENV"
+    apt_install python3-venv
+    python3 -m venv "$SOXCTL_BENCH_VENV" || die "cannot create a Python venv at $SOXCTL_BENCH_VENV"
+  fi
+  "$SOXCTL_BENCH_VENV/bin/pip" install -q "duckdb==$duckdb_pin" || die "cannot install duckdb==$duckdb_pin"
+fi
+
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-always}"
 export RUST_BACKTRACE=1
 

@@ -94,6 +94,11 @@ impl Interner {
         id
     }
 
+    pub(crate) fn reserve(&mut self, additional: usize) {
+        self.ids.reserve(additional);
+        self.names.reserve(additional);
+    }
+
     pub(crate) fn name(&self, id: u32) -> &str {
         self.names.get(id as usize).map_or("", |n| n)
     }
@@ -103,69 +108,213 @@ impl Interner {
     }
 }
 
+/// The accounts of one system by id, in two halves by the hash's top bit,
+/// so that two threads can fill one each.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct AccountIndex {
+    halves: [StrTable; 2],
+}
+
+impl AccountIndex {
+    #[inline]
+    pub(crate) fn half(hash: u64) -> usize {
+        (hash >> 63) as usize
+    }
+
+    #[inline]
+    pub(crate) fn get(&self, account: &str) -> Option<u32> {
+        let hash = hash_str(account);
+        self.halves.get(Self::half(hash))?.get_hashed(account, hash)
+    }
+
+    /// Adds `account` unless present; whether it was new.
+    pub(crate) fn insert(&mut self, account: &str, index: u32) -> bool {
+        let hash = hash_str(account);
+        self.halves
+            .get_mut(Self::half(hash))
+            .is_some_and(|t| t.insert_hashed(account, hash, index))
+    }
+
+    pub(crate) fn halves_mut(&mut self) -> &mut [StrTable; 2] {
+        &mut self.halves
+    }
+}
+
 /// A collection index as a dense `u32` id. Beyond 4 billion items the data
 /// would not fit in memory long before, so saturating is only a formality.
 pub(crate) fn dense_id(index: usize) -> u32 {
     u32::try_from(index).unwrap_or(u32::MAX)
 }
 
-/// A string → `u32` map for lookups on hot paths: the table holds only
-/// hashes, the strings live in one arena, so a lookup touches two compact
-/// arrays instead of chasing a pointer per probe. Strings whose 64-bit hash
-/// collides with another's go to a (normally empty) overflow map.
+/// Hash of a string, as a `FastMap<&str, _>` would compute it.
+#[inline]
+pub(crate) fn hash_str(key: &str) -> u64 {
+    let mut h = WordHasher::default();
+    h.write(key.as_bytes());
+    h.write_u8(0xff);
+    h.finish()
+}
+
+/// Equality of two short byte strings without a call to `memcmp`: ids are
+/// mostly 3 to 16 bytes, where the call costs more than the comparison.
+#[inline]
+pub(crate) fn eq_bytes(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    let word = |s: &[u8], at: usize| {
+        s.get(at..at + 8)
+            .and_then(|w| <[u8; 8]>::try_from(w).ok())
+            .map(u64::from_le_bytes)
+    };
+    match n {
+        0..8 => a.iter().zip(b).all(|(x, y)| x == y),
+        8..=16 => word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8),
+        _ => a == b,
+    }
+}
+
+/// A string → `u32` map for lookups on hot paths: open addressing with
+/// linear probing over the entries themselves. Each keeps the string's full
+/// hash (compared first) and the string itself when it is 16 bytes or
+/// shorter (longer ones live in an arena), so a lookup of a short id costs
+/// one cache line, compares bytes inline, and no key is allocated.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct StrTable {
-    slots: FastMap<u64, u32>,
+    /// Power-of-two sized; an entry with hash 0 is empty (stored hashes
+    /// have their lowest bit set).
+    table: Vec<StrEntry>,
+    len: usize,
+    /// Strings longer than [`INLINE`] bytes.
     arena: String,
-    /// Per slot: end of its string in `arena`, and its value.
-    entries: Vec<(usize, u32)>,
-    overflow: FastMap<Box<str>, u32>,
+}
+
+const INLINE: usize = 16;
+
+#[derive(Debug, Clone, Copy, Default)]
+struct StrEntry {
+    hash: u64,
+    value: u32,
+    len: u32,
+    /// The string if it fits; else its start in the arena (8 bytes, LE).
+    data: [u8; INLINE],
+}
+
+impl StrEntry {
+    #[inline]
+    fn key<'t>(&'t self, arena: &'t str) -> &'t [u8] {
+        let len = self.len as usize;
+        if len <= INLINE {
+            self.data.get(..len).unwrap_or(&[])
+        } else {
+            let mut start = [0u8; 8];
+            start.copy_from_slice(self.data.get(..8).unwrap_or(&[0; 8]));
+            let start = usize::try_from(u64::from_le_bytes(start)).unwrap_or(usize::MAX);
+            arena
+                .as_bytes()
+                .get(start..start.saturating_add(len))
+                .unwrap_or(&[])
+        }
+    }
 }
 
 impl StrTable {
-    fn hash(key: &str) -> u64 {
-        use std::hash::BuildHasher;
-        BuildHasherDefault::<WordHasher>::default().hash_one(key)
-    }
-
-    fn key(&self, slot: u32) -> &str {
-        let slot = slot as usize;
-        let start = match slot.checked_sub(1) {
-            Some(prev) => self.entries.get(prev).map_or(0, |e| e.0),
-            None => 0,
-        };
-        let end = self.entries.get(slot).map_or(0, |e| e.0);
-        self.arena.get(start..end).unwrap_or("")
+    /// Where `key` is, or the empty entry where it would go.
+    #[inline]
+    fn find(&self, key: &str, hash: u64) -> (usize, Option<u32>) {
+        let mask = self.table.len().wrapping_sub(1);
+        let mut i = (hash as usize) & mask;
+        while let Some(e) = self.table.get(i) {
+            if e.hash == 0 {
+                return (i, None);
+            }
+            if e.hash == hash && eq_bytes(e.key(&self.arena), key.as_bytes()) {
+                return (i, Some(e.value));
+            }
+            i = (i + 1) & mask;
+        }
+        (0, None)
     }
 
     #[inline]
     pub(crate) fn get(&self, key: &str) -> Option<u32> {
-        if let Some(&slot) = self.slots.get(&Self::hash(key))
-            && self.key(slot) == key
-        {
-            return self.entries.get(slot as usize).map(|e| e.1);
+        self.get_hashed(key, hash_str(key))
+    }
+
+    /// [`StrTable::get`] with `hash_str(key)` computed by the caller.
+    #[inline]
+    pub(crate) fn get_hashed(&self, key: &str, hash: u64) -> Option<u32> {
+        if self.len == 0 {
+            return None;
         }
-        if self.overflow.is_empty() {
-            None
-        } else {
-            self.overflow.get(key).copied()
-        }
+        self.find(key, hash | 1).1
     }
 
     /// Maps `key` to `value` unless it is already present; whether it was new.
     pub(crate) fn insert(&mut self, key: &str, value: u32) -> bool {
-        if self.get(key).is_some() {
+        self.insert_hashed(key, hash_str(key), value)
+    }
+
+    /// Room for `additional` more strings without growing.
+    pub(crate) fn reserve(&mut self, additional: usize) {
+        let want = self.len + additional;
+        let mut size = self.table.len().max(16);
+        while want * 10 > size * 7 {
+            size *= 2;
+        }
+        if size > self.table.len() {
+            self.rehash(size);
+        }
+    }
+
+    /// [`StrTable::insert`] with `hash_str(key)` computed by the caller.
+    pub(crate) fn insert_hashed(&mut self, key: &str, hash: u64, value: u32) -> bool {
+        // At most 70 % full.
+        if (self.len + 1) * 10 > self.table.len() * 7 {
+            self.rehash((self.table.len() * 2).max(16));
+        }
+        let hash = hash | 1;
+        let (at, found) = self.find(key, hash);
+        if found.is_some() {
             return false;
         }
-        let hash = Self::hash(key);
-        if self.slots.contains_key(&hash) {
-            self.overflow.insert(Box::from(key), value);
-            return true;
+        let mut data = [0u8; INLINE];
+        if key.len() <= INLINE {
+            if let Some(d) = data.get_mut(..key.len()) {
+                d.copy_from_slice(key.as_bytes());
+            }
+        } else {
+            let start = (self.arena.len() as u64).to_le_bytes();
+            if let Some(d) = data.get_mut(..8) {
+                d.copy_from_slice(&start);
+            }
+            self.arena.push_str(key);
         }
-        self.arena.push_str(key);
-        self.slots.insert(hash, dense_id(self.entries.len()));
-        self.entries.push((self.arena.len(), value));
+        if let Some(slot) = self.table.get_mut(at) {
+            *slot = StrEntry {
+                hash,
+                value,
+                len: u32::try_from(key.len()).unwrap_or(u32::MAX),
+                data,
+            };
+            self.len += 1;
+        }
         true
+    }
+
+    fn rehash(&mut self, size: usize) {
+        let mask = size - 1;
+        let old = std::mem::replace(&mut self.table, vec![StrEntry::default(); size]);
+        for e in old.into_iter().filter(|e| e.hash != 0) {
+            let mut i = (e.hash as usize) & mask;
+            while self.table.get(i).is_some_and(|s| s.hash != 0) {
+                i = (i + 1) & mask;
+            }
+            if let Some(slot) = self.table.get_mut(i) {
+                *slot = e;
+            }
+        }
     }
 }
 
@@ -183,5 +332,41 @@ mod tests {
             (t.get("VENDOR_1"), t.get("VENDOR_10"), t.get("VENDOR")),
             (Some(7), Some(8), None)
         );
+        let mut big = StrTable::default();
+        for i in 0..10_000u32 {
+            assert!(big.insert(&format!("ENT_{i}"), i));
+        }
+        for i in 0..10_000u32 {
+            assert_eq!(big.get(&format!("ENT_{i}")), Some(i));
+        }
+        assert_eq!((big.get(""), big.get("ENT_10000")), (None, None));
+        assert!(big.insert("", 1) && big.get("") == Some(1));
+        let long = "A_VERY_LONG_ENTITLEMENT_ID_OF_MORE_THAN_SIXTEEN_BYTES";
+        assert!(big.insert(long, 5) && big.insert(&long[1..], 6) && !big.insert(long, 7));
+        assert_eq!(
+            (big.get(long), big.get(&long[1..]), big.get(&long[2..])),
+            (Some(5), Some(6), None)
+        );
+    }
+
+    #[test]
+    fn short_comparisons_agree_with_slices() {
+        let words = [
+            "",
+            "a",
+            "ab",
+            "abcdefg",
+            "abcdefgh",
+            "abcdefghi",
+            "abcdefghijklmnop",
+            "abcdefghijklmnopq",
+            "abcdefghijklmnoq",
+            "bbcdefgh",
+        ];
+        for a in words {
+            for b in words {
+                assert_eq!(eq_bytes(a.as_bytes(), b.as_bytes()), a == b, "{a} {b}");
+            }
+        }
     }
 }

@@ -330,6 +330,9 @@ pub async fn run(_config: &Config, command: BenchCommand) -> CmdResult {
             super::bench_import::run(scale, database, sqlite_only, format).await?;
             return Ok(Exit::Ok);
         }
+        BenchCommand::Sod(_) | BenchCommand::SodRun(_) => {
+            crate::exit::usage!("not a ledger benchmark");
+        }
         BenchCommand::History {
             scale,
             database,

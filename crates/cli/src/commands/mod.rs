@@ -4,6 +4,7 @@ mod backup;
 mod bench;
 mod bench_history;
 mod bench_import;
+mod bench_sod;
 mod demo;
 mod export;
 mod findings;
@@ -20,7 +21,8 @@ mod token;
 mod verify;
 
 use crate::cli::{
-    Cli, Command, ExportCommand, LedgerCommand, PersonCommand, SyncCommand, TokenCommand,
+    BenchCommand, Cli, Command, ExportCommand, LedgerCommand, PersonCommand, SyncCommand,
+    TokenCommand,
 };
 use crate::config::Config;
 use crate::exit::CmdResult;
@@ -66,6 +68,8 @@ pub async fn run(cli: Cli) -> CmdResult {
         Command::Findings(args) => findings::run(&config, args).await,
         Command::Sod(command) => sod::run(&config, command).await,
         Command::Rules(command) => rules::run(&config, command).await,
+        Command::Bench(BenchCommand::Sod(args)) => bench_sod::run(args),
+        Command::Bench(BenchCommand::SodRun(args)) => bench_sod::run_phase(args),
         Command::Bench(command) => bench::run(&config, command).await,
     }
 }

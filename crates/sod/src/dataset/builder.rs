@@ -2,7 +2,7 @@
 
 use super::{AccountKind, AccountRecord, Dataset, IdentityKey, owner};
 use crate::catalogue::{Catalogue, EntitlementId, SystemId};
-use crate::hash::{FastMap, Interner, dense_id};
+use crate::hash::{AccountIndex, Interner, dense_id};
 use crate::interval::{Bounded, Interval};
 use std::sync::Arc;
 
@@ -45,7 +45,7 @@ pub struct DatasetBuilder {
     pub(crate) people: Interner,
     pub(crate) accounts: Vec<AccountRecord>,
     /// Per system: account id → account index.
-    pub(crate) account_index: Vec<FastMap<Arc<str>, u32>>,
+    pub(crate) account_index: Vec<AccountIndex>,
     pub(crate) grants: Vec<(u32, EntitlementId)>,
     pub(crate) bounded: Vec<(u32, Bounded)>,
     as_of: Option<i64>,
@@ -80,15 +80,14 @@ impl DatasetBuilder {
         non_empty(spec.account, "account_id")?;
         let system = self.system(spec.system);
         let index = dense_id(self.accounts.len());
-        let name: Arc<str> = Arc::from(spec.account);
         let map = self.index_of(system);
-        if map.contains_key(spec.account) {
+        if !map.insert(spec.account, index) {
             return Err(DatasetError::DuplicateAccount {
                 system: spec.system.to_owned(),
                 account: spec.account.to_owned(),
             });
         }
-        map.insert(Arc::clone(&name), index);
+        let name: Arc<str> = Arc::from(spec.account);
         let person = spec
             .person
             .filter(|p| !p.is_empty())
@@ -122,7 +121,6 @@ impl DatasetBuilder {
             .account_index
             .get(sys as usize)
             .and_then(|m| m.get(account))
-            .copied()
             .ok_or_else(unknown)?;
         if interval.is_empty() {
             return Err(DatasetError::EmptyInterval {
@@ -148,10 +146,11 @@ impl DatasetBuilder {
         sys
     }
 
-    fn index_of(&mut self, system: SystemId) -> &mut FastMap<Arc<str>, u32> {
+    fn index_of(&mut self, system: SystemId) -> &mut AccountIndex {
         let at = system as usize;
         if self.account_index.len() <= at {
-            self.account_index.resize_with(at + 1, FastMap::default);
+            self.account_index
+                .resize_with(at + 1, AccountIndex::default);
         }
         &mut self.account_index[at]
     }
@@ -231,9 +230,130 @@ fn prefix_sum(counts: &mut [usize]) {
     }
 }
 
+/// Each account's entitlements, sorted and distinct, in one array: by
+/// [`group_sorted`] when the pairs come grouped by account in account order
+/// (as snapshot exports list them), else by a counting sort.
+fn group_unbounded(
+    accounts: usize,
+    pairs: Vec<(u32, EntitlementId)>,
+) -> (Vec<usize>, Vec<EntitlementId>) {
+    match group_sorted(accounts, &pairs) {
+        Some(grouped) => grouped,
+        None => counting_sort(accounts, pairs),
+    }
+}
+
+/// (account, distinct count) per run, and the runs' entitlements.
+type Part = (Vec<(u32, u32)>, Vec<EntitlementId>);
+
+/// The pairs split at account boundaries, one part per core; each part
+/// sorts and deduplicates its accounts' runs into its own array. `None`
+/// when the accounts are not in order.
+fn group_sorted(
+    accounts: usize,
+    pairs: &[(u32, EntitlementId)],
+) -> Option<(Vec<usize>, Vec<EntitlementId>)> {
+    let parts = if pairs.len() < 1 << 16 {
+        1
+    } else {
+        crate::parallel::threads()
+    };
+    // Cut points, moved forward to the next change of account.
+    let mut cuts = vec![0];
+    for i in 1..parts {
+        let mut at = pairs.len() * i / parts;
+        while at > 0
+            && at < pairs.len()
+            && pairs.get(at - 1).map(|p| p.0) == pairs.get(at).map(|p| p.0)
+        {
+            at += 1;
+        }
+        cuts.push(at.max(cuts.last().copied().unwrap_or(0)));
+    }
+    cuts.push(pairs.len());
+    let ranges: Vec<&[(u32, EntitlementId)]> = cuts
+        .windows(2)
+        .map(|w| pairs.get(w[0]..w[1]).unwrap_or(&[]))
+        .collect();
+    let results: Vec<Option<Part>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = ranges
+            .iter()
+            .skip(1)
+            .map(|&range| scope.spawn(move || group_part(accounts, range)))
+            .collect();
+        let mut out = vec![ranges.first().and_then(|&r| group_part(accounts, r))];
+        out.extend(handles.into_iter().map(|h| {
+            h.join()
+                .unwrap_or_else(|payload| std::panic::resume_unwind(payload))
+        }));
+        out
+    });
+    let results: Vec<Part> = results.into_iter().collect::<Option<_>>()?;
+    // Parts must follow each other in account order too.
+    let mut previous = None;
+    for (runs, _) in &results {
+        if let (Some(p), Some(&(first, _))) = (previous, runs.first())
+            && first <= p
+        {
+            return None;
+        }
+        previous = runs.last().map(|r| r.0).or(previous);
+    }
+    let mut lens = vec![0usize; accounts + 1];
+    let total = results.iter().map(|(_, e)| e.len()).sum();
+    let mut ents = Vec::with_capacity(total);
+    for (runs, part) in results {
+        for (account, len) in runs {
+            if let Some(slot) = lens.get_mut(account as usize + 1) {
+                *slot = len as usize;
+            }
+        }
+        ents.extend_from_slice(&part);
+    }
+    prefix_sum(&mut lens);
+    Some((lens, ents))
+}
+
+/// One part of [`group_sorted`]: (account, distinct count) per run, and the
+/// runs' sorted, distinct entitlements; `None` if out of order.
+fn group_part(accounts: usize, pairs: &[(u32, EntitlementId)]) -> Option<Part> {
+    let mut runs = Vec::new();
+    let mut ents: Vec<EntitlementId> = Vec::with_capacity(pairs.len());
+    let mut at = 0;
+    let mut previous: Option<u32> = None;
+    while let Some(&(account, _)) = pairs.get(at) {
+        if previous.is_some_and(|p| account <= p) || account as usize >= accounts {
+            return None;
+        }
+        let from = ents.len();
+        while let Some(&(a, e)) = pairs.get(at)
+            && a == account
+        {
+            ents.push(e);
+            at += 1;
+        }
+        let run = ents.get_mut(from..).unwrap_or(&mut []);
+        run.sort_unstable();
+        let mut write = from;
+        for read in from..ents.len() {
+            let e = ents.get(read).copied().unwrap_or(0);
+            if write == from || ents.get(write - 1) != Some(&e) {
+                if let Some(slot) = ents.get_mut(write) {
+                    *slot = e;
+                }
+                write += 1;
+            }
+        }
+        ents.truncate(write);
+        runs.push((account, dense_id(write - from)));
+        previous = Some(account);
+    }
+    Some((runs, ents))
+}
+
 /// Counting sort by account, then each account's list sorted and
 /// deduplicated in place (the sorting split over the cores).
-fn group_unbounded(
+fn counting_sort(
     accounts: usize,
     pairs: Vec<(u32, EntitlementId)>,
 ) -> (Vec<usize>, Vec<EntitlementId>) {
@@ -314,4 +434,34 @@ fn group_bounded(accounts: usize, mut pairs: Vec<(u32, Bounded)>) -> (Vec<usize>
     }
     prefix_sum(&mut start);
     (start, pairs.into_iter().map(|(_, b)| b).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grouping_in_parts_matches_the_counting_sort() {
+        let accounts = 40_000;
+        let mut pairs = Vec::new();
+        let mut x = 0x9E37_79B9u64;
+        for a in 0..accounts as u32 {
+            // Some accounts have none; repeats and any order within a run.
+            for _ in 0..(a % 5) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                pairs.push((a, (x % 7) as u32));
+            }
+        }
+        assert!(pairs.len() > 1 << 16);
+        let grouped = group_sorted(accounts, &pairs);
+        assert_eq!(grouped, Some(counting_sort(accounts, pairs.clone())));
+        // Out of order: no grouping, and the counting sort still applies.
+        let n = pairs.len();
+        pairs.swap(10, n - 10);
+        assert_eq!(group_sorted(accounts, &pairs), None);
+        let (start, ents) = group_unbounded(accounts, pairs.clone());
+        assert_eq!((start, ents), counting_sort(accounts, pairs));
+    }
 }

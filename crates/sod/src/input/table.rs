@@ -87,6 +87,31 @@ impl<'a> Table<'a> {
         self.header.len()
     }
 
+    /// The same header without a body.
+    pub fn detached(&self) -> Table<'static> {
+        Table {
+            file: self.file,
+            header: self.header.clone(),
+            body: &[],
+            first_line: self.first_line,
+        }
+    }
+
+    /// The same header over `body`, whose first line is `first_line`.
+    pub fn continuation<'b>(&self, body: &'b [u8], first_line: u64) -> Table<'b> {
+        Table {
+            file: self.file,
+            header: self.header.clone(),
+            body,
+            first_line,
+        }
+    }
+
+    /// The bytes after the header row.
+    pub fn body(&self) -> &'a [u8] {
+        self.body
+    }
+
     pub fn first_line(&self) -> u64 {
         self.first_line
     }
@@ -108,7 +133,9 @@ impl<'a> Table<'a> {
         mut f: impl FnMut(u64, [&str; K]) -> Result<(), InputError>,
     ) {
         match self.plain_body() {
-            Some(text) => plain_rows(self, text, self.first_line, cols, errors, &mut f),
+            Some(text) => {
+                plain_rows(self, text, self.first_line, cols, errors, &mut f);
+            }
             None => self.quoted_rows(cols, errors, &mut f),
         }
     }
@@ -174,15 +201,21 @@ impl<'a> Table<'a> {
 }
 
 /// The fast path over plain rows (see [`Table::plain_body`]); `first_line`
-/// is the line number of the first row of `text`.
-pub(super) fn plain_rows<const K: usize>(
+/// is the line number of the first row of `text`. Returns how many lines
+/// `text` has (a last line without a newline counts).
+///
+/// Separators are found eight bytes at a time: a word's bytes equal to `,`
+/// or a newline are flagged with the zero-byte trick, each flag checked
+/// against the byte itself (the trick may flag a byte above a true match).
+/// Both are ASCII, so every cut is on a character boundary.
+pub(super) fn plain_rows<'t, const K: usize>(
     table: &Table<'_>,
-    text: &str,
+    text: &'t str,
     first_line: u64,
     cols: [usize; K],
     errors: &mut Vec<InputError>,
-    f: &mut impl FnMut(u64, [&str; K]) -> Result<(), InputError>,
-) {
+    f: &mut impl FnMut(u64, [&'t str; K]) -> Result<(), InputError>,
+) -> u64 {
     // Which output slot each column feeds, if any.
     let mut slot_of = vec![usize::MAX; table.width()];
     for (slot, &col) in cols.iter().enumerate() {
@@ -190,30 +223,129 @@ pub(super) fn plain_rows<const K: usize>(
             *s = slot;
         }
     }
-    for (line, row) in (first_line..).zip(text.split('\n')) {
-        let row = row.strip_suffix('\r').unwrap_or(row);
-        if !row.is_empty() {
-            let mut picked = [""; K];
-            let mut width = 0;
-            for (i, field) in row.split(',').enumerate() {
-                if let Some(&slot) = slot_of.get(i)
-                    && let Some(out) = picked.get_mut(slot)
-                {
-                    *out = field;
-                }
-                width = i + 1;
+    let mut rows = Rows {
+        table,
+        text,
+        slot_of: &slot_of,
+        picked: [""; K],
+        field: 0,
+        field_start: 0,
+        line: first_line,
+    };
+    let bytes = text.as_bytes();
+    let mut at = 0;
+    while at < bytes.len() {
+        let mut flags = match bytes.get(at..at + 8) {
+            Some(word) => {
+                let mut w = [0u8; 8];
+                w.copy_from_slice(word);
+                separators(u64::from_le_bytes(w))
             }
-            let result = if width == table.width() {
-                f(line, picked)
-            } else {
-                Err(table.wrong_width(line, width))
-            };
-            if let Err(e) = result {
-                errors.push(e);
-                if errors.len() >= MAX_ERRORS {
-                    return;
+            None => bytes
+                .get(at..)
+                .unwrap_or(&[])
+                .iter()
+                .enumerate()
+                .filter(|(_, b)| matches!(b, b',' | b'\n'))
+                .fold(0u64, |m, (i, _)| m | 0x80 << (8 * i)),
+        };
+        while flags != 0 {
+            let p = at + flags.trailing_zeros() as usize / 8;
+            flags &= flags - 1;
+            match bytes.get(p) {
+                Some(b',') => rows.comma(p),
+                Some(b'\n') if rows.end_row(p, errors, f) => {
+                    // Enough errors: the lines still count, for the parts
+                    // of the file after this one.
+                    let rest = bytes.get(p + 1..).unwrap_or(&[]);
+                    let more = rest.iter().filter(|&&b| b == b'\n').count()
+                        + usize::from(!rest.is_empty() && !rest.ends_with(b"\n"));
+                    return rows.line - first_line + more as u64;
                 }
+                _ => {}
             }
         }
+        at += 8;
+    }
+    if rows.field > 0 || rows.field_start < bytes.len() {
+        rows.end_row(bytes.len(), errors, f);
+    }
+    rows.line - first_line
+}
+
+const LO: u64 = 0x0101_0101_0101_0101;
+const HI: u64 = 0x8080_8080_8080_8080;
+
+/// The high bit of each byte of `word` that may be `,` or a newline.
+#[inline]
+fn separators(word: u64) -> u64 {
+    let comma = word ^ (LO * u64::from(b','));
+    let newline = word ^ (LO * u64::from(b'\n'));
+    ((comma.wrapping_sub(LO) & !comma) | (newline.wrapping_sub(LO) & !newline)) & HI
+}
+
+/// The row being cut.
+struct Rows<'a, 't, const K: usize> {
+    table: &'a Table<'a>,
+    text: &'t str,
+    slot_of: &'a [usize],
+    picked: [&'t str; K],
+    field: usize,
+    field_start: usize,
+    line: u64,
+}
+
+impl<'t, const K: usize> Rows<'_, 't, K> {
+    #[inline]
+    fn take(&mut self, end: usize) {
+        if let Some(&slot) = self.slot_of.get(self.field)
+            && let Some(out) = self.picked.get_mut(slot)
+        {
+            *out = self.text.get(self.field_start..end).unwrap_or("");
+        }
+    }
+
+    #[inline]
+    fn comma(&mut self, at: usize) {
+        self.take(at);
+        self.field += 1;
+        self.field_start = at + 1;
+    }
+
+    /// Ends the row at `end` (its newline, or the end of the text); whether
+    /// enough errors were collected to stop.
+    #[inline]
+    fn end_row(
+        &mut self,
+        end: usize,
+        errors: &mut Vec<InputError>,
+        f: &mut impl FnMut(u64, [&'t str; K]) -> Result<(), InputError>,
+    ) -> bool {
+        let mut last_end = end;
+        if last_end > self.field_start && self.text.as_bytes().get(last_end - 1) == Some(&b'\r') {
+            last_end -= 1;
+        }
+        self.take(last_end);
+        let line = self.line;
+        let width = self.field + 1;
+        // An empty row (or a lone \r) is skipped, as a blank line.
+        let blank = self.field == 0 && last_end == self.field_start;
+        let picked = std::mem::replace(&mut self.picked, [""; K]);
+        self.line += 1;
+        self.field = 0;
+        self.field_start = end + 1;
+        if blank {
+            return false;
+        }
+        let result = if width == self.table.width() {
+            f(line, picked)
+        } else {
+            Err(self.table.wrong_width(line, width))
+        };
+        if let Err(e) = result {
+            errors.push(e);
+            return errors.len() >= MAX_ERRORS;
+        }
+        false
     }
 }

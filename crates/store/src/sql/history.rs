@@ -3,8 +3,8 @@
 //! range reads: `grant_history` by (system, entitlement, valid_from) or by
 //! (system, account, valid_from), `account_history` by (person, valid_from).
 
-use super::{BACKEND, Conn};
 use super::rows::{opt, parse, person_id};
+use super::{BACKEND, Conn};
 use crate::error::Result;
 use soxctl_model::history::{AccessChange, ChangeKind, Holding};
 use soxctl_model::ids::{AccountId, EntitlementId, PersonId, SystemId};
