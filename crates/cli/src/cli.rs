@@ -79,49 +79,31 @@ pub enum BenchScale {
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
     /// Point-in-time questions (who-has/access-of/history) on 10M history events (full scale).
-    History {
-        #[arg(long, value_enum, default_value = "small")]
-        scale: BenchScale,
-        /// PostgreSQL to use (default: a throw-away cluster started for the run).
-        #[arg(long, value_name = "URL")]
-        database: Option<String>,
-        /// Skip PostgreSQL.
-        #[arg(long)]
-        sqlite_only: bool,
-        #[arg(long, value_enum)]
-        format: Option<Format>,
-    },
+    History(BenchStoreArgs),
     /// Snapshot import: 1M grants for 50,000 people into an empty store, then 1% changed (full scale).
-    Import {
-        #[arg(long, value_enum, default_value = "small")]
-        scale: BenchScale,
-        /// PostgreSQL to use (default: a throw-away cluster started for the run).
-        #[arg(long, value_name = "URL")]
-        database: Option<String>,
-        /// Skip PostgreSQL.
-        #[arg(long)]
-        sqlite_only: bool,
-        #[arg(long, value_enum)]
-        format: Option<Format>,
-    },
+    Import(BenchStoreArgs),
     /// Ledger appends, hashing, verify and proofs on SQLite and PostgreSQL.
-    Ledger {
-        #[arg(long, value_enum, default_value = "small")]
-        scale: BenchScale,
-        /// PostgreSQL to use (default: a throw-away cluster started for the run).
-        #[arg(long, value_name = "URL")]
-        database: Option<String>,
-        /// Skip PostgreSQL.
-        #[arg(long)]
-        sqlite_only: bool,
-        #[arg(long, value_enum)]
-        format: Option<Format>,
-    },
+    Ledger(BenchStoreArgs),
     /// Segregation-of-duties analysis: soxctl from files and on loaded data, DuckDB and PostgreSQL on the same generated snapshot; all must find the same (risk, identity) pairs.
     Sod(SodBenchArgs),
     /// One soxctl phase of `bench sod`, in its own process so peak memory is its own (prints one JSON line).
     #[command(hide = true)]
     SodRun(SodRunArgs),
+}
+
+/// The options of the benchmarks that run on both store backends.
+#[derive(Debug, Args)]
+pub struct BenchStoreArgs {
+    #[arg(long, value_enum, default_value = "small")]
+    pub scale: BenchScale,
+    /// PostgreSQL to use (default: a throw-away cluster started for the run).
+    #[arg(long, value_name = "URL")]
+    pub database: Option<String>,
+    /// Skip PostgreSQL.
+    #[arg(long)]
+    pub sqlite_only: bool,
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
 }
 
 #[derive(Debug, Args)]

@@ -85,6 +85,22 @@ pub(super) async fn open(
     Ok((store, key))
 }
 
+/// Deterministic xorshift64*: seeded data for the benches, no dependency.
+pub(super) struct Rng(pub(super) u64);
+
+impl Rng {
+    pub(super) fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    pub(super) fn below(&mut self, n: usize) -> usize {
+        usize::try_from(self.next() % n as u64).unwrap_or(0)
+    }
+}
+
 pub(super) fn tempdir_path(prefix: &str) -> anyhow::Result<std::path::PathBuf> {
     let mut suffix = [0u8; 8];
     getrandom::getrandom(&mut suffix).map_err(|e| anyhow::anyhow!("random: {e}"))?;
@@ -314,35 +330,26 @@ async fn run_backend(
 }
 
 pub async fn run(_config: &Config, command: BenchCommand) -> CmdResult {
-    let (scale, database, sqlite_only, format) = match command {
-        BenchCommand::Ledger {
-            scale,
-            database,
-            sqlite_only,
-            format,
-        } => (scale, database, sqlite_only, format),
-        BenchCommand::Import {
-            scale,
-            database,
-            sqlite_only,
-            format,
-        } => {
-            super::bench_import::run(scale, database, sqlite_only, format).await?;
+    let args = match command {
+        BenchCommand::Ledger(args) => args,
+        BenchCommand::Import(args) => {
+            super::bench_import::run(args).await?;
+            return Ok(Exit::Ok);
+        }
+        BenchCommand::History(args) => {
+            super::bench_history::run(args).await?;
             return Ok(Exit::Ok);
         }
         BenchCommand::Sod(_) | BenchCommand::SodRun(_) => {
             crate::exit::usage!("not a ledger benchmark");
         }
-        BenchCommand::History {
-            scale,
-            database,
-            sqlite_only,
-            format,
-        } => {
-            super::bench_history::run(scale, database, sqlite_only, format).await?;
-            return Ok(Exit::Ok);
-        }
     };
+    let crate::cli::BenchStoreArgs {
+        scale,
+        database,
+        sqlite_only,
+        format,
+    } = args;
     let s = sizes(scale);
     let work = tempdir_path("soxctl-bench")?;
     let fsync = fdatasync_rate(&work);

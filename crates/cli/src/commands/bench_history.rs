@@ -3,7 +3,8 @@
 //! person could do at T, and a person's changes between T1 and T2 — timed
 //! over random questions (p50, p99) on SQLite and PostgreSQL.
 
-use crate::cli::BenchScale;
+use super::bench::Rng;
+use crate::cli::{BenchScale, BenchStoreArgs};
 use crate::output::{Format, print_records};
 use anyhow::Context;
 use soxctl_model::event::{AccountFact, Baselined, Event, GrantFact, Origin, SystemFact};
@@ -24,18 +25,6 @@ fn events(scale: BenchScale) -> u64 {
     match scale {
         BenchScale::Small => 300_000,
         BenchScale::Full => 10_000_000,
-    }
-}
-
-/// Deterministic xorshift64*.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
     }
 }
 
@@ -211,12 +200,13 @@ async fn questions(store: &Store, n: u64) -> anyhow::Result<Vec<(&'static str, f
     ])
 }
 
-pub async fn run(
-    scale: BenchScale,
-    database: Option<String>,
-    sqlite_only: bool,
-    format: Option<Format>,
-) -> anyhow::Result<()> {
+pub async fn run(args: BenchStoreArgs) -> anyhow::Result<()> {
+    let BenchStoreArgs {
+        scale,
+        database,
+        sqlite_only,
+        format,
+    } = args;
     let n = events(scale);
     let work = super::bench::tempdir_path("soxctl-bench-history")?;
     let mut backends = vec![("sqlite", Location::Sqlite(work.join("sqlite")))];

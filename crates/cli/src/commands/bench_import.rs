@@ -3,7 +3,8 @@
 //! generated here, seeded: people with accounts in several of 20 systems,
 //! 20 grants each over 2,000 entitlements.
 
-use crate::cli::BenchScale;
+use super::bench::Rng;
+use crate::cli::{BenchScale, BenchStoreArgs};
 use crate::output::{Format, print_records};
 use anyhow::Context;
 use soxctl_connectors::import::{ImportOptions, import};
@@ -23,21 +24,6 @@ fn people(scale: BenchScale) -> usize {
     match scale {
         BenchScale::Small => 5_000,
         BenchScale::Full => 50_000,
-    }
-}
-
-/// xorshift64*: deterministic and dependency-free.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        usize::try_from(self.next() % n as u64).unwrap_or(0)
     }
 }
 
@@ -213,12 +199,13 @@ async fn run_backend(
     Ok(())
 }
 
-pub async fn run(
-    scale: BenchScale,
-    database: Option<String>,
-    sqlite_only: bool,
-    format: Option<Format>,
-) -> anyhow::Result<()> {
+pub async fn run(args: BenchStoreArgs) -> anyhow::Result<()> {
+    let BenchStoreArgs {
+        scale,
+        database,
+        sqlite_only,
+        format,
+    } = args;
     let work = super::bench::tempdir_path("soxctl-bench-import")?;
     let (base, changed) = (work.join("base"), work.join("changed"));
     let n = people(scale);
