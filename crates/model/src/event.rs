@@ -10,6 +10,10 @@ use crate::ids::{PersonId, SystemId, TokenId};
 use crate::inventory::{Account, Entitlement, Grant, PersonStatus, Role, RoleEntitlement, System};
 use crate::mitigation::{MitigationGranted, MitigationRevoked};
 use crate::principal::Scope;
+use crate::request::{
+    AccessGranted, AccessRevoked, DelegationCreated, DelegationRevoked, RequestApproved,
+    RequestCancelled, RequestCreated, RequestDenied, RequestExpired,
+};
 use crate::sealed::Sealed;
 use crate::time::{Date, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -177,6 +181,24 @@ pub enum Event {
     FindingAccepted(FindingAccepted),
     #[serde(rename = "finding.assigned")]
     FindingAssigned(FindingAssigned),
+    #[serde(rename = "request.created")]
+    RequestCreated(Box<RequestCreated>),
+    #[serde(rename = "request.approved")]
+    RequestApproved(RequestApproved),
+    #[serde(rename = "request.denied")]
+    RequestDenied(RequestDenied),
+    #[serde(rename = "request.cancelled")]
+    RequestCancelled(RequestCancelled),
+    #[serde(rename = "request.expired")]
+    RequestExpired(RequestExpired),
+    #[serde(rename = "access.granted")]
+    AccessGranted(AccessGranted),
+    #[serde(rename = "access.revoked")]
+    AccessRevoked(AccessRevoked),
+    #[serde(rename = "delegation.created")]
+    DelegationCreated(DelegationCreated),
+    #[serde(rename = "delegation.revoked")]
+    DelegationRevoked(DelegationRevoked),
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -17,6 +17,7 @@ pub mod mitigation;
 pub mod principal;
 pub mod projection;
 pub mod reconcile;
+pub mod request;
 pub mod sealed;
 pub mod time;
 

@@ -12,6 +12,10 @@ use crate::ids::{AccountId, EntitlementId, PersonId, RoleId, SystemId, TokenId};
 use crate::inventory::{Account, Entitlement, Grant, Person, Role, RoleEntitlement, System};
 use crate::mitigation::MitigationRow;
 use crate::principal::{Principal, Scope};
+use crate::request::{
+    AccessEnd, AccessGrantRow, Decision, DecisionRow, DelegationRow, RequestRow, RequestStatus,
+    RequestUpdate,
+};
 use crate::sealed::{self, KeyId, PersonKey, SealError};
 use crate::time::Timestamp;
 use std::collections::BTreeMap;
@@ -114,6 +118,10 @@ pub enum Row {
     Finding(FindingRow),
     Document(DocumentRow),
     Mitigation(MitigationRow),
+    Request(Box<RequestRow>),
+    Decision(DecisionRow),
+    AccessGrant(AccessGrantRow),
+    Delegation(DelegationRow),
 }
 
 /// Primary keys of the state tables; the variant names the table.
@@ -135,6 +143,10 @@ pub enum RowKey {
     Finding(String),
     Document(DocumentKind, u64),
     Mitigation(String),
+    Request(String),
+    Decision(String, PersonId),
+    AccessGrant(String),
+    Delegation(String),
 }
 
 impl RowKey {
@@ -156,6 +168,10 @@ impl RowKey {
             Self::Finding(_) => "findings",
             Self::Document(..) => "documents",
             Self::Mitigation(_) => "sod_mitigations",
+            Self::Request(_) => "requests",
+            Self::Decision(..) => "request_decisions",
+            Self::AccessGrant(_) => "access_grants",
+            Self::Delegation(_) => "delegations",
         }
     }
 }
@@ -196,6 +212,10 @@ impl Row {
             Self::Finding(f) => RowKey::Finding(f.finding_id.clone()),
             Self::Document(d) => RowKey::Document(d.kind, d.version),
             Self::Mitigation(m) => RowKey::Mitigation(m.mitigation_id.clone()),
+            Self::Request(r) => RowKey::Request(r.request_id.clone()),
+            Self::Decision(d) => RowKey::Decision(d.request_id.clone(), d.approver_id.clone()),
+            Self::AccessGrant(g) => RowKey::AccessGrant(g.grant_id.clone()),
+            Self::Delegation(d) => RowKey::Delegation(d.delegation_id.clone()),
         }
     }
 }
@@ -234,6 +254,22 @@ pub enum RowChange {
         system_id: SystemId,
         account_id: AccountId,
         close: Close,
+    },
+    /// A decision, expiry or activation of an existing request.
+    UpdateRequest {
+        request_id: String,
+        update: RequestUpdate,
+    },
+    /// Ends a time-bound grant.
+    EndAccessGrant {
+        grant_id: String,
+        at: Timestamp,
+        end: AccessEnd,
+    },
+    /// Ends a delegation early.
+    RevokeDelegation {
+        delegation_id: String,
+        at: Timestamp,
     },
 }
 
@@ -419,6 +455,130 @@ pub fn project(
                 due: f.due,
             },
         },
+        Event::RequestCreated(r) => Upsert(Row::Request(Box::new(RequestRow {
+            request_id: r.request_id.clone(),
+            requester_id: r.requester_id.clone(),
+            ask: r.ask.clone(),
+            justification: r.justification.clone(),
+            ticket: r.ticket.clone(),
+            policy_version: r.policy_version,
+            policy_rule: r.policy_rule.clone(),
+            required_approvals: r.required_approvals,
+            approvers: r.approvers.clone(),
+            mfa_required: r.mfa_required,
+            sod: r.sod.clone(),
+            created_at: ctx.time,
+            expires_at: r.expires_at,
+            approval_window_secs: r.approval_window_secs,
+            status: RequestStatus::Pending,
+            approvals: 0,
+            decided_at: None,
+            valid_until: None,
+            activated_at: None,
+            closed_reason: None,
+        }))),
+        Event::RequestApproved(a) => {
+            return Ok(vec![
+                Upsert(Row::Decision(DecisionRow {
+                    request_id: a.request_id.clone(),
+                    approver_id: a.approver_id.clone(),
+                    decision: Decision::Approve,
+                    on_behalf_of: a.on_behalf_of.clone(),
+                    mfa: a.mfa,
+                    comment: a.comment.clone(),
+                    decided_at: ctx.time,
+                    seq: ctx.seq,
+                    actor: ctx.actor.to_string(),
+                })),
+                RowChange::UpdateRequest {
+                    request_id: a.request_id.clone(),
+                    update: RequestUpdate::Approval {
+                        approvals: a.approvals,
+                        approved_at: a.approved.then_some(ctx.time),
+                        valid_until: a.valid_until,
+                    },
+                },
+            ]);
+        }
+        Event::RequestDenied(d) => {
+            return Ok(vec![
+                Upsert(Row::Decision(DecisionRow {
+                    request_id: d.request_id.clone(),
+                    approver_id: d.approver_id.clone(),
+                    decision: Decision::Deny,
+                    on_behalf_of: d.on_behalf_of.clone(),
+                    mfa: d.mfa,
+                    comment: Some(d.reason.clone()),
+                    decided_at: ctx.time,
+                    seq: ctx.seq,
+                    actor: ctx.actor.to_string(),
+                })),
+                RowChange::UpdateRequest {
+                    request_id: d.request_id.clone(),
+                    update: RequestUpdate::Closed {
+                        status: RequestStatus::Denied,
+                        at: ctx.time,
+                        reason: Some(d.reason.clone()),
+                    },
+                },
+            ]);
+        }
+        Event::RequestCancelled(c) => RowChange::UpdateRequest {
+            request_id: c.request_id.clone(),
+            update: RequestUpdate::Closed {
+                status: RequestStatus::Cancelled,
+                at: ctx.time,
+                reason: Some(c.reason.clone()),
+            },
+        },
+        Event::RequestExpired(e) => RowChange::UpdateRequest {
+            request_id: e.request_id.clone(),
+            update: RequestUpdate::Closed {
+                status: RequestStatus::Expired,
+                at: ctx.time,
+                reason: None,
+            },
+        },
+        Event::AccessGranted(g) => {
+            return Ok(vec![
+                Upsert(Row::AccessGrant(AccessGrantRow {
+                    grant_id: g.grant_id.clone(),
+                    request_id: g.request_id.clone(),
+                    person_id: g.person_id.clone(),
+                    system_id: g.item.system_id.clone(),
+                    account_id: g.item.account_id.clone(),
+                    entitlement_id: g.item.entitlement_id.clone(),
+                    starts_at: g.starts_at,
+                    ends_at: g.ends_at,
+                    ended_at: None,
+                    end: None,
+                })),
+                RowChange::UpdateRequest {
+                    request_id: g.request_id.clone(),
+                    update: RequestUpdate::Activated { at: ctx.time },
+                },
+            ]);
+        }
+        Event::AccessRevoked(r) => RowChange::EndAccessGrant {
+            grant_id: r.grant_id.clone(),
+            at: ctx.time,
+            end: r.end,
+        },
+        Event::DelegationCreated(d) => Upsert(Row::Delegation(DelegationRow {
+            delegation_id: d.delegation_id.clone(),
+            delegator_id: d.delegator_id.clone(),
+            delegate_id: d.delegate_id.clone(),
+            starts_at: d.starts_at,
+            ends_at: d.ends_at,
+            reason: d.reason.clone(),
+            created_at: ctx.time,
+            created_by: ctx.actor.to_string(),
+            revoked_at: None,
+        })),
+        Event::DelegationRevoked(d) => RowChange::RevokeDelegation {
+            delegation_id: d.delegation_id.clone(),
+            at: ctx.time,
+        },
         Event::TokenRevoked(t) => RowChange::RevokeToken {
             token_id: t.token_id.clone(),
             at: ctx.time,
@@ -520,6 +680,12 @@ pub enum ApplyError {
     UnknownFinding(String),
     #[error("sod.mitigation.revoked names mitigation '{0}', which was never granted")]
     UnknownMitigation(String),
+    #[error("a request event names request '{0}', which was never created")]
+    UnknownRequest(String),
+    #[error("access.revoked names grant '{0}', which was never granted")]
+    UnknownAccessGrant(String),
+    #[error("delegation.revoked names delegation '{0}', which was never created")]
+    UnknownDelegation(String),
 }
 
 impl State {
@@ -577,6 +743,30 @@ impl State {
                     let first = RowKey::AccountInterval(system_id.clone(), account_id.clone(), 0);
                     let last = RowKey::AccountInterval(system_id, account_id, u64::MAX);
                     history::close_open(self.rows.range_mut(first..=last), &close);
+                }
+                RowChange::UpdateRequest { request_id, update } => {
+                    match self.rows.get_mut(&RowKey::Request(request_id.clone())) {
+                        Some(Row::Request(r)) => update.apply(r),
+                        _ => return Err(ApplyError::UnknownRequest(request_id)),
+                    }
+                }
+                RowChange::EndAccessGrant { grant_id, at, end } => {
+                    match self.rows.get_mut(&RowKey::AccessGrant(grant_id.clone())) {
+                        Some(Row::AccessGrant(g)) => {
+                            g.ended_at = Some(at);
+                            g.end = Some(end);
+                        }
+                        _ => return Err(ApplyError::UnknownAccessGrant(grant_id)),
+                    }
+                }
+                RowChange::RevokeDelegation { delegation_id, at } => {
+                    match self
+                        .rows
+                        .get_mut(&RowKey::Delegation(delegation_id.clone()))
+                    {
+                        Some(Row::Delegation(d)) => d.revoked_at = Some(at),
+                        _ => return Err(ApplyError::UnknownDelegation(delegation_id)),
+                    }
                 }
                 RowChange::ErasePerson { person_id } => {
                     match self.rows.get_mut(&RowKey::Person(person_id.clone())) {

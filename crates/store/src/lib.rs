@@ -146,6 +146,7 @@ pub mod history;
 pub mod idempotency;
 pub mod jobs;
 pub mod mitigations;
+pub mod requests;
 pub mod outbox;
 pub mod scim;
 pub mod tokens;

@@ -8,6 +8,7 @@ pub mod jobs;
 pub mod ledger;
 pub mod migrate;
 pub mod mitigations;
+pub mod requests;
 pub mod outbox;
 pub mod rows;
 pub mod scim;

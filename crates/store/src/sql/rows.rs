@@ -37,9 +37,9 @@ fn pid(v: &Option<PersonId>) -> Option<&str> {
 // still end deleted, and the reverse still ends upserted; runs of different
 // tables may be written in either order, since no constraint spans tables.
 
-/// Rows per multi-row statement. With at most 15 columns (findings) a
-/// statement binds at most 960 parameters: under SQLite's historic limit of
-/// 999 and far under PostgreSQL's 65535.
+/// Rows per multi-row statement. With at most 24 columns (requests) a
+/// statement binds at most 1,536 parameters: under the bundled SQLite's
+/// limit of 32,766 and far under PostgreSQL's 65,535.
 pub const ROW_BATCH: usize = 64;
 
 /// Buffered changes at most, over all runs, before they are written.
@@ -64,6 +64,10 @@ enum Table {
     Findings,
     Documents,
     Mitigations,
+    Requests,
+    Decisions,
+    AccessGrants,
+    Delegations,
 }
 
 impl Table {
@@ -85,6 +89,10 @@ impl Table {
             Row::Finding(_) => Self::Findings,
             Row::Document(_) => Self::Documents,
             Row::Mitigation(_) => Self::Mitigations,
+            Row::Request(_) => Self::Requests,
+            Row::Decision(_) => Self::Decisions,
+            Row::AccessGrant(_) => Self::AccessGrants,
+            Row::Delegation(_) => Self::Delegations,
         }
     }
 
@@ -106,6 +114,10 @@ impl Table {
             RowKey::Finding(_) => Self::Findings,
             RowKey::Document(..) => Self::Documents,
             RowKey::Mitigation(_) => Self::Mitigations,
+            RowKey::Request(_) => Self::Requests,
+            RowKey::Decision(..) => Self::Decisions,
+            RowKey::AccessGrant(_) => Self::AccessGrants,
+            RowKey::Delegation(_) => Self::Delegations,
         }
     }
 
@@ -127,6 +139,10 @@ impl Table {
             Self::Findings => "findings",
             Self::Documents => "documents",
             Self::Mitigations => "sod_mitigations",
+            Self::Requests => "requests",
+            Self::Decisions => "request_decisions",
+            Self::AccessGrants => "access_grants",
+            Self::Delegations => "delegations",
         }
     }
 
@@ -203,6 +219,10 @@ impl Table {
             Self::Findings => &super::findings::COLUMNS,
             Self::Documents => &super::documents::COLUMNS,
             Self::Mitigations => &super::mitigations::COLUMNS,
+            Self::Requests => &super::requests::REQUEST_COLUMNS,
+            Self::Decisions => &super::requests::DECISION_COLUMNS,
+            Self::AccessGrants => &super::requests::GRANT_COLUMNS,
+            Self::Delegations => &super::requests::DELEGATION_COLUMNS,
         }
     }
 
@@ -210,7 +230,7 @@ impl Table {
         match self {
             Self::Entitlements | Self::Accounts => 2,
             Self::Grants | Self::RoleEntitlements | Self::AccountHistory => 3,
-            Self::Documents => 2,
+            Self::Documents | Self::Decisions => 2,
             Self::GrantHistory => 4,
             _ => 1,
         }
@@ -421,6 +441,10 @@ fn bind_row<'q>(q: Query<'q>, row: &'q Row) -> Query<'q> {
         Row::Finding(f) => super::findings::bind(q, f),
         Row::Document(d) => super::documents::bind(q, d),
         Row::Mitigation(m) => super::mitigations::bind(q, m),
+        Row::Request(r) => super::requests::bind_request(q, r),
+        Row::Decision(d) => super::requests::bind_decision(q, d),
+        Row::AccessGrant(g) => super::requests::bind_grant(q, g),
+        Row::Delegation(d) => super::requests::bind_delegation(q, d),
         Row::AccountInterval(a) => q
             .bind(a.system_id.as_str())
             .bind(a.account_id.as_str())
@@ -456,7 +480,11 @@ fn bind_key<'q>(q: Query<'q>, key: &'q RowKey) -> Query<'q> {
             .bind(seq_param(*seq)),
         RowKey::Finding(id) => q.bind(id.as_str()),
         RowKey::Document(kind, version) => q.bind(kind.as_str()).bind(seq_param(*version)),
-        RowKey::Mitigation(id) => q.bind(id.as_str()),
+        RowKey::Mitigation(id)
+        | RowKey::Request(id)
+        | RowKey::AccessGrant(id)
+        | RowKey::Delegation(id) => q.bind(id.as_str()),
+        RowKey::Decision(id, approver) => q.bind(id.as_str()).bind(approver.as_str()),
         RowKey::AccountInterval(s, a, seq) => {
             q.bind(s.as_str()).bind(a.as_str()).bind(seq_param(*seq))
         }
@@ -490,6 +518,9 @@ fn table_of(change: &RowChange) -> Table {
         RowChange::CloseAccountInterval { .. } => Table::AccountHistory,
         RowChange::UpdateFinding { .. } => Table::Findings,
         RowChange::RevokeMitigation { .. } => Table::Mitigations,
+        RowChange::UpdateRequest { .. } => Table::Requests,
+        RowChange::EndAccessGrant { .. } => Table::AccessGrants,
+        RowChange::RevokeDelegation { .. } => Table::Delegations,
     }
 }
 
@@ -620,6 +651,15 @@ async fn write_alone(conn: &mut Conn, change: RowChange) -> Result<()> {
         }
         RowChange::UpdateFinding { finding_id, update } => {
             super::findings::update(conn, &finding_id, &update).await?
+        }
+        RowChange::UpdateRequest { request_id, update } => {
+            super::requests::update_request(conn, &request_id, &update).await?
+        }
+        RowChange::EndAccessGrant { grant_id, at, end } => {
+            super::requests::end_grant(conn, &grant_id, at, end).await?
+        }
+        RowChange::RevokeDelegation { delegation_id, at } => {
+            super::requests::revoke_delegation(conn, &delegation_id, at).await?
         }
         RowChange::CloseAccountInterval {
             system_id,
@@ -1100,6 +1140,31 @@ pub async fn all_rows(conn: &mut Conn) -> Result<BTreeMap<RowKey, Row>> {
             .await?
             .into_iter()
             .map(Row::AccountInterval),
+    );
+    let all = crate::requests::RequestFilter::default();
+    rows.extend(
+        super::requests::requests(conn, &all)
+            .await?
+            .into_iter()
+            .map(|r| Row::Request(Box::new(r))),
+    );
+    rows.extend(
+        super::requests::decisions(conn, None)
+            .await?
+            .into_iter()
+            .map(Row::Decision),
+    );
+    rows.extend(
+        super::requests::access_grants(conn, None, None)
+            .await?
+            .into_iter()
+            .map(Row::AccessGrant),
+    );
+    rows.extend(
+        super::requests::delegations(conn)
+            .await?
+            .into_iter()
+            .map(Row::Delegation),
     );
     Ok(rows.into_iter().map(|r| (r.key(), r)).collect())
 }

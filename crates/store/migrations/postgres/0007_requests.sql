@@ -1,0 +1,73 @@
+-- Just-in-time requests (state, rebuilt by verify's replay). The ask, the
+-- approver list and the SoD flags are JSON text exactly as projected.
+CREATE TABLE requests (
+    request_id           TEXT PRIMARY KEY,
+    kind                 TEXT NOT NULL,
+    requester_id         TEXT NOT NULL,
+    person_id            TEXT,
+    digest               TEXT,
+    env                  TEXT,
+    ask                  TEXT NOT NULL,
+    justification        TEXT NOT NULL,
+    ticket               TEXT,
+    policy_version       BIGINT,
+    policy_rule          TEXT NOT NULL,
+    required_approvals   BIGINT NOT NULL,
+    approvers            TEXT NOT NULL,
+    mfa_required         BOOLEAN NOT NULL,
+    sod                  TEXT NOT NULL,
+    created_at           TEXT NOT NULL,
+    expires_at           TEXT NOT NULL,
+    approval_window_secs BIGINT NOT NULL,
+    status               TEXT NOT NULL,
+    approvals            BIGINT NOT NULL,
+    decided_at           TEXT,
+    valid_until          TEXT,
+    activated_at         TEXT,
+    closed_reason        TEXT
+);
+CREATE INDEX requests_by_status ON requests (status, expires_at);
+CREATE INDEX requests_by_digest ON requests (digest);
+
+-- One row per approver's decision.
+CREATE TABLE request_decisions (
+    request_id   TEXT NOT NULL,
+    approver_id  TEXT NOT NULL,
+    decision     TEXT NOT NULL,
+    on_behalf_of TEXT,
+    mfa          BOOLEAN NOT NULL,
+    comment      TEXT,
+    decided_at   TEXT NOT NULL,
+    seq          BIGINT NOT NULL,
+    actor        TEXT NOT NULL,
+    PRIMARY KEY (request_id, approver_id)
+);
+
+-- Time-bound grants that approved access requests became.
+CREATE TABLE access_grants (
+    grant_id       TEXT PRIMARY KEY,
+    request_id     TEXT NOT NULL,
+    person_id      TEXT NOT NULL,
+    system_id      TEXT NOT NULL,
+    account_id     TEXT NOT NULL,
+    entitlement_id TEXT NOT NULL,
+    starts_at      TEXT NOT NULL,
+    ends_at        TEXT NOT NULL,
+    ended_at       TEXT,
+    end_kind       TEXT
+);
+CREATE INDEX access_grants_open ON access_grants (ended_at, ends_at);
+CREATE INDEX access_grants_by_request ON access_grants (request_id);
+
+-- Approvers away hand their approvals to a delegate for a while.
+CREATE TABLE delegations (
+    delegation_id TEXT PRIMARY KEY,
+    delegator_id  TEXT NOT NULL,
+    delegate_id   TEXT NOT NULL,
+    starts_at     TEXT NOT NULL,
+    ends_at       TEXT NOT NULL,
+    reason        TEXT NOT NULL,
+    created_at    TEXT NOT NULL,
+    created_by    TEXT NOT NULL,
+    revoked_at    TEXT
+);

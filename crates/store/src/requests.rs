@@ -1,0 +1,95 @@
+//! Reading the just-in-time tables. The rules for changing them live in
+//! the workflow crate; every change is an event through [`WriteTx::append`].
+
+use crate::error::Result;
+use crate::{Store, WriteTx};
+use soxctl_model::request::{AccessGrantRow, DecisionRow, DelegationRow, RequestRow, RequestStatus};
+use soxctl_model::time::Timestamp;
+
+/// Which requests to list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequestFilter {
+    pub request_id: Option<String>,
+    pub status: Option<RequestStatus>,
+    /// Pending requests whose deadline is at or before this time.
+    pub pending_due_before: Option<Timestamp>,
+    pub digest: Option<String>,
+}
+
+impl Store {
+    pub async fn requests(&self, filter: &RequestFilter) -> Result<Vec<RequestRow>> {
+        with_conn!(self, |conn, m| m::requests::requests(conn, filter).await)
+    }
+
+    pub async fn request(&self, request_id: &str) -> Result<Option<RequestRow>> {
+        let filter = RequestFilter {
+            request_id: Some(request_id.to_owned()),
+            ..RequestFilter::default()
+        };
+        Ok(self.requests(&filter).await?.into_iter().next())
+    }
+
+    pub async fn decisions(&self, request_id: Option<&str>) -> Result<Vec<DecisionRow>> {
+        with_conn!(self, |conn, m| m::requests::decisions(conn, request_id).await)
+    }
+
+    pub async fn access_grants(
+        &self,
+        request_id: Option<&str>,
+        open_due_before: Option<Timestamp>,
+    ) -> Result<Vec<AccessGrantRow>> {
+        with_conn!(self, |conn, m| m::requests::access_grants(
+            conn,
+            request_id,
+            open_due_before
+        )
+        .await)
+    }
+
+    pub async fn delegations(&self) -> Result<Vec<DelegationRow>> {
+        with_conn!(self, |conn, m| m::requests::delegations(conn).await)
+    }
+}
+
+impl WriteTx {
+    pub async fn requests(&mut self, filter: &RequestFilter) -> Result<Vec<RequestRow>> {
+        each!(self, WriteTx, |tx, m| m::requests::requests(
+            tx.conn().await?,
+            filter
+        )
+        .await)
+    }
+
+    pub async fn request(&mut self, request_id: &str) -> Result<Option<RequestRow>> {
+        let filter = RequestFilter {
+            request_id: Some(request_id.to_owned()),
+            ..RequestFilter::default()
+        };
+        Ok(self.requests(&filter).await?.into_iter().next())
+    }
+
+    pub async fn decisions(&mut self, request_id: Option<&str>) -> Result<Vec<DecisionRow>> {
+        each!(self, WriteTx, |tx, m| m::requests::decisions(
+            tx.conn().await?,
+            request_id
+        )
+        .await)
+    }
+
+    pub async fn access_grants(
+        &mut self,
+        request_id: Option<&str>,
+        open_due_before: Option<Timestamp>,
+    ) -> Result<Vec<AccessGrantRow>> {
+        each!(self, WriteTx, |tx, m| m::requests::access_grants(
+            tx.conn().await?,
+            request_id,
+            open_due_before
+        )
+        .await)
+    }
+
+    pub async fn delegations(&mut self) -> Result<Vec<DelegationRow>> {
+        each!(self, WriteTx, |tx, m| m::requests::delegations(tx.conn().await?).await)
+    }
+}

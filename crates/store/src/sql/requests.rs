@@ -1,0 +1,429 @@
+//! The just-in-time tables: `requests`, `request_decisions`,
+//! `access_grants` and `delegations`.
+
+use super::rows::{Query, opt, parse, person_id, seq_param};
+use super::{Conn, Db};
+use crate::error::{Result, StoreError};
+use crate::requests::RequestFilter;
+use soxctl_model::ids::{AccountId, EntitlementId, SystemId};
+use soxctl_model::request::{
+    AccessEnd, AccessGrantRow, Ask, Decision, DecisionRow, DelegationRow, RequestRow,
+    RequestStatus, RequestUpdate,
+};
+use soxctl_model::time::Timestamp;
+use sqlx::Row as _;
+
+pub const REQUEST_COLUMNS: [&str; 24] = [
+    "request_id",
+    "kind",
+    "requester_id",
+    "person_id",
+    "digest",
+    "env",
+    "ask",
+    "justification",
+    "ticket",
+    "policy_version",
+    "policy_rule",
+    "required_approvals",
+    "approvers",
+    "mfa_required",
+    "sod",
+    "created_at",
+    "expires_at",
+    "approval_window_secs",
+    "status",
+    "approvals",
+    "decided_at",
+    "valid_until",
+    "activated_at",
+    "closed_reason",
+];
+
+pub const DECISION_COLUMNS: [&str; 9] = [
+    "request_id",
+    "approver_id",
+    "decision",
+    "on_behalf_of",
+    "mfa",
+    "comment",
+    "decided_at",
+    "seq",
+    "actor",
+];
+
+pub const GRANT_COLUMNS: [&str; 10] = [
+    "grant_id",
+    "request_id",
+    "person_id",
+    "system_id",
+    "account_id",
+    "entitlement_id",
+    "starts_at",
+    "ends_at",
+    "ended_at",
+    "end_kind",
+];
+
+pub const DELEGATION_COLUMNS: [&str; 9] = [
+    "delegation_id",
+    "delegator_id",
+    "delegate_id",
+    "starts_at",
+    "ends_at",
+    "reason",
+    "created_at",
+    "created_by",
+    "revoked_at",
+];
+
+fn ts(t: &Option<Timestamp>) -> Option<String> {
+    t.map(|t| t.to_canonical())
+}
+
+/// JSON text of a projected value: struct fields in declaration order and
+/// object keys sorted, so the same row always has the same text.
+fn json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned())
+}
+
+fn int(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+pub fn bind_request<'q>(q: Query<'q>, r: &'q RequestRow) -> Query<'q> {
+    q.bind(r.request_id.as_str())
+        .bind(r.kind().as_str())
+        .bind(r.requester_id.as_str())
+        .bind(r.beneficiary().map(|p| p.as_str()))
+        .bind(r.digest())
+        .bind(match &r.ask {
+            Ask::Action(a) => Some(a.env.as_str()),
+            Ask::Access(_) => None,
+        })
+        .bind(json(&r.ask))
+        .bind(r.justification.as_str())
+        .bind(r.ticket.as_deref())
+        .bind(r.policy_version.map(int))
+        .bind(r.policy_rule.as_str())
+        .bind(i64::from(r.required_approvals))
+        .bind(json(&r.approvers))
+        .bind(r.mfa_required)
+        .bind(json(&r.sod))
+        .bind(r.created_at.to_canonical())
+        .bind(r.expires_at.to_canonical())
+        .bind(int(r.approval_window_secs))
+        .bind(r.status.as_str())
+        .bind(i64::from(r.approvals))
+        .bind(ts(&r.decided_at))
+        .bind(ts(&r.valid_until))
+        .bind(ts(&r.activated_at))
+        .bind(r.closed_reason.as_deref())
+}
+
+pub fn bind_decision<'q>(q: Query<'q>, d: &'q DecisionRow) -> Query<'q> {
+    q.bind(d.request_id.as_str())
+        .bind(d.approver_id.as_str())
+        .bind(d.decision.as_str())
+        .bind(d.on_behalf_of.as_ref().map(|p| p.as_str()))
+        .bind(d.mfa)
+        .bind(d.comment.as_deref())
+        .bind(d.decided_at.to_canonical())
+        .bind(seq_param(d.seq))
+        .bind(d.actor.as_str())
+}
+
+pub fn bind_grant<'q>(q: Query<'q>, g: &'q AccessGrantRow) -> Query<'q> {
+    q.bind(g.grant_id.as_str())
+        .bind(g.request_id.as_str())
+        .bind(g.person_id.as_str())
+        .bind(g.system_id.as_str())
+        .bind(g.account_id.as_str())
+        .bind(g.entitlement_id.as_str())
+        .bind(g.starts_at.to_canonical())
+        .bind(g.ends_at.to_canonical())
+        .bind(ts(&g.ended_at))
+        .bind(g.end.map(AccessEnd::as_str))
+}
+
+pub fn bind_delegation<'q>(q: Query<'q>, d: &'q DelegationRow) -> Query<'q> {
+    q.bind(d.delegation_id.as_str())
+        .bind(d.delegator_id.as_str())
+        .bind(d.delegate_id.as_str())
+        .bind(d.starts_at.to_canonical())
+        .bind(d.ends_at.to_canonical())
+        .bind(d.reason.as_str())
+        .bind(d.created_at.to_canonical())
+        .bind(d.created_by.as_str())
+        .bind(ts(&d.revoked_at))
+}
+
+fn must_hit(done: u64, what: &str, id: &str) -> Result<()> {
+    if done != 1 {
+        return Err(StoreError::Invalid(format!(
+            "an entry names {what} '{id}', which does not exist"
+        )));
+    }
+    Ok(())
+}
+
+pub async fn update_request(conn: &mut Conn, id: &str, update: &RequestUpdate) -> Result<()> {
+    let done = match update {
+        RequestUpdate::Approval {
+            approvals,
+            approved_at: Some(at),
+            valid_until,
+        } => sqlx::query(
+            "UPDATE requests SET approvals = $1, status = 'approved', decided_at = $2, valid_until = $3 \
+             WHERE request_id = $4",
+        )
+        .bind(i64::from(*approvals))
+        .bind(at.to_canonical())
+        .bind(ts(valid_until))
+        .bind(id)
+        .execute(&mut *conn)
+        .await?,
+        RequestUpdate::Approval {
+            approvals,
+            approved_at: None,
+            ..
+        } => sqlx::query("UPDATE requests SET approvals = $1 WHERE request_id = $2")
+            .bind(i64::from(*approvals))
+            .bind(id)
+            .execute(&mut *conn)
+            .await?,
+        RequestUpdate::Closed { status, at, reason } => sqlx::query(
+            "UPDATE requests SET status = $1, decided_at = COALESCE(decided_at, $2), closed_reason = $3 \
+             WHERE request_id = $4",
+        )
+        .bind(status.as_str())
+        .bind(at.to_canonical())
+        .bind(reason.as_deref())
+        .bind(id)
+        .execute(&mut *conn)
+        .await?,
+        RequestUpdate::Activated { at } => sqlx::query(
+            "UPDATE requests SET activated_at = COALESCE(activated_at, $1) WHERE request_id = $2",
+        )
+        .bind(at.to_canonical())
+        .bind(id)
+        .execute(&mut *conn)
+        .await?,
+    };
+    must_hit(done.rows_affected(), "request", id)
+}
+
+pub async fn end_grant(conn: &mut Conn, id: &str, at: Timestamp, end: AccessEnd) -> Result<()> {
+    let done = sqlx::query("UPDATE access_grants SET ended_at = $1, end_kind = $2 WHERE grant_id = $3")
+        .bind(at.to_canonical())
+        .bind(end.as_str())
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    must_hit(done.rows_affected(), "time-bound grant", id)
+}
+
+pub async fn revoke_delegation(conn: &mut Conn, id: &str, at: Timestamp) -> Result<()> {
+    let done = sqlx::query("UPDATE delegations SET revoked_at = $1 WHERE delegation_id = $2")
+        .bind(at.to_canonical())
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    must_hit(done.rows_affected(), "delegation", id)
+}
+
+type DbRow = <Db as sqlx::Database>::Row;
+
+fn text(row: &DbRow, column: &str) -> Result<String> {
+    Ok(row.try_get::<String, _>(column)?)
+}
+
+fn text_opt(row: &DbRow, column: &str) -> Result<Option<String>> {
+    Ok(row.try_get::<Option<String>, _>(column)?)
+}
+
+fn count(table: &'static str, key: &str, v: i64) -> Result<u64> {
+    parse(table, key, u64::try_from(v))
+}
+
+fn request(row: &DbRow) -> Result<RequestRow> {
+    const T: &str = "requests";
+    let id = text(row, "request_id")?;
+    let small = |v: i64| parse(T, &id, u32::try_from(v));
+    Ok(RequestRow {
+        requester_id: parse(T, &id, person_id(&text(row, "requester_id")?))?,
+        ask: parse(T, &id, serde_json::from_str(&text(row, "ask")?))?,
+        justification: text(row, "justification")?,
+        ticket: text_opt(row, "ticket")?,
+        policy_version: row
+            .try_get::<Option<i64>, _>("policy_version")?
+            .map(|v| count(T, &id, v))
+            .transpose()?,
+        policy_rule: text(row, "policy_rule")?,
+        required_approvals: small(row.try_get("required_approvals")?)?,
+        approvers: parse(T, &id, serde_json::from_str(&text(row, "approvers")?))?,
+        mfa_required: row.try_get("mfa_required")?,
+        sod: parse(T, &id, serde_json::from_str(&text(row, "sod")?))?,
+        created_at: parse(T, &id, Timestamp::parse(&text(row, "created_at")?))?,
+        expires_at: parse(T, &id, Timestamp::parse(&text(row, "expires_at")?))?,
+        approval_window_secs: count(T, &id, row.try_get("approval_window_secs")?)?,
+        status: parse(T, &id, text(row, "status")?.parse::<RequestStatus>())?,
+        approvals: small(row.try_get("approvals")?)?,
+        decided_at: opt(T, &id, text_opt(row, "decided_at")?, Timestamp::parse)?,
+        valid_until: opt(T, &id, text_opt(row, "valid_until")?, Timestamp::parse)?,
+        activated_at: opt(T, &id, text_opt(row, "activated_at")?, Timestamp::parse)?,
+        closed_reason: text_opt(row, "closed_reason")?,
+        request_id: id,
+    })
+}
+
+fn decision(row: &DbRow) -> Result<DecisionRow> {
+    const T: &str = "request_decisions";
+    let id = text(row, "request_id")?;
+    let decision = match text(row, "decision")?.as_str() {
+        "approve" => Decision::Approve,
+        "deny" => Decision::Deny,
+        other => {
+            return Err(StoreError::Invalid(format!(
+                "request_decisions row of '{id}' has decision '{other}'"
+            )));
+        }
+    };
+    Ok(DecisionRow {
+        approver_id: parse(T, &id, person_id(&text(row, "approver_id")?))?,
+        decision,
+        on_behalf_of: opt(T, &id, text_opt(row, "on_behalf_of")?, person_id)?,
+        mfa: row.try_get("mfa")?,
+        comment: text_opt(row, "comment")?,
+        decided_at: parse(T, &id, Timestamp::parse(&text(row, "decided_at")?))?,
+        seq: count(T, &id, row.try_get("seq")?)?,
+        actor: text(row, "actor")?,
+        request_id: id,
+    })
+}
+
+fn grant(row: &DbRow) -> Result<AccessGrantRow> {
+    const T: &str = "access_grants";
+    let id = text(row, "grant_id")?;
+    let end = match text_opt(row, "end_kind")?.as_deref() {
+        None => None,
+        Some("expired") => Some(AccessEnd::Expired),
+        Some("revoked") => Some(AccessEnd::Revoked),
+        Some(other) => {
+            return Err(StoreError::Invalid(format!(
+                "access_grants row '{id}' has end '{other}'"
+            )));
+        }
+    };
+    Ok(AccessGrantRow {
+        request_id: text(row, "request_id")?,
+        person_id: parse(T, &id, person_id(&text(row, "person_id")?))?,
+        system_id: parse(T, &id, SystemId::parse(text(row, "system_id")?))?,
+        account_id: parse(T, &id, AccountId::parse(text(row, "account_id")?))?,
+        entitlement_id: parse(T, &id, EntitlementId::parse(text(row, "entitlement_id")?))?,
+        starts_at: parse(T, &id, Timestamp::parse(&text(row, "starts_at")?))?,
+        ends_at: parse(T, &id, Timestamp::parse(&text(row, "ends_at")?))?,
+        ended_at: opt(T, &id, text_opt(row, "ended_at")?, Timestamp::parse)?,
+        end,
+        grant_id: id,
+    })
+}
+
+fn delegation(row: &DbRow) -> Result<DelegationRow> {
+    const T: &str = "delegations";
+    let id = text(row, "delegation_id")?;
+    Ok(DelegationRow {
+        delegator_id: parse(T, &id, person_id(&text(row, "delegator_id")?))?,
+        delegate_id: parse(T, &id, person_id(&text(row, "delegate_id")?))?,
+        starts_at: parse(T, &id, Timestamp::parse(&text(row, "starts_at")?))?,
+        ends_at: parse(T, &id, Timestamp::parse(&text(row, "ends_at")?))?,
+        reason: text(row, "reason")?,
+        created_at: parse(T, &id, Timestamp::parse(&text(row, "created_at")?))?,
+        created_by: text(row, "created_by")?,
+        revoked_at: opt(T, &id, text_opt(row, "revoked_at")?, Timestamp::parse)?,
+        delegation_id: id,
+    })
+}
+
+pub async fn requests(conn: &mut Conn, filter: &RequestFilter) -> Result<Vec<RequestRow>> {
+    let mut sql = format!(
+        "SELECT {} FROM requests WHERE 1 = 1",
+        REQUEST_COLUMNS.join(", ")
+    );
+    let mut binds: Vec<String> = Vec::new();
+    let mut param = |sql: &mut String, clause: &str, value: String| {
+        binds.push(value);
+        sql.push_str(&clause.replace('?', &format!("${}", binds.len())));
+    };
+    if let Some(id) = &filter.request_id {
+        param(&mut sql, " AND request_id = ?", id.clone());
+    }
+    if let Some(status) = filter.status {
+        param(&mut sql, " AND status = ?", status.as_str().to_owned());
+    }
+    if let Some(before) = filter.pending_due_before {
+        param(
+            &mut sql,
+            " AND status = 'pending' AND expires_at <= ?",
+            before.to_canonical(),
+        );
+    }
+    if let Some(digest) = &filter.digest {
+        param(&mut sql, " AND digest = ?", digest.clone());
+    }
+    sql.push_str(" ORDER BY created_at, request_id");
+    let mut q = sqlx::query(&sql);
+    for b in &binds {
+        q = q.bind(b.as_str());
+    }
+    q.fetch_all(&mut *conn).await?.iter().map(request).collect()
+}
+
+pub async fn decisions(conn: &mut Conn, request_id: Option<&str>) -> Result<Vec<DecisionRow>> {
+    let sql = format!(
+        "SELECT {} FROM request_decisions WHERE ($1 IS NULL OR request_id = $1) ORDER BY request_id, seq",
+        DECISION_COLUMNS.join(", ")
+    );
+    sqlx::query(&sql)
+        .bind(request_id)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(decision)
+        .collect()
+}
+
+/// Time-bound grants: all, or those of one request, or those still open
+/// whose end is before `due_before`.
+pub async fn access_grants(
+    conn: &mut Conn,
+    request_id: Option<&str>,
+    open_due_before: Option<Timestamp>,
+) -> Result<Vec<AccessGrantRow>> {
+    let sql = format!(
+        "SELECT {} FROM access_grants WHERE ($1 IS NULL OR request_id = $1) \
+         AND ($2 IS NULL OR (ended_at IS NULL AND ends_at <= $2)) ORDER BY starts_at, grant_id",
+        GRANT_COLUMNS.join(", ")
+    );
+    sqlx::query(&sql)
+        .bind(request_id)
+        .bind(ts(&open_due_before))
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(grant)
+        .collect()
+}
+
+pub async fn delegations(conn: &mut Conn) -> Result<Vec<DelegationRow>> {
+    let sql = format!(
+        "SELECT {} FROM delegations ORDER BY created_at, delegation_id",
+        DELEGATION_COLUMNS.join(", ")
+    );
+    sqlx::query(&sql)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(delegation)
+        .collect()
+}
