@@ -54,7 +54,7 @@
 //! let forged = MetricsAccess(());
 //! ```
 
-use crate::ids::SystemId;
+use crate::ids::{PersonId, SystemId};
 use crate::principal::{Principal, Scope};
 use std::collections::BTreeSet;
 
@@ -64,6 +64,7 @@ pub struct Caller {
     principal: Principal,
     scopes: BTreeSet<Scope>,
     system: Option<SystemId>,
+    person: Option<PersonId>,
 }
 
 impl Caller {
@@ -77,7 +78,14 @@ impl Caller {
             principal,
             scopes,
             system,
+            person: None,
         }
+    }
+
+    /// The person a token acts for, checked active by the authentication layer.
+    pub fn acting_for(mut self, person: Option<PersonId>) -> Self {
+        self.person = person;
+        self
     }
 
     pub fn principal(&self) -> &Principal {
@@ -196,6 +204,46 @@ impl MetricsAccess {
     /// path goes through [`Caller::require`].
     pub fn public_by_configuration() -> Self {
         Self(())
+    }
+}
+
+/// Act in the request workflow as a person: ask, approve, deny, cancel,
+/// activate. Needs a token bound to a person (`token create --person`) with
+/// the `request` scope; the built-in rules then judge that person.
+#[derive(Debug, Clone)]
+pub struct PersonAccess {
+    actor: Principal,
+    person: PersonId,
+    admin: bool,
+}
+
+impl PersonAccess {
+    /// The credential that acts (the ledger's actor).
+    pub fn actor(&self) -> &Principal {
+        &self.actor
+    }
+
+    /// The person the credential acts for.
+    pub fn person(&self) -> &PersonId {
+        &self.person
+    }
+
+    /// The token also has the admin scope.
+    pub fn is_admin(&self) -> bool {
+        self.admin
+    }
+}
+
+impl Capability for PersonAccess {
+    fn check(caller: &Caller) -> Result<Self, Denied> {
+        match (&caller.person, caller.has(Scope::Request)) {
+            (Some(person), true) => Ok(Self {
+                actor: caller.principal.clone(),
+                person: person.clone(),
+                admin: caller.has(Scope::Admin),
+            }),
+            _ => Err(deny(caller, "request (on a token bound to a person: --person)")),
+        }
     }
 }
 

@@ -83,16 +83,19 @@ pub enum Scope {
     Scim,
     /// Ask the change-management gate.
     Gate,
+    /// Create, approve, deny, cancel and activate requests as the token's person.
+    Request,
     /// Scrape `/metrics`.
     Metrics,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 5] = [
+    pub const ALL: [Scope; 6] = [
         Scope::Admin,
         Scope::Read,
         Scope::Scim,
         Scope::Gate,
+        Scope::Request,
         Scope::Metrics,
     ];
 
@@ -102,6 +105,7 @@ impl Scope {
             Self::Read => "read",
             Self::Scim => "scim",
             Self::Gate => "gate",
+            Self::Request => "request",
             Self::Metrics => "metrics",
         }
     }
@@ -114,7 +118,7 @@ impl FromStr for Scope {
             .into_iter()
             .find(|scope| scope.as_str() == s)
             .ok_or_else(|| {
-                format!("unknown scope '{s}': use one of admin, read, scim, gate, metrics")
+                format!("unknown scope '{s}': use one of admin, read, scim, gate, request, metrics")
             })
     }
 }

@@ -123,7 +123,8 @@ async fn authenticate(parts: &mut Parts, state: &AppState) -> Result<Caller, Pro
         principal,
         row.scope_list().into_iter().collect(),
         row.system_id.clone(),
-    );
+    )
+    .acting_for(row.person_id.clone());
     parts.extensions.insert(caller.clone());
     Ok(caller)
 }

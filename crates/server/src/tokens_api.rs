@@ -39,7 +39,7 @@ const CREATE_EXAMPLE: &str = r#"{"scopes":["read"],"description":"nightly export
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateToken {
-    /// What the token may do: at least one of admin, read, scim, gate, metrics.
+    /// What the token may do: at least one of admin, read, scim, gate, request, metrics.
     #[schema(schema_with = scopes_schema)]
     pub scopes: Vec<Scope>,
     /// Required with the `scim` scope: the one system it pushes identities for.

@@ -91,7 +91,7 @@ impl TokenState {
 #[derive(Debug, thiserror::Error)]
 pub enum TokenError {
     #[error(
-        "a token needs at least one scope: ask for one or more of admin, read, scim, gate, metrics"
+        "a token needs at least one scope: ask for one or more of admin, read, scim, gate, request, metrics"
     )]
     NoScope,
     #[error(

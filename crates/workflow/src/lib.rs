@@ -1,0 +1,38 @@
+//! Just-in-time approvals as use cases over a store write transaction.
+//!
+//! Each function checks everything first, then appends the events that
+//! record the outcome (and queues their notifications in the outbox) in the
+//! caller's transaction; the caller commits. So the command line, the HTTP
+//! API and the job runner share one set of rules, and a refused step
+//! changes nothing.
+//!
+//! Two layers decide who may approve. The policies document (DESIGN A8,
+//! `soxctl-policy`) routes a request to candidates and sets counts,
+//! durations and MFA. The built-in rules below then remove candidates no
+//! policy can keep: the requester, the person who would hold the access,
+//! the change's authors, people who have left, and anyone whom the
+//! requested access would put in an SoD conflict.
+
+mod context;
+mod create;
+mod decide;
+mod delegation;
+mod error;
+mod facts;
+mod lifecycle;
+mod notify;
+mod sod_check;
+
+pub use context::Context;
+pub use create::{Created, NewAccess, NewAction, NewAsk, NewRequest, create};
+pub use decide::{DecisionInput, Decided, decide};
+pub use delegation::{NewDelegation, delegate, revoke_delegation};
+pub use error::WorkflowError;
+pub use lifecycle::{Sweep, activate, cancel, revoke_grant, sweep};
+
+/// The longest justification, comment or reason accepted.
+pub const MAX_TEXT_LEN: usize = 2_000;
+/// The largest action payload accepted, as JSON text.
+pub const MAX_PAYLOAD_BYTES: usize = 64 * 1024;
+/// The ledger actor of the job runner's steps.
+pub const SCHEDULER: &str = "scheduler";

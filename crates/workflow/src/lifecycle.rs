@@ -1,0 +1,267 @@
+//! After the decision: activation within the approval's validity, early
+//! cancellation and revocation, and the job runner's sweep that expires
+//! undecided requests, unused approvals and grants whose time is up.
+
+use crate::decide::start_grants;
+use crate::error::{Result, WorkflowError, conflict, refused, text};
+use crate::notify;
+use soxctl_model::event::Event;
+use soxctl_model::ids::PersonId;
+use soxctl_model::principal::Principal;
+use soxctl_model::request::{
+    AccessEnd, AccessGrantRow, AccessRevoked, Activation, Ask, RequestCancelled, RequestExpired,
+    RequestRow, RequestStatus,
+};
+use soxctl_store::WriteTx;
+use soxctl_store::requests::RequestFilter;
+
+async fn load(tx: &mut WriteTx, request_id: &str) -> Result<RequestRow> {
+    tx.request(request_id).await?.ok_or_else(|| {
+        WorkflowError::NotFound(format!(
+            "no request '{request_id}': `soxctl request list` shows them"
+        ))
+    })
+}
+
+/// Starts an approved access request that waits for its requester.
+pub async fn activate(
+    tx: &mut WriteTx,
+    actor: &Principal,
+    person: &PersonId,
+    request_id: &str,
+) -> Result<Vec<u64>> {
+    let now = tx.now();
+    let request = load(tx, request_id).await?;
+    let Ask::Access(a) = &request.ask else {
+        return Err(conflict(format!(
+            "request {request_id} is an action; actions are executed, not activated"
+        )));
+    };
+    if &request.requester_id != person && &a.person_id != person {
+        return Err(refused(format!(
+            "only the requester or the person who holds the access activates request {request_id}"
+        )));
+    }
+    if a.activation != Activation::Manual {
+        return Err(conflict(format!(
+            "request {request_id} started when it was approved; there is nothing to activate"
+        )));
+    }
+    if request.status != RequestStatus::Approved || request.activated_at.is_some() {
+        return Err(conflict(format!(
+            "request {request_id} is {}{}; only an approved request not yet activated can be",
+            request.status,
+            if request.activated_at.is_some() {
+                " and already activated"
+            } else {
+                ""
+            }
+        )));
+    }
+    if !request.usable_at(now) {
+        return Err(conflict(format!(
+            "the approval of request {request_id} ran out at {}: ask again",
+            request.valid_until.map(|v| v.to_string()).unwrap_or_default()
+        )));
+    }
+    start_grants(tx, actor, &request, now).await
+}
+
+/// Withdraws a request that is pending, or approved and not yet used; an
+/// access request's grants in force end with it.
+pub async fn cancel(
+    tx: &mut WriteTx,
+    actor: &Principal,
+    person: Option<&PersonId>,
+    request_id: &str,
+    reason: &str,
+) -> Result<Vec<u64>> {
+    text("reason", reason, true)?;
+    let now = tx.now();
+    let request = load(tx, request_id).await?;
+    if let Some(p) = person
+        && &request.requester_id != p
+    {
+        return Err(refused(format!(
+            "only the requester ({}) or an admin cancels request {request_id}",
+            request.requester_id
+        )));
+    }
+    if !matches!(
+        request.status,
+        RequestStatus::Pending | RequestStatus::Approved
+    ) {
+        return Err(conflict(format!(
+            "request {request_id} is {} already",
+            request.status
+        )));
+    }
+    let mut seqs = Vec::new();
+    for g in tx.access_grants(Some(request_id), None).await? {
+        if g.ended_at.is_none() && g.ends_at > now {
+            seqs.push(end_grant(tx, actor, &g, AccessEnd::Revoked, Some(reason)).await?);
+        }
+    }
+    seqs.push(
+        tx.append(
+            actor,
+            &Event::RequestCancelled(RequestCancelled {
+                request_id: request_id.to_owned(),
+                reason: reason.to_owned(),
+            }),
+        )
+        .await?,
+    );
+    Ok(seqs)
+}
+
+/// Ends one time-bound grant early.
+pub async fn revoke_grant(
+    tx: &mut WriteTx,
+    actor: &Principal,
+    grant_id: &str,
+    reason: &str,
+) -> Result<u64> {
+    text("reason", reason, true)?;
+    let grant = tx
+        .access_grants(None, None)
+        .await?
+        .into_iter()
+        .find(|g| g.grant_id == grant_id)
+        .ok_or_else(|| {
+            WorkflowError::NotFound(format!(
+                "no time-bound grant '{grant_id}': `soxctl grant list` shows them"
+            ))
+        })?;
+    if let Some(at) = grant.ended_at {
+        return Err(conflict(format!("grant {grant_id} ended at {at} already")));
+    }
+    end_grant(tx, actor, &grant, AccessEnd::Revoked, Some(reason)).await
+}
+
+/// Records the end of a grant and tells the target system (connector
+/// hooks listen to `access.revoked`); the next import or sync confirms.
+async fn end_grant(
+    tx: &mut WriteTx,
+    actor: &Principal,
+    grant: &AccessGrantRow,
+    end: AccessEnd,
+    reason: Option<&str>,
+) -> Result<u64> {
+    let seq = tx
+        .append(
+            actor,
+            &Event::AccessRevoked(AccessRevoked {
+                grant_id: grant.grant_id.clone(),
+                end,
+                reason: reason.map(str::to_owned),
+            }),
+        )
+        .await?;
+    notify::send(
+        tx,
+        notify::Notice {
+            topic: "access.revoked",
+            subject: format!(
+                "Access {}: {}:{} for {}",
+                end.as_str(),
+                grant.system_id,
+                grant.entitlement_id,
+                grant.person_id
+            ),
+            text: format!(
+                "Time-bound grant {} ({}:{} on account {}) {}. Remove it in {}; the next import confirms.",
+                grant.grant_id,
+                grant.system_id,
+                grant.entitlement_id,
+                grant.account_id,
+                if end == AccessEnd::Expired {
+                    "expired"
+                } else {
+                    "was revoked"
+                },
+                grant.system_id
+            ),
+            request_id: &grant.request_id,
+            recipients: vec![grant.person_id.clone()],
+            severity: None,
+            facts: serde_json::json!({
+                "grant_id": grant.grant_id,
+                "person_id": grant.person_id,
+                "system_id": grant.system_id,
+                "account_id": grant.account_id,
+                "entitlement_id": grant.entitlement_id,
+                "end": end.as_str(),
+            }),
+        },
+    )
+    .await?;
+    Ok(seq)
+}
+
+/// What one sweep recorded.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Sweep {
+    pub requests_expired: u64,
+    pub grants_expired: u64,
+}
+
+/// Expires what is due at the store's clock: undecided requests past their
+/// deadline, approvals not used within their validity, grants past their
+/// end. Overdue items are handled on the first sweep after a restart, so
+/// expiries survive restarts.
+pub async fn sweep(tx: &mut WriteTx) -> Result<Sweep> {
+    let actor = Principal::system(crate::SCHEDULER);
+    let now = tx.now();
+    let mut report = Sweep::default();
+    let due = tx
+        .requests(&RequestFilter {
+            pending_due_before: Some(now),
+            ..RequestFilter::default()
+        })
+        .await?;
+    let unused = tx
+        .requests(&RequestFilter {
+            status: Some(RequestStatus::Approved),
+            ..RequestFilter::default()
+        })
+        .await?
+        .into_iter()
+        .filter(|r| r.activated_at.is_none() && r.valid_until.is_some_and(|v| v <= now));
+    for request in due.into_iter().chain(unused) {
+        tx.append(
+            &actor,
+            &Event::RequestExpired(RequestExpired {
+                request_id: request.request_id.clone(),
+            }),
+        )
+        .await?;
+        notify::send(
+            tx,
+            notify::Notice {
+                topic: "request.expired",
+                subject: format!("Expired: {}", notify::describe(&request.ask)),
+                text: format!(
+                    "Request {} expired {}.",
+                    request.request_id,
+                    if request.status == RequestStatus::Pending {
+                        "undecided"
+                    } else {
+                        "unused"
+                    }
+                ),
+                request_id: &request.request_id,
+                recipients: vec![request.requester_id.clone()],
+                severity: None,
+                facts: serde_json::json!({}),
+            },
+        )
+        .await?;
+        report.requests_expired += 1;
+    }
+    for grant in tx.access_grants(None, Some(now)).await? {
+        end_grant(tx, &actor, &grant, AccessEnd::Expired, None).await?;
+        report.grants_expired += 1;
+    }
+    Ok(report)
+}
