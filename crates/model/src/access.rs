@@ -242,7 +242,10 @@ impl Capability for PersonAccess {
                 person: person.clone(),
                 admin: caller.has(Scope::Admin),
             }),
-            _ => Err(deny(caller, "request (on a token bound to a person: --person)")),
+            _ => Err(deny(
+                caller,
+                "request (on a token bound to a person: --person)",
+            )),
         }
     }
 }

@@ -128,7 +128,11 @@ impl PolicySet {
         })
     }
 
-    pub fn may_approve(&self, _request: &RequestFacts, candidate: &PersonFacts) -> Result<(), Refusal> {
+    pub fn may_approve(
+        &self,
+        _request: &RequestFacts,
+        candidate: &PersonFacts,
+    ) -> Result<(), Refusal> {
         if candidate.status == PersonStatus::Active {
             Ok(())
         } else {

@@ -146,8 +146,8 @@ pub mod history;
 pub mod idempotency;
 pub mod jobs;
 pub mod mitigations;
-pub mod requests;
 pub mod outbox;
+pub mod requests;
 pub mod scim;
 pub mod tokens;
 

@@ -3,7 +3,9 @@
 
 use crate::error::Result;
 use crate::{Store, WriteTx};
-use soxctl_model::request::{AccessGrantRow, DecisionRow, DelegationRow, RequestRow, RequestStatus};
+use soxctl_model::request::{
+    AccessGrantRow, DecisionRow, DelegationRow, RequestRow, RequestStatus,
+};
 use soxctl_model::time::Timestamp;
 
 /// Which requests to list.
@@ -30,7 +32,8 @@ impl Store {
     }
 
     pub async fn decisions(&self, request_id: Option<&str>) -> Result<Vec<DecisionRow>> {
-        with_conn!(self, |conn, m| m::requests::decisions(conn, request_id).await)
+        with_conn!(self, |conn, m| m::requests::decisions(conn, request_id)
+            .await)
     }
 
     pub async fn access_grants(
@@ -90,6 +93,9 @@ impl WriteTx {
     }
 
     pub async fn delegations(&mut self) -> Result<Vec<DelegationRow>> {
-        each!(self, WriteTx, |tx, m| m::requests::delegations(tx.conn().await?).await)
+        each!(self, WriteTx, |tx, m| m::requests::delegations(
+            tx.conn().await?
+        )
+        .await)
     }
 }

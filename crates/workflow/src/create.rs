@@ -347,10 +347,7 @@ pub async fn create(
             excluded.push((id, why));
             continue;
         }
-        if let Err(r) = ctx
-            .policy
-            .may_approve(&facts, &facts::person_facts(person))
-        {
+        if let Err(r) = ctx.policy.may_approve(&facts, &facts::person_facts(person)) {
             excluded.push((id, r.reason));
             continue;
         }

@@ -158,7 +158,10 @@ pub async fn decide(
                 notify::Notice {
                     topic: "request.denied",
                     subject: format!("Denied: {}", notify::describe(&request.ask)),
-                    text: format!("{approver_id} denied request {}: {reason}", request.request_id),
+                    text: format!(
+                        "{approver_id} denied request {}: {reason}",
+                        request.request_id
+                    ),
                     request_id: &request.request_id,
                     recipients: vec![request.requester_id.clone()],
                     severity: None,
@@ -185,9 +188,7 @@ pub async fn decide(
             let approvals = request.approvals + 1;
             let approved = approvals >= request.required_approvals;
             let valid_until = match &request.ask {
-                Ask::Action(_) if approved => {
-                    Some(after(ctx.now, request.approval_window_secs))
-                }
+                Ask::Action(_) if approved => Some(after(ctx.now, request.approval_window_secs)),
                 Ask::Access(a) if approved && a.activation == Activation::Manual => {
                     Some(after(ctx.now, request.approval_window_secs))
                 }

@@ -35,7 +35,10 @@ pub async fn delegate(
         return Err(invalid("a delegation names someone else as delegate"));
     }
     let inventory = tx.inventory().await?;
-    for (role, id) in [("delegator", delegator_id), ("delegate", &input.delegate_id)] {
+    for (role, id) in [
+        ("delegator", delegator_id),
+        ("delegate", &input.delegate_id),
+    ] {
         match inventory.people.get(id) {
             None => {
                 return Err(invalid(format!(

@@ -25,7 +25,7 @@ mod sod_check;
 
 pub use context::Context;
 pub use create::{Created, NewAccess, NewAction, NewAsk, NewRequest, create};
-pub use decide::{DecisionInput, Decided, decide};
+pub use decide::{Decided, DecisionInput, decide};
 pub use delegation::{NewDelegation, delegate, revoke_delegation};
 pub use error::WorkflowError;
 pub use lifecycle::{Sweep, activate, cancel, revoke_grant, sweep};

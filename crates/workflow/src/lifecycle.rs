@@ -61,7 +61,10 @@ pub async fn activate(
     if !request.usable_at(now) {
         return Err(conflict(format!(
             "the approval of request {request_id} ran out at {}: ask again",
-            request.valid_until.map(|v| v.to_string()).unwrap_or_default()
+            request
+                .valid_until
+                .map(|v| v.to_string())
+                .unwrap_or_default()
         )));
     }
     start_grants(tx, actor, &request, now).await

@@ -25,19 +25,12 @@ fn simulate(ctx: &Context, identity: &str, ask: &AccessAsk) -> Result<Vec<soxctl
         return Ok(Vec::new());
     };
     let (from, to) = window(ctx, ask);
-    soxctl_detect::sod::simulate_window(
-        rules,
-        &ctx.inventory,
-        identity,
-        &additions(ask),
-        from,
-        to,
-    )
-    .map_err(|e| {
-        WorkflowError::Refused(format!(
-            "the SoD check could not run ({e}); nothing is granted without it"
-        ))
-    })
+    soxctl_detect::sod::simulate_window(rules, &ctx.inventory, identity, &additions(ask), from, to)
+        .map_err(|e| {
+            WorkflowError::Refused(format!(
+                "the SoD check could not run ({e}); nothing is granted without it"
+            ))
+        })
 }
 
 fn severity_text(s: soxctl_sod::Severity) -> String {

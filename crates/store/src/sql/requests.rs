@@ -214,12 +214,13 @@ pub async fn update_request(conn: &mut Conn, id: &str, update: &RequestUpdate) -
 }
 
 pub async fn end_grant(conn: &mut Conn, id: &str, at: Timestamp, end: AccessEnd) -> Result<()> {
-    let done = sqlx::query("UPDATE access_grants SET ended_at = $1, end_kind = $2 WHERE grant_id = $3")
-        .bind(at.to_canonical())
-        .bind(end.as_str())
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
+    let done =
+        sqlx::query("UPDATE access_grants SET ended_at = $1, end_kind = $2 WHERE grant_id = $3")
+            .bind(at.to_canonical())
+            .bind(end.as_str())
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
     must_hit(done.rows_affected(), "time-bound grant", id)
 }
 

@@ -1,0 +1,796 @@
+//! Just-in-time approvals end to end on a real store (SQLite and
+//! PostgreSQL): an inventory imported from a snapshot, SoD rules loaded as a
+//! document, then requests, decisions, grants and expiries under an
+//! injected clock. Every test ends with `verify`: the new state tables must
+//! equal a replay of the ledger.
+
+#![allow(clippy::unwrap_used, clippy::panic, reason = "tests")]
+
+use soxctl_connectors::import::{ImportOptions, import};
+use soxctl_connectors::snapshot;
+use soxctl_model::clock::ManualClock;
+use soxctl_model::document::DocumentKind;
+use soxctl_model::ids::PersonId;
+use soxctl_model::principal::Principal;
+use soxctl_model::request::{Activation, Decision, RequestStatus};
+use soxctl_model::time::Timestamp;
+use soxctl_store::mitigations::MitigationRequest;
+use soxctl_store::verify::Options;
+use soxctl_store::{FailPoints, Location, OpenOptions, Store};
+use soxctl_workflow::{
+    DecisionInput, NewAccess, NewAction, NewAsk, NewDelegation, NewRequest, WorkflowError,
+};
+use std::sync::Arc;
+
+const ORIGIN: &str = "test.soxctl.example/ledger";
+const START: &str = "2026-03-02T09:00:00Z";
+
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name(super::Env::new(false).await).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$name(super::Env::new(true).await).await
+            }
+        }
+    )*};
+}
+
+on_both_backends!(
+    access_is_approved_once_and_granted_for_its_duration,
+    nobody_approves_their_own_or_a_conflicting_request,
+    critical_violations_need_a_mitigation_and_two_approvers,
+    terminated_approvers_cannot_decide,
+    delegates_decide_in_the_delegators_seat,
+    two_approvers_at_once_record_one_completion,
+    undecided_requests_and_grants_expire_across_restarts,
+    manual_activation_within_the_approval_window,
+    actions_are_bound_to_their_digest_and_exclude_authors,
+    bad_input_changes_nothing,
+    cancelling_ends_the_grants,
+);
+
+struct Env {
+    dir: tempfile::TempDir,
+    location: Location,
+    clock: Arc<ManualClock>,
+    store: Store,
+}
+
+fn ts(s: &str) -> Timestamp {
+    Timestamp::parse(s).unwrap()
+}
+
+fn pid(s: &str) -> PersonId {
+    PersonId::parse(s).unwrap()
+}
+
+fn actor() -> Principal {
+    "token:tok-test".parse().unwrap()
+}
+
+const PEOPLE: &str =
+    "person_id,name,email,manager_id,department,title,status,hire_date,termination_date
+req,Rita Requester,rita@example.com,mgr,Finance,Analyst,active,,
+mgr,Max Manager,max@example.com,,Finance,Controller,active,,
+own,Olga Owner,olga@example.com,mgr,Finance,AP Lead,active,,
+sys,Sam Sysowner,sam@example.com,mgr,IT,ERP Admin,active,,
+vend,Vera Vendor,vera@example.com,mgr,Procurement,Buyer,active,,
+del,Dan Delegate,dan@example.com,mgr,Finance,Deputy,active,,
+";
+
+fn people(terminated: &[&str]) -> String {
+    PEOPLE
+        .lines()
+        .map(|line| {
+            let id = line.split(',').next().unwrap_or("");
+            if terminated.contains(&id) {
+                line.replace(",active,,", ",terminated,,2026-03-01")
+            } else {
+                line.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
+}
+
+const RULES: &str = r#"
+[[function]]
+id = "VENDOR_MAINTAIN"
+entitlements = ["erp:VENDOR_CREATE"]
+
+[[function]]
+id = "PAYMENT_APPROVE"
+entitlements = ["erp:AP_PAY"]
+
+[[risk]]
+id = "P2P-01"
+severity = "critical"
+functions = ["VENDOR_MAINTAIN", "PAYMENT_APPROVE"]
+
+[[function]]
+id = "JOURNAL_POST"
+entitlements = ["erp:GL_POST"]
+
+[[risk]]
+id = "R2R-01"
+severity = "medium"
+functions = ["JOURNAL_POST", "PAYMENT_APPROVE"]
+"#;
+
+impl Env {
+    async fn new(postgres: bool) -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        let location = if postgres {
+            Location::Postgres(
+                soxctl_testkit::postgres()
+                    .and_then(|pg| pg.fresh_database())
+                    .unwrap_or_else(|e| panic!("PostgreSQL for the tests: {e}")),
+            )
+        } else {
+            Location::Sqlite(dir.path().join("data"))
+        };
+        let clock = Arc::new(ManualClock::new(ts(START)));
+        let store = Self::open_at(&location, &clock).await;
+        store.initialise(Some(ORIGIN.into()), false).await.unwrap();
+        let env = Env {
+            dir,
+            location,
+            clock,
+            store,
+        };
+        env.import(&[]).await;
+        let mut tx = env.store.begin_write().await.unwrap();
+        tx.load_document(&actor(), DocumentKind::Rules, "rules.toml", RULES)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        env
+    }
+
+    async fn open_at(location: &Location, clock: &Arc<ManualClock>) -> Store {
+        Store::open(OpenOptions {
+            location: location.clone(),
+            create: true,
+            clock: clock.clone(),
+            failpoints: FailPoints::default(),
+        })
+        .await
+        .unwrap()
+    }
+
+    /// A second handle on the same store, as after a restart.
+    async fn reopen(&self) -> Store {
+        Self::open_at(&self.location, &self.clock).await
+    }
+
+    /// The small finance org: `req` asks, `own` owns AP_PAY, `sys` owns
+    /// the ERP, `mgr` manages everyone; `vend` and `sys` hold VENDOR_CREATE.
+    async fn import(&self, terminated: &[&str]) {
+        let dir = self
+            .dir
+            .path()
+            .join(format!("snap-{}", terminated.join("-")));
+        std::fs::create_dir_all(&dir).unwrap();
+        let files = [
+            ("people.csv", people(terminated)),
+            (
+                "systems.csv",
+                "system_id,name,kind,owner_id,sox_in_scope\nerp,ERP,erp,sys,true\n".to_owned(),
+            ),
+            (
+                "entitlements.csv",
+                "system_id,entitlement_id,name,privileged,owner_id,description
+erp,AP_PAY,Approve payments,true,own,
+erp,VENDOR_CREATE,Create vendors,false,own,
+erp,GL_POST,Post journals,false,own,
+"
+                .to_owned(),
+            ),
+            (
+                "accounts.csv",
+                "system_id,account_id,person_id,kind,status,last_login,mfa
+erp,rita,req,human,active,,true
+erp,max,mgr,human,active,,true
+erp,olga,own,human,active,,true
+erp,sam,sys,human,active,,true
+erp,vera,vend,human,active,,true
+erp,dan,del,human,active,,true
+"
+                .to_owned(),
+            ),
+            (
+                "grants.csv",
+                "system_id,account_id,entitlement_id,granted_at,source
+erp,sam,VENDOR_CREATE,,direct
+erp,vera,VENDOR_CREATE,,direct
+"
+                .to_owned(),
+            ),
+        ];
+        for (name, content) in files {
+            std::fs::write(dir.join(name), content).unwrap();
+        }
+        let snapshot = snapshot::read(&dir).unwrap();
+        import(&self.store, &snapshot, &ImportOptions::default())
+            .await
+            .unwrap();
+    }
+
+    async fn size(&self) -> u64 {
+        self.store.head().await.unwrap().size
+    }
+
+    async fn ask(&self, requester: &str, request: NewRequest) -> Result<String, WorkflowError> {
+        let mut tx = self.store.begin_write().await.unwrap();
+        let created = soxctl_workflow::create(&mut tx, &actor(), &pid(requester), request).await?;
+        tx.commit().await.unwrap();
+        Ok(created.request.request_id)
+    }
+
+    async fn decide(
+        &self,
+        approver: &str,
+        request_id: &str,
+        decision: Decision,
+    ) -> Result<soxctl_workflow::Decided, WorkflowError> {
+        let mut tx = self.store.begin_write().await.unwrap();
+        let decided = soxctl_workflow::decide(
+            &mut tx,
+            &actor(),
+            &pid(approver),
+            DecisionInput {
+                request_id: request_id.to_owned(),
+                decision,
+                comment: Some("checked the ticket".into()),
+                mfa: false,
+            },
+        )
+        .await?;
+        tx.commit().await.unwrap();
+        Ok(decided)
+    }
+
+    async fn sweep(&self, store: &Store) -> soxctl_workflow::Sweep {
+        let mut tx = store.begin_write().await.unwrap();
+        let report = soxctl_workflow::sweep(&mut tx).await.unwrap();
+        tx.commit().await.unwrap();
+        report
+    }
+
+    async fn status(&self, request_id: &str) -> RequestStatus {
+        self.store
+            .request(request_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .status
+    }
+
+    async fn verify(&self) {
+        let key =
+            soxctl_store::signing::load_or_create(&self.dir.path().join("key"), ORIGIN).unwrap();
+        self.store.sign_checkpoint(&key).await.unwrap();
+        let verifier = key.verifier();
+        soxctl_store::verify::verify(
+            &self.store,
+            Options {
+                key: &verifier,
+                trusted_checkpoint: None,
+            },
+            |_, _| {},
+        )
+        .await
+        .unwrap_or_else(|e| panic!("verify: {e}"));
+    }
+
+    async fn topics(&self) -> Vec<String> {
+        self.store
+            .outbox_records(0, 1000)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| r.topic)
+            .collect()
+    }
+}
+
+fn access(entitlement: &str, hours: Option<u64>) -> NewRequest {
+    NewRequest {
+        ask: NewAsk::Access(NewAccess {
+            person_id: None,
+            entitlement: Some(entitlement.to_owned()),
+            role_id: None,
+            duration_secs: hours.map(|h| h * 3600),
+            activation: Activation::OnApproval,
+        }),
+        justification: "quarter-end payment run".into(),
+        ticket: Some("CHG-1234".into()),
+    }
+}
+
+fn refused(result: Result<impl std::fmt::Debug, WorkflowError>, needle: &str) {
+    match result {
+        Err(WorkflowError::Refused(m)) if m.contains(needle) => {}
+        other => panic!("expected a refusal containing {needle:?}, got {other:?}"),
+    }
+}
+
+fn conflict(result: Result<impl std::fmt::Debug, WorkflowError>, needle: &str) {
+    match result {
+        Err(WorkflowError::Conflict(m)) if m.contains(needle) => {}
+        other => panic!("expected a conflict containing {needle:?}, got {other:?}"),
+    }
+}
+
+async fn access_is_approved_once_and_granted_for_its_duration(env: Env) {
+    let id = env
+        .ask("req", access("erp:GL_POST", Some(4)))
+        .await
+        .unwrap();
+    let request = env.store.request(&id).await.unwrap().unwrap();
+    assert_eq!(request.status, RequestStatus::Pending);
+    assert_eq!(request.required_approvals, 1);
+    // Routed to the entitlement owner, the system owner and the manager;
+    // sys holds VENDOR_CREATE, which GL_POST does not conflict with.
+    assert_eq!(request.approvers, vec![pid("own"), pid("sys"), pid("mgr")]);
+    assert!(request.sod.is_empty(), "{:?}", request.sod);
+    assert_eq!(request.expires_at, ts("2026-03-05T09:00:00Z"));
+
+    env.clock.set(ts("2026-03-02T10:00:00Z"));
+    let decided = env.decide("own", &id, Decision::Approve).await.unwrap();
+    assert_eq!(decided.request.status, RequestStatus::Approved);
+    assert_eq!(decided.seqs.len(), 2, "approval + one grant");
+    let grants = env.store.access_grants(Some(&id), None).await.unwrap();
+    assert_eq!(grants.len(), 1);
+    let g = &grants[0];
+    assert_eq!(
+        (
+            g.system_id.as_str(),
+            g.account_id.as_str(),
+            g.entitlement_id.as_str()
+        ),
+        ("erp", "rita", "GL_POST")
+    );
+    assert_eq!(g.starts_at, ts("2026-03-02T10:00:00Z"));
+    assert_eq!(g.ends_at, ts("2026-03-02T14:00:00Z"));
+
+    conflict(
+        env.decide("mgr", &id, Decision::Approve).await,
+        "is approved",
+    );
+    let topics = env.topics().await;
+    for t in ["request.created", "request.approved", "access.granted"] {
+        assert!(topics.iter().any(|x| x == t), "{t} in {topics:?}");
+    }
+    let decisions = env.store.decisions(Some(&id)).await.unwrap();
+    assert_eq!(decisions.len(), 1);
+    assert_eq!(decisions[0].actor, "token:tok-test");
+    assert!(!decisions[0].mfa);
+    env.verify().await;
+}
+
+async fn nobody_approves_their_own_or_a_conflicting_request(env: Env) {
+    // own asks for AP_PAY for req: own is the entitlement owner, routed but
+    // removed as requester; sys holds VENDOR_CREATE and would be in P2P-01
+    // conflict holding AP_PAY, so sys is removed too.
+    let mut request = access("erp:AP_PAY", Some(2));
+    if let NewAsk::Access(a) = &mut request.ask {
+        a.person_id = Some(pid("req"));
+    }
+    let id = env.ask("own", request).await.unwrap();
+    let row = env.store.request(&id).await.unwrap().unwrap();
+    assert_eq!(row.approvers, vec![pid("mgr")]);
+    refused(
+        env.decide("own", &id, Decision::Approve).await,
+        "nobody approves their own request",
+    );
+    refused(
+        env.decide("req", &id, Decision::Approve).await,
+        "would hold the access",
+    );
+    refused(
+        env.decide("sys", &id, Decision::Approve).await,
+        "SoD conflict (P2P-01)",
+    );
+    refused(
+        env.decide("del", &id, Decision::Approve).await,
+        "is not an approver",
+    );
+    assert_eq!(env.status(&id).await, RequestStatus::Pending);
+    let denied = env.decide("mgr", &id, Decision::Deny).await.unwrap();
+    assert_eq!(denied.request.status, RequestStatus::Denied);
+    assert!(
+        env.store
+            .access_grants(Some(&id), None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    env.verify().await;
+}
+
+async fn critical_violations_need_a_mitigation_and_two_approvers(env: Env) {
+    // vend holds VENDOR_CREATE: AP_PAY would complete P2P-01 (critical).
+    let mut request = access("erp:AP_PAY", Some(1));
+    if let NewAsk::Access(a) = &mut request.ask {
+        a.person_id = Some(pid("vend"));
+    }
+    let id = env.ask("req", request).await.unwrap();
+    let row = env.store.request(&id).await.unwrap().unwrap();
+    assert_eq!(row.sod.len(), 1);
+    assert_eq!(
+        (
+            row.sod[0].risk_id.as_str(),
+            row.sod[0].severity.as_str(),
+            row.sod[0].mitigated
+        ),
+        ("P2P-01", "critical", false)
+    );
+    assert_eq!(row.required_approvals, 2, "critical risk: two approvers");
+    refused(
+        env.decide("own", &id, Decision::Approve).await,
+        "critical SoD violation (P2P-01)",
+    );
+    let mut tx = env.store.begin_write().await.unwrap();
+    tx.grant_mitigation(
+        &actor(),
+        MitigationRequest {
+            risk_id: "P2P-01".into(),
+            identity: "vend".into(),
+            control: "weekly vendor payment review".into(),
+            owner_id: pid("mgr"),
+            approver_id: pid("mgr"),
+            reason: "cover during month end".into(),
+            expires_at: ts("2026-06-01T00:00:00Z"),
+        },
+        soxctl_model::clock::Clock::now(env.clock.as_ref()),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let first = env.decide("own", &id, Decision::Approve).await.unwrap();
+    assert_eq!(
+        (first.request.status, first.request.approvals),
+        (RequestStatus::Pending, 1)
+    );
+    assert!(
+        env.store
+            .access_grants(Some(&id), None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let second = env.decide("mgr", &id, Decision::Approve).await.unwrap();
+    assert_eq!(
+        (second.request.status, second.request.approvals),
+        (RequestStatus::Approved, 2)
+    );
+    assert_eq!(
+        env.store
+            .access_grants(Some(&id), None)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    env.verify().await;
+}
+
+async fn terminated_approvers_cannot_decide(env: Env) {
+    let id = env.ask("req", access("erp:GL_POST", None)).await.unwrap();
+    env.import(&["own"]).await;
+    refused(
+        env.decide("own", &id, Decision::Approve).await,
+        "has left the company",
+    );
+    // The others still may.
+    env.decide("mgr", &id, Decision::Approve).await.unwrap();
+    env.verify().await;
+}
+
+async fn delegates_decide_in_the_delegators_seat(env: Env) {
+    let id = env.ask("req", access("erp:GL_POST", None)).await.unwrap();
+    let mut tx = env.store.begin_write().await.unwrap();
+    let (delegation_id, _) = soxctl_workflow::delegate(
+        &mut tx,
+        &actor(),
+        &pid("mgr"),
+        NewDelegation {
+            delegate_id: pid("del"),
+            starts_at: None,
+            ends_at: ts("2026-03-09T00:00:00Z"),
+            reason: "holiday".into(),
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let decided = env.decide("del", &id, Decision::Approve).await.unwrap();
+    assert_eq!(decided.on_behalf_of, Some(pid("mgr")));
+    let decisions = env.store.decisions(Some(&id)).await.unwrap();
+    assert_eq!(decisions[0].on_behalf_of, Some(pid("mgr")));
+
+    // Once revoked, the delegate is no approver of a new request.
+    let next = env.ask("req", access("erp:GL_POST", None)).await.unwrap();
+    let mut tx = env.store.begin_write().await.unwrap();
+    soxctl_workflow::revoke_delegation(&mut tx, &actor(), Some(&pid("mgr")), &delegation_id)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    refused(
+        env.decide("del", &next, Decision::Approve).await,
+        "is not an approver",
+    );
+    // A delegation past its end does not count either.
+    let mut tx = env.store.begin_write().await.unwrap();
+    soxctl_workflow::delegate(
+        &mut tx,
+        &actor(),
+        &pid("mgr"),
+        NewDelegation {
+            delegate_id: pid("del"),
+            starts_at: None,
+            ends_at: ts("2026-03-02T12:00:00Z"),
+            reason: "afternoon off".into(),
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    env.clock.set(ts("2026-03-02T12:00:00Z"));
+    refused(
+        env.decide("del", &next, Decision::Approve).await,
+        "is not an approver",
+    );
+    env.verify().await;
+}
+
+async fn two_approvers_at_once_record_one_completion(env: Env) {
+    let id = env.ask("req", access("erp:GL_POST", None)).await.unwrap();
+    let env = Arc::new(env);
+    let (a, b) = tokio::join!(
+        {
+            let env = env.clone();
+            let id = id.clone();
+            async move { env.decide("own", &id, Decision::Approve).await }
+        },
+        {
+            let env = env.clone();
+            let id = id.clone();
+            async move { env.decide("mgr", &id, Decision::Approve).await }
+        }
+    );
+    let wins = [a.is_ok(), b.is_ok()].iter().filter(|x| **x).count();
+    assert_eq!(wins, 1, "exactly one approval completes: {a:?} {b:?}");
+    let loser = if a.is_ok() { b } else { a };
+    conflict(loser, "is approved");
+    assert_eq!(env.store.decisions(Some(&id)).await.unwrap().len(), 1);
+    assert_eq!(
+        env.store
+            .access_grants(Some(&id), None)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    env.verify().await;
+}
+
+async fn undecided_requests_and_grants_expire_across_restarts(env: Env) {
+    let undecided = env.ask("req", access("erp:GL_POST", None)).await.unwrap();
+    let granted = env
+        .ask("req", access("erp:GL_POST", Some(1)))
+        .await
+        .unwrap();
+    env.decide("own", &granted, Decision::Approve)
+        .await
+        .unwrap();
+
+    // One microsecond before the deadline nothing is due.
+    env.clock.set(ts("2026-03-02T09:59:59.999999Z"));
+    assert_eq!(
+        env.sweep(&env.store).await,
+        soxctl_workflow::Sweep::default()
+    );
+    // At the grant's end, a fresh handle (a restarted server) revokes it.
+    env.clock.set(ts("2026-03-02T10:00:00Z"));
+    let restarted = env.reopen().await;
+    let swept = env.sweep(&restarted).await;
+    assert_eq!((swept.requests_expired, swept.grants_expired), (0, 1));
+    let grant = &env.store.access_grants(Some(&granted), None).await.unwrap()[0];
+    assert_eq!(grant.ended_at, Some(ts("2026-03-02T10:00:00Z")));
+    assert!(env.topics().await.iter().any(|t| t == "access.revoked"));
+
+    // The undecided request: decisions fail at its deadline, the sweep records it.
+    env.clock.set(ts("2026-03-05T09:00:00Z"));
+    conflict(
+        env.decide("own", &undecided, Decision::Approve).await,
+        "expired undecided",
+    );
+    let swept = env.sweep(&restarted).await;
+    assert_eq!((swept.requests_expired, swept.grants_expired), (1, 0));
+    assert_eq!(env.status(&undecided).await, RequestStatus::Expired);
+    assert_eq!(
+        env.sweep(&restarted).await,
+        soxctl_workflow::Sweep::default()
+    );
+    env.verify().await;
+}
+
+async fn manual_activation_within_the_approval_window(env: Env) {
+    let mut request = access("erp:GL_POST", Some(2));
+    if let NewAsk::Access(a) = &mut request.ask {
+        a.activation = Activation::Manual;
+    }
+    let id = env.ask("req", request.clone()).await.unwrap();
+    let decided = env.decide("own", &id, Decision::Approve).await.unwrap();
+    assert_eq!(decided.seqs.len(), 1, "no grant before activation");
+    assert_eq!(
+        decided.request.valid_until,
+        Some(ts("2026-03-03T09:00:00Z"))
+    );
+    env.clock.set(ts("2026-03-02T15:00:00Z"));
+    let activate = |who: &'static str, id: String| {
+        let store = env.store.clone();
+        async move {
+            let mut tx = store.begin_write().await.unwrap();
+            let r = soxctl_workflow::activate(&mut tx, &actor(), &pid(who), &id).await;
+            if r.is_ok() {
+                tx.commit().await.unwrap();
+            }
+            r
+        }
+    };
+    refused(activate("mgr", id.clone()).await, "only the requester");
+    activate("req", id.clone()).await.unwrap();
+    let grant = &env.store.access_grants(Some(&id), None).await.unwrap()[0];
+    assert_eq!(
+        (grant.starts_at, grant.ends_at),
+        (ts("2026-03-02T15:00:00Z"), ts("2026-03-02T17:00:00Z"))
+    );
+    conflict(activate("req", id.clone()).await, "already activated");
+
+    // A second approval left unused past its window cannot be activated and
+    // the sweep records it as expired.
+    let late = env.ask("req", request).await.unwrap();
+    env.decide("own", &late, Decision::Approve).await.unwrap();
+    env.clock.set(ts("2026-03-03T15:00:00Z"));
+    conflict(activate("req", late.clone()).await, "ran out");
+    let swept = env.sweep(&env.store).await;
+    assert_eq!(swept.requests_expired, 1);
+    env.verify().await;
+}
+
+async fn actions_are_bound_to_their_digest_and_exclude_authors(env: Env) {
+    let payload = serde_json::json!({"repo": "ledger-app", "commit": "4f1c2d", "amount": {"amount": "1250.00", "currency": "USD"}});
+    let action = |payload: serde_json::Value| NewRequest {
+        ask: NewAsk::Action(NewAction {
+            kind: "deploy".into(),
+            env: "prod".into(),
+            payload,
+            authors: vec!["Max Manager <MAX@example.com>".into()],
+        }),
+        justification: "release 4.2".into(),
+        ticket: None,
+    };
+    // Actions route to the requester's manager under the default policy,
+    // and the manager wrote the change: nobody is left.
+    refused(
+        env.ask("req", action(payload.clone())).await,
+        "excluded: mgr: is an author",
+    );
+    let mut ok = action(payload.clone());
+    if let NewAsk::Action(a) = &mut ok.ask {
+        a.authors = vec!["Olga Owner <olga@example.com>".into()];
+    }
+    let id = env.ask("req", ok).await.unwrap();
+    let row = env.store.request(&id).await.unwrap().unwrap();
+    assert_eq!(
+        row.digest(),
+        Some(
+            soxctl_ledger::digest::action_digest("prod", "deploy", &payload)
+                .unwrap()
+                .as_str()
+        )
+    );
+    let decided = env.decide("mgr", &id, Decision::Approve).await.unwrap();
+    assert_eq!(
+        decided.request.valid_until,
+        Some(ts("2026-03-03T09:00:00Z"))
+    );
+    let before = env.size().await;
+    let floats = env
+        .ask("req", action(serde_json::json!({"amount": 12.5})))
+        .await;
+    assert!(
+        matches!(&floats, Err(WorkflowError::Invalid(m)) if m.contains("floating-point")),
+        "{floats:?}"
+    );
+    assert_eq!(env.size().await, before);
+    env.verify().await;
+}
+
+async fn bad_input_changes_nothing(env: Env) {
+    let before = env.size().await;
+    let cases: Vec<(NewRequest, &str, &str)> = vec![
+        (access("erp:NOPE", None), "req", "no entitlement 'erp:NOPE'"),
+        (
+            access("not-a-ref", None),
+            "req",
+            "not an entitlement reference",
+        ),
+        (
+            access("erp:GL_POST", Some(9)),
+            "req",
+            "longer than the policy allows",
+        ),
+        (
+            access("erp:GL_POST", None),
+            "ghost",
+            "not a person in the store",
+        ),
+        (
+            NewRequest {
+                justification: "  ".into(),
+                ..access("erp:GL_POST", None)
+            },
+            "req",
+            "justification may not be empty",
+        ),
+        (
+            NewRequest {
+                ask: NewAsk::Action(NewAction {
+                    kind: "Deploy Now".into(),
+                    env: "prod".into(),
+                    payload: serde_json::json!({}),
+                    authors: vec![],
+                }),
+                justification: "x".into(),
+                ticket: None,
+            },
+            "req",
+            "action kind 'Deploy Now'",
+        ),
+    ];
+    for (request, requester, needle) in cases {
+        let result = env.ask(requester, request).await;
+        match &result {
+            Err(WorkflowError::Invalid(m) | WorkflowError::Refused(m)) if m.contains(needle) => {}
+            other => panic!("expected an error containing {needle:?}, got {other:?}"),
+        }
+    }
+    assert!(matches!(
+        env.decide("own", "req_nope", Decision::Approve).await,
+        Err(WorkflowError::NotFound(_))
+    ));
+    assert_eq!(env.size().await, before, "nothing was recorded");
+}
+
+async fn cancelling_ends_the_grants(env: Env) {
+    let id = env
+        .ask("req", access("erp:GL_POST", Some(4)))
+        .await
+        .unwrap();
+    env.decide("own", &id, Decision::Approve).await.unwrap();
+    let mut tx = env.store.begin_write().await.unwrap();
+    let refused_cancel =
+        soxctl_workflow::cancel(&mut tx, &actor(), Some(&pid("own")), &id, "done early").await;
+    refused(refused_cancel, "only the requester");
+    drop(tx);
+    let mut tx = env.store.begin_write().await.unwrap();
+    let seqs = soxctl_workflow::cancel(&mut tx, &actor(), Some(&pid("req")), &id, "done early")
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(seqs.len(), 2, "grant revoked, request cancelled");
+    assert_eq!(env.status(&id).await, RequestStatus::Cancelled);
+    let grant = &env.store.access_grants(Some(&id), None).await.unwrap()[0];
+    assert!(grant.ended_at.is_some());
+    env.verify().await;
+}
