@@ -207,6 +207,31 @@ impl MetricsAccess {
     }
 }
 
+/// Read requests, time-bound grants and delegations: readers, admins, and
+/// people who ask and approve (they must see what they decide).
+#[derive(Debug, Clone)]
+pub struct WorkflowRead {
+    actor: Principal,
+}
+
+impl WorkflowRead {
+    pub fn actor(&self) -> &Principal {
+        &self.actor
+    }
+}
+
+impl Capability for WorkflowRead {
+    fn check(caller: &Caller) -> Result<Self, Denied> {
+        if caller.has(Scope::Read) || caller.has(Scope::Admin) || caller.has(Scope::Request) {
+            Ok(Self {
+                actor: caller.principal.clone(),
+            })
+        } else {
+            Err(deny(caller, "read or request"))
+        }
+    }
+}
+
 /// Act in the request workflow as a person: ask, approve, deny, cancel,
 /// activate. Needs a token bound to a person (`token create --person`) with
 /// the `request` scope; the built-in rules then judge that person.

@@ -14,6 +14,9 @@ pub const SOD_EVERY: Duration = Duration::from_secs(1);
 /// How often the job runner looks for due jobs.
 pub const TICK: Duration = Duration::from_secs(1);
 
+/// How often expiries of requests, approvals and time-bound grants are looked for.
+pub const SWEEP_EVERY: Duration = Duration::from_secs(1);
+
 /// How often the hygiene detectors look for changes to re-evaluate.
 pub const HYGIENE_EVERY: Duration = Duration::from_secs(60);
 
@@ -52,6 +55,12 @@ pub fn spawn(
                 .await
                 .map_err(|e| e.to_string())
         })
+    })?;
+    // Expiries are due to the second: an approval or a grant must not
+    // outlive its window by more than one tick, and overdue ones (after a
+    // restart) go on the first.
+    runner.register("requests-sweep", SWEEP_EVERY, |store| {
+        Box::pin(async move { sweep_requests(&store).await.map(|_| ()) })
     })?;
     runner.register(
         "prune-idempotency-keys",
@@ -104,4 +113,23 @@ pub async fn evaluate_hygiene(
     last.0.store(size, Ordering::Relaxed);
     last.1.store(now_micros, Ordering::Relaxed);
     Ok(())
+}
+
+/// Records what has expired: undecided requests, unused approvals and
+/// time-bound grants past their end (each revocation goes to the outbox for
+/// the target system).
+pub async fn sweep_requests(store: &Store) -> Result<soxctl_workflow::Sweep, String> {
+    let mut tx = store.begin_write().await.map_err(|e| e.to_string())?;
+    let swept = soxctl_workflow::sweep(&mut tx)
+        .await
+        .map_err(|e| e.to_string())?;
+    if swept != soxctl_workflow::Sweep::default() {
+        tx.commit().await.map_err(|e| e.to_string())?;
+        tracing::info!(
+            requests_expired = swept.requests_expired,
+            grants_expired = swept.grants_expired,
+            "expiries recorded"
+        );
+    }
+    Ok(swept)
 }

@@ -21,6 +21,7 @@ mod metrics;
 mod observe;
 mod openapi;
 mod problem;
+mod requests_api;
 mod scim;
 mod sod_api;
 pub mod sod_monitor;
@@ -75,6 +76,40 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/who-has", get(inventory_api::who_has))
         .route("/api/v1/findings", get(findings_api::list))
         .route("/api/v1/sod/simulate", post(sod_api::simulate))
+        .route(
+            "/api/v1/requests",
+            get(requests_api::list).post(requests_api::create),
+        )
+        .route("/api/v1/requests/{request_id}", get(requests_api::show))
+        .route(
+            "/api/v1/requests/{request_id}/approve",
+            post(requests_api::approve),
+        )
+        .route(
+            "/api/v1/requests/{request_id}/deny",
+            post(requests_api::deny),
+        )
+        .route(
+            "/api/v1/requests/{request_id}/cancel",
+            post(requests_api::cancel),
+        )
+        .route(
+            "/api/v1/requests/{request_id}/activate",
+            post(requests_api::activate),
+        )
+        .route("/api/v1/grants", get(requests_api::grants))
+        .route(
+            "/api/v1/grants/{grant_id}/revoke",
+            post(requests_api::revoke_grant),
+        )
+        .route(
+            "/api/v1/delegations",
+            get(requests_api::delegations).post(requests_api::create_delegation),
+        )
+        .route(
+            "/api/v1/delegations/{delegation_id}/revoke",
+            post(requests_api::revoke_delegation),
+        )
         .route(
             "/api/v1/people/{person_id}/access",
             get(inventory_api::access_of),

@@ -2,7 +2,8 @@
 //! it cannot drift from the code; `docs/openapi.json` is its committed copy.
 
 use crate::{
-    findings_api, health, inventory_api, ledger_api, metrics, problem, sod_api, tokens_api,
+    findings_api, health, inventory_api, ledger_api, metrics, problem, requests_api, sod_api,
+    tokens_api,
 };
 use axum::http::{HeaderValue, header};
 use axum::response::IntoResponse;
@@ -36,12 +37,25 @@ use utoipa::{Modify, OpenApi};
         inventory_api::history,
         findings_api::list,
         sod_api::simulate,
+        requests_api::create,
+        requests_api::list,
+        requests_api::show,
+        requests_api::approve,
+        requests_api::deny,
+        requests_api::cancel,
+        requests_api::activate,
+        requests_api::grants,
+        requests_api::revoke_grant,
+        requests_api::create_delegation,
+        requests_api::delegations,
+        requests_api::revoke_delegation,
     ),
     components(schemas(problem::ProblemBody, problem::ErrorCode)),
     modifiers(&BearerAuth),
     tags(
         (name = "inventory", description = "Who can do what, now and at any past instant (scope: read)"),
         (name = "sod", description = "Segregation of duties: what-if checks before access is granted (scope: read)"),
+        (name = "requests", description = "Just-in-time requests, approvals, time-bound grants and delegations. People ask and decide with a token bound to them (scope: request); readers list (scope: read). POSTs take an Idempotency-Key"),
         (name = "findings", description = "Findings of the detective checks (scope: read)"),
         (name = "ledger", description = "The evidence ledger, its checkpoints and Merkle proofs (scope: read)"),
         (name = "tokens", description = "API tokens: issue, list, revoke (scope: admin). POSTs take an Idempotency-Key"),

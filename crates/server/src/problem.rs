@@ -35,6 +35,12 @@ pub enum ErrorCode {
     /// 409: a token-creating request was replayed with its Idempotency-Key;
     /// the token exists but its secret was shown once and is not stored.
     TokenSecretShownOnce,
+    /// 403: a policy or a built-in rule (nobody approves their own request,
+    /// no author approves a change…) forbids the step.
+    Refused,
+    /// 409: the resource is not in a state that allows the step (already
+    /// decided, expired, consumed).
+    Conflict,
     /// 413: the request body exceeds the limit.
     PayloadTooLarge,
     /// 422: the Idempotency-Key was already used for a different request.
@@ -46,13 +52,15 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 10] = [
+    pub const ALL: [ErrorCode; 12] = [
         Self::BadRequest,
         Self::Unauthenticated,
         Self::Forbidden,
         Self::NotFound,
         Self::MethodNotAllowed,
         Self::TokenSecretShownOnce,
+        Self::Refused,
+        Self::Conflict,
         Self::PayloadTooLarge,
         Self::IdempotencyKeyReused,
         Self::Internal,
@@ -67,6 +75,8 @@ impl ErrorCode {
             Self::NotFound => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::TokenSecretShownOnce => "token_secret_shown_once",
+            Self::Refused => "refused",
+            Self::Conflict => "conflict",
             Self::PayloadTooLarge => "payload_too_large",
             Self::IdempotencyKeyReused => "idempotency_key_reused",
             Self::Internal => "internal",
@@ -82,6 +92,8 @@ impl ErrorCode {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::TokenSecretShownOnce => StatusCode::CONFLICT,
+            Self::Refused => StatusCode::FORBIDDEN,
+            Self::Conflict => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -97,6 +109,8 @@ impl ErrorCode {
             Self::NotFound => "Not found",
             Self::MethodNotAllowed => "Method not allowed",
             Self::TokenSecretShownOnce => "Token secret shown once",
+            Self::Refused => "Refused by policy",
+            Self::Conflict => "Conflict",
             Self::PayloadTooLarge => "Payload too large",
             Self::IdempotencyKeyReused => "Idempotency key reused",
             Self::Internal => "Internal server error",

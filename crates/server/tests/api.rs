@@ -1901,6 +1901,8 @@ async fn tokens_of_terminated_or_unknown_people_stop_working() {
 #[path = "api/inventory.rs"]
 mod inventory;
 
+#[path = "api/requests.rs"]
+mod requests;
 #[path = "api/scim.rs"]
 mod scim;
 #[path = "api/sod.rs"]
