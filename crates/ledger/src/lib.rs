@@ -13,6 +13,7 @@ pub mod bundle;
 pub mod digest;
 pub mod entry;
 pub mod jcs;
+pub mod jws;
 pub mod note;
 pub mod proof;
 pub mod tree;

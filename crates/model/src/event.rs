@@ -11,8 +11,9 @@ use crate::inventory::{Account, Entitlement, Grant, PersonStatus, Role, RoleEnti
 use crate::mitigation::{MitigationGranted, MitigationRevoked};
 use crate::principal::Scope;
 use crate::request::{
-    AccessGranted, AccessRevoked, DelegationCreated, DelegationRevoked, RequestApproved,
-    RequestCancelled, RequestCreated, RequestDenied, RequestExpired,
+    AccessGranted, AccessRevoked, ActionExecuted, ChangeDeployed, DelegationCreated,
+    DelegationRevoked, ExecutionTokenIssued, RequestApproved, RequestCancelled, RequestCreated,
+    RequestDenied, RequestExpired,
 };
 use crate::sealed::Sealed;
 use crate::time::{Date, Timestamp};
@@ -199,6 +200,12 @@ pub enum Event {
     DelegationCreated(DelegationCreated),
     #[serde(rename = "delegation.revoked")]
     DelegationRevoked(DelegationRevoked),
+    #[serde(rename = "execution.token_issued")]
+    ExecutionTokenIssued(ExecutionTokenIssued),
+    #[serde(rename = "action.executed")]
+    ActionExecuted(ActionExecuted),
+    #[serde(rename = "change.deployed")]
+    ChangeDeployed(ChangeDeployed),
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -13,8 +13,8 @@ use crate::inventory::{Account, Entitlement, Grant, Person, Role, RoleEntitlemen
 use crate::mitigation::MitigationRow;
 use crate::principal::{Principal, Scope};
 use crate::request::{
-    AccessEnd, AccessGrantRow, Decision, DecisionRow, DelegationRow, RequestRow, RequestStatus,
-    RequestUpdate,
+    AccessEnd, AccessGrantRow, Decision, DecisionRow, DelegationRow, DeploymentRow,
+    ExecutionTokenRow, RequestRow, RequestStatus, RequestUpdate,
 };
 use crate::sealed::{self, KeyId, PersonKey, SealError};
 use crate::time::Timestamp;
@@ -122,6 +122,8 @@ pub enum Row {
     Decision(DecisionRow),
     AccessGrant(AccessGrantRow),
     Delegation(DelegationRow),
+    ExecutionToken(ExecutionTokenRow),
+    Deployment(DeploymentRow),
 }
 
 /// Primary keys of the state tables; the variant names the table.
@@ -147,6 +149,8 @@ pub enum RowKey {
     Decision(String, PersonId),
     AccessGrant(String),
     Delegation(String),
+    ExecutionToken(String),
+    Deployment(String),
 }
 
 impl RowKey {
@@ -172,6 +176,8 @@ impl RowKey {
             Self::Decision(..) => "request_decisions",
             Self::AccessGrant(_) => "access_grants",
             Self::Delegation(_) => "delegations",
+            Self::ExecutionToken(_) => "execution_tokens",
+            Self::Deployment(_) => "deployments",
         }
     }
 }
@@ -216,6 +222,8 @@ impl Row {
             Self::Decision(d) => RowKey::Decision(d.request_id.clone(), d.approver_id.clone()),
             Self::AccessGrant(g) => RowKey::AccessGrant(g.grant_id.clone()),
             Self::Delegation(d) => RowKey::Delegation(d.delegation_id.clone()),
+            Self::ExecutionToken(t) => RowKey::ExecutionToken(t.token_id.clone()),
+            Self::Deployment(d) => RowKey::Deployment(d.deployment_id.clone()),
         }
     }
 }
@@ -269,6 +277,11 @@ pub enum RowChange {
     /// Ends a delegation early.
     RevokeDelegation {
         delegation_id: String,
+        at: Timestamp,
+    },
+    /// Marks an execution token used.
+    UseExecutionToken {
+        token_id: String,
         at: Timestamp,
     },
 }
@@ -579,6 +592,55 @@ pub fn project(
             delegation_id: d.delegation_id.clone(),
             at: ctx.time,
         },
+        Event::ExecutionTokenIssued(t) => Upsert(Row::ExecutionToken(ExecutionTokenRow {
+            token_id: t.token_id.clone(),
+            request_id: t.request_id.clone(),
+            executor: t.executor.clone(),
+            env: t.env.clone(),
+            digest: t.digest.clone(),
+            issued_at: ctx.time,
+            expires_at: t.expires_at,
+            used_at: None,
+        })),
+        Event::ActionExecuted(a) => {
+            return Ok(vec![
+                RowChange::UseExecutionToken {
+                    token_id: a.token_id.clone(),
+                    at: ctx.time,
+                },
+                RowChange::UpdateRequest {
+                    request_id: a.request_id.clone(),
+                    update: RequestUpdate::Closed {
+                        status: RequestStatus::Consumed,
+                        at: ctx.time,
+                        reason: Some(a.outcome.clone()),
+                    },
+                },
+            ]);
+        }
+        Event::ChangeDeployed(d) => {
+            let mut changes = vec![Upsert(Row::Deployment(DeploymentRow {
+                deployment_id: d.deployment_id.clone(),
+                env: d.env.clone(),
+                commit: d.commit.clone(),
+                repo: d.repo.clone(),
+                deployer: d.deployer.clone(),
+                request_id: d.request_id.clone(),
+                deployed_at: ctx.time,
+                seq: ctx.seq,
+            }))];
+            if let Some(request_id) = &d.request_id {
+                changes.push(RowChange::UpdateRequest {
+                    request_id: request_id.clone(),
+                    update: RequestUpdate::Closed {
+                        status: RequestStatus::Consumed,
+                        at: ctx.time,
+                        reason: Some(format!("deployed {} to {}", d.commit, d.env)),
+                    },
+                });
+            }
+            return Ok(changes);
+        }
         Event::TokenRevoked(t) => RowChange::RevokeToken {
             token_id: t.token_id.clone(),
             at: ctx.time,
@@ -686,6 +748,8 @@ pub enum ApplyError {
     UnknownAccessGrant(String),
     #[error("delegation.revoked names delegation '{0}', which was never created")]
     UnknownDelegation(String),
+    #[error("action.executed names execution token '{0}', which was never issued")]
+    UnknownExecutionToken(String),
 }
 
 impl State {
@@ -766,6 +830,12 @@ impl State {
                     {
                         Some(Row::Delegation(d)) => d.revoked_at = Some(at),
                         _ => return Err(ApplyError::UnknownDelegation(delegation_id)),
+                    }
+                }
+                RowChange::UseExecutionToken { token_id, at } => {
+                    match self.rows.get_mut(&RowKey::ExecutionToken(token_id.clone())) {
+                        Some(Row::ExecutionToken(t)) => t.used_at = Some(at),
+                        _ => return Err(ApplyError::UnknownExecutionToken(token_id)),
                     }
                 }
                 RowChange::ErasePerson { person_id } => {

@@ -250,6 +250,70 @@ pub struct DelegationRevoked {
     pub delegation_id: String,
 }
 
+/// `execution.token_issued`: a short-lived signed token that carries an
+/// action approval to its executor (the token itself is never stored).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExecutionTokenIssued {
+    pub token_id: String,
+    pub request_id: String,
+    /// The principal that will execute and report (`token:<id>` or `person:<id>`).
+    pub executor: String,
+    pub env: String,
+    pub digest: String,
+    pub expires_at: Timestamp,
+}
+
+/// `action.executed`: the executor reports the action done; the approval
+/// is consumed and cannot be used again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActionExecuted {
+    pub request_id: String,
+    pub token_id: String,
+    pub executor: String,
+    /// What the executor reports (a deployment id, a payment reference…).
+    pub outcome: String,
+}
+
+/// `change.deployed`: what was deployed where, by whom, and under which
+/// approval (none: an unapproved change, which opens a finding).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeDeployed {
+    pub deployment_id: String,
+    pub env: String,
+    pub commit: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repo: Option<String>,
+    pub deployer: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+}
+
+/// An execution token, as the `execution_tokens` table holds it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ExecutionTokenRow {
+    pub token_id: String,
+    pub request_id: String,
+    pub executor: String,
+    pub env: String,
+    pub digest: String,
+    pub issued_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub used_at: Option<Timestamp>,
+}
+
+/// A deployment, as the `deployments` table holds it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeploymentRow {
+    pub deployment_id: String,
+    pub env: String,
+    pub commit: String,
+    pub repo: Option<String>,
+    pub deployer: String,
+    pub request_id: Option<String>,
+    pub deployed_at: Timestamp,
+    pub seq: u64,
+}
+
 /// The status of a request as its events leave it. Whether an approval's
 /// validity has run out is read against the clock ([`RequestRow::state_at`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -4,7 +4,8 @@
 use crate::error::Result;
 use crate::{Store, WriteTx};
 use soxctl_model::request::{
-    AccessGrantRow, DecisionRow, DelegationRow, RequestRow, RequestStatus,
+    AccessGrantRow, DecisionRow, DelegationRow, DeploymentRow, ExecutionTokenRow, RequestRow,
+    RequestStatus,
 };
 use soxctl_model::time::Timestamp;
 
@@ -52,6 +53,17 @@ impl Store {
     pub async fn delegations(&self) -> Result<Vec<DelegationRow>> {
         with_conn!(self, |conn, m| m::requests::delegations(conn).await)
     }
+
+    pub async fn execution_tokens(&self, token_id: Option<&str>) -> Result<Vec<ExecutionTokenRow>> {
+        with_conn!(self, |conn, m| m::requests::execution_tokens(
+            conn, token_id
+        )
+        .await)
+    }
+
+    pub async fn deployments(&self, env: Option<&str>) -> Result<Vec<DeploymentRow>> {
+        with_conn!(self, |conn, m| m::requests::deployments(conn, env).await)
+    }
 }
 
 impl WriteTx {
@@ -88,6 +100,25 @@ impl WriteTx {
             tx.conn().await?,
             request_id,
             open_due_before
+        )
+        .await)
+    }
+
+    pub async fn execution_tokens(
+        &mut self,
+        token_id: Option<&str>,
+    ) -> Result<Vec<ExecutionTokenRow>> {
+        each!(self, WriteTx, |tx, m| m::requests::execution_tokens(
+            tx.conn().await?,
+            token_id
+        )
+        .await)
+    }
+
+    pub async fn deployments(&mut self, env: Option<&str>) -> Result<Vec<DeploymentRow>> {
+        each!(self, WriteTx, |tx, m| m::requests::deployments(
+            tx.conn().await?,
+            env
         )
         .await)
     }

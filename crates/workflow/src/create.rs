@@ -204,7 +204,7 @@ fn resolve_action(a: &NewAction) -> Result<ActionAsk> {
 }
 
 /// The email inside a git identity `Name <email>`, or the text itself.
-fn author_key(author: &str) -> String {
+pub(crate) fn author_key(author: &str) -> String {
     let inner = match (author.rfind('<'), author.rfind('>')) {
         (Some(l), Some(r)) if l < r => &author[l + 1..r],
         _ => author,

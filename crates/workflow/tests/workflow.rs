@@ -52,6 +52,8 @@ on_both_backends!(
     actions_are_bound_to_their_digest_and_exclude_authors,
     bad_input_changes_nothing,
     cancelling_ends_the_grants,
+    execution_tokens_are_bound_and_single_use,
+    the_gate_allows_only_approved_commits_deployed_by_non_authors,
 );
 
 struct Env {
@@ -792,5 +794,288 @@ async fn cancelling_ends_the_grants(env: Env) {
     assert_eq!(env.status(&id).await, RequestStatus::Cancelled);
     let grant = &env.store.access_grants(Some(&id), None).await.unwrap()[0];
     assert!(grant.ended_at.is_some());
+    env.verify().await;
+}
+
+fn payment(payload: serde_json::Value) -> NewRequest {
+    NewRequest {
+        ask: NewAsk::Action(NewAction {
+            kind: "payment".into(),
+            env: "prod".into(),
+            payload,
+            authors: vec![],
+        }),
+        justification: "supplier invoice 991".into(),
+        ticket: None,
+    }
+}
+
+async fn execution_tokens_are_bound_and_single_use(env: Env) {
+    use soxctl_workflow::execution::{
+        TokenInput, issue_execution_token, record_execution, verify_execution_token,
+    };
+    let key = soxctl_ledger::SigningKey::generate(ORIGIN, [9; 32]).unwrap();
+    let payload =
+        serde_json::json!({"invoice": "991", "amount": {"amount": "1250.00", "currency": "USD"}});
+    let digest = soxctl_ledger::digest::action_digest("prod", "payment", &payload).unwrap();
+    let id = env.ask("req", payment(payload)).await.unwrap();
+    let ci: Principal = "token:ci-runner".parse().unwrap();
+    let other: Principal = "token:someone-else".parse().unwrap();
+    let issue = |input: TokenInput| {
+        let store = env.store.clone();
+        let key = &key;
+        let ci = ci.clone();
+        async move {
+            let mut tx = store.begin_write().await.unwrap();
+            let r = issue_execution_token(&mut tx, &ci, key, input).await;
+            if r.is_ok() {
+                tx.commit().await.unwrap();
+            }
+            r
+        }
+    };
+    let input = |digest: &str, environment: &str| TokenInput {
+        request_id: id.clone(),
+        digest: digest.to_owned(),
+        env: environment.to_owned(),
+        ttl_secs: None,
+    };
+    // Not approved yet.
+    conflict(issue(input(&digest, "prod")).await, "not approved");
+    env.decide("mgr", &id, Decision::Approve).await.unwrap();
+    refused(
+        issue(input("sha256:00", "prod")).await,
+        "the payload changed",
+    );
+    refused(issue(input(&digest, "staging")).await, "not 'staging'");
+    let issued = issue(input(&digest, "prod")).await.unwrap();
+    assert_eq!(issued.expires_at, ts("2026-03-02T09:15:00Z"));
+    let claims =
+        verify_execution_token(&key.verifier(), &issued.token, ts("2026-03-02T09:10:00Z")).unwrap();
+    assert_eq!(
+        (
+            claims.digest.as_str(),
+            claims.env.as_str(),
+            claims.executor.as_str()
+        ),
+        (digest.as_str(), "prod", "token:ci-runner")
+    );
+    let report = |who: Principal, token: String| {
+        let store = env.store.clone();
+        let verifier = key.verifier();
+        async move {
+            let mut tx = store.begin_write().await.unwrap();
+            let r = record_execution(&mut tx, &who, &verifier, &token, "paid: ref 77").await;
+            if r.is_ok() {
+                tx.commit().await.unwrap();
+            }
+            r
+        }
+    };
+    refused(
+        report(other, issued.token.clone()).await,
+        "issued to token:ci-runner",
+    );
+    // A token from another key is refused before anything else.
+    let forged = soxctl_ledger::jws::sign(
+        &soxctl_ledger::SigningKey::generate(ORIGIN, [1; 32]).unwrap(),
+        &serde_json::Map::new(),
+    );
+    assert!(report(ci.clone(), forged).await.is_err());
+    report(ci.clone(), issued.token.clone()).await.unwrap();
+    assert_eq!(env.status(&id).await, RequestStatus::Consumed);
+    conflict(
+        report(ci.clone(), issued.token.clone()).await,
+        "was used at",
+    );
+    conflict(issue(input(&digest, "prod")).await, "used already");
+
+    // An expired token, and an expired approval.
+    let second = env
+        .ask("req", payment(serde_json::json!({"invoice": "992"})))
+        .await
+        .unwrap();
+    env.decide("mgr", &second, Decision::Approve).await.unwrap();
+    let digest2 = soxctl_ledger::digest::action_digest(
+        "prod",
+        "payment",
+        &serde_json::json!({"invoice": "992"}),
+    )
+    .unwrap();
+    let mut tx = env.store.begin_write().await.unwrap();
+    let token = issue_execution_token(
+        &mut tx,
+        &ci,
+        &key,
+        TokenInput {
+            request_id: second.clone(),
+            digest: digest2.clone(),
+            env: "prod".into(),
+            ttl_secs: Some(60),
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    env.clock.set(ts("2026-03-02T09:01:00Z"));
+    conflict(report(ci.clone(), token.token).await, "expired");
+    env.clock.set(ts("2026-03-03T09:00:00Z"));
+    let mut tx = env.store.begin_write().await.unwrap();
+    let late = issue_execution_token(
+        &mut tx,
+        &ci,
+        &key,
+        TokenInput {
+            request_id: second,
+            digest: digest2,
+            env: "prod".into(),
+            ttl_secs: None,
+        },
+    )
+    .await;
+    conflict(late, "expired at 2026-03-03T09:00:00");
+    drop(tx);
+    env.verify().await;
+}
+
+async fn the_gate_allows_only_approved_commits_deployed_by_non_authors(env: Env) {
+    use soxctl_workflow::gate::{
+        GatePolicy, check, deploy_payload, last_deployed, record_deployment,
+    };
+    let commit = "4f1c2d7e9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d";
+    let other = "0000000000000000000000000000000000000001";
+    let policy = GatePolicy::default();
+    let id = env
+        .ask(
+            "req",
+            NewRequest {
+                ask: NewAsk::Action(NewAction {
+                    kind: "deploy".into(),
+                    env: "prod".into(),
+                    payload: deploy_payload(commit),
+                    authors: vec!["Olga Owner <olga@example.com>".into(), "req".into()],
+                }),
+                justification: "release 4.2".into(),
+                ticket: Some("CHG-42".into()),
+            },
+        )
+        .await
+        .unwrap();
+    let verdict = check(&env.store, &policy, commit, "prod", "sam@example.com")
+        .await
+        .unwrap();
+    assert!(!verdict.allowed);
+    assert!(verdict.reason.contains("is pending"), "{}", verdict.reason);
+    env.decide("mgr", &id, Decision::Approve).await.unwrap();
+    let by_author = check(&env.store, &policy, commit, "prod", "OLGA@example.com")
+        .await
+        .unwrap();
+    assert!(!by_author.allowed);
+    assert!(
+        by_author.reason.contains("may not deploy"),
+        "{}",
+        by_author.reason
+    );
+    let dev = GatePolicy {
+        author_may_deploy: vec!["prod".into()],
+    };
+    assert!(
+        check(&env.store, &dev, commit, "prod", "olga@example.com")
+            .await
+            .unwrap()
+            .allowed
+    );
+    let ok = check(
+        &env.store,
+        &policy,
+        &commit.to_uppercase(),
+        "prod",
+        "sam@example.com",
+    )
+    .await
+    .unwrap();
+    assert!(ok.allowed, "{}", ok.reason);
+    assert_eq!(ok.request_id.as_deref(), Some(id.as_str()));
+    assert!(ok.evidence.unwrap().contains("decisions at ledger seq"));
+    assert!(
+        !check(&env.store, &policy, commit, "staging", "sam")
+            .await
+            .unwrap()
+            .allowed
+    );
+    assert!(
+        !check(&env.store, &policy, other, "prod", "sam")
+            .await
+            .unwrap()
+            .allowed
+    );
+    assert!(matches!(
+        check(&env.store, &policy, "abc", "prod", "sam").await,
+        Err(WorkflowError::Invalid(_))
+    ));
+
+    let mut tx = env.store.begin_write().await.unwrap();
+    let deployed = record_deployment(
+        &mut tx,
+        &actor(),
+        &policy,
+        commit,
+        "prod",
+        "sam@example.com",
+        Some("ledger-app"),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(deployed.deployment.request_id.as_deref(), Some(id.as_str()));
+    assert!(deployed.finding_id.is_none());
+    assert_eq!(env.status(&id).await, RequestStatus::Consumed);
+    assert!(
+        !check(&env.store, &policy, commit, "prod", "sam")
+            .await
+            .unwrap()
+            .allowed,
+        "consumed"
+    );
+
+    // A deployment nobody approved is recorded, and opens a finding.
+    let mut tx = env.store.begin_write().await.unwrap();
+    let rogue = record_deployment(
+        &mut tx,
+        &actor(),
+        &policy,
+        other,
+        "prod",
+        "sam",
+        Some("ledger-app"),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let finding = rogue.finding_id.unwrap();
+    let findings = env
+        .store
+        .findings(&soxctl_store::findings::Filter {
+            kind: Some("unapproved_change".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(findings.len(), 1);
+    assert_eq!(findings[0].finding_id, finding);
+    assert_eq!(
+        last_deployed(&env.store, "prod", Some("ledger-app"))
+            .await
+            .unwrap()
+            .unwrap()
+            .commit,
+        other
+    );
+    assert!(
+        last_deployed(&env.store, "staging", None)
+            .await
+            .unwrap()
+            .is_none()
+    );
     env.verify().await;
 }

@@ -107,6 +107,11 @@ impl SigningKey {
         }
     }
 
+    /// Signs `message` with the raw Ed25519 key (JWS, see `crate::jws`).
+    pub(crate) fn sign_raw(&self, message: &[u8]) -> [u8; 64] {
+        self.key.sign(message).to_bytes()
+    }
+
     /// The signature line for `text`: em dash, space, name, space, base64(id || signature).
     pub(super) fn signature_line(&self, text: &str) -> String {
         let mut sig = self.id.to_be_bytes().to_vec();
@@ -157,6 +162,12 @@ impl VerifierKey {
     /// The 32-bit key id carried in each signature.
     pub fn key_id(&self) -> u32 {
         self.id
+    }
+
+    /// Whether `signature` signs `message` under the raw Ed25519 key (JWS).
+    pub(crate) fn verifies_raw(&self, message: &[u8], signature: &[u8]) -> bool {
+        ed25519_dalek::Signature::from_slice(signature)
+            .is_ok_and(|sig| self.key.verify_strict(message, &sig).is_ok())
     }
 
     /// Whether `signature` (without the key id prefix) signs `text`.

@@ -71,3 +71,29 @@ CREATE TABLE delegations (
     created_by    TEXT NOT NULL,
     revoked_at    TEXT
 );
+
+-- Execution tokens issued for approved actions (the signed token itself is
+-- never stored; its id is the JWS `jti`).
+CREATE TABLE execution_tokens (
+    token_id   TEXT PRIMARY KEY,
+    request_id TEXT NOT NULL,
+    executor   TEXT NOT NULL,
+    env        TEXT NOT NULL,
+    digest     TEXT NOT NULL,
+    issued_at  TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    used_at    TEXT
+);
+
+-- What was deployed where, and under which approval (none: unapproved).
+CREATE TABLE deployments (
+    deployment_id TEXT PRIMARY KEY,
+    env           TEXT NOT NULL,
+    commit_sha    TEXT NOT NULL,
+    repo          TEXT,
+    deployer      TEXT NOT NULL,
+    request_id    TEXT,
+    deployed_at   TEXT NOT NULL,
+    seq           BIGINT NOT NULL
+);
+CREATE INDEX deployments_by_env ON deployments (env, seq);

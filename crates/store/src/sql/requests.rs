@@ -7,8 +7,8 @@ use crate::error::{Result, StoreError};
 use crate::requests::RequestFilter;
 use soxctl_model::ids::{AccountId, EntitlementId, SystemId};
 use soxctl_model::request::{
-    AccessEnd, AccessGrantRow, Ask, Decision, DecisionRow, DelegationRow, RequestRow,
-    RequestStatus, RequestUpdate,
+    AccessEnd, AccessGrantRow, Ask, Decision, DecisionRow, DelegationRow, DeploymentRow,
+    ExecutionTokenRow, RequestRow, RequestStatus, RequestUpdate,
 };
 use soxctl_model::time::Timestamp;
 use sqlx::Row as _;
@@ -75,6 +75,28 @@ pub const DELEGATION_COLUMNS: [&str; 9] = [
     "created_at",
     "created_by",
     "revoked_at",
+];
+
+pub const TOKEN_COLUMNS: [&str; 8] = [
+    "token_id",
+    "request_id",
+    "executor",
+    "env",
+    "digest",
+    "issued_at",
+    "expires_at",
+    "used_at",
+];
+
+pub const DEPLOYMENT_COLUMNS: [&str; 8] = [
+    "deployment_id",
+    "env",
+    "commit_sha",
+    "repo",
+    "deployer",
+    "request_id",
+    "deployed_at",
+    "seq",
 ];
 
 fn ts(t: &Option<Timestamp>) -> Option<String> {
@@ -156,6 +178,39 @@ pub fn bind_delegation<'q>(q: Query<'q>, d: &'q DelegationRow) -> Query<'q> {
         .bind(d.created_at.to_canonical())
         .bind(d.created_by.as_str())
         .bind(ts(&d.revoked_at))
+}
+
+pub fn bind_token<'q>(q: Query<'q>, t: &'q ExecutionTokenRow) -> Query<'q> {
+    q.bind(t.token_id.as_str())
+        .bind(t.request_id.as_str())
+        .bind(t.executor.as_str())
+        .bind(t.env.as_str())
+        .bind(t.digest.as_str())
+        .bind(t.issued_at.to_canonical())
+        .bind(t.expires_at.to_canonical())
+        .bind(ts(&t.used_at))
+}
+
+pub fn bind_deployment<'q>(q: Query<'q>, d: &'q DeploymentRow) -> Query<'q> {
+    q.bind(d.deployment_id.as_str())
+        .bind(d.env.as_str())
+        .bind(d.commit.as_str())
+        .bind(d.repo.as_deref())
+        .bind(d.deployer.as_str())
+        .bind(d.request_id.as_deref())
+        .bind(d.deployed_at.to_canonical())
+        .bind(seq_param(d.seq))
+}
+
+pub async fn use_token(conn: &mut Conn, id: &str, at: Timestamp) -> Result<()> {
+    let done = sqlx::query(
+        "UPDATE execution_tokens SET used_at = $1 WHERE token_id = $2 AND used_at IS NULL",
+    )
+    .bind(at.to_canonical())
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    must_hit(done.rows_affected(), "unused execution token", id)
 }
 
 fn must_hit(done: u64, what: &str, id: &str) -> Result<()> {
@@ -426,5 +481,68 @@ pub async fn delegations(conn: &mut Conn) -> Result<Vec<DelegationRow>> {
         .await?
         .iter()
         .map(delegation)
+        .collect()
+}
+
+fn token(row: &DbRow) -> Result<ExecutionTokenRow> {
+    const T: &str = "execution_tokens";
+    let id = text(row, "token_id")?;
+    Ok(ExecutionTokenRow {
+        request_id: text(row, "request_id")?,
+        executor: text(row, "executor")?,
+        env: text(row, "env")?,
+        digest: text(row, "digest")?,
+        issued_at: parse(T, &id, Timestamp::parse(&text(row, "issued_at")?))?,
+        expires_at: parse(T, &id, Timestamp::parse(&text(row, "expires_at")?))?,
+        used_at: opt(T, &id, text_opt(row, "used_at")?, Timestamp::parse)?,
+        token_id: id,
+    })
+}
+
+fn deployment(row: &DbRow) -> Result<DeploymentRow> {
+    const T: &str = "deployments";
+    let id = text(row, "deployment_id")?;
+    Ok(DeploymentRow {
+        env: text(row, "env")?,
+        commit: text(row, "commit_sha")?,
+        repo: text_opt(row, "repo")?,
+        deployer: text(row, "deployer")?,
+        request_id: text_opt(row, "request_id")?,
+        deployed_at: parse(T, &id, Timestamp::parse(&text(row, "deployed_at")?))?,
+        seq: count(T, &id, row.try_get("seq")?)?,
+        deployment_id: id,
+    })
+}
+
+/// Execution tokens: all, or one by id.
+pub async fn execution_tokens(
+    conn: &mut Conn,
+    token_id: Option<&str>,
+) -> Result<Vec<ExecutionTokenRow>> {
+    let sql = format!(
+        "SELECT {} FROM execution_tokens WHERE ($1 IS NULL OR token_id = $1) ORDER BY issued_at, token_id",
+        TOKEN_COLUMNS.join(", ")
+    );
+    sqlx::query(&sql)
+        .bind(token_id)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(token)
+        .collect()
+}
+
+/// Deployments, oldest first; only those of `env` when given.
+pub async fn deployments(conn: &mut Conn, env: Option<&str>) -> Result<Vec<DeploymentRow>> {
+    let sql = format!(
+        "SELECT {} FROM deployments WHERE ($1 IS NULL OR env = $1) ORDER BY seq",
+        DEPLOYMENT_COLUMNS.join(", ")
+    );
+    sqlx::query(&sql)
+        .bind(env)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(deployment)
         .collect()
 }

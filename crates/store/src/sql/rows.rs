@@ -68,6 +68,8 @@ enum Table {
     Decisions,
     AccessGrants,
     Delegations,
+    ExecutionTokens,
+    Deployments,
 }
 
 impl Table {
@@ -93,6 +95,8 @@ impl Table {
             Row::Decision(_) => Self::Decisions,
             Row::AccessGrant(_) => Self::AccessGrants,
             Row::Delegation(_) => Self::Delegations,
+            Row::ExecutionToken(_) => Self::ExecutionTokens,
+            Row::Deployment(_) => Self::Deployments,
         }
     }
 
@@ -118,6 +122,8 @@ impl Table {
             RowKey::Decision(..) => Self::Decisions,
             RowKey::AccessGrant(_) => Self::AccessGrants,
             RowKey::Delegation(_) => Self::Delegations,
+            RowKey::ExecutionToken(_) => Self::ExecutionTokens,
+            RowKey::Deployment(_) => Self::Deployments,
         }
     }
 
@@ -143,6 +149,8 @@ impl Table {
             Self::Decisions => "request_decisions",
             Self::AccessGrants => "access_grants",
             Self::Delegations => "delegations",
+            Self::ExecutionTokens => "execution_tokens",
+            Self::Deployments => "deployments",
         }
     }
 
@@ -223,6 +231,8 @@ impl Table {
             Self::Decisions => &super::requests::DECISION_COLUMNS,
             Self::AccessGrants => &super::requests::GRANT_COLUMNS,
             Self::Delegations => &super::requests::DELEGATION_COLUMNS,
+            Self::ExecutionTokens => &super::requests::TOKEN_COLUMNS,
+            Self::Deployments => &super::requests::DEPLOYMENT_COLUMNS,
         }
     }
 
@@ -445,6 +455,8 @@ fn bind_row<'q>(q: Query<'q>, row: &'q Row) -> Query<'q> {
         Row::Decision(d) => super::requests::bind_decision(q, d),
         Row::AccessGrant(g) => super::requests::bind_grant(q, g),
         Row::Delegation(d) => super::requests::bind_delegation(q, d),
+        Row::ExecutionToken(t) => super::requests::bind_token(q, t),
+        Row::Deployment(d) => super::requests::bind_deployment(q, d),
         Row::AccountInterval(a) => q
             .bind(a.system_id.as_str())
             .bind(a.account_id.as_str())
@@ -483,7 +495,9 @@ fn bind_key<'q>(q: Query<'q>, key: &'q RowKey) -> Query<'q> {
         RowKey::Mitigation(id)
         | RowKey::Request(id)
         | RowKey::AccessGrant(id)
-        | RowKey::Delegation(id) => q.bind(id.as_str()),
+        | RowKey::Delegation(id)
+        | RowKey::ExecutionToken(id)
+        | RowKey::Deployment(id) => q.bind(id.as_str()),
         RowKey::Decision(id, approver) => q.bind(id.as_str()).bind(approver.as_str()),
         RowKey::AccountInterval(s, a, seq) => {
             q.bind(s.as_str()).bind(a.as_str()).bind(seq_param(*seq))
@@ -521,6 +535,7 @@ fn table_of(change: &RowChange) -> Table {
         RowChange::UpdateRequest { .. } => Table::Requests,
         RowChange::EndAccessGrant { .. } => Table::AccessGrants,
         RowChange::RevokeDelegation { .. } => Table::Delegations,
+        RowChange::UseExecutionToken { .. } => Table::ExecutionTokens,
     }
 }
 
@@ -660,6 +675,9 @@ async fn write_alone(conn: &mut Conn, change: RowChange) -> Result<()> {
         }
         RowChange::RevokeDelegation { delegation_id, at } => {
             super::requests::revoke_delegation(conn, &delegation_id, at).await?
+        }
+        RowChange::UseExecutionToken { token_id, at } => {
+            super::requests::use_token(conn, &token_id, at).await?
         }
         RowChange::CloseAccountInterval {
             system_id,
@@ -1165,6 +1183,18 @@ pub async fn all_rows(conn: &mut Conn) -> Result<BTreeMap<RowKey, Row>> {
             .await?
             .into_iter()
             .map(Row::Delegation),
+    );
+    rows.extend(
+        super::requests::execution_tokens(conn, None)
+            .await?
+            .into_iter()
+            .map(Row::ExecutionToken),
+    );
+    rows.extend(
+        super::requests::deployments(conn, None)
+            .await?
+            .into_iter()
+            .map(Row::Deployment),
     );
     Ok(rows.into_iter().map(|r| (r.key(), r)).collect())
 }

@@ -1,0 +1,317 @@
+//! The change-management gate for CI/CD. A deployment is an action of kind
+//! `deploy` whose payload is `{"commit": "<full sha>"}` in an environment,
+//! so its digest follows from (environment, commit) alone and the gate can
+//! be asked with nothing else. Its authors (from git) never approve it and,
+//! unless the environment allows it, never deploy it.
+
+use crate::create::author_key;
+use crate::error::{Result, conflict, invalid, text};
+use soxctl_detect::due_for;
+use soxctl_model::event::Event;
+use soxctl_model::finding::{FindingOpened, Severity, finding_id};
+use soxctl_model::principal::Principal;
+use soxctl_model::request::{Ask, ChangeDeployed, DeploymentRow, RequestRow, RequestStatus};
+use soxctl_store::requests::RequestFilter;
+use soxctl_store::{Store, WriteTx};
+
+/// The action kind of deployments.
+pub const DEPLOY: &str = "deploy";
+/// The finding a deployment without a matching approval opens.
+pub const UNAPPROVED_CHANGE: &str = "unapproved_change";
+
+/// A full git object id, lowercase (SHA-1 or SHA-256).
+pub fn normalise_commit(commit: &str) -> Result<String> {
+    let c = commit.trim().to_ascii_lowercase();
+    if (c.len() == 40 || c.len() == 64) && c.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(c)
+    } else {
+        Err(invalid(format!(
+            "'{commit}' is not a full commit id (40 or 64 hex digits): use `git rev-parse <rev>`"
+        )))
+    }
+}
+
+/// The payload of a deployment request.
+pub fn deploy_payload(commit: &str) -> serde_json::Value {
+    serde_json::json!({ "commit": commit })
+}
+
+/// The digest a deployment of `commit` to `env` is approved under.
+pub fn deploy_digest(env: &str, commit: &str) -> Result<String> {
+    soxctl_ledger::digest::action_digest(env, DEPLOY, &deploy_payload(commit))
+        .map_err(|e| invalid(format!("cannot compute the deployment digest: {e}")))
+}
+
+/// Per-environment gate settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GatePolicy {
+    /// Environments where an author may deploy their own change (approval
+    /// by others is still required).
+    pub author_may_deploy: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    pub allowed: bool,
+    pub reason: String,
+    pub request_id: Option<String>,
+    /// Where the approval is recorded: the ledger entries to prove.
+    pub evidence: Option<String>,
+}
+
+fn deny(reason: String, request: Option<&RequestRow>) -> Verdict {
+    Verdict {
+        allowed: false,
+        reason,
+        request_id: request.map(|r| r.request_id.clone()),
+        evidence: None,
+    }
+}
+
+fn is_author(who: &str, authors: &[String]) -> bool {
+    let key = author_key(who);
+    authors.iter().any(|a| author_key(a) == key)
+}
+
+/// Read-only: may `deployer` deploy `commit` to `env` now?
+pub async fn check(
+    store: &Store,
+    policy: &GatePolicy,
+    commit: &str,
+    env: &str,
+    deployer: &str,
+) -> Result<Verdict> {
+    let commit = normalise_commit(commit)?;
+    text("deployer", deployer, true)?;
+    let digest = deploy_digest(env, &commit)?;
+    let now = store.context().clock.now();
+    let candidates = store
+        .requests(&RequestFilter {
+            digest: Some(digest.clone()),
+            ..RequestFilter::default()
+        })
+        .await?;
+    let Some(request) = candidates
+        .iter()
+        .rev()
+        .find(|r| r.status == RequestStatus::Approved && r.usable_at(now))
+    else {
+        let why = match candidates.last() {
+            None => format!(
+                "no change request for {commit} in {env}: register it with `soxctl gate request` and have it approved"
+            ),
+            Some(r) => format!(
+                "the change request {} for {commit} in {env} is {}",
+                r.request_id,
+                r.state_at(now)
+            ),
+        };
+        return Ok(deny(why, candidates.last()));
+    };
+    let Ask::Action(action) = &request.ask else {
+        return Ok(deny(
+            "the matching request is not an action".into(),
+            Some(request),
+        ));
+    };
+    let decisions = store.decisions(Some(&request.request_id)).await?;
+    if let Some(d) = decisions.iter().find(|d| {
+        is_author(d.approver_id.as_str(), &action.authors)
+            || d.on_behalf_of
+                .as_ref()
+                .is_some_and(|p| is_author(p.as_str(), &action.authors))
+    }) {
+        return Ok(deny(
+            format!("{} approved a change they wrote", d.approver_id),
+            Some(request),
+        ));
+    }
+    if !policy.author_may_deploy.iter().any(|e| e == env) && is_author(deployer, &action.authors) {
+        return Ok(deny(
+            format!("{deployer} wrote part of this change and may not deploy it to {env}"),
+            Some(request),
+        ));
+    }
+    let approvals: Vec<String> = decisions
+        .iter()
+        .map(|d| format!("{} (ledger seq {})", d.approver_id, d.seq))
+        .collect();
+    Ok(Verdict {
+        allowed: true,
+        reason: format!(
+            "approved by {}; valid until {}",
+            approvals.join(", "),
+            request
+                .valid_until
+                .map(|t| t.to_string())
+                .unwrap_or_default()
+        ),
+        request_id: Some(request.request_id.clone()),
+        evidence: Some(format!(
+            "request {} ({}), decisions at ledger seq {}",
+            request.request_id,
+            digest,
+            decisions
+                .iter()
+                .map(|d| d.seq.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    })
+}
+
+#[derive(Debug, Clone)]
+pub struct Deployed {
+    pub deployment: DeploymentRow,
+    /// No approval matched: an `unapproved_change` finding is open.
+    pub finding_id: Option<String>,
+    pub reason: String,
+}
+
+/// Records a deployment; consumes the matching approval, or opens an
+/// unapproved-change finding when none matches (or the deployer wrote it).
+pub async fn record_deployment(
+    tx: &mut WriteTx,
+    actor: &Principal,
+    policy: &GatePolicy,
+    commit: &str,
+    env: &str,
+    deployer: &str,
+    repo: Option<&str>,
+) -> Result<Deployed> {
+    let commit = normalise_commit(commit)?;
+    text("deployer", deployer, true)?;
+    if let Some(r) = repo {
+        text("repo", r, false)?;
+    }
+    let now = tx.now();
+    let digest = deploy_digest(env, &commit)?;
+    let candidates = tx
+        .requests(&RequestFilter {
+            digest: Some(digest),
+            ..RequestFilter::default()
+        })
+        .await?;
+    let approved = candidates
+        .iter()
+        .rev()
+        .find(|r| r.status == RequestStatus::Approved && r.usable_at(now));
+    let (request_id, reason) = match approved {
+        Some(r) => match &r.ask {
+            Ask::Action(a)
+                if !policy.author_may_deploy.iter().any(|e| e == env)
+                    && is_author(deployer, &a.authors) =>
+            {
+                (
+                    None,
+                    format!(
+                        "{deployer} deployed a change they wrote (request {})",
+                        r.request_id
+                    ),
+                )
+            }
+            _ => (
+                Some(r.request_id.clone()),
+                format!("approved by request {}", r.request_id),
+            ),
+        },
+        None => (
+            None,
+            format!("no approved, unexpired change request for {commit} in {env}"),
+        ),
+    };
+    let deployment_id = format!("dep_{}", uuid::Uuid::new_v4().simple());
+    let seq = tx
+        .append(
+            actor,
+            &Event::ChangeDeployed(ChangeDeployed {
+                deployment_id: deployment_id.clone(),
+                env: env.to_owned(),
+                commit: commit.clone(),
+                repo: repo.map(str::to_owned),
+                deployer: deployer.to_owned(),
+                request_id: request_id.clone(),
+            }),
+        )
+        .await?;
+    let mut finding = None;
+    if request_id.is_none() {
+        let subject = format!("deployment:{env}:{commit}");
+        let id = finding_id(UNAPPROVED_CHANGE, &subject);
+        let open = tx
+            .findings_of_kinds(&[UNAPPROVED_CHANGE])
+            .await?
+            .into_iter()
+            .any(|f| {
+                f.finding_id == id && f.status != soxctl_model::finding::FindingStatus::Resolved
+            });
+        if !open {
+            let detail = [
+                ("env".to_owned(), env.to_owned()),
+                ("commit".to_owned(), commit.clone()),
+                ("deployer".to_owned(), deployer.to_owned()),
+                ("deployment_id".to_owned(), deployment_id.clone()),
+                ("ledger_seq".to_owned(), seq.to_string()),
+            ]
+            .into_iter()
+            .collect();
+            tx.append(
+                &Principal::system("gate"),
+                &Event::FindingOpened(FindingOpened {
+                    finding_id: id.clone(),
+                    kind: UNAPPROVED_CHANGE.to_owned(),
+                    subject,
+                    severity: Severity::High,
+                    control_ids: Vec::new(),
+                    first_seen: now,
+                    owner_id: None,
+                    due: due_for(Severity::High, now),
+                    summary: format!("Unapproved change deployed to {env}: {reason}"),
+                    detail,
+                }),
+            )
+            .await?;
+            tx.enqueue(
+                "finding.opened",
+                &serde_json::json!({
+                    "finding_id": id,
+                    "kind": UNAPPROVED_CHANGE,
+                    "notify": {
+                        "subject": format!("Unapproved change deployed to {env}"),
+                        "text": format!("{deployer} deployed {commit} to {env}: {reason}."),
+                        "link": "/api/v1/findings?kind=unapproved_change",
+                        "recipients": [],
+                        "severity": "high",
+                    }
+                }),
+            )
+            .await?;
+        }
+        finding = Some(id);
+    }
+    let deployment = tx
+        .deployments(Some(env))
+        .await?
+        .into_iter()
+        .find(|d| d.deployment_id == deployment_id)
+        .ok_or_else(|| conflict(format!("deployment {deployment_id} vanished")))?;
+    Ok(Deployed {
+        deployment,
+        finding_id: finding,
+        reason,
+    })
+}
+
+/// The commit last deployed to `env` (of `repo`, when given), if any.
+pub async fn last_deployed(
+    store: &Store,
+    env: &str,
+    repo: Option<&str>,
+) -> Result<Option<DeploymentRow>> {
+    Ok(store
+        .deployments(Some(env))
+        .await?
+        .into_iter()
+        .rev()
+        .find(|d| repo.is_none_or(|r| d.repo.as_deref() == Some(r))))
+}
