@@ -50,10 +50,10 @@ pub struct ExecutionClaims {
     pub expires_at: Timestamp,
 }
 
-fn approved_action<'a>(
-    request: &'a RequestRow,
+fn approved_action(
+    request: &RequestRow,
     now: Timestamp,
-) -> Result<&'a soxctl_model::request::ActionAsk> {
+) -> Result<&soxctl_model::request::ActionAsk> {
     let Ask::Action(action) = &request.ask else {
         return Err(conflict(format!(
             "request {} is for access; only action approvals are executed",
