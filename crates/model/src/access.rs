@@ -232,6 +232,33 @@ impl Capability for WorkflowRead {
     }
 }
 
+/// Ask the change-management gate, record deployments, and obtain and
+/// redeem execution tokens as the executor (CI/CD runners: scope `gate`;
+/// people: scope `request`).
+#[derive(Debug, Clone)]
+pub struct GateAccess {
+    actor: Principal,
+}
+
+impl GateAccess {
+    /// The executor or deployer's credential.
+    pub fn actor(&self) -> &Principal {
+        &self.actor
+    }
+}
+
+impl Capability for GateAccess {
+    fn check(caller: &Caller) -> Result<Self, Denied> {
+        if caller.has(Scope::Gate) || caller.has(Scope::Request) || caller.has(Scope::Admin) {
+            Ok(Self {
+                actor: caller.principal.clone(),
+            })
+        } else {
+            Err(deny(caller, "gate"))
+        }
+    }
+}
+
 /// Act in the request workflow as a person: ask, approve, deny, cancel,
 /// activate. Needs a token bound to a person (`token create --person`) with
 /// the `request` scope; the built-in rules then judge that person.

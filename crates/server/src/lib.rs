@@ -12,6 +12,7 @@
 mod auth;
 mod checkpointer;
 mod findings_api;
+mod gate_api;
 mod health;
 pub mod housekeeping;
 mod idempotency;
@@ -96,6 +97,14 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/api/v1/requests/{request_id}/activate",
             post(requests_api::activate),
+        )
+        .route("/api/v1/actions/token", post(gate_api::token))
+        .route("/api/v1/actions/executed", post(gate_api::executed))
+        .route("/api/v1/gate/check", get(gate_api::check))
+        .route("/api/v1/changes/deployed", post(gate_api::deployed))
+        .route(
+            "/api/v1/changes/last-deployed",
+            get(gate_api::last_deployed),
         )
         .route("/api/v1/grants", get(requests_api::grants))
         .route(

@@ -2,8 +2,8 @@
 //! it cannot drift from the code; `docs/openapi.json` is its committed copy.
 
 use crate::{
-    findings_api, health, inventory_api, ledger_api, metrics, problem, requests_api, sod_api,
-    tokens_api,
+    findings_api, gate_api, health, inventory_api, ledger_api, metrics, problem, requests_api,
+    sod_api, tokens_api,
 };
 use axum::http::{HeaderValue, header};
 use axum::response::IntoResponse;
@@ -49,6 +49,11 @@ use utoipa::{Modify, OpenApi};
         requests_api::create_delegation,
         requests_api::delegations,
         requests_api::revoke_delegation,
+        gate_api::token,
+        gate_api::executed,
+        gate_api::check,
+        gate_api::deployed,
+        gate_api::last_deployed,
     ),
     components(schemas(problem::ProblemBody, problem::ErrorCode)),
     modifiers(&BearerAuth),
@@ -56,6 +61,7 @@ use utoipa::{Modify, OpenApi};
         (name = "inventory", description = "Who can do what, now and at any past instant (scope: read)"),
         (name = "sod", description = "Segregation of duties: what-if checks before access is granted (scope: read)"),
         (name = "requests", description = "Just-in-time requests, approvals, time-bound grants and delegations. People ask and decide with a token bound to them (scope: request); readers list (scope: read). POSTs take an Idempotency-Key"),
+        (name = "gate", description = "Action execution tokens and the CI/CD change gate (scope: gate for pipelines, request for people)"),
         (name = "findings", description = "Findings of the detective checks (scope: read)"),
         (name = "ledger", description = "The evidence ledger, its checkpoints and Merkle proofs (scope: read)"),
         (name = "tokens", description = "API tokens: issue, list, revoke (scope: admin). POSTs take an Idempotency-Key"),

@@ -28,6 +28,7 @@ pub struct AppState {
     readiness: Arc<Readiness>,
     sod: Arc<crate::sod_monitor::SodMonitor>,
     scim_correlation: Arc<Rules>,
+    gate: Arc<soxctl_workflow::gate::GatePolicy>,
 }
 
 impl AppState {
@@ -46,7 +47,18 @@ impl AppState {
             readiness: Arc::new(Readiness::default()),
             sod: Arc::new(crate::sod_monitor::SodMonitor::new()),
             scim_correlation: Arc::new(Rules::default()),
+            gate: Arc::new(soxctl_workflow::gate::GatePolicy::default()),
         }
+    }
+
+    /// Per-environment settings of the change gate.
+    pub fn with_gate_policy(mut self, policy: soxctl_workflow::gate::GatePolicy) -> Self {
+        self.gate = Arc::new(policy);
+        self
+    }
+
+    pub(crate) fn gate_policy(&self) -> &soxctl_workflow::gate::GatePolicy {
+        &self.gate
     }
 
     /// Overrides when [`crate::serve`]'s checkpointer signs (tests use short intervals).

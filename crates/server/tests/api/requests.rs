@@ -19,7 +19,11 @@ fn person_token(id: &str, secret: &str, person: &str) -> Event {
 
 /// rita asks; olga owns erp:GL_POST and approves.
 async fn seed(store: &Store) {
-    put_person(store, &test_person("rita", PersonStatus::Active), true).await;
+    let rita = Person {
+        manager_id: Some(PersonId::parse("olga").unwrap()),
+        ..test_person("rita", PersonStatus::Active)
+    };
+    put_person(store, &rita, true).await;
     put_person(store, &test_person("olga", PersonStatus::Active), true).await;
     let actor = Principal::system("test");
     let erp = SystemId::parse("erp").unwrap();
@@ -138,6 +142,77 @@ async fn people_ask_and_decide_with_their_own_tokens() {
         assert_eq!(cancelled.json()["grants"][0]["active"], false);
         let grant_id = cancelled.json()["grants"][0]["grant_id"].as_str().unwrap().to_owned();
         post(&app, &format!("/api/v1/grants/{grant_id}/revoke"), Some(ADMIN), None, r#"{"reason":"x"}"#)
+            .await
+            .problem(StatusCode::CONFLICT, "conflict");
+        assert_verifies(&fx).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn pipelines_ask_the_gate_and_executors_use_approvals_once() {
+    on_both_backends(async |fx| {
+        seed(&fx.store).await;
+        let app = fx.app();
+        let commit = "4f1c2d7e9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d";
+        let check = format!("/api/v1/gate/check?commit={commit}&env=prod&deployer=ci%40example.com");
+        let verdict = get(&app, &check, Some(GATE)).await.json();
+        assert_eq!(verdict["allowed"], false);
+        get(&app, &check, Some(READ)).await.problem(StatusCode::FORBIDDEN, "forbidden");
+        get(&app, "/api/v1/gate/check?commit=abc&env=prod&deployer=x", Some(GATE))
+            .await
+            .problem(StatusCode::BAD_REQUEST, "bad_request");
+
+        let ask = serde_json::json!({
+            "action": {"kind": "deploy", "env": "prod", "payload": {"commit": commit}, "authors": ["Rita <rita@example.com>"]},
+            "justification": "release 4.2"
+        });
+        let created = post(&app, "/api/v1/requests", Some(RITA), None, &ask.to_string()).await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
+        let id = created.json()["request_id"].as_str().unwrap().to_owned();
+        let approved = post(&app, &format!("/api/v1/requests/{id}/approve"), Some(OLGA), None, "{}").await;
+        assert_eq!(approved.json()["status"], "approved", "{}", approved.text());
+        let verdict = get(&app, &check, Some(GATE)).await.json();
+        assert_eq!(verdict["allowed"], true, "{verdict}");
+        assert_eq!(verdict["request_id"], id.as_str());
+        let by_author = get(&app, &format!("/api/v1/gate/check?commit={commit}&env=prod&deployer=rita%40example.com"), Some(GATE)).await.json();
+        assert_eq!(by_author["allowed"], false);
+
+        let body = serde_json::json!({"commit": commit, "env": "prod", "deployer": "ci@example.com", "repo": "ledger-app"});
+        let deployed = post(&app, "/api/v1/changes/deployed", Some(GATE), None, &body.to_string()).await;
+        assert_eq!(deployed.status, StatusCode::CREATED, "{}", deployed.text());
+        assert_eq!(deployed.json()["request_id"], id.as_str());
+        assert_eq!(get(&app, &check, Some(GATE)).await.json()["allowed"], false, "consumed");
+        let last = get(&app, "/api/v1/changes/last-deployed?env=prod", Some(GATE)).await.json();
+        assert_eq!(last["commit"], commit);
+
+        // A payment: token bound to digest, environment and executor, used once.
+        let payload = serde_json::json!({"invoice": "991"});
+        let ask = serde_json::json!({"action": {"kind": "payment", "env": "prod", "payload": payload}, "justification": "invoice 991"});
+        let id = post(&app, "/api/v1/requests", Some(RITA), None, &ask.to_string()).await.json()["request_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        post(&app, &format!("/api/v1/requests/{id}/approve"), Some(OLGA), None, "{}").await;
+        let digest = soxctl_ledger::digest::action_digest("prod", "payment", &payload).unwrap();
+        let wrong = serde_json::json!({"request_id": id, "digest": "sha256:00", "env": "prod"});
+        post(&app, "/api/v1/actions/token", Some(GATE), None, &wrong.to_string())
+            .await
+            .problem(StatusCode::FORBIDDEN, "refused");
+        let good = serde_json::json!({"request_id": id, "digest": digest, "env": "prod"});
+        let issued = post(&app, "/api/v1/actions/token", Some(GATE), None, &good.to_string()).await;
+        assert_eq!(issued.status, StatusCode::CREATED, "{}", issued.text());
+        let token = issued.json()["token"].as_str().unwrap().to_owned();
+        let claims = soxctl_ledger::jws::verify(&fx.key.verifier(), &token).unwrap();
+        assert_eq!(claims["sub"], "token:gatekeeper");
+        let report = serde_json::json!({"token": token, "outcome": "paid"}).to_string();
+        // Another principal cannot report it.
+        post(&app, "/api/v1/actions/executed", Some(RITA), None, &report)
+            .await
+            .problem(StatusCode::FORBIDDEN, "refused");
+        let done = post(&app, "/api/v1/actions/executed", Some(GATE), None, &report).await;
+        assert_eq!(done.status, StatusCode::OK, "{}", done.text());
+        post(&app, "/api/v1/actions/executed", Some(GATE), None, &report)
             .await
             .problem(StatusCode::CONFLICT, "conflict");
         assert_verifies(&fx).await;
