@@ -11,9 +11,9 @@ use crate::inventory::{Account, Entitlement, Grant, PersonStatus, Role, RoleEnti
 use crate::mitigation::{MitigationGranted, MitigationRevoked};
 use crate::principal::Scope;
 use crate::request::{
-    AccessGranted, AccessRevoked, ActionExecuted, ChangeDeployed, DelegationCreated,
-    DelegationRevoked, ExecutionTokenIssued, RequestApproved, RequestCancelled, RequestCreated,
-    RequestDenied, RequestExpired,
+    AccessGranted, AccessRevoked, ActionExecuted, BreakGlassReviewed, BreakGlassUsed,
+    ChangeDeployed, DelegationCreated, DelegationRevoked, ExecutionTokenIssued, RequestApproved,
+    RequestCancelled, RequestCreated, RequestDenied, RequestExpired,
 };
 use crate::sealed::Sealed;
 use crate::time::{Date, Timestamp};
@@ -206,6 +206,10 @@ pub enum Event {
     ActionExecuted(ActionExecuted),
     #[serde(rename = "change.deployed")]
     ChangeDeployed(ChangeDeployed),
+    #[serde(rename = "breakglass.used")]
+    BreakGlassUsed(BreakGlassUsed),
+    #[serde(rename = "breakglass.reviewed")]
+    BreakGlassReviewed(BreakGlassReviewed),
 }
 
 #[derive(Debug, thiserror::Error)]

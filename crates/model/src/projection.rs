@@ -13,7 +13,7 @@ use crate::inventory::{Account, Entitlement, Grant, Person, Role, RoleEntitlemen
 use crate::mitigation::MitigationRow;
 use crate::principal::{Principal, Scope};
 use crate::request::{
-    AccessEnd, AccessGrantRow, Decision, DecisionRow, DelegationRow, DeploymentRow,
+    AccessEnd, AccessGrantRow, BreakGlassRow, Decision, DecisionRow, DelegationRow, DeploymentRow,
     ExecutionTokenRow, RequestRow, RequestStatus, RequestUpdate,
 };
 use crate::sealed::{self, KeyId, PersonKey, SealError};
@@ -124,6 +124,7 @@ pub enum Row {
     Delegation(DelegationRow),
     ExecutionToken(ExecutionTokenRow),
     Deployment(DeploymentRow),
+    BreakGlass(BreakGlassRow),
 }
 
 /// Primary keys of the state tables; the variant names the table.
@@ -151,6 +152,7 @@ pub enum RowKey {
     Delegation(String),
     ExecutionToken(String),
     Deployment(String),
+    BreakGlass(String),
 }
 
 impl RowKey {
@@ -178,6 +180,7 @@ impl RowKey {
             Self::Delegation(_) => "delegations",
             Self::ExecutionToken(_) => "execution_tokens",
             Self::Deployment(_) => "deployments",
+            Self::BreakGlass(_) => "breakglass_uses",
         }
     }
 }
@@ -224,6 +227,7 @@ impl Row {
             Self::Delegation(d) => RowKey::Delegation(d.delegation_id.clone()),
             Self::ExecutionToken(t) => RowKey::ExecutionToken(t.token_id.clone()),
             Self::Deployment(d) => RowKey::Deployment(d.deployment_id.clone()),
+            Self::BreakGlass(b) => RowKey::BreakGlass(b.use_id.clone()),
         }
     }
 }
@@ -278,6 +282,14 @@ pub enum RowChange {
     RevokeDelegation {
         delegation_id: String,
         at: Timestamp,
+    },
+    /// Records the after-review of a break-glass use.
+    ReviewBreakGlass {
+        use_id: String,
+        at: Timestamp,
+        outcome: crate::request::ReviewOutcome,
+        notes: String,
+        evidence: Option<String>,
     },
     /// Marks an execution token used.
     UseExecutionToken {
@@ -553,24 +565,25 @@ pub fn project(
             },
         },
         Event::AccessGranted(g) => {
-            return Ok(vec![
-                Upsert(Row::AccessGrant(AccessGrantRow {
-                    grant_id: g.grant_id.clone(),
-                    request_id: g.request_id.clone(),
-                    person_id: g.person_id.clone(),
-                    system_id: g.item.system_id.clone(),
-                    account_id: g.item.account_id.clone(),
-                    entitlement_id: g.item.entitlement_id.clone(),
-                    starts_at: g.starts_at,
-                    ends_at: g.ends_at,
-                    ended_at: None,
-                    end: None,
-                })),
-                RowChange::UpdateRequest {
+            let mut changes = vec![Upsert(Row::AccessGrant(AccessGrantRow {
+                grant_id: g.grant_id.clone(),
+                request_id: g.request_id.clone(),
+                person_id: g.person_id.clone(),
+                system_id: g.item.system_id.clone(),
+                account_id: g.item.account_id.clone(),
+                entitlement_id: g.item.entitlement_id.clone(),
+                starts_at: g.starts_at,
+                ends_at: g.ends_at,
+                ended_at: None,
+                end: None,
+            }))];
+            if !g.emergency {
+                changes.push(RowChange::UpdateRequest {
                     request_id: g.request_id.clone(),
                     update: RequestUpdate::Activated { at: ctx.time },
-                },
-            ]);
+                });
+            }
+            return Ok(changes);
         }
         Event::AccessRevoked(r) => RowChange::EndAccessGrant {
             grant_id: r.grant_id.clone(),
@@ -641,6 +654,26 @@ pub fn project(
             }
             return Ok(changes);
         }
+        Event::BreakGlassUsed(b) => Upsert(Row::BreakGlass(BreakGlassRow {
+            use_id: b.use_id.clone(),
+            person_id: b.person_id.clone(),
+            items: b.items.clone(),
+            reason: b.reason.clone(),
+            evidence: b.evidence.clone(),
+            starts_at: b.starts_at,
+            ends_at: b.ends_at,
+            reviewer_id: b.reviewer_id.clone(),
+            reviewed_at: None,
+            outcome: None,
+            review_notes: None,
+        })),
+        Event::BreakGlassReviewed(r) => RowChange::ReviewBreakGlass {
+            use_id: r.use_id.clone(),
+            at: ctx.time,
+            outcome: r.outcome,
+            notes: r.notes.clone(),
+            evidence: r.evidence.clone(),
+        },
         Event::TokenRevoked(t) => RowChange::RevokeToken {
             token_id: t.token_id.clone(),
             at: ctx.time,
@@ -748,6 +781,8 @@ pub enum ApplyError {
     UnknownAccessGrant(String),
     #[error("delegation.revoked names delegation '{0}', which was never created")]
     UnknownDelegation(String),
+    #[error("breakglass.reviewed names use '{0}', which was never recorded")]
+    UnknownBreakGlass(String),
     #[error("action.executed names execution token '{0}', which was never issued")]
     UnknownExecutionToken(String),
 }
@@ -832,6 +867,23 @@ impl State {
                         _ => return Err(ApplyError::UnknownDelegation(delegation_id)),
                     }
                 }
+                RowChange::ReviewBreakGlass {
+                    use_id,
+                    at,
+                    outcome,
+                    notes,
+                    evidence,
+                } => match self.rows.get_mut(&RowKey::BreakGlass(use_id.clone())) {
+                    Some(Row::BreakGlass(b)) => {
+                        b.reviewed_at = Some(at);
+                        b.outcome = Some(outcome);
+                        b.review_notes = Some(notes);
+                        if evidence.is_some() {
+                            b.evidence = evidence;
+                        }
+                    }
+                    _ => return Err(ApplyError::UnknownBreakGlass(use_id)),
+                },
                 RowChange::UseExecutionToken { token_id, at } => {
                     match self.rows.get_mut(&RowKey::ExecutionToken(token_id.clone())) {
                         Some(Row::ExecutionToken(t)) => t.used_at = Some(at),

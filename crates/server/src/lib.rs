@@ -10,6 +10,7 @@
 //! SCIM 2.0 service provider), whose errors are SCIM error bodies.
 
 mod auth;
+mod breakglass_api;
 mod checkpointer;
 mod findings_api;
 mod gate_api;
@@ -105,6 +106,14 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/api/v1/changes/last-deployed",
             get(gate_api::last_deployed),
+        )
+        .route(
+            "/api/v1/breakglass",
+            get(breakglass_api::list).post(breakglass_api::create),
+        )
+        .route(
+            "/api/v1/breakglass/{use_id}/review",
+            post(breakglass_api::review),
         )
         .route("/api/v1/grants", get(requests_api::grants))
         .route(

@@ -2,8 +2,8 @@
 //! it cannot drift from the code; `docs/openapi.json` is its committed copy.
 
 use crate::{
-    findings_api, gate_api, health, inventory_api, ledger_api, metrics, problem, requests_api,
-    sod_api, tokens_api,
+    breakglass_api, findings_api, gate_api, health, inventory_api, ledger_api, metrics, problem,
+    requests_api, sod_api, tokens_api,
 };
 use axum::http::{HeaderValue, header};
 use axum::response::IntoResponse;
@@ -49,6 +49,9 @@ use utoipa::{Modify, OpenApi};
         requests_api::create_delegation,
         requests_api::delegations,
         requests_api::revoke_delegation,
+        breakglass_api::create,
+        breakglass_api::list,
+        breakglass_api::review,
         gate_api::token,
         gate_api::executed,
         gate_api::check,

@@ -4,8 +4,8 @@
 use crate::error::Result;
 use crate::{Store, WriteTx};
 use soxctl_model::request::{
-    AccessGrantRow, DecisionRow, DelegationRow, DeploymentRow, ExecutionTokenRow, RequestRow,
-    RequestStatus,
+    AccessGrantRow, BreakGlassRow, DecisionRow, DelegationRow, DeploymentRow, ExecutionTokenRow,
+    RequestRow, RequestStatus,
 };
 use soxctl_model::time::Timestamp;
 
@@ -61,6 +61,10 @@ impl Store {
         .await)
     }
 
+    pub async fn breakglass_uses(&self) -> Result<Vec<BreakGlassRow>> {
+        with_conn!(self, |conn, m| m::requests::breakglass_uses(conn).await)
+    }
+
     pub async fn deployments(&self, env: Option<&str>) -> Result<Vec<DeploymentRow>> {
         with_conn!(self, |conn, m| m::requests::deployments(conn, env).await)
     }
@@ -111,6 +115,13 @@ impl WriteTx {
         each!(self, WriteTx, |tx, m| m::requests::execution_tokens(
             tx.conn().await?,
             token_id
+        )
+        .await)
+    }
+
+    pub async fn breakglass_uses(&mut self) -> Result<Vec<BreakGlassRow>> {
+        each!(self, WriteTx, |tx, m| m::requests::breakglass_uses(
+            tx.conn().await?
         )
         .await)
     }

@@ -269,6 +269,7 @@ pub(crate) async fn start_grants(
                 &Event::AccessGranted(AccessGranted {
                     grant_id: grant_id.clone(),
                     request_id: request.request_id.clone(),
+                    emergency: false,
                     person_id: a.person_id.clone(),
                     item: item.clone(),
                     starts_at: now,

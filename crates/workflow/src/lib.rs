@@ -13,6 +13,7 @@
 //! the change's authors, people who have left, and anyone whom the
 //! requested access would put in an SoD conflict.
 
+pub mod breakglass;
 mod context;
 mod create;
 mod decide;

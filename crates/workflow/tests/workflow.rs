@@ -54,6 +54,7 @@ on_both_backends!(
     cancelling_ends_the_grants,
     execution_tokens_are_bound_and_single_use,
     the_gate_allows_only_approved_commits_deployed_by_non_authors,
+    break_glass_is_immediate_alerted_and_reviewed,
 );
 
 struct Env {
@@ -1077,5 +1078,115 @@ async fn the_gate_allows_only_approved_commits_deployed_by_non_authors(env: Env)
             .unwrap()
             .is_none()
     );
+    env.verify().await;
+}
+
+async fn break_glass_is_immediate_alerted_and_reviewed(env: Env) {
+    use soxctl_model::request::ReviewOutcome;
+    use soxctl_workflow::breakglass::{Emergency, Review, break_glass, review};
+    let emergency = |hours: u64| Emergency {
+        entitlements: vec!["erp:AP_PAY".into()],
+        duration_secs: Some(hours * 3600),
+        reason: "payment run failed at 02:00, supplier penalties from 06:00".into(),
+        evidence: None,
+    };
+    let use_glass = |who: &'static str, e: Emergency| {
+        let store = env.store.clone();
+        async move {
+            let mut tx = store.begin_write().await.unwrap();
+            let r = break_glass(&mut tx, &actor(), &pid(who), e).await;
+            if r.is_ok() {
+                tx.commit().await.unwrap();
+            }
+            r
+        }
+    };
+    refused(
+        use_glass("sys", emergency(1)).await,
+        "break-glass is not enabled",
+    );
+    let mut tx = env.store.begin_write().await.unwrap();
+    tx.load_document(
+        &actor(),
+        DocumentKind::Policies,
+        "approvals.toml",
+        "[break_glass]\npeople = [\"sys\"]\nmax_duration = \"2h\"\n",
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    refused(
+        use_glass("req", emergency(1)).await,
+        "not on the break-glass list",
+    );
+    refused(use_glass("sys", emergency(3)).await, "at most 2h");
+    let before = env.size().await;
+    let used = use_glass("sys", emergency(1)).await.unwrap();
+    assert_eq!(
+        used.reviewer_id,
+        pid("own"),
+        "the entitlement owner reviews"
+    );
+    assert!(env.size().await > before);
+    let grants = env
+        .store
+        .access_grants(Some(&used.use_id), None)
+        .await
+        .unwrap();
+    assert_eq!(grants.len(), 1);
+    assert!(grants[0].active_at(ts("2026-03-02T09:30:00Z")));
+    assert!(env.topics().await.iter().any(|t| t == "breakglass.used"));
+    let open = |kind: &'static str| {
+        let store = env.store.clone();
+        async move {
+            store
+                .findings(&soxctl_store::findings::Filter {
+                    kind: Some(kind.into()),
+                    ..Default::default()
+                })
+                .await
+                .unwrap()
+                .into_iter()
+                .filter(|f| f.status == soxctl_model::finding::FindingStatus::Open)
+                .count()
+        }
+    };
+    assert_eq!(open("breakglass_unreviewed").await, 1);
+
+    let do_review = |who: &'static str, evidence: Option<&str>| {
+        let store = env.store.clone();
+        let input = Review {
+            use_id: used.use_id.clone(),
+            outcome: ReviewOutcome::Inappropriate,
+            notes: "no incident ticket existed".into(),
+            evidence: evidence.map(str::to_owned),
+        };
+        async move {
+            let mut tx = store.begin_write().await.unwrap();
+            let r = review(&mut tx, &actor(), &pid(who), input).await;
+            if r.is_ok() {
+                tx.commit().await.unwrap();
+            }
+            r
+        }
+    };
+    refused(do_review("sys", Some("rec-1")).await, "own break-glass use");
+    refused(
+        do_review("mgr", Some("rec-1")).await,
+        "is for own to review",
+    );
+    assert!(matches!(
+        do_review("own", None).await,
+        Err(WorkflowError::Invalid(m)) if m.contains("no evidence")
+    ));
+    let reviewed = do_review("own", Some("siem:session/8812")).await.unwrap();
+    assert_eq!(reviewed.outcome, Some(ReviewOutcome::Inappropriate));
+    assert_eq!(reviewed.evidence.as_deref(), Some("siem:session/8812"));
+    assert_eq!(open("breakglass_unreviewed").await, 0);
+    assert_eq!(open("breakglass_misuse").await, 1);
+    conflict(do_review("own", Some("x")).await, "reviewed already");
+
+    env.clock.set(ts("2026-03-02T10:00:00Z"));
+    assert_eq!(env.sweep(&env.store).await.grants_expired, 1);
     env.verify().await;
 }

@@ -219,3 +219,43 @@ async fn pipelines_ask_the_gate_and_executors_use_approvals_once() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn break_glass_is_granted_at_once_and_reviewed_by_the_owner() {
+    on_both_backends(async |fx| {
+        seed(&fx.store).await;
+        let app = fx.app();
+        let body =
+            r#"{"entitlements":["erp:GL_POST"],"duration_secs":1800,"reason":"close blocked"}"#;
+        post(&app, "/api/v1/breakglass", Some(RITA), None, body)
+            .await
+            .problem(StatusCode::FORBIDDEN, "refused");
+        let mut tx = fx.store.begin_write().await.unwrap();
+        tx.load_document(
+            &Principal::system("test"),
+            soxctl_model::document::DocumentKind::Policies,
+            "approvals.toml",
+            "[break_glass]\npeople = [\"rita\"]\nmax_duration = \"1h\"\n",
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        let used = post(&app, "/api/v1/breakglass", Some(RITA), None, body).await;
+        assert_eq!(used.status, StatusCode::CREATED, "{}", used.text());
+        let used = used.json();
+        assert_eq!(used["reviewer_id"], "olga");
+        let id = used["use_id"].as_str().unwrap().to_owned();
+        let listed = get(&app, "/api/v1/breakglass", Some(READ)).await.json();
+        assert_eq!(listed["uses"].as_array().unwrap().len(), 1);
+        let review = format!("/api/v1/breakglass/{id}/review");
+        let body = r#"{"outcome":"appropriate","notes":"INC-7","evidence":"siem:session/1"}"#;
+        post(&app, &review, Some(RITA), None, body)
+            .await
+            .problem(StatusCode::FORBIDDEN, "refused");
+        let reviewed = post(&app, &review, Some(OLGA), None, body).await;
+        assert_eq!(reviewed.status, StatusCode::OK, "{}", reviewed.text());
+        assert_eq!(reviewed.json()["outcome"], "appropriate");
+        assert_verifies(&fx).await;
+    })
+    .await;
+}

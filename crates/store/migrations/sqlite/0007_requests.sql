@@ -97,3 +97,18 @@ CREATE TABLE deployments (
     seq           INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX deployments_by_env ON deployments (env, seq);
+
+-- Emergency access without prior approval, and its after-review.
+CREATE TABLE breakglass_uses (
+    use_id        TEXT PRIMARY KEY,
+    person_id     TEXT NOT NULL,
+    items         TEXT NOT NULL,
+    reason        TEXT NOT NULL,
+    evidence      TEXT,
+    starts_at     TEXT NOT NULL,
+    ends_at       TEXT NOT NULL,
+    reviewer_id   TEXT NOT NULL,
+    reviewed_at   TEXT,
+    outcome       TEXT,
+    review_notes  TEXT
+) WITHOUT ROWID;

@@ -7,8 +7,8 @@ use crate::error::{Result, StoreError};
 use crate::requests::RequestFilter;
 use soxctl_model::ids::{AccountId, EntitlementId, SystemId};
 use soxctl_model::request::{
-    AccessEnd, AccessGrantRow, Ask, Decision, DecisionRow, DelegationRow, DeploymentRow,
-    ExecutionTokenRow, RequestRow, RequestStatus, RequestUpdate,
+    AccessEnd, AccessGrantRow, Ask, BreakGlassRow, Decision, DecisionRow, DelegationRow,
+    DeploymentRow, ExecutionTokenRow, RequestRow, RequestStatus, RequestUpdate, ReviewOutcome,
 };
 use soxctl_model::time::Timestamp;
 use sqlx::Row as _;
@@ -97,6 +97,20 @@ pub const DEPLOYMENT_COLUMNS: [&str; 8] = [
     "request_id",
     "deployed_at",
     "seq",
+];
+
+pub const BREAKGLASS_COLUMNS: [&str; 11] = [
+    "use_id",
+    "person_id",
+    "items",
+    "reason",
+    "evidence",
+    "starts_at",
+    "ends_at",
+    "reviewer_id",
+    "reviewed_at",
+    "outcome",
+    "review_notes",
 ];
 
 fn ts(t: &Option<Timestamp>) -> Option<String> {
@@ -200,6 +214,42 @@ pub fn bind_deployment<'q>(q: Query<'q>, d: &'q DeploymentRow) -> Query<'q> {
         .bind(d.request_id.as_deref())
         .bind(d.deployed_at.to_canonical())
         .bind(seq_param(d.seq))
+}
+
+pub fn bind_breakglass<'q>(q: Query<'q>, b: &'q BreakGlassRow) -> Query<'q> {
+    q.bind(b.use_id.as_str())
+        .bind(b.person_id.as_str())
+        .bind(json(&b.items))
+        .bind(b.reason.as_str())
+        .bind(b.evidence.as_deref())
+        .bind(b.starts_at.to_canonical())
+        .bind(b.ends_at.to_canonical())
+        .bind(b.reviewer_id.as_str())
+        .bind(ts(&b.reviewed_at))
+        .bind(b.outcome.map(ReviewOutcome::as_str))
+        .bind(b.review_notes.as_deref())
+}
+
+pub async fn review_breakglass(
+    conn: &mut Conn,
+    id: &str,
+    at: Timestamp,
+    outcome: ReviewOutcome,
+    notes: &str,
+    evidence: Option<&str>,
+) -> Result<()> {
+    let done = sqlx::query(
+        "UPDATE breakglass_uses SET reviewed_at = $1, outcome = $2, review_notes = $3, \
+         evidence = COALESCE($4, evidence) WHERE use_id = $5",
+    )
+    .bind(at.to_canonical())
+    .bind(outcome.as_str())
+    .bind(notes)
+    .bind(evidence)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    must_hit(done.rows_affected(), "break-glass use", id)
 }
 
 pub async fn use_token(conn: &mut Conn, id: &str, at: Timestamp) -> Result<()> {
@@ -544,5 +594,46 @@ pub async fn deployments(conn: &mut Conn, env: Option<&str>) -> Result<Vec<Deplo
         .await?
         .iter()
         .map(deployment)
+        .collect()
+}
+
+fn breakglass(row: &DbRow) -> Result<BreakGlassRow> {
+    const T: &str = "breakglass_uses";
+    let id = text(row, "use_id")?;
+    let outcome = match text_opt(row, "outcome")?.as_deref() {
+        None => None,
+        Some("appropriate") => Some(ReviewOutcome::Appropriate),
+        Some("inappropriate") => Some(ReviewOutcome::Inappropriate),
+        Some(other) => {
+            return Err(StoreError::Invalid(format!(
+                "breakglass_uses row '{id}' has outcome '{other}'"
+            )));
+        }
+    };
+    Ok(BreakGlassRow {
+        person_id: parse(T, &id, person_id(&text(row, "person_id")?))?,
+        items: parse(T, &id, serde_json::from_str(&text(row, "items")?))?,
+        reason: text(row, "reason")?,
+        evidence: text_opt(row, "evidence")?,
+        starts_at: parse(T, &id, Timestamp::parse(&text(row, "starts_at")?))?,
+        ends_at: parse(T, &id, Timestamp::parse(&text(row, "ends_at")?))?,
+        reviewer_id: parse(T, &id, person_id(&text(row, "reviewer_id")?))?,
+        reviewed_at: opt(T, &id, text_opt(row, "reviewed_at")?, Timestamp::parse)?,
+        outcome,
+        review_notes: text_opt(row, "review_notes")?,
+        use_id: id,
+    })
+}
+
+pub async fn breakglass_uses(conn: &mut Conn) -> Result<Vec<BreakGlassRow>> {
+    let sql = format!(
+        "SELECT {} FROM breakglass_uses ORDER BY starts_at, use_id",
+        BREAKGLASS_COLUMNS.join(", ")
+    );
+    sqlx::query(&sql)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(breakglass)
         .collect()
 }

@@ -70,6 +70,7 @@ enum Table {
     Delegations,
     ExecutionTokens,
     Deployments,
+    BreakGlass,
 }
 
 impl Table {
@@ -97,6 +98,7 @@ impl Table {
             Row::Delegation(_) => Self::Delegations,
             Row::ExecutionToken(_) => Self::ExecutionTokens,
             Row::Deployment(_) => Self::Deployments,
+            Row::BreakGlass(_) => Self::BreakGlass,
         }
     }
 
@@ -124,6 +126,7 @@ impl Table {
             RowKey::Delegation(_) => Self::Delegations,
             RowKey::ExecutionToken(_) => Self::ExecutionTokens,
             RowKey::Deployment(_) => Self::Deployments,
+            RowKey::BreakGlass(_) => Self::BreakGlass,
         }
     }
 
@@ -151,6 +154,7 @@ impl Table {
             Self::Delegations => "delegations",
             Self::ExecutionTokens => "execution_tokens",
             Self::Deployments => "deployments",
+            Self::BreakGlass => "breakglass_uses",
         }
     }
 
@@ -233,6 +237,7 @@ impl Table {
             Self::Delegations => &super::requests::DELEGATION_COLUMNS,
             Self::ExecutionTokens => &super::requests::TOKEN_COLUMNS,
             Self::Deployments => &super::requests::DEPLOYMENT_COLUMNS,
+            Self::BreakGlass => &super::requests::BREAKGLASS_COLUMNS,
         }
     }
 
@@ -457,6 +462,7 @@ fn bind_row<'q>(q: Query<'q>, row: &'q Row) -> Query<'q> {
         Row::Delegation(d) => super::requests::bind_delegation(q, d),
         Row::ExecutionToken(t) => super::requests::bind_token(q, t),
         Row::Deployment(d) => super::requests::bind_deployment(q, d),
+        Row::BreakGlass(b) => super::requests::bind_breakglass(q, b),
         Row::AccountInterval(a) => q
             .bind(a.system_id.as_str())
             .bind(a.account_id.as_str())
@@ -497,7 +503,8 @@ fn bind_key<'q>(q: Query<'q>, key: &'q RowKey) -> Query<'q> {
         | RowKey::AccessGrant(id)
         | RowKey::Delegation(id)
         | RowKey::ExecutionToken(id)
-        | RowKey::Deployment(id) => q.bind(id.as_str()),
+        | RowKey::Deployment(id)
+        | RowKey::BreakGlass(id) => q.bind(id.as_str()),
         RowKey::Decision(id, approver) => q.bind(id.as_str()).bind(approver.as_str()),
         RowKey::AccountInterval(s, a, seq) => {
             q.bind(s.as_str()).bind(a.as_str()).bind(seq_param(*seq))
@@ -536,6 +543,7 @@ fn table_of(change: &RowChange) -> Table {
         RowChange::EndAccessGrant { .. } => Table::AccessGrants,
         RowChange::RevokeDelegation { .. } => Table::Delegations,
         RowChange::UseExecutionToken { .. } => Table::ExecutionTokens,
+        RowChange::ReviewBreakGlass { .. } => Table::BreakGlass,
     }
 }
 
@@ -678,6 +686,23 @@ async fn write_alone(conn: &mut Conn, change: RowChange) -> Result<()> {
         }
         RowChange::UseExecutionToken { token_id, at } => {
             super::requests::use_token(conn, &token_id, at).await?
+        }
+        RowChange::ReviewBreakGlass {
+            use_id,
+            at,
+            outcome,
+            notes,
+            evidence,
+        } => {
+            super::requests::review_breakglass(
+                conn,
+                &use_id,
+                at,
+                outcome,
+                &notes,
+                evidence.as_deref(),
+            )
+            .await?
         }
         RowChange::CloseAccountInterval {
             system_id,
@@ -1195,6 +1220,12 @@ pub async fn all_rows(conn: &mut Conn) -> Result<BTreeMap<RowKey, Row>> {
             .await?
             .into_iter()
             .map(Row::Deployment),
+    );
+    rows.extend(
+        super::requests::breakglass_uses(conn)
+            .await?
+            .into_iter()
+            .map(Row::BreakGlass),
     );
     Ok(rows.into_iter().map(|r| (r.key(), r)).collect())
 }

@@ -1,0 +1,221 @@
+//! Break-glass over HTTP: emergency access for the people the policies
+//! name, and the owner's after-review (tokens bound to a person, scope
+//! `request`).
+
+use crate::auth::Require;
+use crate::idempotency::{Answer, Begun, IdempotentPost, replay_as_stored};
+use crate::problem::{Problem, ProblemBody};
+use crate::requests_api::problem;
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::{Deserialize, Serialize};
+use soxctl_model::access::{PersonAccess, WorkflowRead};
+use soxctl_model::request::{BreakGlassRow, ReviewOutcome};
+use soxctl_workflow::breakglass::{self, Emergency, Review};
+use utoipa::ToSchema;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BreakGlassView {
+    pub use_id: String,
+    pub person_id: String,
+    /// `system:entitlement` on the person's account.
+    pub entitlements: Vec<String>,
+    pub reason: String,
+    pub evidence: Option<String>,
+    pub starts_at: String,
+    pub ends_at: String,
+    pub reviewer_id: String,
+    pub reviewed_at: Option<String>,
+    /// appropriate or inappropriate, once reviewed.
+    pub outcome: Option<String>,
+    pub review_notes: Option<String>,
+}
+
+impl From<&BreakGlassRow> for BreakGlassView {
+    fn from(b: &BreakGlassRow) -> Self {
+        Self {
+            use_id: b.use_id.clone(),
+            person_id: b.person_id.to_string(),
+            entitlements: b
+                .items
+                .iter()
+                .map(|i| format!("{}:{}", i.system_id, i.entitlement_id))
+                .collect(),
+            reason: b.reason.clone(),
+            evidence: b.evidence.clone(),
+            starts_at: b.starts_at.to_canonical(),
+            ends_at: b.ends_at.to_canonical(),
+            reviewer_id: b.reviewer_id.to_string(),
+            reviewed_at: b.reviewed_at.map(|t| t.to_canonical()),
+            outcome: b.outcome.map(|o| o.as_str().to_owned()),
+            review_notes: b.review_notes.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BreakGlassBody {
+    /// `system_id:entitlement_id`, 1 to 20.
+    pub entitlements: Vec<String>,
+    /// Default and maximum: the policies' `[break_glass] max_duration`.
+    pub duration_secs: Option<u64>,
+    /// Why (mandatory).
+    pub reason: String,
+    /// A session recording or activity-log reference (required by the review at the latest).
+    pub evidence: Option<String>,
+}
+
+fn to_json(value: &impl Serialize) -> Result<serde_json::Value, Problem> {
+    serde_json::to_value(value).map_err(|e| Problem::internal(&e))
+}
+
+async fn view(tx: &mut soxctl_store::WriteTx, use_id: &str) -> Result<BreakGlassView, Problem> {
+    tx.breakglass_uses()
+        .await?
+        .iter()
+        .find(|b| b.use_id == use_id)
+        .map(BreakGlassView::from)
+        .ok_or_else(|| Problem::not_found(format!("no break-glass use '{use_id}'")))
+}
+
+/// Break the glass: emergency access at once, alerted at once, reviewed after.
+#[utoipa::path(
+    post,
+    path = "/api/v1/breakglass",
+    tag = "requests",
+    security(("bearer" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Up to 255 characters, unique per request")),
+    request_body(content = BreakGlassBody, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Granted; the reviewer and security are alerted", body = BreakGlassView),
+        (status = 400, description = "Bad input", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "Not on the break-glass list, too long, or not enabled", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
+pub(crate) async fn create(
+    State(state): State<AppState>,
+    Require(person): Require<PersonAccess>,
+    post: IdempotentPost,
+) -> Result<Response, Problem> {
+    let body: BreakGlassBody = post
+        .json(r#"{"entitlements":["erp:AP_PAY"],"reason":"payment run failed","evidence":"siem:session/1"}"#)?;
+    let store = state.store();
+    let idempotency = post.idempotency(person.actor(), replay_as_stored);
+    let mut tx = match idempotency.begin(store).await? {
+        Begun::Replayed(response) => return Ok(response),
+        Begun::Write(tx) => tx,
+    };
+    let used = breakglass::break_glass(
+        &mut tx,
+        person.actor(),
+        person.person(),
+        Emergency {
+            entitlements: body.entitlements,
+            duration_secs: body.duration_secs,
+            reason: body.reason,
+            evidence: body.evidence,
+        },
+    )
+    .await
+    .map_err(problem)?;
+    let body = to_json(&view(&mut tx, &used.use_id).await?)?;
+    idempotency
+        .commit(store, tx, Answer::new(StatusCode::CREATED, body))
+        .await
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BreakGlassList {
+    pub uses: Vec<BreakGlassView>,
+}
+
+/// Break-glass uses, oldest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/breakglass",
+    tag = "requests",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Uses", body = BreakGlassList),
+        (status = 403, description = "Token lacks the read or request scope", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    Require(_read): Require<WorkflowRead>,
+) -> Result<Json<BreakGlassList>, Problem> {
+    let uses = state
+        .store()
+        .breakglass_uses()
+        .await?
+        .iter()
+        .map(BreakGlassView::from)
+        .collect();
+    Ok(Json(BreakGlassList { uses }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewBody {
+    /// appropriate or inappropriate.
+    #[schema(value_type = String)]
+    pub outcome: ReviewOutcome,
+    pub notes: String,
+    /// Needed here when none was recorded with the use.
+    pub evidence: Option<String>,
+}
+
+/// The owner's after-review of a use.
+#[utoipa::path(
+    post,
+    path = "/api/v1/breakglass/{use_id}/review",
+    tag = "requests",
+    security(("bearer" = [])),
+    params(("use_id" = String, Path, description = "`bgl_…`"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Up to 255 characters, unique per request")),
+    request_body(content = ReviewBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Reviewed; the unreviewed finding is resolved", body = BreakGlassView),
+        (status = 400, description = "No notes, or no evidence recorded", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "Not the reviewer", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "No such use", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 409, description = "Reviewed already", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
+pub(crate) async fn review(
+    State(state): State<AppState>,
+    Require(person): Require<PersonAccess>,
+    Path(use_id): Path<String>,
+    post: IdempotentPost,
+) -> Result<Response, Problem> {
+    let body: ReviewBody = post.json(
+        r#"{"outcome":"appropriate","notes":"incident INC-7","evidence":"siem:session/1"}"#,
+    )?;
+    let store = state.store();
+    let idempotency = post.idempotency(person.actor(), replay_as_stored);
+    let mut tx = match idempotency.begin(store).await? {
+        Begun::Replayed(response) => return Ok(response),
+        Begun::Write(tx) => tx,
+    };
+    let row = breakglass::review(
+        &mut tx,
+        person.actor(),
+        person.person(),
+        Review {
+            use_id,
+            outcome: body.outcome,
+            notes: body.notes,
+            evidence: body.evidence,
+        },
+    )
+    .await
+    .map_err(problem)?;
+    let body = to_json(&BreakGlassView::from(&row))?;
+    idempotency
+        .commit(store, tx, Answer::new(StatusCode::OK, body))
+        .await
+}

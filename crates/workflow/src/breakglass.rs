@@ -1,0 +1,426 @@
+//! Break-glass: emergency access without prior approval, for the people
+//! the policies name, with a mandatory reason and a short maximum. It is
+//! granted at once, alerted at once, and stays an open finding until the
+//! owner reviews it; a use judged inappropriate opens a finding of its own.
+
+use crate::context::Context;
+use crate::decide::after;
+use crate::error::{Result, WorkflowError, conflict, invalid, refused, text};
+use crate::{facts, notify};
+use serde::Deserialize;
+use soxctl_detect::due_for;
+use soxctl_model::document::DocumentKind;
+use soxctl_model::event::Event;
+use soxctl_model::finding::{FindingOpened, FindingResolved, FindingStatus, Severity, finding_id};
+use soxctl_model::ids::{EntitlementRef, PersonId};
+use soxctl_model::inventory::{AccountKind, AccountStatus, PersonStatus};
+use soxctl_model::principal::Principal;
+use soxctl_model::request::{
+    AccessGranted, AccessItem, BreakGlassReviewed, BreakGlassRow, BreakGlassUsed, ReviewOutcome,
+};
+use soxctl_store::WriteTx;
+
+pub const UNREVIEWED: &str = "breakglass_unreviewed";
+pub const MISUSE: &str = "breakglass_misuse";
+
+/// The `[break_glass]` table of the policies document.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Person ids who may break the glass.
+    pub people: Vec<String>,
+    /// The longest emergency grant, e.g. "2h" (at most "24h").
+    #[serde(default = "two_hours")]
+    pub max_duration: String,
+}
+
+fn two_hours() -> String {
+    "2h".to_owned()
+}
+
+#[derive(Deserialize)]
+struct Document {
+    break_glass: Option<Settings>,
+}
+
+/// Seconds in "90m", "2h", "1d".
+pub fn duration_secs(text: &str) -> Option<u64> {
+    let t = text.trim();
+    let (number, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit())?);
+    let n: u64 = number.parse().ok()?;
+    let unit = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3_600,
+        "d" => 86_400,
+        _ => return None,
+    };
+    n.checked_mul(unit).filter(|s| *s > 0)
+}
+
+/// The break-glass settings in force, if the policies define any. Other
+/// tables of the document are the policy engine's.
+async fn settings(tx: &mut WriteTx) -> Result<Option<(Settings, u64)>> {
+    let Some(doc) = tx.latest_document(DocumentKind::Policies).await? else {
+        return Ok(None);
+    };
+    let parsed: toml::Table = toml::from_str(&doc.content).map_err(|e| {
+        refused(format!(
+            "the approval policies in force do not parse ({e}); load a corrected file"
+        ))
+    })?;
+    let Some(table) = parsed.get("break_glass") else {
+        return Ok(None);
+    };
+    let mut only = toml::Table::new();
+    only.insert("break_glass".into(), table.clone());
+    let Document { break_glass } = only.try_into().map_err(|e: toml::de::Error| {
+        refused(format!(
+            "[break_glass] in the policies in force is invalid: {e}"
+        ))
+    })?;
+    let Some(settings) = break_glass else {
+        return Ok(None);
+    };
+    let max = duration_secs(&settings.max_duration)
+        .filter(|s| *s <= 86_400)
+        .ok_or_else(|| {
+            refused(format!(
+                "[break_glass] max_duration '{}' must be like 30m or 2h, at most 24h",
+                settings.max_duration
+            ))
+        })?;
+    Ok(Some((settings, max)))
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Emergency {
+    /// `system_id:entitlement_id` references.
+    pub entitlements: Vec<String>,
+    /// Default: the break-glass maximum.
+    pub duration_secs: Option<u64>,
+    pub reason: String,
+    /// A session recording or activity-log reference.
+    pub evidence: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Used {
+    pub use_id: String,
+    pub reviewer_id: PersonId,
+    pub grant_ids: Vec<String>,
+    pub ends_at: soxctl_model::time::Timestamp,
+}
+
+pub async fn break_glass(
+    tx: &mut WriteTx,
+    actor: &Principal,
+    person_id: &PersonId,
+    input: Emergency,
+) -> Result<Used> {
+    text("reason", &input.reason, true)?;
+    if let Some(e) = &input.evidence {
+        text("evidence reference", e, false)?;
+    }
+    let Some((settings, max)) = settings(tx).await? else {
+        return Err(refused(
+            "break-glass is not enabled: the policies in force have no [break_glass] table naming who may use it",
+        ));
+    };
+    if !settings.people.iter().any(|p| p == person_id.as_str()) {
+        return Err(refused(format!(
+            "{person_id} is not on the break-glass list of the policies in force; ask for access instead \
+             (`soxctl request create`)"
+        )));
+    }
+    let ctx = Context::load(tx).await?;
+    let person = facts::person(&ctx, person_id, "person breaking the glass")?;
+    if person.status != PersonStatus::Active {
+        return Err(refused(format!("{person_id} is not active")));
+    }
+    let duration = input.duration_secs.unwrap_or(max);
+    if duration == 0 || duration > max {
+        return Err(refused(format!(
+            "break-glass access lasts at most {}; ask for less",
+            notify::duration_text(max)
+        )));
+    }
+    if input.entitlements.is_empty() || input.entitlements.len() > 20 {
+        return Err(invalid(
+            "name 1 to 20 entitlements (system_id:entitlement_id)",
+        ));
+    }
+    let mut items = Vec::new();
+    let mut owners = Vec::new();
+    for reference in &input.entitlements {
+        let r = EntitlementRef::parse(reference).map_err(|_| {
+            invalid(format!(
+                "'{reference}' is not an entitlement reference: write system_id:entitlement_id"
+            ))
+        })?;
+        let entitlement = ctx
+            .inventory
+            .entitlements
+            .get(&(r.system.clone(), r.entitlement.clone()))
+            .ok_or_else(|| invalid(format!("no entitlement '{reference}' in the store")))?;
+        let system_owner = ctx
+            .inventory
+            .systems
+            .get(&r.system)
+            .and_then(|s| s.owner_id.clone());
+        owners.extend(entitlement.owner_id.clone());
+        owners.extend(system_owner);
+        let account = ctx
+            .inventory
+            .accounts
+            .values()
+            .find(|a| {
+                a.system_id == r.system
+                    && a.person_id.as_ref() == Some(person_id)
+                    && a.status == AccountStatus::Active
+                    && a.kind == AccountKind::Human
+            })
+            .ok_or_else(|| {
+                invalid(format!(
+                    "{person_id} has no active account in system '{}'",
+                    r.system
+                ))
+            })?;
+        items.push(AccessItem {
+            system_id: r.system,
+            account_id: account.account_id.clone(),
+            entitlement_id: r.entitlement,
+        });
+    }
+    items.sort();
+    items.dedup();
+    owners.extend(person.manager_id.clone());
+    let reviewer_id = owners
+        .into_iter()
+        .find(|o| {
+            o != person_id
+                && ctx
+                    .inventory
+                    .people
+                    .get(o)
+                    .is_some_and(|p| p.status != PersonStatus::Terminated)
+        })
+        .ok_or_else(|| {
+            refused(format!(
+                "nobody can review this use: the entitlements' and systems' owners and {person_id}'s manager \
+                 are missing, have left, or are {person_id}; set an owner first"
+            ))
+        })?;
+    let now = ctx.now;
+    let ends_at = after(now, duration);
+    let use_id = format!("bgl_{}", uuid::Uuid::new_v4().simple());
+    tx.append(
+        actor,
+        &Event::BreakGlassUsed(BreakGlassUsed {
+            use_id: use_id.clone(),
+            person_id: person_id.clone(),
+            items: items.clone(),
+            reason: input.reason.clone(),
+            evidence: input.evidence.clone(),
+            starts_at: now,
+            ends_at,
+            reviewer_id: reviewer_id.clone(),
+        }),
+    )
+    .await?;
+    let mut grant_ids = Vec::new();
+    for item in &items {
+        let grant_id = format!("agr_{}", uuid::Uuid::new_v4().simple());
+        tx.append(
+            actor,
+            &Event::AccessGranted(AccessGranted {
+                grant_id: grant_id.clone(),
+                request_id: use_id.clone(),
+                emergency: true,
+                person_id: person_id.clone(),
+                item: item.clone(),
+                starts_at: now,
+                ends_at,
+            }),
+        )
+        .await?;
+        grant_ids.push(grant_id);
+    }
+    let subject = format!("breakglass:{use_id}");
+    let what: Vec<String> = items
+        .iter()
+        .map(|i| format!("{}:{}", i.system_id, i.entitlement_id))
+        .collect();
+    tx.append(
+        &Principal::system("breakglass"),
+        &Event::FindingOpened(FindingOpened {
+            finding_id: finding_id(UNREVIEWED, &subject),
+            kind: UNREVIEWED.to_owned(),
+            subject,
+            severity: Severity::High,
+            control_ids: Vec::new(),
+            first_seen: now,
+            owner_id: Some(reviewer_id.clone()),
+            due: due_for(Severity::High, now),
+            summary: format!(
+                "Break-glass use by {person_id} ({}) awaits review by {reviewer_id}",
+                what.join(", ")
+            ),
+            detail: [
+                ("use_id".to_owned(), use_id.clone()),
+                ("reason".to_owned(), input.reason.clone()),
+                ("ends_at".to_owned(), ends_at.to_string()),
+            ]
+            .into_iter()
+            .collect(),
+        }),
+    )
+    .await?;
+    let mut recipients = vec![reviewer_id.clone()];
+    recipients.extend(person.manager_id.clone());
+    notify::send(
+        tx,
+        notify::Notice {
+            topic: "breakglass.used",
+            subject: format!("BREAK-GLASS: {person_id} took {}", what.join(", ")),
+            text: format!(
+                "{person_id} used emergency access to {} until {ends_at}.\nReason: {}\nReview it: \
+                 `soxctl breakglass review {use_id}` ({reviewer_id}).",
+                what.join(", "),
+                input.reason
+            ),
+            request_id: &use_id,
+            recipients,
+            severity: Some("critical"),
+            facts: serde_json::json!({ "use_id": use_id, "person_id": person_id }),
+        },
+    )
+    .await?;
+    Ok(Used {
+        use_id,
+        reviewer_id,
+        grant_ids,
+        ends_at,
+    })
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Review {
+    pub use_id: String,
+    pub outcome: ReviewOutcome,
+    pub notes: String,
+    pub evidence: Option<String>,
+}
+
+/// The owner's after-review: resolves the unreviewed finding; an
+/// inappropriate use opens a misuse finding.
+pub async fn review(
+    tx: &mut WriteTx,
+    actor: &Principal,
+    reviewer: &PersonId,
+    input: Review,
+) -> Result<BreakGlassRow> {
+    text("review notes", &input.notes, true)?;
+    let now = tx.now();
+    let found = tx
+        .breakglass_uses()
+        .await?
+        .into_iter()
+        .find(|b| b.use_id == input.use_id)
+        .ok_or_else(|| WorkflowError::NotFound(format!("no break-glass use '{}'", input.use_id)))?;
+    if found.reviewed_at.is_some() {
+        return Err(conflict(format!(
+            "use {} is reviewed already",
+            found.use_id
+        )));
+    }
+    if reviewer == &found.person_id {
+        return Err(refused("nobody reviews their own break-glass use"));
+    }
+    if reviewer != &found.reviewer_id {
+        return Err(refused(format!(
+            "use {} is for {} to review",
+            found.use_id, found.reviewer_id
+        )));
+    }
+    if found.evidence.is_none() && input.evidence.is_none() {
+        return Err(invalid(
+            "no evidence of what was done is recorded: give the session recording or activity-log reference \
+             (--evidence)",
+        ));
+    }
+    tx.append(
+        actor,
+        &Event::BreakGlassReviewed(BreakGlassReviewed {
+            use_id: found.use_id.clone(),
+            reviewer_id: reviewer.clone(),
+            outcome: input.outcome,
+            notes: input.notes.clone(),
+            evidence: input.evidence.clone(),
+        }),
+    )
+    .await?;
+    let subject = format!("breakglass:{}", found.use_id);
+    let unreviewed = finding_id(UNREVIEWED, &subject);
+    let open = tx
+        .findings_of_kinds(&[UNREVIEWED])
+        .await?
+        .into_iter()
+        .any(|f| f.finding_id == unreviewed && f.status != FindingStatus::Resolved);
+    if open {
+        tx.append(
+            &Principal::system("breakglass"),
+            &Event::FindingResolved(FindingResolved {
+                finding_id: unreviewed,
+                reason: format!("reviewed by {reviewer}: {}", input.outcome.as_str()),
+            }),
+        )
+        .await?;
+    }
+    if input.outcome == ReviewOutcome::Inappropriate {
+        tx.append(
+            &Principal::system("breakglass"),
+            &Event::FindingOpened(FindingOpened {
+                finding_id: finding_id(MISUSE, &subject),
+                kind: MISUSE.to_owned(),
+                subject,
+                severity: Severity::Critical,
+                control_ids: Vec::new(),
+                first_seen: now,
+                owner_id: Some(reviewer.clone()),
+                due: due_for(Severity::Critical, now),
+                summary: format!(
+                    "Break-glass use by {} judged inappropriate by {reviewer}",
+                    found.person_id
+                ),
+                detail: [
+                    ("use_id".to_owned(), found.use_id.clone()),
+                    ("notes".to_owned(), input.notes.clone()),
+                ]
+                .into_iter()
+                .collect(),
+            }),
+        )
+        .await?;
+    }
+    tx.breakglass_uses()
+        .await?
+        .into_iter()
+        .find(|b| b.use_id == input.use_id)
+        .ok_or_else(|| WorkflowError::NotFound(format!("use '{}' vanished", input.use_id)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::duration_secs;
+
+    #[test]
+    fn durations() {
+        assert_eq!(duration_secs("90m"), Some(5_400));
+        assert_eq!(duration_secs("2h"), Some(7_200));
+        assert_eq!(duration_secs("1d"), Some(86_400));
+        for bad in ["", "h", "2", "2w", "0h", "-1h", "1.5h"] {
+            assert_eq!(duration_secs(bad), None, "{bad}");
+        }
+    }
+}
