@@ -41,13 +41,30 @@ pub async fn evaluate_on(
     now: Timestamp,
     policy: &Policy,
 ) -> Result<FindingChanges, StoreError> {
+    evaluate_observed(tx, inventory, now, policy, &Default::default()).await
+}
+
+/// [`evaluate_on`] for an import that has just observed `observed`'s
+/// state (so a revoked grant it still reports is unconfirmed now).
+pub async fn evaluate_observed(
+    tx: &mut WriteTx,
+    inventory: &soxctl_model::inventory::Inventory,
+    now: Timestamp,
+    policy: &Policy,
+    observed: &std::collections::BTreeSet<soxctl_model::ids::SystemId>,
+) -> Result<FindingChanges, StoreError> {
     let grant_imports = tx.grant_imports().await?;
     let baselines = tx.baseline_imports().await?;
     let current = tx.findings_of_kinds(hygiene::KINDS).await?;
+    let time_bound = tx.access_grants(None, None).await?;
+    let last_imports = tx.last_imports().await?;
     let facts = Facts {
         inventory,
         grant_imports: &grant_imports,
         baselines: &baselines,
+        time_bound: &time_bound,
+        last_imports: &last_imports,
+        observed,
         now,
     };
     let sightings = hygiene::detect(&facts, policy);
@@ -65,6 +82,24 @@ pub async fn evaluate_on(
         tx.append(&actor, event).await?;
     }
     Ok(changes)
+}
+
+/// True when a time-bound grant has ended that `inventory` still holds in
+/// one of `systems`: an unchanged import must still look at it.
+pub async fn revoked_still_held(
+    tx: &mut WriteTx,
+    inventory: &soxctl_model::inventory::Inventory,
+    systems: &std::collections::BTreeSet<soxctl_model::ids::SystemId>,
+) -> Result<bool, StoreError> {
+    Ok(tx.access_grants(None, None).await?.iter().any(|t| {
+        t.ended_at.is_some()
+            && systems.contains(&t.system_id)
+            && inventory.grants.contains_key(&(
+                t.system_id.clone(),
+                t.account_id.clone(),
+                t.entitlement_id.clone(),
+            ))
+    }))
 }
 
 /// SoD findings under the rule set in force (none loaded: none): open for

@@ -131,12 +131,32 @@ pub async fn import_reporting(
         }
     }
     if options.dry_run || diff.is_empty() {
+        // No import facts to record, but the import did look: a revoked
+        // time-bound grant the source still reports is unconfirmed now.
+        let mut findings = crate::detectors::FindingChanges::default();
+        let mut receipt = None;
+        if !options.dry_run
+            && crate::detectors::revoked_still_held(&mut tx, &current, &snapshot.scope).await?
+        {
+            let now = store.context().clock.now();
+            findings = crate::detectors::evaluate_observed(
+                &mut tx,
+                &current,
+                now,
+                &options.hygiene,
+                &snapshot.scope,
+            )
+            .await?;
+            if findings.opened + findings.resolved + findings.accepted > 0 {
+                receipt = Some(tx.commit().await?);
+            }
+        }
         return Ok(ImportOutcome {
             import_id: None,
             diff,
             events: 0,
-            findings: Default::default(),
-            receipt: None,
+            findings,
+            receipt,
         });
     }
 
@@ -182,7 +202,14 @@ pub async fn import_reporting(
     let written = started.elapsed();
     let mut after = current;
     diff.apply_to(&mut after);
-    let findings = crate::detectors::evaluate_on(&mut tx, &after, now, &options.hygiene).await?;
+    let findings = crate::detectors::evaluate_observed(
+        &mut tx,
+        &after,
+        now,
+        &options.hygiene,
+        &snapshot.scope,
+    )
+    .await?;
     let detected = started.elapsed();
     progress(Progress::Committing);
     let receipt = tx.commit().await?;

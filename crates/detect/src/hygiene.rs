@@ -8,6 +8,7 @@ use soxctl_model::ids::{PersonId, SystemId};
 use soxctl_model::inventory::{
     Account, AccountKind, AccountStatus, GrantKey, GrantSource, Inventory, PersonStatus,
 };
+use soxctl_model::request::AccessGrantRow;
 use soxctl_model::time::Timestamp;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -20,6 +21,12 @@ pub const DRIFT: &str = "drift";
 pub const NHI_WITHOUT_OWNER: &str = "nhi_without_owner";
 pub const NHI_OWNER_LEFT: &str = "nhi_owner_left";
 pub const NHI_STALE_CREDENTIAL: &str = "nhi_stale_credential";
+pub const UNCONFIRMED_REVOCATION: &str = "unconfirmed_revocation";
+
+/// How long a revoked time-bound grant may still be seen when no import
+/// of its system has run since (live sources such as SCIM push removals
+/// within minutes; a day covers a pull that failed once).
+pub const REVOCATION_GRACE_HOURS: i64 = 24;
 
 /// Every kind these detectors own: findings of these kinds that are no
 /// longer seen are resolved.
@@ -33,6 +40,7 @@ pub const KINDS: &[&str] = &[
     NHI_WITHOUT_OWNER,
     NHI_OWNER_LEFT,
     NHI_STALE_CREDENTIAL,
+    UNCONFIRMED_REVOCATION,
 ];
 
 /// The control each kind is evidence for, until the control matrix (the
@@ -43,7 +51,7 @@ fn controls(kind: &str) -> Vec<String> {
         ORPHAN_ACCOUNT => "AC-ORPHANS",
         SHARED_PRIVILEGED | PRIVILEGED_WITHOUT_MFA => "AC-PRIVILEGED",
         DORMANT_ACCOUNT => "AC-DORMANT",
-        DRIFT => "AC-PROVISIONING",
+        DRIFT | UNCONFIRMED_REVOCATION => "AC-PROVISIONING",
         _ => "AC-NONHUMAN",
     };
     vec![id.to_owned()]
@@ -75,6 +83,14 @@ pub struct Facts<'a> {
     /// Each baselined system's baseline import: its grants are authorised
     /// pending certification by an access review.
     pub baselines: &'a BTreeMap<SystemId, String>,
+    /// Time-bound grants from approved requests and break-glass: in force,
+    /// they authorise the observed grant; ended, the grant must go.
+    pub time_bound: &'a [AccessGrantRow],
+    /// When each system's last import or sync completed.
+    pub last_imports: &'a BTreeMap<SystemId, Timestamp>,
+    /// Systems whose state the running import observed just now (an
+    /// unchanged snapshot records no import, but it did look).
+    pub observed: &'a BTreeSet<SystemId>,
     pub now: Timestamp,
 }
 
@@ -291,6 +307,64 @@ impl<'a> Context<'a> {
         }
     }
 
+    /// Ended time-bound grants the system still reports: seen by an import
+    /// after the revocation, or still there a day later.
+    fn unconfirmed_revocations(&mut self) {
+        let inv = self.facts.inventory;
+        for t in self.facts.time_bound {
+            let Some(ended) = t.ended_at else {
+                continue;
+            };
+            let key = (
+                t.system_id.clone(),
+                t.account_id.clone(),
+                t.entitlement_id.clone(),
+            );
+            if !inv.grants.contains_key(&key) {
+                continue;
+            }
+            // Held again under another time-bound grant: authorised.
+            if self.facts.time_bound.iter().any(|o| {
+                o.active_at(self.facts.now)
+                    && (&o.system_id, &o.account_id, &o.entitlement_id) == (&key.0, &key.1, &key.2)
+            }) {
+                continue;
+            }
+            let imported_since = self
+                .facts
+                .last_imports
+                .get(&t.system_id)
+                .is_some_and(|at| *at > ended)
+                || (self.facts.observed.contains(&t.system_id) && ended <= self.facts.now);
+            let overdue = (self.facts.now.as_datetime() - ended.as_datetime()).num_hours()
+                >= REVOCATION_GRACE_HOURS;
+            if !(imported_since || overdue) {
+                continue;
+            }
+            let owner = inv
+                .entitlements
+                .get(&(t.system_id.clone(), t.entitlement_id.clone()))
+                .and_then(|e| e.owner_id.clone())
+                .or_else(|| self.system_owner(&t.system_id));
+            self.see(
+                UNCONFIRMED_REVOCATION,
+                format!("access:{}", t.grant_id),
+                Severity::High,
+                owner,
+                format!(
+                    "{}:{} on {}:{} was revoked at {ended} but {} still reports it",
+                    t.system_id, t.entitlement_id, t.system_id, t.account_id, t.system_id
+                ),
+                &[
+                    ("grant_id", t.grant_id.clone()),
+                    ("request_id", t.request_id.clone()),
+                    ("person_id", t.person_id.to_string()),
+                    ("revoked_at", ended.to_string()),
+                ],
+            );
+        }
+    }
+
     /// Observed grants with no authorisation: not in the system's baseline
     /// and not given by a role that contains the entitlement.
     fn drift(&mut self) {
@@ -300,6 +374,14 @@ impl<'a> Context<'a> {
                 continue;
             };
             if self.facts.grant_imports.get(key) == Some(baseline) {
+                continue;
+            }
+            if self.facts.time_bound.iter().any(|t| {
+                t.active_at(self.facts.now)
+                    && t.system_id == g.system_id
+                    && t.account_id == g.account_id
+                    && t.entitlement_id == g.entitlement_id
+            }) {
                 continue;
             }
             if let GrantSource::Role(role) = &g.source
@@ -368,5 +450,6 @@ pub fn detect(facts: &Facts<'_>, policy: &Policy) -> Vec<Sighting> {
         ctx.account(account);
     }
     ctx.drift();
+    ctx.unconfirmed_revocations();
     ctx.out
 }

@@ -72,6 +72,9 @@ fn seen(
         inventory: inv,
         grant_imports: imports,
         baselines: &baselines,
+        time_bound: &[],
+        last_imports: &BTreeMap::new(),
+        observed: &Default::default(),
         now: ts("2025-06-01T00:00:00Z"),
     };
     let mut out: Vec<_> = hygiene::detect(&facts, &Policy::default())

@@ -47,6 +47,27 @@ impl WriteTx {
         .await)
     }
 
+    /// When each system's last import (or LDAP sync) completed.
+    pub async fn last_imports(
+        &mut self,
+    ) -> Result<BTreeMap<SystemId, soxctl_model::time::Timestamp>> {
+        each!(self, WriteTx, |tx, m| {
+            let imports = m::rows::imports(tx.conn().await?).await?;
+            let mut last = BTreeMap::new();
+            for import in imports {
+                for system in import.systems.split(',').filter(|s| !s.is_empty()) {
+                    if let Ok(id) = SystemId::parse(system) {
+                        let at = last.entry(id).or_insert(import.completed_at);
+                        if *at < import.completed_at {
+                            *at = import.completed_at;
+                        }
+                    }
+                }
+            }
+            Ok(last)
+        })
+    }
+
     /// Each baselined system's baseline import.
     pub async fn baseline_imports(&mut self) -> Result<BTreeMap<SystemId, String>> {
         each!(self, WriteTx, |tx, m| {
