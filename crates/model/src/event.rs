@@ -13,7 +13,7 @@ use crate::principal::Scope;
 use crate::request::{
     AccessGranted, AccessRevoked, ActionExecuted, BreakGlassReviewed, BreakGlassUsed,
     ChangeDeployed, DelegationCreated, DelegationRevoked, ExecutionTokenIssued, RequestApproved,
-    RequestCancelled, RequestCreated, RequestDenied, RequestExpired,
+    RequestCancelled, RequestCreated, RequestDenied, RequestExpired, RequestReminded,
 };
 use crate::sealed::Sealed;
 use crate::time::{Date, Timestamp};
@@ -192,6 +192,8 @@ pub enum Event {
     RequestCancelled(RequestCancelled),
     #[serde(rename = "request.expired")]
     RequestExpired(RequestExpired),
+    #[serde(rename = "request.reminded")]
+    RequestReminded(RequestReminded),
     #[serde(rename = "access.granted")]
     AccessGranted(AccessGranted),
     #[serde(rename = "access.revoked")]

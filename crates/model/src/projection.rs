@@ -495,6 +495,10 @@ pub fn project(
             created_at: ctx.time,
             expires_at: r.expires_at,
             approval_window_secs: r.approval_window_secs,
+            reminder_after_secs: r.reminder_after_secs,
+            escalate_after_secs: r.escalate_after_secs,
+            reminded_at: None,
+            escalated_at: None,
             status: RequestStatus::Pending,
             approvals: 0,
             decided_at: None,
@@ -562,6 +566,13 @@ pub fn project(
                 status: RequestStatus::Expired,
                 at: ctx.time,
                 reason: None,
+            },
+        },
+        Event::RequestReminded(r) => RowChange::UpdateRequest {
+            request_id: r.request_id.clone(),
+            update: RequestUpdate::Reminded {
+                at: ctx.time,
+                escalation: r.escalation,
             },
         },
         Event::AccessGranted(g) => {

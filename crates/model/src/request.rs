@@ -142,6 +142,12 @@ pub struct RequestCreated {
     pub expires_at: Timestamp,
     /// How long an approval stays valid (actions: to execute; manual access: to activate).
     pub approval_window_secs: u64,
+    /// Remind the approvers when still undecided this long after asking.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reminder_after_secs: Option<u64>,
+    /// Then tell the approvers' managers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub escalate_after_secs: Option<u64>,
     /// Violations the access would create, as simulated when it was asked.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sod: Vec<SodFlag>,
@@ -185,6 +191,14 @@ pub struct RequestDenied {
 pub struct RequestCancelled {
     pub request_id: String,
     pub reason: String,
+}
+
+/// `request.reminded`: approvers reminded, or (escalation) their managers told.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestReminded {
+    pub request_id: String,
+    pub escalation: bool,
+    pub recipients: Vec<PersonId>,
 }
 
 /// `request.expired`: nobody decided in time, or an approval was never used.
@@ -455,6 +469,10 @@ pub struct RequestRow {
     pub created_at: Timestamp,
     pub expires_at: Timestamp,
     pub approval_window_secs: u64,
+    pub reminder_after_secs: Option<u64>,
+    pub escalate_after_secs: Option<u64>,
+    pub reminded_at: Option<Timestamp>,
+    pub escalated_at: Option<Timestamp>,
     pub status: RequestStatus,
     pub approvals: u32,
     pub decided_at: Option<Timestamp>,
@@ -522,6 +540,10 @@ pub enum RequestUpdate {
     Activated {
         at: Timestamp,
     },
+    Reminded {
+        at: Timestamp,
+        escalation: bool,
+    },
 }
 
 impl RequestUpdate {
@@ -549,6 +571,13 @@ impl RequestUpdate {
             Self::Activated { at } => {
                 if row.activated_at.is_none() {
                     row.activated_at = Some(*at);
+                }
+            }
+            Self::Reminded { at, escalation } => {
+                if *escalation {
+                    row.escalated_at = Some(*at);
+                } else {
+                    row.reminded_at = Some(*at);
                 }
             }
         }
@@ -666,6 +695,10 @@ mod tests {
             created_at: Timestamp::parse("2026-01-01T00:00:00Z").unwrap(),
             expires_at: Timestamp::parse("2026-01-04T00:00:00Z").unwrap(),
             approval_window_secs: 86_400,
+            reminder_after_secs: None,
+            escalate_after_secs: None,
+            reminded_at: None,
+            escalated_at: None,
             status,
             approvals: 0,
             decided_at: None,

@@ -121,8 +121,8 @@ impl PolicySet {
             max_duration_secs: Some(8 * 3600),
             approval_window_secs: Some(24 * 3600),
             undecided_expiry_secs: 72 * 3600,
-            reminder_after_secs: None,
-            escalate_after_secs: None,
+            reminder_after_secs: Some(4 * 3600),
+            escalate_after_secs: Some(24 * 3600),
             mfa_required: false,
             matched_rule: "default".into(),
         })

@@ -400,6 +400,8 @@ pub async fn create(
         mfa_required: plan.mfa_required,
         expires_at,
         approval_window_secs: plan.approval_window_secs.unwrap_or(24 * 3_600),
+        reminder_after_secs: plan.reminder_after_secs,
+        escalate_after_secs: plan.escalate_after_secs,
         sod,
     };
     let seq = tx

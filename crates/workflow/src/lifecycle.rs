@@ -2,7 +2,7 @@
 //! cancellation and revocation, and the job runner's sweep that expires
 //! undecided requests, unused approvals and grants whose time is up.
 
-use crate::decide::start_grants;
+use crate::decide::{after, start_grants};
 use crate::error::{Result, WorkflowError, conflict, refused, text};
 use crate::notify;
 use soxctl_model::event::Event;
@@ -10,8 +10,9 @@ use soxctl_model::ids::PersonId;
 use soxctl_model::principal::Principal;
 use soxctl_model::request::{
     AccessEnd, AccessGrantRow, AccessRevoked, Activation, Ask, RequestCancelled, RequestExpired,
-    RequestRow, RequestStatus,
+    RequestReminded, RequestRow, RequestStatus,
 };
+use soxctl_model::time::Timestamp;
 use soxctl_store::WriteTx;
 use soxctl_store::requests::RequestFilter;
 
@@ -207,6 +208,8 @@ async fn end_grant(
 pub struct Sweep {
     pub requests_expired: u64,
     pub grants_expired: u64,
+    pub reminders: u64,
+    pub escalations: u64,
 }
 
 /// Expires what is due at the store's clock: undecided requests past their
@@ -266,5 +269,115 @@ pub async fn sweep(tx: &mut WriteTx) -> Result<Sweep> {
         end_grant(tx, &actor, &grant, AccessEnd::Expired, None).await?;
         report.grants_expired += 1;
     }
+    remind(tx, &actor, now, &mut report).await?;
     Ok(report)
+}
+
+fn due(r: &RequestRow, after_secs: Option<u64>, done: Option<Timestamp>, now: Timestamp) -> bool {
+    done.is_none() && after_secs.is_some_and(|s| now >= after(r.created_at, s))
+}
+
+/// Reminds approvers who have not decided, then escalates to their
+/// managers, once each, as the policy's times come due.
+async fn remind(
+    tx: &mut WriteTx,
+    actor: &Principal,
+    now: Timestamp,
+    report: &mut Sweep,
+) -> Result<()> {
+    let pending: Vec<RequestRow> = tx
+        .requests(&RequestFilter {
+            status: Some(RequestStatus::Pending),
+            ..RequestFilter::default()
+        })
+        .await?
+        .into_iter()
+        .filter(|r| {
+            r.usable_at(now)
+                && (due(r, r.reminder_after_secs, r.reminded_at, now)
+                    || due(r, r.escalate_after_secs, r.escalated_at, now))
+        })
+        .collect();
+    if pending.is_empty() {
+        return Ok(());
+    }
+    let inventory = tx.inventory().await?;
+    for r in pending {
+        let decided = tx.decisions(Some(&r.request_id)).await?;
+        let waiting: Vec<PersonId> = r
+            .approvers
+            .iter()
+            .filter(|a| {
+                !decided
+                    .iter()
+                    .any(|d| &d.approver_id == *a || d.on_behalf_of.as_ref() == Some(*a))
+            })
+            .cloned()
+            .collect();
+        for escalation in [false, true] {
+            let (after_secs, done) = if escalation {
+                (r.escalate_after_secs, r.escalated_at)
+            } else {
+                (r.reminder_after_secs, r.reminded_at)
+            };
+            if !due(&r, after_secs, done, now) {
+                continue;
+            }
+            let mut recipients: Vec<PersonId> = if escalation {
+                waiting
+                    .iter()
+                    .filter_map(|a| inventory.people.get(a).and_then(|p| p.manager_id.clone()))
+                    .filter(|m| m != &r.requester_id)
+                    .collect()
+            } else {
+                waiting.clone()
+            };
+            recipients.sort();
+            recipients.dedup();
+            tx.append(
+                actor,
+                &Event::RequestReminded(RequestReminded {
+                    request_id: r.request_id.clone(),
+                    escalation,
+                    recipients: recipients.clone(),
+                }),
+            )
+            .await?;
+            let (topic, subject) = if escalation {
+                report.escalations += 1;
+                (
+                    "request.escalated",
+                    format!("Escalated, still undecided: {}", notify::describe(&r.ask)),
+                )
+            } else {
+                report.reminders += 1;
+                (
+                    "request.reminder",
+                    format!("Reminder, approval needed: {}", notify::describe(&r.ask)),
+                )
+            };
+            notify::send(
+                tx,
+                notify::Notice {
+                    topic,
+                    subject,
+                    text: format!(
+                        "{}\nWaiting for: {}",
+                        notify::request_text(&r),
+                        waiting
+                            .iter()
+                            .map(ToString::to_string)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    request_id: &r.request_id,
+                    recipients,
+                    severity: None,
+                    facts: serde_json::json!({ "escalation": escalation }),
+                },
+            )
+            .await?;
+        }
+    }
+    Ok(())
 }

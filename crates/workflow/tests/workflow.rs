@@ -56,6 +56,7 @@ on_both_backends!(
     the_gate_allows_only_approved_commits_deployed_by_non_authors,
     break_glass_is_immediate_alerted_and_reviewed,
     revocations_are_confirmed_by_the_next_import,
+    undecided_requests_remind_then_escalate_once,
 );
 
 struct Env {
@@ -1241,5 +1242,44 @@ async fn revocations_are_confirmed_by_the_next_import(env: Env) {
     env.clock.set(ts("2026-03-02T12:00:00Z"));
     env.import(&[]).await;
     assert!(open("unconfirmed_revocation").await.is_empty());
+    env.verify().await;
+}
+
+async fn undecided_requests_remind_then_escalate_once(env: Env) {
+    // Approvers own, sys and mgr; own's and sys's manager is mgr.
+    let id = env.ask("req", access("erp:GL_POST", None)).await.unwrap();
+    env.clock.set(ts("2026-03-02T12:59:59Z"));
+    assert_eq!(
+        env.sweep(&env.store).await,
+        soxctl_workflow::Sweep::default()
+    );
+    env.clock.set(ts("2026-03-02T13:00:00Z"));
+    let swept = env.sweep(&env.store).await;
+    assert_eq!((swept.reminders, swept.escalations), (1, 0));
+    assert_eq!(env.sweep(&env.store).await.reminders, 0, "once");
+    let row = env.store.request(&id).await.unwrap().unwrap();
+    assert_eq!(row.reminded_at, Some(ts("2026-03-02T13:00:00Z")));
+    // mgr decided meanwhile? No: deny by nobody; escalate at 24h to the
+    // managers of the approvers still waiting (own, sys -> mgr; mgr has none).
+    env.clock.set(ts("2026-03-03T09:00:00Z"));
+    let swept = env.sweep(&env.store).await;
+    assert_eq!((swept.reminders, swept.escalations), (0, 1));
+    let records = env.store.outbox_records(0, 1000).await.unwrap();
+    let escalated = records
+        .iter()
+        .find(|r| r.topic == "request.escalated")
+        .unwrap();
+    assert_eq!(
+        escalated.payload["notify"]["recipients"],
+        serde_json::json!(["mgr"])
+    );
+    let reminder = records
+        .iter()
+        .find(|r| r.topic == "request.reminder")
+        .unwrap();
+    assert_eq!(
+        reminder.payload["notify"]["recipients"],
+        serde_json::json!(["mgr", "own", "sys"])
+    );
     env.verify().await;
 }

@@ -13,7 +13,7 @@ use soxctl_model::request::{
 use soxctl_model::time::Timestamp;
 use sqlx::Row as _;
 
-pub const REQUEST_COLUMNS: [&str; 24] = [
+pub const REQUEST_COLUMNS: [&str; 28] = [
     "request_id",
     "kind",
     "requester_id",
@@ -32,6 +32,10 @@ pub const REQUEST_COLUMNS: [&str; 24] = [
     "created_at",
     "expires_at",
     "approval_window_secs",
+    "reminder_after_secs",
+    "escalate_after_secs",
+    "reminded_at",
+    "escalated_at",
     "status",
     "approvals",
     "decided_at",
@@ -149,6 +153,10 @@ pub fn bind_request<'q>(q: Query<'q>, r: &'q RequestRow) -> Query<'q> {
         .bind(r.created_at.to_canonical())
         .bind(r.expires_at.to_canonical())
         .bind(int(r.approval_window_secs))
+        .bind(r.reminder_after_secs.map(int))
+        .bind(r.escalate_after_secs.map(int))
+        .bind(ts(&r.reminded_at))
+        .bind(ts(&r.escalated_at))
         .bind(r.status.as_str())
         .bind(i64::from(r.approvals))
         .bind(ts(&r.decided_at))
@@ -307,6 +315,22 @@ pub async fn update_request(conn: &mut Conn, id: &str, update: &RequestUpdate) -
         .bind(id)
         .execute(&mut *conn)
         .await?,
+        RequestUpdate::Reminded {
+            at,
+            escalation: true,
+        } => sqlx::query("UPDATE requests SET escalated_at = $1 WHERE request_id = $2")
+            .bind(at.to_canonical())
+            .bind(id)
+            .execute(&mut *conn)
+            .await?,
+        RequestUpdate::Reminded {
+            at,
+            escalation: false,
+        } => sqlx::query("UPDATE requests SET reminded_at = $1 WHERE request_id = $2")
+            .bind(at.to_canonical())
+            .bind(id)
+            .execute(&mut *conn)
+            .await?,
         RequestUpdate::Activated { at } => sqlx::query(
             "UPDATE requests SET activated_at = COALESCE(activated_at, $1) WHERE request_id = $2",
         )
@@ -373,6 +397,16 @@ fn request(row: &DbRow) -> Result<RequestRow> {
         created_at: parse(T, &id, Timestamp::parse(&text(row, "created_at")?))?,
         expires_at: parse(T, &id, Timestamp::parse(&text(row, "expires_at")?))?,
         approval_window_secs: count(T, &id, row.try_get("approval_window_secs")?)?,
+        reminder_after_secs: row
+            .try_get::<Option<i64>, _>("reminder_after_secs")?
+            .map(|v| count(T, &id, v))
+            .transpose()?,
+        escalate_after_secs: row
+            .try_get::<Option<i64>, _>("escalate_after_secs")?
+            .map(|v| count(T, &id, v))
+            .transpose()?,
+        reminded_at: opt(T, &id, text_opt(row, "reminded_at")?, Timestamp::parse)?,
+        escalated_at: opt(T, &id, text_opt(row, "escalated_at")?, Timestamp::parse)?,
         status: parse(T, &id, text(row, "status")?.parse::<RequestStatus>())?,
         approvals: small(row.try_get("approvals")?)?,
         decided_at: opt(T, &id, text_opt(row, "decided_at")?, Timestamp::parse)?,

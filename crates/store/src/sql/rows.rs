@@ -37,8 +37,8 @@ fn pid(v: &Option<PersonId>) -> Option<&str> {
 // still end deleted, and the reverse still ends upserted; runs of different
 // tables may be written in either order, since no constraint spans tables.
 
-/// Rows per multi-row statement. With at most 24 columns (requests) a
-/// statement binds at most 1,536 parameters: under the bundled SQLite's
+/// Rows per multi-row statement. With at most 28 columns (requests) a
+/// statement binds at most 1,792 parameters: under the bundled SQLite's
 /// limit of 32,766 and far under PostgreSQL's 65,535.
 pub const ROW_BATCH: usize = 64;
 
