@@ -124,6 +124,21 @@ pub async fn sod_events(
             doc.version
         ))
     })?;
+    let time_bound: Vec<_> = tx
+        .access_grants(None, None)
+        .await?
+        .into_iter()
+        .filter(|g| g.active_at(now))
+        .collect();
+    let overlaid;
+    let inventory = if time_bound.is_empty() {
+        inventory
+    } else {
+        let mut with = inventory.clone();
+        soxctl_detect::sod::overlay_time_bound(&mut with, &time_bound, now);
+        overlaid = with;
+        &overlaid
+    };
     let dataset =
         dataset_now(inventory).map_err(|e| StoreError::Invalid(format!("SoD facts: {e}")))?;
     let (compiled, _) = soxctl_sod::Compiled::compile(&rules, dataset.catalogue());

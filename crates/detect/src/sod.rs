@@ -19,6 +19,33 @@ fn kind(k: AccountKind) -> soxctl_sod::AccountKind {
     }
 }
 
+/// Adds the time-bound grants in force at `now` (approved requests,
+/// break-glass) to the inventory's grants, on accounts it knows: DESIGN A6
+/// counts a time-bound grant during its window.
+pub fn overlay_time_bound(
+    inventory: &mut Inventory,
+    grants: &[soxctl_model::request::AccessGrantRow],
+    now: soxctl_model::time::Timestamp,
+) {
+    use soxctl_model::inventory::{Grant, GrantSource};
+    for g in grants.iter().filter(|g| g.active_at(now)) {
+        if !inventory
+            .accounts
+            .contains_key(&(g.system_id.clone(), g.account_id.clone()))
+        {
+            continue;
+        }
+        let grant = Grant {
+            system_id: g.system_id.clone(),
+            account_id: g.account_id.clone(),
+            entitlement_id: g.entitlement_id.clone(),
+            granted_at: Some(g.starts_at),
+            source: GrantSource::Direct,
+        };
+        inventory.grants.entry(grant.key()).or_insert(grant);
+    }
+}
+
 /// The inventory as it is now: every account and grant, no intervals.
 pub fn dataset_now(inv: &Inventory) -> Result<Dataset, DatasetError> {
     let mut b = DatasetBuilder::new();

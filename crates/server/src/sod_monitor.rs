@@ -102,7 +102,12 @@ fn step(event: &Event) -> Step {
             entitlement: f.entitlement.entitlement_id.to_string(),
         }),
         Event::DocumentLoaded(d) if d.kind == DocumentKind::Rules => Step::Rebuild,
-        Event::MitigationGranted(_) | Event::MitigationRevoked(_) => Step::Rebuild,
+        // Time-bound grants are rare next to imports; a rebuild counts them
+        // from the store, in force or not, without a windowed engine.
+        Event::MitigationGranted(_)
+        | Event::MitigationRevoked(_)
+        | Event::AccessGranted(_)
+        | Event::AccessRevoked(_) => Step::Rebuild,
         _ => Step::Nothing,
     }
 }
@@ -213,9 +218,11 @@ async fn rebuild(store: &Store, rules_text: &str, version: u64) -> Result<Follow
         .map_err(|e| sod_error(&format!("the rule set in force (version {version})"), e))?;
     let mut tx = store.begin_write().await?;
     let next = tx.size();
-    let inventory = tx.inventory().await?;
+    let mut inventory = tx.inventory().await?;
     let now = store.context().clock.now();
     let events = sod_events(&mut tx, &inventory, now).await?;
+    let time_bound = tx.access_grants(None, None).await?;
+    soxctl_detect::sod::overlay_time_bound(&mut inventory, &time_bound, now);
     let dataset = dataset_now(&inventory).map_err(|e| sod_error("SoD facts", e))?;
     let (engine, _) = Engine::new(&rules, dataset);
     if !events.is_empty() {

@@ -4,9 +4,9 @@
 
 use crate::error::{Result, WorkflowError};
 use soxctl_model::document::DocumentKind;
-use soxctl_model::inventory::{Grant, GrantSource, Inventory};
+use soxctl_model::inventory::Inventory;
 use soxctl_model::mitigation::MitigationRow;
-use soxctl_model::request::{AccessGrantRow, DelegationRow};
+use soxctl_model::request::DelegationRow;
 use soxctl_model::time::Timestamp;
 use soxctl_policy::PolicySet;
 use soxctl_store::WriteTx;
@@ -30,7 +30,7 @@ impl Context {
         let now = tx.now();
         let mut inventory = tx.inventory().await?;
         let grants = tx.access_grants(None, None).await?;
-        overlay(&mut inventory, &grants, now);
+        soxctl_detect::sod::overlay_time_bound(&mut inventory, &grants, now);
         let (policy, policy_version) = match tx.latest_document(DocumentKind::Policies).await? {
             None => (PolicySet::default_policy(), None),
             Some(doc) => {
@@ -67,25 +67,5 @@ impl Context {
             mitigations,
             delegations,
         })
-    }
-}
-
-/// Adds the time-bound grants in force at `now` to the inventory's grants
-/// (DESIGN A6: a time-bound grant counts during its window), on accounts the
-/// inventory knows.
-pub fn overlay(inventory: &mut Inventory, grants: &[AccessGrantRow], now: Timestamp) {
-    for g in grants.iter().filter(|g| g.active_at(now)) {
-        let account = (g.system_id.clone(), g.account_id.clone());
-        if !inventory.accounts.contains_key(&account) {
-            continue;
-        }
-        let grant = Grant {
-            system_id: g.system_id.clone(),
-            account_id: g.account_id.clone(),
-            entitlement_id: g.entitlement_id.clone(),
-            granted_at: Some(g.starts_at),
-            source: GrantSource::Direct,
-        };
-        inventory.grants.entry(grant.key()).or_insert(grant);
     }
 }

@@ -494,6 +494,43 @@ async fn critical_violations_need_a_mitigation_and_two_approvers(env: Env) {
             .len(),
         1
     );
+
+    // SoD counts the time-bound grant while it lasts (DESIGN A6): the
+    // violation is found, accepted under the mitigation, and resolved
+    // when the grant expires.
+    let sod = |at: &'static str| {
+        let store = env.store.clone();
+        let clock = env.clock.clone();
+        async move {
+            clock.set(ts(at));
+            let mut tx = store.begin_write().await.unwrap();
+            soxctl_workflow::sweep(&mut tx).await.unwrap();
+            let now = soxctl_model::clock::Clock::now(clock.as_ref());
+            soxctl_connectors::detectors::evaluate(&mut tx, now, &Default::default())
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+            store
+                .findings(&soxctl_store::findings::Filter {
+                    kind: Some("sod_violation".into()),
+                    ..Default::default()
+                })
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|f| (f.subject, f.status))
+                .collect::<Vec<_>>()
+        }
+    };
+    use soxctl_model::finding::FindingStatus;
+    assert_eq!(
+        sod("2026-03-02T09:30:00Z").await,
+        vec![("risk:P2P-01:vend".to_owned(), FindingStatus::Accepted)]
+    );
+    assert_eq!(
+        sod("2026-03-02T10:00:00Z").await,
+        vec![("risk:P2P-01:vend".to_owned(), FindingStatus::Resolved)]
+    );
     env.verify().await;
 }
 
