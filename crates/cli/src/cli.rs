@@ -65,6 +65,9 @@ pub enum Command {
     /// SoD rule sets recorded in the store (versioned documents).
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Approval policies recorded in the store (versioned documents: routing, durations, MFA, Cedar, break-glass).
+    #[command(subcommand)]
+    Policies(PoliciesCommand),
     /// Benchmarks (results table on stdout; figures go in docs/BENCHMARKS.md).
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -379,6 +382,31 @@ pub struct SodMitigateArgs {
     pub expires: String,
     #[command(flatten)]
     pub store: StoreArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PoliciesCommand {
+    /// Validate an approval policy file and record it as the next version in force.
+    Load {
+        /// The policy file (TOML with optional Cedar, see docs/policies.md).
+        file: PathBuf,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Print a version's text (default: the one in force).
+    Show {
+        #[arg(long)]
+        version: Option<u64>,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// List every version recorded, oldest first.
+    History {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -93,6 +93,34 @@ async fn settings(tx: &mut WriteTx) -> Result<Option<(Settings, u64)>> {
     Ok(Some((settings, max)))
 }
 
+/// Checks the `[break_glass]` table of a policies document before it is
+/// loaded (the rest is the policy engine's to check).
+pub fn validate(text: &str) -> std::result::Result<(), String> {
+    let parsed: toml::Table = toml::from_str(text).map_err(|e| e.to_string())?;
+    let Some(table) = parsed.get("break_glass") else {
+        return Ok(());
+    };
+    let settings: Settings = table
+        .clone()
+        .try_into()
+        .map_err(|e: toml::de::Error| format!("[break_glass]: {e}"))?;
+    duration_secs(&settings.max_duration)
+        .filter(|s| *s <= 86_400)
+        .ok_or_else(|| {
+            format!(
+                "[break_glass] max_duration '{}' must be like 30m or 2h, at most 24h",
+                settings.max_duration
+            )
+        })?;
+    if settings.people.is_empty() {
+        return Err(
+            "[break_glass] people is empty: name who may break the glass, or remove the table"
+                .into(),
+        );
+    }
+    Ok(())
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Emergency {
     /// `system_id:entitlement_id` references.

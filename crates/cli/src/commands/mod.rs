@@ -68,6 +68,7 @@ pub async fn run(cli: Cli) -> CmdResult {
         Command::Findings(args) => findings::run(&config, args).await,
         Command::Sod(command) => sod::run(&config, command).await,
         Command::Rules(command) => rules::run(&config, command).await,
+        Command::Policies(command) => rules::run_policies(&config, command).await,
         Command::Bench(BenchCommand::Sod(args)) => bench_sod::run(args),
         Command::Bench(BenchCommand::SodRun(args)) => bench_sod::run_phase(args),
         Command::Bench(command) => bench::run(&config, command).await,

@@ -2,7 +2,7 @@
 //! in the ledger (DESIGN A8).
 
 use super::cli_actor;
-use crate::cli::RulesCommand;
+use crate::cli::{PoliciesCommand, RulesCommand};
 use crate::config::Config;
 use crate::exit::{CmdResult, Exit, failed};
 use crate::output::{Format, print_records};
@@ -89,44 +89,121 @@ pub async fn run(config: &Config, command: RulesCommand) -> CmdResult {
             Ok(Exit::Ok)
         }
         RulesCommand::Show { version, store } => {
-            let opened = store.open(config, false).await?;
-            let versions = opened.store.document_versions(DocumentKind::Rules).await?;
-            let chosen = match version {
-                Some(v) => versions.into_iter().find(|d| d.version == v),
-                None => versions.into_iter().last(),
-            };
-            let Some(doc) = chosen else {
-                return Err(failed(
-                    Exit::Usage,
-                    anyhow::anyhow!(
-                        "no such rule set version in this store; `soxctl rules history` lists them, `soxctl rules load FILE` records one"
-                    ),
-                ));
-            };
-            print!("{}", doc.content);
-            Ok(Exit::Ok)
+            show(config, DocumentKind::Rules, version, store).await
         }
         RulesCommand::History { store, format } => {
-            let opened = store.open(config, false).await?;
-            let versions = opened.store.document_versions(DocumentKind::Rules).await?;
-            let records: Vec<serde_json::Value> = versions
-                .iter()
-                .map(|d| {
-                    json!({
-                        "version": d.version,
-                        "name": d.name,
-                        "sha256": d.sha256,
-                        "loaded_at": d.loaded_at.to_canonical(),
-                        "loaded_by": d.loaded_by,
-                    })
-                })
-                .collect();
-            print_records(
-                Format::resolve(format),
-                &["version", "name", "loaded_at", "loaded_by", "sha256"],
-                &records,
-            )?;
-            Ok(Exit::Ok)
+            history(config, DocumentKind::Rules, store, format).await
         }
     }
+}
+
+/// `soxctl policies load|show|history`: approval policies (routing in
+/// TOML, who may request and approve in Cedar, break-glass) as versioned
+/// documents.
+pub async fn run_policies(config: &Config, command: PoliciesCommand) -> CmdResult {
+    match command {
+        PoliciesCommand::Load { file, store } => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read the policy file {}", file.display()))?;
+            let (policy, warnings) = soxctl_policy::PolicySet::parse(&text).map_err(|errors| {
+                let lines: Vec<String> = errors.iter().map(|e| format!("  {e}")).collect();
+                failed(
+                    Exit::Usage,
+                    anyhow::anyhow!(
+                        "{}: {} error(s):\n{}\nfix the policy file; docs/policies.md describes the format",
+                        file.display(),
+                        errors.len(),
+                        lines.join("\n")
+                    ),
+                )
+            })?;
+            drop(policy);
+            for w in warnings {
+                eprintln!("warning: {w:?}");
+            }
+            soxctl_workflow::breakglass::validate(&text)
+                .map_err(|e| failed(Exit::Usage, anyhow::anyhow!("{}: {e}", file.display())))?;
+            let opened = store.open_signing(config, false).await?;
+            let key = opened.store_signing_key().await?;
+            let name = file.file_name().map_or_else(
+                || file.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            );
+            let mut tx = opened.store.begin_write().await?;
+            match tx
+                .load_document(&cli_actor(), DocumentKind::Policies, &name, &text)
+                .await?
+            {
+                Loaded::Unchanged { version } => eprintln!(
+                    "{name} is the policy in force already (version {version}); nothing recorded"
+                ),
+                Loaded::Recorded { version, seq } => {
+                    tx.commit().await?;
+                    opened.checkpoint(&key).await?;
+                    eprintln!(
+                        "approval policies version {version} recorded by ledger entry {seq}; new requests are routed by it"
+                    );
+                }
+            }
+            Ok(Exit::Ok)
+        }
+        PoliciesCommand::Show { version, store } => {
+            show(config, DocumentKind::Policies, version, store).await
+        }
+        PoliciesCommand::History { store, format } => {
+            history(config, DocumentKind::Policies, store, format).await
+        }
+    }
+}
+
+async fn show(
+    config: &Config,
+    kind: DocumentKind,
+    version: Option<u64>,
+    store: crate::store_args::StoreArgs,
+) -> CmdResult {
+    let opened = store.open(config, false).await?;
+    let versions = opened.store.document_versions(kind).await?;
+    let chosen = match version {
+        Some(v) => versions.into_iter().find(|d| d.version == v),
+        None => versions.into_iter().last(),
+    };
+    let Some(doc) = chosen else {
+        return Err(failed(
+            Exit::Usage,
+            anyhow::anyhow!(
+                "no such {kind} version in this store; `soxctl {kind} history` lists them, `soxctl {kind} load FILE` records one"
+            ),
+        ));
+    };
+    print!("{}", doc.content);
+    Ok(Exit::Ok)
+}
+
+async fn history(
+    config: &Config,
+    kind: DocumentKind,
+    store: crate::store_args::StoreArgs,
+    format: Option<Format>,
+) -> CmdResult {
+    let opened = store.open(config, false).await?;
+    let versions = opened.store.document_versions(kind).await?;
+    let records: Vec<serde_json::Value> = versions
+        .iter()
+        .map(|d| {
+            json!({
+                "version": d.version,
+                "name": d.name,
+                "sha256": d.sha256,
+                "loaded_at": d.loaded_at.to_canonical(),
+                "loaded_by": d.loaded_by,
+            })
+        })
+        .collect();
+    print_records(
+        Format::resolve(format),
+        &["version", "name", "loaded_at", "loaded_by", "sha256"],
+        &records,
+    )?;
+    Ok(Exit::Ok)
 }
