@@ -144,25 +144,7 @@ impl CedarPolicies {
                 })
                 .collect::<Vec<_>>()
         })?;
-        let result = Validator::new(schema.clone()).validate(&policies, ValidationMode::Strict);
-        let errors: Vec<CedarProblem> = result
-            .validation_errors()
-            .map(|e| CedarProblem {
-                offset: first_offset(e),
-                message: message(e),
-            })
-            .collect();
-        if !errors.is_empty() {
-            return Err(errors);
-        }
-        let mut notes: Vec<CedarProblem> = result
-            .validation_warnings()
-            .map(|w| CedarProblem {
-                offset: first_offset(w),
-                message: message(w),
-            })
-            .collect();
-
+        // Names first, so that validation errors can use them.
         let mut names = BTreeMap::new();
         let mut seen = BTreeMap::new();
         let mut problems = Vec::new();
@@ -183,9 +165,26 @@ impl CedarPolicies {
             };
             names.insert(p.id().clone(), name);
         }
+        let result = Validator::new(schema.clone()).validate(&policies, ValidationMode::Strict);
+        let named = |id: &PolicyId, m: String| match names.get(id) {
+            // Cedar says "for policy `policy0`"; the document's reader knows its @id.
+            Some(name) => m.replace(&format!("`{id}`"), name),
+            None => m,
+        };
+        problems.extend(result.validation_errors().map(|e| CedarProblem {
+            offset: first_offset(e),
+            message: named(e.policy_id(), message(e)),
+        }));
         if !problems.is_empty() {
             return Err(problems);
         }
+        let mut notes: Vec<CedarProblem> = result
+            .validation_warnings()
+            .map(|w| CedarProblem {
+                offset: first_offset(w),
+                message: named(w.policy_id(), message(w)),
+            })
+            .collect();
         let compiled = Self {
             policies,
             schema,

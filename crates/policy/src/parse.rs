@@ -93,6 +93,11 @@ pub(crate) fn parse(text: &str) -> Result<(Parsed, Vec<Warning>), Vec<PolicyErro
             format!("group '{name}' is used by no rule and no Cedar policy"),
         );
     }
+    // Read top to bottom; problems without a line (none today) last.
+    c.errors
+        .sort_by_key(|e| (e.place.line == 0, e.place.line, e.place.column));
+    c.warnings
+        .sort_by_key(|w| (w.place.line == 0, w.place.line, w.place.column));
     if c.errors.is_empty() {
         Ok((
             Parsed {

@@ -142,8 +142,8 @@ window = "soon"
         "line 12, column 36, access[0].approvers[2]: '' is not a usable person id",
         "line 16, column 6, access[1].id: access rule 'a' is defined more than once",
         "line 18, column 16, access[1].max_duration: \"0h\" is zero",
-        "line 25, column 10, action[0].window: \"soon\" is not a duration",
         "line 20, column 1, action[0]: count = 3 but these approvers name at most 2 distinct people",
+        "line 25, column 10, action[0].window: \"soon\" is not a duration",
     ];
     assert_eq!(e.len(), expect.len(), "{e:#?}");
     for (got, want) in e.iter().zip(expect) {
@@ -265,8 +265,17 @@ fn cedar_validation_errors_name_the_typo_and_place() {
     assert_eq!(e.len(), 2, "{e:#?}");
     assert!(e[0].starts_with("line 3, column "), "{}", e[0]);
     assert!(e[0].contains("departmnt"), "{}", e[0]);
+    assert!(e[0].contains("did you mean `department`"), "{}", e[0]);
     assert!(e[1].starts_with("line 4, column "), "{}", e[1]);
     assert!(e[1].contains("aprove"), "{}", e[1]);
+}
+
+#[test]
+fn cedar_errors_name_policies_by_their_id() {
+    let text = "cedar = '''\n@id(\"finance\")\npermit(principal, action, resource)\nwhen { principal.departmnt == \"Finance\" };\n'''\n";
+    let e = errors(text);
+    assert!(e[0].starts_with("line 4, column "), "{}", e[0]);
+    assert!(e[0].contains("for policy \"finance\""), "{}", e[0]);
 }
 
 #[test]
