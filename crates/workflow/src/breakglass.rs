@@ -7,9 +7,7 @@ use crate::context::Context;
 use crate::decide::after;
 use crate::error::{Result, WorkflowError, conflict, invalid, refused, text};
 use crate::{facts, notify};
-use serde::Deserialize;
 use soxctl_detect::due_for;
-use soxctl_model::document::DocumentKind;
 use soxctl_model::event::Event;
 use soxctl_model::finding::{FindingOpened, FindingResolved, FindingStatus, Severity, finding_id};
 use soxctl_model::ids::{EntitlementRef, PersonId};
@@ -22,104 +20,6 @@ use soxctl_store::WriteTx;
 
 pub const UNREVIEWED: &str = "breakglass_unreviewed";
 pub const MISUSE: &str = "breakglass_misuse";
-
-/// The `[break_glass]` table of the policies document.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct Settings {
-    /// Person ids who may break the glass.
-    pub people: Vec<String>,
-    /// The longest emergency grant, e.g. "2h" (at most "24h").
-    #[serde(default = "two_hours")]
-    pub max_duration: String,
-}
-
-fn two_hours() -> String {
-    "2h".to_owned()
-}
-
-#[derive(Deserialize)]
-struct Document {
-    break_glass: Option<Settings>,
-}
-
-/// Seconds in "90m", "2h", "1d".
-pub fn duration_secs(text: &str) -> Option<u64> {
-    let t = text.trim();
-    let (number, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit())?);
-    let n: u64 = number.parse().ok()?;
-    let unit = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3_600,
-        "d" => 86_400,
-        _ => return None,
-    };
-    n.checked_mul(unit).filter(|s| *s > 0)
-}
-
-/// The break-glass settings in force, if the policies define any. Other
-/// tables of the document are the policy engine's.
-async fn settings(tx: &mut WriteTx) -> Result<Option<(Settings, u64)>> {
-    let Some(doc) = tx.latest_document(DocumentKind::Policies).await? else {
-        return Ok(None);
-    };
-    let parsed: toml::Table = toml::from_str(&doc.content).map_err(|e| {
-        refused(format!(
-            "the approval policies in force do not parse ({e}); load a corrected file"
-        ))
-    })?;
-    let Some(table) = parsed.get("break_glass") else {
-        return Ok(None);
-    };
-    let mut only = toml::Table::new();
-    only.insert("break_glass".into(), table.clone());
-    let Document { break_glass } = only.try_into().map_err(|e: toml::de::Error| {
-        refused(format!(
-            "[break_glass] in the policies in force is invalid: {e}"
-        ))
-    })?;
-    let Some(settings) = break_glass else {
-        return Ok(None);
-    };
-    let max = duration_secs(&settings.max_duration)
-        .filter(|s| *s <= 86_400)
-        .ok_or_else(|| {
-            refused(format!(
-                "[break_glass] max_duration '{}' must be like 30m or 2h, at most 24h",
-                settings.max_duration
-            ))
-        })?;
-    Ok(Some((settings, max)))
-}
-
-/// Checks the `[break_glass]` table of a policies document before it is
-/// loaded (the rest is the policy engine's to check).
-pub fn validate(text: &str) -> std::result::Result<(), String> {
-    let parsed: toml::Table = toml::from_str(text).map_err(|e| e.to_string())?;
-    let Some(table) = parsed.get("break_glass") else {
-        return Ok(());
-    };
-    let settings: Settings = table
-        .clone()
-        .try_into()
-        .map_err(|e: toml::de::Error| format!("[break_glass]: {e}"))?;
-    duration_secs(&settings.max_duration)
-        .filter(|s| *s <= 86_400)
-        .ok_or_else(|| {
-            format!(
-                "[break_glass] max_duration '{}' must be like 30m or 2h, at most 24h",
-                settings.max_duration
-            )
-        })?;
-    if settings.people.is_empty() {
-        return Err(
-            "[break_glass] people is empty: name who may break the glass, or remove the table"
-                .into(),
-        );
-    }
-    Ok(())
-}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Emergency {
@@ -150,18 +50,19 @@ pub async fn break_glass(
     if let Some(e) = &input.evidence {
         text("evidence reference", e, false)?;
     }
-    let Some((settings, max)) = settings(tx).await? else {
+    let ctx = Context::load(tx).await?;
+    let Some(settings) = ctx.policy.break_glass().cloned() else {
         return Err(refused(
             "break-glass is not enabled: the policies in force have no [break_glass] table naming who may use it",
         ));
     };
+    let max = settings.max_duration_secs;
     if !settings.people.iter().any(|p| p == person_id.as_str()) {
         return Err(refused(format!(
             "{person_id} is not on the break-glass list of the policies in force; ask for access instead \
              (`soxctl request create`)"
         )));
     }
-    let ctx = Context::load(tx).await?;
     let person = facts::person(&ctx, person_id, "person breaking the glass")?;
     if person.status != PersonStatus::Active {
         return Err(refused(format!("{person_id} is not active")));
@@ -436,19 +337,4 @@ pub async fn review(
         .into_iter()
         .find(|b| b.use_id == input.use_id)
         .ok_or_else(|| WorkflowError::NotFound(format!("use '{}' vanished", input.use_id)))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::duration_secs;
-
-    #[test]
-    fn durations() {
-        assert_eq!(duration_secs("90m"), Some(5_400));
-        assert_eq!(duration_secs("2h"), Some(7_200));
-        assert_eq!(duration_secs("1d"), Some(86_400));
-        for bad in ["", "h", "2", "2w", "0h", "-1h", "1.5h"] {
-            assert_eq!(duration_secs(bad), None, "{bad}");
-        }
-    }
 }

@@ -26,43 +26,46 @@ pub fn person_facts(p: &Person) -> PersonFacts {
         manager_id: p.manager_id.as_ref().map(ToString::to_string),
         department: p.department.clone(),
         title: p.title.clone(),
-        groups: Vec::new(),
     }
 }
 
 fn access_subject(ctx: &Context, a: &AccessAsk) -> Subject {
     let inv = &ctx.inventory;
-    let first = a.items.first();
-    let system_id = first.map(|i| i.system_id.to_string()).unwrap_or_default();
-    let entitlement = first.and_then(|i| {
-        inv.entitlements
-            .get(&(i.system_id.clone(), i.entitlement_id.clone()))
-    });
     let privileged = a.items.iter().any(|i| {
         inv.entitlements
             .get(&(i.system_id.clone(), i.entitlement_id.clone()))
             .is_some_and(|e| e.privileged)
     });
-    let role = a.role_id.as_ref().and_then(|r| inv.roles.get(r));
-    Subject::Access {
-        system_id: system_id.clone(),
-        entitlement_id: a
-            .role_id
-            .is_none()
-            .then(|| first.map(|i| i.entitlement_id.to_string()))
-            .flatten(),
-        role_id: a.role_id.as_ref().map(ToString::to_string),
-        privileged,
-        entitlement_owner: entitlement
-            .and_then(|e| e.owner_id.as_ref())
-            .map(ToString::to_string),
-        system_owner: first
-            .and_then(|i| inv.systems.get(&i.system_id))
-            .and_then(|s| s.owner_id.as_ref())
-            .map(ToString::to_string),
-        role_owner: role
-            .and_then(|r| r.owner_id.as_ref())
-            .map(ToString::to_string),
+    match (&a.role_id, a.items.first()) {
+        (Some(role_id), _) => Subject::Role {
+            role_id: role_id.to_string(),
+            privileged,
+            role_owner: inv
+                .roles
+                .get(role_id)
+                .and_then(|r| r.owner_id.as_ref())
+                .map(ToString::to_string),
+        },
+        (None, item) => {
+            let entitlement = item.and_then(|i| {
+                inv.entitlements
+                    .get(&(i.system_id.clone(), i.entitlement_id.clone()))
+            });
+            Subject::Entitlement {
+                system_id: item.map(|i| i.system_id.to_string()).unwrap_or_default(),
+                entitlement_id: item
+                    .map(|i| i.entitlement_id.to_string())
+                    .unwrap_or_default(),
+                privileged,
+                entitlement_owner: entitlement
+                    .and_then(|e| e.owner_id.as_ref())
+                    .map(ToString::to_string),
+                system_owner: item
+                    .and_then(|i| inv.systems.get(&i.system_id))
+                    .and_then(|s| s.owner_id.as_ref())
+                    .map(ToString::to_string),
+            }
+        }
     }
 }
 

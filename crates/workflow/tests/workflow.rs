@@ -128,6 +128,20 @@ severity = "medium"
 functions = ["JOURNAL_POST", "PAYMENT_APPROVE"]
 "#;
 
+/// Every owner and the manager are asked; one approval, two for a
+/// critical conflict; reminders after 4 h, escalation after a day.
+const POLICIES: &str = r#"
+[defaults]
+approvers = ["entitlement_owner", "system_owner", "manager"]
+count = 1
+critical_approvals = 2
+max_duration = "8h"
+undecided_expiry = "72h"
+approval_window = "24h"
+reminder_after = "4h"
+escalate_after = "24h"
+"#;
+
 impl Env {
     async fn new(postgres: bool) -> Env {
         let dir = tempfile::tempdir().unwrap();
@@ -152,6 +166,9 @@ impl Env {
         env.import(&[]).await;
         let mut tx = env.store.begin_write().await.unwrap();
         tx.load_document(&actor(), DocumentKind::Rules, "rules.toml", RULES)
+            .await
+            .unwrap();
+        tx.load_document(&actor(), DocumentKind::Policies, "approvals.toml", POLICIES)
             .await
             .unwrap();
         tx.commit().await.unwrap();
@@ -777,11 +794,7 @@ async fn bad_input_changes_nothing(env: Env) {
             "req",
             "not an entitlement reference",
         ),
-        (
-            access("erp:GL_POST", Some(9)),
-            "req",
-            "longer than the policy allows",
-        ),
+        (access("erp:GL_POST", Some(9)), "req", "allows at most 8h"),
         (
             access("erp:GL_POST", None),
             "ghost",
@@ -1159,7 +1172,7 @@ async fn break_glass_is_immediate_alerted_and_reviewed(env: Env) {
         &actor(),
         DocumentKind::Policies,
         "approvals.toml",
-        "[break_glass]\npeople = [\"sys\"]\nmax_duration = \"2h\"\n",
+        &format!("{POLICIES}\n[break_glass]\npeople = [\"sys\"]\nmax_duration = \"2h\"\n"),
     )
     .await
     .unwrap();

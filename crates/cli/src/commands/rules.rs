@@ -105,24 +105,19 @@ pub async fn run_policies(config: &Config, command: PoliciesCommand) -> CmdResul
         PoliciesCommand::Load { file, store } => {
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("cannot read the policy file {}", file.display()))?;
-            let (policy, warnings) = soxctl_policy::PolicySet::parse(&text).map_err(|errors| {
-                let lines: Vec<String> = errors.iter().map(|e| format!("  {e}")).collect();
+            let (_, warnings) = soxctl_policy::PolicySet::parse(&text).map_err(|errors| {
                 failed(
                     Exit::Usage,
                     anyhow::anyhow!(
-                        "{}: {} error(s):\n{}\nfix the policy file; docs/policies.md describes the format",
+                        "{}: {}\nfix the policy file; docs/policies.md describes the format",
                         file.display(),
-                        errors.len(),
-                        lines.join("\n")
+                        soxctl_policy::render_errors(&errors)
                     ),
                 )
             })?;
-            drop(policy);
             for w in warnings {
-                eprintln!("warning: {w:?}");
+                eprintln!("warning: {w}");
             }
-            soxctl_workflow::breakglass::validate(&text)
-                .map_err(|e| failed(Exit::Usage, anyhow::anyhow!("{}: {e}", file.display())))?;
             let opened = store.open_signing(config, false).await?;
             let key = opened.store_signing_key().await?;
             let name = file.file_name().map_or_else(
