@@ -28,6 +28,7 @@ pub struct AppState {
     readiness: Arc<Readiness>,
     sod: Arc<crate::sod_monitor::SodMonitor>,
     scim_correlation: Arc<Rules>,
+    notifier: Option<soxctl_connectors::notify::Notifier>,
 }
 
 impl AppState {
@@ -46,7 +47,19 @@ impl AppState {
             readiness: Arc::new(Readiness::default()),
             sod: Arc::new(crate::sod_monitor::SodMonitor::new()),
             scim_correlation: Arc::new(Rules::default()),
+            notifier: None,
         }
+    }
+
+    /// Delivers the outbox through these channels while [`crate::serve`]
+    /// runs; without one, messages wait in the outbox.
+    pub fn with_notifier(mut self, notifier: soxctl_connectors::notify::Notifier) -> Self {
+        self.notifier = Some(notifier);
+        self
+    }
+
+    pub fn notifier(&self) -> Option<&soxctl_connectors::notify::Notifier> {
+        self.notifier.as_ref()
     }
 
     /// Overrides when [`crate::serve`]'s checkpointer signs (tests use short intervals).

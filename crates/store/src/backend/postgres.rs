@@ -24,6 +24,10 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../../migrations/postgres/0005_documents_mitigations.sql"),
     ),
     (6, include_str!("../../migrations/postgres/0006_scim.sql")),
+    (
+        7,
+        include_str!("../../migrations/postgres/0007_outbox_channels.sql"),
+    ),
 ];
 pub const BACKEND: &str = "postgres";
 
