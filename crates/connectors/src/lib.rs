@@ -9,3 +9,4 @@ pub mod ldap;
 pub mod notify;
 pub mod scim;
 pub mod snapshot;
+mod tls;

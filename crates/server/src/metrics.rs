@@ -328,20 +328,15 @@ impl Metrics {
         match read.await {
             Ok((ledger_size, checkpoint, outbox)) => {
                 let now = store.context().clock.now();
-                let age = |signed_at: &str| {
-                    Timestamp::parse(signed_at)
-                        .ok()
-                        .map(|t| (now.micros() - t.micros()).max(0) as f64 / 1e6)
-                };
+                let since = |t: Timestamp| (now.micros() - t.micros()).max(0) as f64 / 1e6;
+                let age = |signed_at: &str| Timestamp::parse(signed_at).ok().map(since);
                 let mut s = lock(&self.ledger);
                 s.store_up = true;
                 s.ledger_size = ledger_size;
                 s.appended_here = appended_here;
                 s.checkpoint_size = checkpoint.as_ref().map(|c| c.size);
                 s.checkpoint_age_seconds = checkpoint.as_ref().and_then(|c| age(&c.signed_at));
-                s.outbox_lag_seconds = outbox
-                    .oldest_pending
-                    .map_or(0.0, |t| (now.micros() - t.micros()).max(0) as f64 / 1e6);
+                s.outbox_lag_seconds = outbox.oldest_pending.map_or(0.0, since);
                 s.outbox = outbox;
             }
             Err(error) => {

@@ -374,7 +374,7 @@ impl WebhookConfig {
             })?),
         };
         let ca = read_ca(&self.at(""), self.ca_file.as_ref())?;
-        let tls = super::http::tls_config(ca.as_deref())
+        let tls = crate::tls::client_config(ca.as_deref())
             .map_err(|reason| error(self.at("ca_file"), reason))?;
         Ok(WebhookChannel {
             name: self.name.clone(),

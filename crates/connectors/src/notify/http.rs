@@ -94,41 +94,6 @@ impl Endpoint {
     }
 }
 
-/// Roots for HTTPS: the PEM file's, or the system's.
-pub(super) fn tls_config(ca_pem: Option<&[u8]>) -> Result<Arc<rustls::ClientConfig>, String> {
-    use rustls::pki_types::CertificateDer;
-    use rustls::pki_types::pem::PemObject;
-    let mut roots = rustls::RootCertStore::empty();
-    match ca_pem {
-        Some(pem) => {
-            let certs = CertificateDer::pem_slice_iter(pem)
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| format!("not PEM certificates: {e}"))?;
-            if certs.is_empty() {
-                return Err("holds no PEM certificate".into());
-            }
-            for cert in certs {
-                roots.add(cert).map_err(|e| e.to_string())?;
-            }
-        }
-        None => {
-            // Unreadable system certificates are skipped, as every TLS
-            // client does; with none at all, HTTPS fails per request with
-            // an error that says the certificate is unknown.
-            let found = rustls_native_certs::load_native_certs();
-            let _ = roots.add_parsable_certificates(found.certs);
-        }
-    }
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .map_err(|e| e.to_string())?
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    Ok(Arc::new(config))
-}
-
 /// Why a POST did not deliver.
 #[derive(Debug, thiserror::Error)]
 pub enum PostError {

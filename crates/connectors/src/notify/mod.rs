@@ -25,9 +25,7 @@ pub use config::{
     Channels, ConfigError, Format, NotifyConfig, SMTP_PASSWORD_ENV, SmtpConfig, WebhookConfig,
 };
 pub use message::Notice;
-pub use webhook::{
-    MESSAGE_ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, generic_body, signature, slack_body,
-};
+pub use webhook::{MESSAGE_ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, signature};
 
 use route::Target;
 use smtp::Recipient;
