@@ -422,6 +422,13 @@ secret_env = "SECRET"
             .collect()
     );
 
+    // Recording a channel twice (two workers after a lapsed claim) keeps one record.
+    env.store
+        .outbox_channel_sent(id, "webhook:siem")
+        .await
+        .unwrap();
+    assert_eq!(env.store.outbox_channels_sent(id).await.unwrap().len(), 3);
+
     // A topic outside the email's globs, and a message without `notify`,
     // send no mail.
     env.enqueue(
