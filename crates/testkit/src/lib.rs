@@ -15,8 +15,8 @@
 mod slapd;
 mod smtp;
 
-pub use slapd::{AD_SCHEMA, ROOT_PASSWORD, Slapd, slapd, slapd_with_tls};
-pub use smtp::{Mail, SmtpSink, VENV_ENV, smtp_sink};
+pub use slapd::{AD_SCHEMA, ROOT_PASSWORD, Slapd, make_certificates, slapd, slapd_with_tls};
+pub use smtp::{Mail, SinkTls, SmtpSink, VENV_ENV, smtp_sink, smtp_sink_with_tls};
 
 use std::ffi::OsStr;
 use std::net::TcpListener;

@@ -1,6 +1,8 @@
 //! A throw-away SMTP server per test: `aiosmtpd` (PyPI) from the venv that
 //! `./test.sh` fills, on a free loopback port, writing every message it
-//! accepts into a Maildir that tests read.
+//! accepts into a Maildir that tests read. Optionally with TLS (STARTTLS
+//! required, or TLS from the first byte) under a certificate for 127.0.0.1
+//! from a throw-away CA.
 
 use crate::{TestkitError, free_port, io_err, missing};
 use std::path::{Path, PathBuf};
@@ -10,10 +12,21 @@ use std::time::{Duration, Instant};
 /// The variable naming a venv with aiosmtpd, when it is not `target/venv`.
 pub const VENV_ENV: &str = "SOXCTL_TEST_VENV";
 
+/// How the sink speaks TLS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SinkTls {
+    None,
+    /// STARTTLS offered and required before a mail is accepted.
+    StartTls,
+    /// TLS from the first byte (SMTPS).
+    Implicit,
+}
+
 /// A running aiosmtpd; stopped (SIGKILL) when dropped.
 pub struct SmtpSink {
     child: Child,
     port: u16,
+    tls: SinkTls,
     dir: tempfile::TempDir,
 }
 
@@ -74,6 +87,12 @@ fn venv() -> Result<PathBuf, TestkitError> {
 /// Starts aiosmtpd on a free port and waits until it accepts connections.
 /// Fails (tests must not skip) when the venv or aiosmtpd is missing.
 pub fn smtp_sink() -> Result<SmtpSink, TestkitError> {
+    smtp_sink_with_tls(SinkTls::None)
+}
+
+/// Like [`smtp_sink()`], speaking TLS under a certificate for 127.0.0.1
+/// signed by a throw-away CA ([`SmtpSink::ca_file`]; made with `openssl`).
+pub fn smtp_sink_with_tls(tls: SinkTls) -> Result<SmtpSink, TestkitError> {
     let venv = venv()?;
     let python = venv.join("bin/python");
     let has_aiosmtpd = Command::new(&python)
@@ -97,6 +116,23 @@ pub fn smtp_sink() -> Result<SmtpSink, TestkitError> {
         .prefix("soxctl-smtp-")
         .tempdir()
         .map_err(|e| io_err("creating the Maildir of the SMTP sink", e))?;
+    let tls_args: Vec<std::ffi::OsString> = match tls {
+        SinkTls::None => Vec::new(),
+        SinkTls::StartTls | SinkTls::Implicit => {
+            crate::slapd::make_certificates(dir.path())?;
+            let (cert, key) = if tls == SinkTls::StartTls {
+                ("--tlscert", "--tlskey")
+            } else {
+                ("--smtpscert", "--smtpskey")
+            };
+            vec![
+                cert.into(),
+                dir.path().join("server.pem").into(),
+                key.into(),
+                dir.path().join("server.key").into(),
+            ]
+        }
+    };
     // The port may be taken between the probe and the bind: try a few.
     let mut last = String::new();
     for _ in 0..5 {
@@ -110,6 +146,7 @@ pub fn smtp_sink() -> Result<SmtpSink, TestkitError> {
         let mut child = Command::new(&python)
             .args(["-m", "aiosmtpd", "-n", "-l"])
             .arg(format!("127.0.0.1:{port}"))
+            .args(&tls_args)
             .args(["-c", "aiosmtpd.handlers.Mailbox"])
             .arg(dir.path().join("maildir"))
             .stdin(Stdio::null())
@@ -120,7 +157,12 @@ pub fn smtp_sink() -> Result<SmtpSink, TestkitError> {
         let deadline = Instant::now() + Duration::from_secs(15);
         loop {
             if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Ok(SmtpSink { child, port, dir });
+                return Ok(SmtpSink {
+                    child,
+                    port,
+                    tls,
+                    dir,
+                });
             }
             if let Ok(Some(status)) = child.try_wait() {
                 last = format!(
@@ -146,9 +188,19 @@ impl SmtpSink {
         self.port
     }
 
-    /// `smtp://127.0.0.1:PORT`.
+    /// `smtp://127.0.0.1:PORT`, with `?tls=starttls`, or `smtps://…`: the
+    /// URL soxctl's `[notify.smtp]` takes.
     pub fn url(&self) -> String {
-        format!("smtp://127.0.0.1:{}", self.port)
+        match self.tls {
+            SinkTls::None => format!("smtp://127.0.0.1:{}", self.port),
+            SinkTls::StartTls => format!("smtp://127.0.0.1:{}?tls=starttls", self.port),
+            SinkTls::Implicit => format!("smtps://127.0.0.1:{}", self.port),
+        }
+    }
+
+    /// The CA certificate (PEM) that signed the sink's certificate, with TLS.
+    pub fn ca_file(&self) -> Option<PathBuf> {
+        (self.tls != SinkTls::None).then(|| self.dir.path().join("ca.pem"))
     }
 
     fn maildir(&self) -> PathBuf {
