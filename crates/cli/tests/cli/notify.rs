@@ -83,19 +83,24 @@ fn wait_until(what: &str, server: &Server, mut done: impl FnMut() -> bool) {
     }
 }
 
+/// The store `serve` uses, opened by this (second) process.
+async fn open(location: Location) -> Store {
+    Store::open(OpenOptions {
+        location,
+        create: false,
+        clock: Arc::new(SystemClock),
+        failpoints: FailPoints::default(),
+    })
+    .await
+    .unwrap()
+}
+
 /// What a producer does: an entry (here a person joining) and, in the same
 /// transaction, a message about it. Returns the message id.
 fn produce(location: Location) -> u64 {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
-        let store = Store::open(OpenOptions {
-            location,
-            create: false,
-            clock: Arc::new(SystemClock),
-            failpoints: FailPoints::default(),
-        })
-        .await
-        .unwrap();
+        let store = open(location).await;
         let mut tx = store.begin_write().await.unwrap();
         let sealed = tx
             .seal_person(&Person {
@@ -151,14 +156,7 @@ fn produce(location: Location) -> u64 {
 fn outbox_delivered(location: Location, id: u64) -> bool {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
-        let store = Store::open(OpenOptions {
-            location,
-            create: false,
-            clock: Arc::new(SystemClock),
-            failpoints: FailPoints::default(),
-        })
-        .await
-        .unwrap();
+        let store = open(location).await;
         let records = store.outbox_records(id - 1, 1).await.unwrap();
         store.close().await;
         records.first().is_some_and(|r| r.delivered_at.is_some())

@@ -214,15 +214,23 @@ fn read_ca(at: &str, path: Option<&PathBuf>) -> Result<Option<Vec<u8>>, ConfigEr
 impl NotifyConfig {
     /// Everything that can be checked without the environment.
     pub fn check(&self) -> Result<(), ConfigError> {
-        if let Some(base) = &self.base_url {
-            Endpoint::parse(base).map_err(|reason| error("base_url", reason))?;
-        }
+        self.check_shared()?;
         if let Some(smtp) = &self.smtp {
             smtp.check()?;
         }
-        let mut names = std::collections::BTreeSet::new();
         for hook in &self.webhook {
             hook.check()?;
+        }
+        Ok(())
+    }
+
+    /// What no single channel can check: the base URL, unique names.
+    fn check_shared(&self) -> Result<(), ConfigError> {
+        if let Some(base) = &self.base_url {
+            Endpoint::parse(base).map_err(|reason| error("base_url", reason))?;
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for hook in &self.webhook {
             if !names.insert(hook.name.as_str()) {
                 return Err(error(
                     format!("webhook {:?}", hook.name),
@@ -236,7 +244,8 @@ impl NotifyConfig {
     /// The channels, with secrets read through `env` (the process
     /// environment in `serve`; a map in tests).
     pub fn resolve(&self, env: impl Fn(&str) -> Option<String>) -> Result<Channels, ConfigError> {
-        self.check()?;
+        // Each channel checks itself as it resolves.
+        self.check_shared()?;
         let env = |name: &str| env(name).filter(|v| !v.is_empty());
         let smtp = match &self.smtp {
             None => None,
@@ -259,12 +268,13 @@ impl NotifyConfig {
 }
 
 impl SmtpConfig {
-    fn check(&self) -> Result<SmtpEndpoint, ConfigError> {
+    /// The endpoint, topics and timeout, checked.
+    fn check(&self) -> Result<(SmtpEndpoint, Vec<String>, Duration), ConfigError> {
         let endpoint =
             SmtpEndpoint::parse(&self.url).map_err(|reason| error("smtp url", reason))?;
         super::smtp::parse_mailbox(&self.from).map_err(|reason| error("smtp from", reason))?;
-        check_topics("smtp", self.topics.as_ref())?;
-        check_timeout("smtp", self.timeout_seconds)?;
+        let topics = check_topics("smtp", self.topics.as_ref())?;
+        let timeout = check_timeout("smtp", self.timeout_seconds)?;
         if self.username.is_some() && !endpoint.encrypted() {
             return Err(error(
                 "smtp username",
@@ -277,11 +287,11 @@ impl SmtpConfig {
                 "is set but the connection is not encrypted: use smtps:// or ?tls=starttls",
             ));
         }
-        Ok(endpoint)
+        Ok((endpoint, topics, timeout))
     }
 
     fn resolve(&self, env: &dyn Fn(&str) -> Option<String>) -> Result<SmtpChannel, ConfigError> {
-        let endpoint = self.check()?;
+        let (endpoint, topics, timeout) = self.check()?;
         let credentials = match &self.username {
             None => None,
             Some(user) => {
@@ -300,19 +310,25 @@ impl SmtpConfig {
             &self.from,
             credentials,
             ca.as_deref(),
-            check_topics("smtp", self.topics.as_ref())?,
-            check_timeout("smtp", self.timeout_seconds)?,
+            topics,
+            timeout,
         )
         .map_err(|reason| error("smtp", reason))
     }
 }
 
 impl WebhookConfig {
-    fn at(&self, key: &str) -> String {
-        format!("webhook {:?} {key}", self.name)
+    /// How errors name this webhook.
+    fn label(&self) -> String {
+        format!("webhook {:?}", self.name)
     }
 
-    fn check(&self) -> Result<(), ConfigError> {
+    fn at(&self, key: &str) -> String {
+        format!("{} {key}", self.label())
+    }
+
+    /// The topics and timeout, checked.
+    fn check(&self) -> Result<(Vec<String>, Duration), ConfigError> {
         check_name(&self.name)?;
         match (&self.url, &self.url_env) {
             (Some(url), None) => {
@@ -342,12 +358,14 @@ impl WebhookConfig {
             }
             (Format::Slack, None) => {}
         }
-        check_topics(&self.at(""), self.topics.as_ref())?;
-        check_timeout(&self.at(""), self.timeout_seconds)?;
-        Ok(())
+        Ok((
+            check_topics(&self.label(), self.topics.as_ref())?,
+            check_timeout(&self.label(), self.timeout_seconds)?,
+        ))
     }
 
     fn resolve(&self, env: &dyn Fn(&str) -> Option<String>) -> Result<WebhookChannel, ConfigError> {
+        let (topics, timeout) = self.check()?;
         let url = match (&self.url, &self.url_env) {
             (Some(url), _) => url.clone(),
             (None, Some(var)) => env(var).ok_or_else(|| {
@@ -373,7 +391,7 @@ impl WebhookConfig {
                 )
             })?),
         };
-        let ca = read_ca(&self.at(""), self.ca_file.as_ref())?;
+        let ca = read_ca(&self.label(), self.ca_file.as_ref())?;
         let tls = crate::tls::client_config(ca.as_deref())
             .map_err(|reason| error(self.at("ca_file"), reason))?;
         Ok(WebhookChannel {
@@ -381,8 +399,8 @@ impl WebhookConfig {
             format: self.format,
             endpoint,
             secret: secret.map(String::into_bytes),
-            topics: check_topics(&self.at(""), self.topics.as_ref())?,
-            timeout: check_timeout(&self.at(""), self.timeout_seconds)?,
+            topics,
+            timeout,
             tls,
         })
     }
