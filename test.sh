@@ -60,6 +60,20 @@ if ! "$SOXCTL_BENCH_VENV/bin/python" -c "import duckdb, sys; sys.exit(duckdb.__v
   "$SOXCTL_BENCH_VENV/bin/pip" install -q "duckdb==$duckdb_pin" || die "cannot install duckdb==$duckdb_pin"
 fi
 
+# aiosmtpd (pinned, PyPI) in the venv under the target directory that
+# scripts/scim-conformance.sh uses too: the SMTP sink of the notification
+# tests (soxctl_testkit::smtp_sink), which fail without it.
+AIOSMTPD_VERSION=1.4.6
+test_venv="${CARGO_TARGET_DIR:-target}/venv"
+if ! "$test_venv/bin/python" -c "import aiosmtpd, sys; from importlib.metadata import version; sys.exit(version('aiosmtpd') != '$AIOSMTPD_VERSION')" 2>/dev/null; then
+  step "installing aiosmtpd==$AIOSMTPD_VERSION into $test_venv"
+  if [ ! -x "$test_venv/bin/python" ]; then
+    python3 -m venv "$test_venv" || die "cannot create a Python venv at $test_venv"
+  fi
+  "$test_venv/bin/pip" install -q --disable-pip-version-check "aiosmtpd==$AIOSMTPD_VERSION" \
+    || die "cannot install aiosmtpd==$AIOSMTPD_VERSION from PyPI"
+fi
+
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-always}"
 export RUST_BACKTRACE=1
 

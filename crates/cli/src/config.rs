@@ -28,6 +28,9 @@ pub struct Config {
     /// tables, as `import --correlation` reads them); none: by email.
     #[serde(default)]
     pub correlate: Vec<soxctl_connectors::correlate::Rule>,
+    /// Where `serve` delivers outbox messages (email, webhooks); none: they
+    /// wait in the outbox.
+    pub notify: Option<soxctl_connectors::notify::NotifyConfig>,
 }
 
 /// Thresholds of the hygiene detectors.
@@ -128,6 +131,9 @@ impl Config {
         }
         if self.hygiene.unused_days < 1 || self.hygiene.rotation_days < 1 {
             bail!("[hygiene] unused_days and rotation_days must be at least 1 (days)");
+        }
+        if let Some(notify) = &self.notify {
+            notify.check()?;
         }
         Ok(())
     }

@@ -26,6 +26,8 @@ mod keys;
 mod ldap;
 #[path = "cli/ledger.rs"]
 mod ledger;
+#[path = "cli/notify.rs"]
+mod notify;
 #[path = "cli/person.rs"]
 mod person;
 #[path = "cli/postgres.rs"]

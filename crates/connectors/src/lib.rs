@@ -1,9 +1,12 @@
 //! Connectors bring identities and access in from the systems that hold
-//! them: snapshot directories (DESIGN A5) and LDAP / Active Directory.
+//! them: snapshot directories (DESIGN A5) and LDAP / Active Directory; and
+//! carry notifications out (email, Slack/Teams and signed webhooks).
 
 pub mod correlate;
 pub mod detectors;
 pub mod import;
 pub mod ldap;
+pub mod notify;
 pub mod scim;
 pub mod snapshot;
+mod tls;

@@ -1,9 +1,11 @@
 //! Scheduled upkeep run by the job runner: one replica (the leader) runs
-//! each occurrence, whichever replica that is.
+//! each occurrence, whichever replica that is. And the outbox worker, which
+//! every replica runs: the outbox claim hands each message to one of them.
 
 use crate::sod_monitor::SodMonitor;
+use soxctl_connectors::notify::Notifier;
 use soxctl_detect::hygiene::Policy;
-use soxctl_store::{JobRunner, JobRunnerHandle, Store, StoreError};
+use soxctl_store::{JobRunner, JobRunnerHandle, OutboxWorker, Store, StoreError};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -19,6 +21,11 @@ pub const SWEEP_EVERY: Duration = Duration::from_secs(1);
 
 /// How often the hygiene detectors look for changes to re-evaluate.
 pub const HYGIENE_EVERY: Duration = Duration::from_secs(60);
+
+/// How often the outbox worker looks for messages it was not woken for:
+/// those committed by other replicas or processes, and retries whose
+/// backoff has passed. A commit through this process wakes it at once.
+pub const OUTBOX_POLL: Duration = Duration::from_secs(2);
 
 /// The longest the detectors go without a run, for conditions that change
 /// with time alone (dormant accounts, credential age).
@@ -79,6 +86,18 @@ pub fn spawn(
         },
     )?;
     Ok(runner.spawn(TICK))
+}
+
+/// Starts delivering the outbox to `notifier`'s channels on this replica.
+pub fn spawn_outbox(store: Store, notifier: Notifier) -> OutboxWorker {
+    let channels = notifier.channels();
+    if channels.is_empty() {
+        tracing::info!("notifications: no channel configured; messages are settled unsent");
+    }
+    for channel in channels.describe() {
+        tracing::info!(%channel, "notifications");
+    }
+    OutboxWorker::spawn(store, notifier, OUTBOX_POLL)
 }
 
 /// Re-evaluates the hygiene detectors when the ledger grew (SCIM pushes,

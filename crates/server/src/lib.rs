@@ -164,6 +164,10 @@ pub async fn serve(
         state.sod().clone(),
     )
     .map_err(ServerError::Jobs)?;
+    let outbox = state
+        .notifier()
+        .cloned()
+        .map(|notifier| housekeeping::spawn_outbox(state.store().clone(), notifier));
     if let Ok(address) = listener.local_addr() {
         tracing::info!(%address, backend = state.store().backend(), "serving the soxctl API");
     }
@@ -183,6 +187,11 @@ pub async fn serve(
             server.await
         }
     };
+    // After the requests drained: a pass under way settles what it sent;
+    // anything left waits in the outbox for the next start.
+    if let Some(outbox) = outbox {
+        outbox.stop().await;
+    }
     if let Err(e) = jobs.stop().await {
         tracing::warn!(error = %e, "the job runner did not stop cleanly");
     }

@@ -159,6 +159,9 @@ struct LedgerSnapshot {
     appended_here: u64,
     checkpoint_size: Option<u64>,
     checkpoint_age_seconds: Option<f64>,
+    outbox: soxctl_store::OutboxStatus,
+    /// Age of the oldest undelivered message: the notification lag.
+    outbox_lag_seconds: f64,
 }
 
 #[derive(Debug, Default)]
@@ -204,6 +207,28 @@ impl Collector for LedgerCollector {
             None,
             appended.metric_type(),
         )?)?;
+        #[allow(clippy::cast_precision_loss)]
+        for (name, help, value) in [
+            (
+                "outbox_pending",
+                "Outbox messages not yet delivered and still being retried",
+                s.outbox.pending as f64,
+            ),
+            (
+                "outbox_dead_letters",
+                "Outbox messages that failed every attempt and wait for an operator",
+                s.outbox.dead as f64,
+            ),
+        ] {
+            gauge(&mut encoder, name, help, None, value)?;
+        }
+        gauge(
+            &mut encoder,
+            "outbox_lag",
+            "Age of the oldest pending outbox message (0 when none)",
+            Some(&Unit::Seconds),
+            s.outbox_lag_seconds,
+        )?;
         // Absent, rather than a misleading 0, until a checkpoint exists.
         if let (Some(size), Some(age)) = (s.checkpoint_size, s.checkpoint_age_seconds) {
             #[allow(clippy::cast_precision_loss)]
@@ -297,22 +322,22 @@ impl Metrics {
         let read = async {
             let head = store.head().await?;
             let checkpoint = store.latest_checkpoint().await?;
-            Ok::<_, soxctl_store::StoreError>((head.size, checkpoint))
+            let outbox = store.outbox_status().await?;
+            Ok::<_, soxctl_store::StoreError>((head.size, checkpoint, outbox))
         };
         match read.await {
-            Ok((ledger_size, checkpoint)) => {
+            Ok((ledger_size, checkpoint, outbox)) => {
                 let now = store.context().clock.now();
-                let age = |signed_at: &str| {
-                    Timestamp::parse(signed_at)
-                        .ok()
-                        .map(|t| (now.micros() - t.micros()).max(0) as f64 / 1e6)
-                };
+                let since = |t: Timestamp| (now.micros() - t.micros()).max(0) as f64 / 1e6;
+                let age = |signed_at: &str| Timestamp::parse(signed_at).ok().map(since);
                 let mut s = lock(&self.ledger);
                 s.store_up = true;
                 s.ledger_size = ledger_size;
                 s.appended_here = appended_here;
                 s.checkpoint_size = checkpoint.as_ref().map(|c| c.size);
                 s.checkpoint_age_seconds = checkpoint.as_ref().and_then(|c| age(&c.signed_at));
+                s.outbox_lag_seconds = outbox.oldest_pending.map_or(0.0, since);
+                s.outbox = outbox;
             }
             Err(error) => {
                 tracing::warn!(error = %error, "metrics: cannot read the ledger from the store");

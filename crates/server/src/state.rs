@@ -29,6 +29,7 @@ pub struct AppState {
     sod: Arc<crate::sod_monitor::SodMonitor>,
     scim_correlation: Arc<Rules>,
     gate: Arc<soxctl_workflow::gate::GatePolicy>,
+    notifier: Option<soxctl_connectors::notify::Notifier>,
 }
 
 impl AppState {
@@ -48,6 +49,7 @@ impl AppState {
             sod: Arc::new(crate::sod_monitor::SodMonitor::new()),
             scim_correlation: Arc::new(Rules::default()),
             gate: Arc::new(soxctl_workflow::gate::GatePolicy::default()),
+            notifier: None,
         }
     }
 
@@ -59,6 +61,17 @@ impl AppState {
 
     pub(crate) fn gate_policy(&self) -> &soxctl_workflow::gate::GatePolicy {
         &self.gate
+    }
+
+    /// Delivers the outbox through these channels while [`crate::serve`]
+    /// runs; without one, messages wait in the outbox.
+    pub fn with_notifier(mut self, notifier: soxctl_connectors::notify::Notifier) -> Self {
+        self.notifier = Some(notifier);
+        self
+    }
+
+    pub fn notifier(&self) -> Option<&soxctl_connectors::notify::Notifier> {
+        self.notifier.as_ref()
     }
 
     /// Overrides when [`crate::serve`]'s checkpointer signs (tests use short intervals).

@@ -2,8 +2,8 @@
 
 /// Whether `text` matches `pattern`, where `*` matches any run of characters
 /// (including none) and `?` exactly one character. Everything else is literal
-/// and case-sensitive.
-pub(crate) fn wildcard_match(pattern: &str, text: &str) -> bool {
+/// and case-sensitive. Also matches the outbox topics of notification routes.
+pub fn wildcard_match(pattern: &str, text: &str) -> bool {
     if pattern.is_ascii() && text.is_ascii() {
         match_units(pattern.as_bytes(), text.as_bytes(), b'*', b'?')
     } else {

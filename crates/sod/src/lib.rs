@@ -77,6 +77,7 @@ pub use analyze::{AnalyzeError, When, analyze, analyze_window};
 pub use catalogue::{Catalogue, EntitlementId};
 pub use compile::{Compiled, Warning, WarningKind};
 pub use dataset::{AccountKind, AccountSpec, Dataset, DatasetBuilder, DatasetError};
+pub use glob::wildcard_match;
 pub use incremental::{Addition, Change, ChangeError, Delta, Engine, Holder, Resolved};
 pub use interval::Interval;
 pub use report::{Evidence, FunctionEvidence, Span, Violation, ViolationLine, WindowViolation};

@@ -34,6 +34,7 @@
 use crate::error::{Result, StoreError};
 use crate::{Store, WriteTx};
 use soxctl_model::time::Timestamp;
+use std::collections::BTreeSet;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -353,6 +354,33 @@ impl Store {
     /// Stored rows with `id > after`, oldest first (page with the last id).
     pub async fn outbox_records(&self, after: u64, limit: u32) -> Result<Vec<OutboxRecord>> {
         with_conn!(self, |conn, m| m::outbox::records(conn, after, limit).await)
+    }
+
+    /// The channels message `id` already reached (see [`Store::outbox_channel_sent`]).
+    pub async fn outbox_channels_sent(&self, id: u64) -> Result<BTreeSet<String>> {
+        let channels = with_conn!(self, |conn, m| m::outbox::channels_sent(conn, id).await)?;
+        Ok(channels.into_iter().collect())
+    }
+
+    /// Records that message `id` reached `channel`.
+    ///
+    /// A message is one row however many receivers it fans out to, and the
+    /// row is settled as a whole: a deliverer that sends to several channels
+    /// records each success here, so the retry that follows a partial failure
+    /// skips the channels already reached. A crash between a send and this
+    /// record repeats that one send (delivery stays at least once).
+    pub async fn outbox_channel_sent(&self, id: u64, channel: &str) -> Result<()> {
+        if channel.is_empty() || channel.len() > MAX_TOPIC_LEN {
+            return Err(StoreError::Invalid(format!(
+                "an outbox channel name has 1 to {MAX_TOPIC_LEN} bytes, this one {}",
+                channel.len()
+            )));
+        }
+        let now = self.context().clock.now();
+        with_conn!(self, |conn, m| m::outbox::channel_sent(
+            conn, id, channel, now
+        )
+        .await)
     }
 
     /// Makes every dead letter due now; returns how many. Their attempt

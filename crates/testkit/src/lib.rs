@@ -1,5 +1,6 @@
 //! Test support for soxctl: a throw-away PostgreSQL cluster per test process,
-//! and a throw-away OpenLDAP server per test ([`slapd()`]).
+//! a throw-away OpenLDAP server per test ([`slapd()`]), and a throw-away SMTP
+//! server per test ([`smtp_sink()`], aiosmtpd from the venv `./test.sh` fills).
 //!
 //! Tests that need PostgreSQL call [`postgres()`]. On first use it runs
 //! `initdb` + `pg_ctl start` in a fresh temp dir on a free loopback port; every
@@ -12,8 +13,10 @@
 //! bin dir is enough and keeps this crate's dependencies tiny.
 
 mod slapd;
+mod smtp;
 
-pub use slapd::{AD_SCHEMA, ROOT_PASSWORD, Slapd, slapd, slapd_with_tls};
+pub use slapd::{AD_SCHEMA, ROOT_PASSWORD, Slapd, make_certificates, slapd, slapd_with_tls};
+pub use smtp::{Mail, SinkTls, SmtpSink, VENV_ENV, smtp_sink, smtp_sink_with_tls};
 
 use std::ffi::OsStr;
 use std::net::TcpListener;

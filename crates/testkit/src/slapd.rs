@@ -111,7 +111,7 @@ pub fn slapd_with_tls(suffix: &str) -> Result<Slapd, TestkitError> {
 
 /// A CA and a server certificate for 127.0.0.1 signed by it, in `dir`:
 /// `ca.pem`, `server.pem`, `server.key`.
-fn make_certificates(dir: &Path) -> Result<(), TestkitError> {
+pub fn make_certificates(dir: &Path) -> Result<(), TestkitError> {
     let openssl = require_tool("openssl")?;
     let ec = [
         "-newkey",

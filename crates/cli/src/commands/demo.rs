@@ -159,6 +159,7 @@ pub async fn run(config: &Config, args: DemoArgs) -> CmdResult {
         options,
         Some(banner),
         soxctl_connectors::correlate::Rules::default(),
+        None,
     )
     .await?;
     Ok(Exit::Ok)

@@ -2,6 +2,7 @@ use crate::cli::ServeArgs;
 use crate::config::Config;
 use crate::exit::{CmdResult, Exit};
 use anyhow::Context;
+use soxctl_connectors::notify::Notifier;
 use soxctl_ledger::note::SigningKey;
 use soxctl_server::{AppState, ServerOptions};
 use soxctl_store::Store;
@@ -17,6 +18,7 @@ pub async fn run(config: &Config, args: ServeArgs) -> CmdResult {
         .or(config.server.listen)
         .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
     tracing::info!(store = %opened.location.describe(), "store ready");
+    let notifier = notifier(config, &opened.store).await?;
     serve(
         opened.store,
         key,
@@ -27,9 +29,30 @@ pub async fn run(config: &Config, args: ServeArgs) -> CmdResult {
         },
         None,
         config.scim_correlation(),
+        notifier,
     )
     .await?;
     Ok(Exit::Ok)
+}
+
+/// The channels of `[notify]` with their secrets from the environment,
+/// checked before the server starts: a missing secret stops `serve` with
+/// the variable's name rather than failing every delivery later.
+async fn notifier(config: &Config, store: &Store) -> anyhow::Result<Option<Notifier>> {
+    let Some(notify) = &config.notify else {
+        let waiting = store.outbox_pending().await?;
+        if waiting > 0 {
+            tracing::info!(
+                waiting,
+                "no [notify] configuration: outbox messages wait undelivered (docs/notifications.md)"
+            );
+        }
+        return Ok(None);
+    };
+    let channels = notify
+        .resolve(|name| std::env::var(name).ok())
+        .context("the configuration cannot be used")?;
+    Ok(Some(Notifier::new(store.clone(), channels).await?))
 }
 
 /// Binds, prints the URL (and a banner for the demo), and serves until Ctrl-C or SIGTERM.
@@ -40,6 +63,7 @@ pub async fn serve(
     options: ServerOptions,
     banner: Option<String>,
     correlation: soxctl_connectors::correlate::Rules,
+    notifier: Option<Notifier>,
 ) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -47,7 +71,10 @@ pub async fn serve(
             format!("cannot listen on {listen}; choose another address with --listen")
         })?;
     let addr = listener.local_addr()?;
-    let state = AppState::new(store, Arc::new(key), options).with_scim_correlation(correlation);
+    let mut state = AppState::new(store, Arc::new(key), options).with_scim_correlation(correlation);
+    if let Some(notifier) = notifier {
+        state = state.with_notifier(notifier);
+    }
     eprintln!("soxctl is serving on http://{addr} (Ctrl-C to stop)");
     if let Some(banner) = banner {
         println!("{banner}");

@@ -23,6 +23,7 @@ const ENV_VARS: &[&str] = &[
     "SOXCTL_TOKEN",
     "SOXCTL_ORIGIN",
     "SOXCTL_LDAP_PASSWORD",
+    "SOXCTL_SMTP_PASSWORD",
 ];
 
 /// `args!["import", &snapshot, "--data", &data]`: anything `AsRef<OsStr>`.

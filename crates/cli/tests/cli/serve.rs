@@ -74,9 +74,21 @@ pub(crate) struct Server {
 
 impl Server {
     pub(crate) fn start(sb: &Sandbox, name: &str, args: Vec<OsString>, port: u16) -> Server {
+        Server::start_with_env(sb, name, args, port, &[])
+    }
+
+    /// With variables set, e.g. the secrets a `[notify]` configuration names.
+    pub(crate) fn start_with_env(
+        sb: &Sandbox,
+        name: &str,
+        args: Vec<OsString>,
+        port: u16,
+        env: &[(&str, &str)],
+    ) -> Server {
         let stdout = sb.path(&format!("{name}.stdout"));
         let stderr = sb.path(&format!("{name}.stderr"));
         let child = command(sb.dir.path(), &args)
+            .envs(env.iter().copied())
             .env("SOXCTL_LOG", "info")
             .stdin(Stdio::null())
             .stdout(std::fs::File::create(&stdout).expect("stdout file"))

@@ -96,31 +96,12 @@ pub fn under(relative: &str, base: &str) -> String {
 }
 
 fn tls_config(ca_file: &std::path::Path) -> Result<Arc<rustls::ClientConfig>, LdapError> {
-    use rustls::pki_types::CertificateDer;
-    use rustls::pki_types::pem::PemObject;
     let bad = |reason: String| LdapError::CaFile {
         path: ca_file.to_owned(),
         reason,
     };
-    let mut roots = rustls::RootCertStore::empty();
-    let certs = CertificateDer::pem_file_iter(ca_file)
-        .map_err(|e| bad(e.to_string()))?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| bad(e.to_string()))?;
-    if certs.is_empty() {
-        return Err(bad("it holds no PEM certificate".into()));
-    }
-    for cert in certs {
-        roots.add(cert).map_err(|e| bad(e.to_string()))?;
-    }
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .map_err(|e| bad(e.to_string()))?
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    Ok(Arc::new(config))
+    let pem = std::fs::read(ca_file).map_err(|e| bad(e.to_string()))?;
+    crate::tls::client_config(Some(&pem)).map_err(bad)
 }
 
 /// The attributes to ask for, lowercase-deduplicated, in mapping order.

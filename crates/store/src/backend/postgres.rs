@@ -28,6 +28,10 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
         7,
         include_str!("../../migrations/postgres/0007_requests.sql"),
     ),
+    (
+        8,
+        include_str!("../../migrations/postgres/0008_outbox_channels.sql"),
+    ),
 ];
 pub const BACKEND: &str = "postgres";
 

@@ -23,6 +23,10 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     ),
     (6, include_str!("../../migrations/sqlite/0006_scim.sql")),
     (7, include_str!("../../migrations/sqlite/0007_requests.sql")),
+    (
+        8,
+        include_str!("../../migrations/sqlite/0008_outbox_channels.sql"),
+    ),
 ];
 pub const BACKEND: &str = "sqlite";
 

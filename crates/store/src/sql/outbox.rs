@@ -240,3 +240,29 @@ pub async fn requeue_dead(conn: &mut Conn, now: Timestamp) -> Result<u64> {
     .await?;
     Ok(done.rows_affected())
 }
+
+/// The channels message `id` already reached.
+pub async fn channels_sent(conn: &mut Conn, id: u64) -> Result<Vec<String>> {
+    let rows: Vec<(String,)> = sqlx::query_as(
+        "SELECT channel FROM outbox_channels WHERE message_id = $1 ORDER BY channel",
+    )
+    .bind(i64_of(id)?)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|(c,)| c).collect())
+}
+
+/// Idempotent: a channel reached twice (two workers after a lapsed claim)
+/// keeps its first time.
+pub async fn channel_sent(conn: &mut Conn, id: u64, channel: &str, now: Timestamp) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO outbox_channels (message_id, channel, sent_at) VALUES ($1, $2, $3)
+         ON CONFLICT (message_id, channel) DO NOTHING",
+    )
+    .bind(i64_of(id)?)
+    .bind(channel)
+    .bind(now.to_canonical())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
