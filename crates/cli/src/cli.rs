@@ -68,9 +68,340 @@ pub enum Command {
     /// Approval policies recorded in the store (versioned documents: routing, durations, MFA, Cedar, break-glass).
     #[command(subcommand)]
     Policies(PoliciesCommand),
+    /// Just-in-time requests for access and actions: ask, list, approve, deny, cancel, activate (talks to a server).
+    #[command(subcommand)]
+    Request(RequestCommand),
+    /// Time-bound grants from approved requests and break-glass (talks to a server).
+    #[command(subcommand)]
+    Grant(GrantCommand),
+    /// Change-management gate for CI/CD and action execution tokens (talks to a server).
+    #[command(subcommand)]
+    Gate(GateCommand),
+    /// Emergency access without prior approval, and its after-review (talks to a server).
+    #[command(subcommand)]
+    Breakglass(BreakglassCommand),
+    /// Hand your approvals to a delegate while away (talks to a server).
+    #[command(subcommand)]
+    Delegation(DelegationCommand),
     /// Benchmarks (results table on stdout; figures go in docs/BENCHMARKS.md).
     #[command(subcommand)]
     Bench(BenchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RequestCommand {
+    /// Ask for an entitlement, a role or an action; prints the request with its approvers.
+    Create(RequestCreateArgs),
+    /// List requests (as of now: pending ones past their deadline show as expired).
+    List {
+        /// pending, approved, denied, cancelled, expired or consumed.
+        #[arg(long)]
+        status: Option<String>,
+        /// Only requests this person asked for or may decide.
+        #[arg(long, value_name = "PERSON")]
+        person: Option<String>,
+        #[command(flatten)]
+        server: crate::client::ServerArgs,
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+    },
+    /// A request with its decisions, grants and the delegates who may decide it.
+    Show {
+        request_id: String,
+        #[command(flatten)]
+        server: crate::client::ServerArgs,
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+    },
+    /// Approve as the token's person (exit 1 when a rule or the policy refuses).
+    Approve {
+        request_id: String,
+        #[arg(long)]
+        comment: Option<String>,
+        #[command(flatten)]
+        server: crate::client::ServerArgs,
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+    },
+    /// Deny as the token's person.
+    Deny {
+        request_id: String,
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        server: crate::client::ServerArgs,
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+    },
+    /// Withdraw a pending or approved request; its grants in force end.
+    Cancel {
+        request_id: String,
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        server: crate::client::ServerArgs,
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+    },
+    /// Start an approved access request that waits for activation.
+    Activate {
+        request_id: String,
+        #[command(flatten)]
+        server: crate::client::ServerArgs,
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct RequestCreateArgs {
+    /// Access to an entitlement, `system_id:entitlement_id`.
+    #[arg(long, conflicts_with_all = ["role", "action"])]
+    pub entitlement: Option<String>,
+    /// Access to a role's entitlements.
+    #[arg(long, conflicts_with = "action")]
+    pub role: Option<String>,
+    /// An action instead of access: deploy, prod-config-change, payment, vendor-contract, data-fix, …
+    #[arg(long, requires_all = ["env", "payload"])]
+    pub action: Option<String>,
+    /// The action's environment (prod, staging, …).
+    #[arg(long)]
+    pub env: Option<String>,
+    /// The action's payload: JSON text, or @FILE (no floating-point numbers: amounts as strings).
+    #[arg(long)]
+    pub payload: Option<String>,
+    /// Who wrote the action's change (`Name <email>`, email or person id); repeatable. They may not approve it.
+    #[arg(long = "author", value_name = "AUTHOR")]
+    pub authors: Vec<String>,
+    /// Who would hold the access (default: the token's person).
+    #[arg(long = "for", value_name = "PERSON")]
+    pub for_person: Option<String>,
+    /// How long the access lasts: 30m, 4h, 1d (default: the policy's maximum).
+    #[arg(long)]
+    pub duration: Option<String>,
+    /// Start the access only when `soxctl request activate` says so (within the approval's validity).
+    #[arg(long)]
+    pub manual: bool,
+    /// Why (shown to approvers, kept as evidence).
+    #[arg(long)]
+    pub justification: String,
+    /// A ticket reference (CHG-1234).
+    #[arg(long)]
+    pub ticket: Option<String>,
+    #[command(flatten)]
+    pub server: crate::client::ServerArgs,
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GrantCommand {
+    /// Time-bound grants in force (or all with --all).
+    List {
+        /// Only those ending within this time: 1h, 1d.
+        #[arg(long, value_name = "DURATION")]
+        expiring: Option<String>,
+        #[arg(long)]
+        all: bool,
+        #[command(flatten)]
+        server: crate::client::ServerArgs,
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+    },
+    /// End a time-bound grant early (admin token).
+    Revoke {
+        grant_id: String,
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        server: crate::client::ServerArgs,
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GateCommand {
+    /// Register a change: its authors are read from git (`last_deployed(env)..COMMIT`, non-merge commits: authors, committers, Co-authored-by).
+    Request {
+        /// deploy (the gate's kind).
+        #[arg(long, default_value = "deploy")]
+        kind: String,
+        /// The local git repository.
+        #[arg(long, value_name = "PATH", default_value = ".")]
+        repo: PathBuf,
+        /// The commit to deploy (any revision git understands).
+        #[arg(long)]
+        commit: String,
+        #[arg(long)]
+        env: String,
+        /// The repository's name in deployment records (default: the directory name).
+        #[arg(long)]
+        repo_name: Option<String>,
+        /// Where the author range starts when the environment has no deployment yet (default: the commit alone).
+        #[arg(long, value_name = "REV")]
+        since: Option<String>,
+        #[arg(long)]
+        justification: Option<String>,
+        #[arg(long)]
+        ticket: Option<String>,
+        #[command(flatten)]
+        server: crate::client::ServerArgs,
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+    },
+    /// Read-only: exit 0 when an unexpired approval binds this commit and environment, no author approved it and the deployer is not an author; 1 otherwise (with the reason).
+    Check {
+        #[arg(long)]
+        commit: String,
+        #[arg(long)]
+        env: String,
+        /// Who deploys: person id, email or `Name <email>`.
+        #[arg(long)]
+        deployer: String,
+        /// Resolve a short or symbolic --commit in this git repository.
+        #[arg(long, value_name = "PATH")]
+        repo: Option<PathBuf>,
+        #[command(flatten)]
+        server: crate::client::ServerArgs,
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+    },
+    /// Record a deployment: consumes its approval; without one it opens an unapproved-change finding (exit 1).
+    Deployed {
+        #[arg(long)]
+        commit: String,
+        #[arg(long)]
+        env: String,
+        #[arg(long)]
+        deployer: String,
+        #[arg(long)]
+        repo_name: Option<String>,
+        #[arg(long, value_name = "PATH")]
+        repo: Option<PathBuf>,
+        #[command(flatten)]
+        server: crate::client::ServerArgs,
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+    },
+    /// Obtain a short-lived execution token for an approved action (the JWS alone on the last line).
+    Token {
+        #[arg(long = "request", value_name = "REQUEST_ID")]
+        request_id: String,
+        #[arg(long)]
+        env: String,
+        /// The payload about to be executed: JSON or @FILE (its digest must be the approved one).
+        #[arg(long, conflicts_with = "commit")]
+        payload: Option<String>,
+        /// For a deployment: the full commit id (payload {"commit": …}).
+        #[arg(long)]
+        commit: Option<String>,
+        #[command(flatten)]
+        server: crate::client::ServerArgs,
+    },
+    /// Report an action done with its execution token: consumes the approval.
+    Executed {
+        #[arg(long)]
+        token: String,
+        #[arg(long)]
+        outcome: String,
+        #[command(flatten)]
+        server: crate::client::ServerArgs,
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+    },
+    /// Verify an execution token offline with the store's verifier key (exit 1 when invalid or not bound as given).
+    VerifyToken {
+        token: String,
+        /// The verifier key (`soxctl export ledger` writes verifier.key).
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+        #[arg(long)]
+        digest: Option<String>,
+        #[arg(long)]
+        env: Option<String>,
+        /// The executor principal (`token:<id>` or `person:<id>`).
+        #[arg(long)]
+        executor: Option<String>,
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BreakglassCommand {
+    /// Take emergency access now (for the people the policies name).
+    Use {
+        /// `system_id:entitlement_id`; repeatable.
+        #[arg(long = "entitlement", required = true)]
+        entitlements: Vec<String>,
+        #[arg(long)]
+        reason: String,
+        /// Default and maximum: the policies' [break_glass] max_duration.
+        #[arg(long)]
+        duration: Option<String>,
+        /// A session recording or activity-log reference.
+        #[arg(long)]
+        evidence: Option<String>,
+        #[command(flatten)]
+        server: crate::client::ServerArgs,
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+    },
+    /// Break-glass uses.
+    List {
+        #[command(flatten)]
+        server: crate::client::ServerArgs,
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+    },
+    /// The owner's after-review of a use.
+    Review {
+        use_id: String,
+        /// appropriate or inappropriate.
+        #[arg(long)]
+        outcome: String,
+        #[arg(long)]
+        notes: String,
+        #[arg(long)]
+        evidence: Option<String>,
+        #[command(flatten)]
+        server: crate::client::ServerArgs,
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DelegationCommand {
+    /// Hand your approvals to DELEGATE until a time (at most 90 days).
+    Create {
+        #[arg(long = "to", value_name = "DELEGATE")]
+        delegate: String,
+        #[arg(long, value_name = "WHEN")]
+        until: String,
+        #[arg(long, value_name = "WHEN")]
+        from: Option<String>,
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        server: crate::client::ServerArgs,
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+    },
+    List {
+        #[command(flatten)]
+        server: crate::client::ServerArgs,
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+    },
+    Revoke {
+        delegation_id: String,
+        #[command(flatten)]
+        server: crate::client::ServerArgs,
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

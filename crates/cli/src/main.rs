@@ -2,6 +2,7 @@
 //! outcome to the exit-code contract (0 ok, 1 check failed, 2 usage or input).
 
 mod cli;
+mod client;
 mod commands;
 mod config;
 mod exit;

@@ -44,3 +44,5 @@ mod sod;
 mod token;
 #[path = "cli/verify.rs"]
 mod verify;
+#[path = "cli/workflow.rs"]
+mod workflow;

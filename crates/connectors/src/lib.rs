@@ -4,9 +4,10 @@
 
 pub mod correlate;
 pub mod detectors;
+pub mod http;
 pub mod import;
 pub mod ldap;
 pub mod notify;
 pub mod scim;
 pub mod snapshot;
-mod tls;
+pub mod tls;

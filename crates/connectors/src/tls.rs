@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 /// A client configuration trusting the certificates in `ca_pem`, or the
 /// system's roots when None.
-pub(crate) fn client_config(ca_pem: Option<&[u8]>) -> Result<Arc<rustls::ClientConfig>, String> {
+pub fn client_config(ca_pem: Option<&[u8]>) -> Result<Arc<rustls::ClientConfig>, String> {
     let mut roots = rustls::RootCertStore::empty();
     match ca_pem {
         Some(pem) => {

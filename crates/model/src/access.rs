@@ -207,8 +207,9 @@ impl MetricsAccess {
     }
 }
 
-/// Read requests, time-bound grants and delegations: readers, admins, and
-/// people who ask and approve (they must see what they decide).
+/// Read requests, time-bound grants and delegations: readers, admins,
+/// people who ask and approve (they must see what they decide), and
+/// pipelines (they execute what was approved).
 #[derive(Debug, Clone)]
 pub struct WorkflowRead {
     actor: Principal,
@@ -222,12 +223,16 @@ impl WorkflowRead {
 
 impl Capability for WorkflowRead {
     fn check(caller: &Caller) -> Result<Self, Denied> {
-        if caller.has(Scope::Read) || caller.has(Scope::Admin) || caller.has(Scope::Request) {
+        if caller.has(Scope::Read)
+            || caller.has(Scope::Admin)
+            || caller.has(Scope::Request)
+            || caller.has(Scope::Gate)
+        {
             Ok(Self {
                 actor: caller.principal.clone(),
             })
         } else {
-            Err(deny(caller, "read or request"))
+            Err(deny(caller, "read, request or gate"))
         }
     }
 }

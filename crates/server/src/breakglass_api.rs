@@ -141,7 +141,7 @@ pub struct BreakGlassList {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Uses", body = BreakGlassList),
-        (status = 403, description = "Token lacks the read or request scope", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "Token lacks the read, request or gate scope", body = ProblemBody, content_type = "application/problem+json"),
     )
 )]
 pub(crate) async fn list(

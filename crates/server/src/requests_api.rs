@@ -377,7 +377,7 @@ pub struct RequestList {
         (status = 200, description = "Requests, oldest first", body = RequestList),
         (status = 400, description = "Bad query", body = ProblemBody, content_type = "application/problem+json"),
         (status = 401, description = "No valid token", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 403, description = "Token lacks the read or request scope", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "Token lacks the read, request or gate scope", body = ProblemBody, content_type = "application/problem+json"),
     )
 )]
 pub(crate) async fn list(
@@ -417,7 +417,7 @@ pub(crate) async fn list(
     responses(
         (status = 200, description = "The request", body = RequestDetail),
         (status = 401, description = "No valid token", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 403, description = "Token lacks the read or request scope", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "Token lacks the read, request or gate scope", body = ProblemBody, content_type = "application/problem+json"),
         (status = 404, description = "No such request", body = ProblemBody, content_type = "application/problem+json"),
     )
 )]
@@ -719,7 +719,7 @@ pub struct GrantList {
     responses(
         (status = 200, description = "Grants, by start", body = GrantList),
         (status = 401, description = "No valid token", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 403, description = "Token lacks the read or request scope", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "Token lacks the read, request or gate scope", body = ProblemBody, content_type = "application/problem+json"),
     )
 )]
 pub(crate) async fn grants(
@@ -906,7 +906,7 @@ pub(crate) async fn create_delegation(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Delegations", body = DelegationList),
-        (status = 403, description = "Token lacks the read or request scope", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "Token lacks the read, request or gate scope", body = ProblemBody, content_type = "application/problem+json"),
     )
 )]
 pub(crate) async fn delegations(

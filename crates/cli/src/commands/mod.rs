@@ -8,6 +8,7 @@ mod bench_sod;
 mod demo;
 mod export;
 mod findings;
+mod gate;
 mod import;
 mod ledger;
 mod mitigation;
@@ -19,6 +20,7 @@ mod sod;
 mod sync;
 mod token;
 mod verify;
+mod workflow;
 
 use crate::cli::{
     BenchCommand, Cli, Command, ExportCommand, LedgerCommand, PersonCommand, SyncCommand,
@@ -69,6 +71,11 @@ pub async fn run(cli: Cli) -> CmdResult {
         Command::Sod(command) => sod::run(&config, command).await,
         Command::Rules(command) => rules::run(&config, command).await,
         Command::Policies(command) => rules::run_policies(&config, command).await,
+        Command::Request(command) => workflow::request(command).await,
+        Command::Grant(command) => workflow::grant(command).await,
+        Command::Gate(command) => gate::run(command).await,
+        Command::Breakglass(command) => workflow::breakglass(command).await,
+        Command::Delegation(command) => workflow::delegation(command).await,
         Command::Bench(BenchCommand::Sod(args)) => bench_sod::run(args),
         Command::Bench(BenchCommand::SodRun(args)) => bench_sod::run_phase(args),
         Command::Bench(command) => bench::run(&config, command).await,

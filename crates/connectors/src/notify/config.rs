@@ -4,9 +4,9 @@
 //! environment's secrets into ready channels ([`NotifyConfig::resolve`], at
 //! `serve` start).
 
-use super::http::Endpoint;
 use super::smtp::{SmtpChannel, SmtpEndpoint};
 use super::webhook::WebhookChannel;
+use crate::http::Endpoint;
 use serde::Deserialize;
 use std::path::PathBuf;
 use std::time::Duration;

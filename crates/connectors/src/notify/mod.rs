@@ -15,7 +15,6 @@
 //! producers are written against; the record keeps routing here.)
 
 mod config;
-mod http;
 mod message;
 mod route;
 mod smtp;

@@ -7,8 +7,8 @@
 //! attacker from pairing a fresh timestamp with an old body.
 
 use super::config::Format;
-use super::http::{Endpoint, PostError, post};
 use super::message::Notice;
+use crate::http::{Endpoint, PostError, post};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use soxctl_model::time::Timestamp;

@@ -1,7 +1,8 @@
-//! One HTTP/1.1 POST per call, over hyper's connection API.
+//! One HTTP/1.1 exchange per call, over hyper's connection API: webhook
+//! POSTs for notifications, and the command line's calls to a server.
 //!
-//! Why not a client library: notifications are a few requests a minute, so
-//! a pool buys nothing, and hyper (built for axum already), tokio-rustls and
+//! Why not a client library: notifications are a few requests a minute and
+//! a command makes one or two, so a pool buys nothing, and hyper (built for axum already), tokio-rustls and
 //! the system roots (built for LDAP already) cover HTTPS with no new crate.
 //! reqwest or hyper-util's pooled client would add their own stacks (and
 //! hyper-rustls) to every clean build for no gain at this volume.
@@ -89,7 +90,8 @@ impl Endpoint {
             .map_or_else(|| self.host.clone(), |a| a.as_str().to_owned())
     }
 
-    fn path(&self) -> &str {
+    /// The path and query of the URL (`/` when it has none).
+    pub fn path(&self) -> &str {
         self.uri.path_and_query().map_or("/", |p| p.as_str())
     }
 }
@@ -131,7 +133,48 @@ pub async fn post(
     body: Vec<u8>,
     timeout: Duration,
 ) -> Result<(), PostError> {
-    match tokio::time::timeout(timeout, exchange(endpoint, tls, headers, body)).await {
+    let call = Call {
+        method: hyper::Method::POST,
+        path: None,
+        headers,
+        body: Some(body),
+    };
+    let reply = request(endpoint, tls, call, timeout).await?;
+    if (200..300).contains(&reply.status) {
+        Ok(())
+    } else {
+        Err(PostError::Status {
+            endpoint: endpoint.describe(),
+            status: reply.status,
+            excerpt: excerpt(&reply.body),
+        })
+    }
+}
+
+/// One request: method, path and query (default: the endpoint's own),
+/// extra headers, and a JSON body if any.
+pub struct Call<'a> {
+    pub method: hyper::Method,
+    pub path: Option<&'a str>,
+    pub headers: &'a [(&'a str, String)],
+    pub body: Option<Vec<u8>>,
+}
+
+/// A response: status and body (at most 64 KiB is read, more is an error).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    pub status: u16,
+    pub body: Vec<u8>,
+}
+
+/// Makes `call` and reads the whole response, within `timeout`.
+pub async fn request(
+    endpoint: &Endpoint,
+    tls: &Arc<rustls::ClientConfig>,
+    call: Call<'_>,
+    timeout: Duration,
+) -> Result<Reply, PostError> {
+    match tokio::time::timeout(timeout, exchange(endpoint, tls, call)).await {
         Ok(result) => result,
         Err(_) => Err(PostError::Timeout {
             endpoint: endpoint.describe(),
@@ -143,9 +186,8 @@ pub async fn post(
 async fn exchange(
     endpoint: &Endpoint,
     tls: &Arc<rustls::ClientConfig>,
-    headers: &[(&str, String)],
-    body: Vec<u8>,
-) -> Result<(), PostError> {
+    call: Call<'_>,
+) -> Result<Reply, PostError> {
     let shown = endpoint.describe();
     let tcp = TcpStream::connect((endpoint.host.as_str(), endpoint.port))
         .await
@@ -153,7 +195,10 @@ async fn exchange(
             endpoint: shown.clone(),
             source,
         })?;
-    let mut request = Request::post(endpoint.path())
+    let path = call.path.unwrap_or_else(|| endpoint.path());
+    let mut request = Request::builder()
+        .method(call.method)
+        .uri(path)
         .header(hyper::header::HOST, endpoint.host_header())
         .header(hyper::header::CONTENT_TYPE, "application/json")
         .header(
@@ -161,11 +206,11 @@ async fn exchange(
             concat!("soxctl/", env!("CARGO_PKG_VERSION")),
         )
         .header(hyper::header::CONNECTION, "close");
-    for (name, value) in headers {
+    for (name, value) in call.headers {
         request = request.header(*name, value.as_str());
     }
     let request = request
-        .body(Full::new(Bytes::from(body)))
+        .body(Full::new(Bytes::from(call.body.unwrap_or_default())))
         .map_err(|e| PostError::Request(e.to_string()))?;
     if endpoint.https {
         let name = rustls::pki_types::ServerName::try_from(endpoint.host.clone()).map_err(|e| {
@@ -187,7 +232,7 @@ async fn exchange(
     }
 }
 
-async fn send<T>(shown: &str, io: T, request: Request<Full<Bytes>>) -> Result<(), PostError>
+async fn send<T>(shown: &str, io: T, request: Request<Full<Bytes>>) -> Result<Reply, PostError>
 where
     T: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
@@ -202,25 +247,16 @@ where
     // (Connection: close) or when the timeout above drops everything.
     let driver = tokio::spawn(connection);
     let response = sender.send_request(request).await.map_err(http)?;
-    let status = response.status();
-    let result = if status.is_success() {
-        Ok(())
-    } else {
-        // The excerpt is best effort: a body that fails to arrive still
-        // leaves the status to report.
-        let bytes = Limited::new(response.into_body(), MAX_RESPONSE)
-            .collect()
-            .await
-            .map(|c| c.to_bytes())
-            .unwrap_or_default();
-        Err(PostError::Status {
-            endpoint: shown.to_owned(),
-            status: status.as_u16(),
-            excerpt: excerpt(&bytes),
-        })
-    };
+    let status = response.status().as_u16();
+    // A body that fails to arrive (or is too long) still leaves the status
+    // to report; callers that need the body see it empty.
+    let body = Limited::new(response.into_body(), MAX_RESPONSE)
+        .collect()
+        .await
+        .map(|c| c.to_bytes().to_vec())
+        .unwrap_or_default();
     driver.abort();
-    result
+    Ok(Reply { status, body })
 }
 
 /// The first [`EXCERPT`] bytes as one line of text.

@@ -1,0 +1,356 @@
+//! `soxctl gate`: the change-management gate for CI/CD, and execution
+//! tokens for approved actions. Authors come from the local git repository
+//! through the `git` command (no git library in the build).
+
+use crate::cli::GateCommand;
+use crate::client::{Client, query};
+use crate::exit::{CmdResult, Exit, failed, usage};
+use crate::output::{Format, print_object};
+use serde_json::{Value, json};
+use std::path::Path;
+use std::process::Command;
+
+fn git(repo: &Path, args: &[&str]) -> Result<String, crate::exit::Failure> {
+    let output = Command::new("git")
+        .arg("-C")
+        .arg(repo)
+        .args(args)
+        .output()
+        .map_err(|e| {
+            failed(
+                Exit::Usage,
+                anyhow::anyhow!(
+                    "cannot run git ({e}): install git, or run in a CI job that has it"
+                ),
+            )
+        })?;
+    if !output.status.success() {
+        return Err(failed(
+            Exit::Usage,
+            anyhow::anyhow!(
+                "git {} in {} failed: {}",
+                args.join(" "),
+                repo.display(),
+                String::from_utf8_lossy(&output.stderr).trim()
+            ),
+        ));
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+/// The full commit id of `rev`.
+fn resolve(repo: &Path, rev: &str) -> Result<String, crate::exit::Failure> {
+    let spec = format!("{rev}^{{commit}}");
+    Ok(git(repo, &["rev-parse", "--verify", "--quiet", &spec])?
+        .trim()
+        .to_owned())
+}
+
+/// Authors, committers and `Co-authored-by` of the non-merge commits in `range`.
+fn authors(repo: &Path, range: &[&str]) -> Result<Vec<String>, crate::exit::Failure> {
+    let mut args = vec![
+        "log",
+        "--no-merges",
+        "--format=%an <%ae>%x00%cn <%ce>%x00%(trailers:key=Co-authored-by,valueonly,separator=%x00)%x1e",
+    ];
+    args.extend_from_slice(range);
+    let out = git(repo, &args)?;
+    let mut found: Vec<String> = out
+        .split(['\u{0}', '\u{1e}', '\n'])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    found.sort();
+    found.dedup();
+    Ok(found)
+}
+
+fn repo_name(repo: &Path, given: Option<String>) -> Result<String, crate::exit::Failure> {
+    if let Some(name) = given {
+        return Ok(name);
+    }
+    let top = git(repo, &["rev-parse", "--show-toplevel"])?;
+    Ok(Path::new(top.trim())
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "repo".to_owned()))
+}
+
+fn commit_of(repo: Option<&Path>, commit: &str) -> Result<String, crate::exit::Failure> {
+    match repo {
+        Some(repo) => resolve(repo, commit),
+        None => Ok(commit.to_owned()),
+    }
+}
+
+pub async fn run(command: GateCommand) -> CmdResult {
+    match command {
+        GateCommand::Request {
+            kind,
+            repo,
+            commit,
+            env,
+            repo_name: name,
+            since,
+            justification,
+            ticket,
+            server,
+            format,
+        } => {
+            if kind != soxctl_workflow::gate::DEPLOY {
+                usage!(
+                    "the gate registers deployments (--kind deploy); other actions: `soxctl request create --action`"
+                );
+            }
+            let client = Client::new(&server)?;
+            let sha = resolve(&repo, &commit)?;
+            let name = repo_name(&repo, name)?;
+            let last = client
+                .get(&format!(
+                    "/api/v1/changes/last-deployed?env={}&repo={}",
+                    query(&env),
+                    query(&name)
+                ))
+                .await?;
+            let from = match last.get("commit").and_then(Value::as_str) {
+                Some(previous) => Some(previous.to_owned()),
+                None => since.map(|s| resolve(&repo, &s)).transpose()?,
+            };
+            // A previous deployment that is not an ancestor (a rollback, a
+            // rewritten branch) bounds nothing: fall back to the commit alone.
+            let range = match &from {
+                Some(f) if git(&repo, &["merge-base", "--is-ancestor", f, &sha]).is_ok() => {
+                    format!("{f}..{sha}")
+                }
+                _ => {
+                    eprintln!(
+                        "no earlier deployment of {name} to {env} to start the range from: authors of {sha} alone \
+                         (give --since REV for a wider range)"
+                    );
+                    format!("{sha}^!")
+                }
+            };
+            let found = authors(&repo, &[&range])?;
+            eprintln!(
+                "change {range}: {} author(s), who may not approve it: {}",
+                found.len(),
+                found.join(", ")
+            );
+            let body = json!({
+                "action": {
+                    "kind": kind,
+                    "env": env,
+                    "payload": soxctl_workflow::gate::deploy_payload(&sha),
+                    "authors": found,
+                },
+                "justification": justification.unwrap_or_else(|| format!("deploy {name} {sha} to {env}")),
+                "ticket": ticket,
+            });
+            let created = client.post("/api/v1/requests", &body).await?;
+            eprintln!(
+                "request {} awaits approval by {}",
+                created
+                    .get("request_id")
+                    .and_then(Value::as_str)
+                    .unwrap_or(""),
+                created
+                    .get("approvers")
+                    .and_then(Value::as_array)
+                    .map(|a| a
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .collect::<Vec<_>>()
+                        .join(", "))
+                    .unwrap_or_default()
+            );
+            print_object(Format::resolve(format), &created)?;
+            Ok(Exit::Ok)
+        }
+        GateCommand::Check {
+            commit,
+            env,
+            deployer,
+            repo,
+            server,
+            format,
+        } => {
+            let client = Client::new(&server)?;
+            let sha = commit_of(repo.as_deref(), &commit)?;
+            let verdict = client
+                .get(&format!(
+                    "/api/v1/gate/check?commit={}&env={}&deployer={}",
+                    query(&sha),
+                    query(&env),
+                    query(&deployer)
+                ))
+                .await?;
+            let allowed = verdict.get("allowed") == Some(&Value::Bool(true));
+            let reason = verdict.get("reason").and_then(Value::as_str).unwrap_or("");
+            if allowed {
+                eprintln!("allowed: {reason}");
+                if let Some(evidence) = verdict.get("evidence").and_then(Value::as_str) {
+                    eprintln!("evidence: {evidence}");
+                }
+            } else {
+                eprintln!("denied: {reason}");
+            }
+            print_object(Format::resolve(format), &verdict)?;
+            Ok(if allowed { Exit::Ok } else { Exit::CheckFailed })
+        }
+        GateCommand::Deployed {
+            commit,
+            env,
+            deployer,
+            repo_name: name,
+            repo,
+            server,
+            format,
+        } => {
+            let client = Client::new(&server)?;
+            let sha = commit_of(repo.as_deref(), &commit)?;
+            let name = match (name, &repo) {
+                (Some(n), _) => Some(n),
+                (None, Some(r)) => Some(repo_name(r, None)?),
+                (None, None) => None,
+            };
+            let done = client
+                .post(
+                    "/api/v1/changes/deployed",
+                    &json!({ "commit": sha, "env": env, "deployer": deployer, "repo": name }),
+                )
+                .await?;
+            print_object(Format::resolve(format), &done)?;
+            if let Some(finding) = done.get("finding_id").and_then(Value::as_str) {
+                eprintln!(
+                    "recorded as an UNAPPROVED change ({}); finding {finding} is open",
+                    done.get("reason").and_then(Value::as_str).unwrap_or("")
+                );
+                return Ok(Exit::CheckFailed);
+            }
+            eprintln!("recorded; the approval is consumed");
+            Ok(Exit::Ok)
+        }
+        GateCommand::Token {
+            request_id,
+            env,
+            payload,
+            commit,
+            server,
+        } => {
+            let client = Client::new(&server)?;
+            let shown = client
+                .get(&format!("/api/v1/requests/{}", query(&request_id)))
+                .await?;
+            let kind = shown
+                .pointer("/ask/action/kind")
+                .and_then(Value::as_str)
+                .ok_or_else(|| {
+                    failed(
+                        Exit::Usage,
+                        anyhow::anyhow!("request {request_id} is not an action"),
+                    )
+                })?
+                .to_owned();
+            let payload = match (payload, commit) {
+                (Some(p), None) => super::workflow::payload(&p)?,
+                (None, Some(c)) => soxctl_workflow::gate::deploy_payload(
+                    &soxctl_workflow::gate::normalise_commit(&c)
+                        .map_err(|e| failed(Exit::Usage, anyhow::anyhow!("{e}")))?,
+                ),
+                _ => usage!(
+                    "give the payload to execute (--payload JSON|@FILE) or, for a deployment, --commit"
+                ),
+            };
+            let digest = soxctl_ledger::digest::action_digest(&env, &kind, &payload)
+                .map_err(|e| failed(Exit::Usage, anyhow::anyhow!("the payload: {e}")))?;
+            let issued = client
+                .post(
+                    "/api/v1/actions/token",
+                    &json!({ "request_id": request_id, "digest": digest, "env": env }),
+                )
+                .await?;
+            eprintln!(
+                "execution token {} valid until {}; report with `soxctl gate executed`",
+                issued.get("token_id").and_then(Value::as_str).unwrap_or(""),
+                issued
+                    .get("expires_at")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+            );
+            println!(
+                "{}",
+                issued.get("token").and_then(Value::as_str).unwrap_or("")
+            );
+            Ok(Exit::Ok)
+        }
+        GateCommand::Executed {
+            token,
+            outcome,
+            server,
+            format,
+        } => {
+            let client = Client::new(&server)?;
+            let done = client
+                .post(
+                    "/api/v1/actions/executed",
+                    &json!({ "token": token, "outcome": outcome }),
+                )
+                .await?;
+            print_object(Format::resolve(format), &done)?;
+            Ok(Exit::Ok)
+        }
+        GateCommand::VerifyToken {
+            token,
+            key,
+            digest,
+            env,
+            executor,
+            format,
+        } => {
+            let text = std::fs::read_to_string(&key).map_err(|e| {
+                failed(
+                    Exit::Usage,
+                    anyhow::anyhow!("cannot read {}: {e}", key.display()),
+                )
+            })?;
+            let verifier = soxctl_ledger::VerifierKey::parse(text.trim()).map_err(|e| {
+                failed(
+                    Exit::Usage,
+                    anyhow::anyhow!("{} is not a verifier key: {e}", key.display()),
+                )
+            })?;
+            let now = soxctl_model::clock::Clock::now(&soxctl_model::clock::SystemClock);
+            let claims = soxctl_workflow::execution::verify_execution_token(&verifier, &token, now)
+                .map_err(|e| failed(Exit::CheckFailed, anyhow::anyhow!("{e}")))?;
+            let mismatch = [
+                ("digest", digest.as_deref(), claims.digest.as_str()),
+                ("environment", env.as_deref(), claims.env.as_str()),
+                ("executor", executor.as_deref(), claims.executor.as_str()),
+            ]
+            .into_iter()
+            .find(|(_, want, got)| want.is_some_and(|w| w != *got));
+            let view = json!({
+                "token_id": claims.token_id,
+                "request_id": claims.request_id,
+                "executor": claims.executor,
+                "digest": claims.digest,
+                "env": claims.env,
+                "kind": claims.kind,
+                "expires_at": claims.expires_at.to_canonical(),
+            });
+            print_object(Format::resolve(format), &view)?;
+            if let Some((what, want, got)) = mismatch {
+                return Err(failed(
+                    Exit::CheckFailed,
+                    anyhow::anyhow!(
+                        "the token is bound to {what} {got}, not {}",
+                        want.unwrap_or("")
+                    ),
+                ));
+            }
+            eprintln!("valid: signed by {}", verifier.name());
+            Ok(Exit::Ok)
+        }
+    }
+}

@@ -1,0 +1,329 @@
+//! The just-in-time workflow through the command line against a real
+//! `soxctl serve`: person-bound tokens ask and approve, the gate reads a
+//! real git repository's authors, execution tokens verify offline.
+
+use crate::helpers::Sandbox;
+use crate::serve::{Server, free_port};
+use serde_json::Value;
+use std::ffi::OsStr;
+use std::path::Path;
+use std::process::Command;
+
+fn write_snapshot(dir: &Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    let files = [
+        (
+            "people.csv",
+            "person_id,name,email,manager_id,department,title,status,hire_date,termination_date
+rita,Rita Requester,rita@example.com,olga,Finance,Analyst,active,,
+olga,Olga Owner,olga@example.com,,Finance,Controller,active,,
+",
+        ),
+        (
+            "systems.csv",
+            "system_id,name,kind,owner_id,sox_in_scope\nerp,ERP,erp,olga,true\n",
+        ),
+        (
+            "entitlements.csv",
+            "system_id,entitlement_id,name,privileged,owner_id,description\nerp,GL_POST,Post journals,false,olga,\n",
+        ),
+        (
+            "accounts.csv",
+            "system_id,account_id,person_id,kind,status,last_login,mfa\nerp,rita,rita,human,active,,true\n",
+        ),
+        (
+            "grants.csv",
+            "system_id,account_id,entitlement_id,granted_at,source\n",
+        ),
+    ];
+    for (name, content) in files {
+        std::fs::write(dir.join(name), content).unwrap();
+    }
+}
+
+fn git(repo: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(repo)
+        .args(args)
+        .env("GIT_AUTHOR_NAME", "Rita Requester")
+        .env("GIT_AUTHOR_EMAIL", "rita@example.com")
+        .env("GIT_COMMITTER_NAME", "Rita Requester")
+        .env("GIT_COMMITTER_EMAIL", "rita@example.com")
+        .output()
+        .expect("git is needed by this test (test.sh installs it)");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+#[test]
+fn people_ask_approve_and_pipelines_pass_the_gate_through_the_command_line() {
+    let sb = Sandbox::new();
+    let data = sb.path("data");
+    let snapshot = sb.path("snapshot");
+    write_snapshot(&snapshot);
+    sb.import(&snapshot, &data);
+    let rita = sb.create_token(&data, &["--scope", "request", "--person", "rita"]);
+    let olga = sb.create_token(&data, &["--scope", "request", "--person", "olga"]);
+    let ci = sb.create_token(&data, &["--scope", "gate"]);
+    let port = free_port();
+    let server = Server::start(
+        &sb,
+        "serve",
+        args![
+            "serve",
+            "--data",
+            &data,
+            "--listen",
+            format!("127.0.0.1:{port}")
+        ],
+        port,
+    );
+    let url = format!("http://127.0.0.1:{port}");
+    let as_ = |token: &str, a: Vec<std::ffi::OsString>| {
+        sb.run_with_env(
+            a,
+            &[
+                ("SOXCTL_TOKEN", OsStr::new(token)),
+                ("SOXCTL_SERVER", OsStr::new(&url)),
+            ],
+        )
+    };
+
+    // Access: rita asks, cannot approve her own, olga approves.
+    let created = as_(
+        &rita,
+        args![
+            "request",
+            "create",
+            "--entitlement",
+            "erp:GL_POST",
+            "--duration",
+            "2h",
+            "--justification",
+            "quarter close",
+            "--format",
+            "json"
+        ],
+    );
+    created.ok();
+    let request: Value = created.json();
+    let id = request["request_id"].as_str().unwrap().to_owned();
+    assert_eq!(request["approvers"], serde_json::json!(["olga"]));
+    as_(&rita, args!["request", "approve", &id])
+        .code(1)
+        .stderr_has(&["nobody approves their own request"]);
+    as_(&olga, args!["request", "approve", &id, "--comment", "ok"]).ok();
+    let grants = as_(&rita, args!["grant", "list", "--format", "json"]);
+    grants.ok();
+    assert_eq!(grants.json().as_array().unwrap().len(), 1);
+    as_(&rita, args!["request", "show", "req_nope"]).code(2);
+    sb.run_with_env(
+        args!["request", "list"],
+        &[
+            ("SOXCTL_SERVER", OsStr::new(&url)),
+            ("SOXCTL_TOKEN", OsStr::new("")),
+        ],
+    )
+    .code(2)
+    .stderr_has(&["SOXCTL_TOKEN is not set"]);
+
+    // The gate: a change rita wrote, in a real repository.
+    let repo = sb.path("app");
+    std::fs::create_dir_all(&repo).unwrap();
+    git(&repo, &["init", "-q", "-b", "main"]);
+    std::fs::write(repo.join("a.txt"), "one").unwrap();
+    git(&repo, &["add", "."]);
+    git(
+        &repo,
+        &[
+            "commit",
+            "-q",
+            "-m",
+            "first\n\nCo-authored-by: Max <max@example.com>",
+        ],
+    );
+    let head = git(&repo, &["rev-parse", "HEAD"]);
+    let registered = as_(
+        &rita,
+        args![
+            "gate", "request", "--repo", &repo, "--commit", "HEAD", "--env", "prod", "--format",
+            "json"
+        ],
+    );
+    registered
+        .ok()
+        .stderr_has(&["rita@example.com", "max@example.com"]);
+    let change = registered.json();
+    let change_id = change["request_id"].as_str().unwrap().to_owned();
+    let check = |deployer: &str| {
+        as_(
+            &ci,
+            args![
+                "gate",
+                "check",
+                "--commit",
+                "HEAD",
+                "--repo",
+                &repo,
+                "--env",
+                "prod",
+                "--deployer",
+                deployer,
+                "--format",
+                "json"
+            ],
+        )
+    };
+    check("ci@example.com").code(1).stderr_has(&["pending"]);
+    as_(&olga, args!["request", "approve", &change_id]).ok();
+    check("ci@example.com")
+        .ok()
+        .stderr_has(&["allowed", "evidence"]);
+    check("Max <max@example.com>")
+        .code(1)
+        .stderr_has(&["may not deploy"]);
+    as_(
+        &ci,
+        args![
+            "gate",
+            "deployed",
+            "--commit",
+            &head,
+            "--env",
+            "prod",
+            "--deployer",
+            "ci@example.com",
+            "--repo",
+            &repo
+        ],
+    )
+    .ok();
+    check("ci@example.com").code(1);
+    // A deployment nobody approved: recorded, finding, exit 1.
+    std::fs::write(repo.join("a.txt"), "two").unwrap();
+    git(&repo, &["commit", "-q", "-am", "second"]);
+    as_(
+        &ci,
+        args![
+            "gate",
+            "deployed",
+            "--commit",
+            "HEAD",
+            "--repo",
+            &repo,
+            "--env",
+            "prod",
+            "--deployer",
+            "ci@example.com"
+        ],
+    )
+    .code(1)
+    .stderr_has(&["UNAPPROVED"]);
+
+    // An action: the execution token is bound, verified offline, used once.
+    let payment = as_(
+        &rita,
+        args![
+            "request",
+            "create",
+            "--action",
+            "payment",
+            "--env",
+            "prod",
+            "--payload",
+            r#"{"invoice":"991","amount":{"amount":"1250.00","currency":"USD"}}"#,
+            "--justification",
+            "invoice 991",
+            "--format",
+            "json"
+        ],
+    );
+    payment.ok();
+    let pay_id = payment.json()["request_id"].as_str().unwrap().to_owned();
+    as_(&olga, args!["request", "approve", &pay_id]).ok();
+    as_(
+        &ci,
+        args![
+            "gate",
+            "token",
+            "--request",
+            &pay_id,
+            "--env",
+            "prod",
+            "--payload",
+            r#"{"invoice":"991","amount":{"amount":"9999.00","currency":"USD"}}"#
+        ],
+    )
+    .code(1)
+    .stderr_has(&["payload changed"]);
+    let issued = as_(
+        &ci,
+        args![
+            "gate",
+            "token",
+            "--request",
+            &pay_id,
+            "--env",
+            "prod",
+            "--payload",
+            r#"{"amount":{"currency":"USD","amount":"1250.00"},"invoice":"991"}"#
+        ],
+    );
+    issued.ok();
+    let token = issued.last_line().to_owned();
+    sb.run(args![
+        "export",
+        "ledger",
+        "--data",
+        &data,
+        "--out",
+        sb.path("bundle")
+    ])
+    .ok();
+    let key = sb.path("bundle").join("verifier.key");
+    sb.run(args![
+        "gate",
+        "verify-token",
+        &token,
+        "--key",
+        &key,
+        "--env",
+        "prod"
+    ])
+    .ok()
+    .stderr_has(&["valid"]);
+    sb.run(args![
+        "gate",
+        "verify-token",
+        &token,
+        "--key",
+        &key,
+        "--env",
+        "staging"
+    ])
+    .code(1);
+    as_(
+        &ci,
+        args![
+            "gate",
+            "executed",
+            "--token",
+            &token,
+            "--outcome",
+            "paid: ref 77"
+        ],
+    )
+    .ok();
+    as_(
+        &ci,
+        args!["gate", "executed", "--token", &token, "--outcome", "again"],
+    )
+    .code(1)
+    .stderr_has(&["used"]);
+    server.stop();
+}
