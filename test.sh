@@ -37,6 +37,9 @@ command -v ldapmodify >/dev/null || die "ldapmodify (ldap-utils) is still missin
 # openssl makes the throw-away CA of the LDAP TLS tests.
 command -v openssl >/dev/null || apt_install openssl
 command -v openssl >/dev/null || die "openssl is still missing"
+# git: the change gate reads a change's authors from a real repository.
+command -v git >/dev/null || apt_install git
+command -v git >/dev/null || die "git is still missing"
 command -v cargo >/dev/null || die "cargo is missing: install Rust (https://rustup.rs)"
 # Python with venv for the SCIM conformance checks (scim2-tester from PyPI).
 if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then

@@ -24,6 +24,9 @@ pub struct Config {
     pub ledger: LedgerConfig,
     #[serde(default)]
     pub hygiene: HygieneConfig,
+    /// The change gate's per-environment settings.
+    #[serde(default)]
+    pub gate: GateConfig,
     /// Correlation rules for accounts pushed over SCIM (`[[correlate]]`
     /// tables, as `import --correlation` reads them); none: by email.
     #[serde(default)]
@@ -31,6 +34,14 @@ pub struct Config {
     /// Where `serve` delivers outbox messages (email, webhooks); none: they
     /// wait in the outbox.
     pub notify: Option<soxctl_connectors::notify::NotifyConfig>,
+}
+
+/// `[gate]`: environments where an author may deploy their own approved change.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GateConfig {
+    #[serde(default)]
+    pub author_may_deploy: Vec<String>,
 }
 
 /// Thresholds of the hygiene detectors.

@@ -9,12 +9,14 @@ use soxctl_store::Store;
 use std::sync::Arc;
 
 /// Deployment choices that change the API's behaviour.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct ServerOptions {
     /// Serve `/metrics` without a token (for scrapers inside a trusted network).
     pub metrics_public: bool,
     /// Thresholds of the hygiene detectors the job runner re-evaluates.
     pub hygiene: soxctl_detect::hygiene::Policy,
+    /// Per-environment settings of the change gate.
+    pub gate: soxctl_workflow::gate::GatePolicy,
 }
 
 #[derive(Clone)]
@@ -48,7 +50,7 @@ impl AppState {
             readiness: Arc::new(Readiness::default()),
             sod: Arc::new(crate::sod_monitor::SodMonitor::new()),
             scim_correlation: Arc::new(Rules::default()),
-            gate: Arc::new(soxctl_workflow::gate::GatePolicy::default()),
+            gate: Arc::new(options.gate),
             notifier: None,
         }
     }

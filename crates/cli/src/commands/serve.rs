@@ -26,6 +26,9 @@ pub async fn run(config: &Config, args: ServeArgs) -> CmdResult {
         ServerOptions {
             metrics_public: args.metrics_public || config.server.metrics_public,
             hygiene: config.hygiene.policy(),
+            gate: soxctl_workflow::gate::GatePolicy {
+                author_may_deploy: config.gate.author_may_deploy.clone(),
+            },
         },
         None,
         config.scim_correlation(),
@@ -71,7 +74,8 @@ pub async fn serve(
             format!("cannot listen on {listen}; choose another address with --listen")
         })?;
     let addr = listener.local_addr()?;
-    let mut state = AppState::new(store, Arc::new(key), options).with_scim_correlation(correlation);
+    let mut state = AppState::new(store, Arc::new(key), options)
+        .with_scim_correlation(correlation);
     if let Some(notifier) = notifier {
         state = state.with_notifier(notifier);
     }
