@@ -418,11 +418,25 @@ pub enum BenchCommand {
     Import(BenchStoreArgs),
     /// Ledger appends, hashing, verify and proofs on SQLite and PostgreSQL.
     Ledger(BenchStoreArgs),
+    /// The change gate over HTTP on loopback, driven by wrk (target: 10,000 checks/s, p99 < 5 ms).
+    Gate(BenchGateArgs),
     /// Segregation-of-duties analysis: soxctl from files and on loaded data, DuckDB and PostgreSQL on the same generated snapshot; all must find the same (risk, identity) pairs.
     Sod(SodBenchArgs),
     /// One soxctl phase of `bench sod`, in its own process so peak memory is its own (prints one JSON line).
     #[command(hide = true)]
     SodRun(SodRunArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchGateArgs {
+    #[arg(long, default_value_t = 10)]
+    pub seconds: u32,
+    #[arg(long, default_value_t = 2)]
+    pub threads: u32,
+    #[arg(long, default_value_t = 50)]
+    pub connections: u32,
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
 }
 
 /// The options of the benchmarks that run on both store backends.

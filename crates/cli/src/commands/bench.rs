@@ -340,7 +340,7 @@ pub async fn run(_config: &Config, command: BenchCommand) -> CmdResult {
             super::bench_history::run(args).await?;
             return Ok(Exit::Ok);
         }
-        BenchCommand::Sod(_) | BenchCommand::SodRun(_) => {
+        BenchCommand::Sod(_) | BenchCommand::SodRun(_) | BenchCommand::Gate(_) => {
             crate::exit::usage!("not a ledger benchmark");
         }
     };

@@ -2,6 +2,7 @@
 
 mod backup;
 mod bench;
+mod bench_gate;
 mod bench_history;
 mod bench_import;
 mod bench_sod;
@@ -77,6 +78,7 @@ pub async fn run(cli: Cli) -> CmdResult {
         Command::Breakglass(command) => workflow::breakglass(command).await,
         Command::Delegation(command) => workflow::delegation(command).await,
         Command::Bench(BenchCommand::Sod(args)) => bench_sod::run(args),
+        Command::Bench(BenchCommand::Gate(args)) => bench_gate::run(args).await,
         Command::Bench(BenchCommand::SodRun(args)) => bench_sod::run_phase(args),
         Command::Bench(command) => bench::run(&config, command).await,
     }

@@ -74,8 +74,7 @@ pub async fn serve(
             format!("cannot listen on {listen}; choose another address with --listen")
         })?;
     let addr = listener.local_addr()?;
-    let mut state = AppState::new(store, Arc::new(key), options)
-        .with_scim_correlation(correlation);
+    let mut state = AppState::new(store, Arc::new(key), options).with_scim_correlation(correlation);
     if let Some(notifier) = notifier {
         state = state.with_notifier(notifier);
     }
