@@ -16,6 +16,9 @@ pub struct RequestFilter {
     pub status: Option<RequestStatus>,
     /// Pending requests whose deadline is at or before this time.
     pub pending_due_before: Option<Timestamp>,
+    /// Approved requests never activated or used whose validity ended at
+    /// or before this time.
+    pub unused_approved_before: Option<Timestamp>,
     pub digest: Option<String>,
 }
 

@@ -228,12 +228,10 @@ pub async fn sweep(tx: &mut WriteTx) -> Result<Sweep> {
         .await?;
     let unused = tx
         .requests(&RequestFilter {
-            status: Some(RequestStatus::Approved),
+            unused_approved_before: Some(now),
             ..RequestFilter::default()
         })
-        .await?
-        .into_iter()
-        .filter(|r| r.activated_at.is_none() && r.valid_until.is_some_and(|v| v <= now));
+        .await?;
     for request in due.into_iter().chain(unused) {
         tx.append(
             &actor,

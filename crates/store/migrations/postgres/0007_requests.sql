@@ -32,6 +32,7 @@ CREATE TABLE requests (
 );
 CREATE INDEX requests_by_status ON requests (status, expires_at);
 CREATE INDEX requests_by_digest ON requests (digest);
+CREATE INDEX requests_unused ON requests (status, valid_until) WHERE activated_at IS NULL;
 
 -- One row per approver's decision.
 CREATE TABLE request_decisions (

@@ -508,6 +508,13 @@ pub async fn requests(conn: &mut Conn, filter: &RequestFilter) -> Result<Vec<Req
             before.to_canonical(),
         );
     }
+    if let Some(before) = filter.unused_approved_before {
+        param(
+            &mut sql,
+            " AND status = 'approved' AND activated_at IS NULL AND valid_until <= ?",
+            before.to_canonical(),
+        );
+    }
     if let Some(digest) = &filter.digest {
         param(&mut sql, " AND digest = ?", digest.clone());
     }
@@ -519,14 +526,23 @@ pub async fn requests(conn: &mut Conn, filter: &RequestFilter) -> Result<Vec<Req
     q.fetch_all(&mut *conn).await?.iter().map(request).collect()
 }
 
+// Filters are spelt out per case rather than `$1 IS NULL OR col = $1`,
+// which keeps SQLite from using the index.
 pub async fn decisions(conn: &mut Conn, request_id: Option<&str>) -> Result<Vec<DecisionRow>> {
+    let filter = if request_id.is_some() {
+        "WHERE request_id = $1"
+    } else {
+        ""
+    };
     let sql = format!(
-        "SELECT {} FROM request_decisions WHERE ($1 IS NULL OR request_id = $1) ORDER BY request_id, seq",
+        "SELECT {} FROM request_decisions {filter} ORDER BY request_id, seq",
         DECISION_COLUMNS.join(", ")
     );
-    sqlx::query(&sql)
-        .bind(request_id)
-        .fetch_all(&mut *conn)
+    let mut q = sqlx::query(&sql);
+    if let Some(id) = request_id {
+        q = q.bind(id);
+    }
+    q.fetch_all(&mut *conn)
         .await?
         .iter()
         .map(decision)
@@ -540,19 +556,24 @@ pub async fn access_grants(
     request_id: Option<&str>,
     open_due_before: Option<Timestamp>,
 ) -> Result<Vec<AccessGrantRow>> {
+    let filter = match (request_id.is_some(), open_due_before.is_some()) {
+        (true, true) => "WHERE request_id = $1 AND ended_at IS NULL AND ends_at <= $2",
+        (true, false) => "WHERE request_id = $1",
+        (false, true) => "WHERE ended_at IS NULL AND ends_at <= $1",
+        (false, false) => "",
+    };
     let sql = format!(
-        "SELECT {} FROM access_grants WHERE ($1 IS NULL OR request_id = $1) \
-         AND ($2 IS NULL OR (ended_at IS NULL AND ends_at <= $2)) ORDER BY starts_at, grant_id",
+        "SELECT {} FROM access_grants {filter} ORDER BY starts_at, grant_id",
         GRANT_COLUMNS.join(", ")
     );
-    sqlx::query(&sql)
-        .bind(request_id)
-        .bind(ts(&open_due_before))
-        .fetch_all(&mut *conn)
-        .await?
-        .iter()
-        .map(grant)
-        .collect()
+    let mut q = sqlx::query(&sql);
+    if let Some(id) = request_id {
+        q = q.bind(id);
+    }
+    if let Some(t) = open_due_before {
+        q = q.bind(t.to_canonical());
+    }
+    q.fetch_all(&mut *conn).await?.iter().map(grant).collect()
 }
 
 pub async fn delegations(conn: &mut Conn) -> Result<Vec<DelegationRow>> {
@@ -603,28 +624,34 @@ pub async fn execution_tokens(
     conn: &mut Conn,
     token_id: Option<&str>,
 ) -> Result<Vec<ExecutionTokenRow>> {
+    let filter = if token_id.is_some() {
+        "WHERE token_id = $1"
+    } else {
+        ""
+    };
     let sql = format!(
-        "SELECT {} FROM execution_tokens WHERE ($1 IS NULL OR token_id = $1) ORDER BY issued_at, token_id",
+        "SELECT {} FROM execution_tokens {filter} ORDER BY issued_at, token_id",
         TOKEN_COLUMNS.join(", ")
     );
-    sqlx::query(&sql)
-        .bind(token_id)
-        .fetch_all(&mut *conn)
-        .await?
-        .iter()
-        .map(token)
-        .collect()
+    let mut q = sqlx::query(&sql);
+    if let Some(id) = token_id {
+        q = q.bind(id);
+    }
+    q.fetch_all(&mut *conn).await?.iter().map(token).collect()
 }
 
 /// Deployments, oldest first; only those of `env` when given.
 pub async fn deployments(conn: &mut Conn, env: Option<&str>) -> Result<Vec<DeploymentRow>> {
+    let filter = if env.is_some() { "WHERE env = $1" } else { "" };
     let sql = format!(
-        "SELECT {} FROM deployments WHERE ($1 IS NULL OR env = $1) ORDER BY seq",
+        "SELECT {} FROM deployments {filter} ORDER BY seq",
         DEPLOYMENT_COLUMNS.join(", ")
     );
-    sqlx::query(&sql)
-        .bind(env)
-        .fetch_all(&mut *conn)
+    let mut q = sqlx::query(&sql);
+    if let Some(e) = env {
+        q = q.bind(e);
+    }
+    q.fetch_all(&mut *conn)
         .await?
         .iter()
         .map(deployment)
