@@ -17,6 +17,10 @@ use soxctl_store::{DB_FILE, Store, signing};
 /// new demo store.
 const STARTER_RULES: &str = include_str!("../../../../rules/finance-stack.toml");
 
+/// The starter approval policies (policies/approvals.toml): they name people
+/// of the default demo organisation (seed 2026, 300 people).
+const STARTER_POLICIES: &str = include_str!("../../../../policies/approvals.toml");
+
 /// The description of the admin token each demo run issues; the previous
 /// ones are revoked then, so only the newest banner's token works.
 const DEMO_TOKEN: &str = "demo admin";
@@ -97,6 +101,20 @@ pub async fn run(config: &Config, args: DemoArgs) -> CmdResult {
                 STARTER_RULES,
             )
             .await?;
+            if args.seed == 2026 && args.people == 300 {
+                tx.load_document(
+                    &cli_actor(),
+                    soxctl_model::document::DocumentKind::Policies,
+                    "approvals.toml",
+                    STARTER_POLICIES,
+                )
+                .await?;
+            } else {
+                eprintln!(
+                    "policies/approvals.toml names people of the default demo (seed 2026, 300 people); \
+                     this organisation uses the built-in default approval policy"
+                );
+            }
             tx.commit().await?;
             let snap = snapshot::read(&snapshot_dir)?;
             let outcome = import(
