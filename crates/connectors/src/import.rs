@@ -149,9 +149,9 @@ pub async fn import_reporting(
         as_of: Some(extracted_at),
     };
     let mut events = 0u64;
-    progress(Progress::Planned(
-        u64::try_from(diff.changes.len() + diff.new_baselines.len()).unwrap_or(u64::MAX),
-    ));
+    let planned = u64::try_from(diff.changes.len() + diff.new_baselines.len()).unwrap_or(u64::MAX);
+    tx.prepare_bulk(planned).await?;
+    progress(Progress::Planned(planned));
     for change in &diff.changes {
         let event = to_event(&mut tx, change, &origin).await?;
         tx.append(&options.actor, &event).await?;

@@ -37,10 +37,11 @@ fn pid(v: &Option<PersonId>) -> Option<&str> {
 // still end deleted, and the reverse still ends upserted; runs of different
 // tables may be written in either order, since no constraint spans tables.
 
-/// Rows per multi-row statement. With at most 15 columns (findings) a
-/// statement binds at most 960 parameters: under SQLite's historic limit of
-/// 999 and far under PostgreSQL's 65535.
-pub const ROW_BATCH: usize = 64;
+/// Rows per multi-row statement. Each statement is a round trip and a
+/// message with allocations of its own, so they are large. With at most 15
+/// columns (findings) a statement binds at most 15,360 parameters: under the
+/// bundled SQLite's limit of 32,766 and PostgreSQL's 65,535.
+pub const ROW_BATCH: usize = 1024;
 
 /// Buffered changes at most, over all runs, before they are written.
 const MAX_BUFFERED: usize = 4 * ROW_BATCH;
@@ -259,23 +260,39 @@ pub(super) type Query<'q> = sqlx::query::Query<'q, Db, <Db as sqlx::Database>::A
 /// quadratic in the parameters of a statement (a tenth of an append's CPU
 /// with 320 of them).
 pub fn placeholders(rows: usize, width: usize) -> String {
-    let tuples: Vec<String> = (0..rows)
-        .map(|r| format!("({})", params(r * width + 1, width)))
-        .collect();
-    tuples.join(", ")
+    // One buffer: a thousand-row statement has over ten thousand of them.
+    let mut out = String::with_capacity(rows * (width * 5 + 4));
+    for r in 0..rows {
+        if r > 0 {
+            out.push_str(", ");
+        }
+        out.push('(');
+        push_params(&mut out, r * width + 1, width);
+        out.push(')');
+    }
+    out
 }
 
 /// `$first, …` (`?, …` on SQLite, see `placeholders`): `count` parameters.
 fn params(first: usize, count: usize) -> String {
-    let one = |n: usize| {
-        if BACKEND == "sqlite" {
-            "?".to_owned()
-        } else {
-            format!("${n}")
+    let mut out = String::with_capacity(count * 5);
+    push_params(&mut out, first, count);
+    out
+}
+
+fn push_params(out: &mut String, first: usize, count: usize) {
+    use std::fmt::Write;
+    for n in first..first + count {
+        if n > first {
+            out.push_str(", ");
         }
-    };
-    let list: Vec<String> = (first..first + count).map(one).collect();
-    list.join(", ")
+        if BACKEND == "sqlite" {
+            out.push('?');
+        } else {
+            // Writing to a String cannot fail.
+            let _ = write!(out, "${n}");
+        }
+    }
 }
 
 /// `INSERT … VALUES (…), … ON CONFLICT (key) DO UPDATE SET col = excluded.col, …`

@@ -22,8 +22,21 @@ use std::sync::Arc;
 /// touches, all in one round trip.
 pub const NODE_STRIDE: u32 = 4;
 
-/// Entries per multi-row insert.
-const ENTRY_BATCH: usize = 64;
+/// Entries per multi-row insert (3 parameters each). A statement is a round
+/// trip to the database thread or server and a message with its own
+/// allocations; a thousand rows make that cost small per row, and stay far
+/// under both backends' parameter limits (SQLite 32766, PostgreSQL 65535).
+const ENTRY_BATCH: usize = 1024;
+
+/// SQLite's page cache for a bulk write, in KiB (negative `cache_size`): a
+/// large import updates secondary indexes of a million rows at random
+/// places, and with the default 2 MiB cache SQLite spills dirty pages to the
+/// WAL in the middle of the transaction and reads them back. Only memory:
+/// what is written, and when it is synced, stays the same.
+const BULK_CACHE_KIB: i64 = 256 * 1024;
+
+/// Appends from which `prepare_bulk` enlarges the cache.
+const BULK_FROM: u64 = 10_000;
 
 pub struct Tx {
     tx: sqlx::Transaction<'static, Db>,
@@ -39,6 +52,12 @@ pub struct Tx {
     /// statements (each statement is a round trip to the database thread),
     /// always before commit. Nothing in a write transaction reads them back.
     pending: Vec<(i64, Hash, Vec<u8>)>,
+    /// Persisted subtree hashes not yet inserted, `(level, idx, hash)`:
+    /// written with the entries.
+    nodes: Vec<(i64, i64, Hash)>,
+    /// SQLite settings of the pooled connection to put back at commit,
+    /// changed for a bulk write (see `prepare_bulk`).
+    restore: Vec<(&'static str, i64)>,
     /// Projected row changes not yet written: in multi-row statements, in
     /// order, before anything reads through this transaction (`conn`,
     /// `inventory`) and before commit.
@@ -92,6 +111,8 @@ impl Inner {
             sealing: BTreeMap::new(),
             poisoned: false,
             pending: Vec::new(),
+            nodes: Vec::new(),
+            restore: Vec::new(),
             rows: rows::Pending::default(),
         })
     }
@@ -142,12 +163,11 @@ impl Tx {
         }
         for (node, hash) in self.frontier.push(leaf) {
             if node.level % NODE_STRIDE == 0 {
-                sqlx::query("INSERT INTO ledger_nodes (level, idx, hash) VALUES ($1, $2, $3)")
-                    .bind(i64::from(node.level))
-                    .bind(i64::try_from(node.index).unwrap_or(i64::MAX))
-                    .bind(&hash[..])
-                    .execute(&mut *self.tx)
-                    .await?;
+                self.nodes.push((
+                    i64::from(node.level),
+                    i64::try_from(node.index).unwrap_or(i64::MAX),
+                    hash,
+                ));
             }
         }
         self.ctx
@@ -303,19 +323,65 @@ impl Tx {
     }
 
     async fn flush_entries(&mut self) -> Result<()> {
-        if self.pending.is_empty() {
+        if !self.pending.is_empty() {
+            let entries = std::mem::take(&mut self.pending);
+            let sql = format!(
+                "INSERT INTO ledger_entries (seq, leaf_hash, bytes) VALUES {}",
+                rows::placeholders(entries.len(), 3)
+            );
+            let mut query = sqlx::query(&sql);
+            for (seq, leaf, bytes) in entries {
+                query = query.bind(seq).bind(leaf.to_vec()).bind(bytes);
+            }
+            query.execute(&mut *self.tx).await?;
+        }
+        // One node per 16 entries or fewer: they fit the entries' batches.
+        if !self.nodes.is_empty() {
+            let nodes = std::mem::take(&mut self.nodes);
+            let sql = format!(
+                "INSERT INTO ledger_nodes (level, idx, hash) VALUES {}",
+                rows::placeholders(nodes.len(), 3)
+            );
+            let mut query = sqlx::query(&sql);
+            for (level, idx, hash) in nodes {
+                query = query.bind(level).bind(idx).bind(hash.to_vec());
+            }
+            query.execute(&mut *self.tx).await?;
+        }
+        Ok(())
+    }
+
+    /// Tells the transaction that about `appends` entries follow (an
+    /// import knows its diff). On SQLite a large one gets a page cache
+    /// that holds the indexes it updates. That changes neither what is
+    /// committed nor how it is synced. The size is put back just before
+    /// the commit (the dirty pages stay until the commit writes them); a
+    /// transaction dropped without commit leaves the larger cache on its
+    /// pooled connection, which costs memory only.
+    pub async fn prepare_bulk(&mut self, appends: u64) -> Result<()> {
+        if super::BACKEND != "sqlite" || appends < BULK_FROM || !self.restore.is_empty() {
             return Ok(());
         }
-        let entries = std::mem::take(&mut self.pending);
-        let sql = format!(
-            "INSERT INTO ledger_entries (seq, leaf_hash, bytes) VALUES {}",
-            rows::placeholders(entries.len(), 3)
-        );
-        let mut query = sqlx::query(&sql);
-        for (seq, leaf, bytes) in entries {
-            query = query.bind(seq).bind(leaf.to_vec()).bind(bytes);
+        for (pragma, value) in [("cache_size", -BULK_CACHE_KIB)] {
+            let (previous,): (i64,) = sqlx::query_as(&format!("PRAGMA {pragma}"))
+                .fetch_one(&mut *self.tx)
+                .await?;
+            // Numbers from this code, not input.
+            sqlx::query(&format!("PRAGMA {pragma} = {value}"))
+                .execute(&mut *self.tx)
+                .await?;
+            self.restore.push((pragma, previous));
         }
-        query.execute(&mut *self.tx).await?;
+        Ok(())
+    }
+
+    /// Puts back the settings `prepare_bulk` changed.
+    async fn restore_settings(&mut self) -> Result<()> {
+        for (pragma, previous) in std::mem::take(&mut self.restore) {
+            sqlx::query(&format!("PRAGMA {pragma} = {previous}"))
+                .execute(&mut *self.tx)
+                .await?;
+        }
         Ok(())
     }
 
@@ -332,6 +398,7 @@ impl Tx {
             .execute(&mut *self.tx)
             .await?;
         self.ctx.failpoints.check(failpoint::COMMIT_BEFORE_COMMIT)?;
+        self.restore_settings().await?;
         self.tx.commit().await?;
         self.ctx.appended(size - self.first_size);
         self.ctx.failpoints.check(failpoint::COMMIT_AFTER_COMMIT)?;
