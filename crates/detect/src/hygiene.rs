@@ -9,7 +9,7 @@ use soxctl_model::inventory::{
     Account, AccountKind, AccountStatus, GrantKey, GrantSource, Inventory, PersonStatus,
 };
 use soxctl_model::time::Timestamp;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 pub const LEAVER_ACCESS: &str = "leaver_access";
 pub const ORPHAN_ACCOUNT: &str = "orphan_account";
@@ -69,13 +69,36 @@ impl Default for Policy {
 /// What the detectors read.
 pub struct Facts<'a> {
     pub inventory: &'a Inventory,
-    /// The import that first observed each current grant; none when the
-    /// grant came from elsewhere (a SCIM push, the command line).
-    pub grant_imports: &'a HashMap<GrantKey, String>,
+    /// The grants of baselined systems that their system's baseline
+    /// import did not observe: the import that first observed the grant
+    /// (opened its current interval) is another one, or none (a SCIM push,
+    /// the command line). Only these can be drift; see [`unbaselined`].
+    /// (A set of the exceptions, not a map of every grant's import: after
+    /// a first import of a million grants it is empty.)
+    pub unbaselined: &'a HashSet<GrantKey>,
     /// Each baselined system's baseline import: its grants are authorised
     /// pending certification by an access review.
     pub baselines: &'a BTreeMap<SystemId, String>,
     pub now: Timestamp,
+}
+
+/// [`Facts::unbaselined`] from the import that first observed each grant
+/// (absent: none did).
+pub fn unbaselined(
+    inventory: &Inventory,
+    grant_imports: &HashMap<GrantKey, String>,
+    baselines: &BTreeMap<SystemId, String>,
+) -> HashSet<GrantKey> {
+    inventory
+        .grants
+        .keys()
+        .filter(|key| {
+            baselines
+                .get(&key.0)
+                .is_some_and(|baseline| grant_imports.get(*key) != Some(baseline))
+        })
+        .cloned()
+        .collect()
 }
 
 fn days_between(from: Timestamp, to: Timestamp) -> i64 {
@@ -296,10 +319,9 @@ impl<'a> Context<'a> {
     fn drift(&mut self) {
         let inv = self.facts.inventory;
         for (key, g) in &inv.grants {
-            let Some(baseline) = self.facts.baselines.get(&g.system_id) else {
-                continue;
-            };
-            if self.facts.grant_imports.get(key) == Some(baseline) {
+            if !self.facts.baselines.contains_key(&g.system_id)
+                || !self.facts.unbaselined.contains(key)
+            {
                 continue;
             }
             if let GrantSource::Role(role) = &g.source

@@ -510,6 +510,18 @@ fn table_of(change: &RowChange) -> Table {
     }
 }
 
+/// When buffered changes must be written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Flush {
+    /// Not yet.
+    No,
+    /// The buffer is full: write it, in the background if the caller can.
+    Full,
+    /// Before the append that made the change returns: its failure must
+    /// fail that append.
+    Now,
+}
+
 /// Projected row changes not yet written, in order, grouped in runs.
 #[derive(Default)]
 pub struct Pending {
@@ -517,12 +529,12 @@ pub struct Pending {
     len: usize,
 }
 
-impl Pending {
-    pub fn is_empty(&self) -> bool {
-        self.runs.is_empty()
-    }
+/// Changes taken out of the buffer, to be written in order.
+#[derive(Default)]
+pub struct Runs(Vec<Run>);
 
-    /// Queues a change; true when the buffer must be written now: a run is
+impl Pending {
+    /// Queues a change and says when the buffer must be written: a run is
     /// full, the buffer is, or the change is one that may not wait.
     ///
     /// Changes to the `tokens` table may not: a token whose secret hash is
@@ -531,7 +543,7 @@ impl Pending {
     /// columns (revoking a token, erasing a person, a finding's status,
     /// closing a history interval) form no run either: each is written on
     /// its own, after every earlier change of its table.
-    pub fn push(&mut self, change: RowChange) -> bool {
+    pub fn push(&mut self, change: RowChange) -> Flush {
         self.len += 1;
         let table = table_of(&change);
         // The run this change may join: the latest run of its table, when
@@ -563,22 +575,40 @@ impl Pending {
                 _,
             ) => {
                 self.runs.push(Run::Alone(table, Box::new(change)));
-                return self.len >= MAX_BUFFERED;
+                return self.full(0);
             }
             (change, _) => {
                 self.runs.push(Run::Alone(table, Box::new(change)));
-                return true;
+                return Flush::Now;
             }
         };
-        run_len >= ROW_BATCH || self.len >= MAX_BUFFERED
+        self.full(run_len)
     }
 
-    /// Writes every buffered change, run by run in order. The buffer is
-    /// empty afterwards even when a statement fails (the caller then
-    /// poisons its transaction).
-    pub async fn flush(&mut self, conn: &mut Conn) -> Result<()> {
+    fn full(&self, run_len: usize) -> Flush {
+        if run_len >= ROW_BATCH || self.len >= MAX_BUFFERED {
+            Flush::Full
+        } else {
+            Flush::No
+        }
+    }
+
+    /// Empties the buffer into the runs to write.
+    pub fn take(&mut self) -> Runs {
         self.len = 0;
-        for run in std::mem::take(&mut self.runs) {
+        Runs(std::mem::take(&mut self.runs))
+    }
+}
+
+impl Runs {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Writes every change, run by run in order. On a failure some are
+    /// written (the caller then poisons its transaction).
+    pub async fn write(self, conn: &mut Conn) -> Result<()> {
+        for run in self.0 {
             match run {
                 Run::Upsert(table, rows) => upsert(conn, table, &last_per_key(rows)).await?,
                 Run::Delete(table, keys) => delete(conn, table, &keys).await?,

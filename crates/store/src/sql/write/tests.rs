@@ -319,16 +319,18 @@ async fn a_failed_write_of_the_buffer_poisons_the_transaction() {
         match fails_at {
             "read" => assert!(tx.inventory().await.is_err()),
             "append" => {
-                // The append that fills a run writes the buffer.
+                // The append that fills a run starts writing the buffer in
+                // the background; the failure shows at the next append that
+                // writes (the one that fills the next run).
                 let mut failed = None;
-                for a in 2..2 + ROW_BATCH as u32 {
+                for a in 2..2 + 2 * ROW_BATCH as u32 {
                     if let Err(e) = tx.append(&actor(), &event(a)).await {
                         failed = Some((a, e));
                         break;
                     }
                 }
                 let (a, e) = failed.expect("a full run is written");
-                assert_eq!(a, ROW_BATCH as u32, "{e}");
+                assert_eq!(a, 2 * ROW_BATCH as u32, "{e}");
             }
             _ => {
                 assert!(tx.commit().await.is_err());
