@@ -96,6 +96,16 @@ impl Batch {
     }
 }
 
+/// What `prepare_bulk` changed.
+#[derive(Default)]
+struct Bulk {
+    /// SQLite settings of the pooled connection to put back at commit.
+    restore: Vec<(&'static str, i64)>,
+    /// `CREATE INDEX` statements of the indexes dropped, to run before
+    /// commit.
+    rebuild: Vec<String>,
+}
+
 pub struct Tx {
     link: Link,
     ctx: Arc<Context>,
@@ -113,12 +123,9 @@ pub struct Tx {
     /// Persisted subtree hashes not yet inserted, `(level, idx, hash)`:
     /// written with the entries.
     nodes: Vec<(i64, i64, Hash)>,
-    /// SQLite settings of the pooled connection to put back at commit,
-    /// changed for a bulk write (see `prepare_bulk`).
-    restore: Vec<(&'static str, i64)>,
-    /// `CREATE INDEX` statements of the indexes `prepare_bulk` dropped, to
-    /// run before commit.
-    rebuild: Vec<String>,
+    /// What `prepare_bulk` changed, to put back or finish at commit
+    /// (boxed: most transactions are not bulk ones).
+    bulk: Option<Box<Bulk>>,
     /// Projected row changes not yet written: in multi-row statements, in
     /// order, before anything reads through this transaction (`conn`,
     /// `inventory`) and before commit.
@@ -173,8 +180,7 @@ impl Inner {
             poisoned: false,
             pending: Vec::new(),
             nodes: Vec::new(),
-            restore: Vec::new(),
-            rebuild: Vec::new(),
+            bulk: None,
             rows: rows::Pending::default(),
         })
     }
@@ -470,9 +476,12 @@ impl Tx {
     /// constraint is still checked where it was. Not on PostgreSQL, where
     /// dropping an index locks its table against readers until the commit.
     pub async fn prepare_bulk(&mut self, appends: u64) -> Result<()> {
-        if super::BACKEND != "sqlite" || appends < BULK_FROM || !self.restore.is_empty() {
+        if super::BACKEND != "sqlite" || appends < BULK_FROM || self.bulk.is_some() {
             return Ok(());
         }
+        // Recorded as each step is done: a failure part-way leaves what
+        // was changed to be put back (or rolled back with the rest).
+        self.bulk = Some(Box::default());
         for table in BULK_TABLES {
             // A table name from the list above, not input.
             let (empty,): (bool,) =
@@ -497,7 +506,9 @@ impl Tx {
                 sqlx::query(&format!("DROP INDEX \"{name}\""))
                     .execute(self.db().await?)
                     .await?;
-                self.rebuild.push(sql);
+                if let Some(bulk) = self.bulk.as_mut() {
+                    bulk.rebuild.push(sql);
+                }
             }
         }
         for (pragma, value) in [("cache_size", -BULK_CACHE_KIB)] {
@@ -508,14 +519,21 @@ impl Tx {
             sqlx::query(&format!("PRAGMA {pragma} = {value}"))
                 .execute(self.db().await?)
                 .await?;
-            self.restore.push((pragma, previous));
+            if let Some(bulk) = self.bulk.as_mut() {
+                bulk.restore.push((pragma, previous));
+            }
         }
         Ok(())
     }
 
     /// Puts back the settings `prepare_bulk` changed.
     async fn restore_settings(&mut self) -> Result<()> {
-        for (pragma, previous) in std::mem::take(&mut self.restore) {
+        let restore = self
+            .bulk
+            .as_mut()
+            .map(|bulk| std::mem::take(&mut bulk.restore))
+            .unwrap_or_default();
+        for (pragma, previous) in restore {
             sqlx::query(&format!("PRAGMA {pragma} = {previous}"))
                 .execute(self.db().await?)
                 .await?;
@@ -526,7 +544,12 @@ impl Tx {
     pub async fn commit(mut self) -> Result<Receipt> {
         self.check_not_poisoned()?;
         self.flush().await?;
-        for sql in std::mem::take(&mut self.rebuild) {
+        let rebuild = self
+            .bulk
+            .as_mut()
+            .map(|bulk| std::mem::take(&mut bulk.rebuild))
+            .unwrap_or_default();
+        for sql in rebuild {
             sqlx::query(&sql).execute(self.db().await?).await?;
         }
         self.ctx.failpoints.check(failpoint::COMMIT_BEFORE_HEAD)?;
