@@ -6,9 +6,11 @@
 
 use soxctl_detect::hygiene::{self, Facts, Policy};
 use soxctl_model::event::Event;
+use soxctl_model::inventory::GrantKey;
 use soxctl_model::principal::Principal;
 use soxctl_model::time::Timestamp;
 use soxctl_store::{StoreError, WriteTx};
+use std::collections::HashSet;
 
 /// Finding events a re-evaluation recorded.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -41,7 +43,16 @@ pub async fn evaluate_on(
     now: Timestamp,
     policy: &Policy,
 ) -> Result<FindingChanges, StoreError> {
-    evaluate_observed(tx, inventory, now, policy, &Default::default()).await
+    let unbaselined = tx.unbaselined_grants().await?;
+    evaluate_known(
+        tx,
+        inventory,
+        &unbaselined,
+        now,
+        policy,
+        &Default::default(),
+    )
+    .await
 }
 
 /// [`evaluate_on`] for an import that has just observed `observed`'s
@@ -53,14 +64,27 @@ pub async fn evaluate_observed(
     policy: &Policy,
     observed: &std::collections::BTreeSet<soxctl_model::ids::SystemId>,
 ) -> Result<FindingChanges, StoreError> {
-    let grant_imports = tx.grant_imports().await?;
+    let unbaselined = tx.unbaselined_grants().await?;
+    evaluate_known(tx, inventory, &unbaselined, now, policy, observed).await
+}
+
+/// [`evaluate_observed`] with the drift candidates the caller already knows
+/// (`hygiene::Facts::unbaselined`; an import derives them from its diff).
+pub async fn evaluate_known(
+    tx: &mut WriteTx,
+    inventory: &soxctl_model::inventory::Inventory,
+    unbaselined: &HashSet<GrantKey>,
+    now: Timestamp,
+    policy: &Policy,
+    observed: &std::collections::BTreeSet<soxctl_model::ids::SystemId>,
+) -> Result<FindingChanges, StoreError> {
     let baselines = tx.baseline_imports().await?;
     let current = tx.findings_of_kinds(hygiene::KINDS).await?;
     let time_bound = tx.access_grants(None, None).await?;
     let last_imports = tx.last_imports().await?;
     let facts = Facts {
         inventory,
-        grant_imports: &grant_imports,
+        unbaselined,
         baselines: &baselines,
         time_bound: &time_bound,
         last_imports: &last_imports,

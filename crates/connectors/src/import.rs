@@ -8,10 +8,11 @@ use soxctl_model::event::{
     RoleEntitlementFact, RoleFact, SystemFact,
 };
 use soxctl_model::ids::SystemId;
+use soxctl_model::inventory::{GrantKey, Inventory};
 use soxctl_model::principal::Principal;
 use soxctl_model::reconcile::{Change, ChangeKind, Diff, Fact, reconcile};
 use soxctl_store::{Receipt, Store, StoreError, WriteTx};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 
 #[derive(Debug, Clone)]
 pub struct ImportOptions {
@@ -117,6 +118,13 @@ pub async fn import_reporting(
     validate_complete(snapshot, &current)?;
     let baselined: BTreeSet<SystemId> = tx.baselined_systems().await?.into_iter().collect();
     let diff = reconcile(&current, &snapshot.inventory, &snapshot.scope, &baselined);
+    // Before anything is written: then the store's grants are `current`'s
+    // (none at all for a first import).
+    let unbaselined_before = if options.dry_run || diff.is_empty() {
+        HashSet::new()
+    } else {
+        tx.unbaselined_grants().await?
+    };
 
     for (system, (held, removed)) in &diff.grant_removals {
         let limit = usize::try_from(options.max_removals_percent).unwrap_or(usize::MAX);
@@ -169,9 +177,9 @@ pub async fn import_reporting(
         as_of: Some(extracted_at),
     };
     let mut events = 0u64;
-    progress(Progress::Planned(
-        u64::try_from(diff.changes.len() + diff.new_baselines.len()).unwrap_or(u64::MAX),
-    ));
+    let planned = u64::try_from(diff.changes.len() + diff.new_baselines.len()).unwrap_or(u64::MAX);
+    tx.prepare_bulk(planned).await?;
+    progress(Progress::Planned(planned));
     for change in &diff.changes {
         let event = to_event(&mut tx, change, &origin).await?;
         tx.append(&options.actor, &event).await?;
@@ -200,11 +208,30 @@ pub async fn import_reporting(
     events += 1;
     let now = store.context().clock.now();
     let written = started.elapsed();
+    let held_in_new_baselines: Vec<GrantKey> = if diff.new_baselines.is_empty() {
+        Vec::new()
+    } else {
+        let new: BTreeSet<&SystemId> = diff.new_baselines.iter().collect();
+        current
+            .grants
+            .keys()
+            .filter(|key| new.contains(&key.0))
+            .cloned()
+            .collect()
+    };
     let mut after = current;
     diff.apply_to(&mut after);
-    let findings = crate::detectors::evaluate_observed(
+    let unbaselined = unbaselined_after(
+        unbaselined_before,
+        &diff,
+        &baselined,
+        held_in_new_baselines,
+        &after,
+    );
+    let findings = crate::detectors::evaluate_known(
         &mut tx,
         &after,
+        &unbaselined,
         now,
         &options.hygiene,
         &snapshot.scope,
@@ -228,6 +255,47 @@ pub async fn import_reporting(
         findings,
         receipt: Some(receipt),
     })
+}
+
+/// The drift candidates (`hygiene::Facts::unbaselined`) once the diff is
+/// recorded, from those before it, without reading every grant's interval
+/// back: the store answers the same (`WriteTx::unbaselined_grants`), which
+/// a test checks. It follows from the projection of the import's events:
+/// `grant.added` opens an interval observed by this import; `grant.removed`
+/// closes it; `grant.changed` leaves it; `system.baselined` makes this
+/// import the baseline of a system imported for the first time.
+fn unbaselined_after(
+    mut before: HashSet<GrantKey>,
+    diff: &Diff,
+    baselined_before: &BTreeSet<SystemId>,
+    held_in_new_baselines: Vec<GrantKey>,
+    after: &Inventory,
+) -> HashSet<GrantKey> {
+    for change in &diff.changes {
+        let Fact::Grant(g) = &change.fact else {
+            continue;
+        };
+        match change.kind {
+            // Observed by this import, which is not the baseline of a
+            // system baselined before it (and is the baseline of one
+            // baselined now).
+            ChangeKind::Added if baselined_before.contains(&g.system_id) => {
+                before.insert(g.key());
+            }
+            ChangeKind::Removed => {
+                before.remove(&g.key());
+            }
+            ChangeKind::Added | ChangeKind::Changed => {}
+        }
+    }
+    // A system baselined by this import: the grants it held before, and
+    // still holds, were observed by an earlier import or by none.
+    for key in held_in_new_baselines {
+        if after.grants.contains_key(&key) {
+            before.insert(key);
+        }
+    }
+    before
 }
 
 /// Links accounts the snapshot leaves uncorrelated, by the correlation rules

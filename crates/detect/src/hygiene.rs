@@ -10,7 +10,7 @@ use soxctl_model::inventory::{
 };
 use soxctl_model::request::AccessGrantRow;
 use soxctl_model::time::Timestamp;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 pub const LEAVER_ACCESS: &str = "leaver_access";
 pub const ORPHAN_ACCOUNT: &str = "orphan_account";
@@ -77,9 +77,13 @@ impl Default for Policy {
 /// What the detectors read.
 pub struct Facts<'a> {
     pub inventory: &'a Inventory,
-    /// The import that first observed each current grant; none when the
-    /// grant came from elsewhere (a SCIM push, the command line).
-    pub grant_imports: &'a HashMap<GrantKey, String>,
+    /// The grants of baselined systems that their system's baseline
+    /// import did not observe: the import that first observed the grant
+    /// (opened its current interval) is another one, or none (a SCIM push,
+    /// the command line). Only these can be drift; see [`unbaselined`].
+    /// (A set of the exceptions, not a map of every grant's import: after
+    /// a first import of a million grants it is empty.)
+    pub unbaselined: &'a HashSet<GrantKey>,
     /// Each baselined system's baseline import: its grants are authorised
     /// pending certification by an access review.
     pub baselines: &'a BTreeMap<SystemId, String>,
@@ -92,6 +96,25 @@ pub struct Facts<'a> {
     /// unchanged snapshot records no import, but it did look).
     pub observed: &'a BTreeSet<SystemId>,
     pub now: Timestamp,
+}
+
+/// [`Facts::unbaselined`] from the import that first observed each grant
+/// (absent: none did).
+pub fn unbaselined(
+    inventory: &Inventory,
+    grant_imports: &HashMap<GrantKey, String>,
+    baselines: &BTreeMap<SystemId, String>,
+) -> HashSet<GrantKey> {
+    inventory
+        .grants
+        .keys()
+        .filter(|key| {
+            baselines
+                .get(&key.0)
+                .is_some_and(|baseline| grant_imports.get(*key) != Some(baseline))
+        })
+        .cloned()
+        .collect()
 }
 
 fn days_between(from: Timestamp, to: Timestamp) -> i64 {
@@ -370,10 +393,9 @@ impl<'a> Context<'a> {
     fn drift(&mut self) {
         let inv = self.facts.inventory;
         for (key, g) in &inv.grants {
-            let Some(baseline) = self.facts.baselines.get(&g.system_id) else {
-                continue;
-            };
-            if self.facts.grant_imports.get(key) == Some(baseline) {
+            if !self.facts.baselines.contains_key(&g.system_id)
+                || !self.facts.unbaselined.contains(key)
+            {
                 continue;
             }
             if self.facts.time_bound.iter().any(|t| {

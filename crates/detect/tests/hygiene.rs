@@ -70,7 +70,7 @@ fn seen(
         [(SystemId::parse("erp").unwrap(), "imp_base".to_owned())].into();
     let facts = Facts {
         inventory: inv,
-        grant_imports: imports,
+        unbaselined: &hygiene::unbaselined(inv, imports, &baselines),
         baselines: &baselines,
         time_bound: &[],
         last_imports: &BTreeMap::new(),

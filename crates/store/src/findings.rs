@@ -7,7 +7,7 @@ use crate::{Store, WriteTx};
 use soxctl_model::finding::{FindingRow, FindingStatus, Severity};
 use soxctl_model::ids::SystemId;
 use soxctl_model::inventory::GrantKey;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashSet};
 
 /// A listing's filter; `None` matches everything.
 #[derive(Debug, Clone, Default)]
@@ -39,9 +39,10 @@ impl WriteTx {
         .await)
     }
 
-    /// The import that first observed each grant now held, where one did.
-    pub async fn grant_imports(&mut self) -> Result<HashMap<GrantKey, String>> {
-        each!(self, WriteTx, |tx, m| m::findings::grant_imports(
+    /// The grants of baselined systems their baseline import did not
+    /// observe: the drift detector's candidates.
+    pub async fn unbaselined_grants(&mut self) -> Result<HashSet<GrantKey>> {
+        each!(self, WriteTx, |tx, m| m::findings::unbaselined_grants(
             tx.conn().await?
         )
         .await)

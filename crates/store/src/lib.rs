@@ -373,6 +373,12 @@ impl WriteTx {
         each!(self, WriteTx, |tx, _m| tx.append(actor, event).await)
     }
 
+    /// Says that about `appends` entries follow, so that a large write can
+    /// be set up for its size (see the backend's `Tx::prepare_bulk`).
+    pub async fn prepare_bulk(&mut self, appends: u64) -> Result<()> {
+        each!(self, WriteTx, |tx, _m| tx.prepare_bulk(appends).await)
+    }
+
     pub async fn seal_person(&mut self, person: &Person) -> Result<SealedPerson> {
         each!(self, WriteTx, |tx, _m| tx.seal_person(person).await)
     }

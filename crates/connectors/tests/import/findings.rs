@@ -6,7 +6,10 @@ use crate::helpers::*;
 use soxctl_model::finding::{FindingStatus, Severity, finding_id};
 use soxctl_store::findings::Filter;
 
-on_both_backends!(findings_open_resolve_and_reopen_with_imports);
+on_both_backends!(
+    findings_open_resolve_and_reopen_with_imports,
+    drift_candidates_derived_by_the_import_are_the_stores
+);
 
 async fn open_findings(env: &Env) -> Vec<(String, String, Severity)> {
     let filter = Filter {
@@ -102,4 +105,57 @@ async fn findings_open_resolve_and_reopen_with_imports(env: Env) {
     assert_eq!(again.first_seen, first_seen);
     assert!(again.opened_at >= first_seen);
     env.verify().await;
+}
+
+/// The import derives the drift detector's candidates from its diff; the
+/// store's own answer, and a full re-evaluation after the commit, agree.
+async fn drift_candidates_derived_by_the_import_are_the_stores(env: Env) {
+    let agree = |expected: Vec<&'static str>| {
+        let env = &env;
+        async move {
+            let mut tx = env.store.begin_write().await.unwrap();
+            let mut got: Vec<String> = tx
+                .unbaselined_grants()
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|(s, a, e)| format!("{s}/{a}/{e}"))
+                .collect();
+            got.sort();
+            assert_eq!(got, expected);
+            let now = tx.now();
+            let changes = soxctl_connectors::detectors::evaluate(
+                &mut tx,
+                now,
+                &soxctl_detect::hygiene::Policy::default(),
+            )
+            .await
+            .unwrap();
+            assert_eq!(changes, Default::default(), "the import's findings stand");
+        }
+    };
+    env.import_ok(&env.write_snapshot("base", &base())).await;
+    agree(vec![]).await;
+
+    // Outside the baseline: a grant added by a later import (drift); one
+    // removed goes with its interval.
+    let moved = edit("grants.csv", |t| {
+        t.replace(
+            "erp,u1003,GL_POST,,direct",
+            "erp,u1003,VENDOR_CREATE,,direct",
+        )
+    });
+    env.import_ok(&env.write_snapshot("moved", &moved)).await;
+    agree(vec!["erp/u1003/VENDOR_CREATE"]).await;
+    let open = open_findings(&env).await;
+    assert!(
+        open.iter()
+            .any(|(kind, subject, _)| kind == "drift" && subject == "grant:erp:u1003:VENDOR_CREATE"),
+        "{open:?}"
+    );
+
+    // Back as the baseline had it: that grant goes, and the one given
+    // again was observed by this import, not the baseline.
+    env.import_ok(&env.write_snapshot("back", &base())).await;
+    agree(vec!["erp/u1003/GL_POST"]).await;
 }

@@ -72,6 +72,12 @@ pub async fn connect(dir: &Path, create: bool) -> Result<sqlx::Pool<Db>> {
         // FULL: a commit acknowledged to the caller survives power loss.
         .synchronous(SqliteSynchronous::Full)
         .busy_timeout(Duration::from_secs(30))
+        // Statement journals (each multi-row statement keeps the pages it
+        // changes, to undo itself alone on a constraint error) stay in
+        // memory: past 64 KiB SQLite would write them to a temporary file,
+        // which an import's thousand-row statements always pass. They are
+        // never part of what a commit makes durable.
+        .pragma("temp_store", "memory")
         .foreign_keys(false);
     let pool = match SqlitePoolOptions::new()
         .max_connections(8)

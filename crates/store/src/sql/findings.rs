@@ -202,28 +202,33 @@ pub async fn list(conn: &mut Conn, filter: &crate::findings::Filter) -> Result<V
     Ok(found)
 }
 
-/// The import that first observed each grant now held, where one did.
-pub async fn grant_imports(
+/// The grants of baselined systems whose current interval their system's
+/// baseline import did not open (see `hygiene::Facts::unbaselined`).
+///
+/// Asked of the database rather than read as every open interval's import:
+/// a first import of a million grants returns none of them.
+pub async fn unbaselined_grants(
     conn: &mut Conn,
-) -> Result<std::collections::HashMap<soxctl_model::inventory::GrantKey, String>> {
+) -> Result<std::collections::HashSet<soxctl_model::inventory::GrantKey>> {
     use soxctl_model::ids::{AccountId, EntitlementId, SystemId};
-    let rows: Vec<(String, String, String, String)> = sqlx::query_as(
-        "SELECT system_id, account_id, entitlement_id, import_id FROM grant_history \
-         WHERE valid_to IS NULL AND import_id IS NOT NULL",
+    let rows: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT g.system_id, g.account_id, g.entitlement_id \
+         FROM grants g JOIN baselines b ON b.system_id = g.system_id \
+         WHERE NOT EXISTS (SELECT 1 FROM grant_history h \
+           WHERE h.system_id = g.system_id AND h.account_id = g.account_id \
+           AND h.entitlement_id = g.entitlement_id AND h.valid_to IS NULL \
+           AND h.import_id = b.import_id)",
     )
     .fetch_all(conn)
     .await?;
     rows.into_iter()
-        .map(|(s, a, e, import)| {
-            const T: &str = "grant_history";
+        .map(|(s, a, e)| {
+            const T: &str = "grants";
             let key = format!("{s}/{a}/{e}");
             Ok((
-                (
-                    parse(T, &key, SystemId::parse(s.as_str()))?,
-                    parse(T, &key, AccountId::parse(a.as_str()))?,
-                    parse(T, &key, EntitlementId::parse(e.as_str()))?,
-                ),
-                import,
+                parse(T, &key, SystemId::parse(s.as_str()))?,
+                parse(T, &key, AccountId::parse(a.as_str()))?,
+                parse(T, &key, EntitlementId::parse(e.as_str()))?,
             ))
         })
         .collect()

@@ -37,10 +37,11 @@ fn pid(v: &Option<PersonId>) -> Option<&str> {
 // still end deleted, and the reverse still ends upserted; runs of different
 // tables may be written in either order, since no constraint spans tables.
 
-/// Rows per multi-row statement. With at most 28 columns (requests) a
-/// statement binds at most 1,792 parameters: under the bundled SQLite's
-/// limit of 32,766 and far under PostgreSQL's 65,535.
-pub const ROW_BATCH: usize = 64;
+/// Rows per multi-row statement. Each statement is a round trip and a
+/// message with allocations of its own, so they are large. With at most 28
+/// columns (requests) a statement binds at most 28,672 parameters: under the
+/// bundled SQLite's limit of 32,766 and PostgreSQL's 65,535.
+pub const ROW_BATCH: usize = 1024;
 
 /// Buffered changes at most, over all runs, before they are written.
 const MAX_BUFFERED: usize = 4 * ROW_BATCH;
@@ -294,23 +295,39 @@ pub(super) type Query<'q> = sqlx::query::Query<'q, Db, <Db as sqlx::Database>::A
 /// quadratic in the parameters of a statement (a tenth of an append's CPU
 /// with 320 of them).
 pub fn placeholders(rows: usize, width: usize) -> String {
-    let tuples: Vec<String> = (0..rows)
-        .map(|r| format!("({})", params(r * width + 1, width)))
-        .collect();
-    tuples.join(", ")
+    // One buffer: a thousand-row statement has over ten thousand of them.
+    let mut out = String::with_capacity(rows * (width * 5 + 4));
+    for r in 0..rows {
+        if r > 0 {
+            out.push_str(", ");
+        }
+        out.push('(');
+        push_params(&mut out, r * width + 1, width);
+        out.push(')');
+    }
+    out
 }
 
 /// `$first, …` (`?, …` on SQLite, see `placeholders`): `count` parameters.
 fn params(first: usize, count: usize) -> String {
-    let one = |n: usize| {
-        if BACKEND == "sqlite" {
-            "?".to_owned()
-        } else {
-            format!("${n}")
+    let mut out = String::with_capacity(count * 5);
+    push_params(&mut out, first, count);
+    out
+}
+
+fn push_params(out: &mut String, first: usize, count: usize) {
+    use std::fmt::Write;
+    for n in first..first + count {
+        if n > first {
+            out.push_str(", ");
         }
-    };
-    let list: Vec<String> = (first..first + count).map(one).collect();
-    list.join(", ")
+        if BACKEND == "sqlite" {
+            out.push('?');
+        } else {
+            // Writing to a String cannot fail.
+            let _ = write!(out, "${n}");
+        }
+    }
 }
 
 /// `INSERT … VALUES (…), … ON CONFLICT (key) DO UPDATE SET col = excluded.col, …`
@@ -547,6 +564,18 @@ fn table_of(change: &RowChange) -> Table {
     }
 }
 
+/// When buffered changes must be written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Flush {
+    /// Not yet.
+    No,
+    /// The buffer is full: write it, in the background if the caller can.
+    Full,
+    /// Before the append that made the change returns: its failure must
+    /// fail that append.
+    Now,
+}
+
 /// Projected row changes not yet written, in order, grouped in runs.
 #[derive(Default)]
 pub struct Pending {
@@ -554,12 +583,12 @@ pub struct Pending {
     len: usize,
 }
 
-impl Pending {
-    pub fn is_empty(&self) -> bool {
-        self.runs.is_empty()
-    }
+/// Changes taken out of the buffer, to be written in order.
+#[derive(Default)]
+pub struct Runs(Vec<Run>);
 
-    /// Queues a change; true when the buffer must be written now: a run is
+impl Pending {
+    /// Queues a change and says when the buffer must be written: a run is
     /// full, the buffer is, or the change is one that may not wait.
     ///
     /// Changes to the `tokens` table may not: a token whose secret hash is
@@ -568,7 +597,7 @@ impl Pending {
     /// columns (revoking a token, erasing a person, a finding's status,
     /// closing a history interval) form no run either: each is written on
     /// its own, after every earlier change of its table.
-    pub fn push(&mut self, change: RowChange) -> bool {
+    pub fn push(&mut self, change: RowChange) -> Flush {
         self.len += 1;
         let table = table_of(&change);
         // The run this change may join: the latest run of its table, when
@@ -600,22 +629,40 @@ impl Pending {
                 _,
             ) => {
                 self.runs.push(Run::Alone(table, Box::new(change)));
-                return self.len >= MAX_BUFFERED;
+                return self.full(0);
             }
             (change, _) => {
                 self.runs.push(Run::Alone(table, Box::new(change)));
-                return true;
+                return Flush::Now;
             }
         };
-        run_len >= ROW_BATCH || self.len >= MAX_BUFFERED
+        self.full(run_len)
     }
 
-    /// Writes every buffered change, run by run in order. The buffer is
-    /// empty afterwards even when a statement fails (the caller then
-    /// poisons its transaction).
-    pub async fn flush(&mut self, conn: &mut Conn) -> Result<()> {
+    fn full(&self, run_len: usize) -> Flush {
+        if run_len >= ROW_BATCH || self.len >= MAX_BUFFERED {
+            Flush::Full
+        } else {
+            Flush::No
+        }
+    }
+
+    /// Empties the buffer into the runs to write.
+    pub fn take(&mut self) -> Runs {
         self.len = 0;
-        for run in std::mem::take(&mut self.runs) {
+        Runs(std::mem::take(&mut self.runs))
+    }
+}
+
+impl Runs {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Writes every change, run by run in order. On a failure some are
+    /// written (the caller then poisons its transaction).
+    pub async fn write(self, conn: &mut Conn) -> Result<()> {
+        for run in self.0 {
             match run {
                 Run::Upsert(table, rows) => upsert(conn, table, &last_per_key(rows)).await?,
                 Run::Delete(table, keys) => delete(conn, table, &keys).await?,
