@@ -237,9 +237,10 @@ impl Capability for WorkflowRead {
     }
 }
 
-/// Ask the change-management gate, record deployments, and obtain and
-/// redeem execution tokens as the executor (CI/CD runners: scope `gate`;
-/// people: scope `request`).
+/// Record deployments, and obtain and redeem execution tokens as the
+/// executor: pipelines and executors (scope `gate`) and admins, never a
+/// person's `request` token, which would let anyone who may ask use or burn
+/// someone else's approval.
 #[derive(Debug, Clone)]
 pub struct GateAccess {
     actor: Principal,
@@ -254,7 +255,7 @@ impl GateAccess {
 
 impl Capability for GateAccess {
     fn check(caller: &Caller) -> Result<Self, Denied> {
-        if caller.has(Scope::Gate) || caller.has(Scope::Request) || caller.has(Scope::Admin) {
+        if caller.has(Scope::Gate) || caller.has(Scope::Admin) {
             Ok(Self {
                 actor: caller.principal.clone(),
             })

@@ -15,7 +15,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use soxctl_model::access::GateAccess;
+use soxctl_model::access::{GateAccess, WorkflowRead};
 use soxctl_workflow::execution::{TokenInput, issue_execution_token, record_execution};
 use soxctl_workflow::gate;
 use utoipa::{IntoParams, ToSchema};
@@ -204,7 +204,7 @@ pub struct VerdictView {
 )]
 pub(crate) async fn check(
     State(state): State<AppState>,
-    Require(_gate): Require<GateAccess>,
+    Require(_read): Require<WorkflowRead>,
     ValidQuery(query): ValidQuery<CheckQuery>,
 ) -> Result<Json<VerdictView>, Problem> {
     let verdict = gate::check(
@@ -331,7 +331,7 @@ pub struct LastDeployed {
 )]
 pub(crate) async fn last_deployed(
     State(state): State<AppState>,
-    Require(_gate): Require<GateAccess>,
+    Require(_read): Require<WorkflowRead>,
     ValidQuery(query): ValidQuery<LastQuery>,
 ) -> Result<Json<LastDeployed>, Problem> {
     let last = gate::last_deployed(state.store(), &query.env, query.repo.as_deref())

@@ -51,7 +51,7 @@ pub struct NewRequest {
 }
 
 /// A kind or environment name: short, lowercase, no spaces.
-fn check_name(what: &str, value: &str) -> Result<()> {
+pub(crate) fn check_name(what: &str, value: &str) -> Result<()> {
     let ok = !value.is_empty()
         && value.len() <= 64
         && value

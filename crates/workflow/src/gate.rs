@@ -180,6 +180,7 @@ pub async fn record_deployment(
     repo: Option<&str>,
 ) -> Result<Deployed> {
     let commit = normalise_commit(commit)?;
+    crate::create::check_name("environment", env)?;
     text("deployer", deployer, true)?;
     if let Some(r) = repo {
         text("repo", r, false)?;

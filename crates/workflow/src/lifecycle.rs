@@ -68,6 +68,40 @@ pub async fn activate(
                 .unwrap_or_default()
         )));
     }
+    // Judged again now: the holder may have left, an account been
+    // disabled, or other access (another request activated meanwhile) made
+    // this one a critical conflict since it was approved.
+    let ctx = crate::context::Context::load(tx).await?;
+    let holder = crate::facts::person(&ctx, &a.person_id, "person who would hold the access")?;
+    if holder.status != soxctl_model::inventory::PersonStatus::Active {
+        return Err(refused(format!(
+            "{} is no longer active; the access is not started",
+            a.person_id
+        )));
+    }
+    for item in &a.items {
+        let active = ctx
+            .inventory
+            .accounts
+            .get(&(item.system_id.clone(), item.account_id.clone()))
+            .is_some_and(|acc| acc.status == soxctl_model::inventory::AccountStatus::Active);
+        if !active {
+            return Err(refused(format!(
+                "account {}:{} is no longer active; the access is not started",
+                item.system_id, item.account_id
+            )));
+        }
+    }
+    if let Some(f) = crate::sod_check::flags(&ctx, a)?
+        .iter()
+        .find(|f| !f.mitigated && f.severity == "critical")
+    {
+        return Err(refused(format!(
+            "starting it now would give {} a critical SoD violation ({}) with no mitigation in force; \
+             record one first (`soxctl sod mitigate`) or cancel",
+            a.person_id, f.risk_id
+        )));
+    }
     start_grants(tx, actor, &request, now).await
 }
 

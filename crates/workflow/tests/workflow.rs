@@ -57,6 +57,7 @@ on_both_backends!(
     break_glass_is_immediate_alerted_and_reviewed,
     revocations_are_confirmed_by_the_next_import,
     undecided_requests_remind_then_escalate_once,
+    activation_is_judged_again_when_it_happens,
 );
 
 struct Env {
@@ -1331,5 +1332,49 @@ async fn undecided_requests_remind_then_escalate_once(env: Env) {
         reminder.payload["notify"]["recipients"],
         serde_json::json!(["mgr", "own", "sys"])
     );
+    env.verify().await;
+}
+
+async fn activation_is_judged_again_when_it_happens(env: Env) {
+    // Each alone is harmless for req; together they are P2P-01 (critical).
+    let manual = |entitlement: &str| {
+        let mut r = access(entitlement, Some(2));
+        if let NewAsk::Access(a) = &mut r.ask {
+            a.activation = Activation::Manual;
+        }
+        r
+    };
+    let vendor = env.ask("req", manual("erp:VENDOR_CREATE")).await.unwrap();
+    let pay = env.ask("req", manual("erp:AP_PAY")).await.unwrap();
+    env.decide("own", &vendor, Decision::Approve).await.unwrap();
+    env.decide("own", &pay, Decision::Approve).await.unwrap();
+    let activate = |id: String| {
+        let store = env.store.clone();
+        async move {
+            let mut tx = store.begin_write().await.unwrap();
+            let r = soxctl_workflow::activate(&mut tx, &actor(), &pid("req"), &id).await;
+            if r.is_ok() {
+                tx.commit().await.unwrap();
+            }
+            r
+        }
+    };
+    activate(vendor).await.unwrap();
+    refused(
+        activate(pay.clone()).await,
+        "critical SoD violation (P2P-01)",
+    );
+    assert!(
+        env.store
+            .access_grants(Some(&pay), None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // A holder who has left is not started either.
+    let gl = env.ask("req", manual("erp:GL_POST")).await.unwrap();
+    env.decide("own", &gl, Decision::Approve).await.unwrap();
+    env.import(&["req"]).await;
+    refused(activate(gl).await, "no longer active");
     env.verify().await;
 }

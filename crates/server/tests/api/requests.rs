@@ -158,7 +158,7 @@ async fn pipelines_ask_the_gate_and_executors_use_approvals_once() {
         let check = format!("/api/v1/gate/check?commit={commit}&env=prod&deployer=ci%40example.com");
         let verdict = get(&app, &check, Some(GATE)).await.json();
         assert_eq!(verdict["allowed"], false);
-        get(&app, &check, Some(READ)).await.problem(StatusCode::FORBIDDEN, "forbidden");
+        assert_eq!(get(&app, &check, Some(READ)).await.json()["allowed"], false, "readers may ask");
         get(&app, "/api/v1/gate/check?commit=abc&env=prod&deployer=x", Some(GATE))
             .await
             .problem(StatusCode::BAD_REQUEST, "bad_request");
@@ -206,10 +206,17 @@ async fn pipelines_ask_the_gate_and_executors_use_approvals_once() {
         let claims = soxctl_ledger::jws::verify(&fx.key.verifier(), &token).unwrap();
         assert_eq!(claims["sub"], "token:gatekeeper");
         let report = serde_json::json!({"token": token, "outcome": "paid"}).to_string();
-        // Another principal cannot report it.
+        // A person's request token can neither report it nor get tokens:
+        // executing is for pipelines and executors (scope gate).
         post(&app, "/api/v1/actions/executed", Some(RITA), None, &report)
             .await
-            .problem(StatusCode::FORBIDDEN, "refused");
+            .problem(StatusCode::FORBIDDEN, "forbidden");
+        post(&app, "/api/v1/actions/token", Some(RITA), None, &good.to_string())
+            .await
+            .problem(StatusCode::FORBIDDEN, "forbidden");
+        post(&app, "/api/v1/changes/deployed", Some(RITA), None, &body.to_string())
+            .await
+            .problem(StatusCode::FORBIDDEN, "forbidden");
         let done = post(&app, "/api/v1/actions/executed", Some(GATE), None, &report).await;
         assert_eq!(done.status, StatusCode::OK, "{}", done.text());
         post(&app, "/api/v1/actions/executed", Some(GATE), None, &report)
