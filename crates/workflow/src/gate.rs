@@ -115,16 +115,21 @@ pub async fn check(
         ));
     };
     let decisions = store.decisions(Some(&request.request_id)).await?;
-    if let Some(d) = decisions.iter().find(|d| {
-        is_author(d.approver_id.as_str(), &action.authors)
-            || d.on_behalf_of
-                .as_ref()
-                .is_some_and(|p| is_author(p.as_str(), &action.authors))
-    }) {
-        return Ok(deny(
-            format!("{} approved a change they wrote", d.approver_id),
-            Some(request),
-        ));
+    // Approvers are people; authors are git identities: compare by the
+    // person's id and email.
+    for d in &decisions {
+        for who in std::iter::once(&d.approver_id).chain(d.on_behalf_of.as_ref()) {
+            let wrote = match store.person(who).await? {
+                Some(row) => crate::create::is_author(&row.person, &action.authors),
+                None => is_author(who.as_str(), &action.authors),
+            };
+            if wrote {
+                return Ok(deny(
+                    format!("{who} approved a change they wrote"),
+                    Some(request),
+                ));
+            }
+        }
     }
     if !policy.author_may_deploy.iter().any(|e| e == env) && is_author(deployer, &action.authors) {
         return Ok(deny(

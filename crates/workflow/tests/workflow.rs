@@ -1141,6 +1141,51 @@ async fn the_gate_allows_only_approved_commits_deployed_by_non_authors(env: Env)
             .unwrap()
             .is_none()
     );
+
+    // Defence in depth: an approval recorded for an author (by a path that
+    // skipped the workflow's rules) still does not pass the gate.
+    let third = "0000000000000000000000000000000000000003";
+    let id = env
+        .ask(
+            "req",
+            NewRequest {
+                ask: NewAsk::Action(NewAction {
+                    kind: "deploy".into(),
+                    env: "prod".into(),
+                    payload: deploy_payload(third),
+                    authors: vec!["Olga <OLGA@example.com>".into()],
+                }),
+                justification: "release 4.3".into(),
+                ticket: None,
+            },
+        )
+        .await
+        .unwrap();
+    env.store
+        .append_one(
+            &actor(),
+            &soxctl_model::event::Event::RequestApproved(soxctl_model::request::RequestApproved {
+                request_id: id,
+                approver_id: pid("own"),
+                on_behalf_of: None,
+                mfa: false,
+                comment: None,
+                approvals: 1,
+                approved: true,
+                valid_until: Some(ts("2026-03-09T00:00:00Z")),
+            }),
+        )
+        .await
+        .unwrap();
+    let verdict = check(&env.store, &policy, third, "prod", "sam")
+        .await
+        .unwrap();
+    assert!(!verdict.allowed);
+    assert!(
+        verdict.reason.contains("own approved a change they wrote"),
+        "{}",
+        verdict.reason
+    );
     env.verify().await;
 }
 
