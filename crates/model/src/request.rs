@@ -507,6 +507,8 @@ impl RequestRow {
     pub fn usable_at(&self, now: Timestamp) -> bool {
         match self.status {
             RequestStatus::Pending => now < self.expires_at,
+            // Activated: its window was used; the grants carry their own end.
+            RequestStatus::Approved if self.activated_at.is_some() => true,
             RequestStatus::Approved => self.valid_until.is_none_or(|v| now < v),
             _ => false,
         }
@@ -721,6 +723,13 @@ mod tests {
         let approved = row(RequestStatus::Approved, Some("2026-01-02T00:00:00Z"));
         assert!(approved.usable_at(t("2026-01-01T12:00:00Z")));
         assert!(!approved.usable_at(t("2026-01-02T00:00:00Z")));
+        let mut activated = row(RequestStatus::Approved, Some("2026-01-02T00:00:00Z"));
+        activated.activated_at = Some(t("2026-01-01T06:00:00Z"));
+        assert_eq!(
+            activated.state_at(t("2026-01-03T00:00:00Z")),
+            RequestStatus::Approved,
+            "an activated request does not read as expired after its activation window"
+        );
         let consumed = row(RequestStatus::Consumed, None);
         assert!(!consumed.usable_at(t("2026-01-01T00:00:00Z")));
     }
