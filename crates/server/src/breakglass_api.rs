@@ -3,7 +3,7 @@
 //! `request`).
 
 use crate::auth::Require;
-use crate::idempotency::{Answer, Begun, IdempotentPost, replay_as_stored};
+use crate::idempotency::{Answer, Begun, IdempotentPost, replay_as_stored, to_json};
 use crate::problem::{Problem, ProblemBody};
 use crate::requests_api::problem;
 use crate::state::AppState;
@@ -67,10 +67,6 @@ pub struct BreakGlassBody {
     pub reason: String,
     /// A session recording or activity-log reference (required by the review at the latest).
     pub evidence: Option<String>,
-}
-
-fn to_json(value: &impl Serialize) -> Result<serde_json::Value, Problem> {
-    serde_json::to_value(value).map_err(|e| Problem::internal(&e))
 }
 
 async fn view(tx: &mut soxctl_store::WriteTx, use_id: &str) -> Result<BreakGlassView, Problem> {

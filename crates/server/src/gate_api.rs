@@ -4,7 +4,7 @@
 //! what they deployed.
 
 use crate::auth::Require;
-use crate::idempotency::{Answer, Begun, IdempotentPost, replay_as_stored};
+use crate::idempotency::{Answer, Begun, IdempotentPost, replay_as_stored, to_json};
 use crate::ledger_api::ValidQuery;
 use crate::problem::{Problem, ProblemBody};
 use crate::requests_api::problem;
@@ -14,15 +14,10 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use soxctl_model::access::{GateAccess, WorkflowRead};
 use soxctl_workflow::execution::{TokenInput, issue_execution_token, record_execution};
 use soxctl_workflow::gate;
 use utoipa::{IntoParams, ToSchema};
-
-fn to_json(value: &impl Serialize) -> Result<Value, Problem> {
-    serde_json::to_value(value).map_err(|e| Problem::internal(&e))
-}
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -203,6 +203,12 @@ pub fn replay_as_stored(status: StatusCode, body: Value) -> Response {
     (status, Json(body)).into_response()
 }
 
+/// A response body as JSON; serialising a plain view cannot fail, but if it
+/// did the client gets a 500 rather than a panic.
+pub fn to_json(value: &impl serde::Serialize) -> Result<Value, Problem> {
+    serde_json::to_value(value).map_err(|e| Problem::internal(&e))
+}
+
 /// A handler's answer: the response body, and what to remember of it.
 #[derive(Debug)]
 pub struct Answer {

@@ -4,7 +4,7 @@
 //! ledger entries (see `soxctl-workflow`).
 
 use crate::auth::Require;
-use crate::idempotency::{Answer, Begun, IdempotentPost, replay_as_stored};
+use crate::idempotency::{Answer, Begun, IdempotentPost, replay_as_stored, to_json};
 use crate::ledger_api::ValidQuery;
 use crate::problem::{ErrorCode, Problem, ProblemBody};
 use crate::state::AppState;
@@ -34,10 +34,6 @@ pub(crate) fn problem(e: WorkflowError) -> Problem {
         WorkflowError::Conflict(m) => Problem::new(ErrorCode::Conflict, m),
         WorkflowError::Store(e) => e.into(),
     }
-}
-
-fn to_json(value: &impl Serialize) -> Result<Value, Problem> {
-    serde_json::to_value(value).map_err(|e| Problem::internal(&e))
 }
 
 fn canonical(t: Option<Timestamp>) -> Option<String> {

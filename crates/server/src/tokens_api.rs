@@ -3,7 +3,7 @@
 //! line; the ledger records the calling token as the actor.
 
 use crate::auth::Require;
-use crate::idempotency::{Answer, Begun, IdempotentPost, replay_as_stored};
+use crate::idempotency::{Answer, Begun, IdempotentPost, replay_as_stored, to_json};
 use crate::problem::{ErrorCode, Problem, ProblemBody};
 use crate::state::AppState;
 use axum::Json;
@@ -141,10 +141,6 @@ fn token_problem(error: TokenError) -> Problem {
         e @ TokenError::UnknownToken(_) => Problem::not_found(format!("{e}.")),
         e => Problem::bad_request(format!("{e}.")),
     }
-}
-
-fn to_json(value: &impl Serialize) -> Result<Value, Problem> {
-    serde_json::to_value(value).map_err(|e| Problem::internal(&e))
 }
 
 /// A replayed token creation: the token exists, but its secret is not stored

@@ -1,7 +1,7 @@
 //! The `findings` table: binding rows, status updates, and listings.
 
 use super::Conn;
-use super::rows::{Query, opt, parse, person_id};
+use super::rows::{Query, opt, parse, person_id, ts};
 use crate::error::{Result, StoreError};
 use soxctl_model::finding::{Detail, FindingRow, FindingStatus, FindingUpdate, Severity};
 use soxctl_model::ids::PersonId;
@@ -24,10 +24,6 @@ pub const COLUMNS: [&str; 15] = [
     "resolution",
     "accepted_until",
 ];
-
-fn ts(t: &Option<Timestamp>) -> Option<String> {
-    t.map(|t| t.to_canonical())
-}
 
 /// Detail as JSON text: a map of strings, so its text is deterministic.
 fn detail_text(detail: &Detail) -> String {

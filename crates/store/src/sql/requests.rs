@@ -1,7 +1,7 @@
 //! The just-in-time tables: `requests`, `request_decisions`,
 //! `access_grants` and `delegations`.
 
-use super::rows::{Query, opt, parse, person_id, seq_param};
+use super::rows::{Query, opt, parse, person_id, seq_param, ts};
 use super::{Conn, Db};
 use crate::error::{Result, StoreError};
 use crate::requests::RequestFilter;
@@ -116,10 +116,6 @@ pub const BREAKGLASS_COLUMNS: [&str; 11] = [
     "outcome",
     "review_notes",
 ];
-
-fn ts(t: &Option<Timestamp>) -> Option<String> {
-    t.map(|t| t.to_canonical())
-}
 
 /// JSON text of a projected value: struct fields in declaration order and
 /// object keys sorted, so the same row always has the same text.

@@ -14,7 +14,7 @@ use soxctl_model::time::{Date, Timestamp};
 use std::collections::{BTreeMap, HashSet};
 use std::str::FromStr;
 
-fn ts(t: &Option<Timestamp>) -> Option<String> {
+pub(super) fn ts(t: &Option<Timestamp>) -> Option<String> {
     t.map(|t| t.to_canonical())
 }
 
