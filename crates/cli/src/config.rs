@@ -36,12 +36,25 @@ pub struct Config {
     pub notify: Option<soxctl_connectors::notify::NotifyConfig>,
 }
 
-/// `[gate]`: environments where an author may deploy their own approved change.
+/// `[gate]`: per-environment settings of the change gate.
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GateConfig {
+    /// Environments where an author may deploy their own approved change.
     #[serde(default)]
     pub author_may_deploy: Vec<String>,
+    /// Environments whose changes pass only when every author is a known person.
+    #[serde(default)]
+    pub require_attributed_authors: Vec<String>,
+}
+
+impl GateConfig {
+    pub fn policy(&self) -> soxctl_workflow::gate::GatePolicy {
+        soxctl_workflow::gate::GatePolicy {
+            author_may_deploy: self.author_may_deploy.clone(),
+            require_attributed_authors: self.require_attributed_authors.clone(),
+        }
+    }
 }
 
 /// Thresholds of the hygiene detectors.

@@ -523,6 +523,7 @@ pub fn project(
                     request_id: a.request_id.clone(),
                     update: RequestUpdate::Approval {
                         approvals: a.approvals,
+                        required: a.required_approvals,
                         approved_at: a.approved.then_some(ctx.time),
                         valid_until: a.valid_until,
                     },

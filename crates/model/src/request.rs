@@ -64,6 +64,10 @@ pub struct ActionAsk {
     /// committers and co-authors), who may not approve it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub authors: Vec<String>,
+    /// Authors no person's email, id or account matched when the change was
+    /// registered: nobody can be kept from approving as them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unattributed_authors: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -169,6 +173,10 @@ pub struct RequestApproved {
     pub approvals: u32,
     /// This approval completed the request.
     pub approved: bool,
+    /// The approvals now needed, when more than the request was created
+    /// with (its SoD risk or the policy grew before this decision).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub required_approvals: Option<u32>,
     /// When completed: until when the approval may be used (actions:
     /// executed; manual access: activated).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -531,6 +539,8 @@ impl RequestRow {
 pub enum RequestUpdate {
     Approval {
         approvals: u32,
+        /// Raised approvals needed, if any.
+        required: Option<u32>,
         approved_at: Option<Timestamp>,
         valid_until: Option<Timestamp>,
     },
@@ -553,10 +563,14 @@ impl RequestUpdate {
         match self {
             Self::Approval {
                 approvals,
+                required,
                 approved_at,
                 valid_until,
             } => {
                 row.approvals = *approvals;
+                if let Some(r) = required {
+                    row.required_approvals = *r;
+                }
                 if let Some(at) = approved_at {
                     row.status = RequestStatus::Approved;
                     row.decided_at = Some(*at);
@@ -685,6 +699,7 @@ mod tests {
                 payload: serde_json::json!({"commit": "abc"}),
                 digest: "sha256:00".into(),
                 authors: vec![],
+                unattributed_authors: vec![],
             }),
             justification: "release".into(),
             ticket: None,

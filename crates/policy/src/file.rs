@@ -56,6 +56,8 @@ pub(crate) struct RawRoute {
     pub mfa: Option<bool>,
     pub ticket_required: Option<bool>,
     pub undecided_expiry: Option<Text>,
+    pub reminder_after: Option<Text>,
+    pub escalate_after: Option<Text>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -73,6 +75,8 @@ pub(crate) struct RawAccess {
     pub mfa: Option<bool>,
     pub ticket_required: Option<bool>,
     pub undecided_expiry: Option<Text>,
+    pub reminder_after: Option<Text>,
+    pub escalate_after: Option<Text>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -89,6 +93,8 @@ pub(crate) struct RawAction {
     pub mfa: Option<bool>,
     pub ticket_required: Option<bool>,
     pub undecided_expiry: Option<Text>,
+    pub reminder_after: Option<Text>,
+    pub escalate_after: Option<Text>,
 }
 
 impl RawAccess {
@@ -99,6 +105,8 @@ impl RawAccess {
             mfa: self.mfa,
             ticket_required: self.ticket_required,
             undecided_expiry: self.undecided_expiry.take(),
+            reminder_after: self.reminder_after.take(),
+            escalate_after: self.escalate_after.take(),
         }
     }
 }
@@ -111,6 +119,8 @@ impl RawAction {
             mfa: self.mfa,
             ticket_required: self.ticket_required,
             undecided_expiry: self.undecided_expiry.take(),
+            reminder_after: self.reminder_after.take(),
+            escalate_after: self.escalate_after.take(),
         }
     }
 }

@@ -305,8 +305,12 @@ impl PolicySet {
             undecided_expiry_secs: route
                 .and_then(|route| route.undecided_expiry)
                 .unwrap_or(d.undecided_expiry),
-            reminder_after_secs: d.reminder_after,
-            escalate_after_secs: d.escalate_after,
+            reminder_after_secs: route
+                .and_then(|route| route.reminder_after)
+                .or(d.reminder_after),
+            escalate_after_secs: route
+                .and_then(|route| route.escalate_after)
+                .or(d.escalate_after),
             mfa_required: route.and_then(|route| route.mfa).unwrap_or(d.mfa),
             matched_rule: name,
         })
@@ -340,6 +344,34 @@ impl PolicySet {
                 ),
             ));
         }
+        self.cedar_permits_approval(&plan, request, candidate)
+    }
+
+    /// May `delegate` decide in a routed approver's seat? The seat gives the
+    /// routing; the delegate must still not be terminated and, with Cedar
+    /// text, be permitted to `approve` this request themselves: a delegation
+    /// must not widen who may approve what.
+    pub fn may_approve_as_delegate(
+        &self,
+        request: &RequestFacts,
+        delegate: &PersonFacts,
+    ) -> Result<(), Refusal> {
+        let plan = self.plan(request)?;
+        if delegate.status == PersonStatus::Terminated {
+            return Err(Refusal::new(
+                RefusalKind::NotPermitted,
+                format!("{} is terminated and cannot approve", delegate.id),
+            ));
+        }
+        self.cedar_permits_approval(&plan, request, delegate)
+    }
+
+    fn cedar_permits_approval(
+        &self,
+        plan: &Plan,
+        request: &RequestFacts,
+        candidate: &PersonFacts,
+    ) -> Result<(), Refusal> {
         if let Some(cedar) = &self.cedar {
             let effective = request
                 .duration_secs

@@ -425,8 +425,42 @@ impl Checker<'_> {
             raw.undecided_expiry.as_ref(),
             format!("{path}.undecided_expiry"),
         );
+        let reminder_after = self.duration(
+            raw.reminder_after.as_ref(),
+            format!("{path}.reminder_after"),
+        );
+        let escalate_after = self.duration(
+            raw.escalate_after.as_ref(),
+            format!("{path}.escalate_after"),
+        );
         if self.errors.len() != before {
             return None;
+        }
+        let expiry = undecided_expiry.unwrap_or(defaults.undecided_expiry);
+        for (key, after, raw) in [
+            (
+                "reminder_after",
+                reminder_after,
+                raw.reminder_after.as_ref(),
+            ),
+            (
+                "escalate_after",
+                escalate_after,
+                raw.escalate_after.as_ref(),
+            ),
+        ] {
+            if let (Some(after), Some(raw)) = (after, raw)
+                && after >= expiry
+            {
+                let place = self.place(raw, format!("{path}.{key}"));
+                self.warn(
+                    place,
+                    format!(
+                        "{key} is not shorter than undecided_expiry ({}): requests expire first, so it never happens",
+                        crate::duration::format_duration(expiry)
+                    ),
+                );
+            }
         }
         let effective = approvers.as_deref().unwrap_or(&defaults.approvers);
         let needed = count.unwrap_or(defaults.count);
@@ -457,6 +491,8 @@ impl Checker<'_> {
             mfa: raw.mfa,
             ticket_required: raw.ticket_required.unwrap_or(false),
             undecided_expiry,
+            reminder_after,
+            escalate_after,
         })
     }
 

@@ -63,6 +63,8 @@ pub(crate) struct Route {
     pub mfa: Option<bool>,
     pub ticket_required: bool,
     pub undecided_expiry: Option<u64>,
+    pub reminder_after: Option<u64>,
+    pub escalate_after: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

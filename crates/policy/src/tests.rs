@@ -658,6 +658,8 @@ id = "pay"
 kinds = ["payment"]
 window = "1h 30m"
 approvers = ["manager"]
+reminder_after = "15m"
+escalate_after = "1h"
 "#,
     );
     let short = p
@@ -691,6 +693,11 @@ approvers = ["manager"]
     assert_eq!(
         (pay.max_duration_secs, pay.approval_window_secs),
         (None, Some(5400))
+    );
+    assert_eq!(
+        (pay.reminder_after_secs, pay.escalate_after_secs),
+        (Some(15 * 60), Some(3600)),
+        "the rule's reminder times, not the defaults'"
     );
     let deploy = p.plan(&request(asker(), action("deploy", "prod"))).unwrap();
     assert_eq!(deploy.approval_window_secs, Some(12 * 3600));

@@ -32,6 +32,9 @@ pub struct BreakGlassView {
     /// appropriate or inappropriate, once reviewed.
     pub outcome: Option<String>,
     pub review_notes: Option<String>,
+    /// The emergency grants (`agr_…`); ending them early
+    /// (`POST /api/v1/grants/{grant_id}/revoke`) makes the use reviewable.
+    pub grant_ids: Vec<String>,
 }
 
 impl From<&BreakGlassRow> for BreakGlassView {
@@ -52,6 +55,7 @@ impl From<&BreakGlassRow> for BreakGlassView {
             reviewed_at: b.reviewed_at.map(|t| t.to_canonical()),
             outcome: b.outcome.map(|o| o.as_str().to_owned()),
             review_notes: b.review_notes.clone(),
+            grant_ids: Vec::new(),
         }
     }
 }
@@ -70,12 +74,20 @@ pub struct BreakGlassBody {
 }
 
 async fn view(tx: &mut soxctl_store::WriteTx, use_id: &str) -> Result<BreakGlassView, Problem> {
-    tx.breakglass_uses()
+    let mut view = tx
+        .breakglass_uses()
         .await?
         .iter()
         .find(|b| b.use_id == use_id)
         .map(BreakGlassView::from)
-        .ok_or_else(|| Problem::not_found(format!("no break-glass use '{use_id}'")))
+        .ok_or_else(|| Problem::not_found(format!("no break-glass use '{use_id}'")))?;
+    view.grant_ids = tx
+        .access_grants(Some(use_id), None)
+        .await?
+        .into_iter()
+        .map(|g| g.grant_id)
+        .collect();
+    Ok(view)
 }
 
 /// Break the glass: emergency access at once, alerted at once, reviewed after.
@@ -144,12 +156,19 @@ pub(crate) async fn list(
     State(state): State<AppState>,
     Require(_read): Require<WorkflowRead>,
 ) -> Result<Json<BreakGlassList>, Problem> {
-    let uses = state
-        .store()
+    let store = state.store();
+    let mut grants: std::collections::HashMap<String, Vec<String>> = Default::default();
+    for g in store.access_grants(None, None).await? {
+        grants.entry(g.request_id).or_default().push(g.grant_id);
+    }
+    let uses = store
         .breakglass_uses()
         .await?
         .iter()
-        .map(BreakGlassView::from)
+        .map(|b| BreakGlassView {
+            grant_ids: grants.remove(&b.use_id).unwrap_or_default(),
+            ..BreakGlassView::from(b)
+        })
         .collect();
     Ok(Json(BreakGlassList { uses }))
 }
@@ -210,7 +229,7 @@ pub(crate) async fn review(
     )
     .await
     .map_err(problem)?;
-    let body = to_json(&BreakGlassView::from(&row))?;
+    let body = to_json(&view(&mut tx, &row.use_id).await?)?;
     idempotency
         .commit(store, tx, Answer::new(StatusCode::OK, body))
         .await

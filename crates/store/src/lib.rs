@@ -312,6 +312,12 @@ impl Store {
         with_conn!(self, |conn, m| m::rows::person(conn, id).await)
     }
 
+    /// The ids of a person's accounts, in every system.
+    pub async fn account_ids_of_person(&self, id: &PersonId) -> Result<Vec<String>> {
+        with_conn!(self, |conn, m| m::rows::account_ids_of_person(conn, id)
+            .await)
+    }
+
     /// Every person's keys, by (person, key id): not state, never in the ledger.
     pub async fn person_keys(&self) -> Result<PersonKeys> {
         with_conn!(self, |conn, m| m::write::person_keys(conn).await)

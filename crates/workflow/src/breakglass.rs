@@ -11,7 +11,7 @@ use soxctl_detect::due_for;
 use soxctl_model::event::Event;
 use soxctl_model::finding::{FindingOpened, FindingResolved, FindingStatus, Severity, finding_id};
 use soxctl_model::ids::{EntitlementRef, PersonId};
-use soxctl_model::inventory::{AccountKind, AccountStatus, PersonStatus};
+use soxctl_model::inventory::PersonStatus;
 use soxctl_model::principal::Principal;
 use soxctl_model::request::{
     AccessGranted, AccessItem, BreakGlassReviewed, BreakGlassRow, BreakGlassUsed, ReviewOutcome,
@@ -20,6 +20,10 @@ use soxctl_store::WriteTx;
 
 pub const UNREVIEWED: &str = "breakglass_unreviewed";
 pub const MISUSE: &str = "breakglass_misuse";
+/// Unreviewed uses a person may hold: past it, the owner reviews before the
+/// glass breaks again, so emergency access cannot become standing access
+/// by chaining uses.
+pub const MAX_UNREVIEWED: usize = 3;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Emergency {
@@ -67,6 +71,34 @@ pub async fn break_glass(
     if person.status != PersonStatus::Active {
         return Err(refused(format!("{person_id} is not active")));
     }
+    let earlier: Vec<BreakGlassRow> = tx
+        .breakglass_uses()
+        .await?
+        .into_iter()
+        .filter(|b| &b.person_id == person_id && b.reviewed_at.is_none())
+        .collect();
+    if let Some(b) = earlier
+        .iter()
+        .find(|b| b.starts_at <= ctx.now && ctx.now < b.ends_at)
+    {
+        return Err(conflict(format!(
+            "{person_id}'s break-glass use {} is in force until {}: it is not extended or stacked; when it \
+             ends, break the glass again if the emergency goes on",
+            b.use_id, b.ends_at
+        )));
+    }
+    if earlier.len() >= MAX_UNREVIEWED {
+        return Err(refused(format!(
+            "{person_id} has {} break-glass uses awaiting review ({}); they are reviewed \
+             (`soxctl breakglass review`) before another",
+            earlier.len(),
+            earlier
+                .iter()
+                .map(|b| b.use_id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
     let duration = input.duration_secs.unwrap_or(max);
     if duration == 0 || duration > max {
         return Err(refused(format!(
@@ -99,25 +131,10 @@ pub async fn break_glass(
             .and_then(|s| s.owner_id.clone());
         owners.extend(entitlement.owner_id.clone());
         owners.extend(system_owner);
-        let account = ctx
-            .inventory
-            .accounts
-            .values()
-            .find(|a| {
-                a.system_id == r.system
-                    && a.person_id.as_ref() == Some(person_id)
-                    && a.status == AccountStatus::Active
-                    && a.kind == AccountKind::Human
-            })
-            .ok_or_else(|| {
-                invalid(format!(
-                    "{person_id} has no active account in system '{}'",
-                    r.system
-                ))
-            })?;
+        let account_id = crate::create::account_of(&ctx, person_id, &r.system)?;
         items.push(AccessItem {
             system_id: r.system,
-            account_id: account.account_id.clone(),
+            account_id,
             entitlement_id: r.entitlement,
         });
     }
@@ -270,6 +287,20 @@ pub async fn review(
         return Err(refused(format!(
             "use {} is for {} to review",
             found.use_id, found.reviewer_id
+        )));
+    }
+    // What was done is known only when the window is over (or its access
+    // was revoked early).
+    let in_force = tx
+        .access_grants(Some(&found.use_id), None)
+        .await?
+        .into_iter()
+        .any(|g| g.active_at(now));
+    if in_force {
+        return Err(conflict(format!(
+            "use {} is still in force (until {}): review it when it ends, or end it now with \
+             `soxctl grant revoke`",
+            found.use_id, found.ends_at
         )));
     }
     if found.evidence.is_none() && input.evidence.is_none() {

@@ -6,12 +6,13 @@ use crate::error::{Result, WorkflowError, invalid, refused, text};
 use crate::{facts, notify, sod_check};
 use soxctl_model::event::Event;
 use soxctl_model::ids::{EntitlementRef, PersonId, RoleId};
-use soxctl_model::inventory::{AccountKind, AccountStatus, Person, PersonStatus};
+use soxctl_model::inventory::{AccountKind, AccountStatus, Inventory, Person, PersonStatus};
 use soxctl_model::principal::Principal;
 use soxctl_model::request::{
     AccessAsk, AccessItem, ActionAsk, Activation, Ask, RequestCreated, RequestRow, has_float,
 };
 use soxctl_store::WriteTx;
+use std::collections::HashSet;
 
 /// An access request as asked.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,7 +69,7 @@ pub(crate) fn check_name(what: &str, value: &str) -> Result<()> {
 
 /// The person's active human account in `system`: time-bound access is an
 /// entitlement on an account that exists.
-fn account_of(
+pub(crate) fn account_of(
     ctx: &Context,
     person: &PersonId,
     system: &soxctl_model::ids::SystemId,
@@ -200,6 +201,7 @@ fn resolve_action(a: &NewAction) -> Result<ActionAsk> {
         payload: a.payload.clone(),
         digest,
         authors,
+        unattributed_authors: Vec::new(),
     })
 }
 
@@ -212,8 +214,11 @@ pub(crate) fn author_key(author: &str) -> String {
     inner.trim().to_ascii_lowercase()
 }
 
-/// True when `person` wrote the change: named by id or by email.
-pub(crate) fn is_author(person: &Person, authors: &[String]) -> bool {
+/// True when `person` wrote the change: named by their id, their email, or
+/// the id of one of their accounts (`account_ids`). The accounts are how a
+/// person's other git identities are known: import the source-control
+/// system (GitHub, GitLab) with the commit emails as account ids.
+pub(crate) fn is_author(person: &Person, account_ids: &[&str], authors: &[String]) -> bool {
     authors.iter().any(|a| {
         let key = author_key(a);
         key == person.person_id.as_str().to_ascii_lowercase()
@@ -221,7 +226,44 @@ pub(crate) fn is_author(person: &Person, authors: &[String]) -> bool {
                 .email
                 .as_deref()
                 .is_some_and(|e| e.to_ascii_lowercase() == key)
+            || account_ids.iter().any(|id| id.to_ascii_lowercase() == key)
     })
+}
+
+/// The ids of `person`'s accounts in every system.
+pub(crate) fn account_ids_of<'a>(inventory: &'a Inventory, person: &PersonId) -> Vec<&'a str> {
+    inventory
+        .accounts
+        .values()
+        .filter(|a| a.person_id.as_ref() == Some(person))
+        .map(|a| a.account_id.as_str())
+        .collect()
+}
+
+/// The authors no person's id, email or account id names.
+fn unattributed(inventory: &Inventory, authors: &[String]) -> Vec<String> {
+    if authors.is_empty() {
+        return Vec::new();
+    }
+    let mut known: HashSet<String> = HashSet::new();
+    for p in inventory.people.values() {
+        known.insert(p.person_id.as_str().to_ascii_lowercase());
+        if let Some(e) = &p.email {
+            known.insert(e.to_ascii_lowercase());
+        }
+    }
+    for a in inventory
+        .accounts
+        .values()
+        .filter(|a| a.person_id.is_some())
+    {
+        known.insert(a.account_id.as_str().to_ascii_lowercase());
+    }
+    authors
+        .iter()
+        .filter(|a| !known.contains(&author_key(a)))
+        .cloned()
+        .collect()
 }
 
 /// Why the built-in rules keep `candidate` from approving, if they do.
@@ -252,7 +294,8 @@ pub(crate) fn builtin_exclusion(
             }
         }
         Ask::Action(a) => {
-            if is_author(candidate, &a.authors) {
+            let accounts = account_ids_of(&ctx.inventory, &candidate.person_id);
+            if is_author(candidate, &accounts, &a.authors) {
                 return Ok(Some("is an author of the change".to_owned()));
             }
         }
@@ -287,7 +330,11 @@ pub async fn create(
     }
     let mut ask = match &input.ask {
         NewAsk::Access(a) => Ask::Access(resolve_access(&ctx, &requester, a)?),
-        NewAsk::Action(a) => Ask::Action(resolve_action(a)?),
+        NewAsk::Action(a) => {
+            let mut action = resolve_action(a)?;
+            action.unattributed_authors = unattributed(&ctx.inventory, &action.authors);
+            Ask::Action(action)
+        }
     };
     // SoD first: the worst violation it would create raises the approvals
     // the policy asks for.

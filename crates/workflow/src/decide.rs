@@ -36,6 +36,11 @@ pub struct Decided {
     pub seqs: Vec<u64>,
 }
 
+pub(crate) fn before(t: Timestamp, secs: u64) -> Timestamp {
+    let secs = i64::try_from(secs).unwrap_or(i64::MAX / 2_000_000);
+    Timestamp::from_datetime(t.as_datetime() - chrono::Duration::seconds(secs))
+}
+
 pub(crate) fn after(t: Timestamp, secs: u64) -> Timestamp {
     let secs = i64::try_from(secs).unwrap_or(i64::MAX / 2_000_000);
     Timestamp::from_datetime(t.as_datetime() + chrono::Duration::seconds(secs))
@@ -116,6 +121,30 @@ pub async fn decide(
             )));
         }
     }
+    // The facts as they are now: SoD may have changed since the request was
+    // made, and a delegate is judged by the policy in force.
+    let sod = match &request.ask {
+        Ask::Access(a) => sod_check::flags(&ctx, a)?,
+        Ask::Action(_) => Vec::new(),
+    };
+    let requester = facts::person(&ctx, &request.requester_id, "requester")?;
+    let facts_now = facts::request_facts(
+        &ctx,
+        requester,
+        &request.ask,
+        sod_check::worst(&sod),
+        request.ticket.is_some(),
+    )?;
+    if on_behalf_of.is_some()
+        && let Err(r) = ctx
+            .policy
+            .may_approve_as_delegate(&facts_now, &facts::person_facts(&approver))
+    {
+        return Err(refused(format!(
+            "{approver_id} cannot decide request {} as a delegate: {}",
+            request.request_id, r.reason
+        )));
+    }
     let decided = tx.decisions(Some(&request.request_id)).await?;
     let seat = on_behalf_of.as_ref().unwrap_or(approver_id);
     if decided.iter().any(|d| {
@@ -173,8 +202,7 @@ pub async fn decide(
         Decision::Approve => {
             if let Ask::Access(a) = &request.ask {
                 // Judged now, not when asked: access may have changed since.
-                let flags = sod_check::flags(&ctx, a)?;
-                if let Some(f) = flags
+                if let Some(f) = sod
                     .iter()
                     .find(|f| !f.mitigated && f.severity == "critical")
                 {
@@ -185,8 +213,17 @@ pub async fn decide(
                     )));
                 }
             }
+            // A risk that grew since the request was made (a new SoD
+            // violation, a policy now asking for more) raises the approvals
+            // needed; nothing lowers them below what the requester was told.
+            let required = ctx
+                .policy
+                .plan(&facts_now)
+                .map(|p| p.required_approvals.max(1))
+                .unwrap_or(0)
+                .max(request.required_approvals);
             let approvals = request.approvals + 1;
-            let approved = approvals >= request.required_approvals;
+            let approved = approvals >= required;
             let valid_until = match &request.ask {
                 Ask::Action(_) if approved => Some(after(ctx.now, request.approval_window_secs)),
                 Ask::Access(a) if approved && a.activation == Activation::Manual => {
@@ -205,6 +242,8 @@ pub async fn decide(
                         comment: input.comment.clone(),
                         approvals,
                         approved,
+                        required_approvals: (required > request.required_approvals)
+                            .then_some(required),
                         valid_until,
                     }),
                 )
@@ -222,9 +261,8 @@ pub async fn decide(
                         topic: "request.approved",
                         subject: format!("Approved: {}", notify::describe(&request.ask)),
                         text: format!(
-                            "Request {} is approved ({approvals} of {}).{}",
+                            "Request {} is approved ({approvals} of {required}).{}",
                             request.request_id,
-                            request.required_approvals,
                             valid_until
                                 .map(|v| format!(" Use it before {v}."))
                                 .unwrap_or_default()

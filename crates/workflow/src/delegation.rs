@@ -54,6 +54,13 @@ pub async fn delegate(
         }
     }
     let starts_at = input.starts_at.unwrap_or(now);
+    // A delegation in the past would make decisions already taken look
+    // delegated; a minute covers clocks that differ a little.
+    if starts_at < crate::decide::before(now, 60) {
+        return Err(invalid(format!(
+            "the delegation would start at {starts_at}, in the past: a delegation starts now or later"
+        )));
+    }
     if input.ends_at <= starts_at || input.ends_at <= now {
         return Err(invalid(
             "the delegation must end in the future and after it starts",

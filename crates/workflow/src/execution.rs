@@ -16,6 +16,10 @@ use soxctl_store::WriteTx;
 /// Execution tokens last this long unless asked for less (never longer
 /// than the approval).
 pub const DEFAULT_TTL_SECS: u64 = 15 * 60;
+/// How long after its token expired an action may still be reported done:
+/// the token bounds when the action may *start* (the target checks it
+/// before running), and a long data fix or deployment may finish later.
+pub const REPORT_GRACE_SECS: u64 = 24 * 3_600;
 /// The `aud` of execution tokens.
 pub const AUDIENCE: &str = "soxctl-execution";
 
@@ -158,6 +162,15 @@ pub fn verify_execution_token(
     token: &str,
     now: Timestamp,
 ) -> Result<ExecutionClaims> {
+    verify_with_grace(key, token, now, 0)
+}
+
+fn verify_with_grace(
+    key: &VerifierKey,
+    token: &str,
+    now: Timestamp,
+    grace_secs: u64,
+) -> Result<ExecutionClaims> {
     let claims = jws::verify(key, token).map_err(|e| refused(format!("execution token: {e}")))?;
     let get = |name: &str| {
         claims
@@ -176,10 +189,16 @@ pub fn verify_execution_token(
     let expires_at = chrono::DateTime::from_timestamp(exp, 0)
         .map(Timestamp::from_datetime)
         .ok_or_else(|| invalid("execution token: 'exp' is out of range"))?;
-    if now >= expires_at {
-        return Err(conflict(format!(
-            "the execution token expired at {expires_at}: obtain a new one"
-        )));
+    if now >= crate::decide::after(expires_at, grace_secs) {
+        return Err(conflict(if grace_secs == 0 {
+            format!("the execution token expired at {expires_at}: obtain a new one")
+        } else {
+            format!(
+                "the execution token expired at {expires_at}, more than {} before this report: an action \
+                 is reported within that time; tell the request's approvers what was done",
+                crate::notify::duration_text(grace_secs)
+            )
+        }));
     }
     Ok(ExecutionClaims {
         token_id: get("jti")?,
@@ -192,7 +211,9 @@ pub fn verify_execution_token(
     })
 }
 
-/// The executor reports the action done: consumes the approval.
+/// The executor reports the action done: consumes the approval. The
+/// report is accepted up to [`REPORT_GRACE_SECS`] after the token expired,
+/// and after the approval ran out, since the token was issued while it held.
 pub async fn record_execution(
     tx: &mut WriteTx,
     reporter: &Principal,
@@ -202,7 +223,7 @@ pub async fn record_execution(
 ) -> Result<u64> {
     text("outcome", outcome, true)?;
     let now = tx.now();
-    let claims = verify_execution_token(key, token, now)?;
+    let claims = verify_with_grace(key, token, now, REPORT_GRACE_SECS)?;
     if claims.executor != reporter.to_string() {
         return Err(refused(format!(
             "this execution token was issued to {}, not {reporter}: the executor reports its own action",
@@ -230,9 +251,13 @@ pub async fn record_execution(
         .request(&claims.request_id)
         .await?
         .ok_or_else(|| WorkflowError::NotFound(format!("no request '{}'", claims.request_id)))?;
-    // The approval may have run out while the action ran: what was
-    // approved at token issue is what counts, so only consumption matters.
-    if request.status != RequestStatus::Approved {
+    // The approval may have run out (and been swept as unused) while the
+    // action ran: what was approved when the token was issued is what
+    // counts, so only a use or a cancellation stops the report.
+    if !matches!(
+        request.status,
+        RequestStatus::Approved | RequestStatus::Expired
+    ) {
         return Err(conflict(format!(
             "request {} is {}; it cannot be used again",
             request.request_id, request.status

@@ -48,6 +48,31 @@ pub struct GatePolicy {
     /// Environments where an author may deploy their own change (approval
     /// by others is still required).
     pub author_may_deploy: Vec<String>,
+    /// Environments whose changes pass the gate only when every author was
+    /// matched to a person when the change was registered: an author nobody
+    /// is known as could have approved it under another name.
+    pub require_attributed_authors: Vec<String>,
+}
+
+impl GatePolicy {
+    /// Why an approved change may still not pass the gate, judged on what
+    /// was registered.
+    fn unattributed_refusal(
+        &self,
+        env: &str,
+        action: &soxctl_model::request::ActionAsk,
+    ) -> Option<String> {
+        (self.require_attributed_authors.iter().any(|e| e == env)
+            && !action.unattributed_authors.is_empty())
+        .then(|| {
+            format!(
+                "{env} requires every author to be a known person, and {} matched nobody when the change \
+                 was registered: add their git emails as accounts of the people (import the source-control \
+                 system) and register the change again",
+                action.unattributed_authors.join(", ")
+            )
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,13 +139,20 @@ pub async fn check(
             Some(request),
         ));
     };
+    if let Some(why) = policy.unattributed_refusal(env, action) {
+        return Ok(deny(why, Some(request)));
+    }
     let decisions = store.decisions(Some(&request.request_id)).await?;
     // Approvers are people; authors are git identities: compare by the
     // person's id and email.
     for d in &decisions {
         for who in std::iter::once(&d.approver_id).chain(d.on_behalf_of.as_ref()) {
             let wrote = match store.person(who).await? {
-                Some(row) => crate::create::is_author(&row.person, &action.authors),
+                Some(row) => {
+                    let accounts = store.account_ids_of_person(who).await?;
+                    let accounts: Vec<&str> = accounts.iter().map(String::as_str).collect();
+                    crate::create::is_author(&row.person, &accounts, &action.authors)
+                }
                 None => is_author(who.as_str(), &action.authors),
             };
             if wrote {
@@ -216,6 +248,10 @@ pub async fn record_deployment(
                     ),
                 )
             }
+            Ask::Action(a) if policy.unattributed_refusal(env, a).is_some() => (
+                None,
+                policy.unattributed_refusal(env, a).unwrap_or_default(),
+            ),
             _ => (
                 Some(r.request_id.clone()),
                 format!("approved by request {}", r.request_id),

@@ -63,12 +63,13 @@ fn mitigated(ctx: &Context, risk_id: &str, identity: &str, now: Timestamp) -> bo
         .any(|m| m.risk_id == risk_id && m.identity == identity && m.active_at(now))
 }
 
-/// The worst unmitigated severity among `flags`, in the policy's terms.
+/// The worst severity among `flags`, in the policy's terms. Mitigated
+/// risks count: a mitigation makes a conflict acceptable, not smaller, so a
+/// critical one still needs the approvals a critical risk needs.
 pub fn worst(flags: &[SodFlag]) -> Option<soxctl_policy::Severity> {
     use soxctl_policy::Severity as S;
     flags
         .iter()
-        .filter(|f| !f.mitigated)
         .filter_map(|f| match f.severity.as_str() {
             "low" => Some(S::Low),
             "medium" => Some(S::Medium),

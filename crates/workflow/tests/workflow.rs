@@ -58,6 +58,10 @@ on_both_backends!(
     revocations_are_confirmed_by_the_next_import,
     undecided_requests_remind_then_escalate_once,
     activation_is_judged_again_when_it_happens,
+    two_of_two_approvals_at_once_both_count,
+    approvals_needed_rise_with_a_new_critical_risk,
+    delegates_are_judged_as_approvers_themselves,
+    authors_are_known_by_their_accounts_and_unknown_ones_are_flagged,
 );
 
 struct Env {
@@ -200,6 +204,11 @@ impl Env {
 
     /// As `import`, with extra `grants.csv` lines.
     async fn import_with(&self, terminated: &[&str], extra_grants: &str) {
+        self.import_full(terminated, "", extra_grants).await
+    }
+
+    /// As `import`, with extra `accounts.csv` and `grants.csv` lines.
+    async fn import_full(&self, terminated: &[&str], extra_accounts: &str, extra_grants: &str) {
         let n = self.size().await;
         let dir = self
             .dir
@@ -231,7 +240,8 @@ erp,sam,sys,human,active,,true
 erp,vera,vend,human,active,,true
 erp,dan,del,human,active,,true
 "
-                .to_owned(),
+                .to_owned()
+                    + extra_accounts,
             ),
             (
                 "grants.csv",
@@ -294,6 +304,27 @@ erp,vera,VENDOR_CREATE,,direct
         let report = soxctl_workflow::sweep(&mut tx).await.unwrap();
         tx.commit().await.unwrap();
         report
+    }
+
+    /// A mitigation of P2P-01 for `identity`, approved by mgr.
+    async fn mitigate(&self, identity: &str) {
+        let mut tx = self.store.begin_write().await.unwrap();
+        tx.grant_mitigation(
+            &actor(),
+            MitigationRequest {
+                risk_id: "P2P-01".into(),
+                identity: identity.into(),
+                control: "weekly vendor payment review".into(),
+                owner_id: pid("mgr"),
+                approver_id: pid("mgr"),
+                reason: "cover during month end".into(),
+                expires_at: ts("2026-06-01T00:00:00Z"),
+            },
+            soxctl_model::clock::Clock::now(self.clock.as_ref()),
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
     }
 
     async fn status(&self, request_id: &str) -> RequestStatus {
@@ -981,8 +1012,12 @@ async fn execution_tokens_are_bound_and_single_use(env: Env) {
     .await
     .unwrap();
     tx.commit().await.unwrap();
-    env.clock.set(ts("2026-03-02T09:01:00Z"));
-    conflict(report(ci.clone(), token.token).await, "expired");
+    // The token is checked offline when the action starts: one minute later
+    // it no longer lets anything start.
+    conflict(
+        verify_execution_token(&key.verifier(), &token.token, ts("2026-03-02T09:01:00Z")),
+        "expired at",
+    );
     env.clock.set(ts("2026-03-03T09:00:00Z"));
     let mut tx = env.store.begin_write().await.unwrap();
     let late = issue_execution_token(
@@ -990,7 +1025,7 @@ async fn execution_tokens_are_bound_and_single_use(env: Env) {
         &ci,
         &key,
         TokenInput {
-            request_id: second,
+            request_id: second.clone(),
             digest: digest2,
             env: "prod".into(),
             ttl_secs: None,
@@ -999,6 +1034,45 @@ async fn execution_tokens_are_bound_and_single_use(env: Env) {
     .await;
     conflict(late, "expired at 2026-03-03T09:00:00");
     drop(tx);
+    // The action that started under the token ran long: its report comes
+    // after the token and the approval ran out, and the sweep has expired
+    // the approval as unused. It is still recorded, and consumes it.
+    assert_eq!(env.sweep(&env.store).await.requests_expired, 1);
+    assert_eq!(env.status(&second).await, RequestStatus::Expired);
+    env.clock.set(ts("2026-03-03T09:00:59Z"));
+    report(ci.clone(), token.token.clone()).await.unwrap();
+    assert_eq!(env.status(&second).await, RequestStatus::Consumed);
+    conflict(report(ci.clone(), token.token).await, "was used at");
+
+    // Past the grace, a report is refused.
+    let third = env
+        .ask("req", payment(serde_json::json!({"invoice": "993"})))
+        .await
+        .unwrap();
+    env.decide("mgr", &third, Decision::Approve).await.unwrap();
+    let mut tx = env.store.begin_write().await.unwrap();
+    let token = issue_execution_token(
+        &mut tx,
+        &ci,
+        &key,
+        TokenInput {
+            request_id: third.clone(),
+            digest: soxctl_ledger::digest::action_digest(
+                "prod",
+                "payment",
+                &serde_json::json!({"invoice": "993"}),
+            )
+            .unwrap(),
+            env: "prod".into(),
+            ttl_secs: Some(60),
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    env.clock.set(ts("2026-03-04T09:02:00Z"));
+    conflict(report(ci.clone(), token.token).await, "more than 1d");
+    assert_ne!(env.status(&third).await, RequestStatus::Consumed);
     env.verify().await;
 }
 
@@ -1042,6 +1116,7 @@ async fn the_gate_allows_only_approved_commits_deployed_by_non_authors(env: Env)
     );
     let dev = GatePolicy {
         author_may_deploy: vec!["prod".into()],
+        ..GatePolicy::default()
     };
     assert!(
         check(&env.store, &dev, commit, "prod", "olga@example.com")
@@ -1172,6 +1247,7 @@ async fn the_gate_allows_only_approved_commits_deployed_by_non_authors(env: Env)
                 comment: None,
                 approvals: 1,
                 approved: true,
+                required_approvals: None,
                 valid_until: Some(ts("2026-03-09T00:00:00Z")),
             }),
         )
@@ -1260,6 +1336,10 @@ async fn break_glass_is_immediate_alerted_and_reviewed(env: Env) {
         }
     };
     assert_eq!(open("breakglass_unreviewed").await, 1);
+    conflict(
+        use_glass("sys", emergency(1)).await,
+        "not extended or stacked",
+    );
 
     let do_review = |who: &'static str, evidence: Option<&str>| {
         let store = env.store.clone();
@@ -1278,6 +1358,9 @@ async fn break_glass_is_immediate_alerted_and_reviewed(env: Env) {
             r
         }
     };
+    conflict(do_review("own", Some("rec-1")).await, "still in force");
+    env.clock.set(ts("2026-03-02T10:00:00Z"));
+    assert_eq!(env.sweep(&env.store).await.grants_expired, 1);
     refused(do_review("sys", Some("rec-1")).await, "own break-glass use");
     refused(
         do_review("mgr", Some("rec-1")).await,
@@ -1294,8 +1377,16 @@ async fn break_glass_is_immediate_alerted_and_reviewed(env: Env) {
     assert_eq!(open("breakglass_misuse").await, 1);
     conflict(do_review("own", Some("x")).await, "reviewed already");
 
-    env.clock.set(ts("2026-03-02T10:00:00Z"));
-    assert_eq!(env.sweep(&env.store).await.grants_expired, 1);
+    // Uses one after another, none reviewed: the fourth waits for reviews.
+    for hour in ["11", "12", "13"] {
+        env.clock.set(ts(&format!("2026-03-02T{hour}:00:00Z")));
+        use_glass("sys", emergency(1)).await.unwrap();
+    }
+    env.clock.set(ts("2026-03-02T14:00:00Z"));
+    refused(
+        use_glass("sys", emergency(1)).await,
+        "3 break-glass uses awaiting review",
+    );
     env.verify().await;
 }
 
@@ -1421,5 +1512,241 @@ async fn activation_is_judged_again_when_it_happens(env: Env) {
     env.decide("own", &gl, Decision::Approve).await.unwrap();
     env.import(&["req"]).await;
     refused(activate(gl).await, "no longer active");
+    env.verify().await;
+}
+
+async fn two_of_two_approvals_at_once_both_count(env: Env) {
+    // vend holds VENDOR_CREATE: AP_PAY completes P2P-01 (critical), so two
+    // approvals; sam is excluded (he holds VENDOR_CREATE too), leaving own
+    // and mgr. Both decide at the same moment: neither approval is lost.
+    let mut request = access("erp:AP_PAY", Some(1));
+    if let NewAsk::Access(a) = &mut request.ask {
+        a.person_id = Some(pid("vend"));
+    }
+    let id = env.ask("req", request).await.unwrap();
+    let row = env.store.request(&id).await.unwrap().unwrap();
+    assert_eq!(row.required_approvals, 2);
+    assert_eq!(row.approvers, [pid("own"), pid("mgr")]);
+    env.mitigate("vend").await;
+    let env = Arc::new(env);
+    let (a, b) = tokio::join!(
+        {
+            let env = env.clone();
+            let id = id.clone();
+            async move { env.decide("own", &id, Decision::Approve).await }
+        },
+        {
+            let env = env.clone();
+            let id = id.clone();
+            async move { env.decide("mgr", &id, Decision::Approve).await }
+        }
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    let mut counts = [a.request.approvals, b.request.approvals];
+    counts.sort();
+    assert_eq!(counts, [1, 2], "each approval saw the other's");
+    let row = env.store.request(&id).await.unwrap().unwrap();
+    assert_eq!((row.status, row.approvals), (RequestStatus::Approved, 2));
+    assert_eq!(env.store.decisions(Some(&id)).await.unwrap().len(), 2);
+    assert_eq!(
+        env.store
+            .access_grants(Some(&id), None)
+            .await
+            .unwrap()
+            .len(),
+        1,
+        "the grant starts once"
+    );
+    env.verify().await;
+}
+
+async fn approvals_needed_rise_with_a_new_critical_risk(env: Env) {
+    // del asks for AP_PAY with no conflict: one approval.
+    let id = env.ask("del", access("erp:AP_PAY", Some(1))).await.unwrap();
+    let row = env.store.request(&id).await.unwrap().unwrap();
+    assert_eq!((row.required_approvals, row.sod.len()), (1, 0));
+    // Before anyone decides, del is given VENDOR_CREATE: AP_PAY would now
+    // complete P2P-01, a critical risk.
+    env.import_with(&[], "erp,dan,VENDOR_CREATE,,direct\n")
+        .await;
+    refused(
+        env.decide("own", &id, Decision::Approve).await,
+        "critical SoD violation (P2P-01)",
+    );
+    env.mitigate("del").await;
+    let first = env.decide("own", &id, Decision::Approve).await.unwrap();
+    assert_eq!(
+        (
+            first.request.status,
+            first.request.approvals,
+            first.request.required_approvals
+        ),
+        (RequestStatus::Pending, 1, 2),
+        "the critical risk asks for a second approval, as if it had been known at the start"
+    );
+    let second = env.decide("mgr", &id, Decision::Approve).await.unwrap();
+    assert_eq!(second.request.status, RequestStatus::Approved);
+    env.verify().await;
+}
+
+async fn delegates_are_judged_as_approvers_themselves(env: Env) {
+    let delegate = |from: &'static str, to: &'static str, starts_at: Option<Timestamp>| {
+        let store = env.store.clone();
+        async move {
+            let mut tx = store.begin_write().await.unwrap();
+            let r = soxctl_workflow::delegate(
+                &mut tx,
+                &actor(),
+                &pid(from),
+                NewDelegation {
+                    delegate_id: pid(to),
+                    starts_at,
+                    ends_at: ts("2026-03-09T00:00:00Z"),
+                    reason: "holiday".into(),
+                },
+            )
+            .await;
+            if r.is_ok() {
+                tx.commit().await.unwrap();
+            }
+            r
+        }
+    };
+    // A delegation cannot start in the past: decisions already taken would
+    // look delegated.
+    assert!(matches!(
+        delegate("mgr", "del", Some(ts("2026-03-02T08:00:00Z"))).await,
+        Err(WorkflowError::Invalid(m)) if m.contains("in the past")
+    ));
+    // The requester as the delegate still never approves their own request.
+    delegate("mgr", "req", None).await.unwrap();
+    let own_request = env.ask("req", access("erp:GL_POST", None)).await.unwrap();
+    refused(
+        env.decide("req", &own_request, Decision::Approve).await,
+        "nobody approves their own request",
+    );
+    // The policy's Cedar text forbids deputies to approve: a delegation
+    // does not widen who may.
+    let mut tx = env.store.begin_write().await.unwrap();
+    tx.load_document(
+        &actor(),
+        DocumentKind::Policies,
+        "approvals.toml",
+        &format!(
+            "cedar = '''\npermit (principal, action, resource);\nforbid (principal, action == Action::\"approve\", resource) when {{ principal.title == \"Deputy\" }};\n'''\n{POLICIES}"
+        ),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    delegate("own", "del", None).await.unwrap();
+    let id = env.ask("vend", access("erp:GL_POST", None)).await.unwrap();
+    refused(
+        env.decide("del", &id, Decision::Approve).await,
+        "as a delegate",
+    );
+    assert!(env.store.decisions(Some(&id)).await.unwrap().is_empty());
+    env.decide("own", &id, Decision::Approve).await.unwrap();
+    env.verify().await;
+}
+
+async fn authors_are_known_by_their_accounts_and_unknown_ones_are_flagged(env: Env) {
+    use soxctl_model::request::Ask;
+    use soxctl_workflow::gate::{GatePolicy, check, deploy_payload, record_deployment};
+    // Olga commits from a private address, known as her account.
+    env.import_full(&[], "erp,olga.o@gmail.com,own,human,active,,\n", "")
+        .await;
+    let mut tx = env.store.begin_write().await.unwrap();
+    tx.load_document(
+        &actor(),
+        DocumentKind::Policies,
+        "approvals.toml",
+        &format!(
+            "{POLICIES}\n[[action]]\nid = \"deploy\"\nkinds = [\"deploy\"]\napprovers = [\"person:own\", \"manager\"]\n"
+        ),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let commit = "4f1c2d7e9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d";
+    let mut tx = env.store.begin_write().await.unwrap();
+    let created = soxctl_workflow::create(
+        &mut tx,
+        &actor(),
+        &pid("req"),
+        NewRequest {
+            ask: NewAsk::Action(NewAction {
+                kind: "deploy".into(),
+                env: "prod".into(),
+                payload: deploy_payload(commit),
+                authors: vec![
+                    "Olga <Olga.O@gmail.com>".into(),
+                    "Ghost <ghost@elsewhere.org>".into(),
+                ],
+            }),
+            justification: "release 4.3".into(),
+            ticket: None,
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    assert!(
+        created
+            .excluded
+            .iter()
+            .any(|(p, why)| p == &pid("own") && why.contains("author")),
+        "{:?}",
+        created.excluded
+    );
+    let id = created.request.request_id.clone();
+    let Ask::Action(action) = &created.request.ask else {
+        panic!("an action")
+    };
+    assert_eq!(action.unattributed_authors, ["Ghost <ghost@elsewhere.org>"]);
+    refused(env.decide("own", &id, Decision::Approve).await, "author");
+    env.decide("mgr", &id, Decision::Approve).await.unwrap();
+    let lenient = GatePolicy::default();
+    let strict = GatePolicy {
+        require_attributed_authors: vec!["prod".into()],
+        ..GatePolicy::default()
+    };
+    assert!(
+        check(&env.store, &lenient, commit, "prod", "sam@example.com")
+            .await
+            .unwrap()
+            .allowed
+    );
+    let denied = check(&env.store, &strict, commit, "prod", "sam@example.com")
+        .await
+        .unwrap();
+    assert!(!denied.allowed);
+    assert!(
+        denied.reason.contains("ghost@elsewhere.org"),
+        "{}",
+        denied.reason
+    );
+    assert!(
+        !check(&env.store, &lenient, commit, "prod", "olga.o@gmail.com")
+            .await
+            .unwrap()
+            .allowed,
+        "an author deploys under her private address"
+    );
+    let mut tx = env.store.begin_write().await.unwrap();
+    let deployed = record_deployment(
+        &mut tx,
+        &actor(),
+        &strict,
+        commit,
+        "prod",
+        "sam@example.com",
+        None,
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    assert!(deployed.finding_id.is_some(), "{}", deployed.reason);
+    assert_eq!(env.status(&id).await, RequestStatus::Approved);
     env.verify().await;
 }

@@ -169,9 +169,7 @@ pub async fn run(config: &Config, args: DemoArgs) -> CmdResult {
     let options = soxctl_server::ServerOptions {
         metrics_public: false,
         hygiene: config.hygiene.policy(),
-        gate: soxctl_workflow::gate::GatePolicy {
-            author_may_deploy: config.gate.author_may_deploy.clone(),
-        },
+        gate: config.gate.policy(),
     };
     serve::serve(
         store,

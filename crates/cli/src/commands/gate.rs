@@ -66,8 +66,16 @@ fn authors(repo: &Path, range: &[&str]) -> Result<Vec<String>, crate::exit::Fail
     Ok(found)
 }
 
+/// The repository's name in deployment records: its `origin` remote as
+/// `host/path` (the same in every clone and CI runner), else the name of its
+/// top directory.
 fn repo_name(repo: &Path, given: Option<String>) -> Result<String, crate::exit::Failure> {
     if let Some(name) = given {
+        return Ok(name);
+    }
+    if let Ok(url) = git(repo, &["remote", "get-url", "origin"])
+        && let Some(name) = remote_name(url.trim())
+    {
         return Ok(name);
     }
     let top = git(repo, &["rev-parse", "--show-toplevel"])?;
@@ -75,6 +83,23 @@ fn repo_name(repo: &Path, given: Option<String>) -> Result<String, crate::exit::
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "repo".to_owned()))
+}
+
+/// `https://user:secret@github.com/acme/app.git`, `ssh://git@github.com:22/acme/app`
+/// and `git@github.com:acme/app.git` all name `github.com/acme/app`; the
+/// credentials never reach the ledger.
+fn remote_name(url: &str) -> Option<String> {
+    let (host_part, path) = match url.split_once("://") {
+        Some((_, rest)) => rest.split_once('/')?,
+        // scp-like syntax: [user@]host:path
+        None if !url.starts_with('/') && !url.starts_with('.') => url.split_once(':')?,
+        None => return None,
+    };
+    let host = host_part.rsplit('@').next()?;
+    let host = host.split(':').next()?.to_ascii_lowercase();
+    let path = path.trim_matches('/');
+    let path = path.strip_suffix(".git").unwrap_or(path);
+    (!host.is_empty() && !path.is_empty()).then(|| format!("{host}/{path}"))
 }
 
 fn commit_of(repo: Option<&Path>, commit: &str) -> Result<String, crate::exit::Failure> {
@@ -164,6 +189,18 @@ pub async fn run(command: GateCommand) -> CmdResult {
                         .join(", "))
                     .unwrap_or_default()
             );
+            let unattributed: Vec<&str> = created
+                .pointer("/ask/action/unattributed_authors")
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            if !unattributed.is_empty() {
+                eprintln!(
+                    "warning: {} matched no person's email, id or account, so nobody is kept from approving \
+                     as them; environments in `[gate] require_attributed_authors` refuse this change",
+                    unattributed.join(", ")
+                );
+            }
             print_object(Format::resolve(format), &created)?;
             Ok(Exit::Ok)
         }
@@ -352,5 +389,30 @@ pub async fn run(command: GateCommand) -> CmdResult {
             eprintln!("valid: signed by {}", verifier.name());
             Ok(Exit::Ok)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::remote_name;
+
+    #[test]
+    fn remotes_name_the_same_repository_however_they_are_written() {
+        for url in [
+            "https://github.com/acme/app.git",
+            "https://ci-bot:ghp_secret@GitHub.com/acme/app",
+            "ssh://git@github.com:22/acme/app.git",
+            "git@github.com:acme/app.git",
+            "github.com:acme/app/",
+        ] {
+            assert_eq!(
+                remote_name(url).as_deref(),
+                Some("github.com/acme/app"),
+                "{url}"
+            );
+        }
+        assert_eq!(remote_name("/srv/git/app.git"), None);
+        assert_eq!(remote_name("../app"), None);
+        assert_eq!(remote_name("https://github.com"), None);
     }
 }

@@ -26,9 +26,7 @@ pub async fn run(config: &Config, args: ServeArgs) -> CmdResult {
         ServerOptions {
             metrics_public: args.metrics_public || config.server.metrics_public,
             hygiene: config.hygiene.policy(),
-            gate: soxctl_workflow::gate::GatePolicy {
-                author_may_deploy: config.gate.author_may_deploy.clone(),
-            },
+            gate: config.gate.policy(),
         },
         None,
         config.scim_correlation(),

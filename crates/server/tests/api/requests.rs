@@ -256,6 +256,22 @@ async fn break_glass_is_granted_at_once_and_reviewed_by_the_owner() {
         assert_eq!(listed["uses"].as_array().unwrap().len(), 1);
         let review = format!("/api/v1/breakglass/{id}/review");
         let body = r#"{"outcome":"appropriate","notes":"INC-7","evidence":"siem:session/1"}"#;
+        // Reviewed once the window is over: here, ended early by an admin.
+        post(&app, &review, Some(OLGA), None, body)
+            .await
+            .problem(StatusCode::CONFLICT, "conflict");
+        for grant in used["grant_ids"].as_array().unwrap() {
+            let revoke = format!("/api/v1/grants/{}/revoke", grant.as_str().unwrap());
+            let ended = post(
+                &app,
+                &revoke,
+                Some(ADMIN),
+                None,
+                r#"{"reason":"incident closed"}"#,
+            )
+            .await;
+            assert_eq!(ended.status, StatusCode::OK, "{}", ended.text());
+        }
         post(&app, &review, Some(RITA), None, body)
             .await
             .problem(StatusCode::FORBIDDEN, "refused");

@@ -280,27 +280,34 @@ pub async fn update_request(conn: &mut Conn, id: &str, update: &RequestUpdate) -
     let done = match update {
         RequestUpdate::Approval {
             approvals,
+            required,
             approved_at: Some(at),
             valid_until,
         } => sqlx::query(
-            "UPDATE requests SET approvals = $1, status = 'approved', decided_at = $2, valid_until = $3 \
-             WHERE request_id = $4",
+            "UPDATE requests SET approvals = $1, status = 'approved', decided_at = $2, valid_until = $3, \
+             required_approvals = COALESCE($5, required_approvals) WHERE request_id = $4",
         )
         .bind(i64::from(*approvals))
         .bind(at.to_canonical())
         .bind(ts(valid_until))
         .bind(id)
+        .bind(required.map(i64::from))
         .execute(&mut *conn)
         .await?,
         RequestUpdate::Approval {
             approvals,
+            required,
             approved_at: None,
             ..
-        } => sqlx::query("UPDATE requests SET approvals = $1 WHERE request_id = $2")
-            .bind(i64::from(*approvals))
-            .bind(id)
-            .execute(&mut *conn)
-            .await?,
+        } => sqlx::query(
+            "UPDATE requests SET approvals = $1, required_approvals = COALESCE($3, required_approvals) \
+             WHERE request_id = $2",
+        )
+        .bind(i64::from(*approvals))
+        .bind(id)
+        .bind(required.map(i64::from))
+        .execute(&mut *conn)
+        .await?,
         RequestUpdate::Closed { status, at, reason } => sqlx::query(
             "UPDATE requests SET status = $1, decided_at = COALESCE(decided_at, $2), closed_reason = $3 \
              WHERE request_id = $4",

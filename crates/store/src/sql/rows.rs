@@ -886,6 +886,16 @@ pub async fn person(conn: &mut Conn, id: &PersonId) -> Result<Option<PersonRow>>
     row.map(person_row).transpose()
 }
 
+/// The ids of a person's accounts, in every system.
+pub async fn account_ids_of_person(conn: &mut Conn, id: &PersonId) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT account_id FROM accounts WHERE person_id = $1 ORDER BY account_id",
+    )
+    .bind(id.as_str())
+    .fetch_all(conn)
+    .await?)
+}
+
 fn person_row(row: PersonTuple) -> Result<PersonRow> {
     let (id, name, email, manager, department, title, status, hire, term, erased) = row;
     const T: &str = "people";
