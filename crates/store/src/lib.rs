@@ -312,10 +312,10 @@ impl Store {
         with_conn!(self, |conn, m| m::rows::person(conn, id).await)
     }
 
-    /// The ids of a person's accounts, in every system.
-    pub async fn account_ids_of_person(&self, id: &PersonId) -> Result<Vec<String>> {
-        with_conn!(self, |conn, m| m::rows::account_ids_of_person(conn, id)
-            .await)
+    /// The names a person may sign commits with: id, email and account ids,
+    /// lowercased; empty for an unknown person.
+    pub async fn identity_keys_of_person(&self, id: &PersonId) -> Result<Vec<String>> {
+        with_conn!(self, |conn, m| m::rows::identity_keys_of_person(conn, id).await)
     }
 
     /// Every person's keys, by (person, key id): not state, never in the ledger.

@@ -147,13 +147,14 @@ pub async fn check(
     // person's id and email.
     for d in &decisions {
         for who in std::iter::once(&d.approver_id).chain(d.on_behalf_of.as_ref()) {
-            let wrote = match store.person(who).await? {
-                Some(row) => {
-                    let accounts = store.account_ids_of_person(who).await?;
-                    let accounts: Vec<&str> = accounts.iter().map(String::as_str).collect();
-                    crate::create::is_author(&row.person, &accounts, &action.authors)
-                }
-                None => is_author(who.as_str(), &action.authors),
+            let keys = store.identity_keys_of_person(who).await?;
+            let wrote = if keys.is_empty() {
+                is_author(who.as_str(), &action.authors)
+            } else {
+                action
+                    .authors
+                    .iter()
+                    .any(|a| keys.contains(&author_key(a)))
             };
             if wrote {
                 return Ok(deny(

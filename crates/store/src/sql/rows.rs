@@ -886,14 +886,23 @@ pub async fn person(conn: &mut Conn, id: &PersonId) -> Result<Option<PersonRow>>
     row.map(person_row).transpose()
 }
 
-/// The ids of a person's accounts, in every system.
-pub async fn account_ids_of_person(conn: &mut Conn, id: &PersonId) -> Result<Vec<String>> {
-    Ok(sqlx::query_scalar(
-        "SELECT account_id FROM accounts WHERE person_id = $1 ORDER BY account_id",
+/// The names a person may sign commits with: their id, their email and
+/// the ids of their accounts in every system, lowercased; empty when the
+/// person is unknown. One query: the change gate asks it per approval.
+pub async fn identity_keys_of_person(conn: &mut Conn, id: &PersonId) -> Result<Vec<String>> {
+    let keys: Vec<Option<String>> = sqlx::query_scalar(
+        "SELECT person_id FROM people WHERE person_id = $1 \
+         UNION ALL SELECT email FROM people WHERE person_id = $1 \
+         UNION ALL SELECT account_id FROM accounts WHERE person_id = $1",
     )
     .bind(id.as_str())
     .fetch_all(conn)
-    .await?)
+    .await?;
+    Ok(keys
+        .into_iter()
+        .flatten()
+        .map(|k| k.to_ascii_lowercase())
+        .collect())
 }
 
 fn person_row(row: PersonTuple) -> Result<PersonRow> {
