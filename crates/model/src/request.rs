@@ -68,6 +68,10 @@ pub struct ActionAsk {
     /// registered: nobody can be kept from approving as them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unattributed_authors: Vec<String>,
+    /// The people the authors were matched to (by id, email or account id)
+    /// when the change was registered.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub author_people: Vec<PersonId>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -700,6 +704,7 @@ mod tests {
                 digest: "sha256:00".into(),
                 authors: vec![],
                 unattributed_authors: vec![],
+                author_people: vec![],
             }),
             justification: "release".into(),
             ticket: None,

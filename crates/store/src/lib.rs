@@ -315,7 +315,8 @@ impl Store {
     /// The names a person may sign commits with: id, email and account ids,
     /// lowercased; empty for an unknown person.
     pub async fn identity_keys_of_person(&self, id: &PersonId) -> Result<Vec<String>> {
-        with_conn!(self, |conn, m| m::rows::identity_keys_of_person(conn, id).await)
+        with_conn!(self, |conn, m| m::rows::identity_keys_of_person(conn, id)
+            .await)
     }
 
     /// Every person's keys, by (person, key id): not state, never in the ledger.

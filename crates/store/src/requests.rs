@@ -98,6 +98,18 @@ impl WriteTx {
         .await)
     }
 
+    /// As [`Store::identity_keys_of_person`], inside the write.
+    pub async fn identity_keys_of_person(
+        &mut self,
+        id: &soxctl_model::ids::PersonId,
+    ) -> Result<Vec<String>> {
+        each!(self, WriteTx, |tx, m| m::rows::identity_keys_of_person(
+            tx.conn().await?,
+            id
+        )
+        .await)
+    }
+
     pub async fn access_grants(
         &mut self,
         request_id: Option<&str>,

@@ -12,7 +12,7 @@ use soxctl_model::request::{
     AccessAsk, AccessItem, ActionAsk, Activation, Ask, RequestCreated, RequestRow, has_float,
 };
 use soxctl_store::WriteTx;
-use std::collections::HashSet;
+use std::collections::HashMap;
 
 /// An access request as asked.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -202,6 +202,7 @@ fn resolve_action(a: &NewAction) -> Result<ActionAsk> {
         digest,
         authors,
         unattributed_authors: Vec::new(),
+        author_people: Vec::new(),
     })
 }
 
@@ -240,30 +241,35 @@ pub(crate) fn account_ids_of<'a>(inventory: &'a Inventory, person: &PersonId) ->
         .collect()
 }
 
-/// The authors no person's id, email or account id names.
-fn unattributed(inventory: &Inventory, authors: &[String]) -> Vec<String> {
+/// Who wrote the change: the people the authors name (by person id, email
+/// or account id), and the authors nobody is known as.
+fn attribute(inventory: &Inventory, authors: &[String]) -> (Vec<PersonId>, Vec<String>) {
     if authors.is_empty() {
-        return Vec::new();
+        return (Vec::new(), Vec::new());
     }
-    let mut known: HashSet<String> = HashSet::new();
+    let mut known: HashMap<String, &PersonId> = HashMap::new();
     for p in inventory.people.values() {
-        known.insert(p.person_id.as_str().to_ascii_lowercase());
+        known.insert(p.person_id.as_str().to_ascii_lowercase(), &p.person_id);
         if let Some(e) = &p.email {
-            known.insert(e.to_ascii_lowercase());
+            known.insert(e.to_ascii_lowercase(), &p.person_id);
         }
     }
-    for a in inventory
-        .accounts
-        .values()
-        .filter(|a| a.person_id.is_some())
-    {
-        known.insert(a.account_id.as_str().to_ascii_lowercase());
+    for a in inventory.accounts.values() {
+        if let Some(p) = &a.person_id {
+            known.insert(a.account_id.as_str().to_ascii_lowercase(), p);
+        }
     }
-    authors
-        .iter()
-        .filter(|a| !known.contains(&author_key(a)))
-        .cloned()
-        .collect()
+    let mut people = Vec::new();
+    let mut unattributed = Vec::new();
+    for author in authors {
+        match known.get(&author_key(author)) {
+            Some(p) => people.push((*p).clone()),
+            None => unattributed.push(author.clone()),
+        }
+    }
+    people.sort();
+    people.dedup();
+    (people, unattributed)
 }
 
 /// Why the built-in rules keep `candidate` from approving, if they do.
@@ -295,7 +301,9 @@ pub(crate) fn builtin_exclusion(
         }
         Ask::Action(a) => {
             let accounts = account_ids_of(&ctx.inventory, &candidate.person_id);
-            if is_author(candidate, &accounts, &a.authors) {
+            if a.author_people.contains(&candidate.person_id)
+                || is_author(candidate, &accounts, &a.authors)
+            {
                 return Ok(Some("is an author of the change".to_owned()));
             }
         }
@@ -332,7 +340,8 @@ pub async fn create(
         NewAsk::Access(a) => Ask::Access(resolve_access(&ctx, &requester, a)?),
         NewAsk::Action(a) => {
             let mut action = resolve_action(a)?;
-            action.unattributed_authors = unattributed(&ctx.inventory, &action.authors);
+            (action.author_people, action.unattributed_authors) =
+                attribute(&ctx.inventory, &action.authors);
             Ask::Action(action)
         }
     };

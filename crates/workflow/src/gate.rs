@@ -98,6 +98,26 @@ fn is_author(who: &str, authors: &[String]) -> bool {
     authors.iter().any(|a| author_key(a) == key)
 }
 
+/// The deployer is an author under the name they deploy with, or under
+/// any other identity of an author (their id, email, account ids): a CI
+/// job's pusher email need not be the address the commits carry.
+async fn deployer_is_author(
+    store: &Store,
+    deployer: &str,
+    action: &soxctl_model::request::ActionAsk,
+) -> Result<bool> {
+    if is_author(deployer, &action.authors) {
+        return Ok(true);
+    }
+    let key = author_key(deployer);
+    for person in &action.author_people {
+        if store.identity_keys_of_person(person).await?.contains(&key) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 /// Read-only: may `deployer` deploy `commit` to `env` now?
 pub async fn check(
     store: &Store,
@@ -147,16 +167,7 @@ pub async fn check(
     // person's id and email.
     for d in &decisions {
         for who in std::iter::once(&d.approver_id).chain(d.on_behalf_of.as_ref()) {
-            let keys = store.identity_keys_of_person(who).await?;
-            let wrote = if keys.is_empty() {
-                is_author(who.as_str(), &action.authors)
-            } else {
-                action
-                    .authors
-                    .iter()
-                    .any(|a| keys.contains(&author_key(a)))
-            };
-            if wrote {
+            if action.author_people.contains(who) || is_author(who.as_str(), &action.authors) {
                 return Ok(deny(
                     format!("{who} approved a change they wrote"),
                     Some(request),
@@ -164,7 +175,9 @@ pub async fn check(
             }
         }
     }
-    if !policy.author_may_deploy.iter().any(|e| e == env) && is_author(deployer, &action.authors) {
+    if !policy.author_may_deploy.iter().any(|e| e == env)
+        && deployer_is_author(store, deployer, action).await?
+    {
         return Ok(deny(
             format!("{deployer} wrote part of this change and may not deploy it to {env}"),
             Some(request),
@@ -235,20 +248,25 @@ pub async fn record_deployment(
         .iter()
         .rev()
         .find(|r| r.status == RequestStatus::Approved && r.usable_at(now));
+    let mut by_author = false;
+    if let Some(Ask::Action(a)) = approved.map(|r| &r.ask)
+        && !policy.author_may_deploy.iter().any(|e| e == env)
+    {
+        by_author = is_author(deployer, &a.authors);
+        let key = author_key(deployer);
+        for person in &a.author_people {
+            by_author = by_author || tx.identity_keys_of_person(person).await?.contains(&key);
+        }
+    }
     let (request_id, reason) = match approved {
         Some(r) => match &r.ask {
-            Ask::Action(a)
-                if !policy.author_may_deploy.iter().any(|e| e == env)
-                    && is_author(deployer, &a.authors) =>
-            {
-                (
-                    None,
-                    format!(
-                        "{deployer} deployed a change they wrote (request {})",
-                        r.request_id
-                    ),
-                )
-            }
+            Ask::Action(_) if by_author => (
+                None,
+                format!(
+                    "{deployer} deployed a change they wrote (request {})",
+                    r.request_id
+                ),
+            ),
             Ask::Action(a) if policy.unattributed_refusal(env, a).is_some() => (
                 None,
                 policy.unattributed_refusal(env, a).unwrap_or_default(),

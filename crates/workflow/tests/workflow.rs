@@ -1733,6 +1733,15 @@ async fn authors_are_known_by_their_accounts_and_unknown_ones_are_flagged(env: E
             .allowed,
         "an author deploys under her private address"
     );
+    let by_work_address = check(&env.store, &lenient, commit, "prod", "olga@example.com")
+        .await
+        .unwrap();
+    assert!(
+        !by_work_address.allowed && by_work_address.reason.contains("may not deploy"),
+        "an author deploys under her work address, not the one her commits carry: {}",
+        by_work_address.reason
+    );
+    assert_eq!(action.author_people, [pid("own")]);
     let mut tx = env.store.begin_write().await.unwrap();
     let deployed = record_deployment(
         &mut tx,
