@@ -83,6 +83,9 @@ pub enum Command {
     /// Hand your approvals to a delegate while away (talks to a server).
     #[command(subcommand)]
     Delegation(DelegationCommand),
+    /// Messages waiting for delivery (notifications, webhooks): status, list, requeue dead letters.
+    #[command(subcommand)]
+    Outbox(OutboxCommand),
     /// Benchmarks (results table on stdout; figures go in docs/BENCHMARKS.md).
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -369,6 +372,38 @@ pub enum BreakglassCommand {
         server: crate::client::ServerArgs,
         #[arg(long, value_enum)]
         format: Option<Format>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OutboxCommand {
+    /// Pending, dead and delivered counts, and the delivery lag.
+    Status {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+    },
+    /// Messages, newest last: all undelivered by default.
+    List {
+        /// Only the dead letters (undelivered after every attempt).
+        #[arg(long)]
+        dead: bool,
+        /// Delivered ones too.
+        #[arg(long, conflicts_with = "dead")]
+        all: bool,
+        /// At most this many, the newest.
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+        #[command(flatten)]
+        store: StoreArgs,
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+    },
+    /// Make every dead letter due again (after fixing the channel); one more failure parks it again.
+    Requeue {
+        #[command(flatten)]
+        store: StoreArgs,
     },
 }
 

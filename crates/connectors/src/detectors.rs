@@ -94,19 +94,47 @@ pub async fn evaluate_known(
     let sightings = hygiene::detect(&facts, policy);
     let mut events = soxctl_detect::reconcile(hygiene::KINDS, sightings, &current, now);
     events.extend(sod_events(tx, inventory, now).await?);
+    record(tx, &detector(), &events).await
+}
+
+/// Appends finding events and counts them. A newly opened SoD violation is
+/// alerted through the outbox whoever finds it (an import, a rules load, a
+/// mitigation change, the serve monitor): the same topic for all.
+pub async fn record(
+    tx: &mut WriteTx,
+    actor: &Principal,
+    events: &[Event],
+) -> Result<FindingChanges, StoreError> {
     let mut changes = FindingChanges::default();
-    let actor = detector();
-    for event in &events {
+    for event in events {
         match event {
             Event::FindingOpened(_) => changes.opened += 1,
             Event::FindingResolved(_) => changes.resolved += 1,
             Event::FindingAccepted(_) => changes.accepted += 1,
             _ => {}
         }
-        tx.append(&actor, event).await?;
+        tx.append(actor, event).await?;
+        if let Event::FindingOpened(f) = event
+            && f.kind == soxctl_detect::sod::SOD_VIOLATION
+        {
+            tx.enqueue(
+                SOD_VIOLATION_OPENED,
+                &serde_json::json!({
+                    "finding_id": f.finding_id,
+                    "subject": f.subject,
+                    "severity": f.severity,
+                    "summary": f.summary,
+                    "detail": f.detail,
+                }),
+            )
+            .await?;
+        }
     }
     Ok(changes)
 }
+
+/// The outbox topic of a newly opened SoD violation.
+pub const SOD_VIOLATION_OPENED: &str = "sod.violation.opened";
 
 /// True when a time-bound grant has ended that `inventory` still holds in
 /// one of `systems`: an unchanged import must still look at it.

@@ -24,7 +24,7 @@ use tokio::sync::Mutex;
 const PAGE: u64 = 2_000;
 
 /// The outbox topic of a new violation.
-pub const VIOLATION_OPENED: &str = "sod.violation.opened";
+pub const VIOLATION_OPENED: &str = soxctl_connectors::detectors::SOD_VIOLATION_OPENED;
 
 struct Following {
     engine: Engine,
@@ -226,10 +226,7 @@ async fn rebuild(store: &Store, rules_text: &str, version: u64) -> Result<Follow
     let dataset = dataset_now(&inventory).map_err(|e| sod_error("SoD facts", e))?;
     let (engine, _) = Engine::new(&rules, dataset);
     if !events.is_empty() {
-        let actor = monitor();
-        for event in &events {
-            tx.append(&actor, event).await?;
-        }
+        soxctl_connectors::detectors::record(&mut tx, &monitor(), &events).await?;
         tx.commit().await?;
         tracing::info!(
             events = events.len(),

@@ -62,6 +62,7 @@ on_both_backends!(
     approvals_needed_rise_with_a_new_critical_risk,
     delegates_are_judged_as_approvers_themselves,
     authors_are_known_by_their_accounts_and_unknown_ones_are_flagged,
+    violations_an_import_brings_are_alerted,
 );
 
 struct Env {
@@ -1757,5 +1758,44 @@ async fn authors_are_known_by_their_accounts_and_unknown_ones_are_flagged(env: E
     tx.commit().await.unwrap();
     assert!(deployed.finding_id.is_some(), "{}", deployed.reason);
     assert_eq!(env.status(&id).await, RequestStatus::Approved);
+    env.verify().await;
+}
+
+async fn violations_an_import_brings_are_alerted(env: Env) {
+    let alerts = |env: &Env| {
+        let store = env.store.clone();
+        async move {
+            store
+                .outbox_records(0, 1000)
+                .await
+                .unwrap()
+                .into_iter()
+                .filter(|r| r.topic == "sod.violation.opened")
+                .collect::<Vec<_>>()
+        }
+    };
+    assert!(alerts(&env).await.is_empty());
+    // An import gives del both halves of P2P-01: the import's own detector
+    // pass opens the finding and alerts it, with no server running.
+    env.import_with(
+        &[],
+        "erp,dan,VENDOR_CREATE,,direct\nerp,dan,AP_PAY,,direct\n",
+    )
+    .await;
+    let sent = alerts(&env).await;
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    let payload = &sent[0].payload;
+    assert_eq!(payload["severity"], "critical");
+    assert!(
+        payload["summary"].as_str().unwrap().contains("del"),
+        "{payload}"
+    );
+    // The same snapshot again opens nothing and alerts nothing new.
+    env.import_with(
+        &[],
+        "erp,dan,VENDOR_CREATE,,direct\nerp,dan,AP_PAY,,direct\n",
+    )
+    .await;
+    assert_eq!(alerts(&env).await.len(), 1);
     env.verify().await;
 }

@@ -13,6 +13,7 @@ mod gate;
 mod import;
 mod ledger;
 mod mitigation;
+mod outbox;
 mod person;
 mod query;
 mod rules;
@@ -77,6 +78,7 @@ pub async fn run(cli: Cli) -> CmdResult {
         Command::Gate(command) => gate::run(command).await,
         Command::Breakglass(command) => workflow::breakglass(command).await,
         Command::Delegation(command) => workflow::delegation(command).await,
+        Command::Outbox(command) => outbox::run(&config, command).await,
         Command::Bench(BenchCommand::Sod(args)) => bench_sod::run(args),
         Command::Bench(BenchCommand::Gate(args)) => bench_gate::run(args).await,
         Command::Bench(BenchCommand::SodRun(args)) => bench_sod::run_phase(args),

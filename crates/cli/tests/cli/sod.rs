@@ -139,6 +139,52 @@ fn rule_sets_are_versioned_documents() {
     assert_eq!(verify.ok().json()["ok"], true);
 }
 
+#[test]
+fn violations_found_without_a_server_wait_in_the_outbox() {
+    let sb = Sandbox::new();
+    let dir = corpus().join("01-simple-conflict");
+    let data = sb.path("data");
+    sb.import(&dir, &data);
+    sb.run(args![
+        "rules",
+        "load",
+        dir.join("rules.toml"),
+        "--data",
+        &data
+    ])
+    .ok();
+    let status = sb.run(args![
+        "outbox", "status", "--data", &data, "--format", "json"
+    ]);
+    let status = status.ok().json();
+    assert_eq!(
+        (status["dead"].as_u64(), status["delivered"].as_u64()),
+        (Some(0), Some(0))
+    );
+    let listed = sb.run(args![
+        "outbox", "list", "--data", &data, "--format", "jsonl"
+    ]);
+    let listed = lines(&listed.ok().stdout);
+    let alerts: Vec<_> = listed
+        .iter()
+        .filter(|m| m["topic"] == "sod.violation.opened")
+        .collect();
+    assert_eq!(
+        alerts.len(),
+        expected(&dir).len(),
+        "one alert per violation: {listed:?}"
+    );
+    assert!(alerts.iter().all(|m| m["state"] == "pending"));
+    assert_eq!(status["pending"].as_u64(), Some(listed.len() as u64));
+    let dead = sb.run(args![
+        "outbox", "list", "--dead", "--data", &data, "--format", "jsonl"
+    ]);
+    assert!(lines(&dead.ok().stdout).is_empty());
+    sb.run(args!["outbox", "requeue", "--data", &data])
+        .ok()
+        .stderr_has(&["0 dead letter(s)"]);
+}
+
 /// Grants `entitlement` to `account` (on system erp) in the snapshot.
 fn add_grant(snapshot: &Path, account: &str, entitlement: &str) {
     edit_csv(&snapshot.join("grants.csv"), |h, rows| {
