@@ -1,9 +1,10 @@
 //! Reading the directory: connect (ldap://, ldaps:// or StartTLS, through
 //! rustls), bind (simple, or anonymous), then one paged subtree search for
-//! users and one for groups, asking only for the mapped attributes.
+//! users and one for groups, asking only for the mapped attributes, then
+//! the rest of any attribute the server returned in ranges (AD).
 
-use super::mapping::Mapping;
-use super::{Entry, LdapError};
+use super::mapping::{Mapping, Nested};
+use super::{Entry, LdapError, range};
 use ldap3::adapters::{Adapter, EntriesOnly, PagedResults};
 use ldap3::{LdapConnAsync, LdapConnSettings, Scope, SearchEntry};
 use std::collections::BTreeMap;
@@ -126,6 +127,12 @@ pub fn user_attributes(m: &Mapping) -> Vec<String> {
         u.last_logon.as_ref().map(|l| l.attribute.clone()),
         u.service.as_ref().map(|c| c.attribute.clone()),
         m.groups.member_of.clone(),
+        m.people.as_ref().map(|p| p.person_id.clone()),
+        m.people.as_ref().and_then(|p| p.name.clone()),
+        m.people.as_ref().and_then(|p| p.email.clone()),
+        m.people.as_ref().and_then(|p| p.department.clone()),
+        m.people.as_ref().and_then(|p| p.title.clone()),
+        m.people.as_ref().and_then(|p| p.manager.clone()),
     ])
 }
 
@@ -136,6 +143,8 @@ pub fn group_attributes(m: &Mapping) -> Vec<String> {
         g.name.clone(),
         g.description.clone(),
         g.members.clone(),
+        // A group's own groups, for nested groups read from the member side.
+        g.member_of.clone().filter(|_| g.nested == Nested::Expand),
     ])
 }
 
@@ -170,7 +179,7 @@ pub async fn read(
     }
     let users_base = under(&mapping.users.base, base);
     let groups_base = under(&mapping.groups.base, base);
-    let users = search(
+    let mut users = search(
         &mut ldap,
         conn.timeout,
         mapping.directory.page_size,
@@ -181,7 +190,7 @@ pub async fn read(
         progress,
     )
     .await?;
-    let groups = search(
+    let mut groups = search(
         &mut ldap,
         conn.timeout,
         mapping.directory.page_size,
@@ -192,6 +201,8 @@ pub async fn read(
         progress,
     )
     .await?;
+    complete_ranges(&mut ldap, conn.timeout, What::Users, &mut users).await?;
+    complete_ranges(&mut ldap, conn.timeout, What::Groups, &mut groups).await?;
     // The data is read; a failing unbind changes nothing.
     let _ = ldap.unbind().await;
     driver.abort();
@@ -243,6 +254,63 @@ async fn search(
     }
     stream.finish().await.success().map_err(failed)?;
     Ok(entries)
+}
+
+/// Replaces every ranged attribute of `entries` (`member;range=0-1499`) by
+/// all its values, reading the other ranges entry by entry.
+async fn complete_ranges(
+    ldap: &mut ldap3::Ldap,
+    timeout: Duration,
+    what: What,
+    entries: &mut [Entry],
+) -> Result<(), LdapError> {
+    for entry in entries.iter_mut() {
+        for (attribute, key, first) in range::ranged_attributes(&entry.attrs) {
+            let values = entry.attrs.remove(&key).unwrap_or_default();
+            let dn = entry.dn.clone();
+            let all = range::read_ranges(&dn, &attribute, first, values, async |start| {
+                fetch_range(ldap, timeout, what, &dn, &attribute, start).await
+            })
+            .await?;
+            entry.attrs.entry(attribute).or_default().extend(all);
+        }
+    }
+    Ok(())
+}
+
+/// The attributes of `dn` when asked for `attribute;range=start-*`.
+async fn fetch_range(
+    ldap: &mut ldap3::Ldap,
+    timeout: Duration,
+    what: What,
+    dn: &str,
+    attribute: &str,
+    start: u64,
+) -> Result<BTreeMap<String, Vec<String>>, LdapError> {
+    const FILTER: &str = "(objectClass=*)";
+    let failed = |e: ldap3::LdapError| LdapError::search(what, dn, FILTER, e);
+    let (results, _) = ldap
+        .with_timeout(timeout)
+        .search(
+            dn,
+            Scope::Base,
+            FILTER,
+            vec![format!("{attribute};range={start}-*")],
+        )
+        .await
+        .and_then(|r| r.success())
+        .map_err(failed)?;
+    Ok(results
+        .into_iter()
+        .next()
+        .map(|raw| {
+            SearchEntry::construct(raw)
+                .attrs
+                .into_iter()
+                .map(|(name, values)| (name.to_lowercase(), values))
+                .collect()
+        })
+        .unwrap_or_default())
 }
 
 #[cfg(test)]
