@@ -4,7 +4,7 @@
 //! until a range ends with `*`. The continuation loop takes the fetch as a
 //! closure, so that it is tested without a server (OpenLDAP has no ranges).
 
-use super::LdapError;
+use super::{Entry, LdapError};
 use std::collections::BTreeMap;
 
 /// The values a ranged attribute description covers: `range=0-1499` is
@@ -37,18 +37,33 @@ pub fn parse_ranged(description: &str) -> Option<(&str, ValueRange)> {
     Some((attribute, ValueRange { start, end }))
 }
 
-/// The ranged descriptions of an entry's attributes, by attribute
-/// (lowercase): what the first read returned of each.
-pub fn ranged_attributes(
-    attrs: &BTreeMap<String, Vec<String>>,
-) -> Vec<(String, String, ValueRange)> {
-    attrs
-        .keys()
-        .filter_map(|key| {
-            let (attribute, range) = parse_ranged(key)?;
-            Some((attribute.to_lowercase(), key.clone(), range))
-        })
-        .collect()
+/// Replaces every ranged attribute of `entries` (`member;range=0-1499`)
+/// by all its values under its own name (`member`), asking for the other
+/// ranges with `fetch(dn, attribute, start)` (see [`read_ranges`]).
+pub async fn complete(
+    entries: &mut [Entry],
+    mut fetch: impl AsyncFnMut(&str, &str, u64) -> Result<BTreeMap<String, Vec<String>>, LdapError>,
+) -> Result<(), LdapError> {
+    for entry in entries.iter_mut() {
+        let ranged: Vec<(String, String, ValueRange)> = entry
+            .attrs
+            .keys()
+            .filter_map(|key| {
+                let (attribute, range) = parse_ranged(key)?;
+                Some((attribute.to_lowercase(), key.clone(), range))
+            })
+            .collect();
+        for (attribute, key, first) in ranged {
+            let values = entry.attrs.remove(&key).unwrap_or_default();
+            let dn = entry.dn.as_str();
+            let all = read_ranges(dn, &attribute, first, values, async |start| {
+                fetch(dn, &attribute, start).await
+            })
+            .await?;
+            entry.attrs.entry(attribute).or_default().extend(all);
+        }
+    }
+    Ok(())
 }
 
 /// Every value of `attribute` of the entry `dn`, from the first range read
@@ -290,5 +305,45 @@ mod tests {
         .await
         .unwrap_err();
         assert_eq!(err.to_string(), "cn=x: gone");
+    }
+
+    #[tokio::test]
+    async fn entries_get_every_value_under_the_attributes_own_name() {
+        let mut entries = vec![
+            Entry {
+                dn: "cn=Big,dc=corp".into(),
+                attrs: BTreeMap::from([
+                    ("cn".into(), vec!["Big".into()]),
+                    (
+                        "member;range=0-1".into(),
+                        vec!["cn=a".into(), "cn=b".into()],
+                    ),
+                ]),
+            },
+            Entry {
+                dn: "cn=Small,dc=corp".into(),
+                attrs: BTreeMap::from([("member".into(), vec!["cn=a".into()])]),
+            },
+        ];
+        let mut asked = Vec::new();
+        complete(
+            &mut entries,
+            async |dn: &str,
+                   attribute: &str,
+                   start: u64|
+                   -> Result<BTreeMap<String, Vec<String>>, LdapError> {
+                asked.push(format!("{dn} {attribute} {start}"));
+                Ok(BTreeMap::from([(
+                    format!("Member;range={start}-*"),
+                    vec!["cn=c".into()],
+                )]))
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(asked, ["cn=Big,dc=corp member 2"]);
+        assert_eq!(entries[0].values("member"), ["cn=a", "cn=b", "cn=c"]);
+        assert_eq!(entries[0].attrs.len(), 2, "{:?}", entries[0].attrs);
+        assert_eq!(entries[1].values("member"), ["cn=a"]);
     }
 }

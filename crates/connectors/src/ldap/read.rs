@@ -201,8 +201,12 @@ pub async fn read(
         progress,
     )
     .await?;
-    complete_ranges(&mut ldap, conn.timeout, What::Users, &mut users).await?;
-    complete_ranges(&mut ldap, conn.timeout, What::Groups, &mut groups).await?;
+    for entries in [&mut users, &mut groups] {
+        range::complete(entries, async |dn, attribute, start| {
+            fetch_range(&mut ldap, conn.timeout, dn, attribute, start).await
+        })
+        .await?;
+    }
     // The data is read; a failing unbind changes nothing.
     let _ = ldap.unbind().await;
     driver.abort();
@@ -256,45 +260,30 @@ async fn search(
     Ok(entries)
 }
 
-/// Replaces every ranged attribute of `entries` (`member;range=0-1499`) by
-/// all its values, reading the other ranges entry by entry.
-async fn complete_ranges(
-    ldap: &mut ldap3::Ldap,
-    timeout: Duration,
-    what: What,
-    entries: &mut [Entry],
-) -> Result<(), LdapError> {
-    for entry in entries.iter_mut() {
-        for (attribute, key, first) in range::ranged_attributes(&entry.attrs) {
-            let values = entry.attrs.remove(&key).unwrap_or_default();
-            let dn = entry.dn.clone();
-            let all = range::read_ranges(&dn, &attribute, first, values, async |start| {
-                fetch_range(ldap, timeout, what, &dn, &attribute, start).await
-            })
-            .await?;
-            entry.attrs.entry(attribute).or_default().extend(all);
-        }
-    }
-    Ok(())
-}
-
 /// The attributes of `dn` when asked for `attribute;range=start-*`.
 async fn fetch_range(
     ldap: &mut ldap3::Ldap,
     timeout: Duration,
-    what: What,
     dn: &str,
     attribute: &str,
     start: u64,
 ) -> Result<BTreeMap<String, Vec<String>>, LdapError> {
-    const FILTER: &str = "(objectClass=*)";
-    let failed = |e: ldap3::LdapError| LdapError::search(what, dn, FILTER, e);
+    // Not a search error: a failure here is about this entry (deleted
+    // since the search, say), not about the search base or filter.
+    let failed = |e: ldap3::LdapError| LdapError::Range {
+        dn: dn.to_owned(),
+        attribute: attribute.to_owned(),
+        detail: format!(
+            "asking for {attribute};range={start}-*: {}",
+            super::describe(&e)
+        ),
+    };
     let (results, _) = ldap
         .with_timeout(timeout)
         .search(
             dn,
             Scope::Base,
-            FILTER,
+            "(objectClass=*)",
             vec![format!("{attribute};range={start}-*")],
         )
         .await
