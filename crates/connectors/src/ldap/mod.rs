@@ -1,8 +1,10 @@
 //! LDAP / Active Directory pull: read users and groups from a directory and
 //! turn them into a [`Snapshot`](crate::snapshot::Snapshot) of one system
 //! (accounts, entitlements, grants), which `import` reconciles like a CSV
-//! snapshot. The directory is not the HR source of truth: accounts link to
-//! the people already in the store through the correlation rules.
+//! snapshot. Accounts link to the people already in the store through the
+//! correlation rules, or, with a `[people]` mapping, to the people the user
+//! entries describe, which the import adds without overwriting HR's records
+//! unless the mapping says the directory owns them.
 //!
 //! - [`mapping`]: the mapping file and its presets;
 //! - [`read`]: connect, bind, paged searches;
