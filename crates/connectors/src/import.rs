@@ -2,13 +2,15 @@
 //! Either every changed fact becomes a ledger event, or nothing changes.
 
 use crate::correlate::{AccountAttributes, Correlator, Rules};
-use crate::snapshot::{Snapshot, SnapshotError, validate_complete, validate_references};
+use crate::snapshot::{
+    ExistingPeople, PersonFields, Snapshot, SnapshotError, validate_complete, validate_references,
+};
 use soxctl_model::event::{
     AccountFact, Baselined, EntitlementFact, Event, GrantFact, ImportCompleted, Origin, PersonFact,
     RoleEntitlementFact, RoleFact, SystemFact,
 };
 use soxctl_model::ids::SystemId;
-use soxctl_model::inventory::{GrantKey, Inventory};
+use soxctl_model::inventory::{GrantKey, Inventory, Person, PersonStatus};
 use soxctl_model::principal::Principal;
 use soxctl_model::reconcile::{Change, ChangeKind, Diff, Fact, reconcile};
 use soxctl_store::{Receipt, Store, StoreError, WriteTx};
@@ -111,6 +113,8 @@ pub async fn import_reporting(
     let current = tx.inventory().await?;
     let kept = keep_role_entitlements(snapshot, &current);
     let snapshot = kept.as_ref().unwrap_or(snapshot);
+    let merged = merge_existing_people(snapshot, &current);
+    let snapshot = merged.as_ref().unwrap_or(snapshot);
     let read_store = started.elapsed();
     let correlated = correlate_accounts(snapshot, &current, &options.correlation);
     let snapshot = correlated.as_ref().unwrap_or(snapshot);
@@ -345,6 +349,57 @@ pub fn correlate_accounts(
     Some(linked)
 }
 
+/// Applies the snapshot's [`ExistingPeople`] to the people the store
+/// already holds; `None` when its people go in as they are.
+fn merge_existing_people(snapshot: &Snapshot, current: &Inventory) -> Option<Snapshot> {
+    if snapshot.existing_people == ExistingPeople::Replace {
+        return None;
+    }
+    snapshot
+        .inventory
+        .people
+        .keys()
+        .find(|id| current.people.contains_key(*id))?;
+    let mut merged = snapshot.clone();
+    let people = &mut merged.inventory.people;
+    match snapshot.existing_people {
+        ExistingPeople::Replace => return None,
+        ExistingPeople::Keep => people.retain(|id, _| !current.people.contains_key(id)),
+        ExistingPeople::Update(fields) => {
+            for (id, person) in people.iter_mut() {
+                if let Some(held) = current.people.get(id) {
+                    *person = merged_person(held, person, &fields);
+                }
+            }
+        }
+    }
+    Some(merged)
+}
+
+/// `held` with the `fields` a source is authoritative for taken from `seen`.
+pub fn merged_person(held: &Person, seen: &Person, fields: &PersonFields) -> Person {
+    fn pick<T: Clone>(authoritative: bool, seen: &Option<T>, held: &Option<T>) -> Option<T> {
+        if authoritative { seen } else { held }.clone()
+    }
+    use PersonStatus::Active;
+    let status = match fields.status {
+        Some(gone) if held.status == Active && seen.status == gone => gone,
+        Some(gone) if held.status == gone && seen.status == Active => Active,
+        _ => held.status,
+    };
+    Person {
+        person_id: held.person_id.clone(),
+        name: pick(fields.name, &seen.name, &held.name),
+        email: pick(fields.email, &seen.email, &held.email),
+        manager_id: pick(fields.manager, &seen.manager_id, &held.manager_id),
+        department: pick(fields.department, &seen.department, &held.department),
+        title: pick(fields.title, &seen.title, &held.title),
+        status,
+        hire_date: held.hire_date,
+        termination_date: held.termination_date,
+    }
+}
+
 /// A source that knows nothing of roles keeps the store's role entitlements
 /// of its scope; `None` when there is nothing to keep.
 fn keep_role_entitlements(
@@ -467,4 +522,90 @@ async fn to_event(tx: &mut WriteTx, change: &Change, origin: &Origin) -> Result<
             }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests")]
+    use super::*;
+    use soxctl_model::ids::PersonId;
+    use soxctl_model::time::Date;
+
+    fn hr() -> Person {
+        Person {
+            person_id: PersonId::parse("E1").unwrap(),
+            name: Some("Ada Byron".into()),
+            email: Some("ada@example.com".into()),
+            manager_id: Some(PersonId::parse("E9").unwrap()),
+            department: Some("Finance".into()),
+            title: Some("Controller".into()),
+            status: PersonStatus::Active,
+            hire_date: Some(Date::parse("2020-01-06").unwrap()),
+            termination_date: None,
+        }
+    }
+
+    #[test]
+    fn only_the_authoritative_fields_change() {
+        let seen = Person {
+            name: Some("Ada King".into()),
+            email: None,
+            manager_id: None,
+            department: Some("FIN".into()),
+            title: None,
+            hire_date: None,
+            ..hr()
+        };
+        let fields = PersonFields {
+            name: true,
+            department: true,
+            ..Default::default()
+        };
+        let merged = merged_person(&hr(), &seen, &fields);
+        assert_eq!(
+            merged,
+            Person {
+                name: Some("Ada King".into()),
+                department: Some("FIN".into()),
+                ..hr()
+            }
+        );
+    }
+
+    #[test]
+    fn status_moves_only_between_active_and_the_sources_own() {
+        let with = |status| Person { status, ..hr() };
+        use PersonStatus::{Active, Leave, Terminated};
+        let leave = PersonFields {
+            status: Some(Leave),
+            ..Default::default()
+        };
+        let cases = [
+            // (held, seen, fields, result)
+            (Active, Leave, leave, Leave),
+            (Leave, Active, leave, Active),
+            // HR's termination stands, whatever the directory says.
+            (Terminated, Active, leave, Terminated),
+            (Terminated, Leave, leave, Terminated),
+            (Active, Leave, PersonFields::default(), Active),
+        ];
+        for (held, seen, fields, expected) in cases {
+            let merged = merged_person(&with(held), &with(seen), &fields);
+            assert_eq!(merged.status, expected, "{held:?} seen {seen:?}");
+        }
+        let terminated = PersonFields {
+            status: Some(Terminated),
+            ..Default::default()
+        };
+        assert_eq!(
+            merged_person(&with(Terminated), &with(Active), &terminated).status,
+            Active,
+            "a re-enabled user is back"
+        );
+        assert_eq!(
+            merged_person(&with(Leave), &with(Terminated), &terminated).status,
+            Leave,
+            "a leave is HR's"
+        );
+    }
 }

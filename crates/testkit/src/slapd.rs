@@ -15,7 +15,7 @@
 //! them under a private arc (1.3.6.1.4.1.99999), with matching rules, so that
 //! filters on them work: `sAMAccountName`, `userAccountControl`,
 //! `lastLogonTimestamp`, `employeeID`, `userPrincipalName`,
-//! `servicePrincipalName`, `objectCategory`, and the auxiliary classes
+//! `servicePrincipalName`, `objectCategory`, `department`, and the auxiliary classes
 //! `adUser` (also named `user`) and `adGroup` (also named `group`), so that
 //! the AD preset's filters run unchanged. The AD bit filter
 //! `(userAccountControl:1.2.840.113556.1.4.803:=2)` works on it too.
@@ -51,9 +51,12 @@ attributetype ( 1.3.6.1.4.1.99999.1.6 NAME 'servicePrincipalName'
 attributetype ( 1.3.6.1.4.1.99999.1.7 NAME 'objectCategory'
   EQUALITY caseIgnoreMatch
   SYNTAX 1.3.6.1.4.1.1466.115.121.1.15 SINGLE-VALUE )
+attributetype ( 1.3.6.1.4.1.99999.1.8 NAME 'department'
+  EQUALITY caseIgnoreMatch SUBSTR caseIgnoreSubstringsMatch
+  SYNTAX 1.3.6.1.4.1.1466.115.121.1.15 SINGLE-VALUE )
 objectclass ( 1.3.6.1.4.1.99999.2.1 NAME ( 'adUser' 'user' ) AUXILIARY
   MAY ( sAMAccountName $ userAccountControl $ lastLogonTimestamp $ employeeID $
-        userPrincipalName $ servicePrincipalName $ objectCategory ) )
+        userPrincipalName $ servicePrincipalName $ objectCategory $ department ) )
 objectclass ( 1.3.6.1.4.1.99999.2.2 NAME ( 'adGroup' 'group' ) AUXILIARY
   MAY ( sAMAccountName $ objectCategory ) )
 "#;

@@ -206,7 +206,7 @@ async fn report_orphans(
     };
     eprintln!(
         "note: {} human accounts of {system} link to no person (orphans): {}{more}; \
-         import the people from HR or add [[correlate]] rules to the mapping (docs/ldap.md)",
+         import the people from HR, map them from the directory ([people]), or add [[correlate]] rules to the mapping (docs/ldap.md)",
         orphans.len(),
         orphans[..orphans.len().min(ORPHANS_SHOWN)].join(", ")
     );

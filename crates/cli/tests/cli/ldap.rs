@@ -778,3 +778,486 @@ fn ldap_large_directories_are_read_in_pages_with_progress_on_stderr() {
     // system, group, 2500 accounts, one grant, baseline, summary.
     assert_eq!(summary["events"], 2505, "{summary}");
 }
+
+/// Where a test's store lives: every test of a stored outcome runs on both.
+#[derive(Debug, Clone, Copy)]
+enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// `mod $name { sqlite, postgres }` test pairs for `fn $name(Backend)`.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[test]
+            fn sqlite() {
+                super::$name(super::Backend::Sqlite)
+            }
+            #[test]
+            fn postgres() {
+                super::$name(super::Backend::Postgres)
+            }
+        }
+    )*};
+}
+
+/// The store arguments of a fresh store on `backend`.
+fn store_on(sb: &Sandbox, backend: Backend) -> Vec<OsString> {
+    match backend {
+        Backend::Sqlite => sqlite(&sb.path("data")),
+        Backend::Postgres => {
+            let url = soxctl_testkit::postgres()
+                .expect("throw-away PostgreSQL")
+                .fresh_database()
+                .expect("fresh database");
+            std::fs::create_dir_all(sb.path("keys")).unwrap();
+            let key = sb.path("keys").join("signing.key");
+            args!["--database", &url, "--signing-key", &key]
+        }
+    }
+}
+
+fn verify_ok(sb: &Sandbox, store: &[OsString]) {
+    let mut a = args!["verify", "--format", "json"];
+    a.extend(store.iter().cloned());
+    let report = sb.run(a).ok().json();
+    assert_eq!(report["ok"], true, "{report}");
+}
+
+/// A preset with its `[people]` example uncommented.
+fn with_people(preset: &str) -> String {
+    let mut inside = false;
+    preset
+        .lines()
+        .map(|line| {
+            inside |= line == "# [people]";
+            let out = match line.strip_prefix("# ") {
+                Some(rest) if inside => rest.to_owned(),
+                _ => line.to_owned(),
+            };
+            if line.starts_with("# existing") {
+                inside = false;
+            }
+            out + "\n"
+        })
+        .collect()
+}
+
+/// The payload's person of the `person.*` events, by person id.
+fn people_events<'a>(events: &'a [(String, Value)], kind: &str) -> Vec<(&'a str, &'a Value)> {
+    events
+        .iter()
+        .filter(|(t, _)| t == kind)
+        .map(|(_, p)| (p["person"]["person_id"].as_str().unwrap(), p))
+        .collect()
+}
+
+/// An AD-shaped directory whose users carry HR data: Ada (E1) manages Bob
+/// (E2), who manages Carol (E3); TEMP01 has no employeeID; the service
+/// account has one but is no person.
+fn ad_people_directory() -> String {
+    let s = AD_SUFFIX;
+    let user = |sam: &str, cn: &str, extra: &str| {
+        format!(
+            "dn: cn={cn},ou=Staff,{s}\nobjectClass: inetOrgPerson\nobjectClass: user\nobjectCategory: person\n\
+             cn: {cn}\nsn: {cn}\ndisplayName: {cn}\nsAMAccountName: {sam}\nuserAccountControl: 512\n{}",
+            lines(extra)
+        )
+    };
+    [
+        format!("dn: ou=Staff,{s}\nobjectClass: organizationalUnit\nou: Staff\n\n"),
+        format!("dn: ou=Groups,{s}\nobjectClass: organizationalUnit\nou: Groups\n\n"),
+        user(
+            "ABYRON",
+            "Ada Byron",
+            "mail: ada@example.com\nemployeeID: E1\ndepartment: FIN\ntitle: Head of Finance",
+        ),
+        user(
+            "BSMITH",
+            "Bob Smith",
+            &format!(
+                "mail: bob@example.com\nemployeeID: E2\ndepartment: Finance\ntitle: Clerk\n\
+                 manager: CN=Ada Byron, OU=Staff,{s}"
+            ),
+        ),
+        user(
+            "CJONES",
+            "Carol Jones",
+            &format!(
+                "mail: carol@example.com\nemployeeID: E3\ndepartment: Treasury\n\
+                 manager: cn=Bob Smith,ou=Staff,{s}"
+            ),
+        ),
+        user(
+            "TEMP01",
+            "Temp Contractor",
+            "mail: temp01@agency.example.net",
+        ),
+        user(
+            "svc-backup",
+            "Backup Service",
+            "employeeID: S1\nservicePrincipalName: HOST/backup01",
+        ),
+        format!(
+            "dn: cn=Finance-Readers,ou=Groups,{s}\nobjectClass: groupOfNames\nobjectClass: group\n\
+             cn: Finance-Readers\n{}\n",
+            ["Ada Byron", "Bob Smith", "Carol Jones", "Temp Contractor"]
+                .iter()
+                .map(|m| format!("member: cn={m},ou=Staff,{s}\n"))
+                .collect::<String>()
+        ),
+    ]
+    .concat()
+}
+
+on_both_backends!(
+    ldap_people_from_the_directory_leave_hr_records_alone_unless_told_and_are_never_removed
+);
+
+fn ldap_people_from_the_directory_leave_hr_records_alone_unless_told_and_are_never_removed(
+    backend: Backend,
+) {
+    let server = server(AD_SUFFIX, &ad_people_directory());
+    let sb = Sandbox::new();
+    let store = store_on(&sb, backend);
+    // HR knows Ada only.
+    let hr = sb.path("hr");
+    std::fs::create_dir_all(&hr).unwrap();
+    std::fs::write(
+        hr.join("people.csv"),
+        "person_id,name,email,manager_id,department,title,status,hire_date,termination_date\n\
+         E1,Ada Byron,ada@example.com,,Finance,Controller,active,2020-01-06,\n",
+    )
+    .unwrap();
+    let mut import = args!["import", &hr];
+    import.extend(store.iter().cloned());
+    sb.run(import).ok();
+    let mapping = sb.path("ad-people.toml");
+    let keep = with_people(soxctl_connectors::ldap::Preset::Ad.text());
+    std::fs::write(&mapping, &keep).unwrap();
+    let m = ["--mapping", mapping.to_str().unwrap()];
+    let before = ledger(&sb, &store, "before").len();
+
+    // existing = "keep": Bob and Carol are added, HR's Ada is not touched.
+    let run = sync(&sb, &server, &store, &m);
+    run.ok().stderr_has(&[
+        "1 human users have no 'employeeID' (people.person_id)",
+        "cn=Temp Contractor",
+        "TEMP01 (Temp Contractor)",
+    ]);
+    let entries = ledger(&sb, &store, "first");
+    let events = events_from(&entries, before);
+    let added = people_events(&events, "person.added");
+    assert_eq!(
+        added.iter().map(|(id, _)| *id).collect::<Vec<_>>(),
+        ["E2", "E3"],
+        "{events:#?}"
+    );
+    assert!(people_events(&events, "person.changed").is_empty());
+    let (_, bob) = added[0];
+    assert_eq!(bob["person"]["manager_id"], "E1", "{bob}");
+    assert_eq!(bob["person"]["department"], "Finance");
+    assert_eq!(bob["person"]["title"], "Clerk");
+    assert_eq!(bob["person"]["status"], "active");
+    assert_eq!(added[1].1["person"]["manager_id"], "E2");
+    // People come before the accounts that name them.
+    let first_account = types(&events)
+        .iter()
+        .position(|t| *t == "account.added")
+        .unwrap();
+    assert!(types(&events)[..first_account].contains(&"person.added"));
+    for (id, person) in [
+        ("ABYRON", Value::from("E1")),
+        ("BSMITH", Value::from("E2")),
+        ("CJONES", Value::from("E3")),
+        ("TEMP01", Value::Null),
+        ("svc-backup", Value::Null),
+    ] {
+        assert_eq!(
+            account(&events, "account.added", id)["person_id"],
+            person,
+            "{id}"
+        );
+    }
+    let size = entries.len();
+    assert_eq!(
+        sync(&sb, &server, &store, &m).ok().json()["events"],
+        0,
+        "an unchanged directory records nothing"
+    );
+
+    // Changes to people the store holds are not recorded with "keep".
+    let s = AD_SUFFIX;
+    server
+        .apply(&format!(
+            "dn: cn=Bob Smith,ou=Staff,{s}\nchangetype: modify\nreplace: department\ndepartment: Accounts\n\n\
+             dn: cn=Carol Jones,ou=Staff,{s}\nchangetype: modify\nreplace: userAccountControl\nuserAccountControl: 514\n"
+        ))
+        .unwrap();
+    sync(&sb, &server, &store, &m).ok();
+    let entries = ledger(&sb, &store, "keep");
+    let events = events_from(&entries, size);
+    assert_eq!(
+        types(&events),
+        ["account.changed", "import.completed"],
+        "{events:#?}"
+    );
+    let size = entries.len();
+
+    // existing = "update", disabled = "terminated": the mapped fields follow
+    // the directory (HR's Ada too); the others keep HR's values.
+    std::fs::write(
+        &mapping,
+        keep.replace("disabled = \"ignore\"", "disabled = \"terminated\"")
+            .replace("existing = \"keep\"", "existing = \"update\""),
+    )
+    .unwrap();
+    sync(&sb, &server, &store, &m).ok();
+    let entries = ledger(&sb, &store, "update");
+    let events = events_from(&entries, size);
+    assert_eq!(
+        types(&events),
+        [
+            "person.changed",
+            "person.changed",
+            "person.changed",
+            "import.completed"
+        ],
+        "{events:#?}"
+    );
+    let changed = people_events(&events, "person.changed");
+    let (_, ada) = changed[0];
+    assert_eq!(ada["changed"], serde_json::json!(["department", "title"]));
+    assert_eq!(ada["person"]["department"], "FIN");
+    assert_eq!(ada["person"]["title"], "Head of Finance");
+    assert_eq!(ada["person"]["hire_date"], "2020-01-06", "HR's, kept");
+    assert_eq!(changed[1].0, "E2");
+    assert_eq!(changed[1].1["changed"], serde_json::json!(["department"]));
+    assert_eq!(changed[2].0, "E3");
+    assert_eq!(changed[2].1["person"]["status"], "terminated");
+    let size = entries.len();
+
+    // Carol is back: her person is active again.
+    server
+        .apply(&format!(
+            "dn: cn=Carol Jones,ou=Staff,{s}\nchangetype: modify\nreplace: userAccountControl\nuserAccountControl: 512\n"
+        ))
+        .unwrap();
+    sync(&sb, &server, &store, &m).ok();
+    let entries = ledger(&sb, &store, "back");
+    let events = events_from(&entries, size);
+    let changed = people_events(&events, "person.changed");
+    assert_eq!(changed.len(), 1, "{events:#?}");
+    assert_eq!(
+        (changed[0].0, &changed[0].1["person"]["status"]),
+        ("E3", &serde_json::json!("active"))
+    );
+    let size = entries.len();
+
+    // Bob leaves: Carol's manager DN names no user any more, which is an
+    // error that records nothing.
+    server
+        .apply(&format!(
+            "dn: cn=Bob Smith,ou=Staff,{s}\nchangetype: delete\n"
+        ))
+        .unwrap();
+    let refused = sync(
+        &sb,
+        &server,
+        &store,
+        &[&m[..], &["--max-removals", "100"]].concat(),
+    );
+    refused.code(2).stderr_has(&[
+        "cn=Carol Jones,ou=Staff,dc=corp,dc=example,dc=com: its manager 'cn=Bob Smith,ou=Staff,dc=corp,dc=example,dc=com' (people.manager) is not a user of the user search",
+        "drop people.manager",
+    ]);
+    assert!(refused.stdout.is_empty(), "{refused:?}");
+    assert_eq!(ledger(&sb, &store, "refused").len(), size);
+    // Carol reports to Ada now: Bob's account goes, his person stays.
+    server
+        .apply(&format!(
+            "dn: cn=Carol Jones,ou=Staff,{s}\nchangetype: modify\nreplace: manager\nmanager: cn=Ada Byron,ou=Staff,{s}\n"
+        ))
+        .unwrap();
+    sync(
+        &sb,
+        &server,
+        &store,
+        &[&m[..], &["--max-removals", "100"]].concat(),
+    )
+    .ok();
+    let entries = ledger(&sb, &store, "leaver");
+    let events = events_from(&entries, size);
+    assert_eq!(
+        types(&events),
+        [
+            "person.changed",
+            "grant.removed",
+            "account.removed",
+            "import.completed"
+        ],
+        "{events:#?}"
+    );
+    let changed = people_events(&events, "person.changed");
+    assert_eq!(changed[0].0, "E3");
+    assert_eq!(changed[0].1["changed"], serde_json::json!(["manager_id"]));
+    let size = entries.len();
+
+    // Two users with one person id: an error naming both; nothing recorded.
+    server
+        .apply(&format!(
+            "dn: cn=Ada Again,ou=Staff,{s}\nobjectClass: inetOrgPerson\nobjectClass: user\n\
+             objectCategory: person\ncn: Ada Again\nsn: Again\nsAMAccountName: ABYRON2\nemployeeID: e1\n"
+        ))
+        .unwrap();
+    sync(&sb, &server, &store, &m).code(2).stderr_has(&[
+        "person id 'e1' (people.person_id) is used by two users (cn=Ada Byron,ou=Staff,dc=corp,dc=example,dc=com and cn=Ada Again,ou=Staff,dc=corp,dc=example,dc=com)",
+    ]);
+    assert_eq!(ledger(&sb, &store, "duplicate").len(), size);
+    verify_ok(&sb, &store);
+}
+
+/// Users ada, bob, carol and dave; groups app in staff in all, and ops and
+/// admins nested in each other (a cycle). Added in an order that lets the
+/// memberof overlay set memberOf on the groups inside groups too.
+fn nested_directory() -> String {
+    let s = OPENLDAP_SUFFIX;
+    let mut ldif = format!(
+        "dn: ou=people,{s}\nobjectClass: organizationalUnit\nou: people\n\n\
+         dn: ou=groups,{s}\nobjectClass: organizationalUnit\nou: groups\n\n"
+    );
+    for uid in ["ada", "bob", "carol", "dave"] {
+        ldif.push_str(&format!(
+            "dn: uid={uid},ou=people,{s}\nobjectClass: inetOrgPerson\nuid: {uid}\ncn: {uid}\nsn: {uid}\nmail: {uid}@example.com\n\n"
+        ));
+    }
+    let user = |uid: &str| format!("uid={uid},ou=people,{s}");
+    let group = |cn: &str| format!("cn={cn},ou=groups,{s}");
+    for (cn, members) in [
+        ("app", vec![user("ada")]),
+        ("staff", vec![user("bob"), group("app")]),
+        ("all", vec![group("staff")]),
+        ("ops", vec![user("carol")]),
+        ("admins", vec![user("dave"), group("ops")]),
+    ] {
+        let members: String = members.iter().map(|m| format!("member: {m}\n")).collect();
+        ldif.push_str(&format!(
+            "dn: {}\nobjectClass: groupOfNames\ncn: {cn}\n{members}\n",
+            group(cn)
+        ));
+    }
+    ldif.push_str(&format!(
+        "dn: {}\nchangetype: modify\nadd: member\nmember: {}\n",
+        group("ops"),
+        group("admins")
+    ));
+    ldif
+}
+
+on_both_backends!(ldap_nested_groups_expand_through_member_lists_and_member_of_with_a_cycle);
+
+fn ldap_nested_groups_expand_through_member_lists_and_member_of_with_a_cycle(backend: Backend) {
+    let server = server(OPENLDAP_SUFFIX, &nested_directory());
+    let sb = Sandbox::new();
+    let store = store_on(&sb, backend);
+    let expanded = pairs(&[
+        ("ada", "all"),
+        ("ada", "app"),
+        ("ada", "staff"),
+        ("bob", "all"),
+        ("bob", "staff"),
+        ("carol", "admins"),
+        ("carol", "ops"),
+        ("dave", "admins"),
+        ("dave", "ops"),
+    ]);
+    let cycle = "1 cycles of nested groups";
+    let preset = soxctl_connectors::ldap::Preset::OpenLdap.text();
+    let mapping = |name: &str, text: String| {
+        let path = sb.path(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_owned()
+    };
+
+    // The group's member lists (the preset), into a new store.
+    sync(&sb, &server, &store, &[]).ok().stderr_has(&[
+        cycle,
+        "cn=ops,ou=groups",
+        "cn=admins,ou=groups",
+    ]);
+    let entries = ledger(&sb, &store, "members");
+    let events = events_from(&entries, 0);
+    assert_eq!(grants(&events, "grant.added"), expanded, "{events:#?}");
+    let size = entries.len();
+    assert_eq!(sync(&sb, &server, &store, &[]).ok().json()["events"], 0);
+
+    // memberOf on users and on groups (the overlay sets both), as a second
+    // system of the same store: the same grants.
+    let member_of = mapping(
+        "member-of.toml",
+        preset.replace("members = \"member\"", "member_of = \"memberOf\""),
+    );
+    sync(
+        &sb,
+        &server,
+        &store,
+        &["--mapping", &member_of, "--system", "ldap-member-of"],
+    )
+    .ok()
+    .stderr_has(&[cycle]);
+    let entries = ledger(&sb, &store, "member-of");
+    let events = events_from(&entries, size);
+    assert!(
+        events
+            .iter()
+            .all(|(t, p)| !t.starts_with("grant.") || p["grant"]["system_id"] == "ldap-member-of")
+    );
+    assert_eq!(grants(&events, "grant.added"), expanded, "{events:#?}");
+    let size = entries.len();
+
+    // nested = "ignore": direct members only, and a warning.
+    let ignore = mapping(
+        "ignore.toml",
+        preset.replace("nested = \"expand\"", "nested = \"ignore\""),
+    );
+    let run = sync(
+        &sb,
+        &server,
+        &store,
+        &["--mapping", &ignore, "--system", "ldap-direct"],
+    );
+    run.ok()
+        .stderr_has(&["4 members are groups", "nested = \"ignore\""]);
+    let entries = ledger(&sb, &store, "ignore");
+    let events = events_from(&entries, size);
+    assert_eq!(
+        grants(&events, "grant.added"),
+        pairs(&[
+            ("ada", "app"),
+            ("bob", "staff"),
+            ("carol", "ops"),
+            ("dave", "admins")
+        ])
+    );
+    let size = entries.len();
+
+    // app leaves staff: ada loses staff and all, through the nesting.
+    let s = OPENLDAP_SUFFIX;
+    server
+        .apply(&format!(
+            "dn: cn=staff,ou=groups,{s}\nchangetype: modify\ndelete: member\nmember: cn=app,ou=groups,{s}\n"
+        ))
+        .unwrap();
+    sync(&sb, &server, &store, &["--max-removals", "30"]).ok();
+    let events = events_from(&ledger(&sb, &store, "moved"), size);
+    assert_eq!(
+        types(&events),
+        ["grant.removed", "grant.removed", "import.completed"]
+    );
+    assert_eq!(
+        grants(&events, "grant.removed"),
+        pairs(&[("ada", "all"), ("ada", "staff")])
+    );
+    verify_ok(&sb, &store);
+}

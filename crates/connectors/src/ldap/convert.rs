@@ -1,19 +1,23 @@
-//! Directory entries to a snapshot of one system: users become accounts,
-//! groups entitlements, memberships grants. Nothing here touches the
-//! network or the store, so the rules are tested on plain entries.
+//! Directory entries to a snapshot of one system: users become accounts
+//! (and, with a `[people]` mapping, people), groups entitlements,
+//! memberships grants (through nested groups too). Nothing here touches
+//! the network or the store, so the rules are tested on plain entries.
 
-use super::mapping::{Condition, Mapping, Test, TimeFormat};
+use super::mapping::{
+    Condition, Existing, Mapping, Nested, PeopleMapping, Test, TimeFormat, WhenDisabled,
+};
 use super::read::Directory;
 use super::time::{from_filetime, from_generalized_time};
 use super::{Entry, LdapError};
 use crate::correlate::AccountHints;
-use crate::snapshot::{Snapshot, TABLES};
-use soxctl_model::ids::{AccountId, EntitlementId, SystemId};
+use crate::snapshot::{ExistingPeople, PersonFields, Snapshot, TABLES};
+use soxctl_model::ids::{AccountId, EntitlementId, PersonId, SystemId};
 use soxctl_model::inventory::{
-    Account, AccountKind, AccountStatus, Entitlement, Grant, GrantSource, Inventory, System,
+    Account, AccountKind, AccountStatus, Entitlement, Grant, GrantSource, Inventory, Person,
+    PersonStatus, System,
 };
 use soxctl_model::time::Timestamp;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::path::PathBuf;
 
 /// A snapshot of the directory, and what the operator should hear about it.
@@ -145,37 +149,41 @@ pub fn to_snapshot(
     };
     let users = &directory.users;
     let groups = &directory.groups;
-    if on_no_entry(users, &u.account_id) {
-        return Err(LdapError::AttributeMissing {
-            what: "user",
-            count: users.len(),
-            attribute: u.account_id.clone(),
-            key: "users.account_id",
-        });
+    let mut required = vec![
+        ("user", users, &u.account_id, "users.account_id"),
+        ("group", groups, &g.entitlement_id, "groups.entitlement_id"),
+    ];
+    if let Some(email) = &u.email {
+        required.insert(1, ("user", users, email, "users.email"));
     }
-    if let Some(email) = &u.email
-        && on_no_entry(users, email)
-    {
-        return Err(LdapError::AttributeMissing {
-            what: "user",
-            count: users.len(),
-            attribute: email.clone(),
-            key: "users.email",
-        });
+    if let Some(p) = &mapping.people {
+        required.push(("user", users, &p.person_id, "people.person_id"));
     }
-    if on_no_entry(groups, &g.entitlement_id) {
-        return Err(LdapError::AttributeMissing {
-            what: "group",
-            count: groups.len(),
-            attribute: g.entitlement_id.clone(),
-            key: "groups.entitlement_id",
-        });
+    for (what, entries, attribute, key) in required {
+        if on_no_entry(entries, attribute) {
+            return Err(LdapError::AttributeMissing {
+                what,
+                count: entries.len(),
+                attribute: attribute.clone(),
+                key,
+            });
+        }
     }
-    for (key, attribute) in [
-        ("users.login", &u.login),
-        ("users.employee_id", &u.employee_id),
-        ("users.display_name", &u.display_name),
-    ] {
+    let people = mapping.people.as_ref();
+    let optional = [
+        ("users.login", u.login.as_ref()),
+        ("users.employee_id", u.employee_id.as_ref()),
+        ("users.display_name", u.display_name.as_ref()),
+        ("people.name", people.and_then(|p| p.name.as_ref())),
+        ("people.email", people.and_then(|p| p.email.as_ref())),
+        (
+            "people.department",
+            people.and_then(|p| p.department.as_ref()),
+        ),
+        ("people.title", people.and_then(|p| p.title.as_ref())),
+        ("people.manager", people.and_then(|p| p.manager.as_ref())),
+    ];
+    for (key, attribute) in optional {
         if let Some(attribute) = attribute
             && on_no_entry(users, attribute)
         {
@@ -194,7 +202,7 @@ pub fn to_snapshot(
         ));
     }
 
-    // Users → accounts.
+    // Users → accounts (and which person each user is).
     let mut account_by_dn: HashMap<String, AccountId> = HashMap::new();
     let mut first_dn: HashMap<String, &str> = HashMap::new();
     let mut account_hints = BTreeMap::new();
@@ -202,9 +210,17 @@ pub fn to_snapshot(
     let mut without_id = Vec::new();
     let mut bad_times = Vec::new();
     let mut bad_flags = Vec::new();
+    let mut persons = Persons::default();
     for entry in users {
         let Some(id) = entry.first(&u.account_id) else {
             without_id.push(entry.dn.clone());
+            persons.not_a_person(
+                entry,
+                format!(
+                    "is a user without '{}' (users.account_id), which the sync skips",
+                    u.account_id
+                ),
+            );
             continue;
         };
         let account_id = AccountId::parse(id).map_err(|e| LdapError::BadValue {
@@ -245,10 +261,23 @@ pub fn to_snapshot(
                 }
             },
         };
+        // Service accounts belong to no person: no rule links them, and
+        // they make no person.
+        let person_id = match people {
+            Some(p) if !service => persons.user(entry, p, disabled)?,
+            Some(_) => {
+                persons.not_a_person(
+                    entry,
+                    "is a service account (users.service), which is no person".into(),
+                );
+                None
+            }
+            None => None,
+        };
         let account = Account {
             system_id: system_id.clone(),
             account_id: account_id.clone(),
-            person_id: None,
+            person_id,
             kind: if service {
                 AccountKind::Service
             } else {
@@ -264,7 +293,6 @@ pub fn to_snapshot(
             owner_id: None,
             credential_rotated_at: None,
         };
-        // Service accounts belong to no person: the rules never link them.
         if !service {
             let get =
                 |a: &Option<String>| a.as_ref().and_then(|a| entry.first(a)).map(str::to_owned);
@@ -301,9 +329,23 @@ pub fn to_snapshot(
         &bad_flags,
         "users have a flag attribute that is not an integer; the bit test was taken as false",
     );
+    let mut existing_people = ExistingPeople::Replace;
+    if let Some(p) = people {
+        warnings.several(
+            &persons.without_person_id,
+            &format!(
+                "human users have no '{}' (people.person_id): they make no person, and the correlation rules link their accounts",
+                p.person_id
+            ),
+        );
+        inventory.people = persons.people(p)?;
+        existing_people = existing(p);
+    }
 
     // Groups → entitlements.
-    let mut group_by_dn: HashMap<String, EntitlementId> = HashMap::new();
+    let mut group_by_dn: HashMap<String, usize> = HashMap::new();
+    let mut group_ids: Vec<EntitlementId> = Vec::new();
+    let mut group_entries: Vec<&Entry> = Vec::new();
     let mut first_group: HashMap<String, &str> = HashMap::new();
     let mut groups_without_id = Vec::new();
     for entry in groups {
@@ -341,7 +383,9 @@ pub fn to_snapshot(
                 .and_then(|a| entry.first(a))
                 .map(str::to_owned),
         };
-        group_by_dn.insert(normalize_dn(&entry.dn), entitlement_id);
+        group_by_dn.insert(normalize_dn(&entry.dn), group_ids.len());
+        group_ids.push(entitlement_id);
+        group_entries.push(entry);
         inventory
             .entitlements
             .insert(entitlement.key(), entitlement);
@@ -354,35 +398,24 @@ pub fn to_snapshot(
         ),
     );
 
-    // Memberships → grants.
-    let mut grant = |account_id: &AccountId, entitlement_id: &EntitlementId| {
-        let grant = Grant {
-            system_id: system_id.clone(),
-            account_id: account_id.clone(),
-            entitlement_id: entitlement_id.clone(),
-            granted_at: None,
-            source: GrantSource::Direct,
-        };
-        inventory.grants.insert(grant.key(), grant);
-    };
+    // Memberships: the direct ones, and which group is nested in which.
+    let expand = g.nested == Nested::Expand;
+    let mut direct: Vec<(AccountId, usize)> = Vec::new();
+    let mut parents: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); group_ids.len()];
     let mut unknown_members = Vec::new();
     let mut nested = Vec::new();
-    let mut ranged = Vec::new();
     if let Some(members) = &g.members {
-        let range_prefix = format!("{};range=", members.to_lowercase());
-        for entry in groups {
-            let Some(entitlement_id) = group_by_dn.get(&normalize_dn(&entry.dn)) else {
-                continue;
-            };
-            if entry.attrs.keys().any(|k| k.starts_with(&range_prefix)) {
-                ranged.push(entry.dn.clone());
-            }
+        for (index, entry) in group_entries.iter().enumerate() {
             for member in entry.values(members) {
                 let key = normalize_dn(member);
                 if let Some(account_id) = account_by_dn.get(&key) {
-                    grant(account_id, entitlement_id);
-                } else if group_by_dn.contains_key(&key) {
-                    nested.push(format!("{member} in {}", entry.dn));
+                    direct.push((account_id.clone(), index));
+                } else if let Some(&inner) = group_by_dn.get(&key) {
+                    if expand {
+                        parents[inner].insert(index);
+                    } else {
+                        nested.push(format!("{member} in {}", entry.dn));
+                    }
                 } else {
                     unknown_members.push(format!("{member} in {}", entry.dn));
                 }
@@ -397,23 +430,58 @@ pub fn to_snapshot(
             };
             for group in entry.values(member_of) {
                 match group_by_dn.get(&normalize_dn(group)) {
-                    Some(entitlement_id) => grant(account_id, entitlement_id),
+                    Some(&index) => direct.push((account_id.clone(), index)),
                     None => outside_groups.push(format!("{group} of {}", entry.dn)),
                 }
             }
         }
+        if expand {
+            for (index, entry) in group_entries.iter().enumerate() {
+                for group in entry.values(member_of) {
+                    match group_by_dn.get(&normalize_dn(group)) {
+                        Some(&outer) => {
+                            parents[index].insert(outer);
+                        }
+                        None => outside_groups.push(format!("{group} of {}", entry.dn)),
+                    }
+                }
+            }
+        }
     }
+    let (closures, cycles) = nesting(&parents);
+    for (account_id, index) in direct {
+        for &held in &closures[index] {
+            let grant = Grant {
+                system_id: system_id.clone(),
+                account_id: account_id.clone(),
+                entitlement_id: group_ids[held].clone(),
+                granted_at: None,
+                source: GrantSource::Direct,
+            };
+            inventory.grants.insert(grant.key(), grant);
+        }
+    }
+    let cycles: Vec<String> = cycles
+        .iter()
+        .map(|cycle| {
+            cycle
+                .iter()
+                .map(|&i| group_entries[i].dn.as_str())
+                .collect::<Vec<_>>()
+                .join(" in ")
+        })
+        .collect();
     warnings.several(
         &unknown_members,
         "member DNs are not users of the user search (outside users.base or users.filter); their memberships were ignored",
     );
     warnings.several(
         &nested,
-        "members are groups: nested groups are not expanded, only direct members hold a group",
+        "members are groups: nested groups are not expanded (groups.nested = \"ignore\"), only direct members hold a group",
     );
     warnings.several(
-        &ranged,
-        "groups list their members in ranges (more than the server returns at once), which the sync does not read: use member_of = \"memberOf\"",
+        &cycles,
+        "cycles of nested groups (a group inside itself through other groups): every group of a cycle holds the members of all of them",
     );
     warnings.several(
         &outside_groups,
@@ -432,12 +500,187 @@ pub fn to_snapshot(
         present_files: TABLES.iter().copied().collect(),
         account_hints,
         keeps_role_entitlements: true,
+        existing_people,
     };
     Ok(Converted {
         snapshot,
         warnings: warnings.list,
         display_names,
     })
+}
+
+/// What the `[people]` mapping makes of a person the store already holds.
+fn existing(p: &PeopleMapping) -> ExistingPeople {
+    match p.existing {
+        Existing::Keep => ExistingPeople::Keep,
+        Existing::Update => ExistingPeople::Update(PersonFields {
+            name: p.name.is_some(),
+            email: p.email.is_some(),
+            manager: p.manager.is_some(),
+            department: p.department.is_some(),
+            title: p.title.is_some(),
+            status: gone_status(p.disabled),
+        }),
+    }
+}
+
+/// The person status a disabled user means, if any.
+fn gone_status(disabled: WhenDisabled) -> Option<PersonStatus> {
+    match disabled {
+        WhenDisabled::Ignore => None,
+        WhenDisabled::Leave => Some(PersonStatus::Leave),
+        WhenDisabled::Terminated => Some(PersonStatus::Terminated),
+    }
+}
+
+/// The users that are people, gathered over the user loop; the people are
+/// made once every user is known, since a manager may come later.
+#[derive(Default)]
+struct Persons<'a> {
+    /// Each user by normalised DN: its person id, or why it is no person
+    /// (for a manager DN naming it).
+    by_dn: HashMap<String, Result<PersonId, String>>,
+    /// The first user of each person id, lowercase (ids compare as the
+    /// directory compares them).
+    first: HashMap<String, &'a str>,
+    /// (user, person id, disabled), in directory order.
+    users: Vec<(&'a Entry, PersonId, bool)>,
+    without_person_id: Vec<String>,
+}
+
+impl<'a> Persons<'a> {
+    fn not_a_person(&mut self, entry: &Entry, why: String) {
+        self.by_dn.insert(normalize_dn(&entry.dn), Err(why));
+    }
+
+    /// The person id of a human user, if it has one.
+    fn user(
+        &mut self,
+        entry: &'a Entry,
+        p: &PeopleMapping,
+        disabled: bool,
+    ) -> Result<Option<PersonId>, LdapError> {
+        let Some(id) = entry.first(&p.person_id) else {
+            self.without_person_id.push(entry.dn.clone());
+            self.not_a_person(
+                entry,
+                format!("is a user without '{}' (people.person_id)", p.person_id),
+            );
+            return Ok(None);
+        };
+        let person_id = PersonId::parse(id).map_err(|e| LdapError::BadValue {
+            dn: entry.dn.clone(),
+            reason: format!("{} (people.person_id): {e}", p.person_id),
+        })?;
+        if let Some(first) = self.first.insert(id.to_lowercase(), &entry.dn) {
+            return Err(LdapError::DuplicatePerson {
+                id: id.to_owned(),
+                first: first.to_owned(),
+                second: entry.dn.clone(),
+            });
+        }
+        self.by_dn
+            .insert(normalize_dn(&entry.dn), Ok(person_id.clone()));
+        self.users.push((entry, person_id.clone(), disabled));
+        Ok(Some(person_id))
+    }
+
+    fn people(&self, p: &PeopleMapping) -> Result<BTreeMap<PersonId, Person>, LdapError> {
+        let mut people = BTreeMap::new();
+        for (entry, person_id, disabled) in &self.users {
+            let get =
+                |a: &Option<String>| a.as_ref().and_then(|a| entry.first(a)).map(str::to_owned);
+            let manager_id = match p.manager.as_ref().and_then(|a| entry.first(a)) {
+                None => None,
+                Some(manager) => match self.by_dn.get(&normalize_dn(manager)) {
+                    Some(Ok(id)) => Some(id.clone()),
+                    Some(Err(why)) => {
+                        return Err(LdapError::BadManager {
+                            dn: entry.dn.clone(),
+                            manager: manager.to_owned(),
+                            reason: why.clone(),
+                        });
+                    }
+                    None => {
+                        return Err(LdapError::BadManager {
+                            dn: entry.dn.clone(),
+                            manager: manager.to_owned(),
+                            reason: "is not a user of the user search".into(),
+                        });
+                    }
+                },
+            };
+            let status = match gone_status(p.disabled) {
+                Some(gone) if *disabled => gone,
+                _ => PersonStatus::Active,
+            };
+            let person = Person {
+                person_id: person_id.clone(),
+                name: get(&p.name),
+                email: get(&p.email),
+                manager_id,
+                department: get(&p.department),
+                title: get(&p.title),
+                status,
+                hire_date: None,
+                termination_date: None,
+            };
+            people.insert(person_id.clone(), person);
+        }
+        Ok(people)
+    }
+}
+
+/// For each group, the groups its members hold: itself and every group it
+/// is nested in, directly or through others (`parents[g]`: the groups `g`
+/// is a member of). Also the cycles, each once, as a path from a group
+/// back to itself; a group of a cycle holds every group of it, as in the
+/// directory's own access checks.
+fn nesting(parents: &[BTreeSet<usize>]) -> (Vec<Vec<usize>>, Vec<Vec<usize>>) {
+    let mut closures = Vec::with_capacity(parents.len());
+    let mut cycles = Vec::new();
+    let mut seen_cycles: HashSet<Vec<usize>> = HashSet::new();
+    for start in 0..parents.len() {
+        let mut reached = vec![start];
+        let mut previous: HashMap<usize, usize> = HashMap::new();
+        let mut queue = VecDeque::from([start]);
+        // The group through which `start` is nested in itself, if it is.
+        let mut back_to_start = None;
+        while let Some(group) = queue.pop_front() {
+            for &outer in parents.get(group).into_iter().flatten() {
+                if outer == start {
+                    back_to_start.get_or_insert(group);
+                } else if let std::collections::hash_map::Entry::Vacant(slot) =
+                    previous.entry(outer)
+                {
+                    slot.insert(group);
+                    reached.push(outer);
+                    queue.push_back(outer);
+                }
+            }
+        }
+        if let Some(last) = back_to_start {
+            let mut path = vec![start];
+            let mut at = last;
+            while at != start {
+                path.push(at);
+                match previous.get(&at) {
+                    Some(&before) => at = before,
+                    None => break,
+                }
+            }
+            path[1..].reverse();
+            path.push(start);
+            let mut members = path.clone();
+            members.sort_unstable();
+            members.dedup();
+            if seen_cycles.insert(members) {
+                cycles.push(path);
+            }
+        }
+        closures.push(reached);
+    }
+    (closures, cycles)
 }
 
 #[cfg(test)]
@@ -468,6 +711,20 @@ mod tests {
             "test".into(),
             Timestamp::parse("2026-01-01T00:00:00Z").unwrap(),
         )
+    }
+
+    /// (account, entitlement) of every grant, sorted.
+    fn held(c: &Converted) -> Vec<(&str, &str)> {
+        c.snapshot
+            .inventory
+            .grants
+            .values()
+            .map(|g| (g.account_id.as_str(), g.entitlement_id.as_str()))
+            .collect()
+    }
+
+    fn mapping(preset: Preset, edit: impl FnOnce(String) -> String) -> Mapping {
+        Mapping::parse(&edit(preset.text().to_owned()), "test").unwrap()
     }
 
     #[test]
@@ -608,7 +865,11 @@ mod tests {
         )
         .unwrap();
         let inv = &c.snapshot.inventory;
-        assert_eq!(inv.grants.len(), 2);
+        // bob is in ops, ops in admins: bob holds admins too.
+        assert_eq!(
+            held(&c),
+            [("ada", "admins"), ("bob", "admins"), ("bob", "ops")]
+        );
         assert!(
             inv.accounts
                 .values()
@@ -622,7 +883,7 @@ mod tests {
             c.warnings
         );
         assert!(
-            c.warnings.iter().any(|w| w.contains("nested")),
+            !c.warnings.iter().any(|w| w.contains("nested")),
             "{:?}",
             c.warnings
         );
@@ -667,5 +928,334 @@ mod tests {
             err.contains("none of the 2 user entries has the attribute 'mail'"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn nesting_closes_over_chains_and_cycles() {
+        // 0 in 1 in 2; 3 in 4 in 5 in 3; 6 in itself; 7 alone.
+        let edges: &[&[usize]] = &[&[1], &[2], &[], &[4], &[5], &[3], &[6], &[]];
+        let parents: Vec<BTreeSet<usize>> =
+            edges.iter().map(|e| e.iter().copied().collect()).collect();
+        let (closures, cycles) = nesting(&parents);
+        let sorted = |v: &Vec<usize>| {
+            let mut v = v.clone();
+            v.sort_unstable();
+            v
+        };
+        assert_eq!(sorted(&closures[0]), [0, 1, 2]);
+        assert_eq!(sorted(&closures[1]), [1, 2]);
+        assert_eq!(sorted(&closures[2]), [2]);
+        for (g, closure) in closures.iter().enumerate().take(6).skip(3) {
+            assert_eq!(sorted(closure), [3, 4, 5], "{g}");
+        }
+        assert_eq!(sorted(&closures[6]), [6]);
+        assert_eq!(sorted(&closures[7]), [7]);
+        // Each cycle once, as a path back to where it starts.
+        assert_eq!(cycles, [vec![3, 4, 5, 3], vec![6, 6]]);
+    }
+
+    /// Users ada, bob, carol; groups: app in staff in all; ops in admins in
+    /// ops (a cycle); carol in ops.
+    fn nested_directory(member_of: bool) -> Directory {
+        let s = ",dc=x";
+        let user = |uid: &str, groups: &[&str]| {
+            let mut attrs = vec![("uid", uid.to_owned()), ("mail", format!("{uid}@x"))];
+            if member_of {
+                attrs.extend(groups.iter().map(|g| ("memberOf", format!("cn={g}{s}"))));
+            }
+            let attrs: Vec<(&str, &str)> = attrs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            entry(&format!("uid={uid}{s}"), &attrs)
+        };
+        // (group, its member users, its member groups)
+        let layout: &[(&str, &[&str], &[&str])] = &[
+            ("all", &[], &["staff"]),
+            ("staff", &["bob"], &["app"]),
+            ("app", &["ada"], &[]),
+            ("admins", &[], &["ops"]),
+            ("ops", &["carol"], &["admins"]),
+        ];
+        let groups = layout
+            .iter()
+            .map(|(cn, users, inner)| {
+                let mut attrs = vec![("cn", (*cn).to_owned())];
+                if member_of {
+                    for (outer, _, members) in layout {
+                        if members.contains(cn) {
+                            attrs.push(("memberOf", format!("cn={outer}{s}")));
+                        }
+                    }
+                } else {
+                    attrs.extend(users.iter().map(|u| ("member", format!("uid={u}{s}"))));
+                    attrs.extend(inner.iter().map(|g| ("member", format!("CN={g}{s}"))));
+                }
+                let attrs: Vec<(&str, &str)> =
+                    attrs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                entry(&format!("cn={cn}{s}"), &attrs)
+            })
+            .collect();
+        let users_of = |uid: &str| -> Vec<&str> {
+            layout
+                .iter()
+                .filter(|(_, users, _)| users.contains(&uid))
+                .map(|(cn, _, _)| *cn)
+                .collect()
+        };
+        Directory {
+            users: ["ada", "bob", "carol"]
+                .iter()
+                .map(|u| user(u, &users_of(u)))
+                .collect(),
+            groups,
+        }
+    }
+
+    #[test]
+    fn nested_groups_expand_from_either_side_and_cycles_are_named() {
+        let expanded = [
+            ("ada", "all"),
+            ("ada", "app"),
+            ("ada", "staff"),
+            ("bob", "all"),
+            ("bob", "staff"),
+            ("carol", "admins"),
+            ("carol", "ops"),
+        ];
+        let from_members = Preset::OpenLdap.mapping().unwrap();
+        let from_member_of = mapping(Preset::OpenLdap, |t| {
+            t.replace("members = \"member\"", "member_of = \"memberOf\"")
+        });
+        for (m, member_of) in [(from_members, false), (from_member_of, true)] {
+            let c = convert(&m, &nested_directory(member_of)).unwrap();
+            assert_eq!(held(&c), expanded, "member_of: {member_of}");
+            let cycle: Vec<&String> = c.warnings.iter().filter(|w| w.contains("cycle")).collect();
+            assert_eq!(cycle.len(), 1, "{:?}", c.warnings);
+            assert!(
+                cycle[0].starts_with("1 cycles of nested groups")
+                    && (cycle[0].contains("cn=ops,dc=x in cn=admins,dc=x in cn=ops,dc=x")
+                        || cycle[0].contains("cn=admins,dc=x in cn=ops,dc=x in cn=admins,dc=x")),
+                "{cycle:?}"
+            );
+        }
+
+        // nested = "ignore": direct members only, as before expansion existed.
+        let m = mapping(Preset::OpenLdap, |t| {
+            t.replace("nested = \"expand\"", "nested = \"ignore\"")
+        });
+        let c = convert(&m, &nested_directory(false)).unwrap();
+        assert_eq!(
+            held(&c),
+            [("ada", "app"), ("bob", "staff"), ("carol", "ops")]
+        );
+        assert!(
+            c.warnings
+                .iter()
+                .any(|w| w.starts_with("4 members are groups") && w.contains("nested = \"ignore\"")),
+            "{:?}",
+            c.warnings
+        );
+        let m = mapping(Preset::OpenLdap, |t| {
+            t.replace("members = \"member\"", "member_of = \"memberOf\"")
+                .replace("nested = \"expand\"", "nested = \"ignore\"")
+        });
+        let c = convert(&m, &nested_directory(true)).unwrap();
+        assert_eq!(
+            held(&c),
+            [("ada", "app"), ("bob", "staff"), ("carol", "ops")]
+        );
+    }
+
+    const PEOPLE: &str = "\n[people]\nperson_id = \"employeeNumber\"\nname = \"cn\"\n\
+        email = \"mail\"\ndepartment = \"departmentNumber\"\nmanager = \"manager\"\n";
+
+    fn with_people(extra: &str) -> Mapping {
+        mapping(Preset::OpenLdap, |t| {
+            t.replace(
+                "# service = { attribute = \"employeeType\", equals = \"service\" }",
+                "service = { attribute = \"employeeType\", equals = \"service\" }",
+            )
+            .replace(
+                "\n[[correlate]]",
+                &format!("{PEOPLE}{extra}\n[[correlate]]"),
+            )
+        })
+    }
+
+    /// ada manages bob; bob is disabled; carol has no employee number;
+    /// svc is a service account with one.
+    fn people_directory() -> Directory {
+        Directory {
+            users: vec![
+                entry(
+                    "uid=bob,dc=x",
+                    &[
+                        ("uid", "bob"),
+                        ("cn", "Bob Smith"),
+                        ("mail", "bob@x"),
+                        ("employeeNumber", "E2"),
+                        ("departmentNumber", "Finance"),
+                        ("manager", "UID=ada, dc=x"),
+                        ("pwdAccountLockedTime", "20260101000000Z"),
+                    ],
+                ),
+                entry(
+                    "uid=ada,dc=x",
+                    &[
+                        ("uid", "ada"),
+                        ("cn", "Ada Byron"),
+                        ("mail", "ada@x"),
+                        ("employeeNumber", "E1"),
+                    ],
+                ),
+                entry("uid=carol,dc=x", &[("uid", "carol"), ("mail", "carol@x")]),
+                entry(
+                    "uid=svc,dc=x",
+                    &[
+                        ("uid", "svc"),
+                        ("mail", "svc@x"),
+                        ("employeeNumber", "S1"),
+                        ("employeeType", "service"),
+                    ],
+                ),
+            ],
+            groups: vec![],
+        }
+    }
+
+    #[test]
+    fn users_with_a_person_id_are_people_and_their_accounts_link_to_them() {
+        let m = with_people("");
+        let c = convert(&m, &people_directory()).unwrap();
+        let inv = &c.snapshot.inventory;
+        let ids: Vec<&str> = inv.people.keys().map(|p| p.as_str()).collect();
+        assert_eq!(
+            ids,
+            ["E1", "E2"],
+            "no person for carol nor the service account"
+        );
+        let bob = &inv.people[&PersonId::parse("E2").unwrap()];
+        assert_eq!(bob.name.as_deref(), Some("Bob Smith"));
+        assert_eq!(bob.email.as_deref(), Some("bob@x"));
+        assert_eq!(bob.department.as_deref(), Some("Finance"));
+        assert_eq!(bob.title, None);
+        assert_eq!(bob.manager_id.as_ref().map(|m| m.as_str()), Some("E1"));
+        assert_eq!(
+            bob.status,
+            PersonStatus::Active,
+            "a disabled user says nothing of its person by default"
+        );
+        let person_of = |account: &str| {
+            inv.accounts
+                .values()
+                .find(|a| a.account_id.as_str() == account)
+                .unwrap()
+                .person_id
+                .as_ref()
+                .map(|p| p.as_str().to_owned())
+        };
+        assert_eq!(person_of("ada").as_deref(), Some("E1"));
+        assert_eq!(person_of("bob").as_deref(), Some("E2"));
+        assert_eq!(person_of("carol"), None, "left to the correlation rules");
+        assert_eq!(person_of("svc"), None);
+        assert_eq!(c.snapshot.existing_people, ExistingPeople::Keep);
+        assert!(
+            c.warnings
+                .iter()
+                .any(|w| w.starts_with("1 human users have no 'employeeNumber'")
+                    && w.contains("uid=carol")),
+            "{:?}",
+            c.warnings
+        );
+
+        // A disabled user's person is on leave; "update" names the mapped fields.
+        let m = with_people("disabled = \"leave\"\nexisting = \"update\"\n");
+        let c = convert(&m, &people_directory()).unwrap();
+        let bob = &c.snapshot.inventory.people[&PersonId::parse("E2").unwrap()];
+        assert_eq!(bob.status, PersonStatus::Leave);
+        assert_eq!(
+            c.snapshot.existing_people,
+            ExistingPeople::Update(PersonFields {
+                name: true,
+                email: true,
+                manager: true,
+                department: true,
+                title: false,
+                status: Some(PersonStatus::Leave),
+            })
+        );
+    }
+
+    #[test]
+    fn bad_people_are_errors_that_name_the_entries() {
+        let m = with_people("");
+        let mut d = people_directory();
+        d.users[2]
+            .attrs
+            .insert("employeenumber".into(), vec!["e1".into()]);
+        let err = convert(&m, &d).unwrap_err().to_string();
+        assert!(
+            err.contains("person id 'e1' (people.person_id) is used by two users (uid=ada,dc=x and uid=carol,dc=x)"),
+            "{err}"
+        );
+
+        let with_manager = |manager: &str| {
+            let mut d = people_directory();
+            d.users[1]
+                .attrs
+                .insert("manager".into(), vec![manager.to_owned()]);
+            convert(&m, &d).unwrap_err().to_string()
+        };
+        let err = with_manager("uid=ghost,dc=x");
+        assert!(
+            err.starts_with("uid=ada,dc=x: its manager 'uid=ghost,dc=x' (people.manager) is not a user of the user search;"),
+            "{err}"
+        );
+        assert!(err.contains("drop people.manager"), "{err}");
+        let err = with_manager("uid=carol,dc=x");
+        assert!(
+            err.contains("is a user without 'employeeNumber' (people.person_id)"),
+            "{err}"
+        );
+        let err = with_manager("uid=svc,dc=x");
+        assert!(err.contains("is a service account"), "{err}");
+
+        let mut d = people_directory();
+        for user in &mut d.users {
+            user.attrs.remove("employeenumber");
+        }
+        let err = convert(&m, &d).unwrap_err().to_string();
+        assert!(
+            err.contains("none of the 4 user entries has the attribute 'employeeNumber' mapped as people.person_id"),
+            "{err}"
+        );
+
+        let err = Mapping::parse(
+            &Preset::OpenLdap
+                .text()
+                .replace(
+                    "disabled = { attribute = \"pwdAccountLockedTime\", present = true }",
+                    "",
+                )
+                .replace(
+                    "\n[[correlate]]",
+                    &format!("{PEOPLE}disabled = \"terminated\"\n\n[[correlate]]"),
+                ),
+            "m.toml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("people.disabled needs users.disabled"),
+            "{err}"
+        );
+        let err = Mapping::parse(
+            &Preset::OpenLdap.text().replace(
+                "\n[[correlate]]",
+                &format!("{PEOPLE}existing = \"merge\"\n\n[[correlate]]"),
+            ),
+            "m.toml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("`keep`") && err.contains("`update`"), "{err}");
     }
 }

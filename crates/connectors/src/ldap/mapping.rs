@@ -71,6 +71,8 @@ pub struct Mapping {
     pub directory: DirectoryMapping,
     pub users: UserMapping,
     pub groups: GroupMapping,
+    /// People from the user entries; absent: the sync makes no people.
+    pub people: Option<PeopleMapping>,
     #[serde(default, rename = "correlate")]
     correlate: Option<Vec<Rule>>,
 }
@@ -160,6 +162,62 @@ pub struct GroupMapping {
     pub member_of: Option<String>,
     #[serde(default)]
     pub privileged: Vec<String>,
+    #[serde(default)]
+    pub nested: Nested,
+}
+
+/// What a group that is a member of another group means.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Nested {
+    /// A member of a nested group holds the enclosing groups too, as the
+    /// directory itself grants access (AD's token groups, LDAP ACLs on
+    /// nested groups).
+    #[default]
+    Expand,
+    /// Only direct members hold a group.
+    Ignore,
+}
+
+/// The people the user entries describe: a user with a person id is a
+/// person, and its account is that person's.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PeopleMapping {
+    /// The attribute holding the person id: `employeeID`, `employeeNumber`.
+    pub person_id: String,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub department: Option<String>,
+    pub title: Option<String>,
+    /// The attribute holding the DN of the user's manager (`manager`).
+    pub manager: Option<String>,
+    #[serde(default)]
+    pub disabled: WhenDisabled,
+    #[serde(default)]
+    pub existing: Existing,
+}
+
+/// What a disabled user (`users.disabled`) says of its person.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WhenDisabled {
+    /// Nothing: an account is disabled for many reasons besides a leaver.
+    #[default]
+    Ignore,
+    Leave,
+    Terminated,
+}
+
+/// What the sync does to a person the store already holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Existing {
+    /// Leave it as it is (HR's record stays HR's); only link its accounts.
+    #[default]
+    Keep,
+    /// Set its mapped fields from the directory, keeping the others.
+    Update,
 }
 
 /// A test on one attribute of an entry: present, equal to a value
@@ -314,6 +372,27 @@ impl Mapping {
             }
             _ => {}
         }
+        if let Some(p) = &self.people {
+            check_attribute("people.person_id", &p.person_id)?;
+            for (key, value) in [
+                ("people.name", &p.name),
+                ("people.email", &p.email),
+                ("people.department", &p.department),
+                ("people.title", &p.title),
+                ("people.manager", &p.manager),
+            ] {
+                if let Some(name) = value {
+                    check_attribute(key, name)?;
+                }
+            }
+            if p.disabled != WhenDisabled::Ignore && u.disabled.is_none() {
+                return Err(
+                    "people.disabled needs users.disabled, the test that says a user is disabled \
+                     (e.g. disabled = { attribute = \"userAccountControl\", bit = 2 })"
+                        .into(),
+                );
+            }
+        }
         if self.directory.timeout_seconds == 0 {
             return Err("directory.timeout_seconds must be at least 1".into());
         }
@@ -395,6 +474,42 @@ mod tests {
         assert!(ad.is_privileged("domain admins"));
         assert!(ad.is_privileged("erp-admins"));
         assert!(!ad.is_privileged("Domain Users"));
+        assert_eq!(ad.groups.nested, Nested::Expand);
+        assert!(ad.people.is_none() && openldap.people.is_none());
+    }
+
+    /// The `[people]` example of each preset, uncommented.
+    fn with_people(preset: Preset) -> String {
+        let mut inside = false;
+        preset
+            .text()
+            .lines()
+            .map(|line| {
+                if line == "# [people]" {
+                    inside = true;
+                }
+                let out = match line.strip_prefix("# ") {
+                    Some(rest) if inside => rest.to_owned(),
+                    _ => line.to_owned(),
+                };
+                if line.starts_with("# existing") {
+                    inside = false;
+                }
+                out + "\n"
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_presets_people_examples_parse() {
+        let ad = Mapping::parse(&with_people(Preset::Ad), "ad").unwrap();
+        let people = ad.people.unwrap();
+        assert_eq!(people.person_id, "employeeID");
+        assert_eq!(people.manager.as_deref(), Some("manager"));
+        assert_eq!(people.disabled, WhenDisabled::Ignore);
+        assert_eq!(people.existing, Existing::Keep);
+        let openldap = Mapping::parse(&with_people(Preset::OpenLdap), "openldap").unwrap();
+        assert_eq!(openldap.people.unwrap().person_id, "employeeNumber");
     }
 
     #[test]
@@ -407,9 +522,20 @@ mod tests {
         assert!(err.contains("unknown field `mial`"), "{err}");
         assert!(err.contains("`email`"), "{err}");
         assert!(err.contains("docs/ldap.md"), "{err}");
-        let text = format!("{}\npeople = true\n", Preset::Ad.text());
+        let text = Preset::Ad
+            .text()
+            .replace("# [people]\n# person_id", "[people]\nperson_ID");
         let err = Mapping::parse(&text, "m.toml").unwrap_err().to_string();
-        assert!(err.contains("unknown field `people`"), "{err}");
+        assert!(err.contains("unknown field `person_ID`"), "{err}");
+        assert!(err.contains("`person_id`"), "{err}");
+        let text = Preset::OpenLdap
+            .text()
+            .replace("nested = \"expand\"", "nested = \"flatten\"");
+        let err = Mapping::parse(&text, "m.toml").unwrap_err().to_string();
+        assert!(
+            err.contains("`expand`") && err.contains("`ignore`"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -1,16 +1,20 @@
 //! LDAP / Active Directory pull: read users and groups from a directory and
 //! turn them into a [`Snapshot`](crate::snapshot::Snapshot) of one system
 //! (accounts, entitlements, grants), which `import` reconciles like a CSV
-//! snapshot. The directory is not the HR source of truth: accounts link to
-//! the people already in the store through the correlation rules.
+//! snapshot. Accounts link to the people already in the store through the
+//! correlation rules, or, with a `[people]` mapping, to the people the user
+//! entries describe, which the import adds without overwriting HR's records
+//! unless the mapping says the directory owns them.
 //!
 //! - [`mapping`]: the mapping file and its presets;
 //! - [`read`]: connect, bind, paged searches;
 //! - [`convert`]: entries to a snapshot;
+//! - [`range`]: Active Directory's ranged attribute values;
 //! - [`time`]: FILETIME and GeneralizedTime.
 
 pub mod convert;
 pub mod mapping;
+pub mod range;
 pub mod read;
 pub mod time;
 
@@ -104,6 +108,30 @@ pub enum LdapError {
         count: usize,
         attribute: String,
         key: &'static str,
+    },
+    #[error(
+        "person id '{id}' (people.person_id) is used by two users ({first} and {second}); a person has one user in a directory: fix the entries, or map people.person_id to an attribute that is unique"
+    )]
+    DuplicatePerson {
+        id: String,
+        first: String,
+        second: String,
+    },
+    #[error(
+        "{dn}: its manager '{manager}' (people.manager) {reason}; fix the entry's manager in the directory, widen users.base or users.filter so that the manager is read, or drop people.manager from the mapping"
+    )]
+    BadManager {
+        dn: String,
+        manager: String,
+        reason: String,
+    },
+    #[error(
+        "{dn}: reading '{attribute}' in ranges (Active Directory returns a large attribute a range of values at a time) failed: {detail}; run the sync again (the entry may have changed while it was read), and if it fails again read memberships the other way (groups.members or groups.member_of)"
+    )]
+    Range {
+        dn: String,
+        attribute: String,
+        detail: String,
     },
     #[error("{dn}: {reason}")]
     BadValue { dn: String, reason: String },

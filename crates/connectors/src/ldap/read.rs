@@ -1,9 +1,10 @@
 //! Reading the directory: connect (ldap://, ldaps:// or StartTLS, through
 //! rustls), bind (simple, or anonymous), then one paged subtree search for
-//! users and one for groups, asking only for the mapped attributes.
+//! users and one for groups, asking only for the mapped attributes, then
+//! the rest of any attribute the server returned in ranges (AD).
 
-use super::mapping::Mapping;
-use super::{Entry, LdapError};
+use super::mapping::{Mapping, Nested};
+use super::{Entry, LdapError, range};
 use ldap3::adapters::{Adapter, EntriesOnly, PagedResults};
 use ldap3::{LdapConnAsync, LdapConnSettings, Scope, SearchEntry};
 use std::collections::BTreeMap;
@@ -126,6 +127,12 @@ pub fn user_attributes(m: &Mapping) -> Vec<String> {
         u.last_logon.as_ref().map(|l| l.attribute.clone()),
         u.service.as_ref().map(|c| c.attribute.clone()),
         m.groups.member_of.clone(),
+        m.people.as_ref().map(|p| p.person_id.clone()),
+        m.people.as_ref().and_then(|p| p.name.clone()),
+        m.people.as_ref().and_then(|p| p.email.clone()),
+        m.people.as_ref().and_then(|p| p.department.clone()),
+        m.people.as_ref().and_then(|p| p.title.clone()),
+        m.people.as_ref().and_then(|p| p.manager.clone()),
     ])
 }
 
@@ -136,6 +143,8 @@ pub fn group_attributes(m: &Mapping) -> Vec<String> {
         g.name.clone(),
         g.description.clone(),
         g.members.clone(),
+        // A group's own groups, for nested groups read from the member side.
+        g.member_of.clone().filter(|_| g.nested == Nested::Expand),
     ])
 }
 
@@ -170,7 +179,7 @@ pub async fn read(
     }
     let users_base = under(&mapping.users.base, base);
     let groups_base = under(&mapping.groups.base, base);
-    let users = search(
+    let mut users = search(
         &mut ldap,
         conn.timeout,
         mapping.directory.page_size,
@@ -181,7 +190,7 @@ pub async fn read(
         progress,
     )
     .await?;
-    let groups = search(
+    let mut groups = search(
         &mut ldap,
         conn.timeout,
         mapping.directory.page_size,
@@ -192,6 +201,12 @@ pub async fn read(
         progress,
     )
     .await?;
+    for entries in [&mut users, &mut groups] {
+        range::complete(entries, async |dn, attribute, start| {
+            fetch_range(&mut ldap, conn.timeout, dn, attribute, start).await
+        })
+        .await?;
+    }
     // The data is read; a failing unbind changes nothing.
     let _ = ldap.unbind().await;
     driver.abort();
@@ -243,6 +258,48 @@ async fn search(
     }
     stream.finish().await.success().map_err(failed)?;
     Ok(entries)
+}
+
+/// The attributes of `dn` when asked for `attribute;range=start-*`.
+async fn fetch_range(
+    ldap: &mut ldap3::Ldap,
+    timeout: Duration,
+    dn: &str,
+    attribute: &str,
+    start: u64,
+) -> Result<BTreeMap<String, Vec<String>>, LdapError> {
+    // Not a search error: a failure here is about this entry (deleted
+    // since the search, say), not about the search base or filter.
+    let failed = |e: ldap3::LdapError| LdapError::Range {
+        dn: dn.to_owned(),
+        attribute: attribute.to_owned(),
+        detail: format!(
+            "asking for {attribute};range={start}-*: {}",
+            super::describe(&e)
+        ),
+    };
+    let (results, _) = ldap
+        .with_timeout(timeout)
+        .search(
+            dn,
+            Scope::Base,
+            "(objectClass=*)",
+            vec![format!("{attribute};range={start}-*")],
+        )
+        .await
+        .and_then(|r| r.success())
+        .map_err(failed)?;
+    Ok(results
+        .into_iter()
+        .next()
+        .map(|raw| {
+            SearchEntry::construct(raw)
+                .attrs
+                .into_iter()
+                .map(|(name, values)| (name.to_lowercase(), values))
+                .collect()
+        })
+        .unwrap_or_default())
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ pub use validate::{validate_complete, validate_references};
 
 use crate::correlate::AccountHints;
 use soxctl_model::ids::SystemId;
-use soxctl_model::inventory::{AccountKey, Inventory};
+use soxctl_model::inventory::{AccountKey, Inventory, PersonStatus};
 use soxctl_model::time::Timestamp;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -71,6 +71,38 @@ pub struct Snapshot {
     /// The source knows nothing of roles (a directory): the store's role
     /// entitlements of the scope are kept as they are instead of removed.
     pub keeps_role_entitlements: bool,
+    /// What the snapshot's people do to those the store already holds.
+    pub existing_people: ExistingPeople,
+}
+
+/// How a snapshot's people meet the people already in the store.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ExistingPeople {
+    /// The snapshot's record replaces the store's: an HR export is the
+    /// source of truth for every field.
+    #[default]
+    Replace,
+    /// A person the store holds stays as it is; only people it lacks are
+    /// added (a directory that must not overwrite HR's records).
+    Keep,
+    /// Only these fields of a person the store holds take the snapshot's
+    /// values; the others keep the store's.
+    Update(PersonFields),
+}
+
+/// The person fields a source is authoritative for.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PersonFields {
+    pub name: bool,
+    pub email: bool,
+    pub manager: bool,
+    pub department: bool,
+    pub title: bool,
+    /// The status the source gives a person it sees as gone (a disabled
+    /// user): the status then moves only between `active` and this one, so
+    /// that a source that knows less than HR never revives a terminated
+    /// person nor turns a termination into a leave.
+    pub status: Option<PersonStatus>,
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
@@ -161,5 +193,6 @@ pub fn read(dir: &Path) -> Result<Snapshot, SnapshotError> {
         present_files,
         account_hints: BTreeMap::new(),
         keeps_role_entitlements: false,
+        existing_people: ExistingPeople::Replace,
     })
 }
