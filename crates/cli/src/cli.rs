@@ -448,7 +448,7 @@ pub enum BenchScale {
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
     /// Point-in-time questions (who-has/access-of/history) on 10M history events (full scale).
-    History(BenchStoreArgs),
+    History(HistoryBenchArgs),
     /// Snapshot import: 1M grants for 50,000 people into an empty store, then 1% changed (full scale).
     Import(BenchStoreArgs),
     /// Ledger appends, hashing, verify and proofs on SQLite and PostgreSQL.
@@ -472,6 +472,17 @@ pub struct BenchGateArgs {
     pub connections: u32,
     #[arg(long, value_enum)]
     pub format: Option<Format>,
+}
+
+/// `soxctl bench history`: the store options, and PostgreSQL alone (its
+/// 10M-event fill is long; the SQLite one is another half hour).
+#[derive(Debug, Args)]
+pub struct HistoryBenchArgs {
+    #[command(flatten)]
+    pub store: BenchStoreArgs,
+    /// Skip SQLite.
+    #[arg(long, conflicts_with = "sqlite_only")]
+    pub postgres_only: bool,
 }
 
 /// The options of the benchmarks that run on both store backends.

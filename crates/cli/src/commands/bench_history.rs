@@ -4,7 +4,7 @@
 //! over random questions (p50, p99) on SQLite and PostgreSQL.
 
 use super::bench::Rng;
-use crate::cli::{BenchScale, BenchStoreArgs};
+use crate::cli::{BenchScale, BenchStoreArgs, HistoryBenchArgs};
 use crate::output::{Format, print_records};
 use anyhow::Context;
 use soxctl_model::event::{AccountFact, Baselined, Event, GrantFact, Origin, SystemFact};
@@ -200,16 +200,23 @@ async fn questions(store: &Store, n: u64) -> anyhow::Result<Vec<(&'static str, f
     ])
 }
 
-pub async fn run(args: BenchStoreArgs) -> anyhow::Result<()> {
-    let BenchStoreArgs {
-        scale,
-        database,
-        sqlite_only,
-        format,
+pub async fn run(args: HistoryBenchArgs) -> anyhow::Result<()> {
+    let HistoryBenchArgs {
+        store:
+            BenchStoreArgs {
+                scale,
+                database,
+                sqlite_only,
+                format,
+            },
+        postgres_only,
     } = args;
     let n = events(scale);
     let work = super::bench::tempdir_path("soxctl-bench-history")?;
-    let mut backends = vec![("sqlite", Location::Sqlite(work.join("sqlite")))];
+    let mut backends = Vec::new();
+    if !postgres_only {
+        backends.push(("sqlite", Location::Sqlite(work.join("sqlite"))));
+    }
     if !sqlite_only {
         let url = match database {
             Some(url) => url,
