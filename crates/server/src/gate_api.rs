@@ -202,15 +202,17 @@ pub(crate) async fn check(
     Require(_read): Require<WorkflowRead>,
     ValidQuery(query): ValidQuery<CheckQuery>,
 ) -> Result<Json<VerdictView>, Problem> {
-    let verdict = gate::check(
-        state.store(),
-        state.gate_policy(),
-        &query.commit,
-        &query.env,
-        &query.deployer,
-    )
-    .await
-    .map_err(problem)?;
+    let verdict = state
+        .verdicts()
+        .check(
+            state.store(),
+            state.gate_policy(),
+            &query.commit,
+            &query.env,
+            &query.deployer,
+        )
+        .await
+        .map_err(problem)?;
     Ok(Json(VerdictView {
         allowed: verdict.allowed,
         reason: verdict.reason,

@@ -31,6 +31,7 @@ pub struct AppState {
     sod: Arc<crate::sod_monitor::SodMonitor>,
     scim_correlation: Arc<Rules>,
     gate: Arc<soxctl_workflow::gate::GatePolicy>,
+    verdicts: Arc<soxctl_workflow::verdicts::VerdictCache>,
     notifier: Option<soxctl_connectors::notify::Notifier>,
 }
 
@@ -51,6 +52,7 @@ impl AppState {
             sod: Arc::new(crate::sod_monitor::SodMonitor::new()),
             scim_correlation: Arc::new(Rules::default()),
             gate: Arc::new(options.gate),
+            verdicts: Arc::new(soxctl_workflow::verdicts::VerdictCache::new()),
             notifier: None,
         }
     }
@@ -58,11 +60,18 @@ impl AppState {
     /// Per-environment settings of the change gate.
     pub fn with_gate_policy(mut self, policy: soxctl_workflow::gate::GatePolicy) -> Self {
         self.gate = Arc::new(policy);
+        // Verdicts under another policy are not this one's.
+        self.verdicts = Arc::new(soxctl_workflow::verdicts::VerdictCache::new());
         self
     }
 
     pub(crate) fn gate_policy(&self) -> &soxctl_workflow::gate::GatePolicy {
         &self.gate
+    }
+
+    /// Gate verdicts remembered while the ledger does not move.
+    pub(crate) fn verdicts(&self) -> &soxctl_workflow::verdicts::VerdictCache {
+        &self.verdicts
     }
 
     /// Delivers the outbox through these channels while [`crate::serve`]

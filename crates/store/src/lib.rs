@@ -251,6 +251,13 @@ impl Store {
         with_conn!(self, |conn, m| m::rows::store_meta(conn).await)
     }
 
+    /// The ledger's size alone: every committed state change moves it (no
+    /// projection row changes without its entry), so it tells a reader
+    /// whether anything it derived from the store may be stale.
+    pub async fn ledger_size(&self) -> Result<u64> {
+        with_conn!(self, |conn, m| m::ledger::size(conn).await)
+    }
+
     pub async fn head(&self) -> Result<Head> {
         with_conn!(self, |conn, m| m::ledger::head(conn).await)
     }

@@ -11,6 +11,7 @@ use soxctl_model::event::Event;
 use soxctl_model::finding::{FindingOpened, Severity, finding_id};
 use soxctl_model::principal::Principal;
 use soxctl_model::request::{Ask, ChangeDeployed, DeploymentRow, RequestRow, RequestStatus};
+use soxctl_model::time::Timestamp;
 use soxctl_store::requests::RequestFilter;
 use soxctl_store::{Store, WriteTx};
 
@@ -82,6 +83,9 @@ pub struct Verdict {
     pub request_id: Option<String>,
     /// Where the approval is recorded: the ledger entries to prove.
     pub evidence: Option<String>,
+    /// An allowed verdict holds until the approval runs out (or the ledger
+    /// changes).
+    pub valid_until: Option<Timestamp>,
 }
 
 fn deny(reason: String, request: Option<&RequestRow>) -> Verdict {
@@ -90,6 +94,7 @@ fn deny(reason: String, request: Option<&RequestRow>) -> Verdict {
         reason,
         request_id: request.map(|r| r.request_id.clone()),
         evidence: None,
+        valid_until: None,
     }
 }
 
@@ -208,6 +213,7 @@ pub async fn check(
                 .collect::<Vec<_>>()
                 .join(", ")
         )),
+        valid_until: request.valid_until,
     })
 }
 

@@ -25,6 +25,7 @@ pub mod gate;
 mod lifecycle;
 mod notify;
 mod sod_check;
+pub mod verdicts;
 
 pub use context::Context;
 pub use create::{Created, NewAccess, NewAction, NewAsk, NewRequest, create};

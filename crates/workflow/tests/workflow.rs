@@ -63,6 +63,7 @@ on_both_backends!(
     delegates_are_judged_as_approvers_themselves,
     authors_are_known_by_their_accounts_and_unknown_ones_are_flagged,
     violations_an_import_brings_are_alerted,
+    remembered_verdicts_follow_the_ledger_and_the_clock,
 );
 
 struct Env {
@@ -1797,5 +1798,94 @@ async fn violations_an_import_brings_are_alerted(env: Env) {
     )
     .await;
     assert_eq!(alerts(&env).await.len(), 1);
+    env.verify().await;
+}
+
+async fn remembered_verdicts_follow_the_ledger_and_the_clock(env: Env) {
+    use soxctl_workflow::gate::{GatePolicy, check, deploy_payload};
+    use soxctl_workflow::verdicts::VerdictCache;
+    let cache = VerdictCache::new();
+    let policy = GatePolicy::default();
+    let commit = "4f1c2d7e9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d";
+    // Each answer from memory is the answer computed afresh, asked twice
+    // so the second comes from memory when nothing changed.
+    let agree = |deployer: &'static str| {
+        let (store, cache, policy) = (env.store.clone(), &cache, &policy);
+        async move {
+            let fresh = check(&store, policy, commit, "prod", deployer)
+                .await
+                .unwrap();
+            let first = cache
+                .check(&store, policy, commit, "prod", deployer)
+                .await
+                .unwrap();
+            let again = cache
+                .check(&store, policy, &commit.to_uppercase(), "prod", deployer)
+                .await
+                .unwrap();
+            assert_eq!(first, fresh);
+            assert_eq!(again, fresh);
+            fresh
+        }
+    };
+    assert!(
+        agree("sam@example.com")
+            .await
+            .reason
+            .contains("no change request")
+    );
+    let id = env
+        .ask(
+            "req",
+            NewRequest {
+                ask: NewAsk::Action(NewAction {
+                    kind: "deploy".into(),
+                    env: "prod".into(),
+                    payload: deploy_payload(commit),
+                    authors: vec!["Olga Owner <olga@example.com>".into()],
+                }),
+                justification: "release 4.4".into(),
+                ticket: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert!(agree("sam@example.com").await.reason.contains("is pending"));
+    env.decide("mgr", &id, Decision::Approve).await.unwrap();
+    assert!(agree("sam@example.com").await.allowed);
+    assert!(!agree("olga@example.com").await.allowed, "an author");
+    // The approval runs out with no ledger entry: the clock ends it.
+    env.clock.set(ts("2026-03-03T08:59:59.999999Z"));
+    assert!(agree("sam@example.com").await.allowed);
+    env.clock.set(ts("2026-03-03T09:00:00Z"));
+    assert!(!agree("sam@example.com").await.allowed);
+
+    // A cancellation is a ledger entry: the next answer sees it.
+    let second = "0000000000000000000000000000000000000002";
+    let id = env
+        .ask(
+            "req",
+            NewRequest {
+                ask: NewAsk::Action(NewAction {
+                    kind: "deploy".into(),
+                    env: "prod".into(),
+                    payload: deploy_payload(second),
+                    authors: vec![],
+                }),
+                justification: "release 4.5".into(),
+                ticket: None,
+            },
+        )
+        .await
+        .unwrap();
+    env.decide("mgr", &id, Decision::Approve).await.unwrap();
+    let ask = |c: &'static str| cache.check(&env.store, &policy, c, "prod", "sam@example.com");
+    assert!(ask(second).await.unwrap().allowed);
+    let mut tx = env.store.begin_write().await.unwrap();
+    soxctl_workflow::cancel(&mut tx, &actor(), None, &id, "release pulled")
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert!(!ask(second).await.unwrap().allowed);
     env.verify().await;
 }

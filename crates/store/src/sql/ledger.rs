@@ -19,6 +19,14 @@ fn hash_of(v: Vec<u8>, what: &str) -> Result<Hash> {
         .map_err(|_| StoreError::Invalid(format!("{what} is not a 32-byte hash")))
 }
 
+/// The number of entries: what changes with every committed write.
+pub async fn size(conn: &mut Conn) -> Result<u64> {
+    let size: i64 = sqlx::query_scalar("SELECT size FROM ledger_head WHERE id = 1")
+        .fetch_one(conn)
+        .await?;
+    u64::try_from(size).map_err(|_| StoreError::Head(format!("negative size {size}")))
+}
+
 pub async fn head(conn: &mut Conn) -> Result<Head> {
     let (size, frontier, last_leaf): (i64, Vec<u8>, Vec<u8>) =
         sqlx::query_as("SELECT size, frontier, last_leaf FROM ledger_head WHERE id = 1")

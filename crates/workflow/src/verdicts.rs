@@ -1,0 +1,70 @@
+//! Gate verdicts remembered between checks. A pipeline asks the same
+//! question (commit, environment, deployer) many times while it waits, and
+//! a verdict is a function of the store and the clock alone: every state
+//! change comes with a ledger entry, so a verdict computed at ledger size S
+//! is the answer while the size is still S, and an allowed one only until
+//! its approval runs out. One read of the size replaces the request, its
+//! decisions and the authors' identities.
+
+use crate::error::Result;
+use crate::gate::{GatePolicy, Verdict, check};
+use soxctl_store::Store;
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+/// Entries kept; past it the cache starts again empty (pipelines ask about
+/// a few commits at a time).
+const CAPACITY: usize = 4_096;
+
+type Key = (String, String, String);
+
+#[derive(Debug, Default)]
+pub struct VerdictCache {
+    entries: Mutex<HashMap<Key, (u64, Verdict)>>,
+}
+
+impl VerdictCache {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// [`check`], answered from memory when nothing has changed since.
+    pub async fn check(
+        &self,
+        store: &Store,
+        policy: &GatePolicy,
+        commit: &str,
+        env: &str,
+        deployer: &str,
+    ) -> Result<Verdict> {
+        // Read before computing: a write in between makes the entry stale
+        // at once rather than wrongly fresh.
+        let size = store.ledger_size().await?;
+        let key = (
+            commit.trim().to_ascii_lowercase(),
+            env.to_owned(),
+            deployer.to_owned(),
+        );
+        let now = store.context().clock.now();
+        if let Some((at, verdict)) = self.lock().get(&key)
+            && *at == size
+            && (!verdict.allowed || verdict.valid_until.is_some_and(|until| now < until))
+        {
+            return Ok(verdict.clone());
+        }
+        let verdict = check(store, policy, commit, env, deployer).await?;
+        let mut entries = self.lock();
+        if entries.len() >= CAPACITY {
+            entries.clear();
+        }
+        entries.insert(key, (size, verdict.clone()));
+        Ok(verdict)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Key, (u64, Verdict)>> {
+        // A panic while holding the lock leaves a map of whole entries.
+        self.entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
