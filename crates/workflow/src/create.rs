@@ -190,6 +190,13 @@ fn resolve_action(a: &NewAction) -> Result<ActionAsk> {
     if a.authors.len() > 1_000 || a.authors.iter().any(|x| x.len() > 320) {
         return Err(invalid("at most 1,000 authors of at most 320 bytes each"));
     }
+    // Without its authors a deployment could be approved by the person who
+    // wrote it: a change always has at least one.
+    if a.kind == crate::gate::DEPLOY && a.authors.iter().all(|x| x.trim().is_empty()) {
+        return Err(invalid(
+            "a deployment names the authors of its commits (`soxctl gate request` reads them from git)",
+        ));
+    }
     let digest = soxctl_ledger::digest::action_digest(&a.env, &a.kind, &a.payload)
         .map_err(|e| invalid(format!("the action payload cannot be canonicalised: {e}")))?;
     let mut authors = a.authors.clone();

@@ -110,6 +110,19 @@ pub async fn issue_execution_token(
             request.request_id, action.env, input.env
         )));
     }
+    // Targets check tokens offline: two valid tokens would let one approval
+    // start twice. A new one is issued only once the last has run out.
+    if let Some(outstanding) =
+        tx.execution_tokens(None).await?.into_iter().find(|t| {
+            t.request_id == request.request_id && t.used_at.is_none() && now < t.expires_at
+        })
+    {
+        return Err(conflict(format!(
+            "execution token {} for request {} is valid until {}: execute with it (one token at a time \
+             per approval), or wait until it expires",
+            outstanding.token_id, request.request_id, outstanding.expires_at
+        )));
+    }
     let ttl = input
         .ttl_secs
         .unwrap_or(DEFAULT_TTL_SECS)
@@ -241,6 +254,12 @@ pub async fn record_execution(
                 claims.token_id
             ))
         })?;
+    if issued.request_id != claims.request_id || issued.executor != claims.executor {
+        return Err(refused(format!(
+            "execution token {} does not match its issue record",
+            claims.token_id
+        )));
+    }
     if let Some(at) = issued.used_at {
         return Err(conflict(format!(
             "execution token {} was used at {at}; a token is good for one execution",
@@ -253,7 +272,7 @@ pub async fn record_execution(
         .ok_or_else(|| WorkflowError::NotFound(format!("no request '{}'", claims.request_id)))?;
     // The approval may have run out (and been swept as unused) while the
     // action ran: what was approved when the token was issued is what
-    // counts, so only a use or a cancellation stops the report.
+    // counts, so only a use, a cancellation or a denial stops the report.
     if !matches!(
         request.status,
         RequestStatus::Approved | RequestStatus::Expired

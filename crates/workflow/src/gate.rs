@@ -83,8 +83,9 @@ pub struct Verdict {
     pub request_id: Option<String>,
     /// Where the approval is recorded: the ledger entries to prove.
     pub evidence: Option<String>,
-    /// An allowed verdict holds until the approval runs out (or the ledger
-    /// changes).
+    /// When the clock alone changes this verdict (an allowed one: its
+    /// approval runs out; a pending request's: it expires); none: only the
+    /// ledger does.
     pub valid_until: Option<Timestamp>,
 }
 
@@ -156,7 +157,13 @@ pub async fn check(
                 r.state_at(now)
             ),
         };
-        return Ok(deny(why, candidates.last()));
+        let mut verdict = deny(why, candidates.last());
+        // "pending" turns into "expired" by the clock alone.
+        verdict.valid_until = candidates
+            .last()
+            .filter(|r| r.status == RequestStatus::Pending)
+            .map(|r| r.expires_at);
+        return Ok(verdict);
     };
     let Ask::Action(action) = &request.ask else {
         return Ok(deny(
@@ -264,8 +271,32 @@ pub async fn record_deployment(
             by_author = by_author || tx.identity_keys_of_person(person).await?.contains(&key);
         }
     }
+    // The gate's check again: an approval given by an author is none.
+    let mut approved_by_author = None;
+    if let Some(r) = approved
+        && let Ask::Action(a) = &r.ask
+    {
+        for d in tx.decisions(Some(&r.request_id)).await? {
+            for who in std::iter::once(&d.approver_id).chain(d.on_behalf_of.as_ref()) {
+                if a.author_people.contains(who) || is_author(who.as_str(), &a.authors) {
+                    approved_by_author = Some(who.clone());
+                }
+            }
+        }
+    }
     let (request_id, reason) = match approved {
         Some(r) => match &r.ask {
+            Ask::Action(_) if approved_by_author.is_some() => (
+                None,
+                format!(
+                    "{} approved a change they wrote (request {})",
+                    approved_by_author
+                        .as_ref()
+                        .map(ToString::to_string)
+                        .unwrap_or_default(),
+                    r.request_id
+                ),
+            ),
             Ask::Action(_) if by_author => (
                 None,
                 format!(

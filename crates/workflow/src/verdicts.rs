@@ -48,7 +48,8 @@ impl VerdictCache {
         let now = store.context().clock.now();
         if let Some((at, verdict)) = self.lock().get(&key)
             && *at == size
-            && (!verdict.allowed || verdict.valid_until.is_some_and(|until| now < until))
+            && verdict.valid_until.is_none_or(|until| now < until)
+            && (!verdict.allowed || verdict.valid_until.is_some())
         {
             return Ok(verdict.clone());
         }

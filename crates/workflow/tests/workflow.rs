@@ -946,6 +946,8 @@ async fn execution_tokens_are_bound_and_single_use(env: Env) {
     );
     refused(issue(input(&digest, "staging")).await, "not 'staging'");
     let issued = issue(input(&digest, "prod")).await.unwrap();
+    // One token at a time: a second would let the approval start twice.
+    conflict(issue(input(&digest, "prod")).await, "one token at a time");
     assert_eq!(issued.expires_at, ts("2026-03-02T09:15:00Z"));
     let claims =
         verify_execution_token(&key.verifier(), &issued.token, ts("2026-03-02T09:10:00Z")).unwrap();
@@ -1085,6 +1087,26 @@ async fn the_gate_allows_only_approved_commits_deployed_by_non_authors(env: Env)
     let commit = "4f1c2d7e9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d";
     let other = "0000000000000000000000000000000000000001";
     let policy = GatePolicy::default();
+    // A deployment without its authors could be approved by its author.
+    let anonymous = env
+        .ask(
+            "req",
+            NewRequest {
+                ask: NewAsk::Action(NewAction {
+                    kind: "deploy".into(),
+                    env: "prod".into(),
+                    payload: deploy_payload(other),
+                    authors: vec![" ".into()],
+                }),
+                justification: "release".into(),
+                ticket: None,
+            },
+        )
+        .await;
+    assert!(
+        matches!(&anonymous, Err(WorkflowError::Invalid(m)) if m.contains("names the authors")),
+        "{anonymous:?}"
+    );
     let id = env
         .ask(
             "req",
@@ -1263,6 +1285,19 @@ async fn the_gate_allows_only_approved_commits_deployed_by_non_authors(env: Env)
         verdict.reason.contains("own approved a change they wrote"),
         "{}",
         verdict.reason
+    );
+    // Deployed anyway: recorded as unapproved, the approval not consumed.
+    let mut tx = env.store.begin_write().await.unwrap();
+    let deployed = record_deployment(&mut tx, &actor(), &policy, third, "prod", "sam", None)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(deployed.deployment.request_id, None);
+    assert!(deployed.finding_id.is_some());
+    assert!(
+        deployed.reason.contains("own approved a change they wrote"),
+        "{}",
+        deployed.reason
     );
     env.verify().await;
 }
@@ -1870,7 +1905,7 @@ async fn remembered_verdicts_follow_the_ledger_and_the_clock(env: Env) {
                     kind: "deploy".into(),
                     env: "prod".into(),
                     payload: deploy_payload(second),
-                    authors: vec![],
+                    authors: vec!["Vera Vendor <vera@example.com>".into()],
                 }),
                 justification: "release 4.5".into(),
                 ticket: None,

@@ -48,10 +48,12 @@ fn resolve(repo: &Path, rev: &str) -> Result<String, crate::exit::Failure> {
 
 /// Authors, committers and `Co-authored-by` of the non-merge commits in `range`.
 fn authors(repo: &Path, range: &[&str]) -> Result<Vec<String>, crate::exit::Failure> {
+    // %aN/%aE and %cN/%cE follow the repository's .mailmap, so an alias it
+    // maps is seen under the person's canonical identity as well.
     let mut args = vec![
         "log",
         "--no-merges",
-        "--format=%an <%ae>%x00%cn <%ce>%x00%(trailers:key=Co-authored-by,valueonly,separator=%x00)%x1e",
+        "--format=%an <%ae>%x00%aN <%aE>%x00%cn <%ce>%x00%cN <%cE>%x00%(trailers:key=Co-authored-by,valueonly,separator=%x00)%x1e",
     ];
     args.extend_from_slice(range);
     let out = git(repo, &args)?;
@@ -64,6 +66,18 @@ fn authors(repo: &Path, range: &[&str]) -> Result<Vec<String>, crate::exit::Fail
     found.sort();
     found.dedup();
     Ok(found)
+}
+
+/// The commits a deployment of `sha` brings by itself: a merge brings
+/// everything its first parent lacks (the merged branch), a plain commit
+/// itself, a root commit itself.
+fn own_range(repo: &Path, sha: &str) -> Result<String, crate::exit::Failure> {
+    let line = git(repo, &["rev-list", "--parents", "-n", "1", sha])?;
+    let ids: Vec<&str> = line.split_whitespace().collect();
+    Ok(match ids.as_slice() {
+        [_, first, _, ..] => format!("{first}..{sha}"),
+        _ => format!("{sha}^!"),
+    })
 }
 
 /// The repository's name in deployment records: its `origin` remote as
@@ -97,8 +111,9 @@ fn remote_name(url: &str) -> Option<String> {
     };
     let host = host_part.rsplit('@').next()?;
     let host = host.split(':').next()?.to_ascii_lowercase();
-    let path = path.trim_matches('/');
-    let path = path.strip_suffix(".git").unwrap_or(path);
+    // Hosts compare paths without case (github.com/Acme/App is acme/app).
+    let path = path.trim_matches('/').to_ascii_lowercase();
+    let path = path.strip_suffix(".git").unwrap_or(&path);
     (!host.is_empty() && !path.is_empty()).then(|| format!("{host}/{path}"))
 }
 
@@ -142,21 +157,48 @@ pub async fn run(command: GateCommand) -> CmdResult {
                 Some(previous) => Some(previous.to_owned()),
                 None => since.map(|s| resolve(&repo, &s)).transpose()?,
             };
-            // A previous deployment that is not an ancestor (a rollback, a
-            // rewritten branch) bounds nothing: fall back to the commit alone.
+            let own = own_range(&repo, &sha)?;
             let range = match &from {
-                Some(f) if git(&repo, &["merge-base", "--is-ancestor", f, &sha]).is_ok() => {
+                Some(f) => {
+                    // A shallow clone lacks the history: a narrower range
+                    // would silently leave authors out.
+                    if resolve(&repo, f).is_err() {
+                        return Err(failed(
+                            Exit::Usage,
+                            anyhow::anyhow!(
+                                "the last deployed commit {f} is not in this clone: fetch the full history \
+                                 (`git fetch --unshallow`, or `fetch-depth: 0` in the checkout step)"
+                            ),
+                        ));
+                    }
                     format!("{f}..{sha}")
                 }
-                _ => {
+                None => {
                     eprintln!(
-                        "no earlier deployment of {name} to {env} to start the range from: authors of {sha} alone \
-                         (give --since REV for a wider range)"
+                        "no earlier deployment of {name} to {env} to start the range from: the authors of \
+                         {own} (give --since REV for a wider range)"
                     );
-                    format!("{sha}^!")
+                    own.clone()
                 }
             };
-            let found = authors(&repo, &[&range])?;
+            let mut found = authors(&repo, &[&range])?;
+            // A redeployment or a rollback (the commit is already behind the
+            // last deployment) brings no new commits: it is the commit's own.
+            if found.is_empty() && range != own {
+                eprintln!(
+                    "{range} holds no new commits (a redeployment or a rollback): the authors of {own}"
+                );
+                found = authors(&repo, &[&own])?;
+            }
+            if found.is_empty() {
+                return Err(failed(
+                    Exit::Usage,
+                    anyhow::anyhow!(
+                        "no non-merge commit in {range} names an author: nothing to keep from approving it; \
+                         give --since REV to name where the change starts"
+                    ),
+                ));
+            }
             eprintln!(
                 "change {range}: {} author(s), who may not approve it: {}",
                 found.len(),
@@ -399,7 +441,7 @@ mod tests {
     #[test]
     fn remotes_name_the_same_repository_however_they_are_written() {
         for url in [
-            "https://github.com/acme/app.git",
+            "https://github.com/Acme/App.git",
             "https://ci-bot:ghp_secret@GitHub.com/acme/app",
             "ssh://git@github.com:22/acme/app.git",
             "git@github.com:acme/app.git",

@@ -42,14 +42,19 @@ olga,Olga Owner,olga@example.com,,Finance,Controller,active,,
 }
 
 fn git(repo: &Path, args: &[&str]) -> String {
+    git_as(repo, ("Rita Requester", "rita@example.com"), args)
+}
+
+/// `git` with `who` as author and committer.
+fn git_as(repo: &Path, who: (&str, &str), args: &[&str]) -> String {
     let out = Command::new("git")
         .arg("-C")
         .arg(repo)
         .args(args)
-        .env("GIT_AUTHOR_NAME", "Rita Requester")
-        .env("GIT_AUTHOR_EMAIL", "rita@example.com")
-        .env("GIT_COMMITTER_NAME", "Rita Requester")
-        .env("GIT_COMMITTER_EMAIL", "rita@example.com")
+        .env("GIT_AUTHOR_NAME", who.0)
+        .env("GIT_AUTHOR_EMAIL", who.1)
+        .env("GIT_COMMITTER_NAME", who.0)
+        .env("GIT_COMMITTER_EMAIL", who.1)
         .output()
         .expect("git is needed by this test (test.sh installs it)");
     assert!(
@@ -224,6 +229,49 @@ fn people_ask_approve_and_pipelines_pass_the_gate_through_the_command_line() {
     )
     .code(1)
     .stderr_has(&["UNAPPROVED"]);
+
+    // A merged branch: the range since the last deployment holds the
+    // branch's commits, whose author may not approve; the merge itself
+    // (and what was deployed before) adds nobody.
+    git(&repo, &["checkout", "-q", "-b", "feature"]);
+    std::fs::write(repo.join("b.txt"), "vendor fix").unwrap();
+    git_as(&repo, ("Vera Vendor", "vera@example.com"), &["add", "."]);
+    git_as(
+        &repo,
+        ("Vera Vendor", "vera@example.com"),
+        &["commit", "-q", "-m", "vendor fix"],
+    );
+    git(&repo, &["checkout", "-q", "main"]);
+    git_as(
+        &repo,
+        ("Olga Owner", "olga@example.com"),
+        &["merge", "-q", "--no-ff", "-m", "merge feature", "feature"],
+    );
+    let merged = as_(
+        &rita,
+        args![
+            "gate", "request", "--repo", &repo, "--commit", "HEAD", "--env", "prod", "--format",
+            "json"
+        ],
+    );
+    merged.ok();
+    let authors = merged.json()["ask"]["action"]["authors"].clone();
+    assert_eq!(
+        authors,
+        serde_json::json!(["Vera Vendor <vera@example.com>"]),
+        "{}",
+        merged.stderr
+    );
+    // With no deployment to start from, a merge brings its branch.
+    let staging = as_(
+        &rita,
+        args![
+            "gate", "request", "--repo", &repo, "--commit", "HEAD", "--env", "staging", "--format",
+            "json"
+        ],
+    );
+    staging.ok().stderr_has(&["no earlier deployment"]);
+    assert_eq!(staging.json()["ask"]["action"]["authors"], authors);
 
     // An action: the execution token is bound, verified offline, used once.
     let payment = as_(
