@@ -121,6 +121,8 @@ pub async fn record(
                 SOD_VIOLATION_OPENED,
                 &serde_json::json!({
                     "finding_id": f.finding_id,
+                    "risk_id": f.detail.get("risk_id"),
+                    "identity": f.detail.get("identity"),
                     "subject": f.subject,
                     "severity": f.severity,
                     "summary": f.summary,

@@ -347,23 +347,21 @@ impl PolicySet {
         self.cedar_permits_approval(&plan, request, candidate)
     }
 
-    /// May `delegate` decide in a routed approver's seat? The seat gives the
-    /// routing; the delegate must still not be terminated and, with Cedar
-    /// text, be permitted to `approve` this request themselves: a delegation
-    /// must not widen who may approve what.
-    pub fn may_approve_as_delegate(
-        &self,
-        request: &RequestFacts,
-        delegate: &PersonFacts,
-    ) -> Result<(), Refusal> {
+    /// May `decider` decide now in a seat the request already routed (theirs,
+    /// or the one a delegation gives them)? The seat gives the routing; the
+    /// decider must still not be terminated and, with Cedar text, be
+    /// permitted to `approve` under the policy in force: a policy tightened
+    /// since the request was made applies, and a delegation never widens
+    /// who may approve what.
+    pub fn may_decide(&self, request: &RequestFacts, decider: &PersonFacts) -> Result<(), Refusal> {
         let plan = self.plan(request)?;
-        if delegate.status == PersonStatus::Terminated {
+        if decider.status == PersonStatus::Terminated {
             return Err(Refusal::new(
                 RefusalKind::NotPermitted,
-                format!("{} is terminated and cannot approve", delegate.id),
+                format!("{} is terminated and cannot approve", decider.id),
             ));
         }
-        self.cedar_permits_approval(&plan, request, delegate)
+        self.cedar_permits_approval(&plan, request, decider)
     }
 
     fn cedar_permits_approval(

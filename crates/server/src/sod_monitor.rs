@@ -291,7 +291,7 @@ async fn record(
                     &Event::FindingOpened(FindingOpened {
                         finding_id: id.clone(),
                         kind: SOD_VIOLATION.to_owned(),
-                        subject: sighting.subject,
+                        subject: sighting.subject.clone(),
                         severity: sighting.severity,
                         control_ids: sighting.control_ids,
                         first_seen,
@@ -302,18 +302,22 @@ async fn record(
                             .and_then(|f| f.due)
                             .or_else(|| soxctl_detect::due_for(sighting.severity, first_seen)),
                         summary: sighting.summary.clone(),
-                        detail: sighting.detail,
+                        detail: sighting.detail.clone(),
                     }),
                 )
                 .await?;
                 tx.enqueue(
                     VIOLATION_OPENED,
                     &serde_json::json!({
+                        // The shape `detectors::record` gives the topic,
+                        // plus the violation line.
                         "finding_id": id,
                         "risk_id": v.risk_id,
                         "identity": v.identity,
+                        "subject": sighting.subject,
                         "severity": v.severity,
                         "summary": sighting.summary,
+                        "detail": sighting.detail,
                         "violation": soxctl_sod::ViolationLine::from(&v),
                     }),
                 )

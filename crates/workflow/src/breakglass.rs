@@ -77,10 +77,14 @@ pub async fn break_glass(
         .into_iter()
         .filter(|b| &b.person_id == person_id && b.reviewed_at.is_none())
         .collect();
-    if let Some(b) = earlier
-        .iter()
-        .find(|b| b.starts_at <= ctx.now && ctx.now < b.ends_at)
-    {
+    let in_force: std::collections::HashSet<String> = tx
+        .access_grants(None, None)
+        .await?
+        .into_iter()
+        .filter(|g| g.active_at(ctx.now))
+        .map(|g| g.request_id)
+        .collect();
+    if let Some(b) = earlier.iter().find(|b| in_force.contains(&b.use_id)) {
         return Err(conflict(format!(
             "{person_id}'s break-glass use {} is in force until {}: it is not extended or stacked; when it \
              ends, break the glass again if the emergency goes on",
@@ -112,25 +116,21 @@ pub async fn break_glass(
         ));
     }
     let mut items = Vec::new();
-    let mut owners = Vec::new();
     for reference in &input.entitlements {
         let r = EntitlementRef::parse(reference).map_err(|_| {
             invalid(format!(
                 "'{reference}' is not an entitlement reference: write system_id:entitlement_id"
             ))
         })?;
-        let entitlement = ctx
+        if !ctx
             .inventory
             .entitlements
-            .get(&(r.system.clone(), r.entitlement.clone()))
-            .ok_or_else(|| invalid(format!("no entitlement '{reference}' in the store")))?;
-        let system_owner = ctx
-            .inventory
-            .systems
-            .get(&r.system)
-            .and_then(|s| s.owner_id.clone());
-        owners.extend(entitlement.owner_id.clone());
-        owners.extend(system_owner);
+            .contains_key(&(r.system.clone(), r.entitlement.clone()))
+        {
+            return Err(invalid(format!(
+                "no entitlement '{reference}' in the store"
+            )));
+        }
         let account_id = crate::create::account_of(&ctx, person_id, &r.system)?;
         items.push(AccessItem {
             system_id: r.system,
@@ -140,17 +140,9 @@ pub async fn break_glass(
     }
     items.sort();
     items.dedup();
-    owners.extend(person.manager_id.clone());
-    let reviewer_id = owners
+    let reviewer_id = reviewers(&ctx.inventory, person_id, &items)
         .into_iter()
-        .find(|o| {
-            o != person_id
-                && ctx
-                    .inventory
-                    .people
-                    .get(o)
-                    .is_some_and(|p| p.status != PersonStatus::Terminated)
-        })
+        .next()
         .ok_or_else(|| {
             refused(format!(
                 "nobody can review this use: the entitlements' and systems' owners and {person_id}'s manager \
@@ -250,6 +242,49 @@ pub async fn break_glass(
     })
 }
 
+/// Who may review a use of `items` by `person`, in order: the
+/// entitlements' owners, their systems' owners, the person's manager; never
+/// the person, nobody who has left.
+fn reviewers(
+    inventory: &soxctl_model::inventory::Inventory,
+    person: &PersonId,
+    items: &[AccessItem],
+) -> Vec<PersonId> {
+    let mut found = Vec::new();
+    for item in items {
+        found.extend(
+            inventory
+                .entitlements
+                .get(&(item.system_id.clone(), item.entitlement_id.clone()))
+                .and_then(|e| e.owner_id.clone()),
+        );
+        found.extend(
+            inventory
+                .systems
+                .get(&item.system_id)
+                .and_then(|s| s.owner_id.clone()),
+        );
+    }
+    found.extend(
+        inventory
+            .people
+            .get(person)
+            .and_then(|p| p.manager_id.clone()),
+    );
+    let mut out: Vec<PersonId> = Vec::new();
+    for o in found {
+        let eligible = &o != person
+            && inventory
+                .people
+                .get(&o)
+                .is_some_and(|p| p.status != PersonStatus::Terminated);
+        if eligible && !out.contains(&o) {
+            out.push(o);
+        }
+    }
+    out
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Review {
     pub use_id: String,
@@ -284,10 +319,33 @@ pub async fn review(
         return Err(refused("nobody reviews their own break-glass use"));
     }
     if reviewer != &found.reviewer_id {
-        return Err(refused(format!(
-            "use {} is for {} to review",
-            found.use_id, found.reviewer_id
-        )));
+        // A reviewer who has left hands the review to whoever would be
+        // chosen now, so a use never stays unreviewable.
+        let inventory = tx.inventory().await?;
+        let designated_left = inventory
+            .people
+            .get(&found.reviewer_id)
+            .is_none_or(|p| p.status == PersonStatus::Terminated);
+        let now_eligible = reviewers(&inventory, &found.person_id, &found.items);
+        if !(designated_left && now_eligible.contains(reviewer)) {
+            return Err(refused(format!(
+                "use {} is for {} to review{}",
+                found.use_id,
+                found.reviewer_id,
+                if designated_left {
+                    format!(
+                        " (who has left; now: {})",
+                        now_eligible
+                            .iter()
+                            .map(ToString::to_string)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                } else {
+                    String::new()
+                }
+            )));
+        }
     }
     // What was done is known only when the window is over (or its access
     // was revoked early).

@@ -248,6 +248,11 @@ pub(crate) fn account_ids_of<'a>(inventory: &'a Inventory, person: &PersonId) ->
         .collect()
 }
 
+/// Committers that are a platform, not a person: GitHub's web interface
+/// commits squash and rebase merges as itself. They name nobody, so they
+/// count neither as a person nor as an unknown author.
+const PLATFORM_COMMITTERS: &[&str] = &["noreply@github.com"];
+
 /// Who wrote the change: the people the authors name (by person id, email
 /// or account id), and the authors nobody is known as.
 fn attribute(inventory: &Inventory, authors: &[String]) -> (Vec<PersonId>, Vec<String>) {
@@ -269,7 +274,11 @@ fn attribute(inventory: &Inventory, authors: &[String]) -> (Vec<PersonId>, Vec<S
     let mut people = Vec::new();
     let mut unattributed = Vec::new();
     for author in authors {
-        match known.get(&author_key(author)) {
+        let key = author_key(author);
+        if PLATFORM_COMMITTERS.contains(&key.as_str()) {
+            continue;
+        }
+        match known.get(&key) {
             Some(p) => people.push((*p).clone()),
             None => unattributed.push(author.clone()),
         }

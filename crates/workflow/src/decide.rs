@@ -135,14 +135,19 @@ pub async fn decide(
         sod_check::worst(&sod),
         request.ticket.is_some(),
     )?;
-    if on_behalf_of.is_some()
-        && let Err(r) = ctx
-            .policy
-            .may_approve_as_delegate(&facts_now, &facts::person_facts(&approver))
+    if let Err(r) = ctx
+        .policy
+        .may_decide(&facts_now, &facts::person_facts(&approver))
     {
         return Err(refused(format!(
-            "{approver_id} cannot decide request {} as a delegate: {}",
-            request.request_id, r.reason
+            "{approver_id} cannot decide request {}{}: {}",
+            request.request_id,
+            if on_behalf_of.is_some() {
+                " as a delegate"
+            } else {
+                ""
+            },
+            r.reason
         )));
     }
     let decided = tx.decisions(Some(&request.request_id)).await?;
@@ -222,6 +227,14 @@ pub async fn decide(
                 .map(|p| p.required_approvals.max(1))
                 .unwrap_or(0)
                 .max(request.required_approvals);
+            if required as usize > request.approvers.len() {
+                return Err(refused(format!(
+                    "request {} now needs {required} approvals (its SoD risk grew since it was made) but names \
+                     only {} approver(s): cancel it and ask again, so that enough approvers are routed",
+                    request.request_id,
+                    request.approvers.len()
+                )));
+            }
             let approvals = request.approvals + 1;
             let approved = approvals >= required;
             let valid_until = match &request.ask {

@@ -1424,6 +1424,47 @@ async fn break_glass_is_immediate_alerted_and_reviewed(env: Env) {
         use_glass("sys", emergency(1)).await,
         "3 break-glass uses awaiting review",
     );
+    // Their reviewer leaves: the review passes to whoever would review
+    // now (sys's manager, since sys owns the system), never to sys.
+    env.import(&["own"]).await;
+    let waiting: Vec<String> = env
+        .store
+        .breakglass_uses()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|b| b.reviewed_at.is_none())
+        .map(|b| b.use_id)
+        .collect();
+    assert_eq!(waiting.len(), 3);
+    let review_as = |who: &'static str, use_id: String| {
+        let store = env.store.clone();
+        async move {
+            let mut tx = store.begin_write().await.unwrap();
+            let r = review(
+                &mut tx,
+                &actor(),
+                &pid(who),
+                Review {
+                    use_id,
+                    outcome: ReviewOutcome::Appropriate,
+                    notes: "INC-9".into(),
+                    evidence: Some("siem:session/9".into()),
+                },
+            )
+            .await;
+            if r.is_ok() {
+                tx.commit().await.unwrap();
+            }
+            r
+        }
+    };
+    refused(
+        review_as("vend", waiting[0].clone()).await,
+        "who has left; now: mgr",
+    );
+    review_as("mgr", waiting[0].clone()).await.unwrap();
+    use_glass("sys", emergency(1)).await.unwrap();
     env.verify().await;
 }
 
@@ -1684,6 +1725,26 @@ async fn delegates_are_judged_as_approvers_themselves(env: Env) {
     );
     assert!(env.store.decisions(Some(&id)).await.unwrap().is_empty());
     env.decide("own", &id, Decision::Approve).await.unwrap();
+
+    // A policy tightened after a request was routed binds its approvers
+    // too: AP leads may no longer approve.
+    let pending = env.ask("vend", access("erp:GL_POST", None)).await.unwrap();
+    let mut tx = env.store.begin_write().await.unwrap();
+    tx.load_document(
+        &actor(),
+        DocumentKind::Policies,
+        "approvals.toml",
+        &format!(
+            "cedar = '''\npermit (principal, action, resource);\nforbid (principal, action == Action::\"approve\", resource) when {{ principal.title == \"AP Lead\" }};\n'''\n{POLICIES}"
+        ),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    refused(
+        env.decide("own", &pending, Decision::Approve).await,
+        "cannot decide request",
+    );
     env.verify().await;
 }
 
@@ -1719,6 +1780,8 @@ async fn authors_are_known_by_their_accounts_and_unknown_ones_are_flagged(env: E
                 authors: vec![
                     "Olga <Olga.O@gmail.com>".into(),
                     "Ghost <ghost@elsewhere.org>".into(),
+                    // The committer of a squash merge in GitHub's web UI.
+                    "GitHub <noreply@github.com>".into(),
                 ],
             }),
             justification: "release 4.3".into(),
