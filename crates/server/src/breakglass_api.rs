@@ -101,7 +101,8 @@ async fn view(tx: &mut soxctl_store::WriteTx, use_id: &str) -> Result<BreakGlass
     responses(
         (status = 201, description = "Granted; the reviewer and security are alerted", body = BreakGlassView),
         (status = 400, description = "Bad input", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 403, description = "Not on the break-glass list, too long, or not enabled", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "Not on the break-glass list, too long, not enabled, or three uses await review", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 409, description = "An earlier use is still in force (not extended or stacked)", body = ProblemBody, content_type = "application/problem+json"),
     )
 )]
 pub(crate) async fn create(
@@ -196,9 +197,9 @@ pub struct ReviewBody {
     responses(
         (status = 200, description = "Reviewed; the unreviewed finding is resolved", body = BreakGlassView),
         (status = 400, description = "No notes, or no evidence recorded", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 403, description = "Not the reviewer", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "Not the reviewer (nor, when the reviewer has left, one who would review now)", body = ProblemBody, content_type = "application/problem+json"),
         (status = 404, description = "No such use", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 409, description = "Reviewed already", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 409, description = "Reviewed already, or still in force (review it once it ends or its grants are revoked)", body = ProblemBody, content_type = "application/problem+json"),
     )
 )]
 pub(crate) async fn review(

@@ -57,7 +57,7 @@ pub struct IssuedToken {
         (status = 400, description = "Malformed body", body = ProblemBody, content_type = "application/problem+json"),
         (status = 403, description = "Another digest or environment, or no gate/request scope", body = ProblemBody, content_type = "application/problem+json"),
         (status = 404, description = "No such request", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 409, description = "Approval not usable", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 409, description = "Approval not usable, or a token issued for it is still valid (one at a time)", body = ProblemBody, content_type = "application/problem+json"),
     )
 )]
 pub(crate) async fn token(

@@ -282,3 +282,106 @@ async fn break_glass_is_granted_at_once_and_reviewed_by_the_owner() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn denials_activation_and_delegations_over_http() {
+    const DANA: &str = "dana-secret";
+    on_both_backends(async |fx| {
+        seed(&fx.store).await;
+        put_person(&fx.store, &test_person("dana", PersonStatus::Active), true).await;
+        fx.store
+            .append_one(&Principal::system("test"), &person_token("dana-t", DANA, "dana"))
+            .await
+            .unwrap();
+        let app = fx.app();
+        let ask = |activation: &str| {
+            format!(
+                r#"{{"entitlement":"erp:GL_POST","duration_secs":3600,"justification":"close","activation":"{activation}"}}"#
+            )
+        };
+        let create = |body: String| {
+            let app = app.clone();
+            async move {
+                let created = post(&app, "/api/v1/requests", Some(RITA), None, &body).await;
+                assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
+                created.json()["request_id"].as_str().unwrap().to_owned()
+            }
+        };
+
+        // A denial needs its reason, and is final.
+        let id = create(ask("on_approval")).await;
+        let deny = format!("/api/v1/requests/{id}/deny");
+        post(&app, &deny, Some(OLGA), None, "{}")
+            .await
+            .problem(StatusCode::BAD_REQUEST, "bad_request");
+        let denied = post(&app, &deny, Some(OLGA), None, r#"{"comment":"no ticket"}"#).await;
+        assert_eq!(denied.status, StatusCode::OK, "{}", denied.text());
+        assert_eq!(denied.json()["status"], "denied");
+        post(&app, &format!("/api/v1/requests/{id}/approve"), Some(OLGA), None, "{}")
+            .await
+            .problem(StatusCode::CONFLICT, "conflict");
+
+        // Manual activation: approved, no grant until the requester starts it.
+        let id = create(ask("manual")).await;
+        let approved = post(&app, &format!("/api/v1/requests/{id}/approve"), Some(OLGA), None, "{}").await;
+        assert_eq!(approved.status, StatusCode::OK, "{}", approved.text());
+        assert_eq!(approved.json()["grants"].as_array().unwrap().len(), 0);
+        let activate = format!("/api/v1/requests/{id}/activate");
+        post(&app, &activate, Some(OLGA), None, "{}")
+            .await
+            .problem(StatusCode::FORBIDDEN, "refused");
+        let active = post(&app, &activate, Some(RITA), None, "{}").await;
+        assert_eq!(active.status, StatusCode::OK, "{}", active.text());
+        assert_eq!(active.json()["grants"][0]["active"], true);
+        post(&app, &activate, Some(RITA), None, "{}")
+            .await
+            .problem(StatusCode::CONFLICT, "conflict");
+
+        // Delegation: olga's seat goes to dana for a day.
+        let now = fx.store.context().clock.now().as_datetime();
+        let hour = std::time::Duration::from_secs(3_600);
+        let at = |hours: i64| {
+            let t = if hours < 0 {
+                now - hour * u32::try_from(-hours).unwrap()
+            } else {
+                now + hour * u32::try_from(hours).unwrap()
+            };
+            Timestamp::from_datetime(t).to_canonical()
+        };
+        let backdated = format!(
+            r#"{{"delegate_id":"dana","starts_at":"{}","ends_at":"{}","reason":"holiday"}}"#,
+            at(-2),
+            at(24)
+        );
+        post(&app, "/api/v1/delegations", Some(OLGA), None, &backdated)
+            .await
+            .problem(StatusCode::BAD_REQUEST, "bad_request");
+        let body = format!(r#"{{"delegate_id":"dana","ends_at":"{}","reason":"holiday"}}"#, at(24));
+        let delegated = post(&app, "/api/v1/delegations", Some(OLGA), None, &body).await;
+        assert_eq!(delegated.status, StatusCode::CREATED, "{}", delegated.text());
+        let delegation = delegated.json()["delegation_id"].as_str().unwrap().to_owned();
+        let listed = get(&app, "/api/v1/delegations", Some(READ)).await.json();
+        assert_eq!(listed["delegations"].as_array().unwrap().len(), 1, "{listed}");
+        let id = create(ask("on_approval")).await;
+        let by_dana = post(&app, &format!("/api/v1/requests/{id}/approve"), Some(DANA), None, "{}").await;
+        assert_eq!(by_dana.status, StatusCode::OK, "{}", by_dana.text());
+        let shown = get(&app, &format!("/api/v1/requests/{id}"), Some(READ)).await.json();
+        assert_eq!(shown["decisions"][0]["approver_id"], "dana");
+        assert_eq!(shown["decisions"][0]["on_behalf_of"], "olga");
+        let revoke = format!("/api/v1/delegations/{delegation}/revoke");
+        post(&app, &revoke, Some(RITA), None, "{}")
+            .await
+            .problem(StatusCode::FORBIDDEN, "refused");
+        let revoked = post(&app, &revoke, Some(OLGA), None, "{}").await;
+        assert_eq!(revoked.status, StatusCode::OK, "{}", revoked.text());
+        post(&app, &revoke, Some(OLGA), None, "{}")
+            .await
+            .problem(StatusCode::CONFLICT, "conflict");
+        let id = create(ask("on_approval")).await;
+        post(&app, &format!("/api/v1/requests/{id}/approve"), Some(DANA), None, "{}")
+            .await
+            .problem(StatusCode::FORBIDDEN, "refused");
+        assert_verifies(&fx).await;
+    })
+    .await;
+}
