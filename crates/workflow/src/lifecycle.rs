@@ -125,10 +125,20 @@ pub async fn cancel(
             request.requester_id
         )));
     }
-    if !matches!(
+    // An approval the sweep expired may still have a token out whose
+    // action can be reported for a day (`execution::REPORT_GRACE_SECS`):
+    // cancelling it is how its reports are stopped.
+    let token_out = request.status == RequestStatus::Expired
+        && tx
+            .execution_tokens(None)
+            .await?
+            .iter()
+            .any(|t| t.request_id == request.request_id && t.used_at.is_none());
+    if !(matches!(
         request.status,
         RequestStatus::Pending | RequestStatus::Approved
-    ) {
+    ) || token_out)
+    {
         return Err(conflict(format!(
             "request {request_id} is {} already",
             request.status

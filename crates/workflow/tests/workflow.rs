@@ -1077,6 +1077,43 @@ async fn execution_tokens_are_bound_and_single_use(env: Env) {
     env.clock.set(ts("2026-03-04T09:02:00Z"));
     conflict(report(ci.clone(), token.token).await, "more than 1d");
     assert_ne!(env.status(&third).await, RequestStatus::Consumed);
+
+    // A swept approval with a token out can still be cancelled, which
+    // stops its late report.
+    let fourth = env
+        .ask("req", payment(serde_json::json!({"invoice": "994"})))
+        .await
+        .unwrap();
+    env.decide("mgr", &fourth, Decision::Approve).await.unwrap();
+    let mut tx = env.store.begin_write().await.unwrap();
+    let token = issue_execution_token(
+        &mut tx,
+        &ci,
+        &key,
+        TokenInput {
+            request_id: fourth.clone(),
+            digest: soxctl_ledger::digest::action_digest(
+                "prod",
+                "payment",
+                &serde_json::json!({"invoice": "994"}),
+            )
+            .unwrap(),
+            env: "prod".into(),
+            ttl_secs: None,
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    env.clock.set(ts("2026-03-05T09:03:00Z"));
+    env.sweep(&env.store).await;
+    assert_eq!(env.status(&fourth).await, RequestStatus::Expired);
+    let mut tx = env.store.begin_write().await.unwrap();
+    soxctl_workflow::cancel(&mut tx, &actor(), None, &fourth, "payment run aborted")
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    conflict(report(ci.clone(), token.token).await, "cancelled");
     env.verify().await;
 }
 
