@@ -9,8 +9,12 @@ use crate::error::{Result, conflict, invalid, text};
 use soxctl_detect::due_for;
 use soxctl_model::event::Event;
 use soxctl_model::finding::{FindingOpened, Severity, finding_id};
+use soxctl_model::ids::PersonId;
 use soxctl_model::principal::Principal;
-use soxctl_model::request::{Ask, ChangeDeployed, DeploymentRow, RequestRow, RequestStatus};
+use soxctl_model::request::{
+    ActionAsk, Ask, ChangeDeployed, DecisionRow, DeploymentRow, RequestRow, RequestStatus,
+};
+
 use soxctl_model::time::Timestamp;
 use soxctl_store::requests::RequestFilter;
 use soxctl_store::{Store, WriteTx};
@@ -58,11 +62,7 @@ pub struct GatePolicy {
 impl GatePolicy {
     /// Why an approved change may still not pass the gate, judged on what
     /// was registered.
-    fn unattributed_refusal(
-        &self,
-        env: &str,
-        action: &soxctl_model::request::ActionAsk,
-    ) -> Option<String> {
+    fn unattributed_refusal(&self, env: &str, action: &ActionAsk) -> Option<String> {
         (self.require_attributed_authors.iter().any(|e| e == env)
             && !action.unattributed_authors.is_empty())
         .then(|| {
@@ -104,20 +104,58 @@ fn is_author(who: &str, authors: &[String]) -> bool {
     authors.iter().any(|a| author_key(a) == key)
 }
 
+/// The first approver (or the person whose seat they sat in) who wrote the
+/// change. Approvers are people, authors git identities: compared by the
+/// people the authors were matched to, and by id or email as written.
+fn approver_who_wrote<'a>(
+    action: &ActionAsk,
+    decisions: &'a [DecisionRow],
+) -> Option<&'a PersonId> {
+    decisions
+        .iter()
+        .flat_map(|d| std::iter::once(&d.approver_id).chain(d.on_behalf_of.as_ref()))
+        .find(|who| action.author_people.contains(who) || is_author(who.as_str(), &action.authors))
+}
+
+/// Where a person's identities are read: the store, or the write in
+/// progress.
+trait Identities {
+    fn identity_keys(
+        &mut self,
+        person: &PersonId,
+    ) -> impl Future<Output = Result<Vec<String>>> + Send;
+}
+
+impl Identities for &Store {
+    fn identity_keys(
+        &mut self,
+        person: &PersonId,
+    ) -> impl Future<Output = Result<Vec<String>>> + Send {
+        let store = *self;
+        async move { Ok(store.identity_keys_of_person(person).await?) }
+    }
+}
+
+impl Identities for WriteTx {
+    async fn identity_keys(&mut self, person: &PersonId) -> Result<Vec<String>> {
+        Ok(self.identity_keys_of_person(person).await?)
+    }
+}
+
 /// The deployer is an author under the name they deploy with, or under
 /// any other identity of an author (their id, email, account ids): a CI
 /// job's pusher email need not be the address the commits carry.
 async fn deployer_is_author(
-    store: &Store,
     deployer: &str,
-    action: &soxctl_model::request::ActionAsk,
+    action: &ActionAsk,
+    identities: &mut impl Identities,
 ) -> Result<bool> {
     if is_author(deployer, &action.authors) {
         return Ok(true);
     }
     let key = author_key(deployer);
     for person in &action.author_people {
-        if store.identity_keys_of_person(person).await?.contains(&key) {
+        if identities.identity_keys(person).await?.contains(&key) {
             return Ok(true);
         }
     }
@@ -175,20 +213,14 @@ pub async fn check(
         return Ok(deny(why, Some(request)));
     }
     let decisions = store.decisions(Some(&request.request_id)).await?;
-    // Approvers are people; authors are git identities: compare by the
-    // person's id and email.
-    for d in &decisions {
-        for who in std::iter::once(&d.approver_id).chain(d.on_behalf_of.as_ref()) {
-            if action.author_people.contains(who) || is_author(who.as_str(), &action.authors) {
-                return Ok(deny(
-                    format!("{who} approved a change they wrote"),
-                    Some(request),
-                ));
-            }
-        }
+    if let Some(who) = approver_who_wrote(action, &decisions) {
+        return Ok(deny(
+            format!("{who} approved a change they wrote"),
+            Some(request),
+        ));
     }
     if !policy.author_may_deploy.iter().any(|e| e == env)
-        && deployer_is_author(store, deployer, action).await?
+        && deployer_is_author(deployer, action, &mut { store }).await?
     {
         return Ok(deny(
             format!("{deployer} wrote part of this change and may not deploy it to {env}"),
@@ -261,59 +293,36 @@ pub async fn record_deployment(
         .iter()
         .rev()
         .find(|r| r.status == RequestStatus::Approved && r.usable_at(now));
-    let mut by_author = false;
-    if let Some(Ask::Action(a)) = approved.map(|r| &r.ask)
-        && !policy.author_may_deploy.iter().any(|e| e == env)
-    {
-        by_author = is_author(deployer, &a.authors);
-        let key = author_key(deployer);
-        for person in &a.author_people {
-            by_author = by_author || tx.identity_keys_of_person(person).await?.contains(&key);
-        }
-    }
-    // The gate's check again: an approval given by an author is none.
-    let mut approved_by_author = None;
+    // The gate's check again: an approval given by an author is none, nor
+    // one used by an author where authors may not deploy.
+    let mut refusal = None;
     if let Some(r) = approved
         && let Ask::Action(a) = &r.ask
     {
-        for d in tx.decisions(Some(&r.request_id)).await? {
-            for who in std::iter::once(&d.approver_id).chain(d.on_behalf_of.as_ref()) {
-                if a.author_people.contains(who) || is_author(who.as_str(), &a.authors) {
-                    approved_by_author = Some(who.clone());
-                }
-            }
-        }
+        let decisions = tx.decisions(Some(&r.request_id)).await?;
+        refusal = if let Some(who) = approver_who_wrote(a, &decisions) {
+            Some(format!(
+                "{who} approved a change they wrote (request {})",
+                r.request_id
+            ))
+        } else if !policy.author_may_deploy.iter().any(|e| e == env)
+            && deployer_is_author(deployer, a, tx).await?
+        {
+            Some(format!(
+                "{deployer} deployed a change they wrote (request {})",
+                r.request_id
+            ))
+        } else {
+            policy.unattributed_refusal(env, a)
+        };
     }
-    let (request_id, reason) = match approved {
-        Some(r) => match &r.ask {
-            Ask::Action(_) if approved_by_author.is_some() => (
-                None,
-                format!(
-                    "{} approved a change they wrote (request {})",
-                    approved_by_author
-                        .as_ref()
-                        .map(ToString::to_string)
-                        .unwrap_or_default(),
-                    r.request_id
-                ),
-            ),
-            Ask::Action(_) if by_author => (
-                None,
-                format!(
-                    "{deployer} deployed a change they wrote (request {})",
-                    r.request_id
-                ),
-            ),
-            Ask::Action(a) if policy.unattributed_refusal(env, a).is_some() => (
-                None,
-                policy.unattributed_refusal(env, a).unwrap_or_default(),
-            ),
-            _ => (
-                Some(r.request_id.clone()),
-                format!("approved by request {}", r.request_id),
-            ),
-        },
-        None => (
+    let (request_id, reason) = match (approved, refusal) {
+        (Some(_), Some(why)) => (None, why),
+        (Some(r), None) => (
+            Some(r.request_id.clone()),
+            format!("approved by request {}", r.request_id),
+        ),
+        (None, _) => (
             None,
             format!("no approved, unexpired change request for {commit} in {env}"),
         ),

@@ -7,7 +7,7 @@
 //! decisions and the authors' identities.
 
 use crate::error::Result;
-use crate::gate::{GatePolicy, Verdict, check};
+use crate::gate::{GatePolicy, Verdict, check, normalise_commit};
 use soxctl_store::Store;
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -41,7 +41,7 @@ impl VerdictCache {
         // at once rather than wrongly fresh.
         let size = store.ledger_size().await?;
         let key = (
-            commit.trim().to_ascii_lowercase(),
+            normalise_commit(commit)?,
             env.to_owned(),
             deployer.to_owned(),
         );
