@@ -352,8 +352,12 @@ impl PolicySet {
     /// decider must still not be terminated and, with Cedar text, be
     /// permitted to `approve` under the policy in force: a policy tightened
     /// since the request was made applies, and a delegation never widens
-    /// who may approve what.
-    pub fn may_decide(&self, request: &RequestFacts, decider: &PersonFacts) -> Result<(), Refusal> {
+    /// who may approve what. Gives the plan the request has now.
+    pub fn may_decide(
+        &self,
+        request: &RequestFacts,
+        decider: &PersonFacts,
+    ) -> Result<Plan, Refusal> {
         let plan = self.plan(request)?;
         if decider.status == PersonStatus::Terminated {
             return Err(Refusal::new(
@@ -361,7 +365,8 @@ impl PolicySet {
                 format!("{} is terminated and cannot approve", decider.id),
             ));
         }
-        self.cedar_permits_approval(&plan, request, decider)
+        self.cedar_permits_approval(&plan, request, decider)?;
+        Ok(plan)
     }
 
     fn cedar_permits_approval(

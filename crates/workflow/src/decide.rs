@@ -135,21 +135,21 @@ pub async fn decide(
         sod_check::worst(&sod),
         request.ticket.is_some(),
     )?;
-    if let Err(r) = ctx
+    let plan_now = ctx
         .policy
         .may_decide(&facts_now, &facts::person_facts(&approver))
-    {
-        return Err(refused(format!(
-            "{approver_id} cannot decide request {}{}: {}",
-            request.request_id,
-            if on_behalf_of.is_some() {
-                " as a delegate"
-            } else {
-                ""
-            },
-            r.reason
-        )));
-    }
+        .map_err(|r| {
+            refused(format!(
+                "{approver_id} cannot decide request {}{}: {}",
+                request.request_id,
+                if on_behalf_of.is_some() {
+                    " as a delegate"
+                } else {
+                    ""
+                },
+                r.reason
+            ))
+        })?;
     let decided = tx.decisions(Some(&request.request_id)).await?;
     let seat = on_behalf_of.as_ref().unwrap_or(approver_id);
     if decided.iter().any(|d| {
@@ -221,11 +221,9 @@ pub async fn decide(
             // A risk that grew since the request was made (a new SoD
             // violation, a policy now asking for more) raises the approvals
             // needed; nothing lowers them below what the requester was told.
-            let required = ctx
-                .policy
-                .plan(&facts_now)
-                .map(|p| p.required_approvals.max(1))
-                .unwrap_or(0)
+            let required = plan_now
+                .required_approvals
+                .max(1)
                 .max(request.required_approvals);
             if required as usize > request.approvers.len() {
                 return Err(refused(format!(
