@@ -117,22 +117,34 @@ pub async fn record(
         if let Event::FindingOpened(f) = event
             && f.kind == soxctl_detect::sod::SOD_VIOLATION
         {
-            tx.enqueue(
-                SOD_VIOLATION_OPENED,
-                &serde_json::json!({
-                    "finding_id": f.finding_id,
-                    "risk_id": f.detail.get("risk_id"),
-                    "identity": f.detail.get("identity"),
-                    "subject": f.subject,
-                    "severity": f.severity,
-                    "summary": f.summary,
-                    "detail": f.detail,
-                }),
-            )
-            .await?;
+            alert_violation(tx, f, None).await?;
         }
     }
     Ok(changes)
+}
+
+/// Alerts a newly opened SoD violation through the outbox, in one payload
+/// shape whoever found it; the serve monitor adds the violation line it
+/// holds (`violation`).
+pub async fn alert_violation(
+    tx: &mut WriteTx,
+    f: &soxctl_model::finding::FindingOpened,
+    violation: Option<serde_json::Value>,
+) -> Result<(), StoreError> {
+    let mut payload = serde_json::json!({
+        "finding_id": f.finding_id,
+        "risk_id": f.detail.get("risk_id"),
+        "identity": f.detail.get("identity"),
+        "subject": f.subject,
+        "severity": f.severity,
+        "summary": f.summary,
+        "detail": f.detail,
+    });
+    if let (Some(v), Some(map)) = (violation, payload.as_object_mut()) {
+        map.insert("violation".to_owned(), v);
+    }
+    tx.enqueue(SOD_VIOLATION_OPENED, &payload).await?;
+    Ok(())
 }
 
 /// The outbox topic of a newly opened SoD violation.

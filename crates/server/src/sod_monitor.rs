@@ -286,42 +286,28 @@ async fn record(
                     continue;
                 };
                 let first_seen = existing.map_or(now, |f| f.first_seen);
-                tx.append(
-                    &actor,
-                    &Event::FindingOpened(FindingOpened {
-                        finding_id: id.clone(),
-                        kind: SOD_VIOLATION.to_owned(),
-                        subject: sighting.subject.clone(),
-                        severity: sighting.severity,
-                        control_ids: sighting.control_ids,
-                        first_seen,
-                        owner_id: existing
-                            .and_then(|f| f.owner_id.clone())
-                            .or(sighting.owner_id),
-                        due: existing
-                            .and_then(|f| f.due)
-                            .or_else(|| soxctl_detect::due_for(sighting.severity, first_seen)),
-                        summary: sighting.summary.clone(),
-                        detail: sighting.detail.clone(),
-                    }),
-                )
-                .await?;
-                tx.enqueue(
-                    VIOLATION_OPENED,
-                    &serde_json::json!({
-                        // The shape `detectors::record` gives the topic,
-                        // plus the violation line.
-                        "finding_id": id,
-                        "risk_id": v.risk_id,
-                        "identity": v.identity,
-                        "subject": sighting.subject,
-                        "severity": v.severity,
-                        "summary": sighting.summary,
-                        "detail": sighting.detail,
-                        "violation": soxctl_sod::ViolationLine::from(&v),
-                    }),
-                )
-                .await?;
+                let finding = FindingOpened {
+                    finding_id: id.clone(),
+                    kind: SOD_VIOLATION.to_owned(),
+                    subject: sighting.subject,
+                    severity: sighting.severity,
+                    control_ids: sighting.control_ids,
+                    first_seen,
+                    owner_id: existing
+                        .and_then(|f| f.owner_id.clone())
+                        .or(sighting.owner_id),
+                    due: existing
+                        .and_then(|f| f.due)
+                        .or_else(|| soxctl_detect::due_for(sighting.severity, first_seen)),
+                    summary: sighting.summary,
+                    detail: sighting.detail,
+                };
+                tx.append(&actor, &Event::FindingOpened(finding.clone()))
+                    .await?;
+                let line = serde_json::to_value(soxctl_sod::ViolationLine::from(&v))
+                    .map_err(|e| sod_error("the violation line", e))?;
+                soxctl_connectors::detectors::alert_violation(&mut tx, &finding, Some(line))
+                    .await?;
                 opened += 1;
                 if let Some(m) = covered.get(&id) {
                     tx.append(&actor, &accepted(&id, m)).await?;
