@@ -907,6 +907,20 @@ fn payment(payload: serde_json::Value) -> NewRequest {
     }
 }
 
+/// A deployment of `commit` to prod, written by `authors`.
+fn deployment(commit: &str, authors: &[&str]) -> NewRequest {
+    NewRequest {
+        ask: NewAsk::Action(NewAction {
+            kind: "deploy".into(),
+            env: "prod".into(),
+            payload: soxctl_workflow::gate::deploy_payload(commit),
+            authors: authors.iter().map(|a| (*a).to_owned()).collect(),
+        }),
+        justification: format!("release {commit}"),
+        ticket: None,
+    }
+}
+
 async fn execution_tokens_are_bound_and_single_use(env: Env) {
     use soxctl_workflow::execution::{
         TokenInput, issue_execution_token, record_execution, verify_execution_token,
@@ -1118,28 +1132,12 @@ async fn execution_tokens_are_bound_and_single_use(env: Env) {
 }
 
 async fn the_gate_allows_only_approved_commits_deployed_by_non_authors(env: Env) {
-    use soxctl_workflow::gate::{
-        GatePolicy, check, deploy_payload, last_deployed, record_deployment,
-    };
+    use soxctl_workflow::gate::{GatePolicy, check, last_deployed, record_deployment};
     let commit = "4f1c2d7e9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d";
     let other = "0000000000000000000000000000000000000001";
     let policy = GatePolicy::default();
     // A deployment without its authors could be approved by its author.
-    let anonymous = env
-        .ask(
-            "req",
-            NewRequest {
-                ask: NewAsk::Action(NewAction {
-                    kind: "deploy".into(),
-                    env: "prod".into(),
-                    payload: deploy_payload(other),
-                    authors: vec![" ".into()],
-                }),
-                justification: "release".into(),
-                ticket: None,
-            },
-        )
-        .await;
+    let anonymous = env.ask("req", deployment(other, &[" "])).await;
     assert!(
         matches!(&anonymous, Err(WorkflowError::Invalid(m)) if m.contains("names the authors")),
         "{anonymous:?}"
@@ -1148,14 +1146,8 @@ async fn the_gate_allows_only_approved_commits_deployed_by_non_authors(env: Env)
         .ask(
             "req",
             NewRequest {
-                ask: NewAsk::Action(NewAction {
-                    kind: "deploy".into(),
-                    env: "prod".into(),
-                    payload: deploy_payload(commit),
-                    authors: vec!["Olga Owner <olga@example.com>".into(), "req".into()],
-                }),
-                justification: "release 4.2".into(),
                 ticket: Some("CHG-42".into()),
+                ..deployment(commit, &["Olga Owner <olga@example.com>", "req"])
             },
         )
         .await
@@ -1282,19 +1274,7 @@ async fn the_gate_allows_only_approved_commits_deployed_by_non_authors(env: Env)
     // skipped the workflow's rules) still does not pass the gate.
     let third = "0000000000000000000000000000000000000003";
     let id = env
-        .ask(
-            "req",
-            NewRequest {
-                ask: NewAsk::Action(NewAction {
-                    kind: "deploy".into(),
-                    env: "prod".into(),
-                    payload: deploy_payload(third),
-                    authors: vec!["Olga <OLGA@example.com>".into()],
-                }),
-                justification: "release 4.3".into(),
-                ticket: None,
-            },
-        )
+        .ask("req", deployment(third, &["Olga <OLGA@example.com>"]))
         .await
         .unwrap();
     env.store
@@ -1937,7 +1917,7 @@ async fn violations_an_import_brings_are_alerted(env: Env) {
 }
 
 async fn remembered_verdicts_follow_the_ledger_and_the_clock(env: Env) {
-    use soxctl_workflow::gate::{GatePolicy, check, deploy_payload};
+    use soxctl_workflow::gate::{GatePolicy, check};
     use soxctl_workflow::verdicts::VerdictCache;
     let cache = VerdictCache::new();
     let policy = GatePolicy::default();
@@ -1972,16 +1952,7 @@ async fn remembered_verdicts_follow_the_ledger_and_the_clock(env: Env) {
     let id = env
         .ask(
             "req",
-            NewRequest {
-                ask: NewAsk::Action(NewAction {
-                    kind: "deploy".into(),
-                    env: "prod".into(),
-                    payload: deploy_payload(commit),
-                    authors: vec!["Olga Owner <olga@example.com>".into()],
-                }),
-                justification: "release 4.4".into(),
-                ticket: None,
-            },
+            deployment(commit, &["Olga Owner <olga@example.com>"]),
         )
         .await
         .unwrap();
@@ -2000,16 +1971,7 @@ async fn remembered_verdicts_follow_the_ledger_and_the_clock(env: Env) {
     let id = env
         .ask(
             "req",
-            NewRequest {
-                ask: NewAsk::Action(NewAction {
-                    kind: "deploy".into(),
-                    env: "prod".into(),
-                    payload: deploy_payload(second),
-                    authors: vec!["Vera Vendor <vera@example.com>".into()],
-                }),
-                justification: "release 4.5".into(),
-                ticket: None,
-            },
+            deployment(second, &["Vera Vendor <vera@example.com>"]),
         )
         .await
         .unwrap();
