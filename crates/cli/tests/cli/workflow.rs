@@ -65,6 +65,35 @@ fn git_as(repo: &Path, who: (&str, &str), args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
+/// A `soxctl serve` on the store in `data`, and its URL.
+fn serve(sb: &Sandbox, data: &Path) -> (Server, String) {
+    let port = free_port();
+    let server = Server::start(
+        sb,
+        "serve",
+        args![
+            "serve",
+            "--data",
+            data,
+            "--listen",
+            format!("127.0.0.1:{port}")
+        ],
+        port,
+    );
+    (server, format!("http://127.0.0.1:{port}"))
+}
+
+/// `soxctl ARGS` as a client of the server at `url`, with `token`.
+fn client(sb: &Sandbox, url: &str, token: &str, a: Vec<std::ffi::OsString>) -> crate::helpers::Run {
+    sb.run_with_env(
+        a,
+        &[
+            ("SOXCTL_TOKEN", OsStr::new(token)),
+            ("SOXCTL_SERVER", OsStr::new(url)),
+        ],
+    )
+}
+
 #[test]
 fn people_ask_approve_and_pipelines_pass_the_gate_through_the_command_line() {
     let sb = Sandbox::new();
@@ -75,29 +104,8 @@ fn people_ask_approve_and_pipelines_pass_the_gate_through_the_command_line() {
     let rita = sb.create_token(&data, &["--scope", "request", "--person", "rita"]);
     let olga = sb.create_token(&data, &["--scope", "request", "--person", "olga"]);
     let ci = sb.create_token(&data, &["--scope", "gate"]);
-    let port = free_port();
-    let server = Server::start(
-        &sb,
-        "serve",
-        args![
-            "serve",
-            "--data",
-            &data,
-            "--listen",
-            format!("127.0.0.1:{port}")
-        ],
-        port,
-    );
-    let url = format!("http://127.0.0.1:{port}");
-    let as_ = |token: &str, a: Vec<std::ffi::OsString>| {
-        sb.run_with_env(
-            a,
-            &[
-                ("SOXCTL_TOKEN", OsStr::new(token)),
-                ("SOXCTL_SERVER", OsStr::new(&url)),
-            ],
-        )
-    };
+    let (server, url) = serve(&sb, &data);
+    let as_ = |token: &str, a: Vec<std::ffi::OsString>| client(&sb, &url, token, a);
 
     // Access: rita asks, cannot approve her own, olga approves.
     let created = as_(
@@ -404,29 +412,8 @@ dana,Dana Deputy,dana@example.com,olga,Finance,Deputy,active,,
     let rita = sb.create_token(&data, &["--scope", "request", "--person", "rita"]);
     let olga = sb.create_token(&data, &["--scope", "request", "--person", "olga"]);
     let dana = sb.create_token(&data, &["--scope", "request", "--person", "dana"]);
-    let port = free_port();
-    let _server = Server::start(
-        &sb,
-        "serve",
-        args![
-            "serve",
-            "--data",
-            &data,
-            "--listen",
-            format!("127.0.0.1:{port}")
-        ],
-        port,
-    );
-    let url = format!("http://127.0.0.1:{port}");
-    let as_ = |token: &str, a: Vec<std::ffi::OsString>| {
-        sb.run_with_env(
-            a,
-            &[
-                ("SOXCTL_TOKEN", OsStr::new(token)),
-                ("SOXCTL_SERVER", OsStr::new(&url)),
-            ],
-        )
-    };
+    let (_server, url) = serve(&sb, &data);
+    let as_ = |token: &str, a: Vec<std::ffi::OsString>| client(&sb, &url, token, a);
     let ask = |extra: &[&str]| {
         let mut a = args![
             "request",
