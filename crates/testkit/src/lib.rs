@@ -15,7 +15,9 @@
 mod slapd;
 mod smtp;
 
-pub use slapd::{AD_SCHEMA, ROOT_PASSWORD, Slapd, make_certificates, slapd, slapd_with_tls};
+pub use slapd::{
+    AD_SCHEMA, ROOT_PASSWORD, Slapd, make_certificates, slapd, slapd_with_tls, with_people_example,
+};
 pub use smtp::{Mail, SinkTls, SmtpSink, VENV_ENV, smtp_sink, smtp_sink_with_tls};
 
 use std::ffi::OsStr;

@@ -432,3 +432,23 @@ impl Drop for Slapd {
         let _ = fs::remove_dir_all(&self.dir);
     }
 }
+
+/// An LDAP mapping preset's text with its commented-out `[people]` example
+/// (from `# [people]` to its `# existing` line) uncommented.
+pub fn with_people_example(preset: &str) -> String {
+    let mut inside = false;
+    preset
+        .lines()
+        .map(|line| {
+            inside |= line == "# [people]";
+            let out = match line.strip_prefix("# ") {
+                Some(rest) if inside => rest.to_owned(),
+                _ => line.to_owned(),
+            };
+            if line.starts_with("# existing") {
+                inside = false;
+            }
+            out + "\n"
+        })
+        .collect()
+}

@@ -825,25 +825,6 @@ fn verify_ok(sb: &Sandbox, store: &[OsString]) {
     assert_eq!(report["ok"], true, "{report}");
 }
 
-/// A preset with its `[people]` example uncommented.
-fn with_people(preset: &str) -> String {
-    let mut inside = false;
-    preset
-        .lines()
-        .map(|line| {
-            inside |= line == "# [people]";
-            let out = match line.strip_prefix("# ") {
-                Some(rest) if inside => rest.to_owned(),
-                _ => line.to_owned(),
-            };
-            if line.starts_with("# existing") {
-                inside = false;
-            }
-            out + "\n"
-        })
-        .collect()
-}
-
 /// The payload's person of the `person.*` events, by person id.
 fn people_events<'a>(events: &'a [(String, Value)], kind: &str) -> Vec<(&'a str, &'a Value)> {
     events
@@ -934,7 +915,7 @@ fn ldap_people_from_the_directory_leave_hr_records_alone_unless_told_and_are_nev
     import.extend(store.iter().cloned());
     sb.run(import).ok();
     let mapping = sb.path("ad-people.toml");
-    let keep = with_people(soxctl_connectors::ldap::Preset::Ad.text());
+    let keep = soxctl_testkit::with_people_example(soxctl_connectors::ldap::Preset::Ad.text());
     std::fs::write(&mapping, &keep).unwrap();
     let m = ["--mapping", mapping.to_str().unwrap()];
     let before = ledger(&sb, &store, "before").len();

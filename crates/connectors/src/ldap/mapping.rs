@@ -480,24 +480,7 @@ mod tests {
 
     /// The `[people]` example of each preset, uncommented.
     fn with_people(preset: Preset) -> String {
-        let mut inside = false;
-        preset
-            .text()
-            .lines()
-            .map(|line| {
-                if line == "# [people]" {
-                    inside = true;
-                }
-                let out = match line.strip_prefix("# ") {
-                    Some(rest) if inside => rest.to_owned(),
-                    _ => line.to_owned(),
-                };
-                if line.starts_with("# existing") {
-                    inside = false;
-                }
-                out + "\n"
-            })
-            .collect()
+        soxctl_testkit::with_people_example(preset.text())
     }
 
     #[test]
