@@ -37,6 +37,18 @@ pub mod sql;
 
 pub const DB_FILE: &str = "soxctl.db";
 
+/// 600 × 50 ms: the 30 s busy timeout, for the one lock SQLite does not wait on.
+const OPEN_BUSY_RETRIES: u32 = 600;
+
+fn is_busy(error: &sqlx::Error) -> bool {
+    // Extended codes (BUSY_RECOVERY, BUSY_SNAPSHOT, …) keep SQLITE_BUSY (5) in the low byte.
+    error
+        .as_database_error()
+        .and_then(|e| e.code())
+        .and_then(|code| code.parse::<i32>().ok())
+        .is_some_and(|code| code & 0xff == 5)
+}
+
 /// Opens (with `create`, first creates) the store in `dir`.
 ///
 /// The store holds personal data and the ledger, so a store created here is
@@ -48,7 +60,10 @@ pub const DB_FILE: &str = "soxctl.db";
 pub async fn connect(dir: &Path, create: bool) -> Result<sqlx::Pool<Db>> {
     let file = dir.join(DB_FILE);
     let mut created = false;
-    if !file.exists() {
+    // A zero-length file is what an interrupted first open leaves: SQLite
+    // writes nothing until the schema exists, so it is not yet a store.
+    let empty = std::fs::metadata(&file).is_ok_and(|m| m.len() == 0);
+    if !file.exists() || empty {
         if !create {
             return Err(StoreError::Missing {
                 path: dir.to_owned(),
@@ -63,7 +78,7 @@ pub async fn connect(dir: &Path, create: bool) -> Result<sqlx::Pool<Db>> {
         created = private::create_file(&file).map_err(|source| StoreError::Io {
             path: file.clone(),
             source,
-        })?;
+        })? || empty;
     }
     let options = SqliteConnectOptions::new()
         .filename(&file)
@@ -79,18 +94,27 @@ pub async fn connect(dir: &Path, create: bool) -> Result<sqlx::Pool<Db>> {
         // never part of what a commit makes durable.
         .pragma("temp_store", "memory")
         .foreign_keys(false);
-    let pool = match SqlitePoolOptions::new()
-        .max_connections(8)
-        .connect_with(options)
-        .await
-    {
-        Ok(pool) => pool,
-        Err(error) => {
-            if created {
-                // An empty file left behind would later pass for a store.
-                let _ = std::fs::remove_file(&file);
+    let mut attempt = 0;
+    let pool = loop {
+        match SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options.clone())
+            .await
+        {
+            Ok(pool) => break pool,
+            // Switching a new file to WAL needs an exclusive lock, and SQLite
+            // answers BUSY at once, without its busy handler, while another
+            // process opening the same new store holds it. Several replicas
+            // starting together on a new store is normal, so wait like the
+            // busy timeout would.
+            Err(error) if is_busy(&error) && attempt < OPEN_BUSY_RETRIES => {
+                attempt += 1;
+                tokio::time::sleep(Duration::from_millis(50)).await;
             }
-            return Err(error.into());
+            // The file is left in place even when this call created it:
+            // another opener may already be using it, and an empty file is
+            // treated as missing above.
+            Err(error) => return Err(error.into()),
         }
     };
     if created {

@@ -25,6 +25,15 @@ async fn missing_store_is_refused_without_create(env: Env) {
                 "a refused open must not create {}",
                 dir.display()
             );
+            // The empty file an interrupted first open leaves is not a store
+            // either, and is refused the same way.
+            std::fs::create_dir_all(dir).unwrap();
+            std::fs::write(dir.join("soxctl.db"), b"").unwrap();
+            match Store::open(env.options(false)).await {
+                Err(StoreError::Missing { path }) => assert_eq!(&path, dir),
+                Err(e) => panic!("expected StoreError::Missing for an empty file, got {e}"),
+                Ok(_) => panic!("opened an empty file as a store"),
+            }
             // With create, the same location works and starts empty.
             let store = Store::open(env.options(true)).await.unwrap();
             assert_eq!(store.head().await.unwrap().size, 0);
