@@ -315,7 +315,8 @@ impl Store {
     /// The names a person may sign commits with: id, email and account ids,
     /// lowercased; empty for an unknown person.
     pub async fn identity_keys_of_person(&self, id: &PersonId) -> Result<Vec<String>> {
-        with_conn!(self, |conn, m| m::rows::identity_keys_of_person(conn, id).await)
+        with_conn!(self, |conn, m| m::rows::identity_keys_of_person(conn, id)
+            .await)
     }
 
     /// Every person's keys, by (person, key id): not state, never in the ledger.
@@ -383,6 +384,12 @@ impl WriteTx {
     /// be set up for its size (see the backend's `Tx::prepare_bulk`).
     pub async fn prepare_bulk(&mut self, appends: u64) -> Result<()> {
         each!(self, WriteTx, |tx, _m| tx.prepare_bulk(appends).await)
+    }
+
+    /// Looks up the live keys of the people about to be sealed in a few
+    /// statements (see the backend's `Tx::prepare_sealing`).
+    pub async fn prepare_sealing(&mut self, people: &[PersonId]) -> Result<()> {
+        each!(self, WriteTx, |tx, _m| tx.prepare_sealing(people).await)
     }
 
     pub async fn seal_person(&mut self, person: &Person) -> Result<SealedPerson> {
