@@ -183,6 +183,15 @@ pub async fn import_reporting(
     let mut events = 0u64;
     let planned = u64::try_from(diff.changes.len() + diff.new_baselines.len()).unwrap_or(u64::MAX);
     tx.prepare_bulk(planned).await?;
+    let sealed: Vec<_> = diff
+        .changes
+        .iter()
+        .filter_map(|c| match &c.fact {
+            Fact::Person(p) => Some(p.person_id.clone()),
+            _ => None,
+        })
+        .collect();
+    tx.prepare_sealing(&sealed).await?;
     progress(Progress::Planned(planned));
     for change in &diff.changes {
         let event = to_event(&mut tx, change, &origin).await?;

@@ -452,14 +452,19 @@ impl<'a> Context<'a> {
 /// Every hygiene condition in the inventory.
 pub fn detect(facts: &Facts<'_>, policy: &Policy) -> Vec<Sighting> {
     let inv = facts.inventory;
+    // The privileged entitlements by reference: looking each of a million
+    // grants up in `entitlements` needed an owned key, two strings cloned
+    // and dropped per grant.
+    let privileged_entitlements: HashSet<(&SystemId, &soxctl_model::ids::EntitlementId)> = inv
+        .entitlements
+        .iter()
+        .filter(|(_, e)| e.privileged)
+        .map(|(key, _)| (&key.0, &key.1))
+        .collect();
     let privileged = inv
         .grants
         .values()
-        .filter(|g| {
-            inv.entitlements
-                .get(&(g.system_id.clone(), g.entitlement_id.clone()))
-                .is_some_and(|e| e.privileged)
-        })
+        .filter(|g| privileged_entitlements.contains(&(&g.system_id, &g.entitlement_id)))
         .map(|g| (&g.system_id, &g.account_id))
         .collect();
     let mut ctx = Context {

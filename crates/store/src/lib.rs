@@ -393,6 +393,12 @@ impl WriteTx {
         each!(self, WriteTx, |tx, _m| tx.prepare_bulk(appends).await)
     }
 
+    /// Looks up the live keys of the people about to be sealed in a few
+    /// statements (see the backend's `Tx::prepare_sealing`).
+    pub async fn prepare_sealing(&mut self, people: &[PersonId]) -> Result<()> {
+        each!(self, WriteTx, |tx, _m| tx.prepare_sealing(people).await)
+    }
+
     pub async fn seal_person(&mut self, person: &Person) -> Result<SealedPerson> {
         each!(self, WriteTx, |tx, _m| tx.seal_person(person).await)
     }

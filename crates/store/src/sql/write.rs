@@ -14,7 +14,7 @@ use soxctl_model::inventory::{Inventory, Person};
 use soxctl_model::principal::Principal;
 use soxctl_model::projection::{self, EntryContext, PersonKeys};
 use soxctl_model::sealed::{KEY_LEN, KeyId, NONCE_LEN, PersonKey};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 /// Subtree levels whose hashes are persisted (every 4th: about 7% more rows
@@ -60,15 +60,32 @@ enum Link {
     Lost,
 }
 
-/// Buffered entries, subtree hashes and row changes, written together.
+/// Buffered entries, subtree hashes, new person keys and row changes,
+/// written together.
 struct Batch {
     entries: Vec<(i64, Hash, Vec<u8>)>,
     nodes: Vec<(i64, i64, Hash)>,
+    keys: Vec<(PersonId, i64, PersonKey)>,
     rows: rows::Runs,
 }
 
 impl Batch {
     async fn write(self, conn: &mut Conn) -> Result<()> {
+        // Few enough per batch (one per person added): one statement.
+        for chunk in self.keys.chunks(ENTRY_BATCH) {
+            let sql = format!(
+                "INSERT INTO person_keys (person_id, generation, key) VALUES {}",
+                rows::placeholders(chunk.len(), 3)
+            );
+            let mut query = sqlx::query(&sql);
+            for (person, generation, key) in chunk {
+                query = query
+                    .bind(person.as_str().to_owned())
+                    .bind(*generation)
+                    .bind(key.to_vec());
+            }
+            query.execute(&mut *conn).await?;
+        }
         if !self.entries.is_empty() {
             let sql = format!(
                 "INSERT INTO ledger_entries (seq, leaf_hash, bytes) VALUES {}",
@@ -106,6 +123,17 @@ struct Bulk {
     rebuild: Vec<String>,
 }
 
+#[derive(Default)]
+struct MadeKeys {
+    /// People `prepare_sealing` found without a key: their first key is
+    /// made without asking the database again.
+    keyless: HashSet<PersonId>,
+    /// Keys made but not yet inserted, `(person, generation, key)`:
+    /// written with the next batch, before anything reads through this
+    /// transaction (the key of a person is found in `sealing` till then).
+    pending: Vec<(PersonId, i64, PersonKey)>,
+}
+
 pub struct Tx {
     link: Link,
     ctx: Arc<Context>,
@@ -116,6 +144,10 @@ pub struct Tx {
     keys: PersonKeys,
     /// Each person's live key, for sealing, once loaded or made.
     sealing: BTreeMap<PersonId, (KeyId, PersonKey)>,
+    /// What `prepare_sealing` found and the keys not yet written (boxed:
+    /// a transaction is moved around in futures and enums, and most seal
+    /// nothing).
+    made: Box<MadeKeys>,
     /// Entries appended but not yet inserted: written in multi-row
     /// statements (each statement is a round trip to the database thread),
     /// always before commit. Nothing in a write transaction reads them back.
@@ -177,6 +209,7 @@ impl Inner {
             first_size: size,
             keys: PersonKeys::new(),
             sealing: BTreeMap::new(),
+            made: Box::default(),
             poisoned: false,
             pending: Vec::new(),
             nodes: Vec::new(),
@@ -295,25 +328,72 @@ impl Tx {
         if let Some(live) = self.sealing.get(person) {
             return Ok(*live);
         }
-        let live = match live_key(self.db().await?, person).await? {
+        let found = if self.made.keyless.remove(person) {
+            None
+        } else {
+            live_key(self.db().await?, person).await?
+        };
+        let live = match found {
             Some(live) => live,
             None => {
                 let kid: KeyId = self.frontier.size();
                 let key: PersonKey = random::<KEY_LEN>()?;
-                sqlx::query(
-                    "INSERT INTO person_keys (person_id, generation, key) VALUES ($1, $2, $3)",
-                )
-                .bind(person.as_str())
-                .bind(generation(kid)?)
-                .bind(&key[..])
-                .execute(self.db().await?)
-                .await?;
+                // Inserted with the next batch: an import adding 50,000
+                // people would otherwise wait for a round trip to the
+                // database (and for the batch being written) per person.
+                self.made
+                    .pending
+                    .push((person.clone(), generation(kid)?, key));
                 (kid, key)
             }
         };
         self.sealing.insert(person.clone(), live);
         self.keys.insert((person.clone(), live.0), live.1);
         Ok(live)
+    }
+
+    /// Looks up the live keys of `people` (the people an import is about
+    /// to add or change) in a few statements, instead of one per person
+    /// at `person_key`.
+    pub async fn prepare_sealing(&mut self, people: &[PersonId]) -> Result<()> {
+        let wanted: Vec<&PersonId> = people
+            .iter()
+            .filter(|p| !self.sealing.contains_key(*p) && !self.made.keyless.contains(*p))
+            .collect();
+        for chunk in wanted.chunks(rows::ROW_BATCH) {
+            let sql = format!(
+                "SELECT person_id, generation, key FROM person_keys WHERE person_id IN {}",
+                rows::placeholders(1, chunk.len())
+            );
+            let mut query = sqlx::query_as::<_, (String, i64, Vec<u8>)>(&sql);
+            for person in chunk {
+                query = query.bind(person.as_str());
+            }
+            let found = query.fetch_all(self.conn().await?).await?;
+            let mut newest: BTreeMap<String, (i64, Vec<u8>)> = BTreeMap::new();
+            for (person, g, key) in found {
+                match newest.get(&person) {
+                    Some((have, _)) if *have >= g => {}
+                    _ => {
+                        newest.insert(person, (g, key));
+                    }
+                }
+            }
+            for person in chunk {
+                match newest.remove(person.as_str()) {
+                    Some((g, key)) => {
+                        let kid = key_id(person.as_str(), g)?;
+                        let key = key_bytes(person.as_str(), kid, key)?;
+                        self.sealing.insert((*person).clone(), (kid, key));
+                        self.keys.insert(((*person).clone(), kid), key);
+                    }
+                    None => {
+                        self.made.keyless.insert((*person).clone());
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Deletes every key of the person (crypto-shredding): whatever was
@@ -338,9 +418,10 @@ impl Tx {
         } else {
             None
         };
+        // `conn`: keys made in this transaction are inserted first.
         let deleted = sqlx::query("DELETE FROM person_keys WHERE person_id = $1")
             .bind(person.as_str())
-            .execute(self.db().await?)
+            .execute(self.conn().await?)
             .await;
         if let Some(previous) = previous {
             // The pooled connection goes back as it was (a number, not input).
@@ -350,6 +431,7 @@ impl Tx {
         }
         let deleted = deleted?.rows_affected();
         self.sealing.remove(person);
+        self.made.keyless.remove(person);
         self.keys.retain(|(p, _), _| p != person);
         Ok(deleted)
     }
@@ -419,6 +501,7 @@ impl Tx {
         Batch {
             entries: std::mem::take(&mut self.pending),
             nodes: std::mem::take(&mut self.nodes),
+            keys: std::mem::take(&mut self.made.pending),
             rows: self.rows.take(),
         }
     }
@@ -429,7 +512,11 @@ impl Tx {
     async fn flush(&mut self) -> Result<()> {
         let batch = self.take_batch();
         let conn = self.db().await?;
-        if batch.entries.is_empty() && batch.rows.is_empty() && batch.nodes.is_empty() {
+        if batch.entries.is_empty()
+            && batch.rows.is_empty()
+            && batch.nodes.is_empty()
+            && batch.keys.is_empty()
+        {
             return Ok(());
         }
         let written = batch.write(conn).await;

@@ -417,3 +417,87 @@ async fn a_bulk_write_leaves_the_schema_and_projects_its_events() {
     );
     env.assert_verifies().await;
 }
+
+fn person(id: &str, name: &str) -> Person {
+    Person {
+        person_id: PersonId::parse(id).unwrap(),
+        name: Some(name.into()),
+        email: Some(format!("{id}@example.com")),
+        manager_id: None,
+        department: None,
+        title: None,
+        status: PersonStatus::Active,
+        hire_date: None,
+        termination_date: None,
+    }
+}
+
+/// Keys made for sealing are inserted with the buffered rows, not one
+/// statement each: the projection still opens what they sealed in the
+/// transaction, the committed keys are found again by `prepare_sealing`
+/// (the next change of the person is sealed under the same key), and a
+/// shredding in the transaction deletes a key not yet written too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn buffered_person_keys_are_written_and_found_again() {
+    let env = env().await;
+    let ids: Vec<PersonId> = (0..3)
+        .map(|i| PersonId::parse(format!("p{i}")).unwrap())
+        .collect();
+
+    let mut tx = env.inner().begin_write().await.unwrap();
+    tx.prepare_sealing(&ids).await.unwrap();
+    for (i, id) in ids.iter().enumerate() {
+        let sealed = tx
+            .seal_person(&person(id.as_str(), &format!("Name {i}")))
+            .await
+            .unwrap();
+        let event = fact!(PersonAdded, PersonFact, person: sealed);
+        tx.append(&actor(), &event).await.unwrap();
+    }
+    // Reads in the transaction see the keys' rows and the opened names.
+    let p1 = super::rows::person(tx.conn().await.unwrap(), &ids[1])
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(p1.person.name.as_deref(), Some("Name 1"));
+    let shredded = tx.shred_person_keys(&ids[2]).await.unwrap();
+    assert_eq!(shredded, 1, "the unwritten key is written, then deleted");
+    let erased = Event::PersonErased(soxctl_model::event::PersonErased {
+        person_id: ids[2].clone(),
+        reason: "test".into(),
+    });
+    tx.append(&actor(), &erased).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let keys = env.store.person_keys().await.unwrap();
+    assert_eq!(keys.len(), 2);
+    let kid_of = |id: &PersonId| {
+        keys.keys()
+            .find(|(p, _)| p == id)
+            .map(|(_, kid)| *kid)
+            .unwrap()
+    };
+    let first = kid_of(&ids[0]);
+
+    let mut tx = env.store.begin_write().await.unwrap();
+    tx.prepare_sealing(&ids).await.unwrap();
+    let sealed = tx
+        .seal_person(&person(ids[0].as_str(), "Renamed"))
+        .await
+        .unwrap();
+    assert_eq!(sealed.name.as_ref().unwrap().kid, first, "the same key");
+    let event = fact!(PersonChanged, PersonFact, person: sealed);
+    tx.append(&actor(), &event).await.unwrap();
+    // The shredded person gets a new key.
+    let sealed = tx
+        .seal_person(&person(ids[2].as_str(), "Back"))
+        .await
+        .unwrap();
+    let event = fact!(PersonAdded, PersonFact, person: sealed);
+    tx.append(&actor(), &event).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(env.store.person_keys().await.unwrap().len(), 3);
+    let p0 = env.store.person(&ids[0]).await.unwrap().unwrap();
+    assert_eq!(p0.person.name.as_deref(), Some("Renamed"));
+    env.assert_verifies().await;
+}
