@@ -78,10 +78,12 @@ pub async fn evaluate_known(
     policy: &Policy,
     observed: &std::collections::BTreeSet<soxctl_model::ids::SystemId>,
 ) -> Result<FindingChanges, StoreError> {
+    let started = std::time::Instant::now();
     let baselines = tx.baseline_imports().await?;
     let current = tx.findings_of_kinds(hygiene::KINDS).await?;
     let time_bound = tx.access_grants(None, None).await?;
     let last_imports = tx.last_imports().await?;
+    let read = started.elapsed();
     let facts = Facts {
         inventory,
         unbaselined,
@@ -93,8 +95,19 @@ pub async fn evaluate_known(
     };
     let sightings = hygiene::detect(&facts, policy);
     let mut events = soxctl_detect::reconcile(hygiene::KINDS, sightings, &current, now);
+    let hygiene_done = started.elapsed();
     events.extend(sod_events(tx, inventory, now).await?);
-    record(tx, &detector(), &events).await
+    let sod_done = started.elapsed();
+    let changes = record(tx, &detector(), &events).await?;
+    tracing::debug!(
+        read_ms = read.as_millis(),
+        hygiene_ms = (hygiene_done - read).as_millis(),
+        sod_ms = (sod_done - hygiene_done).as_millis(),
+        record_ms = (started.elapsed() - sod_done).as_millis(),
+        events = events.len(),
+        "detector phases"
+    );
+    Ok(changes)
 }
 
 /// Appends finding events and counts them. A newly opened SoD violation is
