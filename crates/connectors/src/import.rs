@@ -98,6 +98,12 @@ pub enum Progress {
     Committing,
 }
 
+/// Imports of at least this many events empty SQLite's write-ahead log
+/// after their commit (`Store::settle_wal`): the next import's scans of
+/// the store run about 3× faster over an empty log than over the
+/// gigabyte a first import of a million grants leaves in it.
+const SETTLE_FROM: u64 = 10_000;
+
 /// Events between two `Progress::Written` reports.
 pub const PROGRESS_EVERY: u64 = 5_000;
 
@@ -172,6 +178,7 @@ pub async fn import_reporting(
         });
     }
 
+    let compared = started.elapsed();
     let import_id = format!("imp_{}", uuid::Uuid::new_v4().simple());
     let extracted_at = snapshot
         .extracted_at
@@ -253,10 +260,17 @@ pub async fn import_reporting(
     let detected = started.elapsed();
     progress(Progress::Committing);
     let receipt = tx.commit().await?;
+    if events >= SETTLE_FROM
+        && let Err(e) = store.settle_wal().await
+    {
+        // The import is committed; a WAL left full only slows reads down.
+        tracing::warn!(error = %e, "could not empty the write-ahead log after the import");
+    }
     tracing::debug!(
         events,
         read_store_ms = read_store.as_millis(),
-        write_ms = (written - read_store).as_millis(),
+        compare_ms = (compared - read_store).as_millis(),
+        write_ms = (written - compared).as_millis(),
         detectors_ms = (detected - written).as_millis(),
         commit_ms = (started.elapsed() - detected).as_millis(),
         "import phases"

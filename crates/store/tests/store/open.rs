@@ -9,6 +9,7 @@ on_both_backends!(
     initialise_appends_entry_zero_once,
     migrations_are_idempotent_across_reopen,
     newer_schema_is_refused,
+    settling_the_wal_empties_it_and_keeps_everything,
 );
 
 async fn missing_store_is_refused_without_create(env: Env) {
@@ -210,4 +211,34 @@ async fn sqlite_files_are_private_to_the_owner() {
     assert_eq!(store.head().await.unwrap().size, size);
     assert_eq!(mode(&dir.join(soxctl_store::DB_FILE)), 0o600);
     store.close().await;
+}
+
+async fn settling_the_wal_empties_it_and_keeps_everything(env: Env) {
+    let store = env.store().await;
+    seed_inventory(&store).await;
+    let head = store.head().await.unwrap();
+    let rows = store.all_rows().await.unwrap();
+    if let Location::Sqlite(dir) = &env.location {
+        let wal = dir.join("soxctl.db-wal");
+        assert!(
+            std::fs::metadata(&wal).unwrap().len() > 0,
+            "the writes are in the WAL"
+        );
+        store.settle_wal().await.unwrap();
+        assert_eq!(
+            std::fs::metadata(&wal).unwrap().len(),
+            0,
+            "the WAL is emptied"
+        );
+    } else {
+        store.settle_wal().await.unwrap();
+    }
+    assert_eq!(store.head().await.unwrap().size, head.size);
+    assert_eq!(store.all_rows().await.unwrap(), rows);
+    let receipt = store.append_one(&actor(), &token(99)).await.unwrap();
+    assert_eq!(receipt.size, head.size + 1);
+    store.close().await;
+    let store = env.open().await;
+    assert_eq!(store.head().await.unwrap().size, head.size + 1);
+    assert_verifies(&env, &store).await;
 }
