@@ -134,6 +134,16 @@ impl WriteTx {
         .await)
     }
 
+    /// The execution tokens issued for one request, oldest first.
+    pub async fn execution_tokens_of_request(
+        &mut self,
+        request_id: &str,
+    ) -> Result<Vec<ExecutionTokenRow>> {
+        each!(self, WriteTx, |tx, m| {
+            m::requests::execution_tokens_of_request(tx.conn().await?, request_id).await
+        })
+    }
+
     pub async fn breakglass_uses(&mut self) -> Result<Vec<BreakGlassRow>> {
         each!(self, WriteTx, |tx, m| m::requests::breakglass_uses(
             tx.conn().await?

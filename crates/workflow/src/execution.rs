@@ -112,10 +112,11 @@ pub async fn issue_execution_token(
     }
     // Targets check tokens offline: two valid tokens would let one approval
     // start twice. A new one is issued only once the last has run out.
-    if let Some(outstanding) =
-        tx.execution_tokens(None).await?.into_iter().find(|t| {
-            t.request_id == request.request_id && t.used_at.is_none() && now < t.expires_at
-        })
+    if let Some(outstanding) = tx
+        .execution_tokens_of_request(request.request_id.as_str())
+        .await?
+        .into_iter()
+        .find(|t| t.used_at.is_none() && now < t.expires_at)
     {
         return Err(conflict(format!(
             "execution token {} for request {} is valid until {}: execute with it (one token at a time \

@@ -130,10 +130,10 @@ pub async fn cancel(
     // cancelling it is how its reports are stopped.
     let token_out = request.status == RequestStatus::Expired
         && tx
-            .execution_tokens(None)
+            .execution_tokens_of_request(request.request_id.as_str())
             .await?
             .iter()
-            .any(|t| t.request_id == request.request_id && t.used_at.is_none());
+            .any(|t| t.used_at.is_none());
     if !(matches!(
         request.status,
         RequestStatus::Pending | RequestStatus::Approved

@@ -985,6 +985,21 @@ async fn execution_tokens_are_bound_and_single_use(env: Env) {
             r
         }
     };
+    // Only the same request's token counts: another approval gets its own.
+    let payload_2 =
+        serde_json::json!({"invoice": "992", "amount": {"amount": "80.00", "currency": "USD"}});
+    let digest_2 = soxctl_ledger::digest::action_digest("prod", "payment", &payload_2).unwrap();
+    let id_2 = env.ask("req", payment(payload_2)).await.unwrap();
+    env.decide("mgr", &id_2, Decision::Approve).await.unwrap();
+    let issued_2 = issue(TokenInput {
+        request_id: id_2.clone(),
+        ..input(&digest_2, "prod")
+    })
+    .await
+    .unwrap();
+    assert_ne!(issued_2.token, issued.token);
+    // Used at once, so that it plays no part in what follows.
+    report(ci.clone(), issued_2.token).await.unwrap();
     refused(
         report(other, issued.token.clone()).await,
         "issued to token:ci-runner",

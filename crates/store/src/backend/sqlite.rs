@@ -27,6 +27,10 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
         8,
         include_str!("../../migrations/sqlite/0008_outbox_channels.sql"),
     ),
+    (
+        9,
+        include_str!("../../migrations/sqlite/0009_tokens_by_request.sql"),
+    ),
 ];
 pub const BACKEND: &str = "sqlite";
 

@@ -643,6 +643,24 @@ pub async fn execution_tokens(
     q.fetch_all(&mut *conn).await?.iter().map(token).collect()
 }
 
+/// The execution tokens issued for one request, oldest first.
+pub async fn execution_tokens_of_request(
+    conn: &mut Conn,
+    request_id: &str,
+) -> Result<Vec<ExecutionTokenRow>> {
+    let sql = format!(
+        "SELECT {} FROM execution_tokens WHERE request_id = $1 ORDER BY issued_at, token_id",
+        TOKEN_COLUMNS.join(", ")
+    );
+    sqlx::query(&sql)
+        .bind(request_id)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(token)
+        .collect()
+}
+
 /// Deployments, oldest first; only those of `env` when given.
 pub async fn deployments(conn: &mut Conn, env: Option<&str>) -> Result<Vec<DeploymentRow>> {
     let filter = if env.is_some() { "WHERE env = $1" } else { "" };
