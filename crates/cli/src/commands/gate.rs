@@ -114,7 +114,38 @@ fn remote_name(url: &str) -> Option<String> {
     // Hosts compare paths without case (github.com/Acme/App is acme/app).
     let path = path.trim_matches('/').to_ascii_lowercase();
     let path = path.strip_suffix(".git").unwrap_or(&path);
+    let (host, path) = azure_devops(&host, path).unwrap_or((host.clone(), path.to_owned()));
     (!host.is_empty() && !path.is_empty()).then(|| format!("{host}/{path}"))
+}
+
+/// Azure DevOps writes one repository four ways: `dev.azure.com/ORG/PROJECT/_git/REPO`
+/// over HTTPS, `ssh.dev.azure.com:v3/ORG/PROJECT/REPO` over SSH, and the same
+/// on the older `ORG.visualstudio.com` and `vs-ssh.visualstudio.com` hosts.
+/// All name `dev.azure.com/ORG/PROJECT/REPO`.
+fn azure_devops(host: &str, path: &str) -> Option<(String, String)> {
+    let canonical = |org: &str, project: &str, repo: &str| {
+        Some((
+            "dev.azure.com".to_owned(),
+            format!("{org}/{project}/{repo}"),
+        ))
+    };
+    let parts: Vec<&str> = path.split('/').collect();
+    match (host, parts.as_slice()) {
+        ("ssh.dev.azure.com" | "vs-ssh.visualstudio.com", ["v3", org, project, repo]) => {
+            canonical(org, project, repo)
+        }
+        ("dev.azure.com", [org, project, "_git", repo]) => canonical(org, project, repo),
+        (host, rest) if host.ends_with(".visualstudio.com") => {
+            let org = host.strip_suffix(".visualstudio.com")?;
+            match rest {
+                [project, "_git", repo] | ["defaultcollection", project, "_git", repo] => {
+                    canonical(org, project, repo)
+                }
+                _ => None,
+            }
+        }
+        _ => None,
+    }
 }
 
 fn commit_of(repo: Option<&Path>, commit: &str) -> Result<String, crate::exit::Failure> {
@@ -450,6 +481,19 @@ mod tests {
             assert_eq!(
                 remote_name(url).as_deref(),
                 Some("github.com/acme/app"),
+                "{url}"
+            );
+        }
+        for url in [
+            "https://acme@dev.azure.com/acme/Payments/_git/ledger-app",
+            "git@ssh.dev.azure.com:v3/acme/Payments/ledger-app",
+            "https://acme.visualstudio.com/Payments/_git/ledger-app",
+            "https://acme.visualstudio.com/DefaultCollection/Payments/_git/ledger-app",
+            "acme@vs-ssh.visualstudio.com:v3/acme/Payments/ledger-app",
+        ] {
+            assert_eq!(
+                remote_name(url).as_deref(),
+                Some("dev.azure.com/acme/payments/ledger-app"),
                 "{url}"
             );
         }
