@@ -260,11 +260,17 @@ pub async fn import_reporting(
     let detected = started.elapsed();
     progress(Progress::Committing);
     let receipt = tx.commit().await?;
-    if events >= SETTLE_FROM
-        && let Err(e) = store.settle_wal().await
-    {
+    if events >= SETTLE_FROM {
         // The import is committed; a WAL left full only slows reads down.
-        tracing::warn!(error = %e, "could not empty the write-ahead log after the import");
+        match store.settle_wal().await {
+            Ok(true) => {}
+            Ok(false) => tracing::debug!(
+                "write-ahead log left for a later checkpoint: a reader holds an older snapshot"
+            ),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not empty the write-ahead log after the import")
+            }
+        }
     }
     tracing::debug!(
         events,

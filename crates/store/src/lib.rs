@@ -349,21 +349,30 @@ impl Store {
         Ok(tx.size())
     }
 
-    /// After a large write on SQLite: waits for the WAL to be copied into
-    /// the database and empties it. Readers of a store whose WAL still
-    /// holds a bulk write's gigabyte look every page up in its index
-    /// (about 3× slower full scans) until a later writer restarts it. Best
-    /// effort: a reader holding an old snapshot leaves the WAL as it is.
-    pub async fn settle_wal(&self) -> Result<()> {
-        match self {
-            Store::Sqlite(inner) => {
-                sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-                    .execute(&inner.pool)
-                    .await?;
-                Ok(())
-            }
-            Store::Postgres(_) => Ok(()),
-        }
+    /// After a large write on SQLite: empties the WAL, whose pages are
+    /// already in the database once the commit's own checkpoint ran.
+    /// Readers of a store whose WAL still holds a bulk write's gigabyte
+    /// look every page up in its index (about 3× slower full scans) until
+    /// a later writer restarts it. Best effort, and brief: a TRUNCATE
+    /// checkpoint holds the write lock while it waits for readers of older
+    /// snapshots, so it waits at most 200 ms for them (not the 30 s busy
+    /// timeout, which would stall a serving process's writers) and gives up.
+    /// True when the WAL was emptied.
+    pub async fn settle_wal(&self) -> Result<bool> {
+        let Store::Sqlite(inner) = self else {
+            return Ok(true);
+        };
+        let mut conn = inner.pool.acquire().await?;
+        // The connection goes back to the pool with the usual timeout, or
+        // is closed rather than returned with this one.
+        conn.close_on_drop();
+        sqlx::query("PRAGMA busy_timeout = 200")
+            .execute(&mut *conn)
+            .await?;
+        let (busy, _, _): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
+            .fetch_one(&mut *conn)
+            .await?;
+        Ok(busy == 0)
     }
 
     /// A consistent online copy of an SQLite store into `out` (a new file).

@@ -103,6 +103,19 @@ fn repo_name(repo: &Path, given: Option<String>) -> Result<String, crate::exit::
 /// and `git@github.com:acme/app.git` all name `github.com/acme/app`; the
 /// credentials never reach the ledger.
 fn remote_name(url: &str) -> Option<String> {
+    let (host, path) = remote_host_path(url)?;
+    let (host, path) = azure_devops(&host, &path).unwrap_or((host, path));
+    Some(format!("{host}/{path}"))
+}
+
+/// What `remote_name` answered before Azure DevOps remotes were given one
+/// name: deployments recorded then are found under it.
+fn legacy_remote_name(url: &str) -> Option<String> {
+    remote_host_path(url).map(|(host, path)| format!("{host}/{path}"))
+}
+
+/// The remote's host and path, lowercased, without credentials, port or `.git`.
+fn remote_host_path(url: &str) -> Option<(String, String)> {
     let (host_part, path) = match url.split_once("://") {
         Some((_, rest)) => rest.split_once('/')?,
         // scp-like syntax: [user@]host:path
@@ -114,8 +127,7 @@ fn remote_name(url: &str) -> Option<String> {
     // Hosts compare paths without case (github.com/Acme/App is acme/app).
     let path = path.trim_matches('/').to_ascii_lowercase();
     let path = path.strip_suffix(".git").unwrap_or(&path);
-    let (host, path) = azure_devops(&host, path).unwrap_or((host.clone(), path.to_owned()));
-    (!host.is_empty() && !path.is_empty()).then(|| format!("{host}/{path}"))
+    (!host.is_empty() && !path.is_empty()).then(|| (host.clone(), path.to_owned()))
 }
 
 /// Azure DevOps writes one repository four ways: `dev.azure.com/ORG/PROJECT/_git/REPO`
@@ -148,6 +160,13 @@ fn azure_devops(host: &str, path: &str) -> Option<(String, String)> {
     }
 }
 
+/// The name deployments of this repository were recorded under before
+/// `remote_name` changed, when it differs from `name`.
+fn legacy_repo_name(repo: &Path, name: &str) -> Option<String> {
+    let url = git(repo, &["remote", "get-url", "origin"]).ok()?;
+    legacy_remote_name(url.trim()).filter(|legacy| legacy != name)
+}
+
 fn commit_of(repo: Option<&Path>, commit: &str) -> Result<String, crate::exit::Failure> {
     match repo {
         Some(repo) => resolve(repo, commit),
@@ -176,14 +195,26 @@ pub async fn run(command: GateCommand) -> CmdResult {
             }
             let client = Client::new(&server)?;
             let sha = resolve(&repo, &commit)?;
+            let given = name.is_some();
             let name = repo_name(&repo, name)?;
-            let last = client
-                .get(&format!(
+            let last_of = |repo_name: String| {
+                let client = &client;
+                let path = format!(
                     "/api/v1/changes/last-deployed?env={}&repo={}",
                     query(&env),
-                    query(&name)
-                ))
-                .await?;
+                    query(&repo_name)
+                );
+                async move { client.get(&path).await }
+            };
+            let mut last = last_of(name.clone()).await?;
+            // Deployments recorded under the repository's earlier name
+            // (Azure DevOps remotes) still start the range.
+            if last.get("commit").is_none_or(Value::is_null)
+                && !given
+                && let Some(legacy) = legacy_repo_name(&repo, &name)
+            {
+                last = last_of(legacy).await?;
+            }
             let from = match last.get("commit").and_then(Value::as_str) {
                 Some(previous) => Some(previous.to_owned()),
                 None => since.map(|s| resolve(&repo, &s)).transpose()?,
@@ -467,7 +498,7 @@ pub async fn run(command: GateCommand) -> CmdResult {
 
 #[cfg(test)]
 mod tests {
-    use super::remote_name;
+    use super::{legacy_remote_name, remote_name};
 
     #[test]
     fn remotes_name_the_same_repository_however_they_are_written() {
@@ -497,6 +528,11 @@ mod tests {
                 "{url}"
             );
         }
+        assert_eq!(
+            legacy_remote_name("https://acme@dev.azure.com/acme/Payments/_git/ledger-app")
+                .as_deref(),
+            Some("dev.azure.com/acme/payments/_git/ledger-app")
+        );
         assert_eq!(remote_name("/srv/git/app.git"), None);
         assert_eq!(remote_name("../app"), None);
         assert_eq!(remote_name("https://github.com"), None);
