@@ -281,6 +281,53 @@ fn people_ask_approve_and_pipelines_pass_the_gate_through_the_command_line() {
     staging.ok().stderr_has(&["no earlier deployment"]);
     assert_eq!(staging.json()["ask"]["action"]["authors"], authors);
 
+    // Deployments recorded under an Azure DevOps repository's earlier name
+    // (before HTTPS and SSH remotes were given one) still start the range.
+    git(
+        &repo,
+        &[
+            "remote",
+            "add",
+            "origin",
+            "https://acme@dev.azure.com/acme/Payments/_git/app",
+        ],
+    );
+    let deployed = git(&repo, &["rev-parse", "HEAD"]);
+    as_(
+        &ci,
+        args![
+            "gate",
+            "deployed",
+            "--commit",
+            &deployed,
+            "--env",
+            "uat",
+            "--deployer",
+            "ci@example.com",
+            "--repo-name",
+            "dev.azure.com/acme/payments/_git/app"
+        ],
+    )
+    .code(1)
+    .stderr_has(&["UNAPPROVED"]);
+    std::fs::write(repo.join("c.txt"), "three").unwrap();
+    git(&repo, &["add", "."]);
+    git(&repo, &["commit", "-q", "-m", "third"]);
+    let uat = as_(
+        &rita,
+        args![
+            "gate", "request", "--repo", &repo, "--commit", "HEAD", "--env", "uat", "--format",
+            "json"
+        ],
+    );
+    uat.ok().stderr_has(&[&format!("change {deployed}..")]);
+    assert!(
+        uat.stdout
+            .contains("deploy dev.azure.com/acme/payments/app "),
+        "the request names the repository by its new name: {}",
+        uat.stdout
+    );
+
     // An action: the execution token is bound, verified offline, used once.
     let payment = as_(
         &rita,
