@@ -64,8 +64,9 @@ fn is_busy(error: &sqlx::Error) -> bool {
 pub async fn connect(dir: &Path, create: bool) -> Result<sqlx::Pool<Db>> {
     let file = dir.join(DB_FILE);
     let mut created = false;
-    // A zero-length file is what an interrupted first open leaves: SQLite
-    // writes nothing until the schema exists, so it is not yet a store.
+    // A zero-length file is what a first open interrupted before SQLite
+    // wrote its first page leaves (the file is created here, before SQLite
+    // opens it): not yet a store.
     let empty = std::fs::metadata(&file).is_ok_and(|m| m.len() == 0);
     if !file.exists() || empty {
         if !create {
