@@ -9,6 +9,16 @@ use soxctl_model::request::{
 };
 use soxctl_model::time::Timestamp;
 
+/// Which execution tokens to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokensOf<'a> {
+    All,
+    /// The token with this id.
+    Token(&'a str),
+    /// The tokens issued for this request.
+    Request(&'a str),
+}
+
 /// Which requests to list.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RequestFilter {
@@ -57,11 +67,9 @@ impl Store {
         with_conn!(self, |conn, m| m::requests::delegations(conn).await)
     }
 
-    pub async fn execution_tokens(&self, token_id: Option<&str>) -> Result<Vec<ExecutionTokenRow>> {
-        with_conn!(self, |conn, m| m::requests::execution_tokens(
-            conn, token_id
-        )
-        .await)
+    pub async fn execution_tokens(&self, of: TokensOf<'_>) -> Result<Vec<ExecutionTokenRow>> {
+        with_conn!(self, |conn, m| m::requests::execution_tokens(conn, of)
+            .await)
     }
 
     pub async fn breakglass_uses(&self) -> Result<Vec<BreakGlassRow>> {
@@ -123,25 +131,12 @@ impl WriteTx {
         .await)
     }
 
-    pub async fn execution_tokens(
-        &mut self,
-        token_id: Option<&str>,
-    ) -> Result<Vec<ExecutionTokenRow>> {
+    pub async fn execution_tokens(&mut self, of: TokensOf<'_>) -> Result<Vec<ExecutionTokenRow>> {
         each!(self, WriteTx, |tx, m| m::requests::execution_tokens(
             tx.conn().await?,
-            token_id
+            of
         )
         .await)
-    }
-
-    /// The execution tokens issued for one request, oldest first.
-    pub async fn execution_tokens_of_request(
-        &mut self,
-        request_id: &str,
-    ) -> Result<Vec<ExecutionTokenRow>> {
-        each!(self, WriteTx, |tx, m| {
-            m::requests::execution_tokens_of_request(tx.conn().await?, request_id).await
-        })
     }
 
     pub async fn breakglass_uses(&mut self) -> Result<Vec<BreakGlassRow>> {

@@ -12,6 +12,7 @@ use soxctl_model::principal::Principal;
 use soxctl_model::request::{ActionExecuted, Ask, ExecutionTokenIssued, RequestRow, RequestStatus};
 use soxctl_model::time::Timestamp;
 use soxctl_store::WriteTx;
+use soxctl_store::requests::TokensOf;
 
 /// Execution tokens last this long unless asked for less (never longer
 /// than the approval).
@@ -113,7 +114,7 @@ pub async fn issue_execution_token(
     // Targets check tokens offline: two valid tokens would let one approval
     // start twice. A new one is issued only once the last has run out.
     if let Some(outstanding) = tx
-        .execution_tokens_of_request(request.request_id.as_str())
+        .execution_tokens(TokensOf::Request(&request.request_id))
         .await?
         .into_iter()
         .find(|t| t.used_at.is_none() && now < t.expires_at)
@@ -245,7 +246,7 @@ pub async fn record_execution(
         )));
     }
     let issued = tx
-        .execution_tokens(Some(&claims.token_id))
+        .execution_tokens(TokensOf::Token(&claims.token_id))
         .await?
         .into_iter()
         .next()

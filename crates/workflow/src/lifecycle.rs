@@ -130,7 +130,9 @@ pub async fn cancel(
     // cancelling it is how its reports are stopped.
     let token_out = request.status == RequestStatus::Expired
         && tx
-            .execution_tokens_of_request(request.request_id.as_str())
+            .execution_tokens(soxctl_store::requests::TokensOf::Request(
+                &request.request_id,
+            ))
             .await?
             .iter()
             .any(|t| t.used_at.is_none());

@@ -84,19 +84,30 @@ fn own_range(repo: &Path, sha: &str) -> Result<String, crate::exit::Failure> {
 /// `host/path` (the same in every clone and CI runner), else the name of its
 /// top directory.
 fn repo_name(repo: &Path, given: Option<String>) -> Result<String, crate::exit::Failure> {
+    repo_names(repo, given).map(|(name, _)| name)
+}
+
+/// [`repo_name`], and the name deployments of this repository were
+/// recorded under before `remote_name` changed, when that differs.
+fn repo_names(
+    repo: &Path,
+    given: Option<String>,
+) -> Result<(String, Option<String>), crate::exit::Failure> {
     if let Some(name) = given {
-        return Ok(name);
+        return Ok((name, None));
     }
     if let Ok(url) = git(repo, &["remote", "get-url", "origin"])
         && let Some(name) = remote_name(url.trim())
     {
-        return Ok(name);
+        let earlier = legacy_remote_name(url.trim()).filter(|earlier| *earlier != name);
+        return Ok((name, earlier));
     }
     let top = git(repo, &["rev-parse", "--show-toplevel"])?;
-    Ok(Path::new(top.trim())
+    let name = Path::new(top.trim())
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "repo".to_owned()))
+        .unwrap_or_else(|| "repo".to_owned());
+    Ok((name, None))
 }
 
 /// `https://user:secret@github.com/acme/app.git`, `ssh://git@github.com:22/acme/app`
@@ -160,13 +171,6 @@ fn azure_devops(host: &str, path: &str) -> Option<(String, String)> {
     }
 }
 
-/// The name deployments of this repository were recorded under before
-/// `remote_name` changed, when it differs from `name`.
-fn legacy_repo_name(repo: &Path, name: &str) -> Option<String> {
-    let url = git(repo, &["remote", "get-url", "origin"]).ok()?;
-    legacy_remote_name(url.trim()).filter(|legacy| legacy != name)
-}
-
 fn commit_of(repo: Option<&Path>, commit: &str) -> Result<String, crate::exit::Failure> {
     match repo {
         Some(repo) => resolve(repo, commit),
@@ -195,8 +199,7 @@ pub async fn run(command: GateCommand) -> CmdResult {
             }
             let client = Client::new(&server)?;
             let sha = resolve(&repo, &commit)?;
-            let given = name.is_some();
-            let name = repo_name(&repo, name)?;
+            let (name, earlier_name) = repo_names(&repo, name)?;
             let last_of = |repo_name: String| {
                 let client = &client;
                 let path = format!(
@@ -210,10 +213,9 @@ pub async fn run(command: GateCommand) -> CmdResult {
             // Deployments recorded under the repository's earlier name
             // (Azure DevOps remotes) still start the range.
             if last.get("commit").is_none_or(Value::is_null)
-                && !given
-                && let Some(legacy) = legacy_repo_name(&repo, &name)
+                && let Some(earlier) = earlier_name
             {
-                last = last_of(legacy).await?;
+                last = last_of(earlier).await?;
             }
             let from = match last.get("commit").and_then(Value::as_str) {
                 Some(previous) => Some(previous.to_owned()),

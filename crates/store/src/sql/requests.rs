@@ -4,7 +4,7 @@
 use super::rows::{Query, opt, parse, person_id, seq_param, ts};
 use super::{Conn, Db};
 use crate::error::{Result, StoreError};
-use crate::requests::RequestFilter;
+use crate::requests::{RequestFilter, TokensOf};
 use soxctl_model::ids::{AccountId, EntitlementId, SystemId};
 use soxctl_model::request::{
     AccessEnd, AccessGrantRow, Ask, BreakGlassRow, Decision, DecisionRow, DelegationRow,
@@ -622,43 +622,22 @@ fn deployment(row: &DbRow) -> Result<DeploymentRow> {
     })
 }
 
-/// Execution tokens: all, or one by id.
-pub async fn execution_tokens(
-    conn: &mut Conn,
-    token_id: Option<&str>,
-) -> Result<Vec<ExecutionTokenRow>> {
-    let filter = if token_id.is_some() {
-        "WHERE token_id = $1"
-    } else {
-        ""
+/// Execution tokens, oldest first: all, one by id, or a request's.
+pub async fn execution_tokens(conn: &mut Conn, of: TokensOf<'_>) -> Result<Vec<ExecutionTokenRow>> {
+    let (filter, value) = match of {
+        TokensOf::All => ("", None),
+        TokensOf::Token(id) => ("WHERE token_id = $1", Some(id)),
+        TokensOf::Request(id) => ("WHERE request_id = $1", Some(id)),
     };
     let sql = format!(
         "SELECT {} FROM execution_tokens {filter} ORDER BY issued_at, token_id",
         TOKEN_COLUMNS.join(", ")
     );
     let mut q = sqlx::query(&sql);
-    if let Some(id) = token_id {
-        q = q.bind(id);
+    if let Some(value) = value {
+        q = q.bind(value);
     }
     q.fetch_all(&mut *conn).await?.iter().map(token).collect()
-}
-
-/// The execution tokens issued for one request, oldest first.
-pub async fn execution_tokens_of_request(
-    conn: &mut Conn,
-    request_id: &str,
-) -> Result<Vec<ExecutionTokenRow>> {
-    let sql = format!(
-        "SELECT {} FROM execution_tokens WHERE request_id = $1 ORDER BY issued_at, token_id",
-        TOKEN_COLUMNS.join(", ")
-    );
-    sqlx::query(&sql)
-        .bind(request_id)
-        .fetch_all(&mut *conn)
-        .await?
-        .iter()
-        .map(token)
-        .collect()
 }
 
 /// Deployments, oldest first; only those of `env` when given.

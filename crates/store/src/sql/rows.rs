@@ -1276,7 +1276,7 @@ pub async fn all_rows(conn: &mut Conn) -> Result<BTreeMap<RowKey, Row>> {
             .map(Row::Delegation),
     );
     rows.extend(
-        super::requests::execution_tokens(conn, None)
+        super::requests::execution_tokens(conn, crate::requests::TokensOf::All)
             .await?
             .into_iter()
             .map(Row::ExecutionToken),

@@ -186,15 +186,8 @@ async fn batched_changes_end_as_their_events_project() {
     let accounts = ROW_BATCH as u32 + 16;
     let mut tx = env.store.begin_write().await.unwrap();
     let person = Person {
-        person_id: PersonId::parse("p1").unwrap(),
-        name: Some("Ada Lovelace".into()),
         email: Some("ada@example.com".into()),
-        manager_id: None,
-        department: None,
-        title: None,
-        status: PersonStatus::Active,
-        hire_date: None,
-        termination_date: None,
+        ..person("p1", "Ada Lovelace")
     };
     let sealed = tx.seal_person(&person).await.unwrap();
     let mut events = vec![
