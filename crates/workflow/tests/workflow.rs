@@ -951,6 +951,16 @@ async fn execution_tokens_are_bound_and_single_use(env: Env) {
         env: environment.to_owned(),
         ttl_secs: None,
     };
+    // Another payment, asked and approved: its id and the digest approved.
+    let approved_payment = |payload: serde_json::Value| {
+        let env = &env;
+        async move {
+            let digest = soxctl_ledger::digest::action_digest("prod", "payment", &payload).unwrap();
+            let id = env.ask("req", payment(payload)).await.unwrap();
+            env.decide("mgr", &id, Decision::Approve).await.unwrap();
+            (id, digest)
+        }
+    };
     // Not approved yet.
     conflict(issue(input(&digest, "prod")).await, "not approved");
     env.decide("mgr", &id, Decision::Approve).await.unwrap();
@@ -986,13 +996,12 @@ async fn execution_tokens_are_bound_and_single_use(env: Env) {
         }
     };
     // Only the same request's token counts: another approval gets its own.
-    let payload_2 =
-        serde_json::json!({"invoice": "992", "amount": {"amount": "80.00", "currency": "USD"}});
-    let digest_2 = soxctl_ledger::digest::action_digest("prod", "payment", &payload_2).unwrap();
-    let id_2 = env.ask("req", payment(payload_2)).await.unwrap();
-    env.decide("mgr", &id_2, Decision::Approve).await.unwrap();
+    let (id_2, digest_2) = approved_payment(
+        serde_json::json!({"invoice": "992", "amount": {"amount": "80.00", "currency": "USD"}}),
+    )
+    .await;
     let issued_2 = issue(TokenInput {
-        request_id: id_2.clone(),
+        request_id: id_2,
         ..input(&digest_2, "prod")
     })
     .await
@@ -1019,32 +1028,14 @@ async fn execution_tokens_are_bound_and_single_use(env: Env) {
     conflict(issue(input(&digest, "prod")).await, "used already");
 
     // An expired token, and an expired approval.
-    let second = env
-        .ask("req", payment(serde_json::json!({"invoice": "992"})))
-        .await
-        .unwrap();
-    env.decide("mgr", &second, Decision::Approve).await.unwrap();
-    let digest2 = soxctl_ledger::digest::action_digest(
-        "prod",
-        "payment",
-        &serde_json::json!({"invoice": "992"}),
-    )
-    .unwrap();
-    let mut tx = env.store.begin_write().await.unwrap();
-    let token = issue_execution_token(
-        &mut tx,
-        &ci,
-        &key,
-        TokenInput {
-            request_id: second.clone(),
-            digest: digest2.clone(),
-            env: "prod".into(),
-            ttl_secs: Some(60),
-        },
-    )
+    let (second, digest2) = approved_payment(serde_json::json!({"invoice": "992"})).await;
+    let token = issue(TokenInput {
+        request_id: second.clone(),
+        ttl_secs: Some(60),
+        ..input(&digest2, "prod")
+    })
     .await
     .unwrap();
-    tx.commit().await.unwrap();
     // The token is checked offline when the action starts: one minute later
     // it no longer lets anything start.
     conflict(
@@ -1052,21 +1043,12 @@ async fn execution_tokens_are_bound_and_single_use(env: Env) {
         "expired at",
     );
     env.clock.set(ts("2026-03-03T09:00:00Z"));
-    let mut tx = env.store.begin_write().await.unwrap();
-    let late = issue_execution_token(
-        &mut tx,
-        &ci,
-        &key,
-        TokenInput {
-            request_id: second.clone(),
-            digest: digest2,
-            env: "prod".into(),
-            ttl_secs: None,
-        },
-    )
+    let late = issue(TokenInput {
+        request_id: second.clone(),
+        ..input(&digest2, "prod")
+    })
     .await;
     conflict(late, "expired at 2026-03-03T09:00:00");
-    drop(tx);
     // The action that started under the token ran long: its report comes
     // after the token and the approval ran out, and the sweep has expired
     // the approval as unused. It is still recorded, and consumes it.
@@ -1078,62 +1060,27 @@ async fn execution_tokens_are_bound_and_single_use(env: Env) {
     conflict(report(ci.clone(), token.token).await, "was used at");
 
     // Past the grace, a report is refused.
-    let third = env
-        .ask("req", payment(serde_json::json!({"invoice": "993"})))
-        .await
-        .unwrap();
-    env.decide("mgr", &third, Decision::Approve).await.unwrap();
-    let mut tx = env.store.begin_write().await.unwrap();
-    let token = issue_execution_token(
-        &mut tx,
-        &ci,
-        &key,
-        TokenInput {
-            request_id: third.clone(),
-            digest: soxctl_ledger::digest::action_digest(
-                "prod",
-                "payment",
-                &serde_json::json!({"invoice": "993"}),
-            )
-            .unwrap(),
-            env: "prod".into(),
-            ttl_secs: Some(60),
-        },
-    )
+    let (third, digest_third) = approved_payment(serde_json::json!({"invoice": "993"})).await;
+    let token = issue(TokenInput {
+        request_id: third.clone(),
+        ttl_secs: Some(60),
+        ..input(&digest_third, "prod")
+    })
     .await
     .unwrap();
-    tx.commit().await.unwrap();
     env.clock.set(ts("2026-03-04T09:02:00Z"));
     conflict(report(ci.clone(), token.token).await, "more than 1d");
     assert_ne!(env.status(&third).await, RequestStatus::Consumed);
 
     // A swept approval with a token out can still be cancelled, which
     // stops its late report.
-    let fourth = env
-        .ask("req", payment(serde_json::json!({"invoice": "994"})))
-        .await
-        .unwrap();
-    env.decide("mgr", &fourth, Decision::Approve).await.unwrap();
-    let mut tx = env.store.begin_write().await.unwrap();
-    let token = issue_execution_token(
-        &mut tx,
-        &ci,
-        &key,
-        TokenInput {
-            request_id: fourth.clone(),
-            digest: soxctl_ledger::digest::action_digest(
-                "prod",
-                "payment",
-                &serde_json::json!({"invoice": "994"}),
-            )
-            .unwrap(),
-            env: "prod".into(),
-            ttl_secs: None,
-        },
-    )
+    let (fourth, digest_fourth) = approved_payment(serde_json::json!({"invoice": "994"})).await;
+    let token = issue(TokenInput {
+        request_id: fourth.clone(),
+        ..input(&digest_fourth, "prod")
+    })
     .await
     .unwrap();
-    tx.commit().await.unwrap();
     env.clock.set(ts("2026-03-05T09:03:00Z"));
     env.sweep(&env.store).await;
     assert_eq!(env.status(&fourth).await, RequestStatus::Expired);

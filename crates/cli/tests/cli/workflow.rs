@@ -161,13 +161,17 @@ fn people_ask_approve_and_pipelines_pass_the_gate_through_the_command_line() {
         ],
     );
     let head = git(&repo, &["rev-parse", "HEAD"]);
-    let registered = as_(
-        &rita,
-        args![
-            "gate", "request", "--repo", &repo, "--commit", "HEAD", "--env", "prod", "--format",
-            "json"
-        ],
-    );
+    // Registers the repository's HEAD for deployment to `env`, as rita.
+    let gate_request = |env: &str| {
+        as_(
+            &rita,
+            args![
+                "gate", "request", "--repo", &repo, "--commit", "HEAD", "--env", env, "--format",
+                "json"
+            ],
+        )
+    };
+    let registered = gate_request("prod");
     registered
         .ok()
         .stderr_has(&["rita@example.com", "max@example.com"]);
@@ -255,13 +259,7 @@ fn people_ask_approve_and_pipelines_pass_the_gate_through_the_command_line() {
         ("Olga Owner", "olga@example.com"),
         &["merge", "-q", "--no-ff", "-m", "merge feature", "feature"],
     );
-    let merged = as_(
-        &rita,
-        args![
-            "gate", "request", "--repo", &repo, "--commit", "HEAD", "--env", "prod", "--format",
-            "json"
-        ],
-    );
+    let merged = gate_request("prod");
     merged.ok();
     let authors = merged.json()["ask"]["action"]["authors"].clone();
     assert_eq!(
@@ -271,13 +269,7 @@ fn people_ask_approve_and_pipelines_pass_the_gate_through_the_command_line() {
         merged.stderr
     );
     // With no deployment to start from, a merge brings its branch.
-    let staging = as_(
-        &rita,
-        args![
-            "gate", "request", "--repo", &repo, "--commit", "HEAD", "--env", "staging", "--format",
-            "json"
-        ],
-    );
+    let staging = gate_request("staging");
     staging.ok().stderr_has(&["no earlier deployment"]);
     assert_eq!(staging.json()["ask"]["action"]["authors"], authors);
 
@@ -313,13 +305,7 @@ fn people_ask_approve_and_pipelines_pass_the_gate_through_the_command_line() {
     std::fs::write(repo.join("c.txt"), "three").unwrap();
     git(&repo, &["add", "."]);
     git(&repo, &["commit", "-q", "-m", "third"]);
-    let uat = as_(
-        &rita,
-        args![
-            "gate", "request", "--repo", &repo, "--commit", "HEAD", "--env", "uat", "--format",
-            "json"
-        ],
-    );
+    let uat = gate_request("uat");
     uat.ok().stderr_has(&[&format!("change {deployed}..")]);
     assert!(
         uat.stdout
