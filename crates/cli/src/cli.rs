@@ -173,9 +173,6 @@ pub struct RequestCreateArgs {
     /// The action's payload: JSON text, or @FILE (no floating-point numbers: amounts as strings).
     #[arg(long)]
     pub payload: Option<String>,
-    /// Who wrote the action's change (`Name <email>`, email or person id); repeatable. They may not approve it.
-    #[arg(long = "author", value_name = "AUTHOR")]
-    pub authors: Vec<String>,
     /// Who would hold the access (default: the token's person).
     #[arg(long = "for", value_name = "PERSON")]
     pub for_person: Option<String>,
@@ -225,7 +222,10 @@ pub enum GrantCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum GateCommand {
-    /// Register a change: its authors are read from git (`last_deployed(env)..COMMIT`, non-merge commits: authors, committers, Co-authored-by).
+    /// Run by the pipeline, with its gate credential: register a change for approval. Its commits
+    /// are read from git (`last_deployed(env)..COMMIT`, merge commits included: authors, committers,
+    /// Co-authored-by, after .mailmap) and sent to the server, which names the people who wrote
+    /// it; none of them may approve it.
     Request {
         /// deploy (the gate's kind).
         #[arg(long, default_value = "deploy")]
@@ -244,6 +244,10 @@ pub enum GateCommand {
         /// Where the author range starts when the environment has no deployment yet (default: the commit alone).
         #[arg(long, value_name = "REV")]
         since: Option<String>,
+        /// With a static gate token: who triggered the run (person id or email, e.g.
+        /// $GITLAB_USER_EMAIL); they become the requester. A CI identity token names them itself.
+        #[arg(long, env = "SOXCTL_TRIGGERED_BY", value_name = "WHO")]
+        triggered_by: Option<String>,
         #[arg(long)]
         justification: Option<String>,
         #[arg(long)]
@@ -964,6 +968,14 @@ pub struct TokenCreateArgs {
     /// What the token is for.
     #[arg(long)]
     pub description: Option<String>,
+    /// A gate token for one repository's pipeline: the repository as deployments record it
+    /// (e.g. github.com/acme/app). Only such a token registers that repository's changes.
+    #[arg(long, value_name = "HOST/PATH", requires = "environments")]
+    pub repo: Option<String>,
+    /// With --repo: an environment (or pattern, e.g. staging-*) the pipeline may register and
+    /// deploy changes for; repeat for several.
+    #[arg(long = "env", value_name = "ENV", requires = "repo")]
+    pub environments: Vec<String>,
     #[command(flatten)]
     pub store: StoreArgs,
 }

@@ -24,9 +24,9 @@ pub struct Config {
     pub ledger: LedgerConfig,
     #[serde(default)]
     pub hygiene: HygieneConfig,
-    /// The change gate's per-environment settings.
-    #[serde(default)]
-    pub gate: GateConfig,
+    /// Refused: the change gate's settings live in the approval-policy
+    /// document, where each change is a ledger event.
+    pub gate: Option<toml::Value>,
     /// Correlation rules for accounts pushed over SCIM (`[[correlate]]`
     /// tables, as `import --correlation` reads them); none: by email.
     #[serde(default)]
@@ -34,27 +34,6 @@ pub struct Config {
     /// Where `serve` delivers outbox messages (email, webhooks); none: they
     /// wait in the outbox.
     pub notify: Option<soxctl_connectors::notify::NotifyConfig>,
-}
-
-/// `[gate]`: per-environment settings of the change gate.
-#[derive(Debug, Default, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct GateConfig {
-    /// Environments where an author may deploy their own approved change.
-    #[serde(default)]
-    pub author_may_deploy: Vec<String>,
-    /// Environments whose changes pass only when every author is a known person.
-    #[serde(default)]
-    pub require_attributed_authors: Vec<String>,
-}
-
-impl GateConfig {
-    pub fn policy(&self) -> soxctl_workflow::gate::GatePolicy {
-        soxctl_workflow::gate::GatePolicy {
-            author_may_deploy: self.author_may_deploy.clone(),
-            require_attributed_authors: self.require_attributed_authors.clone(),
-        }
-    }
 }
 
 /// Thresholds of the hygiene detectors.
@@ -152,6 +131,15 @@ impl Config {
         }
         if let Some(origin) = &self.ledger.origin {
             check_origin(origin).context("[ledger] origin")?;
+        }
+        if self.gate.is_some() {
+            bail!(
+                "[gate] is no longer read from the config file: the change gate's settings are part of the \
+                 approval policies, so that every change to them is a ledger event. Move them to the [gate] \
+                 table of your policies document (author_may_deploy = [...]; require_attributed_authors is \
+                 now the default everywhere, and allow_unattributed_authors = [...] opts an environment out) \
+                 and load it with `soxctl policies load FILE`; then remove [gate] here"
+            );
         }
         if self.hygiene.unused_days < 1 || self.hygiene.rotation_days < 1 {
             bail!("[hygiene] unused_days and rotation_days must be at least 1 (days)");

@@ -1,7 +1,9 @@
 //! Connectors bring identities and access in from the systems that hold
 //! them: snapshot directories (DESIGN A5) and LDAP / Active Directory; and
-//! carry notifications out (email, Slack/Teams and signed webhooks).
+//! carry notifications out (email, Slack/Teams and signed webhooks); and
+//! verify CI systems' OIDC ID tokens for the change gate (ci_oidc).
 
+pub mod ci_oidc;
 pub mod correlate;
 pub mod detectors;
 pub mod http;

@@ -166,6 +166,8 @@ impl Env {
                 person_id: None,
                 expires_at: None,
                 description: None,
+                repo: None,
+                environments: Vec::new(),
             }),
         )
         .await

@@ -65,6 +65,57 @@ pub struct Caller {
     scopes: BTreeSet<Scope>,
     system: Option<SystemId>,
     person: Option<PersonId>,
+    pipeline: Option<Pipeline>,
+}
+
+/// What a pipeline's credential is bound to: one repository, some
+/// environments, and (for a CI identity token) who triggered the run, as
+/// the CI platform signed it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pipeline {
+    /// soxctl's name for the repository (`github.com/acme/app`).
+    pub repo: String,
+    /// Environment names or patterns (`*` and `?`).
+    pub environments: Vec<String>,
+    /// Who triggered the run, from the platform's signed claims; none for a
+    /// static gate token (the pipeline states it).
+    pub triggered_by: Option<TriggeredBy>,
+}
+
+/// The person behind a CI run, as the CI platform names them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TriggeredBy {
+    /// The platform login (`kevin-reyes`).
+    pub login: String,
+    /// The email the platform gives, if any (GitLab does).
+    pub email: Option<String>,
+    /// The system whose account ids are the platform's logins (`github`).
+    pub system: Option<SystemId>,
+}
+
+impl Pipeline {
+    /// May this pipeline act in `env`?
+    pub fn allows(&self, env: &str) -> bool {
+        self.environments.iter().any(|p| glob(p, env))
+    }
+}
+
+/// `*` any run, `?` one character, the rest literal.
+fn glob(pattern: &str, text: &str) -> bool {
+    fn go(p: &[char], t: &[char]) -> bool {
+        match (p.split_first(), t.split_first()) {
+            (None, None) => true,
+            (Some(('*', rest)), _) => go(rest, t) || (!t.is_empty() && go(p, &t[1..])),
+            (Some(('?', rest)), Some((_, t_rest))) => go(rest, t_rest),
+            (Some((c, rest)), Some((d, t_rest))) if c == d => go(rest, t_rest),
+            _ => false,
+        }
+    }
+    let p: Vec<char> = pattern.chars().collect();
+    let t: Vec<char> = text.chars().collect();
+    // Patterns and names are at most 64 characters (validated where they
+    // enter), so the backtracking stays small.
+    p.len() <= 64 && t.len() <= 64 && go(&p, &t)
 }
 
 impl Caller {
@@ -79,7 +130,15 @@ impl Caller {
             scopes,
             system,
             person: None,
+            pipeline: None,
         }
+    }
+
+    /// The pipeline a gate credential is bound to, checked by the
+    /// authentication layer.
+    pub fn bound_to(mut self, pipeline: Option<Pipeline>) -> Self {
+        self.pipeline = pipeline;
+        self
     }
 
     /// The person a token acts for, checked active by the authentication layer.
@@ -244,12 +303,19 @@ impl Capability for WorkflowRead {
 #[derive(Debug, Clone)]
 pub struct GateAccess {
     actor: Principal,
+    pipeline: Option<Pipeline>,
 }
 
 impl GateAccess {
     /// The executor or deployer's credential.
     pub fn actor(&self) -> &Principal {
         &self.actor
+    }
+
+    /// The repository and environments the credential is bound to; none
+    /// for an unbound gate token or an admin.
+    pub fn pipeline(&self) -> Option<&Pipeline> {
+        self.pipeline.as_ref()
     }
 }
 
@@ -258,6 +324,7 @@ impl Capability for GateAccess {
         if caller.has(Scope::Gate) || caller.has(Scope::Admin) {
             Ok(Self {
                 actor: caller.principal.clone(),
+                pipeline: caller.pipeline.clone(),
             })
         } else {
             Err(deny(caller, "gate"))

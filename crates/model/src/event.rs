@@ -93,6 +93,13 @@ pub struct TokenCreated {
     pub person_id: Option<PersonId>,
     pub expires_at: Option<Timestamp>,
     pub description: Option<String>,
+    /// A gate token bound to one repository (soxctl's name for it, e.g.
+    /// `github.com/acme/app`): the pipeline that registers its changes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repo: Option<String>,
+    /// The environments (patterns) a bound gate token may act in.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub environments: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

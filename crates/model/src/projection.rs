@@ -89,6 +89,10 @@ pub struct TokenRow {
     pub created_at: Timestamp,
     pub created_by: String,
     pub revoked_at: Option<Timestamp>,
+    /// The repository a gate token registers and deploys changes of.
+    pub repo: Option<String>,
+    /// The environments a gate token may act in (patterns).
+    pub environments: Vec<String>,
 }
 
 impl TokenRow {
@@ -414,6 +418,8 @@ pub fn project(
                 created_at: ctx.time,
                 created_by: ctx.actor.to_string(),
                 revoked_at: None,
+                repo: t.repo.clone(),
+                environments: t.environments.clone(),
             }))
         }
         Event::DocumentLoaded(d) => Upsert(Row::Document(DocumentRow {

@@ -72,6 +72,12 @@ pub struct ActionAsk {
     /// when the change was registered.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub author_people: Vec<PersonId>,
+    /// A deployment's repository, as its pipeline's credential is bound to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repo: Option<String>,
+    /// How many commits the pipeline read for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commits: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -313,7 +319,11 @@ pub struct ChangeDeployed {
     pub commit: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub repo: Option<String>,
+    /// Who deployed, as an identity (`person id` or canonical email).
     pub deployer: String,
+    /// The person the deployer was resolved to, when one was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployer_person: Option<PersonId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
 }
@@ -705,6 +715,8 @@ mod tests {
                 authors: vec![],
                 unattributed_authors: vec![],
                 author_people: vec![],
+                repo: None,
+                commits: None,
             }),
             justification: "release".into(),
             ticket: None,

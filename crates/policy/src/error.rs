@@ -71,6 +71,8 @@ pub enum Problem {
     Cedar(String),
     #[error("[break_glass] {0}")]
     BreakGlass(String),
+    #[error("[gate] {0}")]
+    Gate(String),
 }
 
 /// One problem and where it is.

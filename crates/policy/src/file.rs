@@ -24,6 +24,19 @@ pub(crate) struct RawDocument {
     #[serde(default)]
     pub action: Vec<Spanned<RawAction>>,
     pub break_glass: Option<Spanned<RawBreakGlass>>,
+    pub gate: Option<Spanned<RawGate>>,
+}
+
+/// `[gate]`: the change gate's per-environment opt-outs and how identities
+/// are folded.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawGate {
+    #[serde(default)]
+    pub author_may_deploy: Vec<Text>,
+    #[serde(default)]
+    pub allow_unattributed_authors: Vec<Text>,
+    pub subaddress_separator: Option<Text>,
 }
 
 /// `[break_glass]`: who may take emergency access without prior approval.

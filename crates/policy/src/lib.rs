@@ -59,6 +59,7 @@ mod duration;
 mod error;
 mod facts;
 mod file;
+mod gate;
 mod glob;
 mod parse;
 mod plan;
@@ -68,6 +69,7 @@ pub use cedar::CEDAR_SCHEMA;
 pub use duration::{format_duration, parse_duration};
 pub use error::{Place, PolicyError, Problem, Warning, render_errors};
 pub use facts::{PersonFacts, PersonStatus, RequestFacts, Subject};
+pub use gate::GateSettings;
 pub use parse::KNOWN_ACTION_KINDS;
 pub use plan::{Plan, Refusal, RefusalKind};
 pub use soxctl_sod::Severity;
@@ -88,6 +90,7 @@ use rules::{Approver, Defaults, Groups, Matcher, Rule, Source};
 #[derive(Debug, Clone)]
 pub struct PolicySet {
     break_glass: Option<BreakGlass>,
+    gate: GateSettings,
     defaults: Defaults,
     groups: Groups,
     rules: Vec<Rule>,
@@ -124,6 +127,7 @@ impl PolicySet {
         Ok((
             Self {
                 break_glass: parsed.break_glass,
+                gate: parsed.gate,
                 defaults: parsed.defaults,
                 groups: parsed.groups,
                 rules: parsed.rules,
@@ -139,6 +143,11 @@ impl PolicySet {
         self.break_glass.as_ref()
     }
 
+    /// The change gate's settings (`[gate]`).
+    pub fn gate(&self) -> &GateSettings {
+        &self.gate
+    }
+
     /// The policy in force before any policies document is loaded: any
     /// active person may request; approvers are the entitlement (or role)
     /// owner, else the system owner, else the requester's manager; one
@@ -147,6 +156,7 @@ impl PolicySet {
     pub fn default_policy() -> PolicySet {
         Self {
             break_glass: None,
+            gate: GateSettings::default(),
             defaults: Defaults::builtin(),
             groups: Groups::new(),
             rules: Vec::new(),

@@ -25,6 +25,7 @@ pub const KNOWN_ACTION_KINDS: [&str; 5] = [
 
 pub(crate) struct Parsed {
     pub break_glass: Option<crate::BreakGlass>,
+    pub gate: crate::GateSettings,
     pub defaults: Defaults,
     pub groups: Groups,
     pub rules: Vec<Rule>,
@@ -77,6 +78,7 @@ pub(crate) fn parse(text: &str) -> Result<(Parsed, Vec<Warning>), Vec<PolicyErro
     c.shadowing(&rules);
     let break_glass = raw.break_glass.as_ref().and_then(|b| c.break_glass(b));
     let cedar = raw.cedar.as_ref().and_then(|text| c.cedar(text));
+    let gate = raw.gate.as_ref().map(|g| c.gate(g)).unwrap_or_default();
     let unused: Vec<(String, Place)> = c
         .group_places
         .iter()
@@ -104,6 +106,7 @@ pub(crate) fn parse(text: &str) -> Result<(Parsed, Vec<Warning>), Vec<PolicyErro
         Ok((
             Parsed {
                 break_glass,
+                gate,
                 defaults,
                 groups: c.groups,
                 rules,
@@ -111,6 +114,26 @@ pub(crate) fn parse(text: &str) -> Result<(Parsed, Vec<Warning>), Vec<PolicyErro
             },
             c.warnings,
         ))
+    } else {
+        Err(c.errors)
+    }
+}
+
+/// Only `[gate]` of a policies document (for the change gate, which asks
+/// often and needs nothing else): syntax errors and `[gate]` errors.
+pub(crate) fn gate_only(text: &str) -> Result<crate::GateSettings, Vec<PolicyError>> {
+    let raw: RawDocument = toml::from_str(text).map_err(|e| vec![syntax(text, &e)])?;
+    let mut c = Checker {
+        text,
+        errors: Vec::new(),
+        warnings: Vec::new(),
+        groups: Groups::new(),
+        routed_groups: BTreeSet::new(),
+        group_places: BTreeMap::new(),
+    };
+    let gate = raw.gate.as_ref().map(|g| c.gate(g)).unwrap_or_default();
+    if c.errors.is_empty() {
+        Ok(gate)
     } else {
         Err(c.errors)
     }
@@ -208,6 +231,64 @@ impl Checker<'_> {
                 max_duration_secs,
             }),
             _ => None,
+        }
+    }
+
+    /// Environment patterns and the sub-address separator: one character
+    /// of `+-=`, or empty for none.
+    fn gate(&mut self, raw: &Spanned<crate::file::RawGate>) -> crate::GateSettings {
+        let table = raw.get_ref();
+        let mut envs = |list: &[Text], key: &str| -> Vec<String> {
+            let mut out = Vec::new();
+            for (i, env) in list.iter().enumerate() {
+                let value = env.get_ref();
+                let ok = !value.is_empty()
+                    && value.len() <= 64
+                    && value.bytes().all(|b| {
+                        b.is_ascii_lowercase() || b.is_ascii_digit() || b"-_.*?".contains(&b)
+                    });
+                if ok {
+                    out.push(value.clone());
+                } else {
+                    let place = self.place(env, format!("gate.{key}[{i}]"));
+                    self.error(
+                        place,
+                        Problem::Gate(format!(
+                            "'{value}' is not an environment pattern: 1 to 64 of a-z, 0-9, '-', '_', '.', with * and ? wildcards"
+                        )),
+                    );
+                }
+            }
+            out
+        };
+        let author_may_deploy = envs(&table.author_may_deploy, "author_may_deploy");
+        let allow_unattributed_authors = envs(
+            &table.allow_unattributed_authors,
+            "allow_unattributed_authors",
+        );
+        let subaddress_separator = match &table.subaddress_separator {
+            None => crate::GateSettings::default().subaddress_separator,
+            Some(text) => match text.get_ref().as_str() {
+                "" => None,
+                "+" => Some('+'),
+                "-" => Some('-'),
+                "=" => Some('='),
+                other => {
+                    let place = self.place(text, "gate.subaddress_separator");
+                    self.error(
+                        place,
+                        Problem::Gate(format!(
+                            "subaddress_separator = '{other}': use \"+\" (the default), \"-\", \"=\" or \"\" for none"
+                        )),
+                    );
+                    None
+                }
+            },
+        };
+        crate::GateSettings {
+            author_may_deploy,
+            allow_unattributed_authors,
+            subaddress_separator,
         }
     }
 

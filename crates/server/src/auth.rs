@@ -11,7 +11,7 @@ use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use sha2::{Digest, Sha256};
-use soxctl_model::access::{Caller, Capability, MetricsAccess};
+use soxctl_model::access::{Caller, Capability, MetricsAccess, Pipeline};
 use soxctl_model::inventory::PersonStatus;
 use soxctl_model::principal::Principal;
 
@@ -119,12 +119,20 @@ async fn authenticate(parts: &mut Parts, state: &AppState) -> Result<Caller, Pro
     }
     let principal = Principal::Token(row.token_id.clone());
     tracing::Span::current().record("principal", tracing::field::display(&principal));
+    // A gate token bound to a repository is that repository's pipeline;
+    // it states who triggered the run itself (no platform signs it).
+    let pipeline = row.repo.clone().map(|repo| Pipeline {
+        repo,
+        environments: row.environments.clone(),
+        triggered_by: None,
+    });
     let caller = Caller::authenticated(
         principal,
         row.scope_list().into_iter().collect(),
         row.system_id.clone(),
     )
-    .acting_for(row.person_id.clone());
+    .acting_for(row.person_id.clone())
+    .bound_to(pipeline);
     parts.extensions.insert(caller.clone());
     Ok(caller)
 }

@@ -14,7 +14,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
-use soxctl_model::access::{GateAccess, WorkflowRead};
+use soxctl_model::access::GateAccess;
 use soxctl_workflow::execution::{TokenInput, issue_execution_token, record_execution};
 use soxctl_workflow::gate;
 use utoipa::{IntoParams, ToSchema};
@@ -162,6 +162,113 @@ pub(crate) async fn executed(
     idempotency.commit(store, tx, answer).await
 }
 
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CommitBody {
+    /// The full commit id.
+    pub sha: String,
+    /// `Name <email>` after `.mailmap`.
+    pub author: String,
+    pub committer: String,
+    /// The `Co-authored-by` trailers.
+    #[serde(default)]
+    pub co_authors: Vec<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterBody {
+    pub env: String,
+    /// The commit to deploy (full id).
+    pub commit: String,
+    /// Every commit the deployment brings, merges included, the deployed
+    /// one among them (at most 10,000).
+    pub commits: Vec<CommitBody>,
+    /// Static gate tokens only: who triggered the run (person id or
+    /// email). A CI identity token's claims name them instead.
+    pub triggered_by: Option<String>,
+    pub justification: Option<String>,
+    pub ticket: Option<String>,
+}
+
+const REGISTER_EXAMPLE: &str = r#"{"env":"prod","commit":"4f1c…","commits":[{"sha":"4f1c…","author":"Kevin Reyes <kevin.reyes@example.com>","committer":"GitHub <noreply@github.com>","co_authors":[]}],"triggered_by":"kevin.reyes@example.com"}"#;
+
+/// Register a deployment for approval, as its pipeline.
+///
+/// Only a gate credential bound to the repository (a gate token created
+/// with `repo` and `environments`, or a CI identity token its trust policy
+/// admits) may; the requester is the person who triggered the run, the
+/// authors come from the commits the pipeline read. Authors and the
+/// requester never approve it.
+#[utoipa::path(
+    post,
+    path = "/api/v1/gate/requests",
+    tag = "gate",
+    security(("bearer" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Up to 255 characters, unique per request")),
+    request_body(content = RegisterBody, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Recorded; approvers are notified", body = crate::requests_api::CreatedRequest),
+        (status = 400, description = "Malformed body, commit or identity", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "Not a pipeline credential, another environment, unknown authors or requester, or refused by policy", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
+pub(crate) async fn register(
+    State(state): State<AppState>,
+    Require(gate_access): Require<GateAccess>,
+    post: IdempotentPost,
+) -> Result<Response, Problem> {
+    let body: RegisterBody = post.json(REGISTER_EXAMPLE)?;
+    let store = state.store();
+    let idempotency = post.idempotency(gate_access.actor(), replay_as_stored);
+    let mut tx = match idempotency.begin(store).await? {
+        Begun::Replayed(response) => return Ok(response),
+        Begun::Write(tx) => tx,
+    };
+    let created = gate::register(
+        &mut tx,
+        gate_access.actor(),
+        gate_access.pipeline(),
+        gate::NewDeployment {
+            env: body.env,
+            commit: body.commit,
+            commits: body
+                .commits
+                .into_iter()
+                .map(|c| soxctl_workflow::ChangeCommit {
+                    sha: c.sha,
+                    author: c.author,
+                    committer: c.committer,
+                    co_authors: c.co_authors,
+                })
+                .collect(),
+            triggered_by: body.triggered_by,
+            justification: body.justification,
+            ticket: body.ticket,
+        },
+    )
+    .await
+    .map_err(problem)?;
+    let view = crate::requests_api::CreatedRequest::of(&created, store.context().clock.now());
+    idempotency
+        .commit(store, tx, Answer::new(StatusCode::CREATED, to_json(&view)?))
+        .await
+}
+
+/// A bound credential acts in its own environments only.
+fn within_binding(access: &GateAccess, env: &str) -> Result<(), Problem> {
+    match access.pipeline() {
+        Some(p) if !p.allows(env) => Err(Problem::new(
+            crate::problem::ErrorCode::Refused,
+            format!(
+                "this pipeline credential acts in {} only, not in {env}",
+                p.environments.join(", ")
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
@@ -199,18 +306,13 @@ pub struct VerdictView {
 )]
 pub(crate) async fn check(
     State(state): State<AppState>,
-    Require(_read): Require<WorkflowRead>,
+    Require(gate_access): Require<GateAccess>,
     ValidQuery(query): ValidQuery<CheckQuery>,
 ) -> Result<Json<VerdictView>, Problem> {
+    within_binding(&gate_access, &query.env)?;
     let verdict = state
         .verdicts()
-        .check(
-            state.store(),
-            state.gate_policy(),
-            &query.commit,
-            &query.env,
-            &query.deployer,
-        )
+        .check(state.store(), &query.commit, &query.env, &query.deployer)
         .await
         .map_err(problem)?;
     Ok(Json(VerdictView {
@@ -266,6 +368,18 @@ pub(crate) async fn deployed(
     let body: DeployedBody = post.json(
         r#"{"commit":"4f1c2d7e9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d","env":"prod","deployer":"ci@example.com"}"#,
     )?;
+    within_binding(&gate_access, &body.env)?;
+    // A bound pipeline deploys its own repository, whatever the body says.
+    let repo = match (gate_access.pipeline(), body.repo) {
+        (Some(p), Some(r)) if r != p.repo => {
+            return Err(Problem::new(
+                crate::problem::ErrorCode::Refused,
+                format!("this pipeline credential is bound to {}, not {r}", p.repo),
+            ));
+        }
+        (Some(p), _) => Some(p.repo.clone()),
+        (None, r) => r,
+    };
     let store = state.store();
     let idempotency = post.idempotency(gate_access.actor(), replay_as_stored);
     let mut tx = match idempotency.begin(store).await? {
@@ -275,11 +389,10 @@ pub(crate) async fn deployed(
     let done = gate::record_deployment(
         &mut tx,
         gate_access.actor(),
-        state.gate_policy(),
         &body.commit,
         &body.env,
         &body.deployer,
-        body.repo.as_deref(),
+        repo.as_deref(),
     )
     .await
     .map_err(problem)?;
@@ -328,10 +441,16 @@ pub struct LastDeployed {
 )]
 pub(crate) async fn last_deployed(
     State(state): State<AppState>,
-    Require(_read): Require<WorkflowRead>,
+    Require(gate_access): Require<GateAccess>,
     ValidQuery(query): ValidQuery<LastQuery>,
 ) -> Result<Json<LastDeployed>, Problem> {
-    let last = gate::last_deployed(state.store(), &query.env, query.repo.as_deref())
+    within_binding(&gate_access, &query.env)?;
+    // A bound pipeline asks about its own repository.
+    let repo = gate_access
+        .pipeline()
+        .map(|p| p.repo.clone())
+        .or(query.repo);
+    let last = gate::last_deployed(state.store(), &query.env, repo.as_deref())
         .await
         .map_err(problem)?;
     Ok(Json(LastDeployed {

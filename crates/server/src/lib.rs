@@ -101,6 +101,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/actions/token", post(gate_api::token))
         .route("/api/v1/actions/executed", post(gate_api::executed))
+        .route("/api/v1/gate/requests", post(gate_api::register))
         .route("/api/v1/gate/check", get(gate_api::check))
         .route("/api/v1/changes/deployed", post(gate_api::deployed))
         .route(

@@ -54,6 +54,7 @@ use utoipa::{Modify, OpenApi};
         breakglass_api::review,
         gate_api::token,
         gate_api::executed,
+        gate_api::register,
         gate_api::check,
         gate_api::deployed,
         gate_api::last_deployed,

@@ -220,6 +220,23 @@ pub struct CreatedRequest {
     pub ledger_seq: u64,
 }
 
+impl CreatedRequest {
+    pub(crate) fn of(created: &soxctl_workflow::Created, now: Timestamp) -> Self {
+        Self {
+            request: RequestView::of(&created.request, now),
+            excluded: created
+                .excluded
+                .iter()
+                .map(|(id, why)| Excluded {
+                    person_id: id.to_string(),
+                    reason: why.clone(),
+                })
+                .collect(),
+            ledger_seq: created.seq,
+        }
+    }
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ActionBody {
@@ -230,9 +247,12 @@ pub struct ActionBody {
     /// Exactly what is to be done; no floating-point numbers (amounts as strings).
     #[schema(value_type = Object)]
     pub payload: Value,
-    /// Who wrote the change (git `Name <email>`, emails or person ids); none may approve.
+    /// Refused: a person never names who wrote a change. Deployments are
+    /// registered by their pipeline (`POST /api/v1/gate/requests`), which
+    /// reads the authors from the repository.
     #[serde(default)]
-    pub authors: Vec<String>,
+    #[schema(value_type = Option<Vec<String>>, deprecated)]
+    pub authors: Option<Value>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -286,11 +306,19 @@ pub(crate) async fn create(
     let body: CreateRequestBody = post.json(CREATE_EXAMPLE)?;
     let ask = match (body.action, &body.entitlement, &body.role) {
         (Some(a), None, None) if body.person_id.is_none() && body.duration_secs.is_none() => {
+            if a.authors.is_some() {
+                return Err(Problem::new(
+                    ErrorCode::Refused,
+                    "a person's token cannot name who wrote a change: the pipeline registers deployments \
+                     (POST /api/v1/gate/requests with its gate credential) and reads the authors from the \
+                     repository; leave authors out",
+                ));
+            }
             NewAsk::Action(NewAction {
                 kind: a.kind,
                 env: a.env,
                 payload: a.payload,
-                authors: a.authors,
+                change: None,
             })
         }
         (None, _, _) => NewAsk::Access(NewAccess {
@@ -331,18 +359,7 @@ pub(crate) async fn create(
     )
     .await
     .map_err(problem)?;
-    let view = CreatedRequest {
-        request: RequestView::of(&created.request, store.context().clock.now()),
-        excluded: created
-            .excluded
-            .iter()
-            .map(|(id, why)| Excluded {
-                person_id: id.to_string(),
-                reason: why.clone(),
-            })
-            .collect(),
-        ledger_seq: created.seq,
-    };
+    let view = CreatedRequest::of(&created, store.context().clock.now());
     let answer = Answer::new(StatusCode::CREATED, to_json(&view)?);
     idempotency.commit(store, tx, answer).await
 }

@@ -15,8 +15,6 @@ pub struct ServerOptions {
     pub metrics_public: bool,
     /// Thresholds of the hygiene detectors the job runner re-evaluates.
     pub hygiene: soxctl_detect::hygiene::Policy,
-    /// Per-environment settings of the change gate.
-    pub gate: soxctl_workflow::gate::GatePolicy,
 }
 
 #[derive(Clone)]
@@ -30,7 +28,6 @@ pub struct AppState {
     readiness: Arc<Readiness>,
     sod: Arc<crate::sod_monitor::SodMonitor>,
     scim_correlation: Arc<Rules>,
-    gate: Arc<soxctl_workflow::gate::GatePolicy>,
     verdicts: Arc<soxctl_workflow::verdicts::VerdictCache>,
     notifier: Option<soxctl_connectors::notify::Notifier>,
 }
@@ -51,22 +48,9 @@ impl AppState {
             readiness: Arc::new(Readiness::default()),
             sod: Arc::new(crate::sod_monitor::SodMonitor::new()),
             scim_correlation: Arc::new(Rules::default()),
-            gate: Arc::new(options.gate),
             verdicts: Arc::new(soxctl_workflow::verdicts::VerdictCache::new()),
             notifier: None,
         }
-    }
-
-    /// Per-environment settings of the change gate.
-    pub fn with_gate_policy(mut self, policy: soxctl_workflow::gate::GatePolicy) -> Self {
-        self.gate = Arc::new(policy);
-        // Verdicts under another policy are not this one's.
-        self.verdicts = Arc::new(soxctl_workflow::verdicts::VerdictCache::new());
-        self
-    }
-
-    pub(crate) fn gate_policy(&self) -> &soxctl_workflow::gate::GatePolicy {
-        &self.gate
     }
 
     /// Gate verdicts remembered while the ledger does not move.

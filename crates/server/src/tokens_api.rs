@@ -57,6 +57,13 @@ pub struct CreateToken {
     /// What the token is for (at most 1000 characters).
     #[serde(default)]
     pub description: Option<String>,
+    /// A gate token for one repository's pipeline: the repository as
+    /// deployments record it (`github.com/acme/app`); with `environments`.
+    #[serde(default)]
+    pub repo: Option<String>,
+    /// With `repo`: the environments (or patterns) the pipeline acts in.
+    #[serde(default)]
+    pub environments: Vec<String>,
 }
 
 /// A token just issued: the only response that ever contains its secret.
@@ -200,6 +207,18 @@ pub(crate) async fn create(
         person_id: body.person_id,
         expires_at: body.expires_at,
         description: body.description,
+        gate: match (body.repo, body.environments.is_empty()) {
+            (Some(repo), _) => Some(soxctl_store::tokens::GateBinding {
+                repo,
+                environments: body.environments,
+            }),
+            (None, true) => None,
+            (None, false) => {
+                return Err(Problem::bad_request(
+                    "environments bind a gate token together with its repo: give repo too",
+                ));
+            }
+        },
     };
     let store = state.store();
     let idempotency = post.idempotency(admin.actor(), replay_created);

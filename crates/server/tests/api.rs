@@ -82,6 +82,8 @@ fn token_event(id: &str, secret: &str, scopes: &[Scope], expires_at: Option<&str
         person_id: None,
         expires_at: expires_at.map(|t| Timestamp::parse(t).unwrap()),
         description: Some(format!("test token {id}")),
+        repo: None,
+        environments: Vec::new(),
     })
 }
 
@@ -1799,6 +1801,8 @@ fn bound_token_event(id: &str, secret: &str, person: &str) -> Event {
         person_id: Some(PersonId::parse(person).unwrap()),
         expires_at: None,
         description: Some(format!("acts for {person}")),
+        repo: None,
+        environments: Vec::new(),
     })
 }
 

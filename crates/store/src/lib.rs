@@ -319,11 +319,19 @@ impl Store {
         with_conn!(self, |conn, m| m::rows::person(conn, id).await)
     }
 
-    /// The names a person may sign commits with: id, email and account ids,
-    /// lowercased; empty for an unknown person.
-    pub async fn identity_keys_of_person(&self, id: &PersonId) -> Result<Vec<String>> {
-        with_conn!(self, |conn, m| m::rows::identity_keys_of_person(conn, id)
-            .await)
+    /// People whose email, person id or account id may be the identity
+    /// sought: `pattern` a lowercase LIKE pattern (escape `\\`) over emails
+    /// and account ids, `exact` a person id or (without case) account id.
+    /// The caller folds each candidate and keeps the exact matches.
+    pub async fn identity_candidates(
+        &self,
+        pattern: Option<&str>,
+        exact: Option<&str>,
+    ) -> Result<Vec<requests::IdentityCandidate>> {
+        with_conn!(self, |conn, m| m::rows::identity_candidates(
+            conn, pattern, exact
+        )
+        .await)
     }
 
     /// Every person's keys, by (person, key id): not state, never in the ledger.

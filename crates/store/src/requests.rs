@@ -19,6 +19,22 @@ pub enum TokensOf<'a> {
     Request(&'a str),
 }
 
+/// What an identity candidate's key is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdentityKeyKind {
+    PersonId,
+    Email,
+    AccountId,
+}
+
+/// A person who may be the identity sought, and the key that may match.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdentityCandidate {
+    pub person_id: soxctl_model::ids::PersonId,
+    pub key: String,
+    pub kind: IdentityKeyKind,
+}
+
 /// Which requests to list.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RequestFilter {
@@ -106,14 +122,31 @@ impl WriteTx {
         .await)
     }
 
-    /// As [`Store::identity_keys_of_person`], inside the write.
-    pub async fn identity_keys_of_person(
+    /// The people whose accounts in `system` are called `account_id`
+    /// (without case): who a CI platform's login names.
+    pub async fn account_owners(
         &mut self,
-        id: &soxctl_model::ids::PersonId,
-    ) -> Result<Vec<String>> {
-        each!(self, WriteTx, |tx, m| m::rows::identity_keys_of_person(
+        system: &soxctl_model::ids::SystemId,
+        account_id: &str,
+    ) -> Result<Vec<soxctl_model::ids::PersonId>> {
+        each!(self, WriteTx, |tx, m| m::rows::account_owners(
             tx.conn().await?,
-            id
+            system,
+            account_id
+        )
+        .await)
+    }
+
+    /// As [`Store::identity_candidates`], inside the write.
+    pub async fn identity_candidates(
+        &mut self,
+        pattern: Option<&str>,
+        exact: Option<&str>,
+    ) -> Result<Vec<IdentityCandidate>> {
+        each!(self, WriteTx, |tx, m| m::rows::identity_candidates(
+            tx.conn().await?,
+            pattern,
+            exact
         )
         .await)
     }

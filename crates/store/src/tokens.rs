@@ -30,6 +30,59 @@ pub struct TokenRequest {
     /// Must be in the future (by the store's clock).
     pub expires_at: Option<Timestamp>,
     pub description: Option<String>,
+    /// A gate token's binding: the pipeline of one repository, acting in
+    /// these environments only.
+    pub gate: Option<GateBinding>,
+}
+
+/// The repository and environments a pipeline's gate token is bound to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GateBinding {
+    /// soxctl's name for the repository, as deployments record it
+    /// (`github.com/acme/app`): lowercase host and path.
+    pub repo: String,
+    /// Environment names or patterns (`prod`, `staging-*`).
+    pub environments: Vec<String>,
+}
+
+impl GateBinding {
+    /// Checks the repository name and the environment patterns.
+    pub fn validate(&self) -> Result<(), TokenError> {
+        let repo_ok = !self.repo.is_empty()
+            && self.repo.len() <= 200
+            && !self.repo.starts_with(['/', '.'])
+            && !self.repo.contains("..")
+            && self
+                .repo
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"./_-".contains(&b));
+        if !repo_ok {
+            return Err(TokenError::BadBinding(format!(
+                "'{}' is not a repository name: write it as deployments record it, lowercase host/path \
+                 (e.g. github.com/acme/app), at most 200 of a-z, 0-9, '.', '/', '_', '-'",
+                soxctl_model::identity::escape(&self.repo)
+            )));
+        }
+        if self.environments.is_empty() || self.environments.len() > 50 {
+            return Err(TokenError::BadBinding(
+                "a gate token names 1 to 50 environments it may act in (e.g. --env prod --env staging)".into(),
+            ));
+        }
+        for env in &self.environments {
+            let ok = !env.is_empty()
+                && env.len() <= 64
+                && env
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-_.*?".contains(&b));
+            if !ok {
+                return Err(TokenError::BadBinding(format!(
+                    "'{}' is not an environment: 1 to 64 of a-z, 0-9, '-', '_', '.', with * and ? wildcards",
+                    soxctl_model::identity::escape(env)
+                )));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// A token just issued. The secret exists only here: show it once.
@@ -111,6 +164,13 @@ pub enum TokenError {
     },
     #[error("the description has {0} characters, more than {MAX_DESCRIPTION_LEN}: shorten it")]
     DescriptionTooLong(usize),
+    #[error("{0}")]
+    BadBinding(String),
+    #[error(
+        "only a gate token is bound to a repository and environments: add the gate scope, or leave out \
+         the repository and environments"
+    )]
+    BindingWithoutGate,
     #[error("no token '{0}': list the tokens with `soxctl token list` or GET /api/v1/tokens")]
     UnknownToken(TokenId),
     #[error(transparent)]
@@ -145,6 +205,12 @@ pub async fn issue(
             return Err(TokenError::DescriptionTooLong(length));
         }
     }
+    if let Some(binding) = &req.gate {
+        if !scopes.contains(&Scope::Gate) {
+            return Err(TokenError::BindingWithoutGate);
+        }
+        binding.validate()?;
+    }
     if let Some(expires_at) = req.expires_at {
         let now = tx.now();
         if expires_at <= now {
@@ -169,6 +235,8 @@ pub async fn issue(
         person_id: req.person_id,
         expires_at: req.expires_at,
         description: req.description,
+        repo: req.gate.as_ref().map(|g| g.repo.clone()),
+        environments: req.gate.map(|g| g.environments).unwrap_or_default(),
     });
     let seq = tx.append(actor, &event).await?;
     let row = tx
@@ -257,6 +325,7 @@ mod tests {
             person_id: None,
             expires_at: None,
             description: None,
+            gate: None,
         }
     }
 
@@ -300,6 +369,36 @@ mod tests {
                     ..request(&[Scope::Read])
                 },
                 "shorten it",
+            ),
+            (
+                TokenRequest {
+                    gate: Some(GateBinding {
+                        repo: "github.com/acme/app".into(),
+                        environments: vec!["prod".into()],
+                    }),
+                    ..request(&[Scope::Read])
+                },
+                "only a gate token",
+            ),
+            (
+                TokenRequest {
+                    gate: Some(GateBinding {
+                        repo: "../x".into(),
+                        environments: vec!["prod".into()],
+                    }),
+                    ..request(&[Scope::Gate])
+                },
+                "not a repository name",
+            ),
+            (
+                TokenRequest {
+                    gate: Some(GateBinding {
+                        repo: "github.com/acme/app".into(),
+                        environments: vec![],
+                    }),
+                    ..request(&[Scope::Gate])
+                },
+                "1 to 50 environments",
             ),
         ];
         for (req, needle) in refused {

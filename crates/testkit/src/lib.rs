@@ -1,6 +1,7 @@
 //! Test support for soxctl: a throw-away PostgreSQL cluster per test process,
 //! a throw-away OpenLDAP server per test ([`slapd()`]), and a throw-away SMTP
-//! server per test ([`smtp_sink()`], aiosmtpd from the venv `./test.sh` fills).
+//! server per test ([`smtp_sink()`], aiosmtpd from the venv `./test.sh` fills),
+//! and a throw-away OIDC issuer per test ([`OidcIssuer`], keys from `openssl`).
 //!
 //! Tests that need PostgreSQL call [`postgres()`]. On first use it runs
 //! `initdb` + `pg_ctl start` in a fresh temp dir on a free loopback port; every
@@ -12,9 +13,11 @@
 //! There is deliberately no Rust PostgreSQL client here: `psql` from the same
 //! bin dir is enough and keeps this crate's dependencies tiny.
 
+mod oidc;
 mod slapd;
 mod smtp;
 
+pub use oidc::{OIDC_AUDIENCE, OidcIssuer};
 pub use slapd::{
     AD_SCHEMA, ROOT_PASSWORD, Slapd, make_certificates, slapd, slapd_with_tls, with_people_example,
 };

@@ -3,8 +3,10 @@
 
 use crate::context::Context;
 use crate::error::{Result, WorkflowError, invalid, refused, text};
+use crate::identities::{self, Named};
 use crate::{facts, notify, sod_check};
 use soxctl_model::event::Event;
+use soxctl_model::identity::{EmailFolding, Identity, MAX_IDENTITY_LEN, escape};
 use soxctl_model::ids::{EntitlementRef, PersonId, RoleId};
 use soxctl_model::inventory::{AccountKind, AccountStatus, Inventory, Person, PersonStatus};
 use soxctl_model::principal::Principal;
@@ -12,7 +14,7 @@ use soxctl_model::request::{
     AccessAsk, AccessItem, ActionAsk, Activation, Ask, RequestCreated, RequestRow, has_float,
 };
 use soxctl_store::WriteTx;
-use std::collections::HashMap;
+use std::collections::BTreeSet;
 
 /// An access request as asked.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,10 +35,33 @@ pub struct NewAction {
     pub kind: String,
     pub env: String,
     pub payload: serde_json::Value,
-    /// Who wrote the change (git identities `Name <email>`, emails or
-    /// person ids); none of them may approve it.
-    pub authors: Vec<String>,
+    /// The commits of a deployment, as the pipeline read them from the
+    /// repository. Only a pipeline's credential supplies them
+    /// ([`crate::gate::register`]); a person never names who wrote a change.
+    pub change: Option<NewChange>,
 }
+
+/// A deployment's commits, read by the pipeline (a trusted party), never
+/// by the person asking.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct NewChange {
+    /// The repository, as the pipeline's credential is bound to it.
+    pub repo: String,
+    pub commits: Vec<ChangeCommit>,
+}
+
+/// One commit of a change: its author, committer and `Co-authored-by`
+/// trailers, as git identities `Name <email>` (after `.mailmap`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ChangeCommit {
+    pub sha: String,
+    pub author: String,
+    pub committer: String,
+    pub co_authors: Vec<String>,
+}
+
+/// The most commits one change may carry.
+pub const MAX_COMMITS: usize = 10_000;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum NewAsk {
@@ -187,105 +212,131 @@ fn resolve_action(a: &NewAction) -> Result<ActionAsk> {
             crate::MAX_PAYLOAD_BYTES
         )));
     }
-    if a.authors.len() > 1_000 || a.authors.iter().any(|x| x.len() > 320) {
-        return Err(invalid("at most 1,000 authors of at most 320 bytes each"));
-    }
-    // Without its authors a deployment could be approved by the person who
-    // wrote it: a change always has at least one.
-    if a.kind == crate::gate::DEPLOY && a.authors.iter().all(|x| x.trim().is_empty()) {
-        return Err(invalid(
-            "a deployment names the authors of its commits (`soxctl gate request` reads them from git)",
-        ));
+    match (&a.change, a.kind == crate::gate::DEPLOY) {
+        (None, true) => {
+            return Err(invalid(
+                "a deployment is registered by its pipeline, which reads the commits' authors from the \
+                 repository (`soxctl gate request` with a gate credential); a person cannot ask for one",
+            ));
+        }
+        (Some(_), false) => {
+            return Err(invalid(
+                "only a deployment carries commits: leave them out of other actions",
+            ));
+        }
+        (Some(change), true) => {
+            if change.commits.is_empty() {
+                return Err(invalid(
+                    "a deployment names the commits it brings (at least the deployed one)",
+                ));
+            }
+            if change.commits.len() > MAX_COMMITS {
+                return Err(invalid(format!(
+                    "{} commits in one change, more than {MAX_COMMITS}: deploy more often, or start the \
+                     range later (--since)",
+                    change.commits.len()
+                )));
+            }
+        }
+        (None, false) => {}
     }
     let digest = soxctl_ledger::digest::action_digest(&a.env, &a.kind, &a.payload)
         .map_err(|e| invalid(format!("the action payload cannot be canonicalised: {e}")))?;
-    let mut authors = a.authors.clone();
-    authors.sort();
-    authors.dedup();
     Ok(ActionAsk {
         kind: a.kind.clone(),
         env: a.env.clone(),
         payload: a.payload.clone(),
         digest,
-        authors,
+        authors: Vec::new(),
         unattributed_authors: Vec::new(),
         author_people: Vec::new(),
+        repo: a.change.as_ref().map(|c| c.repo.clone()),
+        commits: a
+            .change
+            .as_ref()
+            .map(|c| u32::try_from(c.commits.len()).unwrap_or(u32::MAX)),
     })
 }
 
-/// The email inside a git identity `Name <email>`, or the text itself.
-pub(crate) fn author_key(author: &str) -> String {
-    let inner = match (author.rfind('<'), author.rfind('>')) {
-        (Some(l), Some(r)) if l < r => &author[l + 1..r],
-        _ => author,
-    };
-    inner.trim().to_ascii_lowercase()
+/// Who wrote the change, from its commits: every author, committer and
+/// co-author, each parsed and named. A platform identity (GitHub's web
+/// committer, a bot) names nobody: as a committer or co-author it is left
+/// out, as an author it hides who wrote the commit, so it counts as
+/// unattributed. Returns the identities as written, the people named, and
+/// what named nobody.
+fn attribute(
+    inventory: &Inventory,
+    folding: EmailFolding,
+    change: &NewChange,
+) -> Result<(Vec<String>, Vec<PersonId>, Vec<String>)> {
+    let mut written = BTreeSet::new();
+    let mut people = BTreeSet::new();
+    let mut unattributed = BTreeSet::new();
+    for commit in &change.commits {
+        crate::gate::normalise_commit(&commit.sha)?;
+        let roles = std::iter::once((&commit.author, true))
+            .chain(std::iter::once((&commit.committer, false)))
+            .chain(commit.co_authors.iter().map(|c| (c, false)));
+        for (text, is_author) in roles {
+            if text.len() > MAX_IDENTITY_LEN {
+                return Err(invalid(format!(
+                    "commit {}: an identity of {} bytes, more than {MAX_IDENTITY_LEN}",
+                    commit.sha,
+                    text.len()
+                )));
+            }
+            if text.trim().is_empty() && !is_author {
+                continue;
+            }
+            if identities::is_platform_identity(text) {
+                if is_author {
+                    written.insert(text.clone());
+                    unattributed.insert(format!(
+                        "{} (a platform identity as the author of {})",
+                        escape(text),
+                        commit.sha
+                    ));
+                }
+                continue;
+            }
+            written.insert(text.clone());
+            match Identity::parse(text, folding) {
+                Err(_) => {
+                    unattributed.insert(escape(text));
+                }
+                Ok(identity) => match identities::resolve_in(inventory, &identity, folding) {
+                    Named::Person(p) => {
+                        people.insert(p);
+                    }
+                    Named::Nobody | Named::Several(_) => {
+                        unattributed.insert(identity.to_string());
+                    }
+                },
+            }
+        }
+    }
+    Ok((
+        written.into_iter().collect(),
+        people.into_iter().collect(),
+        unattributed.into_iter().collect(),
+    ))
 }
 
-/// True when `person` wrote the change: named by their id, their email, or
-/// the id of one of their accounts (`account_ids`). The accounts are how a
-/// person's other git identities are known: import the source-control
-/// system (GitHub, GitLab) with the commit emails as account ids.
-pub(crate) fn is_author(person: &Person, account_ids: &[&str], authors: &[String]) -> bool {
-    authors.iter().any(|a| {
-        let key = author_key(a);
-        key == person.person_id.as_str().to_ascii_lowercase()
-            || person
-                .email
-                .as_deref()
-                .is_some_and(|e| e.to_ascii_lowercase() == key)
-            || account_ids.iter().any(|id| id.to_ascii_lowercase() == key)
-    })
-}
-
-/// The ids of `person`'s accounts in every system.
-pub(crate) fn account_ids_of<'a>(inventory: &'a Inventory, person: &PersonId) -> Vec<&'a str> {
-    inventory
-        .accounts
-        .values()
-        .filter(|a| a.person_id.as_ref() == Some(person))
-        .map(|a| a.account_id.as_str())
-        .collect()
-}
-
-/// Committers that are a platform, not a person: GitHub's web interface
-/// commits squash and rebase merges as itself. They name nobody, so they
-/// count neither as a person nor as an unknown author.
-const PLATFORM_COMMITTERS: &[&str] = &["noreply@github.com"];
-
-/// Who wrote the change: the people the authors name (by person id, email
-/// or account id), and the authors nobody is known as.
-fn attribute(inventory: &Inventory, authors: &[String]) -> (Vec<PersonId>, Vec<String>) {
-    if authors.is_empty() {
-        return (Vec::new(), Vec::new());
-    }
-    let mut known: HashMap<String, &PersonId> = HashMap::new();
-    for p in inventory.people.values() {
-        known.insert(p.person_id.as_str().to_ascii_lowercase(), &p.person_id);
-        if let Some(e) = &p.email {
-            known.insert(e.to_ascii_lowercase(), &p.person_id);
+/// The people who wrote `action` as far as is known now: those named when
+/// it was registered, and those its unattributed authors name since (an
+/// account imported later).
+pub(crate) fn authors_now(ctx: &Context, action: &ActionAsk) -> Vec<PersonId> {
+    let folding = crate::gate::folding(ctx.policy.gate());
+    let mut people = action.author_people.clone();
+    for text in &action.unattributed_authors {
+        if let Ok(identity) = Identity::parse(text, folding)
+            && let Named::Person(p) = identities::resolve_in(&ctx.inventory, &identity, folding)
+            && !people.contains(&p)
+        {
+            people.push(p);
         }
     }
-    for a in inventory.accounts.values() {
-        if let Some(p) = &a.person_id {
-            known.insert(a.account_id.as_str().to_ascii_lowercase(), p);
-        }
-    }
-    let mut people = Vec::new();
-    let mut unattributed = Vec::new();
-    for author in authors {
-        let key = author_key(author);
-        if PLATFORM_COMMITTERS.contains(&key.as_str()) {
-            continue;
-        }
-        match known.get(&key) {
-            Some(p) => people.push((*p).clone()),
-            None => unattributed.push(author.clone()),
-        }
-    }
-    people.sort();
-    people.dedup();
-    (people, unattributed)
+    people
 }
 
 /// Why the built-in rules keep `candidate` from approving, if they do.
@@ -316,10 +367,7 @@ pub(crate) fn builtin_exclusion(
             }
         }
         Ask::Action(a) => {
-            let accounts = account_ids_of(&ctx.inventory, &candidate.person_id);
-            if a.author_people.contains(&candidate.person_id)
-                || is_author(candidate, &accounts, &a.authors)
-            {
+            if authors_now(ctx, a).contains(&candidate.person_id) {
                 return Ok(Some("is an author of the change".to_owned()));
             }
         }
@@ -356,8 +404,26 @@ pub async fn create(
         NewAsk::Access(a) => Ask::Access(resolve_access(&ctx, &requester, a)?),
         NewAsk::Action(a) => {
             let mut action = resolve_action(a)?;
-            (action.author_people, action.unattributed_authors) =
-                attribute(&ctx.inventory, &action.authors);
+            if let Some(change) = &a.change {
+                let folding = crate::gate::folding(ctx.policy.gate());
+                (
+                    action.authors,
+                    action.author_people,
+                    action.unattributed_authors,
+                ) = attribute(&ctx.inventory, folding, change)?;
+                if !action.unattributed_authors.is_empty()
+                    && !ctx.policy.gate().allows_unattributed(&action.env)
+                {
+                    return Err(refused(format!(
+                        "{} matched no person, and {} requires every author of a change to be a known person \
+                         (nobody could be kept from approving as them): add their git emails as accounts of \
+                         the people (import the source-control system), or allow it for this environment in \
+                         the policies' [gate] allow_unattributed_authors",
+                        action.unattributed_authors.join(", "),
+                        action.env
+                    )));
+                }
+            }
             Ask::Action(action)
         }
     };

@@ -4,11 +4,15 @@
 //! be asked with nothing else. Its authors (from git) never approve it and,
 //! unless the environment allows it, never deploy it.
 
-use crate::create::author_key;
-use crate::error::{Result, conflict, invalid, text};
+use crate::create::{ChangeCommit, Created, NewAction, NewAsk, NewChange, NewRequest};
+use crate::error::{Result, WorkflowError, conflict, invalid, text};
+use crate::identities::{self, Named};
 use soxctl_detect::due_for;
+use soxctl_model::access::{Pipeline, TriggeredBy};
+use soxctl_model::document::DocumentKind;
 use soxctl_model::event::Event;
 use soxctl_model::finding::{FindingOpened, Severity, finding_id};
+use soxctl_model::identity::{EmailFolding, Identity};
 use soxctl_model::ids::PersonId;
 use soxctl_model::principal::Principal;
 use soxctl_model::request::{
@@ -16,6 +20,7 @@ use soxctl_model::request::{
 };
 
 use soxctl_model::time::Timestamp;
+pub use soxctl_policy::GateSettings;
 use soxctl_store::requests::RequestFilter;
 use soxctl_store::{Store, WriteTx};
 
@@ -47,33 +52,53 @@ pub fn deploy_digest(env: &str, commit: &str) -> Result<String> {
         .map_err(|e| invalid(format!("cannot compute the deployment digest: {e}")))
 }
 
-/// Per-environment gate settings.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct GatePolicy {
-    /// Environments where an author may deploy their own change (approval
-    /// by others is still required).
-    pub author_may_deploy: Vec<String>,
-    /// Environments whose changes pass the gate only when every author was
-    /// matched to a person when the change was registered: an author nobody
-    /// is known as could have approved it under another name.
-    pub require_attributed_authors: Vec<String>,
+/// The `[gate]` settings of the policies document in force (the strict
+/// default without one). Fails closed: a document that no longer parses
+/// refuses every gate step.
+pub async fn settings(store: &Store) -> Result<GateSettings> {
+    gate_settings_of(store.latest_document(DocumentKind::Policies).await?)
 }
 
-impl GatePolicy {
-    /// Why an approved change may still not pass the gate, judged on what
-    /// was registered.
-    fn unattributed_refusal(&self, env: &str, action: &ActionAsk) -> Option<String> {
-        (self.require_attributed_authors.iter().any(|e| e == env)
-            && !action.unattributed_authors.is_empty())
-        .then(|| {
-            format!(
-                "{env} requires every author to be a known person, and {} matched nobody when the change \
-                 was registered: add their git emails as accounts of the people (import the source-control \
-                 system) and register the change again",
-                action.unattributed_authors.join(", ")
-            )
-        })
+/// [`settings`], as of the write in progress.
+pub async fn settings_in_tx(tx: &mut WriteTx) -> Result<GateSettings> {
+    gate_settings_of(tx.latest_document(DocumentKind::Policies).await?)
+}
+
+fn gate_settings_of(doc: Option<soxctl_model::document::DocumentRow>) -> Result<GateSettings> {
+    match doc {
+        None => Ok(GateSettings::default()),
+        Some(doc) => GateSettings::from_document(&doc.content).map_err(|errors| {
+            WorkflowError::Refused(format!(
+                "the [gate] settings of the approval policies in force (version {}) do not parse ({}); \
+                 load a corrected file with `soxctl policies load FILE`",
+                doc.version,
+                errors
+                    .first()
+                    .map(ToString::to_string)
+                    .unwrap_or_default()
+            ))
+        }),
     }
+}
+
+/// How identities are folded under `settings`.
+pub fn folding(settings: &GateSettings) -> EmailFolding {
+    EmailFolding {
+        subaddress_separator: settings.subaddress_separator,
+    }
+}
+
+/// Why an approved change may still not pass the gate because of who
+/// wrote it, judged on what was registered.
+fn unattributed_refusal(settings: &GateSettings, env: &str, action: &ActionAsk) -> Option<String> {
+    (!settings.allows_unattributed(env) && !action.unattributed_authors.is_empty()).then(|| {
+        format!(
+            "{} matched no person when the change was registered, and {env} requires every author to be a \
+             known person: add their git emails as accounts of the people (import the source-control system) \
+             and register the change again, or allow it in the policies' [gate] allow_unattributed_authors",
+            action.unattributed_authors.join(", ")
+        )
+    })
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,14 +124,8 @@ fn deny(reason: String, request: Option<&RequestRow>) -> Verdict {
     }
 }
 
-fn is_author(who: &str, authors: &[String]) -> bool {
-    let key = author_key(who);
-    authors.iter().any(|a| author_key(a) == key)
-}
-
 /// The first approver (or the person whose seat they sat in) who wrote the
-/// change. Approvers are people, authors git identities: compared by the
-/// people the authors were matched to, and by id or email as written.
+/// change, as the authors were attributed when it was registered.
 fn approver_who_wrote<'a>(
     action: &ActionAsk,
     decisions: &'a [DecisionRow],
@@ -114,64 +133,100 @@ fn approver_who_wrote<'a>(
     decisions
         .iter()
         .flat_map(|d| std::iter::once(&d.approver_id).chain(d.on_behalf_of.as_ref()))
-        .find(|who| action.author_people.contains(who) || is_author(who.as_str(), &action.authors))
+        .find(|who| action.author_people.contains(who))
 }
 
-/// Where a person's identities are read: the store, or the write in
-/// progress.
-trait Identities {
-    fn identity_keys(
-        &mut self,
-        person: &PersonId,
-    ) -> impl Future<Output = Result<Vec<String>>> + Send;
+/// The deployer, parsed and named: a string that does not parse is refused
+/// (400 / exit 2); one that names nobody is judged by the caller.
+pub struct Deployer {
+    pub identity: Identity,
+    pub named: Named,
 }
 
-impl Identities for &Store {
-    fn identity_keys(
-        &mut self,
-        person: &PersonId,
-    ) -> impl Future<Output = Result<Vec<String>>> + Send {
-        let store = *self;
-        async move { Ok(store.identity_keys_of_person(person).await?) }
-    }
-}
-
-impl Identities for WriteTx {
-    async fn identity_keys(&mut self, person: &PersonId) -> Result<Vec<String>> {
-        Ok(self.identity_keys_of_person(person).await?)
-    }
-}
-
-/// The deployer is an author under the name they deploy with, or under
-/// any other identity of an author (their id, email, account ids): a CI
-/// job's pusher email need not be the address the commits carry.
-async fn deployer_is_author(
+/// Parses and resolves `deployer` against the store.
+pub async fn deployer_in_store(
+    store: &Store,
+    settings: &GateSettings,
     deployer: &str,
+) -> Result<Deployer> {
+    let identity = identities::parse("deployer", deployer, folding(settings))?;
+    let named = identities::resolve_in_store(store, &identity, folding(settings)).await?;
+    Ok(Deployer { identity, named })
+}
+
+async fn deployer_in_tx(
+    tx: &mut WriteTx,
+    settings: &GateSettings,
+    deployer: &str,
+) -> Result<Deployer> {
+    let identity = identities::parse("deployer", deployer, folding(settings))?;
+    let named = identities::resolve_in_tx(tx, &identity, folding(settings)).await?;
+    Ok(Deployer { identity, named })
+}
+
+/// Why `deployer` may not deploy the approved `action` to `env`, if so:
+/// author ≠ approver, approver ≠ deployer, author ≠ deployer (unless the
+/// environment allows it), every author and the deployer known.
+fn refusal(
+    settings: &GateSettings,
+    env: &str,
+    request: &RequestRow,
     action: &ActionAsk,
-    identities: &mut impl Identities,
-) -> Result<bool> {
-    if is_author(deployer, &action.authors) {
-        return Ok(true);
+    decisions: &[DecisionRow],
+    deployer: &Deployer,
+) -> Option<String> {
+    if let Some(why) = unattributed_refusal(settings, env, action) {
+        return Some(why);
     }
-    let key = author_key(deployer);
-    for person in &action.author_people {
-        if identities.identity_keys(person).await?.contains(&key) {
-            return Ok(true);
+    if let Some(who) = approver_who_wrote(action, decisions) {
+        return Some(format!("{who} approved a change they wrote"));
+    }
+    let shown = &deployer.identity;
+    let person = match &deployer.named {
+        Named::Person(p) => p,
+        Named::Several(people) if !settings.allows_unattributed(env) => {
+            return Some(format!(
+                "the deployer {shown} names several people ({}): name the deployer by person id",
+                people
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
         }
+        Named::Nobody if !settings.allows_unattributed(env) => {
+            return Some(format!(
+                "the deployer {shown} is no known person, and {env} requires a known deployer: name them by \
+                 person id or by an email the inventory knows"
+            ));
+        }
+        _ => return None,
+    };
+    if let Some(d) = decisions
+        .iter()
+        .find(|d| &d.approver_id == person || d.on_behalf_of.as_ref() == Some(person))
+    {
+        return Some(format!(
+            "{person} approved this change (ledger seq {}) and may not deploy it: approver and deployer \
+             are two people",
+            d.seq
+        ));
     }
-    Ok(false)
+    if action.author_people.contains(person) && !settings.author_may_deploy(env) {
+        return Some(format!(
+            "{person} ({shown}) wrote part of this change and may not deploy it to {env}"
+        ));
+    }
+    let _ = request;
+    None
 }
 
 /// Read-only: may `deployer` deploy `commit` to `env` now?
-pub async fn check(
-    store: &Store,
-    policy: &GatePolicy,
-    commit: &str,
-    env: &str,
-    deployer: &str,
-) -> Result<Verdict> {
+pub async fn check(store: &Store, commit: &str, env: &str, deployer: &str) -> Result<Verdict> {
     let commit = normalise_commit(commit)?;
-    text("deployer", deployer, true)?;
+    crate::create::check_name("environment", env)?;
+    let settings = settings(store).await?;
+    let deployer = deployer_in_store(store, &settings, deployer).await?;
     let digest = deploy_digest(env, &commit)?;
     let now = store.context().clock.now();
     let candidates = store
@@ -187,7 +242,8 @@ pub async fn check(
     else {
         let why = match candidates.last() {
             None => format!(
-                "no change request for {commit} in {env}: register it with `soxctl gate request` and have it approved"
+                "no change request for {commit} in {env}: the pipeline registers it with `soxctl gate request`, \
+                 then it must be approved"
             ),
             Some(r) => format!(
                 "the change request {} for {commit} in {env} is {}",
@@ -209,23 +265,9 @@ pub async fn check(
             Some(request),
         ));
     };
-    if let Some(why) = policy.unattributed_refusal(env, action) {
-        return Ok(deny(why, Some(request)));
-    }
     let decisions = store.decisions(Some(&request.request_id)).await?;
-    if let Some(who) = approver_who_wrote(action, &decisions) {
-        return Ok(deny(
-            format!("{who} approved a change they wrote"),
-            Some(request),
-        ));
-    }
-    if !policy.author_may_deploy.iter().any(|e| e == env)
-        && deployer_is_author(deployer, action, &mut { store }).await?
-    {
-        return Ok(deny(
-            format!("{deployer} wrote part of this change and may not deploy it to {env}"),
-            Some(request),
-        ));
+    if let Some(why) = refusal(&settings, env, request, action, &decisions, &deployer) {
+        return Ok(deny(why, Some(request)));
     }
     let approvals: Vec<String> = decisions
         .iter()
@@ -256,6 +298,149 @@ pub async fn check(
     })
 }
 
+/// A deployment as its pipeline registers it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewDeployment {
+    pub env: String,
+    /// The commit to deploy (full id).
+    pub commit: String,
+    /// Every commit the deployment brings (the deployed one included), as
+    /// the pipeline read them from the repository.
+    pub commits: Vec<ChangeCommit>,
+    /// Who triggered the run, as a static gate token's pipeline states it
+    /// (a person id or an email); a CI identity token's claims name them
+    /// instead, and then this must be absent.
+    pub triggered_by: Option<String>,
+    pub justification: Option<String>,
+    pub ticket: Option<String>,
+}
+
+/// Registers a deployment for approval, as the pipeline bound to its
+/// repository. The requester is the person who triggered the run; the
+/// authors come from the commits the pipeline read, never from a person.
+pub async fn register(
+    tx: &mut WriteTx,
+    actor: &Principal,
+    pipeline: Option<&Pipeline>,
+    input: NewDeployment,
+) -> Result<Created> {
+    let Some(pipeline) = pipeline else {
+        return Err(WorkflowError::Refused(
+            "only a pipeline registers a deployment: use a gate token bound to the repository and its \
+             environments (`soxctl token create --scope gate --repo HOST/PATH --env ENV`) or a CI identity \
+             token its trust policy admits"
+                .into(),
+        ));
+    };
+    let commit = normalise_commit(&input.commit)?;
+    crate::create::check_name("environment", &input.env)?;
+    if !pipeline.allows(&input.env) {
+        return Err(WorkflowError::Refused(format!(
+            "this pipeline credential acts in {} only, not in {}: use the credential of that environment's \
+             pipeline",
+            pipeline.environments.join(", "),
+            input.env
+        )));
+    }
+    if !input
+        .commits
+        .iter()
+        .any(|c| normalise_commit(&c.sha).is_ok_and(|sha| sha == commit))
+    {
+        return Err(invalid(format!(
+            "the commits read for the change do not include the deployed commit {commit}: read the range \
+             that ends at it"
+        )));
+    }
+    let settings = settings_in_tx(tx).await?;
+    let folding = folding(&settings);
+    let (requester, named) = match (&pipeline.triggered_by, &input.triggered_by) {
+        (Some(_), Some(_)) => {
+            return Err(invalid(
+                "the CI identity token names who triggered the run: leave triggered_by out",
+            ));
+        }
+        (Some(by), None) => triggering_person(tx, by, folding).await?,
+        (None, Some(text)) => {
+            let identity = identities::parse("person who triggered the run", text, folding)?;
+            let named = identities::resolve_in_tx(tx, &identity, folding).await?;
+            (identity.to_string(), named)
+        }
+        (None, None) => {
+            return Err(invalid(
+                "name who triggered the run (triggered_by: their person id or email; `soxctl gate request \
+                 --triggered-by`, e.g. $GITLAB_USER_EMAIL)",
+            ));
+        }
+    };
+    let requester = match named {
+        Named::Person(p) => p,
+        Named::Nobody => {
+            return Err(WorkflowError::Refused(format!(
+                "{requester}, who triggered the run, is no known person: a change is asked for by a person \
+                 (add their CI login or email as an account of the source-control system)"
+            )));
+        }
+        Named::Several(people) => {
+            return Err(WorkflowError::Refused(format!(
+                "{requester}, who triggered the run, names several people ({}): make the accounts unambiguous",
+                people
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+    };
+    let justification = input
+        .justification
+        .unwrap_or_else(|| format!("deploy {} {commit} to {}", pipeline.repo, input.env));
+    crate::create(
+        tx,
+        actor,
+        &requester,
+        NewRequest {
+            ask: NewAsk::Action(NewAction {
+                kind: DEPLOY.to_owned(),
+                env: input.env,
+                payload: deploy_payload(&commit),
+                change: Some(NewChange {
+                    repo: pipeline.repo.clone(),
+                    commits: input.commits,
+                }),
+            }),
+            justification,
+            ticket: input.ticket,
+        },
+    )
+    .await
+}
+
+/// The person a CI platform's login (or email) names: an account with that
+/// id in the platform's system, else the email.
+async fn triggering_person(
+    tx: &mut WriteTx,
+    by: &TriggeredBy,
+    folding: EmailFolding,
+) -> Result<(String, Named)> {
+    if let Some(system) = &by.system {
+        // Only accounts of the platform's own system: the same login
+        // elsewhere may belong to someone else.
+        let mut owners = tx.account_owners(system, &by.login).await?;
+        match owners.len() {
+            1 => return Ok((by.login.clone(), Named::Person(owners.remove(0)))),
+            0 => {}
+            _ => return Ok((by.login.clone(), Named::Several(owners))),
+        }
+    }
+    if let Some(email) = &by.email {
+        let identity = identities::parse("email of who triggered the run", email, folding)?;
+        let named = identities::resolve_in_tx(tx, &identity, folding).await?;
+        return Ok((identity.to_string(), named));
+    }
+    Ok((by.login.clone(), Named::Nobody))
+}
+
 #[derive(Debug, Clone)]
 pub struct Deployed {
     pub deployment: DeploymentRow,
@@ -269,7 +454,6 @@ pub struct Deployed {
 pub async fn record_deployment(
     tx: &mut WriteTx,
     actor: &Principal,
-    policy: &GatePolicy,
     commit: &str,
     env: &str,
     deployer: &str,
@@ -277,10 +461,11 @@ pub async fn record_deployment(
 ) -> Result<Deployed> {
     let commit = normalise_commit(commit)?;
     crate::create::check_name("environment", env)?;
-    text("deployer", deployer, true)?;
     if let Some(r) = repo {
         text("repo", r, false)?;
     }
+    let settings = settings_in_tx(tx).await?;
+    let deployer_named = deployer_in_tx(tx, &settings, deployer).await?;
     let now = tx.now();
     let digest = deploy_digest(env, &commit)?;
     let candidates = tx
@@ -294,27 +479,14 @@ pub async fn record_deployment(
         .rev()
         .find(|r| r.status == RequestStatus::Approved && r.usable_at(now));
     // The gate's check again: an approval given by an author is none, nor
-    // one used by an author where authors may not deploy.
+    // one used by its approver, or by an author where authors may not deploy.
     let mut refusal = None;
     if let Some(r) = approved
         && let Ask::Action(a) = &r.ask
     {
         let decisions = tx.decisions(Some(&r.request_id)).await?;
-        refusal = if let Some(who) = approver_who_wrote(a, &decisions) {
-            Some(format!(
-                "{who} approved a change they wrote (request {})",
-                r.request_id
-            ))
-        } else if !policy.author_may_deploy.iter().any(|e| e == env)
-            && deployer_is_author(deployer, a, tx).await?
-        {
-            Some(format!(
-                "{deployer} deployed a change they wrote (request {})",
-                r.request_id
-            ))
-        } else {
-            policy.unattributed_refusal(env, a)
-        };
+        refusal = self::refusal(&settings, env, r, a, &decisions, &deployer_named)
+            .map(|why| format!("{why} (request {})", r.request_id));
     }
     let (request_id, reason) = match (approved, refusal) {
         (Some(_), Some(why)) => (None, why),
@@ -336,7 +508,8 @@ pub async fn record_deployment(
                 env: env.to_owned(),
                 commit: commit.clone(),
                 repo: repo.map(str::to_owned),
-                deployer: deployer.to_owned(),
+                deployer: deployer_named.identity.to_string(),
+                deployer_person: deployer_named.named.person().cloned(),
                 request_id: request_id.clone(),
             }),
         )
@@ -356,7 +529,7 @@ pub async fn record_deployment(
             let detail = [
                 ("env".to_owned(), env.to_owned()),
                 ("commit".to_owned(), commit.clone()),
-                ("deployer".to_owned(), deployer.to_owned()),
+                ("deployer".to_owned(), deployer_named.identity.to_string()),
                 ("deployment_id".to_owned(), deployment_id.clone()),
                 ("ledger_seq".to_owned(), seq.to_string()),
             ]
@@ -385,7 +558,7 @@ pub async fn record_deployment(
                     "kind": UNAPPROVED_CHANGE,
                     "notify": {
                         "subject": format!("Unapproved change deployed to {env}"),
-                        "text": format!("{deployer} deployed {commit} to {env}: {reason}."),
+                        "text": format!("{} deployed {commit} to {env}: {reason}.", deployer_named.identity),
                         "link": "/api/v1/findings?kind=unapproved_change",
                         "recipients": [],
                         "severity": "high",

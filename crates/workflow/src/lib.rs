@@ -22,13 +22,16 @@ mod error;
 pub mod execution;
 mod facts;
 pub mod gate;
+pub mod identities;
 mod lifecycle;
 mod notify;
 mod sod_check;
 pub mod verdicts;
 
 pub use context::Context;
-pub use create::{Created, NewAccess, NewAction, NewAsk, NewRequest, create};
+pub use create::{
+    ChangeCommit, Created, MAX_COMMITS, NewAccess, NewAction, NewAsk, NewChange, NewRequest, create,
+};
 pub use decide::{Decided, DecisionInput, decide};
 pub use delegation::{NewDelegation, delegate, revoke_delegation};
 pub use error::WorkflowError;

@@ -7,7 +7,7 @@
 //! decisions and the authors' identities.
 
 use crate::error::Result;
-use crate::gate::{GatePolicy, Verdict, check, normalise_commit};
+use crate::gate::{Verdict, check, normalise_commit};
 use soxctl_store::Store;
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -32,7 +32,6 @@ impl VerdictCache {
     pub async fn check(
         &self,
         store: &Store,
-        policy: &GatePolicy,
         commit: &str,
         env: &str,
         deployer: &str,
@@ -53,7 +52,7 @@ impl VerdictCache {
         {
             return Ok(verdict.clone());
         }
-        let verdict = check(store, policy, commit, env, deployer).await?;
+        let verdict = check(store, commit, env, deployer).await?;
         let mut entries = self.lock();
         if entries.len() >= CAPACITY {
             entries.clear();

@@ -18,7 +18,8 @@ use soxctl_store::mitigations::MitigationRequest;
 use soxctl_store::verify::Options;
 use soxctl_store::{FailPoints, Location, OpenOptions, Store};
 use soxctl_workflow::{
-    DecisionInput, NewAccess, NewAction, NewAsk, NewDelegation, NewRequest, WorkflowError,
+    ChangeCommit, DecisionInput, NewAccess, NewAction, NewAsk, NewChange, NewDelegation,
+    NewRequest, WorkflowError,
 };
 use std::sync::Arc;
 
@@ -64,6 +65,9 @@ on_both_backends!(
     authors_are_known_by_their_accounts_and_unknown_ones_are_flagged,
     violations_an_import_brings_are_alerted,
     remembered_verdicts_follow_the_ledger_and_the_clock,
+    deployers_are_identities_not_strings,
+    authors_are_folded_and_platform_authors_are_nobody,
+    pipelines_register_deployments,
 );
 
 struct Env {
@@ -265,6 +269,25 @@ erp,vera,VENDOR_CREATE,,direct
             ..ImportOptions::default()
         };
         import(&self.store, &snapshot, &options).await.unwrap();
+    }
+
+    /// Loads the test policies with extra rules and a `[gate]` table.
+    async fn policies(&self, rules: &str, gate: &str) {
+        let mut tx = self.store.begin_write().await.unwrap();
+        tx.load_document(
+            &actor(),
+            DocumentKind::Policies,
+            "approvals.toml",
+            &format!("{POLICIES}\n{rules}\n[gate]\n{gate}\n"),
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+    }
+
+    /// The test policies with this `[gate]` table.
+    async fn gate_settings(&self, gate: &str) {
+        self.policies("", gate).await
     }
 
     async fn size(&self) -> u64 {
@@ -777,7 +800,7 @@ async fn actions_are_bound_to_their_digest_and_exclude_authors(env: Env) {
             kind: "deploy".into(),
             env: "prod".into(),
             payload,
-            authors: vec!["Max Manager <MAX@example.com>".into()],
+            change: Some(change_by(&["Max Manager <MAX@example.com>"])),
         }),
         justification: "release 4.2".into(),
         ticket: None,
@@ -790,7 +813,7 @@ async fn actions_are_bound_to_their_digest_and_exclude_authors(env: Env) {
     );
     let mut ok = action(payload.clone());
     if let NewAsk::Action(a) = &mut ok.ask {
-        a.authors = vec!["Olga Owner <olga@example.com>".into()];
+        a.change = Some(change_by(&["Olga Owner <olga@example.com>"]));
     }
     let id = env.ask("req", ok).await.unwrap();
     let row = env.store.request(&id).await.unwrap().unwrap();
@@ -848,7 +871,7 @@ async fn bad_input_changes_nothing(env: Env) {
                     kind: "Deploy Now".into(),
                     env: "prod".into(),
                     payload: serde_json::json!({}),
-                    authors: vec![],
+                    change: None,
                 }),
                 justification: "x".into(),
                 ticket: None,
@@ -900,10 +923,27 @@ fn payment(payload: serde_json::Value) -> NewRequest {
             kind: "payment".into(),
             env: "prod".into(),
             payload,
-            authors: vec![],
+            change: None,
         }),
         justification: "supplier invoice 991".into(),
         ticket: None,
+    }
+}
+
+/// A change of one commit per author, each its own committer.
+fn change_by(authors: &[&str]) -> NewChange {
+    NewChange {
+        repo: "github.com/acme/app".into(),
+        commits: authors
+            .iter()
+            .enumerate()
+            .map(|(i, a)| ChangeCommit {
+                sha: format!("{:040x}", i + 1),
+                author: (*a).to_owned(),
+                committer: (*a).to_owned(),
+                co_authors: Vec::new(),
+            })
+            .collect(),
     }
 }
 
@@ -914,7 +954,7 @@ fn deployment(commit: &str, authors: &[&str]) -> NewRequest {
             kind: "deploy".into(),
             env: "prod".into(),
             payload: soxctl_workflow::gate::deploy_payload(commit),
-            authors: authors.iter().map(|a| (*a).to_owned()).collect(),
+            change: Some(change_by(authors)),
         }),
         justification: format!("release {commit}"),
         ticket: None,
@@ -1094,15 +1134,28 @@ async fn execution_tokens_are_bound_and_single_use(env: Env) {
 }
 
 async fn the_gate_allows_only_approved_commits_deployed_by_non_authors(env: Env) {
-    use soxctl_workflow::gate::{GatePolicy, check, last_deployed, record_deployment};
+    use soxctl_workflow::gate::{check, last_deployed, record_deployment};
     let commit = "4f1c2d7e9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d";
     let other = "0000000000000000000000000000000000000001";
-    let policy = GatePolicy::default();
-    // A deployment without its authors could be approved by its author.
-    let anonymous = env.ask("req", deployment(other, &[" "])).await;
+    // A deployment without its commits could be approved by its author.
+    let mut anonymous = deployment(other, &[]);
+    if let NewAsk::Action(a) = &mut anonymous.ask {
+        a.change = Some(NewChange::default());
+    }
+    let anonymous = env.ask("req", anonymous).await;
     assert!(
-        matches!(&anonymous, Err(WorkflowError::Invalid(m)) if m.contains("names the authors")),
+        matches!(&anonymous, Err(WorkflowError::Invalid(m)) if m.contains("names the commits")),
         "{anonymous:?}"
+    );
+    // Nor does a person ask for one without the pipeline's commits.
+    let mut unread = deployment(other, &[]);
+    if let NewAsk::Action(a) = &mut unread.ask {
+        a.change = None;
+    }
+    let unread = env.ask("req", unread).await;
+    assert!(
+        matches!(&unread, Err(WorkflowError::Invalid(m)) if m.contains("registered by its pipeline")),
+        "{unread:?}"
     );
     let id = env
         .ask(
@@ -1114,13 +1167,13 @@ async fn the_gate_allows_only_approved_commits_deployed_by_non_authors(env: Env)
         )
         .await
         .unwrap();
-    let verdict = check(&env.store, &policy, commit, "prod", "sam@example.com")
+    let verdict = check(&env.store, commit, "prod", "sam@example.com")
         .await
         .unwrap();
     assert!(!verdict.allowed);
     assert!(verdict.reason.contains("is pending"), "{}", verdict.reason);
     env.decide("mgr", &id, Decision::Approve).await.unwrap();
-    let by_author = check(&env.store, &policy, commit, "prod", "OLGA@example.com")
+    let by_author = check(&env.store, commit, "prod", "OLGA@example.com")
         .await
         .unwrap();
     assert!(!by_author.allowed);
@@ -1129,19 +1182,16 @@ async fn the_gate_allows_only_approved_commits_deployed_by_non_authors(env: Env)
         "{}",
         by_author.reason
     );
-    let dev = GatePolicy {
-        author_may_deploy: vec!["prod".into()],
-        ..GatePolicy::default()
-    };
+    env.gate_settings("author_may_deploy = [\"prod\"]").await;
     assert!(
-        check(&env.store, &dev, commit, "prod", "olga@example.com")
+        check(&env.store, commit, "prod", "olga@example.com")
             .await
             .unwrap()
             .allowed
     );
+    env.gate_settings("").await;
     let ok = check(
         &env.store,
-        &policy,
         &commit.to_uppercase(),
         "prod",
         "sam@example.com",
@@ -1152,19 +1202,19 @@ async fn the_gate_allows_only_approved_commits_deployed_by_non_authors(env: Env)
     assert_eq!(ok.request_id.as_deref(), Some(id.as_str()));
     assert!(ok.evidence.unwrap().contains("decisions at ledger seq"));
     assert!(
-        !check(&env.store, &policy, commit, "staging", "sam")
+        !check(&env.store, commit, "staging", "sam")
             .await
             .unwrap()
             .allowed
     );
     assert!(
-        !check(&env.store, &policy, other, "prod", "sam")
+        !check(&env.store, other, "prod", "sam")
             .await
             .unwrap()
             .allowed
     );
     assert!(matches!(
-        check(&env.store, &policy, "abc", "prod", "sam").await,
+        check(&env.store, "abc", "prod", "sam").await,
         Err(WorkflowError::Invalid(_))
     ));
 
@@ -1172,7 +1222,6 @@ async fn the_gate_allows_only_approved_commits_deployed_by_non_authors(env: Env)
     let deployed = record_deployment(
         &mut tx,
         &actor(),
-        &policy,
         commit,
         "prod",
         "sam@example.com",
@@ -1185,7 +1234,7 @@ async fn the_gate_allows_only_approved_commits_deployed_by_non_authors(env: Env)
     assert!(deployed.finding_id.is_none());
     assert_eq!(env.status(&id).await, RequestStatus::Consumed);
     assert!(
-        !check(&env.store, &policy, commit, "prod", "sam")
+        !check(&env.store, commit, "prod", "sam")
             .await
             .unwrap()
             .allowed,
@@ -1194,17 +1243,9 @@ async fn the_gate_allows_only_approved_commits_deployed_by_non_authors(env: Env)
 
     // A deployment nobody approved is recorded, and opens a finding.
     let mut tx = env.store.begin_write().await.unwrap();
-    let rogue = record_deployment(
-        &mut tx,
-        &actor(),
-        &policy,
-        other,
-        "prod",
-        "sam",
-        Some("ledger-app"),
-    )
-    .await
-    .unwrap();
+    let rogue = record_deployment(&mut tx, &actor(), other, "prod", "sam", Some("ledger-app"))
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
     let finding = rogue.finding_id.unwrap();
     let findings = env
@@ -1256,9 +1297,7 @@ async fn the_gate_allows_only_approved_commits_deployed_by_non_authors(env: Env)
         )
         .await
         .unwrap();
-    let verdict = check(&env.store, &policy, third, "prod", "sam")
-        .await
-        .unwrap();
+    let verdict = check(&env.store, third, "prod", "sam").await.unwrap();
     assert!(!verdict.allowed);
     assert!(
         verdict.reason.contains("own approved a change they wrote"),
@@ -1267,7 +1306,7 @@ async fn the_gate_allows_only_approved_commits_deployed_by_non_authors(env: Env)
     );
     // Deployed anyway: recorded as unapproved, the approval not consumed.
     let mut tx = env.store.begin_write().await.unwrap();
-    let deployed = record_deployment(&mut tx, &actor(), &policy, third, "prod", "sam", None)
+    let deployed = record_deployment(&mut tx, &actor(), third, "prod", "sam", None)
         .await
         .unwrap();
     tx.commit().await.unwrap();
@@ -1729,47 +1768,56 @@ async fn delegates_are_judged_as_approvers_themselves(env: Env) {
 
 async fn authors_are_known_by_their_accounts_and_unknown_ones_are_flagged(env: Env) {
     use soxctl_model::request::Ask;
-    use soxctl_workflow::gate::{GatePolicy, check, deploy_payload, record_deployment};
+    use soxctl_workflow::gate::{check, deploy_payload, record_deployment};
     // Olga commits from a private address, known as her account.
     env.import_full(&[], "erp,olga.o@gmail.com,own,human,active,,\n", "")
         .await;
-    let mut tx = env.store.begin_write().await.unwrap();
-    tx.load_document(
-        &actor(),
-        DocumentKind::Policies,
-        "approvals.toml",
-        &format!(
-            "{POLICIES}\n[[action]]\nid = \"deploy\"\nkinds = [\"deploy\"]\napprovers = [\"person:own\", \"manager\"]\n"
-        ),
-    )
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
+    let routing = "[[action]]\nid = \"deploy\"\nkinds = [\"deploy\"]\napprovers = [\"person:own\", \"manager\"]\n";
+    env.policies(routing, "").await;
     let commit = "4f1c2d7e9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d";
-    let mut tx = env.store.begin_write().await.unwrap();
-    let created = soxctl_workflow::create(
-        &mut tx,
-        &actor(),
-        &pid("req"),
-        NewRequest {
-            ask: NewAsk::Action(NewAction {
-                kind: "deploy".into(),
-                env: "prod".into(),
-                payload: deploy_payload(commit),
-                authors: vec![
-                    "Olga <Olga.O@gmail.com>".into(),
-                    "Ghost <ghost@elsewhere.org>".into(),
-                    // The committer of a squash merge in GitHub's web UI.
-                    "GitHub <noreply@github.com>".into(),
-                ],
-            }),
-            justification: "release 4.3".into(),
-            ticket: None,
-        },
-    )
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
+    let ask = |env: &Env| {
+        let store = env.store.clone();
+        async move {
+            let mut tx = store.begin_write().await.unwrap();
+            let created = soxctl_workflow::create(
+                &mut tx,
+                &actor(),
+                &pid("req"),
+                NewRequest {
+                    ask: NewAsk::Action(NewAction {
+                        kind: "deploy".into(),
+                        env: "prod".into(),
+                        payload: deploy_payload(commit),
+                        change: Some(NewChange {
+                            repo: "github.com/acme/app".into(),
+                            commits: vec![ChangeCommit {
+                                sha: commit.into(),
+                                author: "Olga <Olga.O@gmail.com>".into(),
+                                // The committer of a squash merge in GitHub's web UI.
+                                committer: "GitHub <noreply@github.com>".into(),
+                                co_authors: vec!["Ghost <ghost@elsewhere.org>".into()],
+                            }],
+                        }),
+                    }),
+                    justification: "release 4.3".into(),
+                    ticket: None,
+                },
+            )
+            .await;
+            if created.is_ok() {
+                tx.commit().await.unwrap();
+            }
+            created
+        }
+    };
+    // By default every environment refuses an author nobody is known as,
+    // when the change is registered.
+    let before = env.size().await;
+    refused(ask(&env).await, "ghost@elsewhere.org matched no person");
+    assert_eq!(env.size().await, before);
+    env.policies(routing, "allow_unattributed_authors = [\"prod\"]")
+        .await;
+    let created = ask(&env).await.unwrap();
     assert!(
         created
             .excluded
@@ -1782,21 +1830,20 @@ async fn authors_are_known_by_their_accounts_and_unknown_ones_are_flagged(env: E
     let Ask::Action(action) = &created.request.ask else {
         panic!("an action")
     };
-    assert_eq!(action.unattributed_authors, ["Ghost <ghost@elsewhere.org>"]);
+    // The platform committer names nobody and is left out.
+    assert_eq!(action.unattributed_authors, ["ghost@elsewhere.org"]);
+    assert_eq!(action.author_people, [pid("own")]);
     refused(env.decide("own", &id, Decision::Approve).await, "author");
     env.decide("mgr", &id, Decision::Approve).await.unwrap();
-    let lenient = GatePolicy::default();
-    let strict = GatePolicy {
-        require_attributed_authors: vec!["prod".into()],
-        ..GatePolicy::default()
-    };
     assert!(
-        check(&env.store, &lenient, commit, "prod", "sam@example.com")
+        check(&env.store, commit, "prod", "sam@example.com")
             .await
             .unwrap()
             .allowed
     );
-    let denied = check(&env.store, &strict, commit, "prod", "sam@example.com")
+    // The opt-out withdrawn: the gate refuses what was registered under it.
+    env.policies(routing, "").await;
+    let denied = check(&env.store, commit, "prod", "sam@example.com")
         .await
         .unwrap();
     assert!(!denied.allowed);
@@ -1805,14 +1852,16 @@ async fn authors_are_known_by_their_accounts_and_unknown_ones_are_flagged(env: E
         "{}",
         denied.reason
     );
+    env.policies(routing, "allow_unattributed_authors = [\"prod\"]")
+        .await;
     assert!(
-        !check(&env.store, &lenient, commit, "prod", "olga.o@gmail.com")
+        !check(&env.store, commit, "prod", "olga.o@gmail.com")
             .await
             .unwrap()
             .allowed,
         "an author deploys under her private address"
     );
-    let by_work_address = check(&env.store, &lenient, commit, "prod", "olga@example.com")
+    let by_work_address = check(&env.store, commit, "prod", "olga@example.com")
         .await
         .unwrap();
     assert!(
@@ -1820,19 +1869,11 @@ async fn authors_are_known_by_their_accounts_and_unknown_ones_are_flagged(env: E
         "an author deploys under her work address, not the one her commits carry: {}",
         by_work_address.reason
     );
-    assert_eq!(action.author_people, [pid("own")]);
+    env.policies(routing, "").await;
     let mut tx = env.store.begin_write().await.unwrap();
-    let deployed = record_deployment(
-        &mut tx,
-        &actor(),
-        &strict,
-        commit,
-        "prod",
-        "sam@example.com",
-        None,
-    )
-    .await
-    .unwrap();
+    let deployed = record_deployment(&mut tx, &actor(), commit, "prod", "sam@example.com", None)
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
     assert!(deployed.finding_id.is_some(), "{}", deployed.reason);
     assert_eq!(env.status(&id).await, RequestStatus::Approved);
@@ -1879,25 +1920,19 @@ async fn violations_an_import_brings_are_alerted(env: Env) {
 }
 
 async fn remembered_verdicts_follow_the_ledger_and_the_clock(env: Env) {
-    use soxctl_workflow::gate::{GatePolicy, check};
+    use soxctl_workflow::gate::check;
     use soxctl_workflow::verdicts::VerdictCache;
     let cache = VerdictCache::new();
-    let policy = GatePolicy::default();
     let commit = "4f1c2d7e9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d";
     // Each answer from memory is the answer computed afresh, asked twice
     // so the second comes from memory when nothing changed.
     let agree = |deployer: &'static str| {
-        let (store, cache, policy) = (env.store.clone(), &cache, &policy);
+        let (store, cache) = (env.store.clone(), &cache);
         async move {
-            let fresh = check(&store, policy, commit, "prod", deployer)
-                .await
-                .unwrap();
-            let first = cache
-                .check(&store, policy, commit, "prod", deployer)
-                .await
-                .unwrap();
+            let fresh = check(&store, commit, "prod", deployer).await.unwrap();
+            let first = cache.check(&store, commit, "prod", deployer).await.unwrap();
             let again = cache
-                .check(&store, policy, &commit.to_uppercase(), "prod", deployer)
+                .check(&store, &commit.to_uppercase(), "prod", deployer)
                 .await
                 .unwrap();
             assert_eq!(first, fresh);
@@ -1938,7 +1973,7 @@ async fn remembered_verdicts_follow_the_ledger_and_the_clock(env: Env) {
         .await
         .unwrap();
     env.decide("mgr", &id, Decision::Approve).await.unwrap();
-    let ask = |c: &'static str| cache.check(&env.store, &policy, c, "prod", "sam@example.com");
+    let ask = |c: &'static str| cache.check(&env.store, c, "prod", "sam@example.com");
     assert!(ask(second).await.unwrap().allowed);
     let mut tx = env.store.begin_write().await.unwrap();
     soxctl_workflow::cancel(&mut tx, &actor(), None, &id, "release pulled")
@@ -1946,5 +1981,240 @@ async fn remembered_verdicts_follow_the_ledger_and_the_clock(env: Env) {
         .unwrap();
     tx.commit().await.unwrap();
     assert!(!ask(second).await.unwrap().allowed);
+    env.verify().await;
+}
+
+/// The change gate takes nobody at their word: who deploys is parsed into
+/// one identity, whoever approved a change does not deploy it, and a
+/// deployer nobody is known as does not pass by default.
+async fn deployers_are_identities_not_strings(env: Env) {
+    use soxctl_workflow::gate::{check, record_deployment};
+    let commit = "4f1c2d7e9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d";
+    let id = env
+        .ask(
+            "req",
+            deployment(
+                commit,
+                &["Olga Owner <olga@example.com>", "Vera <vera@example.com>"],
+            ),
+        )
+        .await
+        .unwrap();
+    env.decide("mgr", &id, Decision::Approve).await.unwrap();
+    let verdict = |deployer: &'static str| {
+        let store = env.store.clone();
+        async move { check(&store, commit, "prod", deployer).await }
+    };
+    assert!(verdict("sam@example.com").await.unwrap().allowed);
+    // Texts that name nobody, or several, are refused outright.
+    for bad in [
+        "Olga Owner",
+        "olga@example.com>",
+        "olga@example.com,ci@example.com",
+        "olga@example.com ci@example.com",
+        "olga\u{202e}@example.com",
+        "",
+    ] {
+        assert!(
+            matches!(verdict(bad).await, Err(WorkflowError::Invalid(_))),
+            "{bad:?}: {:?}",
+            verdict(bad).await
+        );
+    }
+    // The author, however written, may not deploy.
+    for author in [
+        "olga@example.com.",
+        "OLGA@Example.com",
+        "olga+ci@example.com",
+        "mailto:olga@example.com",
+        "<olga@example.com>",
+        "Someone Else <olga@example.com>",
+        "own",
+        "olga",
+        "vera+release@example.com",
+    ] {
+        let v = verdict(author).await.unwrap();
+        assert!(!v.allowed, "{author} deployed a change they wrote");
+        assert!(
+            v.reason.contains("wrote part of this change"),
+            "{author}: {}",
+            v.reason
+        );
+    }
+    // The approver may not deploy what they approved.
+    for approver in ["mgr", "max@example.com", "Max <MAX+deploy@example.com>"] {
+        let v = verdict(approver).await.unwrap();
+        assert!(!v.allowed, "{approver}");
+        assert!(
+            v.reason.contains("approved this change"),
+            "{approver}: {}",
+            v.reason
+        );
+    }
+    // A deployer nobody is known as is refused unless the environment
+    // opts out in the policies document.
+    let unknown = verdict("stranger@elsewhere.test").await.unwrap();
+    assert!(!unknown.allowed);
+    assert!(
+        unknown.reason.contains("no known person"),
+        "{}",
+        unknown.reason
+    );
+    env.gate_settings("allow_unattributed_authors = [\"prod\"]")
+        .await;
+    assert!(verdict("stranger@elsewhere.test").await.unwrap().allowed);
+    env.gate_settings("").await;
+    // Recording a deployment by the approver consumes nothing and opens a finding.
+    let mut tx = env.store.begin_write().await.unwrap();
+    let deployed = record_deployment(&mut tx, &actor(), commit, "prod", "MAX@example.com.", None)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert!(deployed.finding_id.is_some(), "{}", deployed.reason);
+    assert_eq!(deployed.deployment.deployer, "max@example.com");
+    assert_eq!(deployed.deployment.request_id, None);
+    assert_eq!(env.status(&id).await, RequestStatus::Approved);
+    env.verify().await;
+}
+
+/// Authors are named by folded identities: a sub-address, a platform
+/// identity as the author, an alias the inventory knows.
+async fn authors_are_folded_and_platform_authors_are_nobody(env: Env) {
+    let commit = "4f1c2d7e9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d";
+    // The manager commits from a sub-address: still the manager, so the
+    // default routing (the requester's manager) leaves nobody to approve.
+    refused(
+        env.ask("req", deployment(commit, &["Max <max+ci@example.com>"]))
+            .await,
+        "mgr: is an author",
+    );
+    // A commit GitHub's web interface authored as itself hides who wrote it.
+    let before = env.size().await;
+    refused(
+        env.ask("req", deployment(commit, &["GitHub <noreply@github.com>"]))
+            .await,
+        "a platform identity as the author",
+    );
+    refused(
+        env.ask(
+            "req",
+            deployment(
+                commit,
+                &["github-actions[bot] <41898282+github-actions[bot]@users.noreply.github.com>"],
+            ),
+        )
+        .await,
+        "a platform identity as the author",
+    );
+    assert_eq!(env.size().await, before);
+    // As committer a platform names nobody and is left out.
+    let mut ok = deployment(commit, &["Olga <olga@example.com>"]);
+    if let NewAsk::Action(a) = &mut ok.ask
+        && let Some(change) = &mut a.change
+    {
+        change.commits[0].committer = "GitHub <noreply@github.com>".into();
+    }
+    let id = env.ask("req", ok).await.unwrap();
+    let row = env.store.request(&id).await.unwrap().unwrap();
+    let soxctl_model::request::Ask::Action(action) = &row.ask else {
+        panic!("an action")
+    };
+    assert_eq!(action.author_people, [pid("own")]);
+    assert!(action.unattributed_authors.is_empty());
+    env.verify().await;
+}
+
+/// Only a pipeline registers a deployment: bound to its repository and
+/// environments, naming who triggered the run, who becomes the requester.
+async fn pipelines_register_deployments(env: Env) {
+    use soxctl_model::access::{Pipeline, TriggeredBy};
+    use soxctl_workflow::gate::{NewDeployment, register};
+    let commit = "4f1c2d7e9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d";
+    let pipeline = Pipeline {
+        repo: "github.com/acme/app".into(),
+        environments: vec!["prod".into(), "staging-*".into()],
+        triggered_by: None,
+    };
+    let input = |env: &str, triggered_by: Option<&str>| NewDeployment {
+        env: env.into(),
+        commit: commit.into(),
+        commits: vec![ChangeCommit {
+            sha: commit.to_uppercase(),
+            author: "Olga Owner <olga@example.com>".into(),
+            committer: "GitHub <noreply@github.com>".into(),
+            co_authors: vec!["Vera <vera@example.com>".into()],
+        }],
+        triggered_by: triggered_by.map(str::to_owned),
+        justification: None,
+        ticket: None,
+    };
+    let attempt = |pipeline: Option<Pipeline>, deployment: NewDeployment| {
+        let store = env.store.clone();
+        async move {
+            let mut tx = store.begin_write().await.unwrap();
+            let done = register(&mut tx, &actor(), pipeline.as_ref(), deployment).await;
+            if done.is_ok() {
+                tx.commit().await.unwrap();
+            }
+            done
+        }
+    };
+    let before = env.size().await;
+    refused(
+        attempt(None, input("prod", Some("req"))).await,
+        "only a pipeline registers",
+    );
+    refused(
+        attempt(Some(pipeline.clone()), input("dev", Some("req"))).await,
+        "acts in prod, staging-* only",
+    );
+    refused(
+        attempt(
+            Some(pipeline.clone()),
+            input("prod", Some("stranger@elsewhere.test")),
+        )
+        .await,
+        "no known person",
+    );
+    let missing = attempt(Some(pipeline.clone()), input("prod", None)).await;
+    assert!(
+        matches!(missing, Err(WorkflowError::Invalid(_))),
+        "{missing:?}"
+    );
+    let mut elsewhere = input("prod", Some("req"));
+    elsewhere.commits[0].sha = "0000000000000000000000000000000000000009".into();
+    let elsewhere = attempt(Some(pipeline.clone()), elsewhere).await;
+    assert!(
+        matches!(&elsewhere, Err(WorkflowError::Invalid(m)) if m.contains("do not include the deployed commit")),
+        "{elsewhere:?}"
+    );
+    // A signed CI identity names who triggered the run; the body may not.
+    let signed = Pipeline {
+        triggered_by: Some(TriggeredBy {
+            login: "rita".into(),
+            email: None,
+            system: Some(soxctl_model::ids::SystemId::parse("erp").unwrap()),
+        }),
+        ..pipeline.clone()
+    };
+    let both = attempt(Some(signed.clone()), input("prod", Some("req"))).await;
+    assert!(matches!(both, Err(WorkflowError::Invalid(_))), "{both:?}");
+    assert_eq!(env.size().await, before, "nothing recorded");
+
+    let created = attempt(Some(signed), input("staging-eu", None))
+        .await
+        .unwrap();
+    assert_eq!(created.request.requester_id, pid("req"));
+    let created = attempt(Some(pipeline), input("prod", Some("rita@example.com")))
+        .await
+        .unwrap();
+    assert_eq!(created.request.requester_id, pid("req"));
+    let soxctl_model::request::Ask::Action(action) = &created.request.ask else {
+        panic!("an action")
+    };
+    assert_eq!(action.repo.as_deref(), Some("github.com/acme/app"));
+    assert_eq!(action.commits, Some(1));
+    assert_eq!(action.author_people, [pid("own"), pid("vend")]);
+    assert_eq!(created.request.approvers, [pid("mgr")]);
     env.verify().await;
 }

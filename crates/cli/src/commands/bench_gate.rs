@@ -38,18 +38,26 @@ async fn seed(dir: &std::path::Path, store: &Store) -> anyhow::Result<String> {
     import(store, &snap, &ImportOptions::default()).await?;
     let actor = Principal::system("bench");
     let mut tx = store.begin_write().await?;
-    let created = soxctl_workflow::create(
+    let pipeline = soxctl_model::access::Pipeline {
+        repo: "bench/app".into(),
+        environments: vec!["prod".into()],
+        triggered_by: None,
+    };
+    let created = soxctl_workflow::gate::register(
         &mut tx,
         &actor,
-        &soxctl_model::ids::PersonId::parse("dev")?,
-        soxctl_workflow::NewRequest {
-            ask: soxctl_workflow::NewAsk::Action(soxctl_workflow::NewAction {
-                kind: "deploy".into(),
-                env: "prod".into(),
-                payload: soxctl_workflow::gate::deploy_payload(COMMIT),
-                authors: vec!["Dana Dev <dana@example.com>".into()],
-            }),
-            justification: "release".into(),
+        Some(&pipeline),
+        soxctl_workflow::gate::NewDeployment {
+            env: "prod".into(),
+            commit: COMMIT.into(),
+            commits: vec![soxctl_workflow::ChangeCommit {
+                sha: COMMIT.into(),
+                author: "Dana Dev <dana@example.com>".into(),
+                committer: "Dana Dev <dana@example.com>".into(),
+                co_authors: Vec::new(),
+            }],
+            triggered_by: Some("dev".into()),
+            justification: Some("release".into()),
             ticket: None,
         },
     )
@@ -75,6 +83,10 @@ async fn seed(dir: &std::path::Path, store: &Store) -> anyhow::Result<String> {
             person_id: None,
             expires_at: None,
             description: Some("bench gate".into()),
+            gate: Some(soxctl_store::tokens::GateBinding {
+                repo: pipeline.repo.clone(),
+                environments: pipeline.environments.clone(),
+            }),
         },
     )
     .await

@@ -169,7 +169,6 @@ pub async fn run(config: &Config, args: DemoArgs) -> CmdResult {
     let options = soxctl_server::ServerOptions {
         metrics_public: false,
         hygiene: config.hygiene.policy(),
-        gate: config.gate.policy(),
     };
     serve::serve(
         store,
@@ -219,6 +218,7 @@ async fn reissue_admin_token(
             person_id: person,
             expires_at: None,
             description: Some(DEMO_TOKEN.to_owned()),
+            gate: None,
         },
     )
     .await?;

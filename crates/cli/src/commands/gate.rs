@@ -46,25 +46,46 @@ fn resolve(repo: &Path, rev: &str) -> Result<String, crate::exit::Failure> {
         .to_owned())
 }
 
-/// Authors, committers and `Co-authored-by` of the non-merge commits in `range`.
-fn authors(repo: &Path, range: &[&str]) -> Result<Vec<String>, crate::exit::Failure> {
-    // %aN/%aE and %cN/%cE follow the repository's .mailmap, so an alias it
-    // maps is seen under the person's canonical identity as well.
-    let mut args = vec![
-        "log",
-        "--no-merges",
-        "--format=%an <%ae>%x00%aN <%aE>%x00%cn <%ce>%x00%cN <%cE>%x00%(trailers:key=Co-authored-by,valueonly,separator=%x00)%x1e",
-    ];
-    args.extend_from_slice(range);
-    let out = git(repo, &args)?;
-    let mut found: Vec<String> = out
-        .split(['\u{0}', '\u{1e}', '\n'])
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .collect();
-    found.sort();
-    found.dedup();
+/// Every commit in `range`, merges included (code can be added inside a
+/// merge): its author and committer after `.mailmap`, and as co-authors its
+/// `Co-authored-by` trailers and the identities `.mailmap` rewrote, so
+/// that an alias keeps its owner from approving too.
+fn commits(repo: &Path, range: &str) -> Result<Vec<Value>, crate::exit::Failure> {
+    let out = git(
+        repo,
+        &[
+            "log",
+            "--format=%H%x00%aN <%aE>%x00%cN <%cE>%x00%an <%ae>%x00%cn <%ce>%x00%(trailers:key=Co-authored-by,valueonly,separator=%x1f)%x1e",
+            range,
+        ],
+    )?;
+    let mut found = Vec::new();
+    for record in out.split('\u{1e}') {
+        let fields: Vec<&str> = record.trim_matches('\n').split('\u{0}').collect();
+        let [sha, author, committer, raw_author, raw_committer, trailers] = fields.as_slice()
+        else {
+            continue;
+        };
+        let mut co_authors: Vec<String> = trailers
+            .split(['\u{1f}', '\n'])
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect();
+        for (raw, mapped) in [(raw_author, author), (raw_committer, committer)] {
+            if raw != mapped {
+                co_authors.push((*raw).to_owned());
+            }
+        }
+        co_authors.sort();
+        co_authors.dedup();
+        found.push(json!({
+            "sha": sha.trim(),
+            "author": author,
+            "committer": committer,
+            "co_authors": co_authors,
+        }));
+    }
     Ok(found)
 }
 
@@ -187,6 +208,7 @@ pub async fn run(command: GateCommand) -> CmdResult {
             env,
             repo_name: name,
             since,
+            triggered_by,
             justification,
             ticket,
             server,
@@ -245,40 +267,28 @@ pub async fn run(command: GateCommand) -> CmdResult {
                     own.clone()
                 }
             };
-            let mut found = authors(&repo, &[&range])?;
+            let mut found = commits(&repo, &range)?;
             // A redeployment or a rollback (the commit is already behind the
             // last deployment) brings no new commits: it is the commit's own.
-            if found.is_empty() && range != own {
+            if !found.iter().any(|c| c["sha"] == sha.as_str()) {
                 eprintln!(
-                    "{range} holds no new commits (a redeployment or a rollback): the authors of {own}"
+                    "{range} does not reach {sha} (a redeployment or a rollback): the commits of {own}"
                 );
-                found = authors(&repo, &[&own])?;
-            }
-            if found.is_empty() {
-                return Err(failed(
-                    Exit::Usage,
-                    anyhow::anyhow!(
-                        "no non-merge commit in {range} names an author: nothing to keep from approving it; \
-                         give --since REV to name where the change starts"
-                    ),
-                ));
+                found = commits(&repo, &own)?;
             }
             eprintln!(
-                "change {range}: {} author(s), who may not approve it: {}",
-                found.len(),
-                found.join(", ")
+                "change {range}: {} commit(s); the server names their authors, who may not approve it",
+                found.len()
             );
             let body = json!({
-                "action": {
-                    "kind": kind,
-                    "env": env,
-                    "payload": soxctl_workflow::gate::deploy_payload(&sha),
-                    "authors": found,
-                },
+                "env": env,
+                "commit": sha,
+                "commits": found,
+                "triggered_by": triggered_by,
                 "justification": justification.unwrap_or_else(|| format!("deploy {name} {sha} to {env}")),
                 "ticket": ticket,
             });
-            let created = client.post("/api/v1/requests", &body).await?;
+            let created = client.post("/api/v1/gate/requests", &body).await?;
             eprintln!(
                 "request {} awaits approval by {}",
                 created
@@ -303,7 +313,7 @@ pub async fn run(command: GateCommand) -> CmdResult {
             if !unattributed.is_empty() {
                 eprintln!(
                     "warning: {} matched no person's email, id or account, so nobody is kept from approving \
-                     as them; environments in `[gate] require_attributed_authors` refuse this change",
+                     as them (this environment allows it: the policies' [gate] allow_unattributed_authors)",
                     unattributed.join(", ")
                 );
             }

@@ -26,7 +26,6 @@ pub async fn run(config: &Config, args: ServeArgs) -> CmdResult {
         ServerOptions {
             metrics_public: args.metrics_public || config.server.metrics_public,
             hygiene: config.hygiene.policy(),
-            gate: config.gate.policy(),
         },
         None,
         config.scim_correlation(),

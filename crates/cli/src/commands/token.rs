@@ -106,12 +106,26 @@ fn request(args: &TokenCreateArgs, now: Timestamp) -> anyhow::Result<TokenReques
     {
         bail!(TokenError::ExpiryInPast { expires_at, now });
     }
+    let gate = args
+        .repo
+        .clone()
+        .map(|repo| soxctl_store::tokens::GateBinding {
+            repo,
+            environments: args.environments.clone(),
+        });
+    if let Some(binding) = &gate {
+        if !scopes.contains(&Scope::Gate) {
+            bail!(TokenError::BindingWithoutGate);
+        }
+        binding.validate()?;
+    }
     Ok(TokenRequest {
         scopes,
         system_id,
         person_id,
         expires_at,
         description: args.description.clone(),
+        gate,
     })
 }
 

@@ -118,12 +118,12 @@ async fn create(args: RequestCreateArgs) -> CmdResult {
             };
             obj.insert(
                 "action".into(),
-                json!({ "kind": kind, "env": env, "payload": payload(text)?, "authors": args.authors }),
+                json!({ "kind": kind, "env": env, "payload": payload(text)? }),
             );
         }
         (None, entitlement, role) if entitlement.is_some() != role.is_some() => {
-            if args.env.is_some() || args.payload.is_some() || !args.authors.is_empty() {
-                usage!("--env, --payload and --author are for actions (--action)");
+            if args.env.is_some() || args.payload.is_some() {
+                usage!("--env and --payload are for actions (--action)");
             }
             obj.insert("entitlement".into(), json!(entitlement));
             obj.insert("role".into(), json!(role));

@@ -17,6 +17,9 @@ fn write_snapshot(dir: &Path) {
             "person_id,name,email,manager_id,department,title,status,hire_date,termination_date
 rita,Rita Requester,rita@example.com,olga,Finance,Analyst,active,,
 olga,Olga Owner,olga@example.com,,Finance,Controller,active,,
+max,Max Manager,max@example.com,olga,Engineering,Engineer,active,,
+vera,Vera Vendor,vera@example.com,olga,Engineering,Engineer,active,,
+dave,Dave Deployer,dave@example.com,olga,IT,Release engineer,active,,
 ",
         ),
         (
@@ -104,6 +107,13 @@ fn people_ask_approve_and_pipelines_pass_the_gate_through_the_command_line() {
     let rita = sb.create_token(&data, &["--scope", "request", "--person", "rita"]);
     let olga = sb.create_token(&data, &["--scope", "request", "--person", "olga"]);
     let ci = sb.create_token(&data, &["--scope", "gate"]);
+    // The pipeline of the repository `app`, for these environments only.
+    let pipeline = sb.create_token(
+        &data,
+        &[
+            "--scope", "gate", "--repo", "app", "--env", "prod", "--env", "staging",
+        ],
+    );
     let (server, url) = serve(&sb, &data);
     let as_ = |token: &str, a: Vec<std::ffi::OsString>| client(&sb, &url, token, a);
 
@@ -161,25 +171,52 @@ fn people_ask_approve_and_pipelines_pass_the_gate_through_the_command_line() {
         ],
     );
     let head = git(&repo, &["rev-parse", "HEAD"]);
-    // Registers the repository's HEAD for deployment to `env`, as rita.
-    let gate_request = |env: &str| {
+    // The pipeline registers the repository's HEAD for deployment to `env`,
+    // run by rita.
+    let gate_request_with = |token: &str, env: &str| {
         as_(
-            &rita,
+            token,
             args![
-                "gate", "request", "--repo", &repo, "--commit", "HEAD", "--env", env, "--format",
+                "gate",
+                "request",
+                "--repo",
+                &repo,
+                "--commit",
+                "HEAD",
+                "--env",
+                env,
+                "--triggered-by",
+                "rita",
+                "--format",
                 "json"
             ],
         )
     };
+    let gate_request = |env: &str| gate_request_with(&pipeline, env);
+    // Neither a person nor an unbound gate token registers a change.
+    gate_request_with(&rita, "prod")
+        .code(1)
+        .stderr_has(&["lacks the 'gate' scope"]);
+    gate_request_with(&ci, "prod")
+        .code(1)
+        .stderr_has(&["only a pipeline registers a deployment"]);
+    gate_request("uat")
+        .code(1)
+        .stderr_has(&["acts in prod, staging only"]);
     let registered = gate_request("prod");
-    registered
-        .ok()
-        .stderr_has(&["rita@example.com", "max@example.com"]);
+    registered.ok();
     let change = registered.json();
+    assert_eq!(change["requester_id"], "rita");
+    assert_eq!(
+        change["ask"]["action"]["author_people"],
+        serde_json::json!(["max", "rita"]),
+        "{}",
+        registered.stderr
+    );
     let change_id = change["request_id"].as_str().unwrap().to_owned();
     let check = |deployer: &str| {
         as_(
-            &ci,
+            &pipeline,
             args![
                 "gate",
                 "check",
@@ -196,16 +233,26 @@ fn people_ask_approve_and_pipelines_pass_the_gate_through_the_command_line() {
             ],
         )
     };
-    check("ci@example.com").code(1).stderr_has(&["pending"]);
+    check("dave@example.com").code(1).stderr_has(&["pending"]);
     as_(&olga, args!["request", "approve", &change_id]).ok();
-    check("ci@example.com")
+    check("dave@example.com")
         .ok()
         .stderr_has(&["allowed", "evidence"]);
     check("Max <max@example.com>")
         .code(1)
         .stderr_has(&["may not deploy"]);
+    check("olga@example.com")
+        .code(1)
+        .stderr_has(&["approved this change"]);
+    check("max+ci@example.com.").code(1);
+    check("Michelle Wang")
+        .code(2)
+        .stderr_has(&["a display name alone names nobody"]);
+    check("ci@example.com")
+        .code(1)
+        .stderr_has(&["no known person"]);
     as_(
-        &ci,
+        &pipeline,
         args![
             "gate",
             "deployed",
@@ -214,18 +261,18 @@ fn people_ask_approve_and_pipelines_pass_the_gate_through_the_command_line() {
             "--env",
             "prod",
             "--deployer",
-            "ci@example.com",
+            "dave@example.com",
             "--repo",
             &repo
         ],
     )
     .ok();
-    check("ci@example.com").code(1);
+    check("dave@example.com").code(1);
     // A deployment nobody approved: recorded, finding, exit 1.
     std::fs::write(repo.join("a.txt"), "two").unwrap();
     git(&repo, &["commit", "-q", "-am", "second"]);
     as_(
-        &ci,
+        &pipeline,
         args![
             "gate",
             "deployed",
@@ -236,15 +283,15 @@ fn people_ask_approve_and_pipelines_pass_the_gate_through_the_command_line() {
             "--env",
             "prod",
             "--deployer",
-            "ci@example.com"
+            "dave@example.com"
         ],
     )
     .code(1)
     .stderr_has(&["UNAPPROVED"]);
 
     // A merged branch: the range since the last deployment holds the
-    // branch's commits, whose author may not approve; the merge itself
-    // (and what was deployed before) adds nobody.
+    // branch's commits and the merge itself, whose author could have
+    // added code inside it (an evil merge): both are authors.
     git(&repo, &["checkout", "-q", "-b", "feature"]);
     std::fs::write(repo.join("b.txt"), "vendor fix").unwrap();
     git_as(&repo, ("Vera Vendor", "vera@example.com"), &["add", "."]);
@@ -256,63 +303,34 @@ fn people_ask_approve_and_pipelines_pass_the_gate_through_the_command_line() {
     git(&repo, &["checkout", "-q", "main"]);
     git_as(
         &repo,
-        ("Olga Owner", "olga@example.com"),
-        &["merge", "-q", "--no-ff", "-m", "merge feature", "feature"],
+        ("Dave Deployer", "dave@example.com"),
+        &["merge", "-q", "--no-ff", "--no-commit", "feature"],
+    );
+    std::fs::write(repo.join("evil.txt"), "added inside the merge").unwrap();
+    git_as(&repo, ("Dave Deployer", "dave@example.com"), &["add", "."]);
+    git_as(
+        &repo,
+        ("Dave Deployer", "dave@example.com"),
+        &["commit", "-q", "-m", "merge feature"],
     );
     let merged = gate_request("prod");
     merged.ok();
-    let authors = merged.json()["ask"]["action"]["authors"].clone();
+    let authors = merged.json()["ask"]["action"]["author_people"].clone();
     assert_eq!(
         authors,
-        serde_json::json!(["Vera Vendor <vera@example.com>"]),
+        serde_json::json!(["dave", "vera"]),
         "{}",
         merged.stderr
     );
+    let merge_id = merged.json()["request_id"].as_str().unwrap().to_owned();
+    as_(&olga, args!["request", "approve", &merge_id]).ok();
+    check("dave@example.com")
+        .code(1)
+        .stderr_has(&["wrote part of this change"]);
     // With no deployment to start from, a merge brings its branch.
     let staging = gate_request("staging");
     staging.ok().stderr_has(&["no earlier deployment"]);
-    assert_eq!(staging.json()["ask"]["action"]["authors"], authors);
-
-    // Deployments recorded under an Azure DevOps repository's earlier name
-    // (before HTTPS and SSH remotes were given one) still start the range.
-    git(
-        &repo,
-        &[
-            "remote",
-            "add",
-            "origin",
-            "https://acme@dev.azure.com/acme/Payments/_git/app",
-        ],
-    );
-    let deployed = git(&repo, &["rev-parse", "HEAD"]);
-    as_(
-        &ci,
-        args![
-            "gate",
-            "deployed",
-            "--commit",
-            &deployed,
-            "--env",
-            "uat",
-            "--deployer",
-            "ci@example.com",
-            "--repo-name",
-            "dev.azure.com/acme/payments/_git/app"
-        ],
-    )
-    .code(1)
-    .stderr_has(&["UNAPPROVED"]);
-    std::fs::write(repo.join("c.txt"), "three").unwrap();
-    git(&repo, &["add", "."]);
-    git(&repo, &["commit", "-q", "-m", "third"]);
-    let uat = gate_request("uat");
-    uat.ok().stderr_has(&[&format!("change {deployed}..")]);
-    assert!(
-        uat.stdout
-            .contains("deploy dev.azure.com/acme/payments/app "),
-        "the request names the repository by its new name: {}",
-        uat.stdout
-    );
+    assert_eq!(staging.json()["ask"]["action"]["author_people"], authors);
 
     // An action: the execution token is bound, verified offline, used once.
     let payment = as_(

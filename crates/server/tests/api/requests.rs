@@ -8,6 +8,7 @@ use soxctl_model::inventory::{Account, AccountKind, AccountStatus, Entitlement, 
 
 const RITA: &str = "rita-secret";
 const OLGA: &str = "olga-secret";
+const PIPELINE: &str = "pipeline-secret";
 
 fn person_token(id: &str, secret: &str, person: &str) -> Event {
     let Event::TokenCreated(mut t) = token_event(id, secret, &[Scope::Request], None) else {
@@ -154,36 +155,95 @@ async fn pipelines_ask_the_gate_and_executors_use_approvals_once() {
     on_both_backends(async |fx| {
         seed(&fx.store).await;
         let app = fx.app();
+        put_person(&fx.store, &test_person("dave", PersonStatus::Active), true).await;
+        let pipeline = {
+            let Event::TokenCreated(mut t) = token_event("pipeline-t", PIPELINE, &[Scope::Gate], None) else {
+                unreachable!()
+            };
+            t.repo = Some("github.com/acme/ledger-app".into());
+            t.environments = vec!["prod".into()];
+            Event::TokenCreated(t)
+        };
+        fx.store.append_one(&Principal::system("test"), &pipeline).await.unwrap();
         let commit = "4f1c2d7e9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d";
-        let check = format!("/api/v1/gate/check?commit={commit}&env=prod&deployer=ci%40example.com");
+        let check = format!("/api/v1/gate/check?commit={commit}&env=prod&deployer=dave%40example.com");
         let verdict = get(&app, &check, Some(GATE)).await.json();
         assert_eq!(verdict["allowed"], false);
-        assert_eq!(get(&app, &check, Some(READ)).await.json()["allowed"], false, "readers may ask");
+        // The gate is the pipelines': readers and people do not ask it.
+        get(&app, &check, Some(READ)).await.problem(StatusCode::FORBIDDEN, "forbidden");
+        get(&app, &check, Some(RITA)).await.problem(StatusCode::FORBIDDEN, "forbidden");
+        get(&app, "/api/v1/changes/last-deployed?env=prod", Some(READ))
+            .await
+            .problem(StatusCode::FORBIDDEN, "forbidden");
         get(&app, "/api/v1/gate/check?commit=abc&env=prod&deployer=x", Some(GATE))
             .await
             .problem(StatusCode::BAD_REQUEST, "bad_request");
+        // A deployer that names nobody, or several, is refused as input.
+        for bad in ["Olga%20Person", "olga%40example.com%3E", "olga%40example.com%2Cci%40example.com"] {
+            get(&app, &format!("/api/v1/gate/check?commit={commit}&env=prod&deployer={bad}"), Some(GATE))
+                .await
+                .problem(StatusCode::BAD_REQUEST, "bad_request");
+        }
 
+        // A person never names a change's authors, nor registers a deployment.
+        let before = fx.store.head().await.unwrap().size;
         let ask = serde_json::json!({
-            "action": {"kind": "deploy", "env": "prod", "payload": {"commit": commit}, "authors": ["Rita <rita@example.com>"]},
+            "action": {"kind": "deploy", "env": "prod", "payload": {"commit": commit}, "authors": ["Someone Else <someone@elsewhere.test>"]},
             "justification": "release 4.2"
         });
-        let created = post(&app, "/api/v1/requests", Some(RITA), None, &ask.to_string()).await;
+        post(&app, "/api/v1/requests", Some(RITA), None, &ask.to_string())
+            .await
+            .problem(StatusCode::FORBIDDEN, "refused");
+        let ask = serde_json::json!({
+            "action": {"kind": "deploy", "env": "prod", "payload": {"commit": commit}},
+            "justification": "release 4.2"
+        });
+        post(&app, "/api/v1/requests", Some(RITA), None, &ask.to_string())
+            .await
+            .problem(StatusCode::BAD_REQUEST, "bad_request");
+        // The pipeline registers it: an unbound gate token may not.
+        let register = serde_json::json!({
+            "env": "prod",
+            "commit": commit,
+            "commits": [{"sha": commit, "author": "Rita <rita@example.com>", "committer": "GitHub <noreply@github.com>"}],
+            "triggered_by": "rita@example.com",
+        });
+        post(&app, "/api/v1/gate/requests", Some(GATE), None, &register.to_string())
+            .await
+            .problem(StatusCode::FORBIDDEN, "refused");
+        post(&app, "/api/v1/gate/requests", Some(RITA), None, &register.to_string())
+            .await
+            .problem(StatusCode::FORBIDDEN, "forbidden");
+        let staging = serde_json::json!({"env": "staging", "commit": commit, "commits": register["commits"], "triggered_by": "rita"});
+        post(&app, "/api/v1/gate/requests", Some(PIPELINE), None, &staging.to_string())
+            .await
+            .problem(StatusCode::FORBIDDEN, "refused");
+        assert_eq!(fx.store.head().await.unwrap().size, before, "nothing recorded");
+        let created = post(&app, "/api/v1/gate/requests", Some(PIPELINE), None, &register.to_string()).await;
         assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
+        assert_eq!(created.json()["requester_id"], "rita", "{}", created.text());
+        assert_eq!(created.json()["ask"]["action"]["author_people"], serde_json::json!(["rita"]));
         let id = created.json()["request_id"].as_str().unwrap().to_owned();
         let approved = post(&app, &format!("/api/v1/requests/{id}/approve"), Some(OLGA), None, "{}").await;
         assert_eq!(approved.json()["status"], "approved", "{}", approved.text());
         let verdict = get(&app, &check, Some(GATE)).await.json();
         assert_eq!(verdict["allowed"], true, "{verdict}");
         assert_eq!(verdict["request_id"], id.as_str());
-        let by_author = get(&app, &format!("/api/v1/gate/check?commit={commit}&env=prod&deployer=rita%40example.com"), Some(GATE)).await.json();
-        assert_eq!(by_author["allowed"], false);
+        for who in ["rita%40example.com", "rita%2Bci%40example.com", "mailto%3Arita%40example.com", "olga", "OLGA%40example.com."] {
+            let v = get(&app, &format!("/api/v1/gate/check?commit={commit}&env=prod&deployer={who}"), Some(PIPELINE)).await.json();
+            assert_eq!(v["allowed"], false, "{who}: {v}");
+        }
 
-        let body = serde_json::json!({"commit": commit, "env": "prod", "deployer": "ci@example.com", "repo": "ledger-app"});
-        let deployed = post(&app, "/api/v1/changes/deployed", Some(GATE), None, &body.to_string()).await;
+        let body = serde_json::json!({"commit": commit, "env": "prod", "deployer": "dave@example.com", "repo": "elsewhere/app"});
+        post(&app, "/api/v1/changes/deployed", Some(PIPELINE), None, &body.to_string())
+            .await
+            .problem(StatusCode::FORBIDDEN, "refused");
+        let body = serde_json::json!({"commit": commit, "env": "prod", "deployer": "dave@example.com"});
+        let deployed = post(&app, "/api/v1/changes/deployed", Some(PIPELINE), None, &body.to_string()).await;
         assert_eq!(deployed.status, StatusCode::CREATED, "{}", deployed.text());
         assert_eq!(deployed.json()["request_id"], id.as_str());
         assert_eq!(get(&app, &check, Some(GATE)).await.json()["allowed"], false, "consumed");
-        let last = get(&app, "/api/v1/changes/last-deployed?env=prod", Some(GATE)).await.json();
+        let last = get(&app, "/api/v1/changes/last-deployed?env=prod", Some(PIPELINE)).await.json();
         assert_eq!(last["commit"], commit);
 
         // A payment: token bound to digest, environment and executor, used once.

@@ -31,6 +31,8 @@ async fn seed(store: &Store) {
             person_id: None,
             expires_at: None,
             description: None,
+            repo: None,
+            environments: Vec::new(),
         });
         store.append_one(&actor, &event).await.unwrap();
     }

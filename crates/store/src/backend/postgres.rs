@@ -36,6 +36,10 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
         9,
         include_str!("../../migrations/postgres/0009_tokens_by_request.sql"),
     ),
+    (
+        10,
+        include_str!("../../migrations/postgres/0010_gate_token_binding.sql"),
+    ),
 ];
 pub const BACKEND: &str = "postgres";
 

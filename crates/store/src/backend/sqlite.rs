@@ -31,6 +31,10 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
         9,
         include_str!("../../migrations/sqlite/0009_tokens_by_request.sql"),
     ),
+    (
+        10,
+        include_str!("../../migrations/sqlite/0010_gate_token_binding.sql"),
+    ),
 ];
 pub const BACKEND: &str = "sqlite";
 

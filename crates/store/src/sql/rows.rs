@@ -3,6 +3,7 @@
 
 use super::{BACKEND, Conn, Db};
 use crate::error::{Result, StoreError, row_error};
+use crate::requests::{IdentityCandidate, IdentityKeyKind};
 use soxctl_model::ids::{AccountId, EntitlementId, PersonId, RoleId, SystemId, TokenId};
 use soxctl_model::inventory::{
     Account, Entitlement, Grant, Inventory, Person, Role, RoleEntitlement, System,
@@ -226,6 +227,8 @@ impl Table {
                 "created_at",
                 "created_by",
                 "revoked_at",
+                "repo",
+                "environments",
             ],
             Self::GrantHistory => &GRANT_HISTORY_COLUMNS,
             Self::AccountHistory => &ACCOUNT_HISTORY_COLUMNS,
@@ -457,7 +460,9 @@ fn bind_row<'q>(q: Query<'q>, row: &'q Row) -> Query<'q> {
             .bind(&t.description)
             .bind(t.created_at.to_canonical())
             .bind(&t.created_by)
-            .bind(ts(&t.revoked_at)),
+            .bind(ts(&t.revoked_at))
+            .bind(&t.repo)
+            .bind(environments_text(&t.environments)),
         Row::GrantInterval(g) => q
             .bind(g.system_id.as_str())
             .bind(g.account_id.as_str())
@@ -886,23 +891,61 @@ pub async fn person(conn: &mut Conn, id: &PersonId) -> Result<Option<PersonRow>>
     row.map(person_row).transpose()
 }
 
-/// The names a person may sign commits with: their id, their email and
-/// the ids of their accounts in every system, lowercased; empty when the
-/// person is unknown. One query: the change gate asks it per approval.
-pub async fn identity_keys_of_person(conn: &mut Conn, id: &PersonId) -> Result<Vec<String>> {
-    let keys: Vec<Option<String>> = sqlx::query_scalar(
-        "SELECT person_id FROM people WHERE person_id = $1 \
-         UNION ALL SELECT email FROM people WHERE person_id = $1 \
-         UNION ALL SELECT account_id FROM accounts WHERE person_id = $1",
+/// Where someone named by an email or an id may be found: the people and
+/// their accounts whose email, person id or account id could be `key` once
+/// folded. `pattern` is a lowercase SQL LIKE pattern (escape character
+/// `\`) for emails and account ids; `exact` an id compared exactly (person
+/// ids) and without case (account ids). The caller folds every candidate
+/// and keeps the exact matches: the query only narrows the rows.
+pub async fn identity_candidates(
+    conn: &mut Conn,
+    pattern: Option<&str>,
+    exact: Option<&str>,
+) -> Result<Vec<IdentityCandidate>> {
+    let rows: Vec<(String, Option<String>, String)> = sqlx::query_as(
+        "SELECT person_id, email, 'email' FROM people WHERE $1 IS NOT NULL AND lower(email) LIKE $1 ESCAPE '\\' \
+         UNION ALL SELECT person_id, person_id, 'person' FROM people WHERE person_id = $2 \
+         UNION ALL SELECT person_id, account_id, 'account' FROM accounts \
+           WHERE person_id IS NOT NULL AND ((lower(account_id) LIKE $1 ESCAPE '\\') OR lower(account_id) = lower($2))",
     )
-    .bind(id.as_str())
+    .bind(pattern)
+    .bind(exact)
     .fetch_all(conn)
     .await?;
-    Ok(keys
-        .into_iter()
-        .flatten()
-        .map(|k| k.to_ascii_lowercase())
-        .collect())
+    let mut out = Vec::with_capacity(rows.len());
+    for (person, key, kind) in rows {
+        let Some(key) = key else { continue };
+        out.push(IdentityCandidate {
+            person_id: parse("identity", &person, PersonId::parse(person.as_str()))?,
+            key,
+            kind: match kind.as_str() {
+                "email" => IdentityKeyKind::Email,
+                "person" => IdentityKeyKind::PersonId,
+                _ => IdentityKeyKind::AccountId,
+            },
+        });
+    }
+    Ok(out)
+}
+
+/// The people whose accounts in `system` have the id `account_id`, compared
+/// without case (a CI platform's login).
+pub async fn account_owners(
+    conn: &mut Conn,
+    system: &SystemId,
+    account_id: &str,
+) -> Result<Vec<PersonId>> {
+    let rows: Vec<String> = sqlx::query_scalar(
+        "SELECT DISTINCT person_id FROM accounts \
+         WHERE system_id = $1 AND lower(account_id) = lower($2) AND person_id IS NOT NULL",
+    )
+    .bind(system.as_str())
+    .bind(account_id)
+    .fetch_all(conn)
+    .await?;
+    rows.into_iter()
+        .map(|p| parse("accounts", &p, PersonId::parse(p.as_str())))
+        .collect()
 }
 
 fn person_row(row: PersonTuple) -> Result<PersonRow> {
@@ -1130,13 +1173,32 @@ type TokenTuple = (
     String,
     String,
     Option<String>,
+    Option<String>,
+    Option<String>,
 );
 
-const TOKEN_COLUMNS: &str = "token_id, secret_sha256, scopes, system_id, person_id, expires_at, description, created_at, created_by, revoked_at";
+const TOKEN_COLUMNS: &str = "token_id, secret_sha256, scopes, system_id, person_id, expires_at, description, created_at, created_by, revoked_at, repo, environments";
+
+/// A gate token's environments, comma-separated (none: NULL).
+fn environments_text(envs: &[String]) -> Option<String> {
+    (!envs.is_empty()).then(|| envs.join(","))
+}
 
 fn token_row(t: TokenTuple) -> Result<TokenRow> {
-    let (id, secret, scopes, system, person, expires, description, created_at, created_by, revoked) =
-        t;
+    let (
+        id,
+        secret,
+        scopes,
+        system,
+        person,
+        expires,
+        description,
+        created_at,
+        created_by,
+        revoked,
+        repo,
+        environments,
+    ) = t;
     const T: &str = "tokens";
     Ok(TokenRow {
         token_id: parse(T, &id, TokenId::parse(id.as_str()))?,
@@ -1149,6 +1211,10 @@ fn token_row(t: TokenTuple) -> Result<TokenRow> {
         created_at: parse(T, &id, Timestamp::parse(&created_at))?,
         created_by,
         revoked_at: opt(T, &id, revoked, Timestamp::parse)?,
+        repo,
+        environments: environments
+            .map(|e| e.split(',').map(str::to_owned).collect())
+            .unwrap_or_default(),
     })
 }
 

@@ -147,6 +147,8 @@ pub fn token(i: u64) -> Event {
         person_id: None,
         expires_at: None,
         description: Some(format!("token {i:05}")),
+        repo: None,
+        environments: Vec::new(),
     })
 }
 

@@ -168,6 +168,8 @@ fn token(i: u64) -> Event {
         person_id: None,
         expires_at: None,
         description: None,
+        repo: None,
+        environments: Vec::new(),
     })
 }
 

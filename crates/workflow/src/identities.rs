@@ -1,0 +1,192 @@
+//! From an identity (parsed, folded) to the person it names: by person id,
+//! by the person's email, or by the id of one of their accounts (a
+//! source-control system's accounts are its commit emails or logins). The
+//! same rule in memory (a request's authors, against the inventory) and
+//! against the store (a deployer at the gate).
+
+use crate::error::{Result, invalid};
+use soxctl_model::identity::{CanonicalEmail, EmailFolding, Identity};
+use soxctl_model::ids::PersonId;
+use soxctl_model::inventory::Inventory;
+use soxctl_store::requests::{IdentityCandidate, IdentityKeyKind};
+use soxctl_store::{Store, WriteTx};
+use std::collections::BTreeSet;
+
+/// Whom an identity names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Named {
+    Person(PersonId),
+    Nobody,
+    /// Several people answer to it (two people's accounts share an id):
+    /// it names nobody for sure.
+    Several(Vec<PersonId>),
+}
+
+impl Named {
+    pub fn person(&self) -> Option<&PersonId> {
+        match self {
+            Self::Person(p) => Some(p),
+            _ => None,
+        }
+    }
+}
+
+/// Committers that are a platform, not a person: GitHub's web interface
+/// signs squash and rebase merges as itself, GitLab likewise, and GitHub
+/// Apps commit as `name[bot]`. They name nobody; as a commit's author they
+/// hide who wrote it.
+pub fn is_platform_identity(text: &str) -> bool {
+    let lower = text.to_ascii_lowercase();
+    let email = match (lower.rfind('<'), lower.rfind('>')) {
+        (Some(l), Some(r)) if l < r => &lower[l + 1..r],
+        _ => lower.trim(),
+    };
+    const PLATFORM_EMAILS: &[&str] = &["noreply@github.com", "noreply@gitlab.com"];
+    PLATFORM_EMAILS.contains(&email.trim()) || lower.contains("[bot]")
+}
+
+/// Parses `text` under `folding`; refused with the parser's reason.
+pub fn parse(what: &str, text: &str, folding: EmailFolding) -> Result<Identity> {
+    Identity::parse(text, folding).map_err(|e| invalid(format!("the {what}: {e}")))
+}
+
+/// Which candidates `identity` names, folding each candidate's key.
+fn pick(identity: &Identity, folding: EmailFolding, candidates: &[IdentityCandidate]) -> Named {
+    let mut people = BTreeSet::new();
+    for c in candidates {
+        let hit = match (identity, c.kind) {
+            (Identity::Person(id), IdentityKeyKind::PersonId) => c.key == id.as_str(),
+            (Identity::Person(id), IdentityKeyKind::AccountId) => {
+                c.key.eq_ignore_ascii_case(id.as_str())
+            }
+            (Identity::Email(e), IdentityKeyKind::Email | IdentityKeyKind::AccountId) => {
+                CanonicalEmail::parse(&c.key, folding).is_ok_and(|k| &k == e)
+            }
+            _ => false,
+        };
+        if hit {
+            people.insert(c.person_id.clone());
+        }
+    }
+    // A person id names that person, whatever accounts elsewhere are called.
+    if let Identity::Person(id) = identity
+        && candidates
+            .iter()
+            .any(|c| c.kind == IdentityKeyKind::PersonId && &c.person_id == id)
+    {
+        return Named::Person(id.clone());
+    }
+    let mut people: Vec<PersonId> = people.into_iter().collect();
+    match people.len() {
+        0 => Named::Nobody,
+        1 => Named::Person(people.remove(0)),
+        _ => Named::Several(people),
+    }
+}
+
+/// A LIKE pattern that finds every stored key that may fold to `email`:
+/// the local part, anything (a sub-address), `@`, the domain, anything (a
+/// trailing dot).
+fn like_pattern(email: &CanonicalEmail) -> String {
+    let escape = |s: &str| {
+        s.chars()
+            .flat_map(|c| match c {
+                '%' | '_' | '\\' => vec!['\\', c],
+                c => vec![c],
+            })
+            .collect::<String>()
+    };
+    format!("{}%@{}%", escape(email.local()), escape(email.domain()))
+}
+
+fn query(identity: &Identity) -> (Option<String>, Option<String>) {
+    match identity {
+        Identity::Person(id) => (None, Some(id.as_str().to_owned())),
+        Identity::Email(e) => (Some(like_pattern(e)), None),
+    }
+}
+
+/// Whom `identity` names in the store.
+pub async fn resolve_in_store(
+    store: &Store,
+    identity: &Identity,
+    folding: EmailFolding,
+) -> Result<Named> {
+    let (pattern, exact) = query(identity);
+    let candidates = store
+        .identity_candidates(pattern.as_deref(), exact.as_deref())
+        .await?;
+    Ok(pick(identity, folding, &candidates))
+}
+
+/// Whom `identity` names, as of the write in progress.
+pub async fn resolve_in_tx(
+    tx: &mut WriteTx,
+    identity: &Identity,
+    folding: EmailFolding,
+) -> Result<Named> {
+    let (pattern, exact) = query(identity);
+    let candidates = tx
+        .identity_candidates(pattern.as_deref(), exact.as_deref())
+        .await?;
+    Ok(pick(identity, folding, &candidates))
+}
+
+/// Whom `identity` names in an inventory held in memory.
+pub fn resolve_in(inventory: &Inventory, identity: &Identity, folding: EmailFolding) -> Named {
+    let mut candidates = Vec::new();
+    for p in inventory.people.values() {
+        candidates.push(IdentityCandidate {
+            person_id: p.person_id.clone(),
+            key: p.person_id.as_str().to_owned(),
+            kind: IdentityKeyKind::PersonId,
+        });
+        if let Some(email) = &p.email {
+            candidates.push(IdentityCandidate {
+                person_id: p.person_id.clone(),
+                key: email.clone(),
+                kind: IdentityKeyKind::Email,
+            });
+        }
+    }
+    for a in inventory.accounts.values() {
+        if let Some(person) = &a.person_id {
+            candidates.push(IdentityCandidate {
+                person_id: person.clone(),
+                key: a.account_id.as_str().to_owned(),
+                kind: IdentityKeyKind::AccountId,
+            });
+        }
+    }
+    pick(identity, folding, &candidates)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_patterns_escape_wildcards() {
+        let e = CanonicalEmail::parse("a_b%c@example.com", EmailFolding::default()).unwrap();
+        assert_eq!(like_pattern(&e), "a\\_b\\%c%@example.com%");
+    }
+
+    #[test]
+    fn platform_identities_are_recognised() {
+        for p in [
+            "GitHub <noreply@github.com>",
+            "noreply@github.com",
+            "GitLab <NoReply@GitLab.com>",
+            "github-actions[bot] <41898282+github-actions[bot]@users.noreply.github.com>",
+            "dependabot[bot] <49699333+dependabot[bot]@users.noreply.github.com>",
+        ] {
+            assert!(is_platform_identity(p), "{p}");
+        }
+        for p in [
+            "Kevin <kevin.reyes@example.com>",
+            "Kevin <12345+kevin-reyes@users.noreply.github.com>",
+        ] {
+            assert!(!is_platform_identity(p), "{p}");
+        }
+    }
+}
