@@ -66,6 +66,19 @@ pub struct Caller {
     system: Option<SystemId>,
     person: Option<PersonId>,
     pipeline: Option<Pipeline>,
+    issuer: Option<Issuer>,
+}
+
+/// Who issued the credential a person acts through: the ledger actor that
+/// created it, and the person behind that actor when there is one. A
+/// credential issued by anyone but its own person (an admin, `system:cli`)
+/// proves nothing about who used it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Issuer {
+    /// The ledger actor that created the credential (`token:…`, `system:cli`).
+    pub principal: String,
+    /// The person behind that actor, if any.
+    pub person: Option<PersonId>,
 }
 
 /// What a pipeline's credential is bound to: one repository, some
@@ -131,7 +144,14 @@ impl Caller {
             system,
             person: None,
             pipeline: None,
+            issuer: None,
         }
+    }
+
+    /// Who issued the credential, as the authentication layer found it.
+    pub fn issued_by(mut self, issuer: Option<Issuer>) -> Self {
+        self.issuer = issuer;
+        self
     }
 
     /// The pipeline a gate credential is bound to, checked by the
@@ -340,6 +360,7 @@ pub struct PersonAccess {
     actor: Principal,
     person: PersonId,
     admin: bool,
+    issuer: Option<Issuer>,
 }
 
 impl PersonAccess {
@@ -357,6 +378,14 @@ impl PersonAccess {
     pub fn is_admin(&self) -> bool {
         self.admin
     }
+
+    /// Who issued the credential, when it was not the person themselves:
+    /// decisions through it are judged as someone else's too.
+    pub fn issued_by_other(&self) -> Option<&Issuer> {
+        self.issuer
+            .as_ref()
+            .filter(|i| i.person.as_ref() != Some(&self.person))
+    }
 }
 
 impl Capability for PersonAccess {
@@ -366,6 +395,7 @@ impl Capability for PersonAccess {
                 actor: caller.principal.clone(),
                 person: person.clone(),
                 admin: caller.has(Scope::Admin),
+                issuer: caller.issuer.clone(),
             }),
             _ => Err(deny(
                 caller,

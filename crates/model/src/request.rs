@@ -177,6 +177,10 @@ pub struct RequestApproved {
     pub on_behalf_of: Option<PersonId>,
     /// The approver completed step-up MFA for this decision.
     pub mfa: bool,
+    /// The decision came through a credential this actor issued, not the
+    /// approver: it proves only that someone holding it decided.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issued_by: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
     /// Approvals so far, this one included.
@@ -201,6 +205,9 @@ pub struct RequestDenied {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_behalf_of: Option<PersonId>,
     pub mfa: bool,
+    /// As [`RequestApproved::issued_by`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issued_by: Option<String>,
     pub reason: String,
 }
 

@@ -41,6 +41,7 @@ type RequestContext = {
   sod_severity: String,
   sod_rank: Long,
   has_ticket: Bool,
+  proxy_credential: Bool,
 };
 action "request", "approve" appliesTo {
   principal: [Person],
@@ -338,6 +339,10 @@ impl CedarPolicies {
             ),
             ("sod_rank", RestrictedExpression::new_long(rank)),
             ("has_ticket", RestrictedExpression::new_bool(r.has_ticket)),
+            (
+                "proxy_credential",
+                RestrictedExpression::new_bool(r.proxy_credential),
+            ),
         ];
         Context::from_pairs(pairs.into_iter().map(|(k, v)| (k.to_owned(), v)))
             .map_err(|e| format!("context: {e}"))

@@ -127,4 +127,7 @@ pub struct RequestFacts {
     /// The worst SoD risk the access would add for the beneficiary.
     pub worst_sod_severity: Option<Severity>,
     pub has_ticket: bool,
+    /// The person acts through a credential someone else issued (an
+    /// admin, `system:cli`): nothing proves the person themselves acted.
+    pub proxy_credential: bool,
 }

@@ -57,6 +57,7 @@ fn request(requester: PersonFacts, subject: Subject) -> RequestFacts {
         duration_secs: None,
         worst_sod_severity: None,
         has_ticket: false,
+        proxy_credential: false,
     }
 }
 

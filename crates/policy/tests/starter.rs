@@ -136,6 +136,7 @@ impl Org {
             duration_secs: None,
             worst_sod_severity: None,
             has_ticket: false,
+            proxy_credential: false,
         }
     }
 
@@ -289,6 +290,51 @@ fn prod_deploys_need_two_release_managers() {
     let plan = p.plan(&r).unwrap();
     assert_eq!(plan.matched_rule, "action \"deploy-other\"");
     assert_eq!(plan.candidates, [org.person("E00042").manager_id.unwrap()]);
+}
+
+#[test]
+fn credentials_someone_else_issued_decide_nothing_privileged_or_in_production() {
+    let org = demo();
+    let p = starter();
+    let deploy = |env: &str, proxy: bool| RequestFacts {
+        proxy_credential: proxy,
+        ..org.request(
+            "E00042",
+            Subject::Action {
+                kind: "deploy".into(),
+                env: env.into(),
+            },
+        )
+    };
+    let manager = org.person("E00042").manager_id.unwrap();
+    assert!(
+        p.may_decide(&deploy("staging", true), &org.person(&manager))
+            .is_ok()
+    );
+    for env in ["prod", "prod-eu", "production"] {
+        assert!(
+            p.may_decide(&deploy(env, false), &org.person("E00003"))
+                .is_ok()
+        );
+        let refused = p
+            .may_decide(&deploy(env, true), &org.person("E00003"))
+            .unwrap_err();
+        assert!(
+            refused
+                .reason
+                .contains("own-credentials-for-privileged-and-production"),
+            "{env}: {}",
+            refused.reason
+        );
+    }
+    let privileged = RequestFacts {
+        proxy_credential: true,
+        has_ticket: true,
+        ..org.request("E00042", org.entitlement("erp", "USER_ADMIN"))
+    };
+    let plan = p.plan(&privileged).unwrap();
+    let owner = plan.candidates.first().unwrap();
+    assert!(p.may_decide(&privileged, &org.person(owner)).is_err());
 }
 
 #[test]

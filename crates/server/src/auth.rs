@@ -11,7 +11,7 @@ use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use sha2::{Digest, Sha256};
-use soxctl_model::access::{Caller, Capability, MetricsAccess, Pipeline};
+use soxctl_model::access::{Caller, Capability, Issuer, MetricsAccess, Pipeline};
 use soxctl_model::inventory::PersonStatus;
 use soxctl_model::principal::Principal;
 
@@ -50,6 +50,20 @@ impl FromRequestParts<AppState> for MetricsGate {
 }
 
 const HOW_TO_AUTHENTICATE: &str = "Send `Authorization: Bearer <token>` with a token from `soxctl token create` (ask an admin for one).";
+
+/// Who issued a token: the actor that created it and, for a token created
+/// through another token, that token's person.
+async fn issuer_of(state: &AppState, created_by: &str) -> Result<Issuer, Problem> {
+    let person = match created_by.parse::<Principal>() {
+        Ok(Principal::Person(p)) => Some(p),
+        Ok(Principal::Token(id)) => state.store().token(&id).await?.and_then(|t| t.person_id),
+        _ => None,
+    };
+    Ok(Issuer {
+        principal: created_by.to_owned(),
+        person,
+    })
+}
 
 /// The caller behind the request's bearer token, looked up by the token's
 /// SHA-256 (the store never holds the secret itself). The token must be
@@ -126,13 +140,18 @@ async fn authenticate(parts: &mut Parts, state: &AppState) -> Result<Caller, Pro
         environments: row.environments.clone(),
         triggered_by: None,
     });
+    let issuer = match &row.person_id {
+        Some(_) => Some(issuer_of(state, &row.created_by).await?),
+        None => None,
+    };
     let caller = Caller::authenticated(
         principal,
         row.scope_list().into_iter().collect(),
         row.system_id.clone(),
     )
     .acting_for(row.person_id.clone())
-    .bound_to(pipeline);
+    .bound_to(pipeline)
+    .issued_by(issuer);
     parts.extensions.insert(caller.clone());
     Ok(caller)
 }

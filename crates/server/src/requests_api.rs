@@ -507,6 +507,7 @@ async fn decide(
             comment: body.comment,
             // Bearer tokens cannot prove step-up MFA; console login will.
             mfa: false,
+            issued_by: person.issued_by_other().cloned(),
         },
     )
     .await

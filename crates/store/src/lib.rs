@@ -18,7 +18,7 @@ use backend::{postgres, sqlite};
 use soxctl_ledger::tree::Hash;
 use soxctl_model::clock::Clock;
 use soxctl_model::event::{Event, SealedPerson, StoreInitialised};
-use soxctl_model::ids::PersonId;
+use soxctl_model::ids::{PersonId, TokenId};
 use soxctl_model::inventory::{Inventory, Person};
 use soxctl_model::principal::Principal;
 use soxctl_model::projection::{PersonKeys, Row, RowKey, StoreRow, TokenRow};
@@ -341,6 +341,11 @@ impl Store {
 
     pub async fn tokens(&self) -> Result<Vec<TokenRow>> {
         with_conn!(self, |conn, m| m::rows::tokens(conn).await)
+    }
+
+    /// The `tokens` row of `id`.
+    pub async fn token(&self, id: &TokenId) -> Result<Option<TokenRow>> {
+        with_conn!(self, |conn, m| m::rows::token(conn, id).await)
     }
 
     pub async fn token_by_secret_hash(&self, secret_sha256: &str) -> Result<Option<TokenRow>> {

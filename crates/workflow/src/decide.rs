@@ -6,6 +6,7 @@ use crate::context::Context;
 use crate::create::builtin_exclusion;
 use crate::error::{Result, WorkflowError, conflict, refused, text};
 use crate::{facts, notify, sod_check};
+use soxctl_model::access::Issuer;
 use soxctl_model::event::Event;
 use soxctl_model::ids::PersonId;
 use soxctl_model::principal::Principal;
@@ -25,6 +26,11 @@ pub struct DecisionInput {
     /// The approver completed step-up MFA for this decision. Always false
     /// until console login with MFA exists: tokens cannot prove it.
     pub mfa: bool,
+    /// Who issued the credential, when not the approver themselves (an
+    /// admin made a token for them, or `system:cli`): that issuer is judged
+    /// by the built-in rules too, the entry records them, and policies see
+    /// `context.proxy_credential`.
+    pub issued_by: Option<Issuer>,
 }
 
 /// What a decision recorded.
@@ -110,6 +116,21 @@ pub async fn decide(
                 .join(", ")
         )));
     };
+    // Whoever issued the credential could be the one deciding: the same
+    // rules judge them (an admin who made a token for an approver does not
+    // approve their own request through it).
+    if let Some(issuer) = &input.issued_by
+        && let Some(person) = issuer
+            .person
+            .as_ref()
+            .and_then(|p| ctx.inventory.people.get(p))
+        && let Some(why) = builtin_exclusion(&ctx, &request.requester_id, &request.ask, person)?
+    {
+        return Err(refused(format!(
+            "{approver_id}'s credential was issued by {} ({}), who cannot decide request {}: {why}",
+            person.person_id, issuer.principal, request.request_id
+        )));
+    }
     // A delegate decides in the delegator's seat: the delegator's own
     // exclusions apply too, and the seat counts once.
     if let Some(delegator) = &on_behalf_of {
@@ -128,13 +149,15 @@ pub async fn decide(
         Ask::Action(_) => Vec::new(),
     };
     let requester = facts::person(&ctx, &request.requester_id, "requester")?;
-    let facts_now = facts::request_facts(
+    let mut facts_now = facts::request_facts(
         &ctx,
         requester,
         &request.ask,
         sod_check::worst(&sod),
         request.ticket.is_some(),
     )?;
+    facts_now.proxy_credential = input.issued_by.is_some();
+    let issued_by = input.issued_by.as_ref().map(|i| i.principal.clone());
     let plan_now = ctx
         .policy
         .may_decide(&facts_now, &facts::person_facts(&approver))
@@ -182,6 +205,7 @@ pub async fn decide(
                         approver_id: approver_id.clone(),
                         on_behalf_of: on_behalf_of.clone(),
                         mfa: input.mfa,
+                        issued_by: issued_by.clone(),
                         reason: reason.clone(),
                     }),
                 )
@@ -250,6 +274,7 @@ pub async fn decide(
                         approver_id: approver_id.clone(),
                         on_behalf_of: on_behalf_of.clone(),
                         mfa: input.mfa,
+                        issued_by: issued_by.clone(),
                         comment: input.comment.clone(),
                         approvals,
                         approved,

@@ -99,5 +99,6 @@ pub fn request_facts(
         duration_secs,
         worst_sod_severity: worst_sod,
         has_ticket,
+        proxy_credential: false,
     })
 }

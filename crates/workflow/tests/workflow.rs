@@ -68,6 +68,7 @@ on_both_backends!(
     deployers_are_identities_not_strings,
     authors_are_folded_and_platform_authors_are_nobody,
     pipelines_register_deployments,
+    decisions_through_someone_elses_credential,
 );
 
 struct Env {
@@ -317,6 +318,7 @@ erp,vera,VENDOR_CREATE,,direct
                 decision,
                 comment: Some("checked the ticket".into()),
                 mfa: false,
+                issued_by: None,
             },
         )
         .await?;
@@ -1288,6 +1290,7 @@ async fn the_gate_allows_only_approved_commits_deployed_by_non_authors(env: Env)
                 approver_id: pid("own"),
                 on_behalf_of: None,
                 mfa: false,
+                issued_by: None,
                 comment: None,
                 approvals: 1,
                 approved: true,
@@ -2216,5 +2219,77 @@ async fn pipelines_register_deployments(env: Env) {
     assert_eq!(action.commits, Some(1));
     assert_eq!(action.author_people, [pid("own"), pid("vend")]);
     assert_eq!(created.request.approvers, [pid("mgr")]);
+    env.verify().await;
+}
+
+/// A decision through a credential someone else issued: the issuer is
+/// judged by the built-in rules too, and the entry names them.
+async fn decisions_through_someone_elses_credential(env: Env) {
+    use soxctl_model::access::Issuer;
+    let decide_as = |approver: &'static str, id: String, issuer: Issuer| {
+        let store = env.store.clone();
+        async move {
+            let mut tx = store.begin_write().await.unwrap();
+            let done = soxctl_workflow::decide(
+                &mut tx,
+                &actor(),
+                &pid(approver),
+                DecisionInput {
+                    request_id: id,
+                    decision: Decision::Approve,
+                    comment: None,
+                    mfa: false,
+                    issued_by: Some(issuer),
+                },
+            )
+            .await;
+            if done.is_ok() {
+                tx.commit().await.unwrap();
+            }
+            done
+        }
+    };
+    let id = env
+        .ask("req", access("erp:GL_POST", Some(4)))
+        .await
+        .unwrap();
+    let before = env.size().await;
+    // The requester's admin token made a token for the owner: the requester
+    // would approve her own request through it.
+    refused(
+        decide_as(
+            "own",
+            id.clone(),
+            Issuer {
+                principal: "token:tok_admin".into(),
+                person: Some(pid("req")),
+            },
+        )
+        .await,
+        "issued by req (token:tok_admin), who cannot decide",
+    );
+    assert_eq!(env.size().await, before);
+    // A token the command line made names nobody: allowed by the test
+    // policy, and marked in the ledger.
+    let decided = decide_as(
+        "own",
+        id.clone(),
+        Issuer {
+            principal: "system:cli".into(),
+            person: None,
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(decided.request.status, RequestStatus::Approved);
+    let (_, _, bytes) = env
+        .store
+        .entries(decided.seqs[0], 1)
+        .await
+        .unwrap()
+        .remove(0);
+    let json: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(json["type"], "request.approved");
+    assert_eq!(json["payload"]["issued_by"], "system:cli", "{json}");
     env.verify().await;
 }

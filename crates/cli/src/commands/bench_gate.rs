@@ -71,6 +71,7 @@ async fn seed(dir: &std::path::Path, store: &Store) -> anyhow::Result<String> {
             decision: Decision::Approve,
             comment: None,
             mfa: false,
+            issued_by: None,
         },
     )
     .await?;

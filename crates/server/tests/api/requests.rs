@@ -445,3 +445,66 @@ async fn denials_activation_and_delegations_over_http() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn nobody_decides_through_a_token_they_issued_for_someone_else() {
+    on_both_backends(async |fx| {
+        seed(&fx.store).await;
+        // rita is an admin too, with a token of her own.
+        let Event::TokenCreated(mut admin) =
+            token_event("rita-admin-t", "rita-admin-secret", &[Scope::Admin], None)
+        else {
+            unreachable!()
+        };
+        admin.person_id = Some(PersonId::parse("rita").unwrap());
+        fx.store
+            .append_one(&Principal::system("test"), &Event::TokenCreated(admin))
+            .await
+            .unwrap();
+        let app = fx.app();
+        let ask = r#"{"entitlement":"erp:GL_POST","duration_secs":7200,"justification":"close"}"#;
+        let created = post(&app, "/api/v1/requests", Some(RITA), None, ask).await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
+        let id = created.json()["request_id"].as_str().unwrap().to_owned();
+        // With her admin token rita makes a request token for olga, the approver.
+        let made = post(
+            &app,
+            "/api/v1/tokens",
+            Some("rita-admin-secret"),
+            None,
+            r#"{"scopes":["request"],"person_id":"olga"}"#,
+        )
+        .await;
+        assert_eq!(made.status, StatusCode::CREATED, "{}", made.text());
+        let olga_by_rita = made.json()["token"].as_str().unwrap().to_owned();
+        let approve = format!("/api/v1/requests/{id}/approve");
+        let before = ledger_size(&fx.store).await;
+        let refused = post(&app, &approve, Some(&olga_by_rita), None, "{}").await;
+        let problem = refused.problem(StatusCode::FORBIDDEN, "refused");
+        assert!(
+            problem["detail"]
+                .as_str()
+                .unwrap()
+                .contains("issued by rita"),
+            "{problem}"
+        );
+        assert_eq!(ledger_size(&fx.store).await, before, "nothing recorded");
+        // olga's token was made by someone else too (the test's system
+        // actor): the decision passes the built-in rules and names its issuer.
+        let approved = post(&app, &approve, Some(OLGA), None, "{}").await;
+        assert_eq!(approved.status, StatusCode::OK, "{}", approved.text());
+        let entries = get(
+            &app,
+            &format!("/api/v1/ledger/entries?from={before}&count=1"),
+            Some(READ),
+        )
+        .await
+        .text();
+        let entry: serde_json::Value =
+            serde_json::from_str(entries.lines().next().unwrap()).unwrap();
+        assert_eq!(entry["type"], "request.approved", "{entry}");
+        assert_eq!(entry["payload"]["issued_by"], "system:test", "{entry}");
+        assert_verifies(&fx).await;
+    })
+    .await;
+}
