@@ -263,9 +263,10 @@ pub enum GateCommand {
         commit: String,
         #[arg(long)]
         env: String,
-        /// Who deploys: person id, email or `Name <email>`.
+        /// Who deploys: person id, email or `Name <email>`. Left out with a CI identity token
+        /// (OIDC), whose claims name them.
         #[arg(long)]
-        deployer: String,
+        deployer: Option<String>,
         /// Resolve a short or symbolic --commit in this git repository.
         #[arg(long, value_name = "PATH")]
         repo: Option<PathBuf>,
@@ -280,8 +281,10 @@ pub enum GateCommand {
         commit: String,
         #[arg(long)]
         env: String,
+        /// Who deployed: person id, email or `Name <email>`. Left out with a CI identity token
+        /// (OIDC), whose claims name them.
         #[arg(long)]
-        deployer: String,
+        deployer: Option<String>,
         #[arg(long)]
         repo_name: Option<String>,
         #[arg(long, value_name = "PATH")]

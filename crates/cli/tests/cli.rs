@@ -14,6 +14,8 @@
 #[path = "cli/helpers.rs"]
 mod helpers;
 
+#[path = "cli/demo_gate.rs"]
+mod demo_gate;
 #[path = "cli/durability.rs"]
 mod durability;
 #[path = "cli/help.rs"]

@@ -9,12 +9,18 @@
 //! The company is clean by construction (roles never combine conflicting
 //! duties) with a known, counted set of findings planted on top; see
 //! [`DemoSummary`].
+//!
+//! [`generate_repo`] writes a small git history of the company's
+//! finance-app, committed by its engineers under their work emails at fixed
+//! dates, so the same seed and headcount give the same commit ids; it is the
+//! change the tour takes through the CI/CD gate (README, step 12).
 
 mod access;
 mod names;
 mod nonhuman;
 mod org;
 mod plant;
+mod repo;
 mod systems;
 mod timegen;
 mod writer;
@@ -31,6 +37,8 @@ use crate::access::{Access, Kind};
 use crate::org::{Org, Status};
 use crate::timegen::{fmt_date, fmt_ts};
 use crate::writer::{Table, flag, opt};
+
+pub use crate::repo::{DemoRepo, REPO_DIR, REPO_NAME, REPO_ORIGIN, RepoPerson, generate_repo};
 
 /// Headcount used when the caller has no preference.
 pub const DEFAULT_PEOPLE: usize = 300;
@@ -150,6 +158,19 @@ pub enum DemoError {
     },
     #[error("cannot encode manifest: {0}")]
     Manifest(#[from] toml::ser::Error),
+    #[error("{} is not empty: the demo repository is written into a new directory only", path.display())]
+    NotEmpty { path: PathBuf },
+    #[error("cannot run git ({source}): the demo repository is made with the git command")]
+    GitMissing {
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("git {args} in {} failed: {stderr}", dir.display())]
+    Git {
+        dir: PathBuf,
+        args: String,
+        stderr: String,
+    },
     /// A bug in the generator's built-in tables; never caused by input.
     #[error("demo generator bug: {0}")]
     Internal(String),
@@ -158,23 +179,8 @@ pub enum DemoError {
 /// Generates the demo organisation described by `cfg` into `out_dir`
 /// (created if missing; existing snapshot files are overwritten).
 pub fn generate(cfg: &DemoConfig, out_dir: &Path) -> Result<DemoSummary, DemoError> {
-    validate(cfg)?;
     let as_of = cfg.as_of;
-    let n = cfg.people;
-
-    // One stream per phase, so tuning one phase does not reshuffle the rest.
-    let rng =
-        |phase: u64| StdRng::seed_from_u64(cfg.seed ^ phase.wrapping_mul(0x9E37_79B9_7F4A_7C15));
-
-    let org = org::build(&mut rng(1), n, as_of.date_naive())?;
-    let mut access = access::provision(&mut rng(2), &org, as_of)?;
-    let sod = plant::sod_conflicts(&mut rng(3), &org, &mut access, as_of, (n / 40).clamp(5, 10))?;
-    access::settle_humans(&mut rng(4), &org, &mut access, as_of);
-    plant::terminated_with_access(&mut rng(5), &org, &mut access);
-    plant::stale_logins(&mut rng(6), &org, &mut access, as_of, (n / 60).clamp(3, 30));
-    plant::mfa_gaps(&mut rng(7), &org, &mut access, (n / 100).clamp(2, 8));
-    nonhuman::service_and_shared(&mut rng(8), &org, &mut access, as_of)?;
-    nonhuman::orphans(&mut rng(9), &org, &mut access, as_of, (n / 75).clamp(3, 30))?;
+    let (org, access, sod) = build(cfg)?;
 
     std::fs::create_dir_all(out_dir).map_err(|source| DemoError::Io {
         path: out_dir.to_path_buf(),
@@ -210,6 +216,30 @@ pub fn generate(cfg: &DemoConfig, out_dir: &Path) -> Result<DemoSummary, DemoErr
         admin_person_id: admin(&org)?,
         ..findings(&org, &access, as_of)
     })
+}
+
+/// The organisation and its access, with the findings planted; also the
+/// number of planted SoD conflicts. Every output of the crate starts here,
+/// so the snapshot and the demo repository name the same people.
+fn build(cfg: &DemoConfig) -> Result<(Org, Access, usize), DemoError> {
+    validate(cfg)?;
+    let as_of = cfg.as_of;
+    let n = cfg.people;
+
+    // One stream per phase, so tuning one phase does not reshuffle the rest.
+    let rng =
+        |phase: u64| StdRng::seed_from_u64(cfg.seed ^ phase.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+
+    let org = org::build(&mut rng(1), n, as_of.date_naive())?;
+    let mut access = access::provision(&mut rng(2), &org, as_of)?;
+    let sod = plant::sod_conflicts(&mut rng(3), &org, &mut access, as_of, (n / 40).clamp(5, 10))?;
+    access::settle_humans(&mut rng(4), &org, &mut access, as_of);
+    plant::terminated_with_access(&mut rng(5), &org, &mut access);
+    plant::stale_logins(&mut rng(6), &org, &mut access, as_of, (n / 60).clamp(3, 30));
+    plant::mfa_gaps(&mut rng(7), &org, &mut access, (n / 100).clamp(2, 8));
+    nonhuman::service_and_shared(&mut rng(8), &org, &mut access, as_of)?;
+    nonhuman::orphans(&mut rng(9), &org, &mut access, as_of, (n / 75).clamp(3, 30))?;
+    Ok((org, access, sod))
 }
 
 fn validate(cfg: &DemoConfig) -> Result<(), DemoError> {

@@ -93,6 +93,9 @@ pub struct Pipeline {
     /// Who triggered the run, from the platform's signed claims; none for a
     /// static gate token (the pipeline states it).
     pub triggered_by: Option<TriggeredBy>,
+    /// The CI run, for the record (`ci:TRUST run RUN_ID of WORKFLOW@REF`);
+    /// none for a static gate token.
+    pub run: Option<String>,
 }
 
 /// The person behind a CI run, as the CI platform names them.

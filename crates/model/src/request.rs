@@ -78,6 +78,10 @@ pub struct ActionAsk {
     /// How many commits the pipeline read for it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub commits: Option<u32>,
+    /// The CI run that registered it, when a CI identity token did
+    /// (`ci:TRUST run RUN_ID of WORKFLOW@REF`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -724,6 +728,7 @@ mod tests {
                 author_people: vec![],
                 repo: None,
                 commits: None,
+                run: None,
             }),
             justification: "release".into(),
             ticket: None,

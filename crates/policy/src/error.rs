@@ -73,6 +73,8 @@ pub enum Problem {
     BreakGlass(String),
     #[error("[gate] {0}")]
     Gate(String),
+    #[error("[[pipeline]] {0}")]
+    Pipeline(String),
 }
 
 /// One problem and where it is.

@@ -25,6 +25,9 @@ pub(crate) struct RawDocument {
     pub action: Vec<Spanned<RawAction>>,
     pub break_glass: Option<Spanned<RawBreakGlass>>,
     pub gate: Option<Spanned<RawGate>>,
+    /// CI pipelines whose identity tokens the gate trusts.
+    #[serde(default)]
+    pub pipeline: Vec<Spanned<soxctl_model::pipeline::PipelineTrust>>,
 }
 
 /// `[gate]`: the change gate's per-environment opt-outs and how identities

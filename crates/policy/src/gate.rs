@@ -3,6 +3,7 @@
 //! a ledger event an auditor sees.
 
 use crate::glob::matches;
+use soxctl_model::pipeline::PipelineTrust;
 
 /// The change gate's settings. The default is the strict one: in every
 /// environment, every author must be a known person and no author deploys
@@ -17,6 +18,9 @@ pub struct GateSettings {
     pub allow_unattributed_authors: Vec<String>,
     /// `liam+ci@x` is `liam@x` when this is `Some('+')`; none: no folding.
     pub subaddress_separator: Option<char>,
+    /// `[[pipeline]]`: CI pipelines whose OIDC identity tokens are trusted
+    /// as gate credentials for one repository and some environments.
+    pub pipelines: Vec<PipelineTrust>,
 }
 
 impl Default for GateSettings {
@@ -25,6 +29,7 @@ impl Default for GateSettings {
             author_may_deploy: Vec::new(),
             allow_unattributed_authors: Vec::new(),
             subaddress_separator: Some('+'),
+            pipelines: Vec::new(),
         }
     }
 }

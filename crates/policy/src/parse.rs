@@ -78,7 +78,8 @@ pub(crate) fn parse(text: &str) -> Result<(Parsed, Vec<Warning>), Vec<PolicyErro
     c.shadowing(&rules);
     let break_glass = raw.break_glass.as_ref().and_then(|b| c.break_glass(b));
     let cedar = raw.cedar.as_ref().and_then(|text| c.cedar(text));
-    let gate = raw.gate.as_ref().map(|g| c.gate(g)).unwrap_or_default();
+    let mut gate = raw.gate.as_ref().map(|g| c.gate(g)).unwrap_or_default();
+    gate.pipelines = c.pipelines(&raw.pipeline);
     let unused: Vec<(String, Place)> = c
         .group_places
         .iter()
@@ -131,7 +132,8 @@ pub(crate) fn gate_only(text: &str) -> Result<crate::GateSettings, Vec<PolicyErr
         routed_groups: BTreeSet::new(),
         group_places: BTreeMap::new(),
     };
-    let gate = raw.gate.as_ref().map(|g| c.gate(g)).unwrap_or_default();
+    let mut gate = raw.gate.as_ref().map(|g| c.gate(g)).unwrap_or_default();
+    gate.pipelines = c.pipelines(&raw.pipeline);
     if c.errors.is_empty() {
         Ok(gate)
     } else {
@@ -234,6 +236,32 @@ impl Checker<'_> {
         }
     }
 
+    /// `[[pipeline]]` entries: each valid on its own, ids unique.
+    fn pipelines(
+        &mut self,
+        raw: &[Spanned<soxctl_model::pipeline::PipelineTrust>],
+    ) -> Vec<soxctl_model::pipeline::PipelineTrust> {
+        let mut out: Vec<soxctl_model::pipeline::PipelineTrust> = Vec::new();
+        for (i, entry) in raw.iter().enumerate() {
+            let trust = entry.get_ref();
+            let place = self.place(entry, format!("pipeline[{i}]"));
+            if let Err(why) = trust.validate() {
+                self.error(place, Problem::Pipeline(why));
+            } else if out.iter().any(|t| t.id == trust.id) {
+                self.error(
+                    place,
+                    Problem::Pipeline(format!(
+                        "pipeline trust id {:?} is used twice: ids must be unique",
+                        trust.id
+                    )),
+                );
+            } else {
+                out.push(trust.clone());
+            }
+        }
+        out
+    }
+
     /// Environment patterns and the sub-address separator: one character
     /// of `+-=`, or empty for none.
     fn gate(&mut self, raw: &Spanned<crate::file::RawGate>) -> crate::GateSettings {
@@ -289,6 +317,7 @@ impl Checker<'_> {
             author_may_deploy,
             allow_unattributed_authors,
             subaddress_separator,
+            pipelines: Vec::new(),
         }
     }
 

@@ -90,6 +90,11 @@ async fn authenticate(parts: &mut Parts, state: &AppState) -> Result<Caller, Pro
     if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() {
         return Err(malformed());
     }
+    if crate::ci_identity::looks_like_jwt(token) {
+        let caller = state.ci().authenticate(state.store(), token).await?;
+        parts.extensions.insert(caller.clone());
+        return Ok(caller);
+    }
     let secret_sha256 = hex::encode(Sha256::digest(token.as_bytes()));
     let Some(row) = state.store().token_by_secret_hash(&secret_sha256).await? else {
         return Err(Problem::invalid_credential(format!(
@@ -139,6 +144,7 @@ async fn authenticate(parts: &mut Parts, state: &AppState) -> Result<Caller, Pro
         repo,
         environments: row.environments.clone(),
         triggered_by: None,
+        run: None,
     });
     let issuer = match &row.person_id {
         Some(_) => Some(issuer_of(state, &row.created_by).await?),

@@ -255,6 +255,24 @@ pub(crate) async fn register(
         .await
 }
 
+/// Who deploys: the person a CI identity token's claims name, or the
+/// deployer the caller names (a static gate token's pipeline, an admin).
+fn who(access: &GateAccess, named: Option<String>) -> Result<gate::Who, Problem> {
+    match (
+        access.pipeline().and_then(|p| p.triggered_by.clone()),
+        named,
+    ) {
+        (Some(_), Some(_)) => Err(Problem::bad_request(
+            "the CI identity token names who deploys: leave deployer out",
+        )),
+        (Some(by), None) => Ok(gate::Who::Run(by)),
+        (None, Some(text)) => Ok(gate::Who::Named(text)),
+        (None, None) => Err(Problem::bad_request(
+            "name who deploys: deployer (a person id, an email or `Name <email>`)",
+        )),
+    }
+}
+
 /// A bound credential acts in its own environments only.
 fn within_binding(access: &GateAccess, env: &str) -> Result<(), Problem> {
     match access.pipeline() {
@@ -277,7 +295,8 @@ pub struct CheckQuery {
     pub commit: String,
     pub env: String,
     /// Who deploys: a person id, an email or a git identity `Name <email>`.
-    pub deployer: String,
+    /// Left out with a CI identity token, whose claims name them.
+    pub deployer: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -310,9 +329,10 @@ pub(crate) async fn check(
     ValidQuery(query): ValidQuery<CheckQuery>,
 ) -> Result<Json<VerdictView>, Problem> {
     within_binding(&gate_access, &query.env)?;
+    let who = who(&gate_access, query.deployer)?;
     let verdict = state
         .verdicts()
-        .check(state.store(), &query.commit, &query.env, &query.deployer)
+        .check_as(state.store(), &query.commit, &query.env, &who)
         .await
         .map_err(problem)?;
     Ok(Json(VerdictView {
@@ -328,7 +348,9 @@ pub(crate) async fn check(
 pub struct DeployedBody {
     pub commit: String,
     pub env: String,
-    pub deployer: String,
+    /// Who deployed (person id, email, `Name <email>`); left out with a CI
+    /// identity token, whose claims name them.
+    pub deployer: Option<String>,
     pub repo: Option<String>,
 }
 
@@ -369,6 +391,7 @@ pub(crate) async fn deployed(
         r#"{"commit":"4f1c2d7e9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d","env":"prod","deployer":"ci@example.com"}"#,
     )?;
     within_binding(&gate_access, &body.env)?;
+    let who = who(&gate_access, body.deployer)?;
     // A bound pipeline deploys its own repository, whatever the body says.
     let repo = match (gate_access.pipeline(), body.repo) {
         (Some(p), Some(r)) if r != p.repo => {
@@ -386,12 +409,12 @@ pub(crate) async fn deployed(
         Begun::Replayed(response) => return Ok(response),
         Begun::Write(tx) => tx,
     };
-    let done = gate::record_deployment(
+    let done = gate::record_deployment_as(
         &mut tx,
         gate_access.actor(),
         &body.commit,
         &body.env,
-        &body.deployer,
+        &who,
         repo.as_deref(),
     )
     .await

@@ -12,6 +12,7 @@
 mod auth;
 mod breakglass_api;
 mod checkpointer;
+pub mod ci_identity;
 mod findings_api;
 mod gate_api;
 mod health;

@@ -29,6 +29,7 @@ pub struct AppState {
     sod: Arc<crate::sod_monitor::SodMonitor>,
     scim_correlation: Arc<Rules>,
     verdicts: Arc<soxctl_workflow::verdicts::VerdictCache>,
+    ci: Arc<crate::ci_identity::CiFederation>,
     notifier: Option<soxctl_connectors::notify::Notifier>,
 }
 
@@ -49,8 +50,20 @@ impl AppState {
             sod: Arc::new(crate::sod_monitor::SodMonitor::new()),
             scim_correlation: Arc::new(Rules::default()),
             verdicts: Arc::new(soxctl_workflow::verdicts::VerdictCache::new()),
+            ci: Arc::new(crate::ci_identity::CiFederation::default()),
             notifier: None,
         }
+    }
+
+    /// Fetches CI issuers' keys trusting this CA (PEM) instead of the
+    /// system roots (a self-managed GitLab behind a private CA).
+    pub fn with_ci_ca(mut self, ca_pem: Vec<u8>) -> Self {
+        self.ci = Arc::new(crate::ci_identity::CiFederation::with_ca(ca_pem));
+        self
+    }
+
+    pub(crate) fn ci(&self) -> &crate::ci_identity::CiFederation {
+        &self.ci
     }
 
     /// Gate verdicts remembered while the ledger does not move.

@@ -1905,6 +1905,8 @@ async fn tokens_of_terminated_or_unknown_people_stop_working() {
     .await;
 }
 
+#[path = "api/ci_identity.rs"]
+mod ci_identity;
 #[path = "api/inventory.rs"]
 mod inventory;
 

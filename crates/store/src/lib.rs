@@ -343,6 +343,19 @@ impl Store {
         with_conn!(self, |conn, m| m::rows::tokens(conn).await)
     }
 
+    /// The people whose accounts in `system` are called `account_id`
+    /// (without case): who a CI platform's login names.
+    pub async fn account_owners(
+        &self,
+        system: &soxctl_model::ids::SystemId,
+        account_id: &str,
+    ) -> Result<Vec<PersonId>> {
+        with_conn!(self, |conn, m| m::rows::account_owners(
+            conn, system, account_id
+        )
+        .await)
+    }
+
     /// The `tokens` row of `id`.
     pub async fn token(&self, id: &TokenId) -> Result<Option<TokenRow>> {
         with_conn!(self, |conn, m| m::rows::token(conn, id).await)

@@ -47,6 +47,8 @@ pub struct NewAction {
 pub struct NewChange {
     /// The repository, as the pipeline's credential is bound to it.
     pub repo: String,
+    /// The CI run, when a CI identity token registered it.
+    pub run: Option<String>,
     pub commits: Vec<ChangeCommit>,
 }
 
@@ -255,6 +257,7 @@ fn resolve_action(a: &NewAction) -> Result<ActionAsk> {
             .change
             .as_ref()
             .map(|c| u32::try_from(c.commits.len()).unwrap_or(u32::MAX)),
+        run: a.change.as_ref().and_then(|c| c.run.clone()),
     })
 }
 

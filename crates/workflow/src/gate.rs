@@ -136,6 +136,30 @@ fn approver_who_wrote<'a>(
         .find(|who| action.author_people.contains(who))
 }
 
+/// Who deploys: named by the caller (a static gate token's pipeline, an
+/// admin), or the person who triggered a CI run, as its identity token
+/// says (never an argument).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Who {
+    Named(String),
+    Run(TriggeredBy),
+}
+
+impl Who {
+    /// The same text for the same deployer, for remembering verdicts.
+    pub fn key(&self) -> String {
+        match self {
+            Self::Named(text) => format!("named:{text}"),
+            Self::Run(by) => format!(
+                "run:{}:{}:{}",
+                by.system.as_ref().map(|s| s.as_str()).unwrap_or(""),
+                by.login,
+                by.email.as_deref().unwrap_or("")
+            ),
+        }
+    }
+}
+
 /// The deployer, parsed and named: a string that does not parse is refused
 /// (400 / exit 2); one that names nobody is judged by the caller.
 pub struct Deployer {
@@ -143,24 +167,20 @@ pub struct Deployer {
     pub named: Named,
 }
 
-/// Parses and resolves `deployer` against the store.
-pub async fn deployer_in_store(
-    store: &Store,
+async fn deployer_of(
+    directory: &mut impl identities::Directory,
     settings: &GateSettings,
-    deployer: &str,
+    who: &Who,
 ) -> Result<Deployer> {
-    let identity = identities::parse("deployer", deployer, folding(settings))?;
-    let named = identities::resolve_in_store(store, &identity, folding(settings)).await?;
-    Ok(Deployer { identity, named })
-}
-
-async fn deployer_in_tx(
-    tx: &mut WriteTx,
-    settings: &GateSettings,
-    deployer: &str,
-) -> Result<Deployer> {
-    let identity = identities::parse("deployer", deployer, folding(settings))?;
-    let named = identities::resolve_in_tx(tx, &identity, folding(settings)).await?;
+    let folding = folding(settings);
+    let (identity, named) = match who {
+        Who::Named(text) => {
+            let identity = identities::parse("deployer", text, folding)?;
+            let named = identities::resolve(directory, &identity, folding).await?;
+            (identity, named)
+        }
+        Who::Run(by) => identities::resolve_run(directory, by, folding).await?,
+    };
     Ok(Deployer { identity, named })
 }
 
@@ -223,10 +243,15 @@ fn refusal(
 
 /// Read-only: may `deployer` deploy `commit` to `env` now?
 pub async fn check(store: &Store, commit: &str, env: &str, deployer: &str) -> Result<Verdict> {
+    check_as(store, commit, env, &Who::Named(deployer.to_owned())).await
+}
+
+/// [`check`], for a deployer named or signed by a CI run.
+pub async fn check_as(store: &Store, commit: &str, env: &str, who: &Who) -> Result<Verdict> {
     let commit = normalise_commit(commit)?;
     crate::create::check_name("environment", env)?;
     let settings = settings(store).await?;
-    let deployer = deployer_in_store(store, &settings, deployer).await?;
+    let deployer = deployer_of(&mut { store }, &settings, who).await?;
     let digest = deploy_digest(env, &commit)?;
     let now = store.context().clock.now();
     let candidates = store
@@ -360,10 +385,13 @@ pub async fn register(
                 "the CI identity token names who triggered the run: leave triggered_by out",
             ));
         }
-        (Some(by), None) => triggering_person(tx, by, folding).await?,
+        (Some(by), None) => {
+            let (identity, named) = identities::resolve_run(tx, by, folding).await?;
+            (identity.to_string(), named)
+        }
         (None, Some(text)) => {
             let identity = identities::parse("person who triggered the run", text, folding)?;
-            let named = identities::resolve_in_tx(tx, &identity, folding).await?;
+            let named = identities::resolve(tx, &identity, folding).await?;
             (identity.to_string(), named)
         }
         (None, None) => {
@@ -406,6 +434,7 @@ pub async fn register(
                 payload: deploy_payload(&commit),
                 change: Some(NewChange {
                     repo: pipeline.repo.clone(),
+                    run: pipeline.run.clone(),
                     commits: input.commits,
                 }),
             }),
@@ -414,31 +443,6 @@ pub async fn register(
         },
     )
     .await
-}
-
-/// The person a CI platform's login (or email) names: an account with that
-/// id in the platform's system, else the email.
-async fn triggering_person(
-    tx: &mut WriteTx,
-    by: &TriggeredBy,
-    folding: EmailFolding,
-) -> Result<(String, Named)> {
-    if let Some(system) = &by.system {
-        // Only accounts of the platform's own system: the same login
-        // elsewhere may belong to someone else.
-        let mut owners = tx.account_owners(system, &by.login).await?;
-        match owners.len() {
-            1 => return Ok((by.login.clone(), Named::Person(owners.remove(0)))),
-            0 => {}
-            _ => return Ok((by.login.clone(), Named::Several(owners))),
-        }
-    }
-    if let Some(email) = &by.email {
-        let identity = identities::parse("email of who triggered the run", email, folding)?;
-        let named = identities::resolve_in_tx(tx, &identity, folding).await?;
-        return Ok((identity.to_string(), named));
-    }
-    Ok((by.login.clone(), Named::Nobody))
 }
 
 #[derive(Debug, Clone)]
@@ -459,13 +463,33 @@ pub async fn record_deployment(
     deployer: &str,
     repo: Option<&str>,
 ) -> Result<Deployed> {
+    record_deployment_as(
+        tx,
+        actor,
+        commit,
+        env,
+        &Who::Named(deployer.to_owned()),
+        repo,
+    )
+    .await
+}
+
+/// [`record_deployment`], for a deployer named or signed by a CI run.
+pub async fn record_deployment_as(
+    tx: &mut WriteTx,
+    actor: &Principal,
+    commit: &str,
+    env: &str,
+    who: &Who,
+    repo: Option<&str>,
+) -> Result<Deployed> {
     let commit = normalise_commit(commit)?;
     crate::create::check_name("environment", env)?;
     if let Some(r) = repo {
         text("repo", r, false)?;
     }
     let settings = settings_in_tx(tx).await?;
-    let deployer_named = deployer_in_tx(tx, &settings, deployer).await?;
+    let deployer_named = deployer_of(tx, &settings, who).await?;
     let now = tx.now();
     let digest = deploy_digest(env, &commit)?;
     let candidates = tx

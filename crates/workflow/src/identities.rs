@@ -5,8 +5,9 @@
 //! against the store (a deployer at the gate).
 
 use crate::error::{Result, invalid};
+use soxctl_model::access::TriggeredBy;
 use soxctl_model::identity::{CanonicalEmail, EmailFolding, Identity};
-use soxctl_model::ids::PersonId;
+use soxctl_model::ids::{PersonId, SystemId};
 use soxctl_model::inventory::Inventory;
 use soxctl_store::requests::{IdentityCandidate, IdentityKeyKind};
 use soxctl_store::{Store, WriteTx};
@@ -106,30 +107,108 @@ fn query(identity: &Identity) -> (Option<String>, Option<String>) {
     }
 }
 
-/// Whom `identity` names in the store.
-pub async fn resolve_in_store(
-    store: &Store,
+/// Where people are looked up: the store, or the write in progress.
+pub trait Directory {
+    fn candidates(
+        &mut self,
+        pattern: Option<&str>,
+        exact: Option<&str>,
+    ) -> impl Future<Output = Result<Vec<IdentityCandidate>>> + Send;
+
+    /// The people whose accounts in `system` are called `account_id`.
+    fn account_owners(
+        &mut self,
+        system: &SystemId,
+        account_id: &str,
+    ) -> impl Future<Output = Result<Vec<PersonId>>> + Send;
+}
+
+impl Directory for &Store {
+    fn candidates(
+        &mut self,
+        pattern: Option<&str>,
+        exact: Option<&str>,
+    ) -> impl Future<Output = Result<Vec<IdentityCandidate>>> + Send {
+        let store = *self;
+        let (pattern, exact) = (pattern.map(str::to_owned), exact.map(str::to_owned));
+        async move {
+            Ok(store
+                .identity_candidates(pattern.as_deref(), exact.as_deref())
+                .await?)
+        }
+    }
+
+    fn account_owners(
+        &mut self,
+        system: &SystemId,
+        account_id: &str,
+    ) -> impl Future<Output = Result<Vec<PersonId>>> + Send {
+        let store = *self;
+        let (system, account_id) = (system.clone(), account_id.to_owned());
+        async move { Ok(store.account_owners(&system, &account_id).await?) }
+    }
+}
+
+impl Directory for WriteTx {
+    async fn candidates(
+        &mut self,
+        pattern: Option<&str>,
+        exact: Option<&str>,
+    ) -> Result<Vec<IdentityCandidate>> {
+        Ok(self.identity_candidates(pattern, exact).await?)
+    }
+
+    async fn account_owners(
+        &mut self,
+        system: &SystemId,
+        account_id: &str,
+    ) -> Result<Vec<PersonId>> {
+        Ok(WriteTx::account_owners(self, system, account_id).await?)
+    }
+}
+
+/// Whom `identity` names in `directory`.
+pub async fn resolve(
+    directory: &mut impl Directory,
     identity: &Identity,
     folding: EmailFolding,
 ) -> Result<Named> {
     let (pattern, exact) = query(identity);
-    let candidates = store
-        .identity_candidates(pattern.as_deref(), exact.as_deref())
+    let candidates = directory
+        .candidates(pattern.as_deref(), exact.as_deref())
         .await?;
     Ok(pick(identity, folding, &candidates))
 }
 
-/// Whom `identity` names, as of the write in progress.
-pub async fn resolve_in_tx(
-    tx: &mut WriteTx,
-    identity: &Identity,
+/// The person a CI platform's login (or email) names: an account with that
+/// id in the platform's own system (the same login elsewhere may be
+/// someone else's), else the email the platform gives. Returns the
+/// identity as shown, and whom it names.
+pub async fn resolve_run(
+    directory: &mut impl Directory,
+    by: &TriggeredBy,
     folding: EmailFolding,
-) -> Result<Named> {
-    let (pattern, exact) = query(identity);
-    let candidates = tx
-        .identity_candidates(pattern.as_deref(), exact.as_deref())
-        .await?;
-    Ok(pick(identity, folding, &candidates))
+) -> Result<(Identity, Named)> {
+    if let Some(system) = &by.system {
+        let mut owners = directory.account_owners(system, &by.login).await?;
+        match owners.len() {
+            1 => {
+                let person = owners.remove(0);
+                return Ok((Identity::Person(person.clone()), Named::Person(person)));
+            }
+            0 => {}
+            _ => {
+                let shown = parse("CI login", &by.login, folding)?;
+                return Ok((shown, Named::Several(owners)));
+            }
+        }
+    }
+    if let Some(email) = &by.email {
+        let identity = parse("email of who triggered the run", email, folding)?;
+        let named = resolve(directory, &identity, folding).await?;
+        return Ok((identity, named));
+    }
+    Ok((parse("CI login", &by.login, folding)?, Named::Nobody))
 }
 
 /// Whom `identity` names in an inventory held in memory.

@@ -7,7 +7,7 @@
 //! decisions and the authors' identities.
 
 use crate::error::Result;
-use crate::gate::{Verdict, check, normalise_commit};
+use crate::gate::{Verdict, Who, check_as, normalise_commit};
 use soxctl_store::Store;
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -36,14 +36,22 @@ impl VerdictCache {
         env: &str,
         deployer: &str,
     ) -> Result<Verdict> {
+        self.check_as(store, commit, env, &Who::Named(deployer.to_owned()))
+            .await
+    }
+
+    /// [`VerdictCache::check`] for a deployer named or signed by a CI run.
+    pub async fn check_as(
+        &self,
+        store: &Store,
+        commit: &str,
+        env: &str,
+        who: &Who,
+    ) -> Result<Verdict> {
         // Read before computing: a write in between makes the entry stale
         // at once rather than wrongly fresh.
         let size = store.ledger_size().await?;
-        let key = (
-            normalise_commit(commit)?,
-            env.to_owned(),
-            deployer.to_owned(),
-        );
+        let key = (normalise_commit(commit)?, env.to_owned(), who.key());
         let now = store.context().clock.now();
         if let Some((at, verdict)) = self.lock().get(&key)
             && *at == size
@@ -52,7 +60,7 @@ impl VerdictCache {
         {
             return Ok(verdict.clone());
         }
-        let verdict = check(store, commit, env, deployer).await?;
+        let verdict = check_as(store, commit, env, who).await?;
         let mut entries = self.lock();
         if entries.len() >= CAPACITY {
             entries.clear();

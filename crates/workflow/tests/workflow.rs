@@ -936,6 +936,7 @@ fn payment(payload: serde_json::Value) -> NewRequest {
 fn change_by(authors: &[&str]) -> NewChange {
     NewChange {
         repo: "github.com/acme/app".into(),
+        run: None,
         commits: authors
             .iter()
             .enumerate()
@@ -1793,6 +1794,7 @@ async fn authors_are_known_by_their_accounts_and_unknown_ones_are_flagged(env: E
                         payload: deploy_payload(commit),
                         change: Some(NewChange {
                             repo: "github.com/acme/app".into(),
+                            run: None,
                             commits: vec![ChangeCommit {
                                 sha: commit.into(),
                                 author: "Olga <Olga.O@gmail.com>".into(),
@@ -2137,6 +2139,7 @@ async fn pipelines_register_deployments(env: Env) {
         repo: "github.com/acme/app".into(),
         environments: vec!["prod".into(), "staging-*".into()],
         triggered_by: None,
+        run: None,
     };
     let input = |env: &str, triggered_by: Option<&str>| NewDeployment {
         env: env.into(),

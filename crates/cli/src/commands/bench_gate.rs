@@ -42,6 +42,7 @@ async fn seed(dir: &std::path::Path, store: &Store) -> anyhow::Result<String> {
         repo: "bench/app".into(),
         environments: vec!["prod".into()],
         triggered_by: None,
+        run: None,
     };
     let created = soxctl_workflow::gate::register(
         &mut tx,

@@ -6,12 +6,13 @@ use crate::store_args::StoreArgs;
 use anyhow::Context;
 use soxctl_connectors::import::{ImportOptions, import};
 use soxctl_connectors::snapshot;
-use soxctl_demo::{DemoConfig, generate};
+use soxctl_demo::{DemoConfig, DemoRepo, generate, generate_repo};
 use soxctl_model::clock::{Clock, SystemClock};
 use soxctl_model::ids::PersonId;
 use soxctl_model::principal::Scope;
 use soxctl_store::tokens::{self, IssuedToken, Revocation, TokenRequest};
 use soxctl_store::{DB_FILE, Store, signing};
+use std::path::Path;
 
 /// The starter SoD rule set (rules/finance-stack.toml), loaded into every
 /// new demo store.
@@ -51,6 +52,9 @@ pub async fn run(config: &Config, args: DemoArgs) -> CmdResult {
         signing_key: Some(args.data.join(signing::DEFAULT_FILE_NAME)),
     };
 
+    let generated_now = !existed;
+    // One extraction time for the organisation and its repository.
+    let as_of = SystemClock.now().as_datetime();
     let generated = if existed {
         None
     } else {
@@ -58,7 +62,7 @@ pub async fn run(config: &Config, args: DemoArgs) -> CmdResult {
         let cfg = DemoConfig {
             seed: args.seed,
             people: args.people,
-            as_of: SystemClock.now().as_datetime(),
+            as_of,
         };
         let summary = generate(&cfg, &snapshot_dir)
             .map_err(|e| anyhow::anyhow!("cannot generate the demo organisation: {e}"))?;
@@ -147,6 +151,12 @@ pub async fn run(config: &Config, args: DemoArgs) -> CmdResult {
             Some(summary.admin_person_id)
         }
     };
+    let repo_dir = args.data.join(soxctl_demo::REPO_DIR);
+    let repo = if generated_now {
+        demo_repository(&args, as_of, &repo_dir)
+    } else {
+        None
+    };
     let person = admin.map(PersonId::parse).transpose()?;
     let (new, revoked) = reissue_admin_token(&store, person.clone()).await?;
     store.sign_checkpoint(&key).await?;
@@ -162,6 +172,14 @@ pub async fn run(config: &Config, args: DemoArgs) -> CmdResult {
         secret = new.secret,
         listen = args.listen,
     );
+    let banner = match &repo {
+        Some(repo) => banner + &gate_tour(repo, &args.data, args.listen),
+        None if repo_dir.is_dir() => format!(
+            "{banner}\nThe change gate (README, step 12) on the repository {}",
+            repo_dir.display()
+        ),
+        None => banner,
+    };
     if args.no_serve {
         println!("{banner}");
         return Ok(Exit::Ok);
@@ -181,6 +199,98 @@ pub async fn run(config: &Config, args: DemoArgs) -> CmdResult {
     )
     .await?;
     Ok(Exit::Ok)
+}
+
+/// The demo's finance-app repository, beside the store and as private
+/// (0700); a failure (no git) is a warning, the rest of the demo stands.
+fn demo_repository(
+    args: &DemoArgs,
+    as_of: chrono::DateTime<chrono::Utc>,
+    dir: &Path,
+) -> Option<DemoRepo> {
+    // The history's dates are fixed: the same seed and headcount give the
+    // same commits whenever the demo is built.
+    let cfg = DemoConfig {
+        seed: args.seed,
+        people: args.people,
+        as_of,
+    };
+    if let Err(e) = private_dir(dir) {
+        eprintln!(
+            "warning: no demo git repository (the change gate's tour needs one): cannot create {}: {e}",
+            dir.display()
+        );
+        return None;
+    }
+    match generate_repo(&cfg, dir) {
+        Ok(repo) => {
+            eprintln!(
+                "demo repository: {} ({}, {} commits by {}), main at {}",
+                dir.display(),
+                repo.name,
+                repo.commits,
+                repo.authors
+                    .iter()
+                    .map(|p| p.person_id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                repo.head
+            );
+            Some(repo)
+        }
+        Err(e) => {
+            eprintln!("warning: no demo git repository (the change gate's tour needs one): {e}");
+            // The directory is the one just created: nothing else is in it.
+            let _ = std::fs::remove_dir_all(dir);
+            None
+        }
+    }
+}
+
+/// Creates `dir` (its parent exists) with mode 0700, like the store's.
+fn private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        builder.mode(0o700);
+        builder.create(dir)?;
+        // The umask may only narrow the mode; set it exactly anyway.
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+    }
+    #[cfg(not(unix))]
+    builder.create(dir)
+}
+
+/// The banner's lines for the change gate (README, step 12).
+fn gate_tour(repo: &DemoRepo, data: &Path, listen: std::net::SocketAddr) -> String {
+    let dir = data.display();
+    let authors = repo
+        .authors
+        .iter()
+        .map(|p| p.person_id.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let author = repo
+        .authors
+        .iter()
+        .find(|p| p.person_id != repo.triggered_by.person_id)
+        .unwrap_or(&repo.triggered_by);
+    format!(
+        "\nThe change gate (README, step 12) on {path}, written by {authors}, with the store served:\n  \
+         export SOXCTL_SERVER=http://{listen}\n  \
+         PIPELINE=$(soxctl token create --scope gate --repo {name} --env staging --data {dir} | tail -n1)\n  \
+         SOXCTL_TOKEN=$PIPELINE soxctl gate request --repo {path} --commit HEAD --env staging --triggered-by {trigger}\n  \
+         SOXCTL_TOKEN=$(soxctl token create --scope request --person {approver} --data {dir} | tail -n1) soxctl request approve req_…\n  \
+         SOXCTL_TOKEN=$PIPELINE soxctl gate check --repo {path} --commit HEAD --env staging --deployer {deployer}   # exit 0\n  \
+         SOXCTL_TOKEN=$PIPELINE soxctl gate check --repo {path} --commit HEAD --env staging --deployer {author}   # exit 1: an author",
+        path = repo.dir.display(),
+        name = repo.name,
+        trigger = repo.triggered_by.email,
+        approver = repo.approver.person_id,
+        deployer = repo.deployer.email,
+        author = author.email,
+    )
 }
 
 /// Revokes the earlier demo admin tokens and issues a new one, in one write

@@ -330,12 +330,14 @@ pub async fn run(command: GateCommand) -> CmdResult {
         } => {
             let client = Client::new(&server)?;
             let sha = commit_of(repo.as_deref(), &commit)?;
+            let deployer = deployer
+                .map(|d| format!("&deployer={}", query(&d)))
+                .unwrap_or_default();
             let verdict = client
                 .get(&format!(
-                    "/api/v1/gate/check?commit={}&env={}&deployer={}",
+                    "/api/v1/gate/check?commit={}&env={}{deployer}",
                     query(&sha),
                     query(&env),
-                    query(&deployer)
                 ))
                 .await?;
             let allowed = verdict.get("allowed") == Some(&Value::Bool(true));
