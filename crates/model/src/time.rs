@@ -15,24 +15,40 @@ pub struct TimeError {
     pub value: String,
 }
 
+/// The latest instant the ledger's text form holds (a four-digit year).
+fn latest() -> DateTime<Utc> {
+    DateTime::<Utc>::from_timestamp_micros(253_402_300_799_999_999)
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+/// The earliest: 0000-01-01T00:00:00Z.
+fn earliest() -> DateTime<Utc> {
+    DateTime::<Utc>::from_timestamp_micros(-62_167_219_200_000_000)
+        .unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
 impl Timestamp {
     pub fn from_datetime(t: DateTime<Utc>) -> Self {
         Self(t.trunc_subsecs(6))
     }
 
-    /// Accepts RFC 3339 with any offset (normalised to UTC) or a full date (midnight UTC).
+    /// Accepts RFC 3339 with any offset (normalised to UTC) or a full date
+    /// (midnight UTC), in the years 0000 to 9999.
     pub fn parse(value: &str) -> Result<Self, TimeError> {
-        if let Ok(t) = DateTime::parse_from_rfc3339(value) {
-            return Ok(Self::from_datetime(t.with_timezone(&Utc)));
-        }
-        if let Ok(d) = NaiveDate::parse_from_str(value, "%Y-%m-%d")
+        let parsed = if let Ok(t) = DateTime::parse_from_rfc3339(value) {
+            Some(Self::from_datetime(t.with_timezone(&Utc)))
+        } else if let Ok(d) = NaiveDate::parse_from_str(value, "%Y-%m-%d")
             && let Some(t) = d.and_hms_opt(0, 0, 0)
         {
-            return Ok(Self(t.and_utc()));
-        }
-        Err(TimeError {
-            value: value.to_owned(),
-        })
+            Some(Self(t.and_utc()))
+        } else {
+            None
+        };
+        parsed
+            .filter(|t| (earliest()..=latest()).contains(&t.0))
+            .ok_or_else(|| TimeError {
+                value: value.to_owned(),
+            })
     }
 
     /// As `parse`, except that a full date means the end of that day
@@ -40,10 +56,38 @@ impl Timestamp {
     pub fn parse_end_of_day(value: &str) -> Result<Self, TimeError> {
         let start = Self::parse(value)?;
         if NaiveDate::parse_from_str(value, "%Y-%m-%d").is_ok() {
-            let end = start.0 + chrono::Duration::days(1) - chrono::Duration::microseconds(1);
-            return Ok(Self(end));
+            let end = start
+                .0
+                .checked_add_signed(chrono::Duration::days(1) - chrono::Duration::microseconds(1))
+                .unwrap_or_else(latest);
+            return Ok(Self(end.min(latest())));
         }
         Ok(start)
+    }
+
+    /// `secs` later, or the latest instant the ledger holds (9999-12-31):
+    /// a duration from outside never overflows the clock.
+    pub fn saturating_add_secs(self, secs: u64) -> Self {
+        let delta = i64::try_from(secs)
+            .ok()
+            .and_then(chrono::Duration::try_seconds);
+        Self(
+            delta
+                .and_then(|d| self.0.checked_add_signed(d))
+                .map_or_else(latest, |t| t.min(latest())),
+        )
+    }
+
+    /// `secs` earlier, or the earliest instant the ledger holds.
+    pub fn saturating_sub_secs(self, secs: u64) -> Self {
+        let delta = i64::try_from(secs)
+            .ok()
+            .and_then(chrono::Duration::try_seconds);
+        Self(
+            delta
+                .and_then(|d| self.0.checked_sub_signed(d))
+                .map_or_else(earliest, |t| t.max(earliest())),
+        )
     }
 
     pub fn as_datetime(&self) -> DateTime<Utc> {

@@ -30,6 +30,22 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ValidQu
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
+        // No query value carries a control or invisible character: none is
+        // meaningful, and a NUL would reach the database.
+        if let Some(query) = parts.uri.query() {
+            for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+                if let Some(c) = value
+                    .chars()
+                    .find(|c| soxctl_model::identity::is_hidden(*c))
+                {
+                    return Err(Problem::bad_request(format!(
+                        "the query parameter {} holds a control or invisible character (U+{:04X}): send plain text",
+                        soxctl_model::identity::escape(&name),
+                        c as u32
+                    )));
+                }
+            }
+        }
         Query::<T>::from_request_parts(parts, state)
             .await
             .map(|Query(q)| Self(q))

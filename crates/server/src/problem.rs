@@ -179,6 +179,13 @@ impl Problem {
         Self::new(ErrorCode::BadRequest, detail)
     }
 
+    /// A number from a client over its limit: 400 naming both.
+    pub fn out_of_range(name: &str, value: u64, max: u64) -> Self {
+        Self::bad_request(format!(
+            "{name} = {value} is more than {max}, the most this accepts: ask for less"
+        ))
+    }
+
     pub fn not_found(detail: impl Into<String>) -> Self {
         Self::new(ErrorCode::NotFound, detail)
     }
@@ -322,6 +329,16 @@ pub(crate) fn finish(response: Response, request_id: Option<&str>) -> Response {
     );
     parts.headers.remove(header::CONTENT_LENGTH);
     Response::from_parts(parts, problem.render(request_id))
+}
+
+/// `value` when it is at most `max`; else 400 naming the limit. Every
+/// number a client sends that sizes work or moves a clock passes here.
+pub fn at_most(name: &str, value: u64, max: u64) -> Result<u64, Problem> {
+    if value <= max {
+        Ok(value)
+    } else {
+        Err(Problem::out_of_range(name, value, max))
+    }
 }
 
 #[cfg(test)]

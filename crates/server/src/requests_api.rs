@@ -741,12 +741,13 @@ pub(crate) async fn grants(
     Require(_read): Require<WorkflowRead>,
     ValidQuery(query): ValidQuery<GrantQuery>,
 ) -> Result<Json<GrantList>, Problem> {
+    let within = query
+        .expiring_within_secs
+        .map(|s| crate::problem::at_most("expiring_within_secs", s, MAX_WINDOW_SECS))
+        .transpose()?;
     let store = state.store();
     let now = store.context().clock.now();
-    let horizon = query.expiring_within_secs.map(|s| {
-        let secs = i64::try_from(s).unwrap_or(i64::MAX / 2_000_000);
-        Timestamp::from_datetime(now.as_datetime() + chrono_seconds(secs))
-    });
+    let horizon = within.map(|s| now.saturating_add_secs(s));
     let grants = store
         .access_grants(None, None)
         .await?
@@ -758,9 +759,8 @@ pub(crate) async fn grants(
     Ok(Json(GrantList { grants }))
 }
 
-fn chrono_seconds(secs: i64) -> std::time::Duration {
-    std::time::Duration::from_secs(u64::try_from(secs).unwrap_or(0))
-}
+/// The longest look-ahead a query takes: ten years.
+pub const MAX_WINDOW_SECS: u64 = 10 * 365 * 24 * 3_600;
 
 /// End a time-bound grant early (admin).
 #[utoipa::path(

@@ -1907,6 +1907,8 @@ async fn tokens_of_terminated_or_unknown_people_stop_working() {
 
 #[path = "api/ci_identity.rs"]
 mod ci_identity;
+#[path = "api/edges.rs"]
+mod edges;
 #[path = "api/inventory.rs"]
 mod inventory;
 

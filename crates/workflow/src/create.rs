@@ -523,10 +523,7 @@ pub async fn create(
             }
         )));
     }
-    let secs = |s: u64| chrono::Duration::seconds(i64::try_from(s).unwrap_or(i64::MAX / 2_000));
-    let expires_at = soxctl_model::time::Timestamp::from_datetime(
-        ctx.now.as_datetime() + secs(plan.undecided_expiry_secs),
-    );
+    let expires_at = ctx.now.saturating_add_secs(plan.undecided_expiry_secs);
     let request_id = format!("req_{}", uuid::Uuid::new_v4().simple());
     let event = RequestCreated {
         request_id: request_id.clone(),

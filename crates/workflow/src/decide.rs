@@ -43,13 +43,11 @@ pub struct Decided {
 }
 
 pub(crate) fn before(t: Timestamp, secs: u64) -> Timestamp {
-    let secs = i64::try_from(secs).unwrap_or(i64::MAX / 2_000_000);
-    Timestamp::from_datetime(t.as_datetime() - chrono::Duration::seconds(secs))
+    t.saturating_sub_secs(secs)
 }
 
 pub(crate) fn after(t: Timestamp, secs: u64) -> Timestamp {
-    let secs = i64::try_from(secs).unwrap_or(i64::MAX / 2_000_000);
-    Timestamp::from_datetime(t.as_datetime() + chrono::Duration::seconds(secs))
+    t.saturating_add_secs(secs)
 }
 
 /// The person `approver` may decide for: themselves when routed to, else

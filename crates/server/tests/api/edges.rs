@@ -1,0 +1,291 @@
+//! Every path of the OpenAPI document, asked by every kind of credential
+//! and with hostile query values: the scopes answer as one declared table
+//! says, and no value a client sends makes a worker fail.
+
+use super::*;
+
+const PERSON: &str = "person-secret";
+const SCIM: &str = "scim-secret";
+
+/// The credentials, by the name the table uses.
+fn credentials() -> [(&'static str, Option<&'static str>); 7] {
+    [
+        ("none", None),
+        ("read", Some(READ)),
+        ("metrics", Some(METRICS)),
+        ("gate", Some(GATE)),
+        ("admin", Some(ADMIN)),
+        ("request", Some(PERSON)),
+        ("scim", Some(SCIM)),
+    ]
+}
+
+/// Who gets past authentication and authorisation, per operation: the
+/// declared table (the own-security issue extends it with roles). A 401,
+/// or a 403 `forbidden` (a missing scope), is a denial; anything else —
+/// including 400, 404 or a 403 `refused` by a business rule — got in.
+const ALLOWED: &[(&str, &str, &[&str])] = &[
+    ("POST", "/api/v1/actions/executed", &["gate", "admin"]),
+    ("POST", "/api/v1/actions/token", &["gate", "admin"]),
+    (
+        "GET",
+        "/api/v1/breakglass",
+        &["read", "admin", "request", "gate"],
+    ),
+    ("POST", "/api/v1/breakglass", &["request"]),
+    ("POST", "/api/v1/breakglass/{use_id}/review", &["request"]),
+    ("POST", "/api/v1/changes/deployed", &["gate", "admin"]),
+    ("GET", "/api/v1/changes/last-deployed", &["gate", "admin"]),
+    (
+        "GET",
+        "/api/v1/delegations",
+        &["read", "admin", "request", "gate"],
+    ),
+    ("POST", "/api/v1/delegations", &["request"]),
+    (
+        "POST",
+        "/api/v1/delegations/{delegation_id}/revoke",
+        &["request"],
+    ),
+    ("GET", "/api/v1/findings", &["read", "admin"]),
+    ("GET", "/api/v1/gate/check", &["gate", "admin"]),
+    ("POST", "/api/v1/gate/requests", &["gate", "admin"]),
+    (
+        "GET",
+        "/api/v1/grants",
+        &["read", "admin", "request", "gate"],
+    ),
+    ("POST", "/api/v1/grants/{grant_id}/revoke", &["admin"]),
+    ("GET", "/api/v1/ledger/checkpoint", &["read", "admin"]),
+    ("GET", "/api/v1/ledger/entries", &["read", "admin"]),
+    (
+        "GET",
+        "/api/v1/ledger/proof/consistency",
+        &["read", "admin"],
+    ),
+    ("GET", "/api/v1/ledger/proof/inclusion", &["read", "admin"]),
+    (
+        "GET",
+        "/api/v1/openapi.json",
+        &[
+            "none", "read", "metrics", "gate", "admin", "request", "scim",
+        ],
+    ),
+    (
+        "GET",
+        "/api/v1/people/{person_id}/access",
+        &["read", "admin"],
+    ),
+    (
+        "GET",
+        "/api/v1/people/{person_id}/history",
+        &["read", "admin"],
+    ),
+    (
+        "GET",
+        "/api/v1/requests",
+        &["read", "admin", "request", "gate"],
+    ),
+    ("POST", "/api/v1/requests", &["request"]),
+    (
+        "GET",
+        "/api/v1/requests/{request_id}",
+        &["read", "admin", "request", "gate"],
+    ),
+    (
+        "POST",
+        "/api/v1/requests/{request_id}/activate",
+        &["request"],
+    ),
+    (
+        "POST",
+        "/api/v1/requests/{request_id}/approve",
+        &["request"],
+    ),
+    ("POST", "/api/v1/requests/{request_id}/cancel", &["request"]),
+    ("POST", "/api/v1/requests/{request_id}/deny", &["request"]),
+    ("POST", "/api/v1/sod/simulate", &["read", "admin"]),
+    ("GET", "/api/v1/store", &["read", "admin"]),
+    ("GET", "/api/v1/tokens", &["admin"]),
+    ("POST", "/api/v1/tokens", &["admin"]),
+    ("POST", "/api/v1/tokens/{token_id}/revoke", &["admin"]),
+    ("GET", "/api/v1/who-has", &["read", "admin"]),
+    (
+        "GET",
+        "/healthz",
+        &[
+            "none", "read", "metrics", "gate", "admin", "request", "scim",
+        ],
+    ),
+    ("GET", "/metrics", &["metrics", "admin"]),
+    (
+        "GET",
+        "/readyz",
+        &[
+            "none", "read", "metrics", "gate", "admin", "request", "scim",
+        ],
+    ),
+];
+
+fn operations() -> Vec<(String, String, Vec<String>)> {
+    let doc: Value = serde_json::from_str(&soxctl_server::openapi_json()).unwrap();
+    let mut out = Vec::new();
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        for (method, op) in ops.as_object().unwrap() {
+            let params = op["parameters"]
+                .as_array()
+                .map(|ps| {
+                    ps.iter()
+                        .filter(|p| p["in"] == "query")
+                        .map(|p| p["name"].as_str().unwrap().to_owned())
+                        .collect()
+                })
+                .unwrap_or_default();
+            out.push((method.to_uppercase(), path.clone(), params));
+        }
+    }
+    out
+}
+
+/// `{id}` path parameters filled with a harmless value.
+fn concrete(path: &str) -> String {
+    path.split('/')
+        .map(|part| if part.starts_with('{') { "x" } else { part })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+async fn extra_tokens(store: &Store) {
+    let actor = Principal::system("test");
+    put_person(store, &test_person("pat", PersonStatus::Active), true).await;
+    let Event::TokenCreated(mut person) = token_event("person-t", PERSON, &[Scope::Request], None)
+    else {
+        unreachable!()
+    };
+    person.person_id = Some(PersonId::parse("pat").unwrap());
+    let Event::TokenCreated(mut scim) = token_event("scim-t", SCIM, &[Scope::Scim], None) else {
+        unreachable!()
+    };
+    scim.system_id = Some(soxctl_model::ids::SystemId::parse("erp").unwrap());
+    for event in [Event::TokenCreated(person), Event::TokenCreated(scim)] {
+        store.append_one(&actor, &event).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn every_operation_answers_its_declared_scopes() {
+    on_both_backends(async |fx| {
+        extra_tokens(&fx.store).await;
+        let app = fx.app();
+        let mut seen = Vec::new();
+        let mut wrong = Vec::new();
+        for (method, path, _) in operations() {
+            let uri = concrete(&path);
+            let mut allowed = Vec::new();
+            for (name, token) in credentials() {
+                let reply = if method == "GET" {
+                    get(&app, &uri, token).await
+                } else {
+                    post(&app, &uri, token, None, "{}").await
+                };
+                assert!(
+                    reply.status.as_u16() < 500,
+                    "{method} {uri} as {name}: {}",
+                    reply.text()
+                );
+                let denied = reply.status == StatusCode::UNAUTHORIZED
+                    || (reply.status == StatusCode::FORBIDDEN
+                        && serde_json::from_slice::<Value>(&reply.body)
+                            .is_ok_and(|b| b["code"] == "forbidden"));
+                if !denied {
+                    allowed.push(name);
+                }
+            }
+            let declared = ALLOWED
+                .iter()
+                .find(|(m, p, _)| *m == method && *p == path)
+                .map(|(_, _, scopes)| scopes.to_vec());
+            let same = declared
+                .as_ref()
+                .is_some_and(|d| d.len() == allowed.len() && d.iter().all(|s| allowed.contains(s)));
+            if !same {
+                wrong.push(format!(
+                    "{method} {path}: declared {declared:?}, answered {allowed:?}"
+                ));
+            }
+            seen.push((method, path));
+        }
+        for (m, p, _) in ALLOWED {
+            assert!(
+                seen.iter().any(|(sm, sp)| sm == m && sp == p),
+                "the table declares {m} {p}, which the OpenAPI document does not have"
+            );
+        }
+        assert!(
+            wrong.is_empty(),
+            "scopes differ from the table:\n{}",
+            wrong.join("\n")
+        );
+    })
+    .await;
+}
+
+/// Values a client may send for any query parameter: numbers past every
+/// bound, negative, fractional, dates past year 9999, long and binary text.
+fn hostile_values() -> Vec<String> {
+    vec![
+        u64::MAX.to_string(),
+        "18446744073709551616".into(),
+        i64::MAX.to_string(),
+        "9000000000000".into(),
+        "-1".into(),
+        "1.5".into(),
+        "0".into(),
+        "+262143-01-01".into(),
+        "99999-12-31".into(),
+        "9999-12-31".into(),
+        "9999-12-31T23:59:59.999999Z".into(),
+        "0000-01-01".into(),
+        "-0001-01-01".into(),
+        "%00%01%7F".into(),
+        "%E2%80%AE".into(),
+        "x".repeat(20_000),
+    ]
+}
+
+#[tokio::test]
+async fn no_query_value_makes_a_worker_fail() {
+    on_both_backends(async |fx| {
+        let app = fx.app();
+        for (method, path, params) in operations() {
+            if method != "GET" || params.is_empty() {
+                continue;
+            }
+            let uri = concrete(&path);
+            for param in &params {
+                for value in hostile_values() {
+                    let target = format!("{uri}?{param}={value}");
+                    let reply = get(&app, &target, Some(ADMIN)).await;
+                    assert!(
+                        reply.status.as_u16() < 500,
+                        "GET {target}: {} {}",
+                        reply.status,
+                        reply.text()
+                    );
+                }
+            }
+        }
+        let too_far = get(
+            &app,
+            "/api/v1/grants?expiring_within_secs=9000000000000",
+            Some(READ),
+        )
+        .await;
+        let problem = too_far.problem(StatusCode::BAD_REQUEST, "bad_request");
+        assert!(
+            problem["detail"].as_str().unwrap().contains("315360000"),
+            "{problem}"
+        );
+    })
+    .await;
+}
