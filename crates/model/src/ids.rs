@@ -20,6 +20,40 @@ pub enum IdError {
         "{kind} '{value}' must not contain ':' (it separates system and entitlement in references)"
     )]
     Colon { kind: &'static str, value: String },
+    #[error(
+        "{kind} '{value}' contains an invisible or direction-changing character: write it as plain text"
+    )]
+    Hidden { kind: &'static str, value: String },
+    #[error(
+        "{kind} '{value}' must be 1 to 64 letters, digits, '.', '_' or '-', not starting with '.' (it names a system in paths, URLs and files)"
+    )]
+    Alphabet { kind: &'static str, value: String },
+}
+
+/// The stricter rule for identifiers that enter now (import, SCIM, LDAP,
+/// the API and the command line): nothing invisible or direction-changing,
+/// and system ids from a safe alphabet. Entries already in a ledger were
+/// checked by [`check`] alone and still replay.
+fn check_new(kind: &'static str, value: &str, safe_alphabet: bool) -> Result<(), IdError> {
+    if value.chars().any(crate::identity::is_hidden) {
+        return Err(IdError::Hidden {
+            kind,
+            value: crate::identity::escape(value),
+        });
+    }
+    if safe_alphabet
+        && (value.len() > 64
+            || value.starts_with('.')
+            || !value
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b)))
+    {
+        return Err(IdError::Alphabet {
+            kind,
+            value: crate::identity::escape(value),
+        });
+    }
+    Ok(())
 }
 
 fn check(kind: &'static str, value: &str, allow_colon: bool) -> Result<(), IdError> {
@@ -48,7 +82,7 @@ fn check(kind: &'static str, value: &str, allow_colon: bool) -> Result<(), IdErr
 }
 
 macro_rules! id_type {
-    ($(#[$doc:meta])* $name:ident, $kind:literal, allow_colon = $colon:literal) => {
+    ($(#[$doc:meta])* $name:ident, $kind:literal, allow_colon = $colon:literal, safe_alphabet = $safe:literal) => {
         $(#[$doc])*
         #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
         #[serde(try_from = "String", into = "String")]
@@ -59,6 +93,17 @@ macro_rules! id_type {
                 let value = value.into();
                 check($kind, &value, $colon)?;
                 Ok(Self(value))
+            }
+            /// As `parse`, with the stricter rule for input entering now
+            /// (no invisible characters; system ids from a safe alphabet).
+            pub fn parse_new(value: impl Into<String>) -> Result<Self, IdError> {
+                let id = Self::parse(value)?;
+                check_new($kind, &id.0, $safe)?;
+                Ok(id)
+            }
+            /// Whether this id meets the rule for input entering now.
+            pub fn check_new(&self) -> Result<(), IdError> {
+                check_new($kind, &self.0, $safe)
             }
             pub fn as_str(&self) -> &str {
                 &self.0
@@ -84,17 +129,17 @@ macro_rules! id_type {
 }
 
 id_type!(/// A person of the HR source of truth.
-    PersonId, "person_id", allow_colon = false);
+    PersonId, "person_id", allow_colon = false, safe_alphabet = false);
 id_type!(/// A system that holds accounts and entitlements (ERP, bank portal…).
-    SystemId, "system_id", allow_colon = false);
+    SystemId, "system_id", allow_colon = false, safe_alphabet = true);
 id_type!(/// An entitlement within its system; may contain ':' (split happens at the first one).
-    EntitlementId, "entitlement_id", allow_colon = true);
+    EntitlementId, "entitlement_id", allow_colon = true, safe_alphabet = false);
 id_type!(/// An account within its system.
-    AccountId, "account_id", allow_colon = true);
+    AccountId, "account_id", allow_colon = true, safe_alphabet = false);
 id_type!(/// A business role bundling entitlements.
-    RoleId, "role_id", allow_colon = false);
+    RoleId, "role_id", allow_colon = false, safe_alphabet = false);
 id_type!(/// An API token's public identifier (never its secret).
-    TokenId, "token_id", allow_colon = false);
+    TokenId, "token_id", allow_colon = false, safe_alphabet = false);
 
 /// `system_id:entitlement_id`, split at the first `:`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -149,6 +194,30 @@ mod tests {
             Err(IdError::TooLong { .. })
         ));
         assert!(EntitlementId::parse("vendor:edit").is_ok());
+    }
+
+    #[test]
+    fn new_input_meets_the_stricter_rule_and_old_ids_still_parse() {
+        for bad in [
+            "../x",
+            "..",
+            ".",
+            "a b",
+            "erp/x",
+            "erp\u{202e}",
+            &"s".repeat(65),
+        ] {
+            assert!(SystemId::parse_new(bad).is_err(), "{bad}");
+        }
+        for good in ["erp", "sap-prd", "netsuite_2", "AD.corp"] {
+            assert!(SystemId::parse_new(good).is_ok(), "{good}");
+        }
+        assert!(PersonId::parse_new("E0\u{202e}1").is_err());
+        assert!(AccountId::parse_new("kevin\u{200b}").is_err());
+        assert!(AccountId::parse_new("Kevin Reyes").is_ok());
+        // What a ledger already holds still replays.
+        assert!(SystemId::parse("a b").is_ok());
+        assert!(PersonId::parse("E0\u{202e}1").is_ok());
     }
 
     #[test]

@@ -21,6 +21,7 @@ pub mod projection;
 pub mod reconcile;
 pub mod request;
 pub mod sealed;
+pub mod text;
 pub mod time;
 
 pub use ids::{AccountId, EntitlementId, EntitlementRef, PersonId, RoleId, SystemId, TokenId};

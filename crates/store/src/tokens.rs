@@ -166,6 +166,8 @@ pub enum TokenError {
     DescriptionTooLong(usize),
     #[error("{0}")]
     BadBinding(String),
+    #[error("{0}")]
+    BadInput(String),
     #[error(
         "only a gate token is bound to a repository and environments: add the gate scope, or leave out \
          the repository and environments"
@@ -204,6 +206,13 @@ pub async fn issue(
         if length > MAX_DESCRIPTION_LEN {
             return Err(TokenError::DescriptionTooLong(length));
         }
+        soxctl_model::text::check_line("description", description, MAX_DESCRIPTION_LEN)
+            .map_err(|e| TokenError::BadInput(e.to_string()))?;
+    }
+    if let Some(system) = &req.system_id {
+        system
+            .check_new()
+            .map_err(|e| TokenError::BadInput(e.to_string()))?;
     }
     if let Some(binding) = &req.gate {
         if !scopes.contains(&Scope::Gate) {

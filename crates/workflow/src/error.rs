@@ -45,5 +45,6 @@ pub(crate) fn text(name: &str, value: &str, required: bool) -> Result<()> {
             crate::MAX_TEXT_LEN
         )));
     }
-    Ok(())
+    soxctl_model::text::check_paragraph(name, value, crate::MAX_TEXT_LEN)
+        .map_err(|e| invalid(e.to_string()))
 }

@@ -2182,6 +2182,14 @@ async fn pipelines_register_deployments(env: Env) {
         .await,
         "no known person",
     );
+    let mut garbage = input("prod", Some("req"));
+    garbage.commit = "../../../etc/passwd".into();
+    garbage.commits[0].sha = "../../../etc/passwd".into();
+    let garbage = attempt(Some(pipeline.clone()), garbage).await;
+    assert!(
+        matches!(&garbage, Err(WorkflowError::Invalid(m)) if m.contains("not a full commit id")),
+        "{garbage:?}"
+    );
     let missing = attempt(Some(pipeline.clone()), input("prod", None)).await;
     assert!(
         matches!(missing, Err(WorkflowError::Invalid(_))),

@@ -78,7 +78,7 @@ fn request(args: &TokenCreateArgs, now: Timestamp) -> anyhow::Result<TokenReques
     let system_id = args
         .system
         .clone()
-        .map(SystemId::parse)
+        .map(SystemId::parse_new)
         .transpose()
         .context("--system")?;
     let person_id = args
@@ -95,6 +95,7 @@ fn request(args: &TokenCreateArgs, now: Timestamp) -> anyhow::Result<TokenReques
         if length > MAX_DESCRIPTION_LEN {
             bail!(TokenError::DescriptionTooLong(length));
         }
+        soxctl_model::text::check_line("description", description, MAX_DESCRIPTION_LEN)?;
     }
     let expires_at = args
         .expires

@@ -263,3 +263,21 @@ fn postgres_store_imports_and_verifies_with_an_external_key() {
         .to_owned();
     assert!(secret.starts_with("sxt_"));
 }
+
+/// A database nobody listens for: refused at once with the reason, not
+/// after the pool's 30 s with "pool timed out".
+#[test]
+fn an_unreachable_database_fails_fast_with_the_reason() {
+    let sb = Sandbox::new();
+    let port = crate::serve::free_port();
+    let url = format!("postgres://soxctl@127.0.0.1:{port}/nothing");
+    let started = std::time::Instant::now();
+    let run = sb.run(args!["verify", "--database", &url]);
+    assert_ne!(run.code, 0, "{}", run.stderr);
+    run.stderr_has(&["refused"]);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "took {:?}",
+        started.elapsed()
+    );
+}

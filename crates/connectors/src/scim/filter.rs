@@ -372,7 +372,10 @@ impl Parser {
             None => return Err(FilterError::new(format!("'{path}' has no operator"))),
         };
         match self.next() {
-            Some(Token::Value(value)) => Ok(Filter::Compare { path, op, value }),
+            Some(Token::Value(value)) => {
+                check_date_comparison(&path, &value)?;
+                Ok(Filter::Compare { path, op, value })
+            }
             Some(other) => Err(FilterError::new(format!(
                 "expected a value (a \"string\", number, true, false or null), found {}",
                 describe(&other)
@@ -523,6 +526,24 @@ fn values<'a>(doc: &'a Value, path: &AttrPath, core: Option<&str>) -> Vec<&'a Va
     }
 }
 
+/// `meta.created` and `meta.lastModified` are dateTime attributes (RFC
+/// 7643 §3.1): compared with anything but a date and time, a filter would
+/// silently match nothing, so it is an `invalidFilter`.
+fn check_date_comparison(path: &AttrPath, value: &Value) -> Result<(), FilterError> {
+    let dated = path.name.eq_ignore_ascii_case("meta")
+        && path.sub.as_deref().is_some_and(|s| {
+            s.eq_ignore_ascii_case("lastModified") || s.eq_ignore_ascii_case("created")
+        });
+    let is_date = value.as_str().is_some_and(|s| Timestamp::parse(s).is_ok());
+    if dated && !is_date {
+        return Err(FilterError::new(format!(
+            "'{path}' is a date and time: compare it with an RFC 3339 string such as \"2026-03-31T00:00:00Z\", not {}",
+            soxctl_model::identity::escape(&value.to_string())
+        )));
+    }
+    Ok(())
+}
+
 fn compare(found: &Value, op: CompareOp, wanted: &Value, exact: bool) -> bool {
     // A complex value stands for its `value` sub-attribute.
     let found = match found {
@@ -635,6 +656,14 @@ mod tests {
         assert!(is(r#"meta.lastModified lt "2011-05-14""#));
         assert!(is(r#"meta.lastModified le "2011-05-13T04:42:34Z""#));
         assert!(!is(r#"meta.lastModified gt "2011-05-13T04:42:34Z""#));
+        for bad in [
+            r#"meta.lastModified gt "not-a-date""#,
+            r#"meta.lastModified gt 12"#,
+            r#"meta.created eq true"#,
+            r#"META.LASTMODIFIED lt "yesterday""#,
+        ] {
+            assert!(Filter::parse(bad).is_err(), "{bad}");
+        }
         assert!(is("active eq true"));
         assert!(!is("active eq false"));
         assert!(is("nickName eq null"));

@@ -137,6 +137,12 @@ impl PatchSchema for Kind {
     }
 }
 
+/// The longest string attribute accepted, in characters (RFC 7643 sets
+/// none; no identity attribute needs more).
+pub const MAX_STRING_CHARS: usize = 1_024;
+/// The most values of one multi-valued attribute (emails, phone numbers…).
+pub const MAX_VALUES: usize = 100;
+
 fn invalid(path: &str, what: &str) -> ScimError {
     ScimError::bad("invalidValue", format!("attribute '{path}' {what}"))
 }
@@ -152,8 +158,12 @@ fn check_value(
         return Ok(None);
     }
     match attribute.kind.as_str() {
-        "string" | "reference" | "binary" => match value {
-            Value::String(_) => Ok(Some(value)),
+        "string" | "reference" | "binary" => match &value {
+            Value::String(text) => {
+                soxctl_model::text::check_line(path, text, MAX_STRING_CHARS)
+                    .map_err(|e| ScimError::bad("invalidValue", e.to_string()))?;
+                Ok(Some(value))
+            }
             _ => Err(invalid(path, "must be a string")),
         },
         "dateTime" => match &value {
@@ -214,6 +224,12 @@ fn normalize_attributes(
                 Value::Array(items) => items,
                 single => vec![single],
             };
+            if items.len() > MAX_VALUES {
+                return Err(invalid(
+                    &path,
+                    &format!("has {} values, more than {MAX_VALUES}", items.len()),
+                ));
+            }
             let mut kept = Vec::new();
             for item in items {
                 if let Some(item) = check_value(attribute, &path, item)? {
@@ -277,7 +293,11 @@ pub fn normalize(
     for (key, value) in input {
         if key.eq_ignore_ascii_case("externalId") {
             match value {
-                Value::String(s) if !s.is_empty() => external_id = Some(Value::String(s)),
+                Value::String(s) if !s.is_empty() => {
+                    soxctl_model::text::check_line("externalId", &s, MAX_STRING_CHARS)
+                        .map_err(|e| ScimError::bad("invalidValue", e.to_string()))?;
+                    external_id = Some(Value::String(s));
+                }
                 Value::Null => {}
                 Value::String(_) => {}
                 _ => return Err(invalid("externalId", "must be a string")),

@@ -289,3 +289,34 @@ async fn no_query_value_makes_a_worker_fail() {
     })
     .await;
 }
+
+/// Ids and free text that enter now meet the stricter rule: a token's
+/// description without control or direction-changing characters, a SCIM
+/// token's system from a safe alphabet; a commit is a commit. Nothing is
+/// recorded, and errors show what was sent escaped.
+#[tokio::test]
+async fn garbage_input_is_refused_with_escaped_errors() {
+    on_both_backends(async |fx| {
+        let app = fx.app();
+        let before = ledger_size(&fx.store).await;
+        for description in ["nul\u{0}byte", "rtl\u{202e}override", "bell\u{7}"] {
+            let body = serde_json::json!({"scopes": ["read"], "description": description});
+            let reply = post(&app, "/api/v1/tokens", Some(ADMIN), None, &body.to_string()).await;
+            let problem = reply.problem(StatusCode::BAD_REQUEST, "bad_request");
+            let detail = problem["detail"].as_str().unwrap();
+            assert!(!detail.contains(['\u{0}', '\u{202e}', '\u{7}']), "{detail}");
+            assert!(
+                detail.contains("\\0") || detail.contains("\\u{"),
+                "{detail}"
+            );
+        }
+        for system in ["../x", "..", ".", "a b"] {
+            let body = serde_json::json!({"scopes": ["scim"], "system_id": system});
+            post(&app, "/api/v1/tokens", Some(ADMIN), None, &body.to_string())
+                .await
+                .problem(StatusCode::BAD_REQUEST, "bad_request");
+        }
+        assert_eq!(ledger_size(&fx.store).await, before, "nothing recorded");
+    })
+    .await;
+}

@@ -917,3 +917,45 @@ async fn erasing_a_person_redacts_their_scim_documents() {
     })
     .await;
 }
+
+/// Garbage a SCIM client sends is refused with `invalidValue` (or
+/// `invalidFilter`) and changes nothing: control and direction-changing
+/// characters, a 100,000-character userName, 5,000 emails, a date filter
+/// compared with text.
+#[tokio::test]
+async fn garbage_is_refused_and_changes_nothing() {
+    on_both_backends(async |fx| {
+        seed(&fx.store).await;
+        let app = fx.app();
+        let before = ledger_size(&fx.store).await;
+        let user = |name: Value, emails: Value| {
+            json!({"schemas": [USER_SCHEMA], "userName": name, "emails": emails})
+        };
+        let one = json!([{"value": "x@example.com"}]);
+        let many: Vec<Value> = (0..5_000).map(|_| json!({"value": "dup@example.com"})).collect();
+        for body in [
+            user(json!("nul\u{0}name"), one.clone()),
+            user(json!("x".repeat(100_000)), one.clone()),
+            user(json!("evil\u{202e}gnp.exe"), one.clone()),
+            user(json!("many"), json!(many)),
+        ] {
+            let reply = scim(&app, Method::POST, "/scim/v2/Users", Some(OKTA), Some(body), &[]).await;
+            let error = reply.scim_error(StatusCode::BAD_REQUEST, Some("invalidValue"));
+            let detail = error["detail"].as_str().unwrap();
+            assert!(!detail.contains('\u{0}') && !detail.contains('\u{202e}'), "{detail}");
+            assert!(detail.len() < 2_000, "the error does not echo a huge value");
+        }
+        let filter = scim(
+            &app,
+            Method::GET,
+            "/scim/v2/Users?filter=meta.lastModified%20gt%20%22not-a-date%22",
+            Some(OKTA),
+            None,
+            &[],
+        )
+        .await;
+        filter.scim_error(StatusCode::BAD_REQUEST, Some("invalidFilter"));
+        assert_eq!(ledger_size(&fx.store).await, before, "nothing recorded");
+    })
+    .await;
+}

@@ -49,6 +49,12 @@ pub const BACKEND: &str = "postgres";
 pub mod sql;
 
 pub async fn connect(url: &str) -> Result<sqlx::Pool<Db>> {
+    // One direct connection first: the pool retries a refused connection
+    // until its 30 s acquire timeout and then says only "pool timed out";
+    // this fails at once with the reason (connection refused, bad password).
+    use sqlx::Connection;
+    let probe = sqlx::PgConnection::connect(url).await?;
+    probe.close().await?;
     Ok(PgPoolOptions::new()
         .max_connections(16)
         .connect(url)

@@ -1,0 +1,78 @@
+//! Free text from outside (descriptions, justifications, comments,
+//! reasons, SCIM strings): bounded, and without the characters that hide or
+//! reorder what a reader sees (control characters, bidirectional
+//! overrides, zero-width marks). Paragraphs may hold line breaks and tabs;
+//! lines may not.
+
+use crate::identity::{escape, is_hidden};
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TextError {
+    #[error("the {what} has {len} characters, more than {max}: shorten it")]
+    TooLong {
+        what: String,
+        len: usize,
+        max: usize,
+    },
+    #[error(
+        "the {what} '{shown}' holds a control or invisible character (U+{code:04X}): write plain text"
+    )]
+    Hidden {
+        what: String,
+        shown: String,
+        code: u32,
+    },
+}
+
+fn check(what: &str, value: &str, max_chars: usize, breaks: bool) -> Result<(), TextError> {
+    let len = value.chars().count();
+    if len > max_chars {
+        return Err(TextError::TooLong {
+            what: what.to_owned(),
+            len,
+            max: max_chars,
+        });
+    }
+    let allowed = |c: char| breaks && matches!(c, '\n' | '\t' | '\r');
+    if let Some(c) = value.chars().find(|c| is_hidden(*c) && !allowed(*c)) {
+        return Err(TextError::Hidden {
+            what: what.to_owned(),
+            shown: escape(value),
+            code: c as u32,
+        });
+    }
+    Ok(())
+}
+
+/// One line of text: at most `max_chars`, nothing hidden.
+pub fn check_line(what: &str, value: &str, max_chars: usize) -> Result<(), TextError> {
+    check(what, value, max_chars, false)
+}
+
+/// A paragraph: as a line, but line breaks and tabs are allowed.
+pub fn check_paragraph(what: &str, value: &str, max_chars: usize) -> Result<(), TextError> {
+    check(what, value, max_chars, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hidden_characters_are_refused_and_shown_escaped() {
+        for bad in [
+            "a\0b",
+            "pay\u{202e}lanoitan",
+            "bell\u{7}",
+            "zero\u{200b}width",
+        ] {
+            let e = check_line("description", bad, 100).unwrap_err().to_string();
+            assert!(!e.contains('\0') && !e.contains('\u{202e}'), "{e}");
+        }
+        assert!(check_line("description", "two\nlines", 100).is_err());
+        assert!(check_paragraph("justification", "two\nlines\twith a tab", 100).is_ok());
+        assert!(check_paragraph("justification", "nul\0", 100).is_err());
+        assert!(check_line("x", &"é".repeat(10), 10).is_ok());
+        assert!(check_line("x", &"é".repeat(11), 10).is_err());
+    }
+}
