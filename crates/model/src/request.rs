@@ -289,6 +289,9 @@ pub struct DelegationCreated {
     pub starts_at: Timestamp,
     pub ends_at: Timestamp,
     pub reason: String,
+    /// Made through a credential this actor issued, not the delegator.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issued_by: Option<String>,
 }
 
 /// `delegation.revoked`.
@@ -411,6 +414,9 @@ pub struct BreakGlassReviewed {
     /// Evidence added at review (when none was recorded with the use).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub evidence: Option<String>,
+    /// Made through a credential this actor issued, not the reviewer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issued_by: Option<String>,
 }
 
 /// A break-glass use, as the `breakglass_uses` table holds it.

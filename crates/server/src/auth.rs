@@ -12,6 +12,7 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use sha2::{Digest, Sha256};
 use soxctl_model::access::{Caller, Capability, Issuer, MetricsAccess, Pipeline};
+use soxctl_model::ids::PersonId;
 use soxctl_model::inventory::PersonStatus;
 use soxctl_model::principal::Principal;
 
@@ -51,18 +52,44 @@ impl FromRequestParts<AppState> for MetricsGate {
 
 const HOW_TO_AUTHENTICATE: &str = "Send `Authorization: Bearer <token>` with a token from `soxctl token create` (ask an admin for one).";
 
-/// Who issued a token: the actor that created it and, for a token created
-/// through another token, that token's person.
-async fn issuer_of(state: &AppState, created_by: &str) -> Result<Issuer, Problem> {
-    let person = match created_by.parse::<Principal>() {
-        Ok(Principal::Person(p)) => Some(p),
-        Ok(Principal::Token(id)) => state.store().token(&id).await?.and_then(|t| t.person_id),
-        _ => None,
-    };
-    Ok(Issuer {
-        principal: created_by.to_owned(),
-        person,
-    })
+/// Who issued a token for `person`: up the chain of tokens that created
+/// it, the first creator that is not `person` themselves — an admin's
+/// token, a person-less token, `system:cli` — or none when the chain ends
+/// at the person (their own login). A token made with a token the person
+/// was given by someone else is theirs no more than that one was.
+async fn issuer_of(
+    state: &AppState,
+    person: &PersonId,
+    created_by: &str,
+) -> Result<Option<Issuer>, Problem> {
+    let mut creator = created_by.to_owned();
+    // Chains are short; a longer one (or a loop) is treated as foreign.
+    for _ in 0..16 {
+        match creator.parse::<Principal>() {
+            Ok(Principal::Person(p)) if &p == person => return Ok(None),
+            Ok(Principal::Token(id)) => match state.store().token(&id).await? {
+                Some(t) if t.person_id.as_ref() == Some(person) => creator = t.created_by,
+                Some(t) => {
+                    return Ok(Some(Issuer {
+                        principal: creator,
+                        person: t.person_id,
+                    }));
+                }
+                None => break,
+            },
+            Ok(Principal::Person(p)) => {
+                return Ok(Some(Issuer {
+                    principal: creator,
+                    person: Some(p),
+                }));
+            }
+            _ => break,
+        }
+    }
+    Ok(Some(Issuer {
+        principal: creator,
+        person: None,
+    }))
 }
 
 /// The caller behind the request's bearer token, looked up by the token's
@@ -147,7 +174,7 @@ async fn authenticate(parts: &mut Parts, state: &AppState) -> Result<Caller, Pro
         run: None,
     });
     let issuer = match &row.person_id {
-        Some(_) => Some(issuer_of(state, &row.created_by).await?),
+        Some(person) => issuer_of(state, person, &row.created_by).await?,
         None => None,
     };
     let caller = Caller::authenticated(

@@ -226,6 +226,7 @@ pub(crate) async fn review(
             outcome: body.outcome,
             notes: body.notes,
             evidence: body.evidence,
+            issued_by: person.issued_by_other().cloned(),
         },
     )
     .await

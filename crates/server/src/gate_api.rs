@@ -67,6 +67,7 @@ pub(crate) async fn token(
 ) -> Result<Response, Problem> {
     let body: TokenBody =
         post.json(r#"{"request_id":"req_…","digest":"sha256:…","env":"prod"}"#)?;
+    not_a_pipeline(&executor)?;
     let store = state.store();
     // Never replayed: a token is a secret shown once.
     let mut tx = store.begin_write().await?;
@@ -132,6 +133,7 @@ pub(crate) async fn executed(
     post: IdempotentPost,
 ) -> Result<Response, Problem> {
     let body: ExecutedBody = post.json(r#"{"token":"eyJ…","outcome":"deployed build 812"}"#)?;
+    not_a_pipeline(&executor)?;
     let store = state.store();
     let idempotency = post.idempotency(executor.actor(), replay_as_stored);
     let mut tx = match idempotency.begin(store).await? {
@@ -273,6 +275,41 @@ fn who(access: &GateAccess, named: Option<String>) -> Result<gate::Who, Problem>
     }
 }
 
+/// The pipeline the credential is bound to, acting in `env`: the gate's
+/// questions and records are a repository's pipeline's, never an unbound
+/// token's (an executor's) or an admin's.
+fn pipeline_of<'a>(
+    access: &'a GateAccess,
+    env: &str,
+) -> Result<&'a soxctl_model::access::Pipeline, Problem> {
+    within_binding(access, env)?;
+    access.pipeline().ok_or_else(|| {
+        Problem::new(
+            crate::problem::ErrorCode::Refused,
+            "only a repository's pipeline credential asks the gate and records deployments: a gate token \
+             bound to the repository (`soxctl token create --scope gate --repo HOST/PATH --env ENV`) or a CI \
+             identity token a [[pipeline]] entry admits",
+        )
+    })
+}
+
+/// Execution tokens are an executor's (an unbound gate token, an admin):
+/// a repository's pipeline deploys through the gate, and all CI runs act
+/// as one ledger actor, so one run's token could be redeemed by another.
+fn not_a_pipeline(access: &GateAccess) -> Result<(), Problem> {
+    match access.pipeline() {
+        Some(p) => Err(Problem::new(
+            crate::problem::ErrorCode::Refused,
+            format!(
+                "this is the pipeline credential of {}: it deploys through the gate (gate check, gate \
+                 deployed); execution tokens are for executors, with an unbound gate token",
+                p.repo
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
 /// A bound credential acts in its own environments only.
 fn within_binding(access: &GateAccess, env: &str) -> Result<(), Problem> {
     match access.pipeline() {
@@ -328,11 +365,17 @@ pub(crate) async fn check(
     Require(gate_access): Require<GateAccess>,
     ValidQuery(query): ValidQuery<CheckQuery>,
 ) -> Result<Json<VerdictView>, Problem> {
-    within_binding(&gate_access, &query.env)?;
+    let pipeline = pipeline_of(&gate_access, &query.env)?;
     let who = who(&gate_access, query.deployer)?;
     let verdict = state
         .verdicts()
-        .check_as(state.store(), &query.commit, &query.env, &who)
+        .check_as(
+            state.store(),
+            Some(&pipeline.repo),
+            &query.commit,
+            &query.env,
+            &who,
+        )
         .await
         .map_err(problem)?;
     Ok(Json(VerdictView {
@@ -390,19 +433,19 @@ pub(crate) async fn deployed(
     let body: DeployedBody = post.json(
         r#"{"commit":"4f1c2d7e9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d","env":"prod","deployer":"ci@example.com"}"#,
     )?;
-    within_binding(&gate_access, &body.env)?;
+    let pipeline = pipeline_of(&gate_access, &body.env)?;
     let who = who(&gate_access, body.deployer)?;
-    // A bound pipeline deploys its own repository, whatever the body says.
-    let repo = match (gate_access.pipeline(), body.repo) {
-        (Some(p), Some(r)) if r != p.repo => {
-            return Err(Problem::new(
-                crate::problem::ErrorCode::Refused,
-                format!("this pipeline credential is bound to {}, not {r}", p.repo),
-            ));
-        }
-        (Some(p), _) => Some(p.repo.clone()),
-        (None, r) => r,
-    };
+    // A pipeline deploys its own repository, whatever the body says.
+    if let Some(r) = body.repo.as_ref().filter(|r| **r != pipeline.repo) {
+        return Err(Problem::new(
+            crate::problem::ErrorCode::Refused,
+            format!(
+                "this pipeline credential is bound to {}, not {r}",
+                pipeline.repo
+            ),
+        ));
+    }
+    let repo = Some(pipeline.repo.clone());
     let store = state.store();
     let idempotency = post.idempotency(gate_access.actor(), replay_as_stored);
     let mut tx = match idempotency.begin(store).await? {
@@ -467,12 +510,10 @@ pub(crate) async fn last_deployed(
     Require(gate_access): Require<GateAccess>,
     ValidQuery(query): ValidQuery<LastQuery>,
 ) -> Result<Json<LastDeployed>, Problem> {
-    within_binding(&gate_access, &query.env)?;
-    // A bound pipeline asks about its own repository.
-    let repo = gate_access
-        .pipeline()
-        .map(|p| p.repo.clone())
-        .or(query.repo);
+    let pipeline = pipeline_of(&gate_access, &query.env)?;
+    // A pipeline asks about its own repository, whatever the query says.
+    let _ = query.repo;
+    let repo = Some(pipeline.repo.clone());
     let last = gate::last_deployed(state.store(), &query.env, repo.as_deref())
         .await
         .map_err(problem)?;

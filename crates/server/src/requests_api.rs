@@ -889,6 +889,7 @@ pub(crate) async fn create_delegation(
             .transpose()?,
         ends_at: time("ends_at", &body.ends_at)?,
         reason: body.reason,
+        issued_by: person.issued_by_other().cloned(),
     };
     let store = state.store();
     let idempotency = post.idempotency(person.actor(), replay_as_stored);

@@ -218,6 +218,13 @@ pub async fn issue(
         if !scopes.contains(&Scope::Gate) {
             return Err(TokenError::BindingWithoutGate);
         }
+        // A pipeline states authors and who ran it: a person holding its
+        // credential could name others for their own commits.
+        if req.person_id.is_some() {
+            return Err(TokenError::BadBinding(
+                "a pipeline's gate token acts for no person: leave out the person".into(),
+            ));
+        }
         binding.validate()?;
     }
     if let Some(expires_at) = req.expires_at {
@@ -408,6 +415,17 @@ mod tests {
                     ..request(&[Scope::Gate])
                 },
                 "1 to 50 environments",
+            ),
+            (
+                TokenRequest {
+                    gate: Some(GateBinding {
+                        repo: "github.com/acme/app".into(),
+                        environments: vec!["prod".into()],
+                    }),
+                    person_id: Some(PersonId::parse("nobody").unwrap()),
+                    ..request(&[Scope::Gate, Scope::Request])
+                },
+                "acts for no person",
             ),
         ];
         for (req, needle) in refused {

@@ -291,6 +291,9 @@ pub struct Review {
     pub outcome: ReviewOutcome,
     pub notes: String,
     pub evidence: Option<String>,
+    /// Who issued the reviewer's credential, when not the reviewer: they
+    /// are judged too (nobody reviews their own use through it).
+    pub issued_by: Option<soxctl_model::access::Issuer>,
 }
 
 /// The owner's after-review: resolves the unreviewed finding; an
@@ -317,6 +320,15 @@ pub async fn review(
     }
     if reviewer == &found.person_id {
         return Err(refused("nobody reviews their own break-glass use"));
+    }
+    if let Some(issuer) = &input.issued_by
+        && issuer.person.as_ref() == Some(&found.person_id)
+    {
+        return Err(refused(format!(
+            "{reviewer}'s credential was issued by {} ({}), who used the glass: nobody reviews their own \
+             break-glass use",
+            found.person_id, issuer.principal
+        )));
     }
     if reviewer != &found.reviewer_id {
         // A reviewer who has left hands the review to whoever would be
@@ -375,6 +387,7 @@ pub async fn review(
             outcome: input.outcome,
             notes: input.notes.clone(),
             evidence: input.evidence.clone(),
+            issued_by: input.issued_by.as_ref().map(|i| i.principal.clone()),
         }),
     )
     .await?;

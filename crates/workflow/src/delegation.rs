@@ -21,6 +21,9 @@ pub struct NewDelegation {
     pub starts_at: Option<Timestamp>,
     pub ends_at: Timestamp,
     pub reason: String,
+    /// Who issued the delegator's credential, when not the delegator: they
+    /// may not be made the delegate through it.
+    pub issued_by: Option<soxctl_model::access::Issuer>,
 }
 
 pub async fn delegate(
@@ -33,6 +36,14 @@ pub async fn delegate(
     let now = tx.now();
     if &input.delegate_id == delegator_id {
         return Err(invalid("a delegation names someone else as delegate"));
+    }
+    if let Some(issuer) = &input.issued_by
+        && issuer.person.as_ref() == Some(&input.delegate_id)
+    {
+        return Err(crate::error::refused(format!(
+            "{delegator_id}'s credential was issued by {} ({}): it cannot make them {delegator_id}'s delegate",
+            input.delegate_id, issuer.principal
+        )));
     }
     let inventory = tx.inventory().await?;
     for (role, id) in [
@@ -82,6 +93,7 @@ pub async fn delegate(
                 starts_at,
                 ends_at: input.ends_at,
                 reason: input.reason,
+                issued_by: input.issued_by.map(|i| i.principal),
             }),
         )
         .await?;

@@ -98,6 +98,16 @@ pub async fn issue_execution_token(
         .await?
         .ok_or_else(|| WorkflowError::NotFound(format!("no request '{}'", input.request_id)))?;
     let action = approved_action(&request, now)?;
+    // A deployment's approval is used through the gate, which checks who
+    // deploys (never its author or approver) and the pipeline's repository;
+    // an execution token carries neither.
+    if action.kind == crate::gate::DEPLOY {
+        return Err(refused(format!(
+            "request {} is a deployment: it passes the change gate (`soxctl gate check` and `gate deployed` \
+             with the repository's pipeline credential), not an execution token",
+            request.request_id
+        )));
+    }
     if input.digest != action.digest {
         return Err(refused(format!(
             "request {} approved {} but this action's digest is {}: the payload changed, so it needs a new \

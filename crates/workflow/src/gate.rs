@@ -241,25 +241,47 @@ fn refusal(
     None
 }
 
-/// Read-only: may `deployer` deploy `commit` to `env` now?
+/// Read-only: may `deployer` deploy `commit` to `env` now, whatever
+/// repository registered it (for tools and tests; a pipeline asks with
+/// [`check_as`] for its own repository).
 pub async fn check(store: &Store, commit: &str, env: &str, deployer: &str) -> Result<Verdict> {
-    check_as(store, commit, env, &Who::Named(deployer.to_owned())).await
+    check_as(store, None, commit, env, &Who::Named(deployer.to_owned())).await
 }
 
-/// [`check`], for a deployer named or signed by a CI run.
-pub async fn check_as(store: &Store, commit: &str, env: &str, who: &Who) -> Result<Verdict> {
+/// Whether `request` registered a change of `repo` (any, when none is
+/// asked): an approval is bound to the repository whose pipeline
+/// registered it, not only to (environment, commit).
+fn of_repo(request: &RequestRow, repo: Option<&str>) -> bool {
+    match (repo, &request.ask) {
+        (None, _) => true,
+        (Some(repo), Ask::Action(a)) => a.repo.as_deref() == Some(repo),
+        (Some(_), Ask::Access(_)) => false,
+    }
+}
+
+/// [`check`] for a pipeline of `repo`, with a deployer named or signed by a CI run.
+pub async fn check_as(
+    store: &Store,
+    repo: Option<&str>,
+    commit: &str,
+    env: &str,
+    who: &Who,
+) -> Result<Verdict> {
     let commit = normalise_commit(commit)?;
     crate::create::check_name("environment", env)?;
     let settings = settings(store).await?;
     let deployer = deployer_of(&mut { store }, &settings, who).await?;
     let digest = deploy_digest(env, &commit)?;
     let now = store.context().clock.now();
-    let candidates = store
+    let candidates: Vec<RequestRow> = store
         .requests(&RequestFilter {
             digest: Some(digest.clone()),
             ..RequestFilter::default()
         })
-        .await?;
+        .await?
+        .into_iter()
+        .filter(|r| of_repo(r, repo))
+        .collect();
     let Some(request) = candidates
         .iter()
         .rev()
@@ -492,12 +514,15 @@ pub async fn record_deployment_as(
     let deployer_named = deployer_of(tx, &settings, who).await?;
     let now = tx.now();
     let digest = deploy_digest(env, &commit)?;
-    let candidates = tx
+    let candidates: Vec<RequestRow> = tx
         .requests(&RequestFilter {
             digest: Some(digest),
             ..RequestFilter::default()
         })
-        .await?;
+        .await?
+        .into_iter()
+        .filter(|r| of_repo(r, repo))
+        .collect();
     let approved = candidates
         .iter()
         .rev()

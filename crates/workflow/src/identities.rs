@@ -42,8 +42,14 @@ pub fn is_platform_identity(text: &str) -> bool {
         (Some(l), Some(r)) if l < r => &lower[l + 1..r],
         _ => lower.trim(),
     };
+    let email = email.trim();
     const PLATFORM_EMAILS: &[&str] = &["noreply@github.com", "noreply@gitlab.com"];
-    PLATFORM_EMAILS.contains(&email.trim()) || lower.contains("[bot]")
+    // GitHub Apps commit as `ID+name[bot]@users.noreply.github.com`: the
+    // address decides, never a display name anyone can choose.
+    PLATFORM_EMAILS.contains(&email)
+        || email
+            .strip_suffix("@users.noreply.github.com")
+            .is_some_and(|local| local.ends_with("[bot]"))
 }
 
 /// Parses `text` under `folding`; refused with the parser's reason.
@@ -69,14 +75,8 @@ fn pick(identity: &Identity, folding: EmailFolding, candidates: &[IdentityCandid
             people.insert(c.person_id.clone());
         }
     }
-    // A person id names that person, whatever accounts elsewhere are called.
-    if let Identity::Person(id) = identity
-        && candidates
-            .iter()
-            .any(|c| c.kind == IdentityKeyKind::PersonId && &c.person_id == id)
-    {
-        return Named::Person(id.clone());
-    }
+    // A person id that is also another person's account id (a CI login
+    // someone chose) names both: nobody for sure.
     let mut people: Vec<PersonId> = people.into_iter().collect();
     match people.len() {
         0 => Named::Nobody,
@@ -258,12 +258,15 @@ mod tests {
             "GitLab <NoReply@GitLab.com>",
             "github-actions[bot] <41898282+github-actions[bot]@users.noreply.github.com>",
             "dependabot[bot] <49699333+dependabot[bot]@users.noreply.github.com>",
+            "41898282+github-actions[bot]@users.noreply.github.com",
         ] {
             assert!(is_platform_identity(p), "{p}");
         }
         for p in [
             "Kevin <kevin.reyes@example.com>",
             "Kevin <12345+kevin-reyes@users.noreply.github.com>",
+            "Zoë [bot] <zoe.kumar+x@example.com>",
+            "x[bot] <x[bot]@example.com>",
         ] {
             assert!(!is_platform_identity(p), "{p}");
         }

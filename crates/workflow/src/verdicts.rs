@@ -36,7 +36,7 @@ impl VerdictCache {
         env: &str,
         deployer: &str,
     ) -> Result<Verdict> {
-        self.check_as(store, commit, env, &Who::Named(deployer.to_owned()))
+        self.check_as(store, None, commit, env, &Who::Named(deployer.to_owned()))
             .await
     }
 
@@ -44,6 +44,7 @@ impl VerdictCache {
     pub async fn check_as(
         &self,
         store: &Store,
+        repo: Option<&str>,
         commit: &str,
         env: &str,
         who: &Who,
@@ -51,7 +52,11 @@ impl VerdictCache {
         // Read before computing: a write in between makes the entry stale
         // at once rather than wrongly fresh.
         let size = store.ledger_size().await?;
-        let key = (normalise_commit(commit)?, env.to_owned(), who.key());
+        let key = (
+            normalise_commit(commit)?,
+            env.to_owned(),
+            format!("{}\n{}", repo.unwrap_or(""), who.key()),
+        );
         let now = store.context().clock.now();
         if let Some((at, verdict)) = self.lock().get(&key)
             && *at == size
@@ -60,7 +65,7 @@ impl VerdictCache {
         {
             return Ok(verdict.clone());
         }
-        let verdict = check_as(store, commit, env, who).await?;
+        let verdict = check_as(store, repo, commit, env, who).await?;
         let mut entries = self.lock();
         if entries.len() >= CAPACITY {
             entries.clear();

@@ -69,6 +69,8 @@ on_both_backends!(
     authors_are_folded_and_platform_authors_are_nobody,
     pipelines_register_deployments,
     decisions_through_someone_elses_credential,
+    approvals_are_bound_to_their_repository,
+    delegations_through_someone_elses_credential,
 );
 
 struct Env {
@@ -634,6 +636,7 @@ async fn delegates_decide_in_the_delegators_seat(env: Env) {
             starts_at: None,
             ends_at: ts("2026-03-09T00:00:00Z"),
             reason: "holiday".into(),
+            issued_by: None,
         },
     )
     .await
@@ -666,6 +669,7 @@ async fn delegates_decide_in_the_delegators_seat(env: Env) {
             starts_at: None,
             ends_at: ts("2026-03-02T12:00:00Z"),
             reason: "afternoon off".into(),
+            issued_by: None,
         },
     )
     .await
@@ -1228,7 +1232,7 @@ async fn the_gate_allows_only_approved_commits_deployed_by_non_authors(env: Env)
         commit,
         "prod",
         "sam@example.com",
-        Some("ledger-app"),
+        Some("github.com/acme/app"),
     )
     .await
     .unwrap();
@@ -1246,9 +1250,16 @@ async fn the_gate_allows_only_approved_commits_deployed_by_non_authors(env: Env)
 
     // A deployment nobody approved is recorded, and opens a finding.
     let mut tx = env.store.begin_write().await.unwrap();
-    let rogue = record_deployment(&mut tx, &actor(), other, "prod", "sam", Some("ledger-app"))
-        .await
-        .unwrap();
+    let rogue = record_deployment(
+        &mut tx,
+        &actor(),
+        other,
+        "prod",
+        "sam",
+        Some("github.com/acme/app"),
+    )
+    .await
+    .unwrap();
     tx.commit().await.unwrap();
     let finding = rogue.finding_id.unwrap();
     let findings = env
@@ -1262,7 +1273,7 @@ async fn the_gate_allows_only_approved_commits_deployed_by_non_authors(env: Env)
     assert_eq!(findings.len(), 1);
     assert_eq!(findings[0].finding_id, finding);
     assert_eq!(
-        last_deployed(&env.store, "prod", Some("ledger-app"))
+        last_deployed(&env.store, "prod", Some("github.com/acme/app"))
             .await
             .unwrap()
             .unwrap()
@@ -1407,6 +1418,7 @@ async fn break_glass_is_immediate_alerted_and_reviewed(env: Env) {
             outcome: ReviewOutcome::Inappropriate,
             notes: "no incident ticket existed".into(),
             evidence: evidence.map(str::to_owned),
+            issued_by: None,
         };
         async move {
             let mut tx = store.begin_write().await.unwrap();
@@ -1472,6 +1484,7 @@ async fn break_glass_is_immediate_alerted_and_reviewed(env: Env) {
                     outcome: ReviewOutcome::Appropriate,
                     notes: "INC-9".into(),
                     evidence: Some("siem:session/9".into()),
+                    issued_by: None,
                 },
             )
             .await;
@@ -1703,6 +1716,7 @@ async fn delegates_are_judged_as_approvers_themselves(env: Env) {
                     starts_at,
                     ends_at: ts("2026-03-09T00:00:00Z"),
                     reason: "holiday".into(),
+                    issued_by: None,
                 },
             )
             .await;
@@ -2302,5 +2316,136 @@ async fn decisions_through_someone_elses_credential(env: Env) {
     let json: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
     assert_eq!(json["type"], "request.approved");
     assert_eq!(json["payload"]["issued_by"], "system:cli", "{json}");
+    env.verify().await;
+}
+
+/// An approval is bound to the repository whose pipeline registered it:
+/// another repository's pipeline (a sandbox, a fork with the same commit)
+/// cannot register a commit it does not own and have the real pipeline
+/// deploy it. A person id that is also someone else's account id names
+/// nobody for sure.
+async fn approvals_are_bound_to_their_repository(env: Env) {
+    use soxctl_model::access::Pipeline;
+    use soxctl_workflow::gate::{NewDeployment, Who, check_as, record_deployment_as, register};
+    let commit = "6f99f13a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e";
+    let scratch = Pipeline {
+        repo: "github.com/zoe/scratch".into(),
+        environments: vec!["prod".into()],
+        triggered_by: None,
+        run: None,
+    };
+    let mut tx = env.store.begin_write().await.unwrap();
+    let created = register(
+        &mut tx,
+        &actor(),
+        Some(&scratch),
+        NewDeployment {
+            env: "prod".into(),
+            commit: commit.into(),
+            commits: vec![ChangeCommit {
+                sha: commit.into(),
+                author: "Vera <vera@example.com>".into(),
+                committer: "Vera <vera@example.com>".into(),
+                co_authors: Vec::new(),
+            }],
+            triggered_by: Some("vend".into()),
+            justification: None,
+            ticket: None,
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    env.decide("mgr", &created.request.request_id, Decision::Approve)
+        .await
+        .unwrap();
+    let sam = Who::Named("sam@example.com".into());
+    let own_repo = check_as(
+        &env.store,
+        Some("github.com/zoe/scratch"),
+        commit,
+        "prod",
+        &sam,
+    )
+    .await
+    .unwrap();
+    assert!(own_repo.allowed, "{}", own_repo.reason);
+    let elsewhere = check_as(
+        &env.store,
+        Some("github.com/acme/app"),
+        commit,
+        "prod",
+        &sam,
+    )
+    .await
+    .unwrap();
+    assert!(!elsewhere.allowed);
+    assert!(
+        elsewhere.reason.contains("no change request"),
+        "{}",
+        elsewhere.reason
+    );
+    let mut tx = env.store.begin_write().await.unwrap();
+    let deployed = record_deployment_as(
+        &mut tx,
+        &actor(),
+        commit,
+        "prod",
+        &sam,
+        Some("github.com/acme/app"),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    assert!(deployed.finding_id.is_some(), "{}", deployed.reason);
+    assert_eq!(
+        env.status(&created.request.request_id).await,
+        RequestStatus::Approved
+    );
+
+    // An account id chosen to look like another person's id.
+    env.import_full(&[], "erp,sys,vend,human,active,,\n", "")
+        .await;
+    let ambiguous = check_as(
+        &env.store,
+        Some("github.com/zoe/scratch"),
+        commit,
+        "prod",
+        &Who::Named("sys".into()),
+    )
+    .await
+    .unwrap();
+    assert!(!ambiguous.allowed);
+    assert!(
+        ambiguous.reason.contains("names several people"),
+        "{}",
+        ambiguous.reason
+    );
+    env.verify().await;
+}
+
+/// A delegation or a break-glass review through someone else's credential:
+/// the issuer may not become the delegate, nor review their own use.
+async fn delegations_through_someone_elses_credential(env: Env) {
+    use soxctl_model::access::Issuer;
+    let mut tx = env.store.begin_write().await.unwrap();
+    let made = soxctl_workflow::delegate(
+        &mut tx,
+        &actor(),
+        &pid("mgr"),
+        NewDelegation {
+            delegate_id: pid("req"),
+            starts_at: None,
+            ends_at: ts("2026-03-09T00:00:00Z"),
+            reason: "holiday".into(),
+            issued_by: Some(Issuer {
+                principal: "token:tok_admin".into(),
+                person: Some(pid("req")),
+            }),
+        },
+    )
+    .await;
+    refused(made, "cannot make them mgr's delegate");
+    drop(tx);
     env.verify().await;
 }

@@ -50,22 +50,53 @@ fn resolve(repo: &Path, rev: &str) -> Result<String, crate::exit::Failure> {
 /// merge): its author and committer after `.mailmap`, and as co-authors its
 /// `Co-authored-by` trailers and the identities `.mailmap` rewrote, so
 /// that an alias keeps its owner from approving too.
+///
+/// Git keeps control characters inside names, so no separator but NUL is
+/// safe: every field ends with one (`-z` ends each record with another),
+/// six fields make a commit, and anything else — or a count that differs
+/// from `git rev-list --count` — is refused rather than a commit skipped.
 fn commits(repo: &Path, range: &str) -> Result<Vec<Value>, crate::exit::Failure> {
     let out = git(
         repo,
         &[
             "log",
-            "--format=%H%x00%aN <%aE>%x00%cN <%cE>%x00%an <%ae>%x00%cn <%ce>%x00%(trailers:key=Co-authored-by,valueonly,separator=%x1f)%x1e",
+            "-z",
+            "--format=%H%x00%aN <%aE>%x00%cN <%cE>%x00%an <%ae>%x00%cn <%ce>%x00%(trailers:key=Co-authored-by,valueonly,separator=%x1f)",
             range,
         ],
     )?;
+    let unreadable = |why: String| {
+        failed(
+            Exit::Usage,
+            anyhow::anyhow!(
+                "cannot read the commits of {range} from git ({why}); no commit is left out, so nothing is registered"
+            ),
+        )
+    };
+    let fields: Vec<&str> = out.split('\u{0}').collect();
+    // The output ends with the last record's terminator: one empty piece.
+    let fields = match fields.split_last() {
+        Some((last, rest)) if last.trim().is_empty() => rest,
+        _ => fields.as_slice(),
+    };
+    if fields.len() % 6 != 0 {
+        return Err(unreadable(format!(
+            "{} fields, not a multiple of 6",
+            fields.len()
+        )));
+    }
     let mut found = Vec::new();
-    for record in out.split('\u{1e}') {
-        let fields: Vec<&str> = record.trim_matches('\n').split('\u{0}').collect();
-        let [sha, author, committer, raw_author, raw_committer, trailers] = fields.as_slice()
-        else {
-            continue;
+    for record in fields.chunks(6) {
+        let [sha, author, committer, raw_author, raw_committer, trailers] = record else {
+            return Err(unreadable("a short record".into()));
         };
+        let sha = sha.trim_start_matches('\n');
+        if soxctl_workflow::gate::normalise_commit(sha).is_err() {
+            return Err(unreadable(format!(
+                "'{}' is not a commit id",
+                soxctl_model::identity::escape(sha)
+            )));
+        }
         let mut co_authors: Vec<String> = trailers
             .split(['\u{1f}', '\n'])
             .map(str::trim)
@@ -80,11 +111,21 @@ fn commits(repo: &Path, range: &str) -> Result<Vec<Value>, crate::exit::Failure>
         co_authors.sort();
         co_authors.dedup();
         found.push(json!({
-            "sha": sha.trim(),
+            "sha": sha,
             "author": author,
             "committer": committer,
             "co_authors": co_authors,
         }));
+    }
+    let expected: usize = git(repo, &["rev-list", "--count", range])?
+        .trim()
+        .parse()
+        .map_err(|_| unreadable("git rev-list --count did not answer a number".into()))?;
+    if expected != found.len() {
+        return Err(unreadable(format!(
+            "{} commits read, {expected} in the range",
+            found.len()
+        )));
     }
     Ok(found)
 }

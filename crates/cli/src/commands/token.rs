@@ -118,6 +118,11 @@ fn request(args: &TokenCreateArgs, now: Timestamp) -> anyhow::Result<TokenReques
         if !scopes.contains(&Scope::Gate) {
             bail!(TokenError::BindingWithoutGate);
         }
+        if person_id.is_some() {
+            bail!(TokenError::BadBinding(
+                "a pipeline's gate token acts for no person: leave out --person".into()
+            ));
+        }
         binding.validate()?;
     }
     Ok(TokenRequest {

@@ -199,7 +199,7 @@ fn people_ask_approve_and_pipelines_pass_the_gate_through_the_command_line() {
         .stderr_has(&["lacks the 'gate' scope"]);
     gate_request_with(&ci, "prod")
         .code(1)
-        .stderr_has(&["only a pipeline registers a deployment"]);
+        .stderr_has(&["only a repository's pipeline credential"]);
     gate_request("uat")
         .code(1)
         .stderr_has(&["acts in prod, staging only"]);
@@ -624,4 +624,64 @@ dana,Dana Deputy,dana@example.com,olga,Finance,Deputy,active,,
         ],
     );
     assert_eq!(reviewed.ok().json()["outcome"], "appropriate");
+}
+
+/// A name git keeps with a record separator in it (or a `.mailmap` line
+/// that maps to one) must not make `gate request` skip the commit: the
+/// commit is read, its identity names nobody, and the change is refused.
+#[test]
+fn commits_with_control_characters_in_names_are_not_skipped() {
+    let sb = Sandbox::new();
+    let data = sb.path("data");
+    let snapshot = sb.path("snapshot");
+    write_snapshot(&snapshot);
+    sb.import(&snapshot, &data);
+    let pipeline = sb.create_token(
+        &data,
+        &["--scope", "gate", "--repo", "app", "--env", "prod"],
+    );
+    let (server, url) = serve(&sb, &data);
+    let repo = sb.path("app");
+    std::fs::create_dir_all(&repo).unwrap();
+    let commit = |who: (&str, &str), file: &str| {
+        std::fs::write(repo.join(file), file).unwrap();
+        git_as(&repo, who, &["add", "."]);
+        git_as(&repo, who, &["commit", "-q", "-m", file]);
+        git(&repo, &["rev-parse", "HEAD"])
+    };
+    git(&repo, &["init", "-q", "-b", "main"]);
+    let rita = ("Rita Requester", "rita@example.com");
+    let root = commit(rita, "a.txt");
+    commit(("Ve\u{1e}ra Vendor", "vera@example.com"), "b.txt");
+    let third = commit(rita, "c.txt");
+    let request = |since: &str| {
+        client(
+            &sb,
+            &url,
+            &pipeline,
+            args![
+                "gate",
+                "request",
+                "--repo",
+                &repo,
+                "--commit",
+                "HEAD",
+                "--env",
+                "prod",
+                "--since",
+                since,
+                "--triggered-by",
+                "rita"
+            ],
+        )
+    };
+    request(&root).code(1).stderr_has(&["matched no person"]);
+    std::fs::write(
+        repo.join(".mailmap"),
+        "Zo\u{1e}K <vera@example.com> <vera@example.com>\n",
+    )
+    .unwrap();
+    commit(("Vera Vendor", "vera@example.com"), "d.txt");
+    request(&third).code(1).stderr_has(&["matched no person"]);
+    server.stop();
 }

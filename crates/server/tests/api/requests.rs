@@ -167,20 +167,22 @@ async fn pipelines_ask_the_gate_and_executors_use_approvals_once() {
         fx.store.append_one(&Principal::system("test"), &pipeline).await.unwrap();
         let commit = "4f1c2d7e9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d";
         let check = format!("/api/v1/gate/check?commit={commit}&env=prod&deployer=dave%40example.com");
-        let verdict = get(&app, &check, Some(GATE)).await.json();
+        let verdict = get(&app, &check, Some(PIPELINE)).await.json();
         assert_eq!(verdict["allowed"], false);
+        // An executor's unbound gate token is no repository's pipeline.
+        get(&app, &check, Some(GATE)).await.problem(StatusCode::FORBIDDEN, "refused");
         // The gate is the pipelines': readers and people do not ask it.
         get(&app, &check, Some(READ)).await.problem(StatusCode::FORBIDDEN, "forbidden");
         get(&app, &check, Some(RITA)).await.problem(StatusCode::FORBIDDEN, "forbidden");
         get(&app, "/api/v1/changes/last-deployed?env=prod", Some(READ))
             .await
             .problem(StatusCode::FORBIDDEN, "forbidden");
-        get(&app, "/api/v1/gate/check?commit=abc&env=prod&deployer=x", Some(GATE))
+        get(&app, "/api/v1/gate/check?commit=abc&env=prod&deployer=x", Some(PIPELINE))
             .await
             .problem(StatusCode::BAD_REQUEST, "bad_request");
         // A deployer that names nobody, or several, is refused as input.
         for bad in ["Olga%20Person", "olga%40example.com%3E", "olga%40example.com%2Cci%40example.com"] {
-            get(&app, &format!("/api/v1/gate/check?commit={commit}&env=prod&deployer={bad}"), Some(GATE))
+            get(&app, &format!("/api/v1/gate/check?commit={commit}&env=prod&deployer={bad}"), Some(PIPELINE))
                 .await
                 .problem(StatusCode::BAD_REQUEST, "bad_request");
         }
@@ -226,7 +228,7 @@ async fn pipelines_ask_the_gate_and_executors_use_approvals_once() {
         let id = created.json()["request_id"].as_str().unwrap().to_owned();
         let approved = post(&app, &format!("/api/v1/requests/{id}/approve"), Some(OLGA), None, "{}").await;
         assert_eq!(approved.json()["status"], "approved", "{}", approved.text());
-        let verdict = get(&app, &check, Some(GATE)).await.json();
+        let verdict = get(&app, &check, Some(PIPELINE)).await.json();
         assert_eq!(verdict["allowed"], true, "{verdict}");
         assert_eq!(verdict["request_id"], id.as_str());
         for who in ["rita%40example.com", "rita%2Bci%40example.com", "mailto%3Arita%40example.com", "olga", "OLGA%40example.com."] {
@@ -234,6 +236,14 @@ async fn pipelines_ask_the_gate_and_executors_use_approvals_once() {
             assert_eq!(v["allowed"], false, "{who}: {v}");
         }
 
+        // A deployment's approval is used through the gate only: no
+        // execution token for it, and none for a pipeline's credential.
+        let digest = soxctl_workflow::gate::deploy_digest("prod", commit).unwrap();
+        let exec = serde_json::json!({"request_id": id, "digest": digest, "env": "prod"});
+        let refused = post(&app, "/api/v1/actions/token", Some(GATE), None, &exec.to_string()).await;
+        assert!(refused.problem(StatusCode::FORBIDDEN, "refused")["detail"].as_str().unwrap().contains("is a deployment"));
+        let refused = post(&app, "/api/v1/actions/token", Some(PIPELINE), None, &exec.to_string()).await;
+        assert!(refused.problem(StatusCode::FORBIDDEN, "refused")["detail"].as_str().unwrap().contains("pipeline credential"));
         let body = serde_json::json!({"commit": commit, "env": "prod", "deployer": "dave@example.com", "repo": "elsewhere/app"});
         post(&app, "/api/v1/changes/deployed", Some(PIPELINE), None, &body.to_string())
             .await
@@ -242,7 +252,7 @@ async fn pipelines_ask_the_gate_and_executors_use_approvals_once() {
         let deployed = post(&app, "/api/v1/changes/deployed", Some(PIPELINE), None, &body.to_string()).await;
         assert_eq!(deployed.status, StatusCode::CREATED, "{}", deployed.text());
         assert_eq!(deployed.json()["request_id"], id.as_str());
-        assert_eq!(get(&app, &check, Some(GATE)).await.json()["allowed"], false, "consumed");
+        assert_eq!(get(&app, &check, Some(PIPELINE)).await.json()["allowed"], false, "consumed");
         let last = get(&app, "/api/v1/changes/last-deployed?env=prod", Some(PIPELINE)).await.json();
         assert_eq!(last["commit"], commit);
 
@@ -480,6 +490,37 @@ async fn nobody_decides_through_a_token_they_issued_for_someone_else() {
         let approve = format!("/api/v1/requests/{id}/approve");
         let before = ledger_size(&fx.store).await;
         let refused = post(&app, &approve, Some(&olga_by_rita), None, "{}").await;
+        let problem = refused.problem(StatusCode::FORBIDDEN, "refused");
+        assert!(
+            problem["detail"]
+                .as_str()
+                .unwrap()
+                .contains("issued by rita"),
+            "{problem}"
+        );
+        assert_eq!(ledger_size(&fx.store).await, before, "nothing recorded");
+        // Nor through a token made with such a token, for the same person.
+        let made = post(
+            &app,
+            "/api/v1/tokens",
+            Some("rita-admin-secret"),
+            None,
+            r#"{"scopes":["admin","request"],"person_id":"olga"}"#,
+        )
+        .await;
+        let olga_admin_by_rita = made.json()["token"].as_str().unwrap().to_owned();
+        let made = post(
+            &app,
+            "/api/v1/tokens",
+            Some(&olga_admin_by_rita),
+            None,
+            r#"{"scopes":["request"],"person_id":"olga"}"#,
+        )
+        .await;
+        assert_eq!(made.status, StatusCode::CREATED, "{}", made.text());
+        let laundered = made.json()["token"].as_str().unwrap().to_owned();
+        let before = ledger_size(&fx.store).await;
+        let refused = post(&app, &approve, Some(&laundered), None, "{}").await;
         let problem = refused.problem(StatusCode::FORBIDDEN, "refused");
         assert!(
             problem["detail"]
