@@ -316,6 +316,8 @@ pub enum GateCommand {
     },
     /// Report an action done with its execution token: consumes the approval.
     Executed {
+        /// The execution token: the text, `-` to read it from stdin, or @FILE (so that it is not
+        /// visible in the process list).
         #[arg(long)]
         token: String,
         #[arg(long)]
@@ -327,6 +329,7 @@ pub enum GateCommand {
     },
     /// Verify an execution token offline with the store's verifier key (exit 1 when invalid or not bound as given).
     VerifyToken {
+        /// The execution token: the text, `-` to read it from stdin, or @FILE.
         token: String,
         /// The verifier key (`soxctl export ledger` writes verifier.key).
         #[arg(long, value_name = "FILE")]

@@ -23,10 +23,24 @@ pub(crate) fn write_table(dir: &Path, mut table: Table) -> Result<(), DemoError>
         source,
     };
     table.rows.sort();
+    // Names and emails of (made-up) people are personal data in form: the
+    // files are the owner's alone, like the store.
+    let file = {
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&path)
+            .map_err(|source| DemoError::Io {
+                path: path.clone(),
+                source,
+            })?
+    };
     let mut out = csv::WriterBuilder::new()
         .has_headers(false)
-        .from_path(&path)
-        .map_err(csv_err)?;
+        .from_writer(file);
     out.write_record(table.header).map_err(csv_err)?;
     for row in &table.rows {
         out.write_record(row).map_err(csv_err)?;

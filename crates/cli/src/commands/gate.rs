@@ -233,6 +233,42 @@ fn azure_devops(host: &str, path: &str) -> Option<(String, String)> {
     }
 }
 
+/// A secret given as text, `-` (stdin) or `@FILE`: an argument is visible
+/// to every user in the process list, stdin and files are not.
+fn secret_argument(given: &str) -> Result<String, crate::exit::Failure> {
+    let text = if given == "-" {
+        let mut text = String::new();
+        std::io::Read::read_to_string(
+            &mut std::io::Read::take(std::io::stdin(), 64 * 1024),
+            &mut text,
+        )
+        .map_err(|e| {
+            failed(
+                Exit::Usage,
+                anyhow::anyhow!("cannot read the token from stdin: {e}"),
+            )
+        })?;
+        text
+    } else if let Some(path) = given.strip_prefix('@') {
+        std::fs::read_to_string(path).map_err(|e| {
+            failed(
+                Exit::Usage,
+                anyhow::anyhow!("cannot read the token from {path}: {e}"),
+            )
+        })?
+    } else {
+        given.to_owned()
+    };
+    let text = text.trim().to_owned();
+    if text.is_empty() {
+        return Err(failed(
+            Exit::Usage,
+            anyhow::anyhow!("no execution token given (text, - for stdin, or @FILE)"),
+        ));
+    }
+    Ok(text)
+}
+
 fn commit_of(repo: Option<&Path>, commit: &str) -> Result<String, crate::exit::Failure> {
     match repo {
         Some(repo) => resolve(repo, commit),
@@ -486,6 +522,7 @@ pub async fn run(command: GateCommand) -> CmdResult {
             server,
             format,
         } => {
+            let token = secret_argument(&token)?;
             let client = Client::new(&server)?;
             let done = client
                 .post(
@@ -504,6 +541,7 @@ pub async fn run(command: GateCommand) -> CmdResult {
             executor,
             format,
         } => {
+            let token = secret_argument(&token)?;
             let text = std::fs::read_to_string(&key).map_err(|e| {
                 failed(
                     Exit::Usage,

@@ -294,6 +294,16 @@ fn demo_builds_a_store_reuses_it_and_refuses_a_real_one() {
         .expect("ADMIN")
         .trim()
         .to_owned();
+    // Names and emails are readable by the owner only, like the store.
+    for file in ["people.csv", "accounts.csv"] {
+        let path = data.join("demo-snapshot").join(file);
+        assert_eq!(
+            crate::helpers::mode(&path) & 0o777,
+            0o600,
+            "{}",
+            path.display()
+        );
+    }
     let tokens = sb.tokens(&data);
     assert_eq!(tokens.len(), 1);
     assert_eq!(tokens[0]["person_id"], admin.as_str());

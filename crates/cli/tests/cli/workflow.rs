@@ -414,6 +414,22 @@ fn people_ask_approve_and_pipelines_pass_the_gate_through_the_command_line() {
         "staging"
     ])
     .code(1);
+    // The token need not be an argument (visible in the process list).
+    let token_file = sb.path("execution-token");
+    std::fs::write(&token_file, format!("{token}\n")).unwrap();
+    sb.run(args![
+        "gate",
+        "verify-token",
+        format!("@{}", token_file.display()),
+        "--key",
+        &key,
+        "--env",
+        "prod"
+    ])
+    .ok()
+    .stderr_has(&["valid"]);
+    // Reported with it from a file too (below, once from the argument is refused as used).
+    let token = format!("@{}", token_file.display());
     as_(
         &ci,
         args![
