@@ -48,6 +48,14 @@ pub async fn ensure_system(
     system: &SystemId,
 ) -> Result<(), ScimError> {
     if !tx.system_exists(system).await? {
+        // A token issued before system ids had a safe alphabet may name
+        // one ('../x') that must not become a system now.
+        system.check_new().map_err(|e| {
+            ScimError::bad(
+                "invalidValue",
+                format!("{e}; revoke this SCIM token and issue one for a valid system id"),
+            )
+        })?;
         let event = Event::SystemAdded(SystemFact {
             origin: origin(),
             changed: None,

@@ -956,6 +956,26 @@ async fn garbage_is_refused_and_changes_nothing() {
         .await;
         filter.scim_error(StatusCode::BAD_REQUEST, Some("invalidFilter"));
         assert_eq!(ledger_size(&fx.store).await, before, "nothing recorded");
+        // A token issued before system ids had a safe alphabet: its pushes
+        // do not create the system '../x'.
+        let old = Event::TokenCreated(TokenCreated {
+            token_id: TokenId::parse("old-scim").unwrap(),
+            secret_sha256: sha256_hex("old-scim-secret"),
+            scopes: vec![Scope::Scim],
+            system_id: Some(SystemId::parse("../x").unwrap()),
+            person_id: None,
+            expires_at: None,
+            description: None,
+            repo: None,
+            environments: Vec::new(),
+        });
+        fx.store.append_one(&Principal::system("test"), &old).await.unwrap();
+        let before = ledger_size(&fx.store).await;
+        let body = user(json!("fine"), one.clone());
+        scim(&app, Method::POST, "/scim/v2/Users", Some("old-scim-secret"), Some(body), &[])
+            .await
+            .scim_error(StatusCode::BAD_REQUEST, Some("invalidValue"));
+        assert_eq!(ledger_size(&fx.store).await, before, "no system '../x'");
     })
     .await;
 }
