@@ -66,6 +66,7 @@ async fn a_github_token_verifies_into_its_claims() {
             sha: Some(SHA.into()),
             run_id: Some("8411".into()),
             event: Some("push".into()),
+            repository_id: Some("74".into()),
         }
     );
     // One discovery and one key set fetch; the second token uses the cache.
@@ -105,6 +106,7 @@ async fn a_gitlab_token_verifies_into_its_claims() {
             sha: Some(SHA.into()),
             run_id: Some("574".into()),
             event: Some("push".into()),
+            repository_id: Some("20".into()),
         }
     );
     let tag = issuer

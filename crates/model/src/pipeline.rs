@@ -87,6 +87,9 @@ pub struct CiClaims {
     /// GitHub `event_name` (`push`, `workflow_dispatch`…); GitLab
     /// `pipeline_source` (`push`, `web`…).
     pub event: Option<String>,
+    /// The repository's immutable id: GitHub `repository_id`, GitLab
+    /// `project_id` (a name can be taken over after a rename; the id not).
+    pub repository_id: Option<String>,
 }
 
 /// A claim a verified token lacks or carries in a form soxctl cannot use.
@@ -118,6 +121,7 @@ struct Names {
     actor_email: Option<&'static str>,
     run_id: &'static str,
     event: &'static str,
+    repository_id: &'static str,
 }
 
 const GITHUB: Names = Names {
@@ -127,6 +131,7 @@ const GITHUB: Names = Names {
     actor_email: None,
     run_id: "run_id",
     event: "event_name",
+    repository_id: "repository_id",
 };
 
 const GITLAB: Names = Names {
@@ -136,6 +141,7 @@ const GITLAB: Names = Names {
     actor_email: Some("user_email"),
     run_id: "pipeline_id",
     event: "pipeline_source",
+    repository_id: "project_id",
 };
 
 /// Reads one platform's claims; every read bounds and checks its value.
@@ -295,6 +301,7 @@ impl CiClaims {
             sha: r.optional("sha")?,
             run_id: r.optional(names.run_id)?,
             event: r.optional(names.event)?,
+            repository_id: r.optional(names.repository_id)?,
         })
     }
 }
@@ -336,6 +343,15 @@ pub struct PipelineTrust {
     /// The soxctl system whose account ids are the CI logins (`github`).
     #[serde(default)]
     pub actor_system: Option<SystemId>,
+    /// The repository's immutable id (GitHub `repository_id`, GitLab
+    /// `project_id`): pins the repository itself, not a name someone could
+    /// take over after a rename.
+    #[serde(default)]
+    pub repository_id: Option<String>,
+    /// The events that may deploy (GitHub `event_name`, GitLab
+    /// `pipeline_source`), e.g. `["push", "workflow_dispatch"]`; empty: any.
+    #[serde(default)]
+    pub events: Vec<String>,
 }
 
 /// A pipeline a trust entry admitted: what a deployment record holds.
@@ -398,6 +414,22 @@ pub enum TrustRefusal {
         "pipeline trust {trust:?} requires a protected ref, and {seen:?} is not protected: protect it in the CI system (GitHub branch protection or rulesets, GitLab protected branches and tags), or set require_protected_ref = false"
     )]
     UnprotectedRef { trust: String, seen: String },
+    #[error(
+        "pipeline trust {trust:?} is for the repository with id {expected:?}, the token's is {seen:?}: the repository was renamed or replaced; check it and update `repository_id`"
+    )]
+    RepositoryId {
+        trust: String,
+        expected: String,
+        seen: String,
+    },
+    #[error(
+        "pipeline trust {trust:?} lets events {expected:?} deploy, the pipeline ran for {seen:?}: deploy from one of them, or add it to `events`"
+    )]
+    Event {
+        trust: String,
+        expected: Vec<String>,
+        seen: String,
+    },
     #[error(
         "pipeline trust {trust:?} lets workflows {expected:?} deploy, the token comes from {seen:?}: deploy from one of them, or add the file (without @ref) to `workflows`"
     )]
@@ -493,6 +525,27 @@ impl PipelineTrust {
                 trust: trust(),
                 expected: self.repository.clone(),
                 seen: claims.repository.clone(),
+            });
+        }
+        if let Some(id) = &self.repository_id
+            && claims.repository_id.as_deref() != Some(id.as_str())
+        {
+            return Err(TrustRefusal::RepositoryId {
+                trust: trust(),
+                expected: id.clone(),
+                seen: claims.repository_id.clone().unwrap_or_default(),
+            });
+        }
+        if !self.events.is_empty()
+            && !claims
+                .event
+                .as_ref()
+                .is_some_and(|e| self.events.iter().any(|x| x == e))
+        {
+            return Err(TrustRefusal::Event {
+                trust: trust(),
+                expected: self.events.clone(),
+                seen: claims.event.clone().unwrap_or_default(),
             });
         }
         if !self.refs.iter().any(|p| ref_matches(p, &claims.git_ref)) {
@@ -711,6 +764,7 @@ mod tests {
             "repository_owner": "acme",
             "actor_id": "12",
             "run_id": "8411",
+            "repository_id": "74",
             "actor": "kevin-reyes",
             "event_name": "push",
             "ref_type": "branch",
@@ -754,6 +808,8 @@ mod tests {
             workflows: vec!["acme/app/.github/workflows/deploy.yml".into()],
             environments: vec!["prod".into()],
             actor_system: Some(SystemId::parse("github").unwrap()),
+            repository_id: None,
+            events: Vec::new(),
         }
     }
 
@@ -779,8 +835,34 @@ mod tests {
                 sha: Some("e3b0c44298fc1c149afbf4c8996fb92427ae41e4".into()),
                 run_id: Some("8411".into()),
                 event: Some("push".into()),
+                repository_id: Some("74".into()),
             }
         );
+    }
+
+    #[test]
+    fn the_repository_id_and_the_event_are_pinned_when_asked() {
+        let mut trust = github_trust();
+        trust.repository_id = Some("74".into());
+        trust.events = vec!["push".into(), "workflow_dispatch".into()];
+        assert!(trust.admit(&github()).is_ok());
+        let mut renamed = github();
+        renamed.repository_id = Some("99".into());
+        assert!(matches!(
+            trust.admit(&renamed),
+            Err(TrustRefusal::RepositoryId { .. })
+        ));
+        let mut target = github();
+        target.event = Some("pull_request_target".into());
+        assert!(matches!(
+            trust.admit(&target),
+            Err(TrustRefusal::Event { .. })
+        ));
+        target.event = None;
+        assert!(matches!(
+            trust.admit(&target),
+            Err(TrustRefusal::Event { .. })
+        ));
     }
 
     #[test]
@@ -990,6 +1072,8 @@ mod tests {
             workflows: vec!["gitlab.example.com/acme/app//.gitlab-ci.yml".into()],
             environments: vec!["prod".into()],
             actor_system: None,
+            repository_id: None,
+            events: Vec::new(),
         };
         trust.validate().unwrap();
         let c = CiClaims::from_jwt_claims(Platform::GitLab, &gitlab_claims()).unwrap();

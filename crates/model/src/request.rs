@@ -338,6 +338,9 @@ pub struct ChangeDeployed {
     /// The person the deployer was resolved to, when one was.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deployer_person: Option<PersonId>,
+    /// The CI run that recorded it, when a CI identity token did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
 }

@@ -459,6 +459,7 @@ pub(crate) async fn deployed(
         &body.env,
         &who,
         repo.as_deref(),
+        pipeline.run.as_deref(),
     )
     .await
     .map_err(problem)?;

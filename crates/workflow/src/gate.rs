@@ -492,6 +492,7 @@ pub async fn record_deployment(
         env,
         &Who::Named(deployer.to_owned()),
         repo,
+        None,
     )
     .await
 }
@@ -504,6 +505,7 @@ pub async fn record_deployment_as(
     env: &str,
     who: &Who,
     repo: Option<&str>,
+    run: Option<&str>,
 ) -> Result<Deployed> {
     let commit = normalise_commit(commit)?;
     crate::create::check_name("environment", env)?;
@@ -559,6 +561,7 @@ pub async fn record_deployment_as(
                 repo: repo.map(str::to_owned),
                 deployer: deployer_named.identity.to_string(),
                 deployer_person: deployer_named.named.person().cloned(),
+                run: run.map(str::to_owned),
                 request_id: request_id.clone(),
             }),
         )

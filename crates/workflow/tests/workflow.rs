@@ -2393,6 +2393,7 @@ async fn approvals_are_bound_to_their_repository(env: Env) {
         "prod",
         &sam,
         Some("github.com/acme/app"),
+        None,
     )
     .await
     .unwrap();

@@ -547,6 +547,8 @@ mod tests {
             workflows: vec!["acme/app/.github/workflows/deploy.yml".into()],
             environments: vec!["prod".into()],
             actor_system: None,
+            repository_id: None,
+            events: Vec::new(),
         };
         let gh = "https://token.actions.githubusercontent.com";
         let issuers = IssuerConfig::of_trusts(&[
