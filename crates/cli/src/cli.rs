@@ -1031,6 +1031,9 @@ pub struct VerifyArgs {
     /// A signed checkpoint held outside the store: prove the store extends it.
     #[arg(long, value_name = "FILE")]
     pub trusted_checkpoint: Option<PathBuf>,
+    /// The signer's checkpoint witness, the newest note it signed, kept outside the database: the store must extend it [default: the signing key's path with `.checkpoint` appended, e.g. DIR/signing.key.checkpoint].
+    #[arg(long, value_name = "FILE", conflicts_with = "bundle")]
+    pub witness: Option<PathBuf>,
     #[command(flatten)]
     pub store: StoreArgs,
     #[arg(long, value_enum)]

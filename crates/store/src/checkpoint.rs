@@ -10,7 +10,7 @@
 
 use crate::error::{Result, StoreError};
 use crate::{Store, StoredCheckpoint};
-use soxctl_ledger::note::{self, Checkpoint, SigningKey};
+use soxctl_ledger::note::{self, Checkpoint, NoteError, SigningKey, VerifierKey};
 use soxctl_ledger::proof;
 use std::path::{Path, PathBuf};
 
@@ -18,7 +18,43 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Default)]
 pub struct Witness {
     file: Option<PathBuf>,
+    /// The key the witness file is signed with (set with the file).
+    verifier: Option<VerifierKey>,
     last: Option<Checkpoint>,
+}
+
+/// Why a witness file cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum WitnessError {
+    #[error("cannot read {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: not a checkpoint signed by this key: {source}", path.display())]
+    NotSigned { path: PathBuf, source: NoteError },
+}
+
+/// Reads a witness file: the newest note its signer signed, opened with
+/// `key`. `None` when there is no file. The signer and `verify` both read
+/// it through here.
+pub fn read_witness(file: &Path, key: &VerifierKey) -> Result<Option<Checkpoint>, WitnessError> {
+    let text = match std::fs::read_to_string(file) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => {
+            return Err(WitnessError::Io {
+                path: file.to_owned(),
+                source,
+            });
+        }
+    };
+    note::open_checkpoint(&text, key)
+        .map(Some)
+        .map_err(|source| WitnessError::NotSigned {
+            path: file.to_owned(),
+            source,
+        })
 }
 
 /// The witness file for a signing key: the latest signed note, beside the key.
@@ -41,19 +77,17 @@ impl Store {
     /// Keeps the newest signed note in `file` (outside the database) and
     /// trusts the one already there.
     pub fn set_checkpoint_witness(&self, file: PathBuf, key: &SigningKey) -> Result<()> {
-        let known = match std::fs::read_to_string(&file) {
-            Ok(text) => Some(note::open_checkpoint(&text, &key.verifier()).map_err(|e| {
-                StoreError::SigningKey(format!(
-                    "{}: not a checkpoint signed by this key: {e}",
-                    file.display()
-                ))
-            })?),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(source) => return Err(StoreError::Io { path: file, source }),
-        };
+        let verifier = key.verifier();
+        let known = read_witness(&file, &verifier).map_err(|e| match e {
+            WitnessError::Io { path, source } => StoreError::Io { path, source },
+            not_signed @ WitnessError::NotSigned { .. } => {
+                StoreError::SigningKey(not_signed.to_string())
+            }
+        })?;
         let mut witness = self.witness();
         witness.last = newer(witness.last.take(), known);
         witness.file = Some(file);
+        witness.verifier = Some(verifier);
         Ok(())
     }
 
@@ -160,9 +194,9 @@ impl Store {
             // Another process (a CLI command beside the server) may share the
             // key: never move the witness backwards, and write through a
             // private temp file then rename, so it is never torn.
-            if let Ok(existing) = std::fs::read_to_string(&file)
-                && let Some(kept) = existing.lines().nth(1).and_then(|l| l.parse::<u64>().ok())
-                && kept >= size
+            if let Some(verifier) = &witness.verifier
+                && let Ok(Some(kept)) = read_witness(&file, verifier)
+                && kept.size >= size
             {
                 return Ok(());
             }

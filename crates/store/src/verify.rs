@@ -1,14 +1,15 @@
 //! `soxctl verify` on a store: every leaf, the chain, every persisted
 //! subtree hash, every checkpoint (signature, root, consistency with the
-//! previous one), the head, a trusted checkpoint held elsewhere, and that the
-//! state tables equal a replay of the ledger.
+//! previous one), the head, the signer's witness and a trusted checkpoint
+//! held elsewhere, and that the state tables equal a replay of the ledger.
 
 use crate::Store;
 use crate::backend::sqlite::sql::write::NODE_STRIDE;
+use crate::checkpoint::{WitnessError, read_witness};
 use crate::error::StoreError;
 use soxctl_ledger::bundle::ChainVerifier;
 use soxctl_ledger::entry::ZERO_HASH;
-use soxctl_ledger::note::{self, VerifierKey};
+use soxctl_ledger::note::{self, Checkpoint, VerifierKey};
 use soxctl_ledger::proof;
 use soxctl_ledger::tree::{Frontier, Hash};
 use soxctl_model::event::Event;
@@ -16,6 +17,7 @@ use soxctl_model::principal::Principal;
 use soxctl_model::projection::{self, EntryContext, State};
 use soxctl_model::time::Timestamp;
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 const PAGE: u64 = 10_000;
 
@@ -59,6 +61,10 @@ pub enum Failure {
     Malformed(String),
     #[error("trusted checkpoint: {0}")]
     Trusted(String),
+    /// The signer's witness file (outside the database) is not extended by
+    /// the store, or is not a checkpoint signed by the key.
+    #[error("checkpoint witness {}: {reason}", path.display())]
+    Witness { path: PathBuf, reason: String },
     #[error(
         "state table {table}, row {key}: expected {expected}, found {found} (the row was changed without a ledger entry)"
     )]
@@ -85,8 +91,12 @@ pub struct Report {
     pub checkpoints: u64,
     pub state_rows: u64,
     pub trusted_size: Option<u64>,
-    /// Entries after the newest checkpoint: not yet covered by a signature
-    /// (normal for a few seconds on a busy server).
+    /// The size the signer's witness covers, when a witness file was read
+    /// (the store extends it).
+    pub witness_size: Option<u64>,
+    /// Entries after the newest signed checkpoint checked, stored or the
+    /// witness: not yet covered by a signature (normal for a few seconds on
+    /// a busy server).
     pub unsigned_entries: u64,
 }
 
@@ -100,12 +110,37 @@ fn hex(h: &Hash) -> String {
     ::hex::encode(h)
 }
 
+/// Verifies a store against its own checkpoints (and
+/// [`Options::trusted_checkpoint`]); see [`verify_against_witness`].
 pub async fn verify(
     store: &Store,
     options: Options<'_>,
     progress: impl FnMut(u64, u64),
 ) -> Result<Report, VerifyError> {
-    verify_store(store, options, progress)
+    verify_witnessed(store, options, None, progress).await
+}
+
+/// [`verify`], and also that the store extends the signer's witness `file`
+/// (`signing.key.checkpoint` beside the signing key, outside the database;
+/// see [`crate::checkpoint`]): an attacker who deletes the newest stored
+/// checkpoints and rewrites the entries after the rest consistently is
+/// caught. A missing file is no failure: [`Report::witness_size`] is `None`.
+pub async fn verify_against_witness(
+    store: &Store,
+    options: Options<'_>,
+    file: &Path,
+    progress: impl FnMut(u64, u64),
+) -> Result<Report, VerifyError> {
+    verify_witnessed(store, options, Some(file), progress).await
+}
+
+async fn verify_witnessed(
+    store: &Store,
+    options: Options<'_>,
+    witness: Option<&Path>,
+    progress: impl FnMut(u64, u64),
+) -> Result<Report, VerifyError> {
+    verify_store(store, options, witness, progress)
         .await
         .map_err(|e| match e {
             VerifyError::Store(e) => classify(e),
@@ -135,8 +170,30 @@ fn classify(e: StoreError) -> VerifyError {
 async fn verify_store(
     store: &Store,
     options: Options<'_>,
+    witness_file: Option<&Path>,
     mut progress: impl FnMut(u64, u64),
 ) -> Result<Report, VerifyError> {
+    // The witness is read before the head, as the signer does: it is written
+    // only after its checkpoint's entries commit, so a signer working
+    // meanwhile cannot make an honest head look older than the witness.
+    // A witness this key did not sign is reported after the stored
+    // checkpoints, whose failures (a wrong key) say more.
+    let witness = match witness_file {
+        Some(file) => match read_witness(file, options.key) {
+            Ok(found) => found.map(|checkpoint| (file, Ok(checkpoint))),
+            Err(WitnessError::NotSigned { path, source }) => Some((
+                file,
+                Err(Failure::Witness {
+                    path,
+                    reason: format!("not a checkpoint signed by the verifier key: {source}"),
+                }),
+            )),
+            Err(WitnessError::Io { path, source }) => {
+                return Err(StoreError::Io { path, source }.into());
+            }
+        },
+        None => None,
+    };
     let head = store.head().await?;
     let checkpoints = store.checkpoints().await?;
     let wanted_roots: BTreeMap<u64, ()> = checkpoints.iter().map(|c| (c.size, ())).collect();
@@ -292,33 +349,22 @@ async fn verify_store(
         previous = Some((stored.size, opened.root));
     }
 
+    let mut witness_size = None;
+    if let Some((file, w)) = witness {
+        let w = w?;
+        if let Some(reason) = not_extended(store, head.size, &root, &w).await? {
+            return Err(Failure::Witness {
+                path: file.to_owned(),
+                reason,
+            }
+            .into());
+        }
+        witness_size = Some(w.size);
+    }
     let mut trusted_size = None;
     if let Some(t) = trusted {
-        if t.size > head.size {
-            return Err(Failure::Trusted(format!(
-                "it covers {} entries but the store holds only {}: the ledger was truncated or rolled back",
-                t.size, head.size
-            ))
-            .into());
-        }
-        let ours = if t.size == head.size {
-            root
-        } else {
-            store.root_at(t.size).await?
-        };
-        if ours != t.root {
-            return Err(Failure::Trusted(format!(
-                "at size {} it has root {} but the store gives {}: the ledger was rewritten",
-                t.size,
-                hex(&t.root),
-                hex(&ours)
-            ))
-            .into());
-        }
-        if t.size > 0 && t.size < head.size {
-            let proof = store.consistency_proof(t.size, head.size).await?;
-            proof::verify_consistency(t.size, head.size, &proof, &t.root, &root)
-                .map_err(|e| Failure::Trusted(format!("the store does not extend it: {e}")))?;
+        if let Some(reason) = not_extended(store, head.size, &root, &t).await? {
+            return Err(Failure::Trusted(reason).into());
         }
         trusted_size = Some(t.size);
     }
@@ -331,8 +377,49 @@ async fn verify_store(
         checkpoints: checkpoints.len() as u64,
         state_rows: rows.len() as u64,
         trusted_size,
-        unsigned_entries: head.size - checkpoints.last().map_or(0, |c| c.size),
+        witness_size,
+        unsigned_entries: head.size
+            - checkpoints
+                .last()
+                .map_or(0, |c| c.size)
+                .max(witness_size.unwrap_or(0)),
     })
+}
+
+/// Why the store of `size` entries and root `root` does not extend the
+/// signed checkpoint `t`, if it does not.
+async fn not_extended(
+    store: &Store,
+    size: u64,
+    root: &Hash,
+    t: &Checkpoint,
+) -> Result<Option<String>, VerifyError> {
+    if t.size > size {
+        return Ok(Some(format!(
+            "it covers {} entries but the store holds only {size}: the ledger was truncated or rolled back",
+            t.size
+        )));
+    }
+    let ours = if t.size == size {
+        *root
+    } else {
+        store.root_at(t.size).await?
+    };
+    if ours != t.root {
+        return Ok(Some(format!(
+            "at size {} it has root {} but the store gives {}: the ledger was rewritten",
+            t.size,
+            hex(&t.root),
+            hex(&ours)
+        )));
+    }
+    if t.size > 0 && t.size < size {
+        let proof = store.consistency_proof(t.size, size).await?;
+        if let Err(e) = proof::verify_consistency(t.size, size, &proof, &t.root, root) {
+            return Ok(Some(format!("the store does not extend it: {e}")));
+        }
+    }
+    Ok(None)
 }
 
 /// Keys missing from the store must have been shredded by a `person.erased`

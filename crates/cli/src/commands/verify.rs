@@ -7,7 +7,8 @@ use base64::Engine;
 use indicatif::{ProgressBar, ProgressStyle};
 use soxctl_ledger::bundle::verify_bundle;
 use soxctl_ledger::note::VerifierKey;
-use soxctl_store::verify::{Options, VerifyError, verify};
+use soxctl_store::checkpoint::witness_path;
+use soxctl_store::verify::{Options, VerifyError, verify, verify_against_witness};
 use std::io::IsTerminal;
 use std::path::Path;
 
@@ -64,6 +65,16 @@ pub async fn run(config: &Config, args: VerifyArgs) -> CmdResult {
         .as_ref()
         .map(|p| std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display())))
         .transpose()?;
+    // The signer's witness, beside its key (outside the database), or the
+    // file an auditor was handed.
+    if let Some(path) = &args.witness {
+        std::fs::metadata(path)
+            .with_context(|| format!("cannot read the checkpoint witness {}", path.display()))?;
+    }
+    let witness = args
+        .witness
+        .clone()
+        .or_else(|| opened.key_path.as_deref().map(witness_path));
     let bar = if std::io::stderr().is_terminal() {
         let bar = ProgressBar::new(0);
         bar.set_style(
@@ -76,20 +87,20 @@ pub async fn run(config: &Config, args: VerifyArgs) -> CmdResult {
     } else {
         None
     };
-    let result = verify(
-        &opened.store,
-        Options {
-            key: &key,
-            trusted_checkpoint: trusted.as_deref(),
-        },
-        |done, total| {
-            if let Some(bar) = &bar {
-                bar.set_length(total);
-                bar.set_position(done);
-            }
-        },
-    )
-    .await;
+    let options = Options {
+        key: &key,
+        trusted_checkpoint: trusted.as_deref(),
+    };
+    let progress = |done, total| {
+        if let Some(bar) = &bar {
+            bar.set_length(total);
+            bar.set_position(done);
+        }
+    };
+    let result = match &witness {
+        Some(file) => verify_against_witness(&opened.store, options, file, progress).await,
+        None => verify(&opened.store, options, progress).await,
+    };
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
@@ -99,22 +110,46 @@ pub async fn run(config: &Config, args: VerifyArgs) -> CmdResult {
                 "ok": true, "entries": report.entries, "root": b64(&report.root),
                 "checkpoints": report.checkpoints, "state_rows": report.state_rows, "trusted_checkpoint_size": report.trusted_size,
                 "unsigned_entries": report.unsigned_entries,
+                "witness": report.witness_size.and(witness.as_deref()).map(|w| w.display().to_string()),
+                "witness_size": report.witness_size,
             });
             let trusted = report
                 .trusted_size
                 .map(|s| format!("; extends the trusted checkpoint at size {s}"))
                 .unwrap_or_default();
+            let witnessed = report
+                .witness_size
+                .map(|s| format!("; extends the witness at size {s}"))
+                .unwrap_or_default();
+            let unsigned = match report.unsigned_entries {
+                0 => String::new(),
+                n => format!("; {n} entries unsigned"),
+            };
+            if report.witness_size.is_none() && report.checkpoints > 0 {
+                let unchecked = "only the store's own checkpoints were checked, and a writer of \
+                                 the database can delete the newest of them and rewrite the entries after the rest";
+                match &witness {
+                    Some(file) => eprintln!(
+                        "warning: no checkpoint witness at {}: {unchecked}; pass --witness FILE (the signer's signing.key.checkpoint)",
+                        file.display()
+                    ),
+                    None => eprintln!(
+                        "warning: no checkpoint witness: {unchecked}; pass --witness FILE, or --signing-key FILE to read the one beside it"
+                    ),
+                }
+            }
             if report.unsigned_entries > 0 {
                 eprintln!(
-                    "note: the last {} entries are not yet covered by a signed checkpoint (a running server signs within 10 s)",
-                    report.unsigned_entries
+                    "note: the last {} entries (after size {}) are not yet covered by a signed checkpoint (a running server signs within 10 s)",
+                    report.unsigned_entries,
+                    report.entries - report.unsigned_entries
                 );
             }
             report_ok(
                 format,
                 &summary,
                 &format!(
-                    "store verified: {} entries, {} checkpoints, {} state rows equal a replay{trusted}; root {}",
+                    "store verified: {} entries, {} checkpoints, {} state rows equal a replay{witnessed}{trusted}{unsigned}; root {}",
                     report.entries,
                     report.checkpoints,
                     report.state_rows,
