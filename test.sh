@@ -102,7 +102,7 @@ step "fuzzing the parsers (${FUZZ_SECONDS:=20} s per target)"
 if ! cargo fuzz --version >/dev/null 2>&1; then
   cargo install cargo-fuzz --locked || die "cannot install cargo-fuzz"
 fi
-for target in entry_parse checkpoint_note event_payload snapshot_csv scim_filter; do
+for target in entry_parse checkpoint_note event_payload snapshot_csv scim_filter identity; do
   (cd fuzz && cargo fuzz run "$target" -s none -O -- -max_total_time="$FUZZ_SECONDS" -rss_limit_mb=2048 2>&1 | tail -n 3) \
     || die "fuzz target $target found a failure (see fuzz/artifacts/$target)"
 done

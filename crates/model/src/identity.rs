@@ -63,6 +63,8 @@ impl CanonicalEmail {
             },
             None => local,
         };
+        // What folding leaves must itself be an address (`a.+x@` is not).
+        check_local(&local, text)?;
         Ok(Self(format!("{local}@{domain}")))
     }
 
@@ -364,6 +366,8 @@ mod tests {
         );
         // A separator first keeps the address whole: there is no base to fold to.
         assert_eq!(parse("+ci@example.com").unwrap(), email("+ci@example.com"));
+        // Folding must leave an address: `a.+x` would fold to `a.`.
+        assert!(parse("a.+x@example.com").is_err());
     }
 
     #[test]
