@@ -22,6 +22,8 @@ mod durability;
 mod help;
 #[path = "cli/import.rs"]
 mod import;
+#[path = "cli/import_input.rs"]
+mod import_input;
 #[path = "cli/keys.rs"]
 mod keys;
 #[path = "cli/ldap.rs"]

@@ -121,6 +121,8 @@ pub async fn import_reporting(
     let snapshot = kept.as_ref().unwrap_or(snapshot);
     let merged = merge_existing_people(snapshot, &current);
     let snapshot = merged.as_ref().unwrap_or(snapshot);
+    let unmanaged = without_self_managers(snapshot);
+    let snapshot = unmanaged.as_ref().unwrap_or(snapshot);
     let read_store = started.elapsed();
     let correlated = correlate_accounts(snapshot, &current, &options.correlation);
     let snapshot = correlated.as_ref().unwrap_or(snapshot);
@@ -403,6 +405,32 @@ fn merge_existing_people(snapshot: &Snapshot, current: &Inventory) -> Option<Sna
         }
     }
     Some(merged)
+}
+
+/// People who are their own manager, recorded with no manager: routing
+/// sends a request to the requester's manager, so a self-manager would
+/// approve their own requests. The snapshot reader already does this, with
+/// a warning naming the line; this covers every other source (a
+/// directory's manager naming the user itself, a person kept as the store
+/// held them). `None` when nobody is.
+fn without_self_managers(snapshot: &Snapshot) -> Option<Snapshot> {
+    let own_manager = |p: &Person| p.manager_id.as_ref() == Some(&p.person_id);
+    snapshot
+        .inventory
+        .people
+        .values()
+        .find(|p| own_manager(p))?;
+    let mut fixed = snapshot.clone();
+    for person in fixed.inventory.people.values_mut() {
+        if own_manager(person) {
+            tracing::warn!(
+                person = %soxctl_model::identity::escape(person.person_id.as_str()),
+                "the person is their own manager; recorded with no manager"
+            );
+            person.manager_id = None;
+        }
+    }
+    Some(fixed)
 }
 
 /// `held` with the `fields` a source is authoritative for taken from `seen`.

@@ -22,6 +22,8 @@ mod findings;
 mod guards;
 #[path = "import/history.rs"]
 mod history;
+#[path = "import/input.rs"]
+mod input;
 #[path = "import/jsonl.rs"]
 mod jsonl;
 #[path = "import/reconcile.rs"]

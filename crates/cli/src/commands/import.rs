@@ -11,30 +11,24 @@ use soxctl_connectors::import::{
     import, import_reporting,
 };
 use soxctl_connectors::snapshot::{self, Snapshot};
+use soxctl_model::identity::{escape, is_hidden};
 use soxctl_model::inventory::Inventory;
 use soxctl_model::reconcile::{ChangeKind, Diff, Fact, reconcile};
 use soxctl_store::{DB_FILE, Location};
 use std::collections::BTreeSet;
 use std::io::IsTerminal;
+use std::path::Path;
 
 pub async fn run(config: &Config, args: ImportArgs) -> CmdResult {
     // Parse before touching the store: a bad snapshot must not even create one.
     let snapshot = snapshot::read(&args.snapshot)
         .map_err(|e| failed(Exit::Usage, ImportError::Snapshot(e)))?;
-    for name in &snapshot.ignored_files {
-        eprintln!("warning: {name} is not part of the snapshot format and was ignored");
+    for warning in snapshot.warnings() {
+        eprintln!("warning: {warning}");
     }
     let format = Format::resolve(args.format);
     let correlation = match &args.correlation {
-        Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|e| {
-                failed(
-                    Exit::Usage,
-                    anyhow::anyhow!("cannot read the correlation rules {}: {e}", path.display()),
-                )
-            })?;
-            Rules::parse(&text).map_err(|e| failed(Exit::Usage, e))?
-        }
+        Some(path) => read_rules(path).map_err(|e| failed(Exit::Usage, e))?,
         None => Rules::default(),
     };
     let options = ImportOptions {
@@ -51,6 +45,54 @@ pub async fn run(config: &Config, args: ImportArgs) -> CmdResult {
     };
     apply(config, &args.store, &snapshot, &options, format, &input).await?;
     Ok(Exit::Ok)
+}
+
+/// The most a correlation rules file may hold: a few tables.
+const MAX_RULES_LEN: u64 = 1 << 20;
+
+/// Reads the correlation rules at `path`. An error names the file and
+/// line, never its text: toml's own message quotes the line, and the file
+/// may be anything the option was pointed at.
+fn read_rules(path: &Path) -> anyhow::Result<Rules> {
+    use std::io::Read;
+    let shown = escape(&path.display().to_string());
+    let error = |reason: String| anyhow::anyhow!("correlation rules {shown}: {reason}");
+    // Before opening: opening a pipe waits for a writer.
+    let metadata = std::fs::metadata(path).map_err(|e| error(format!("cannot be read: {e}")))?;
+    if !metadata.is_file() {
+        return Err(error("is not a regular file".into()));
+    }
+    let file = std::fs::File::open(path).map_err(|e| error(format!("cannot be read: {e}")))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_RULES_LEN + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| error(format!("cannot be read: {e}")))?;
+    if bytes.len() as u64 > MAX_RULES_LEN {
+        return Err(error("is larger than 1 MiB; rules are a few tables".into()));
+    }
+    let text = String::from_utf8(bytes).map_err(|_| error("is not valid UTF-8 text".into()))?;
+    toml::from_str::<Rules>(&text).map_err(|e| {
+        let line = e.span().map_or(String::new(), |span| {
+            let before = text.as_bytes().get(..span.start).unwrap_or_default();
+            format!("line {}: ", before.iter().filter(|&&b| b == b'\n').count() + 1)
+        });
+        let mut buf = [0u8; 4];
+        let message: String = e
+            .message()
+            .chars()
+            .map(|c| {
+                if is_hidden(c) {
+                    escape(c.encode_utf8(&mut buf))
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect();
+        error(format!(
+            "{line}{message}; write [[correlate]] tables with account = account_id|email|login|employee_id, \
+             person = person_id|email and an optional system"
+        ))
+    })
 }
 
 /// What a summary names as the input of a reconciliation.

@@ -132,8 +132,65 @@ fn is_known_file(name: &str) -> bool {
             .any(|t| *t == name || validate::jsonl_name(t) == name)
 }
 
+/// The text of `manifest.toml`, `None` when there is none. A manifest is
+/// a few lines: a file of more than [`csv_files::MAX_LINE`] bytes is not
+/// one, and is refused without being read whole.
+fn read_manifest(dir: &Path) -> Result<Option<String>, SnapshotError> {
+    use std::io::Read;
+    let error = |reason: String| SnapshotError::file("manifest.toml", reason);
+    match std::fs::symlink_metadata(dir.join("manifest.toml")) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        _ => {}
+    }
+    let file = csv_files::open(dir, "manifest.toml")?;
+    let mut bytes = Vec::new();
+    file.take(csv_files::MAX_LINE as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| error(format!("cannot be read: {e}")))?;
+    if bytes.len() > csv_files::MAX_LINE {
+        return Err(error(
+            "is larger than 1 MiB; a manifest is a few lines (source, extracted_at, systems)"
+                .into(),
+        ));
+    }
+    String::from_utf8(bytes)
+        .map(Some)
+        .map_err(|_| error("is not valid UTF-8; save the file as UTF-8".into()))
+}
+
+/// The line (from 1) of byte `offset` in `text`.
+fn line_at(text: &str, offset: usize) -> u64 {
+    let before = text.as_bytes().get(..offset).unwrap_or(text.as_bytes());
+    let newlines = before.iter().filter(|&&b| b == b'\n').count();
+    u64::try_from(newlines)
+        .unwrap_or(u64::MAX)
+        .saturating_add(1)
+}
+
+impl Snapshot {
+    /// What reading the snapshot let pass but its user should hear of, one
+    /// line each (file names and ids escaped): files outside the format,
+    /// people recorded with no manager because they named themselves.
+    pub fn warnings(&self) -> Vec<String> {
+        let ignored = self.ignored_files.iter().map(|name| {
+            format!(
+                "{} is not part of the snapshot format and was ignored",
+                soxctl_model::identity::escape(name)
+            )
+        });
+        let people = self.lines.file("people.csv");
+        let self_managers = self.lines.self_managers.iter().map(|(id, line)| {
+            format!(
+                "{people} line {line}: {} is their own manager; recorded with no manager",
+                soxctl_model::identity::escape(id.as_str())
+            )
+        });
+        ignored.chain(self_managers).collect()
+    }
+}
+
 pub fn read(dir: &Path) -> Result<Snapshot, SnapshotError> {
-    let dir_name = dir.display().to_string();
+    let dir_name = csv_files::shown(&dir.display().to_string());
     let listing = std::fs::read_dir(dir).map_err(|e| {
         SnapshotError::file(
             &dir_name,
@@ -150,18 +207,26 @@ pub fn read(dir: &Path) -> Result<Snapshot, SnapshotError> {
     }
     ignored_files.sort();
 
-    let manifest = match std::fs::read_to_string(dir.join("manifest.toml")) {
-        Ok(text) => toml::from_str::<Manifest>(&text)
-            .map_err(|e| SnapshotError::file("manifest.toml", e.message().to_owned()))?,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Manifest::default(),
-        Err(e) => return Err(SnapshotError::file("manifest.toml", e.to_string())),
+    let manifest = match read_manifest(dir)? {
+        Some(text) => toml::from_str::<Manifest>(&text).map_err(|e| SnapshotError {
+            file: "manifest.toml".to_owned(),
+            line: e.span().map(|span| line_at(&text, span.start)),
+            column: None,
+            // The message alone: toml's full form quotes the line.
+            reason: csv_files::shown(e.message()),
+        })?,
+        None => Manifest::default(),
     };
     let extracted_at = manifest
         .extracted_at
         .as_deref()
         .map(|t| {
-            Timestamp::parse(t)
-                .map_err(|e| SnapshotError::file("manifest.toml", format!("extracted_at: {e}")))
+            Timestamp::parse(t).map_err(|e| {
+                SnapshotError::file(
+                    "manifest.toml",
+                    format!("extracted_at: {}", csv_files::quoting(t, e.to_string())),
+                )
+            })
         })
         .transpose()?;
 
@@ -176,8 +241,12 @@ pub fn read(dir: &Path) -> Result<Snapshot, SnapshotError> {
         Some(systems) => systems
             .into_iter()
             .map(|s| {
-                SystemId::parse(s)
-                    .map_err(|e| SnapshotError::file("manifest.toml", format!("systems: {e}")))
+                SystemId::parse(s.as_str()).map_err(|e| {
+                    SnapshotError::file(
+                        "manifest.toml",
+                        format!("systems: {}", csv_files::quoting(&s, e.to_string())),
+                    )
+                })
             })
             .collect::<Result<BTreeSet<_>, _>>()?,
         None => inventory.systems.keys().cloned().collect(),

@@ -2,6 +2,7 @@
 //! snapshot or (for people, systems and roles) already in the store.
 
 use super::{Snapshot, SnapshotError};
+use soxctl_model::identity::escape;
 use soxctl_model::ids::{PersonId, RoleId, SystemId};
 use soxctl_model::inventory::{AccountKey, EntitlementKey, GrantKey, GrantSource, Inventory};
 use std::collections::{BTreeMap, BTreeSet};
@@ -18,6 +19,9 @@ pub struct LineIndex {
     pub role_entitlements: BTreeMap<(RoleId, SystemId, soxctl_model::ids::EntitlementId), u64>,
     /// Tables read from JSON Lines rather than CSV, by their CSV name.
     pub jsonl: BTreeSet<&'static str>,
+    /// People who named themselves as their manager, recorded with no
+    /// manager instead (a warning): the line of each.
+    pub self_managers: BTreeMap<PersonId, u64>,
 }
 
 impl LineIndex {
@@ -84,7 +88,10 @@ pub fn validate_references(s: &Snapshot, current: &Inventory) -> Result<(), Snap
             file,
             line,
             column,
-            format!("unknown person '{id}' (not in people.csv nor in the store)"),
+            format!(
+                "unknown person '{}' (not in people.csv nor in the store)",
+                escape(id.as_str())
+            ),
         )),
         _ => Ok(()),
     };
@@ -94,7 +101,8 @@ pub fn validate_references(s: &Snapshot, current: &Inventory) -> Result<(), Snap
             return Err(SnapshotError::file(
                 "manifest.toml",
                 format!(
-                    "systems names '{system}', which systems.csv does not describe; add it to systems.csv"
+                    "systems names '{}', which systems.csv does not describe; add it to systems.csv",
+                    escape(system.as_str())
                 ),
             ));
         }
@@ -155,7 +163,7 @@ pub fn validate_references(s: &Snapshot, current: &Inventory) -> Result<(), Snap
                 l.file("role_entitlements.csv"),
                 line,
                 "role_id",
-                format!("unknown role '{}'", r.role_id),
+                format!("unknown role '{}'", escape(r.role_id.as_str())),
             ));
         }
         if !c.system(&r.system_id) {
@@ -163,7 +171,7 @@ pub fn validate_references(s: &Snapshot, current: &Inventory) -> Result<(), Snap
                 l.file("role_entitlements.csv"),
                 line,
                 "system_id",
-                format!("unknown system '{}'", r.system_id),
+                format!("unknown system '{}'", escape(r.system_id.as_str())),
             ));
         }
         let ekey = (r.system_id.clone(), r.entitlement_id.clone());
@@ -177,7 +185,11 @@ pub fn validate_references(s: &Snapshot, current: &Inventory) -> Result<(), Snap
                 l.file("role_entitlements.csv"),
                 line,
                 "entitlement_id",
-                format!("unknown entitlement {}:{}", r.system_id, r.entitlement_id),
+                format!(
+                    "unknown entitlement {}:{}",
+                    escape(r.system_id.as_str()),
+                    escape(r.entitlement_id.as_str())
+                ),
             ));
         }
     }
@@ -201,7 +213,8 @@ pub fn validate_references(s: &Snapshot, current: &Inventory) -> Result<(), Snap
                 "account_id",
                 format!(
                     "unknown account {}/{} (not in accounts.csv)",
-                    g.system_id, g.account_id
+                    escape(g.system_id.as_str()),
+                    escape(g.account_id.as_str())
                 ),
             ));
         }
@@ -215,7 +228,8 @@ pub fn validate_references(s: &Snapshot, current: &Inventory) -> Result<(), Snap
                 "entitlement_id",
                 format!(
                     "unknown entitlement {}:{} (not in entitlements.csv)",
-                    g.system_id, g.entitlement_id
+                    escape(g.system_id.as_str()),
+                    escape(g.entitlement_id.as_str())
                 ),
             ));
         }
@@ -226,7 +240,10 @@ pub fn validate_references(s: &Snapshot, current: &Inventory) -> Result<(), Snap
                 l.file("grants.csv"),
                 line,
                 "source",
-                format!("unknown role '{role}' (not in roles.csv)"),
+                format!(
+                    "unknown role '{}' (not in roles.csv)",
+                    escape(role.as_str())
+                ),
             ));
         }
     }
@@ -235,7 +252,8 @@ pub fn validate_references(s: &Snapshot, current: &Inventory) -> Result<(), Snap
 
 fn out_of_scope(system: &SystemId) -> String {
     format!(
-        "system '{system}' is not in the snapshot's scope (systems.csv or manifest.toml systems)"
+        "system '{}' is not in the snapshot's scope (systems.csv or manifest.toml systems)",
+        escape(system.as_str())
     )
 }
 
