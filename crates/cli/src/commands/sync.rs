@@ -31,7 +31,7 @@ pub async fn ldap(config: &Config, args: SyncLdapArgs) -> CmdResult {
         return Ok(Exit::Ok);
     }
     let system = match &args.system {
-        Some(id) => SystemId::parse(id.as_str()).map_err(|e| failed(Exit::Usage, e))?,
+        Some(id) => SystemId::parse_new(id.as_str()).map_err(|e| failed(Exit::Usage, e))?,
         None => mapping.system.id.clone(),
     };
     let dir = &mapping.directory;

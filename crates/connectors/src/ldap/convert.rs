@@ -223,7 +223,7 @@ pub fn to_snapshot(
             );
             continue;
         };
-        let account_id = AccountId::parse(id).map_err(|e| LdapError::BadValue {
+        let account_id = AccountId::parse_new(id).map_err(|e| LdapError::BadValue {
             dn: entry.dn.clone(),
             reason: format!("{} (users.account_id): {e}", u.account_id),
         })?;
@@ -353,7 +353,7 @@ pub fn to_snapshot(
             groups_without_id.push(entry.dn.clone());
             continue;
         };
-        let entitlement_id = EntitlementId::parse(id).map_err(|e| LdapError::BadValue {
+        let entitlement_id = EntitlementId::parse_new(id).map_err(|e| LdapError::BadValue {
             dn: entry.dn.clone(),
             reason: format!("{} (groups.entitlement_id): {e}", g.entitlement_id),
         })?;
@@ -568,7 +568,7 @@ impl<'a> Persons<'a> {
             );
             return Ok(None);
         };
-        let person_id = PersonId::parse(id).map_err(|e| LdapError::BadValue {
+        let person_id = PersonId::parse_new(id).map_err(|e| LdapError::BadValue {
             dn: entry.dn.clone(),
             reason: format!("{} (people.person_id): {e}", p.person_id),
         })?;

@@ -135,7 +135,7 @@ impl Row<'_> {
 }
 
 fn person(v: &str) -> Result<PersonId, soxctl_model::ids::IdError> {
-    PersonId::parse(v)
+    PersonId::parse_new(v)
 }
 
 /// Reads `file`, or its JSON Lines twin, if present; `required` columns
@@ -669,7 +669,7 @@ pub(super) fn read_all(dir: &Path, lines: &mut LineIndex) -> Result<Inventory, S
         &mut lines.jsonl,
         |row| {
             let s = System {
-                system_id: row.parse("system_id", |v| SystemId::parse(v))?,
+                system_id: row.parse("system_id", |v| SystemId::parse_new(v))?,
                 name: row.req("name")?.to_owned(),
                 kind: row.text("kind"),
                 owner_id: row.parse_opt("owner_id", person)?,
@@ -700,8 +700,8 @@ pub(super) fn read_all(dir: &Path, lines: &mut LineIndex) -> Result<Inventory, S
         &mut lines.jsonl,
         |row| {
             let e = Entitlement {
-                system_id: row.parse("system_id", |v| SystemId::parse(v))?,
-                entitlement_id: row.parse("entitlement_id", |v| EntitlementId::parse(v))?,
+                system_id: row.parse("system_id", |v| SystemId::parse_new(v))?,
+                entitlement_id: row.parse("entitlement_id", |v| EntitlementId::parse_new(v))?,
                 name: row.text("name"),
                 privileged: row.boolean("privileged")?.unwrap_or(false),
                 owner_id: row.parse_opt("owner_id", person)?,
@@ -736,8 +736,8 @@ pub(super) fn read_all(dir: &Path, lines: &mut LineIndex) -> Result<Inventory, S
         &mut lines.jsonl,
         |row| {
             let a = Account {
-                system_id: row.parse("system_id", |v| SystemId::parse(v))?,
-                account_id: row.parse("account_id", |v| AccountId::parse(v))?,
+                system_id: row.parse("system_id", |v| SystemId::parse_new(v))?,
+                account_id: row.parse("account_id", |v| AccountId::parse_new(v))?,
                 person_id: row.parse_opt("person_id", person)?,
                 kind: row.parse("kind", str::parse)?,
                 status: row.parse("status", str::parse)?,
@@ -773,9 +773,9 @@ pub(super) fn read_all(dir: &Path, lines: &mut LineIndex) -> Result<Inventory, S
         &mut lines.jsonl,
         |row| {
             let g = Grant {
-                system_id: row.parse("system_id", |v| SystemId::parse(v))?,
-                account_id: row.parse("account_id", |v| AccountId::parse(v))?,
-                entitlement_id: row.parse("entitlement_id", |v| EntitlementId::parse(v))?,
+                system_id: row.parse("system_id", |v| SystemId::parse_new(v))?,
+                account_id: row.parse("account_id", |v| AccountId::parse_new(v))?,
+                entitlement_id: row.parse("entitlement_id", |v| EntitlementId::parse_new(v))?,
                 granted_at: row.parse_opt("granted_at", Timestamp::parse)?,
                 source: row
                     .parse_opt("source", str::parse)?
@@ -806,7 +806,7 @@ pub(super) fn read_all(dir: &Path, lines: &mut LineIndex) -> Result<Inventory, S
         &mut lines.jsonl,
         |row| {
             let r = Role {
-                role_id: row.parse("role_id", |v| RoleId::parse(v))?,
+                role_id: row.parse("role_id", |v| RoleId::parse_new(v))?,
                 name: row.text("name"),
                 owner_id: row.parse_opt("owner_id", person)?,
             };
@@ -828,9 +828,9 @@ pub(super) fn read_all(dir: &Path, lines: &mut LineIndex) -> Result<Inventory, S
         &mut lines.jsonl,
         |row| {
             let r = RoleEntitlement {
-                role_id: row.parse("role_id", |v| RoleId::parse(v))?,
-                system_id: row.parse("system_id", |v| SystemId::parse(v))?,
-                entitlement_id: row.parse("entitlement_id", |v| EntitlementId::parse(v))?,
+                role_id: row.parse("role_id", |v| RoleId::parse_new(v))?,
+                system_id: row.parse("system_id", |v| SystemId::parse_new(v))?,
+                entitlement_id: row.parse("entitlement_id", |v| EntitlementId::parse_new(v))?,
             };
             let key = r.key();
             if let Some(first) = lines.role_entitlements.get(&key) {

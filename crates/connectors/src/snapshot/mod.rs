@@ -241,7 +241,7 @@ pub fn read(dir: &Path) -> Result<Snapshot, SnapshotError> {
         Some(systems) => systems
             .into_iter()
             .map(|s| {
-                SystemId::parse(s.as_str()).map_err(|e| {
+                SystemId::parse_new(s.as_str()).map_err(|e| {
                     SnapshotError::file(
                         "manifest.toml",
                         format!("systems: {}", csv_files::quoting(&s, e.to_string())),

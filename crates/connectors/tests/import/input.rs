@@ -324,3 +324,45 @@ async fn a_self_manager_is_recorded_with_no_manager(env: Env) {
     );
     env.verify().await;
 }
+
+/// Ids that enter by import meet the rule for new input: no system id
+/// outside the safe alphabet, nothing invisible in any id; what a ledger
+/// already holds is not judged again.
+#[test]
+fn imported_ids_meet_the_rule_for_new_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let people =
+        "person_id,name,email,manager_id,department,title,status,hire_date,termination_date\n";
+    for (systems, accounts, needle) in [
+        (
+            "system_id,name,kind,owner_id,sox_in_scope\n../x,Bad,erp,,true\n",
+            "",
+            "system_id",
+        ),
+        (
+            "system_id,name,kind,owner_id,sox_in_scope\na b,Bad,erp,,true\n",
+            "",
+            "system_id",
+        ),
+        (
+            "system_id,name,kind,owner_id,sox_in_scope\nerp,ERP,erp,,true\n",
+            "system_id,account_id,person_id,kind,status,last_login,mfa\nerp,kev\u{202e}in,,human,active,,\n",
+            "account_id",
+        ),
+    ] {
+        let snap = dir
+            .path()
+            .join(format!("snap-{}", needle.len() + systems.len()));
+        std::fs::create_dir_all(&snap).unwrap();
+        std::fs::write(snap.join("people.csv"), people).unwrap();
+        std::fs::write(snap.join("systems.csv"), systems).unwrap();
+        if !accounts.is_empty() {
+            std::fs::write(snap.join("accounts.csv"), accounts).unwrap();
+        }
+        let error = soxctl_connectors::snapshot::read(&snap)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains(needle), "{error}");
+        assert!(!error.contains('\u{202e}'), "{error}");
+    }
+}
