@@ -282,15 +282,24 @@ fn pipeline_of<'a>(
     access: &'a GateAccess,
     env: &str,
 ) -> Result<&'a soxctl_model::access::Pipeline, Problem> {
-    within_binding(access, env)?;
-    access.pipeline().ok_or_else(|| {
+    let pipeline = access.pipeline().ok_or_else(|| {
         Problem::new(
             crate::problem::ErrorCode::Refused,
             "only a repository's pipeline credential asks the gate and records deployments: a gate token \
              bound to the repository (`soxctl token create --scope gate --repo HOST/PATH --env ENV`) or a CI \
              identity token a [[pipeline]] entry admits",
         )
-    })
+    })?;
+    if !pipeline.allows(env) {
+        return Err(Problem::new(
+            crate::problem::ErrorCode::Refused,
+            format!(
+                "this pipeline credential acts in {} only, not in {env}",
+                pipeline.environments.join(", ")
+            ),
+        ));
+    }
+    Ok(pipeline)
 }
 
 /// Execution tokens are an executor's (an unbound gate token, an admin):
@@ -307,20 +316,6 @@ fn not_a_pipeline(access: &GateAccess) -> Result<(), Problem> {
             ),
         )),
         None => Ok(()),
-    }
-}
-
-/// A bound credential acts in its own environments only.
-fn within_binding(access: &GateAccess, env: &str) -> Result<(), Problem> {
-    match access.pipeline() {
-        Some(p) if !p.allows(env) => Err(Problem::new(
-            crate::problem::ErrorCode::Refused,
-            format!(
-                "this pipeline credential acts in {} only, not in {env}",
-                p.environments.join(", ")
-            ),
-        )),
-        _ => Ok(()),
     }
 }
 

@@ -190,7 +190,6 @@ async fn deployer_of(
 fn refusal(
     settings: &GateSettings,
     env: &str,
-    request: &RequestRow,
     action: &ActionAsk,
     decisions: &[DecisionRow],
     deployer: &Deployer,
@@ -237,7 +236,6 @@ fn refusal(
             "{person} ({shown}) wrote part of this change and may not deploy it to {env}"
         ));
     }
-    let _ = request;
     None
 }
 
@@ -313,7 +311,7 @@ pub async fn check_as(
         ));
     };
     let decisions = store.decisions(Some(&request.request_id)).await?;
-    if let Some(why) = refusal(&settings, env, request, action, &decisions, &deployer) {
+    if let Some(why) = refusal(&settings, env, action, &decisions, &deployer) {
         return Ok(deny(why, Some(request)));
     }
     let approvals: Vec<String> = decisions
@@ -536,7 +534,7 @@ pub async fn record_deployment_as(
         && let Ask::Action(a) = &r.ask
     {
         let decisions = tx.decisions(Some(&r.request_id)).await?;
-        refusal = self::refusal(&settings, env, r, a, &decisions, &deployer_named)
+        refusal = self::refusal(&settings, env, a, &decisions, &deployer_named)
             .map(|why| format!("{why} (request {})", r.request_id));
     }
     let (request_id, reason) = match (approved, refusal) {
