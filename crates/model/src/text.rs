@@ -44,6 +44,24 @@ fn check(what: &str, value: &str, max_chars: usize, breaks: bool) -> Result<(), 
     Ok(())
 }
 
+/// Longest name, email, department, title or kind that enters an
+/// inventory from outside.
+pub const MAX_INVENTORY_LINE: usize = 512;
+/// Longest description that enters an inventory from outside.
+pub const MAX_INVENTORY_DESCRIPTION: usize = 4000;
+
+/// A line of an inventory (a person's name, a department), if present.
+pub fn check_inventory_line(what: &str, value: Option<&str>) -> Result<(), TextError> {
+    value.map_or(Ok(()), |v| check_line(what, v, MAX_INVENTORY_LINE))
+}
+
+/// A description in an inventory, if present; line breaks allowed.
+pub fn check_inventory_description(what: &str, value: Option<&str>) -> Result<(), TextError> {
+    value.map_or(Ok(()), |v| {
+        check_paragraph(what, v, MAX_INVENTORY_DESCRIPTION)
+    })
+}
+
 /// One line of text: at most `max_chars`, nothing hidden.
 pub fn check_line(what: &str, value: &str, max_chars: usize) -> Result<(), TextError> {
     check(what, value, max_chars, false)

@@ -299,7 +299,7 @@ pub fn to_snapshot(
             account_hints.insert(
                 account.key(),
                 AccountHints {
-                    email: get(&u.email),
+                    email: entry.text(u.email.as_ref(), "users.email")?,
                     login: match &u.login {
                         Some(login) => entry.first(login).map(str::to_owned),
                         None => Some(id.to_owned()),
@@ -308,8 +308,8 @@ pub fn to_snapshot(
                 },
             );
         }
-        if let Some(name) = u.display_name.as_ref().and_then(|a| entry.first(a)) {
-            display_names.insert(account_id.clone(), name.to_owned());
+        if let Some(name) = entry.text(u.display_name.as_ref(), "users.display_name")? {
+            display_names.insert(account_id.clone(), name);
         }
         account_by_dn.insert(normalize_dn(&entry.dn), account_id);
         inventory.accounts.insert(account.key(), account);
@@ -364,11 +364,7 @@ pub fn to_snapshot(
                 second: entry.dn.clone(),
             });
         }
-        let name = g
-            .name
-            .as_ref()
-            .and_then(|a| entry.first(a))
-            .map(str::to_owned);
+        let name = entry.text(g.name.as_ref(), "groups.name")?;
         let privileged =
             mapping.is_privileged(id) || name.as_deref().is_some_and(|n| mapping.is_privileged(n));
         let entitlement = Entitlement {
@@ -377,11 +373,7 @@ pub fn to_snapshot(
             name,
             privileged,
             owner_id: None,
-            description: g
-                .description
-                .as_ref()
-                .and_then(|a| entry.first(a))
-                .map(str::to_owned),
+            description: entry.description(g.description.as_ref(), "groups.description")?,
         };
         group_by_dn.insert(normalize_dn(&entry.dn), group_ids.len());
         group_ids.push(entitlement_id);
@@ -588,8 +580,6 @@ impl<'a> Persons<'a> {
     fn people(&self, p: &PeopleMapping) -> Result<BTreeMap<PersonId, Person>, LdapError> {
         let mut people = BTreeMap::new();
         for (entry, person_id, disabled) in &self.users {
-            let get =
-                |a: &Option<String>| a.as_ref().and_then(|a| entry.first(a)).map(str::to_owned);
             let manager_id = match p.manager.as_ref().and_then(|a| entry.first(a)) {
                 None => None,
                 Some(manager) => match self.by_dn.get(&normalize_dn(manager)) {
@@ -616,11 +606,11 @@ impl<'a> Persons<'a> {
             };
             let person = Person {
                 person_id: person_id.clone(),
-                name: get(&p.name),
-                email: get(&p.email),
+                name: entry.text(p.name.as_ref(), "people.name")?,
+                email: entry.text(p.email.as_ref(), "people.email")?,
                 manager_id,
-                department: get(&p.department),
-                title: get(&p.title),
+                department: entry.text(p.department.as_ref(), "people.department")?,
+                title: entry.text(p.title.as_ref(), "people.title")?,
                 status,
                 hire_date: None,
                 termination_date: None,
@@ -822,6 +812,58 @@ mod tests {
             c.warnings
         );
         assert_eq!(c.snapshot.scope.len(), 1);
+    }
+
+    #[test]
+    fn free_text_that_hides_characters_is_refused_with_its_entry() {
+        let m = Preset::Ad.mapping().unwrap();
+        let user = |mail: &str| {
+            entry(
+                "CN=Ada,OU=Staff,DC=corp",
+                &[("sAMAccountName", "ABYRON"), ("mail", mail)],
+            )
+        };
+        let group = |description: &str| {
+            entry(
+                "CN=Readers,DC=corp",
+                &[("cn", "Readers"), ("description", description)],
+            )
+        };
+        let refused = |d: &Directory, key: &str| {
+            let e = convert(&m, d).map(|_| ()).unwrap_err().to_string();
+            assert!(e.contains(key), "{e}");
+            assert!(e.contains("control or invisible character"), "{e}");
+            assert!(!e.chars().any(soxctl_model::identity::is_hidden), "{e:?}");
+        };
+        refused(
+            &Directory {
+                users: vec![user("ada\u{202e}@example.com")],
+                groups: vec![group("Read")],
+            },
+            "users.email",
+        );
+        refused(
+            &Directory {
+                users: vec![user("ada@example.com")],
+                groups: vec![group("Read\0only")],
+            },
+            "groups.description",
+        );
+        let c = convert(
+            &m,
+            &Directory {
+                users: vec![user("ada@example.com")],
+                groups: vec![group("Read,\nthen report")],
+            },
+        )
+        .unwrap();
+        assert!(
+            c.snapshot
+                .inventory
+                .entitlements
+                .values()
+                .any(|e| e.description.as_deref() == Some("Read,\nthen report"))
+        );
     }
 
     #[test]

@@ -49,6 +49,34 @@ impl Entry {
             .map(|v| v.trim())
             .find(|v| !v.is_empty())
     }
+
+    /// The first value of a mapped free-text attribute (a name, a title),
+    /// refused when it hides characters or is too long; `key` names the
+    /// mapping entry in the error.
+    pub fn text(&self, attribute: Option<&String>, key: &str) -> Result<Option<String>, LdapError> {
+        let value = attribute.and_then(|a| self.first(a));
+        soxctl_model::text::check_inventory_line(key, value).map_err(|e| self.bad_text(e))?;
+        Ok(value.map(str::to_owned))
+    }
+
+    /// As [`Entry::text`], for a description: longer, line breaks allowed.
+    pub fn description(
+        &self,
+        attribute: Option<&String>,
+        key: &str,
+    ) -> Result<Option<String>, LdapError> {
+        let value = attribute.and_then(|a| self.first(a));
+        soxctl_model::text::check_inventory_description(key, value)
+            .map_err(|e| self.bad_text(e))?;
+        Ok(value.map(str::to_owned))
+    }
+
+    fn bad_text(&self, e: soxctl_model::text::TextError) -> LdapError {
+        LdapError::BadValue {
+            dn: soxctl_model::identity::escape(&self.dn),
+            reason: format!("{e}; correct it in the directory"),
+        }
+    }
 }
 
 /// Why a sync could not read the directory or make a snapshot of it. Each

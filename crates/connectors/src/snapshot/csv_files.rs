@@ -129,8 +129,20 @@ impl Row<'_> {
         })
     }
 
-    fn text(&self, column: &str) -> Option<String> {
-        self.opt(column).map(str::to_owned)
+    /// Free text on one line (a name, a title): nothing hidden, bounded.
+    fn text(&self, column: &str) -> Result<Option<String>, SnapshotError> {
+        let value = self.opt(column);
+        soxctl_model::text::check_inventory_line(column, value)
+            .map_err(|e| self.error(column, e.to_string()))?;
+        Ok(value.map(str::to_owned))
+    }
+
+    /// A description: as [`Row::text`], but longer and line breaks allowed.
+    fn description(&self, column: &str) -> Result<Option<String>, SnapshotError> {
+        let value = self.opt(column);
+        soxctl_model::text::check_inventory_description(column, value)
+            .map_err(|e| self.error(column, e.to_string()))?;
+        Ok(value.map(str::to_owned))
     }
 }
 
@@ -637,11 +649,11 @@ pub(super) fn read_all(dir: &Path, lines: &mut LineIndex) -> Result<Inventory, S
         |row| {
             let mut p = Person {
                 person_id: row.parse("person_id", person)?,
-                name: row.text("name"),
-                email: row.text("email"),
+                name: row.text("name")?,
+                email: row.text("email")?,
                 manager_id: row.parse_opt("manager_id", person)?,
-                department: row.text("department"),
-                title: row.text("title"),
+                department: row.text("department")?,
+                title: row.text("title")?,
                 status: row.parse("status", str::parse)?,
                 hire_date: row.parse_opt("hire_date", Date::parse)?,
                 termination_date: row.parse_opt("termination_date", Date::parse)?,
@@ -670,8 +682,10 @@ pub(super) fn read_all(dir: &Path, lines: &mut LineIndex) -> Result<Inventory, S
         |row| {
             let s = System {
                 system_id: row.parse("system_id", |v| SystemId::parse_new(v))?,
-                name: row.req("name")?.to_owned(),
-                kind: row.text("kind"),
+                name: row
+                    .text("name")?
+                    .ok_or_else(|| row.error("name", "is empty, but a value is required"))?,
+                kind: row.text("kind")?,
                 owner_id: row.parse_opt("owner_id", person)?,
                 sox_in_scope: row.boolean("sox_in_scope")?.unwrap_or(true),
             };
@@ -702,10 +716,10 @@ pub(super) fn read_all(dir: &Path, lines: &mut LineIndex) -> Result<Inventory, S
             let e = Entitlement {
                 system_id: row.parse("system_id", |v| SystemId::parse_new(v))?,
                 entitlement_id: row.parse("entitlement_id", |v| EntitlementId::parse_new(v))?,
-                name: row.text("name"),
+                name: row.text("name")?,
                 privileged: row.boolean("privileged")?.unwrap_or(false),
                 owner_id: row.parse_opt("owner_id", person)?,
-                description: row.text("description"),
+                description: row.description("description")?,
             };
             let key = e.key();
             if let Some(first) = lines.entitlements.get(&key) {
@@ -807,7 +821,7 @@ pub(super) fn read_all(dir: &Path, lines: &mut LineIndex) -> Result<Inventory, S
         |row| {
             let r = Role {
                 role_id: row.parse("role_id", |v| RoleId::parse_new(v))?,
-                name: row.text("name"),
+                name: row.text("name")?,
                 owner_id: row.parse_opt("owner_id", person)?,
             };
             insert_unique(

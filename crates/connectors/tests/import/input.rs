@@ -1,7 +1,8 @@
 //! Input the reader must not trust: a file that is not the table it is
 //! named after (a symlink to `/etc/passwd`) is never quoted in an error;
 //! a huge or sparse file is refused at its first bad line, quickly and in
-//! bounded memory; a person who is their own manager is recorded with none.
+//! bounded memory; a person who is their own manager is recorded with none;
+//! free text (names, titles, descriptions) hides no characters.
 
 use crate::helpers::*;
 use soxctl_connectors::import::ImportError;
@@ -12,7 +13,8 @@ use std::time::{Duration, Instant};
 
 on_both_backends!(
     a_file_of_secrets_is_never_quoted,
-    a_self_manager_is_recorded_with_no_manager
+    a_self_manager_is_recorded_with_no_manager,
+    free_text_that_hides_characters_is_refused
 );
 
 const SECRET_LINE: &str = "root:x:0:0:SECRET:/root:/bin/bash\n";
@@ -365,4 +367,104 @@ fn imported_ids_meet_the_rule_for_new_input() {
         assert!(error.contains(needle), "{error}");
         assert!(!error.contains('\u{202e}'), "{error}");
     }
+}
+
+async fn free_text_that_hides_characters_is_refused(env: Env) {
+    env.import_ok(&env.write_snapshot("base", &base())).await;
+    let size = env.size().await;
+    let inventory = env.inventory().await;
+    let cases: [(&str, &str, &str, &str, u64); 7] = [
+        ("people.csv", "name", "Grace Hopper", "Grace\0Hopper", 3),
+        (
+            "people.csv",
+            "department",
+            "IT,Engineer",
+            "I\u{202e}T,Engineer",
+            4,
+        ),
+        ("people.csv", "title", "Controller", "Control\u{7}ler", 2),
+        (
+            "people.csv",
+            "email",
+            "ada.lovelace@",
+            "ada\u{200b}.lovelace@",
+            2,
+        ),
+        (
+            "systems.csv",
+            "name",
+            "Banking portal",
+            "Banking\u{1b}[31m portal",
+            3,
+        ),
+        (
+            "entitlements.csv",
+            "name",
+            "Post journals",
+            "Post\njournals",
+            4,
+        ),
+        (
+            "entitlements.csv",
+            "description",
+            "Approve, then pay",
+            "Approve,\u{202e} then pay",
+            3,
+        ),
+    ];
+    for (file, column, from, to, line) in cases {
+        let files = edit(file, |t| {
+            assert!(t.contains(from), "{file} has no {from}");
+            let to = if to.contains('\n') {
+                format!("\"{to}\"")
+            } else {
+                to.to_owned()
+            };
+            t.replacen(from, &to, 1)
+        });
+        let dir = env.write_snapshot(
+            &format!("hidden-{}-{column}", file.replace('.', "-")),
+            &files,
+        );
+        let err = match env.import(&dir, &Default::default()).await {
+            Err(ImportError::Snapshot(err)) => err,
+            other => panic!("{file} {column}: expected a snapshot error, got {other:?}"),
+        };
+        assert_eq!(
+            (err.file.as_str(), err.line, err.column.as_deref()),
+            (file, Some(line), Some(column)),
+            "{err}"
+        );
+        let shown = err.to_string();
+        assert!(
+            shown.contains("holds a control or invisible character"),
+            "{shown}"
+        );
+        assert!(
+            !shown.chars().any(soxctl_model::identity::is_hidden),
+            "the error shows the raw character: {shown:?}"
+        );
+    }
+    assert_eq!(env.size().await, size, "a refused import wrote nothing");
+    assert_eq!(env.inventory().await, inventory);
+
+    // Too long is refused as well; a description may span lines.
+    let long = "x".repeat(soxctl_model::text::MAX_INVENTORY_LINE + 1);
+    let dir = env.write_snapshot(
+        "long-title",
+        &edit("people.csv", |t| t.replacen("Controller", &long, 1)),
+    );
+    let err = read_error(&dir, "people.csv");
+    assert!(err.reason.contains("more than 512"), "{err}");
+    let dir = env.write_snapshot(
+        "two-line-description",
+        &edit("entitlements.csv", |t| {
+            t.replacen("Approve, then pay", "Approve,\nthen pay", 1)
+        }),
+    );
+    env.import_ok(&dir).await;
+    let description = env.inventory().await.entitlements.values().find_map(|e| {
+        (e.entitlement_id.as_str() == "PAYMENT_APPROVE").then(|| e.description.clone())
+    });
+    assert_eq!(description, Some(Some("Approve,\nthen pay".to_owned())));
 }
