@@ -3,7 +3,8 @@ use crate::config::Config;
 use crate::exit::{CmdResult, Exit, failed, usage};
 use anyhow::Context;
 use soxctl_model::clock::SystemClock;
-use soxctl_store::verify::{Options, VerifyError, verify};
+use soxctl_store::checkpoint::{read_witness, witness_path};
+use soxctl_store::verify::{Options, VerifyError, verify, verify_against_witness};
 use soxctl_store::{DB_FILE, Location, OpenOptions, Store, signing};
 use std::sync::Arc;
 
@@ -115,20 +116,56 @@ async fn restore_into(
     })
     .await
     .with_context(|| format!("{} is not a soxctl backup", args.backup.display()))?;
-    let result = verify(
-        &store,
-        Options {
-            key: &key.verifier(),
-            trusted_checkpoint: None,
-        },
-        |_, _| {},
-    )
-    .await;
+    let verifier = key.verifier();
+    let options = Options {
+        key: &verifier,
+        trusted_checkpoint: None,
+    };
+    // The signer's witness beside the key: a backup at least as long must
+    // extend it (a backup rewritten after its newest checkpoints were deleted
+    // is caught); an older backup cannot be checked against it, and a
+    // restore of it discards the entries in between.
+    let witness_file = witness_path(&args.signing_key);
+    let witness = read_witness(&witness_file, &verifier).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let size = store.head().await?.size;
+    let result = match &witness {
+        Some(w) if w.size <= size => {
+            verify_against_witness(&store, options, &witness_file, |_, _| {}).await
+        }
+        _ => verify(&store, options, |_, _| {}).await,
+    };
     store.close().await;
     match result {
         Ok(report) => {
+            let witnessed = match (&witness, report.witness_size) {
+                (_, Some(w)) => {
+                    let copy = witness_path(&args.data.join(signing::DEFAULT_FILE_NAME));
+                    if copy_key && !copy.exists() {
+                        std::fs::copy(&witness_file, &copy)?;
+                    }
+                    format!("; extends the signer's witness at size {w}")
+                }
+                (Some(w), None) => {
+                    eprintln!(
+                        "note: the backup ends at size {size}, before the signer's witness {} at size {}: \
+                         the {} entries after it are not in the restored store; keep that file with your evidence",
+                        witness_file.display(),
+                        w.size,
+                        w.size - size
+                    );
+                    if !copy_key {
+                        eprintln!(
+                            "warning: the signer will refuse to sign for the restored store until {} is moved aside \
+                             (it covers entries the restore discarded)",
+                            witness_file.display()
+                        );
+                    }
+                    String::new()
+                }
+                (None, None) => String::new(),
+            };
             eprintln!(
-                "restored {} entries into {}; verified",
+                "restored {} entries into {}; verified{witnessed}",
                 report.entries,
                 args.data.display()
             );

@@ -112,6 +112,7 @@ pub async fn run(config: &Config, args: VerifyArgs) -> CmdResult {
                 "unsigned_entries": report.unsigned_entries,
                 "witness": report.witness_size.and(witness.as_deref()).map(|w| w.display().to_string()),
                 "witness_size": report.witness_size,
+                "witness_checkpoint_missing": report.witness_checkpoint_missing,
             });
             let trusted = report
                 .trusted_size
@@ -137,6 +138,13 @@ pub async fn run(config: &Config, args: VerifyArgs) -> CmdResult {
                         "warning: no checkpoint witness: {unchecked}; pass --witness FILE, or --signing-key FILE to read the one beside it"
                     ),
                 }
+            }
+            if report.witness_checkpoint_missing {
+                eprintln!(
+                    "warning: the signer's checkpoint at size {} (the witness) is not among the store's checkpoints: \
+                     the newest checkpoint rows were deleted from the database; the entries still extend the witness",
+                    report.witness_size.unwrap_or_default()
+                );
             }
             if report.unsigned_entries > 0 {
                 eprintln!(

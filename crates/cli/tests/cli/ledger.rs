@@ -351,7 +351,14 @@ fn backup_and_restore_give_the_same_verified_store() {
         data.join("signing.key")
     ])
     .ok()
-    .stderr_has(&["verified"]);
+    .stderr_has(&[&format!(
+        "verified; extends the signer's witness at size {signed}"
+    )]);
+    // The witness comes along: the restored store's signer keeps extending it.
+    assert_eq!(
+        std::fs::read(restored.join("signing.key.checkpoint")).expect("witness copied"),
+        std::fs::read(data.join("signing.key.checkpoint")).expect("witness")
+    );
     assert_eq!(sb.ledger_size(&restored), sb.ledger_size(&data));
     assert_eq!(sb.checkpoint(&restored), checkpoint);
     assert_eq!(sb.tokens(&restored), sb.tokens(&data));
@@ -360,6 +367,27 @@ fn backup_and_restore_give_the_same_verified_store() {
     // The restored store works: it takes new entries.
     sb.create_token(&restored, &["--scope", "read"]);
     assert_eq!(sb.ledger_size(&restored), sb.ledger_size(&data) + 1);
+
+    // An older backup (the source moved on): restored, with what it lacks.
+    sb.create_token(&data, &["--scope", "read"]);
+    let later = note_parts(&sb.checkpoint(&data)).1;
+    let older = sb.path("older");
+    sb.run(args![
+        "restore",
+        &backup,
+        "--data",
+        &older,
+        "--signing-key",
+        data.join("signing.key")
+    ])
+    .ok()
+    .stderr_has(&[&format!(
+        "note: the backup ends at size {signed}, before the signer's witness {} at size {later}: the {} entries after it",
+        data.join("signing.key.checkpoint").display(),
+        later - signed
+    )]);
+    assert!(!older.join("signing.key.checkpoint").exists());
+    sb.create_token(&older, &["--scope", "read"]);
 
     // Never over an existing store; never without the key.
     sb.run(args![

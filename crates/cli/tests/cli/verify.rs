@@ -648,6 +648,29 @@ fn tail_rewrite_is_caught_by_the_witness(backend: Backend, kept: fn(u64) -> u64)
         &target.run(&sb, &["verify"], args!["--format", "json"]),
         &target.witness,
     );
+    // A backup of the rewritten store does not restore with the key and
+    // the witness beside it.
+    if let Backend::Sqlite = backend {
+        let data = sb.path("data");
+        let backup = sb.path("rewritten.db");
+        sb.run(args!["backup", "--data", &data, "--out", &backup])
+            .ok();
+        let restored = sb.path("restored");
+        sb.run(args![
+            "restore",
+            &backup,
+            "--data",
+            &restored,
+            "--signing-key",
+            data.join("signing.key")
+        ])
+        .code(1)
+        .stderr_has(&[
+            "restored store does not verify: checkpoint witness",
+            "the ledger was rewritten",
+        ]);
+        assert!(!restored.join("soxctl.db").exists());
+    }
     // The signer agrees: nothing is written or signed.
     target
         .run(&sb, &["token", "create"], args!["--scope", "read"])
@@ -691,6 +714,57 @@ fn all_but_the_first_checkpoint_deleted_and_tail_rewritten_sqlite() {
 #[test]
 fn all_but_the_first_checkpoint_deleted_and_tail_rewritten_postgres() {
     tail_rewrite_is_caught_by_the_witness(Backend::Postgres, |_| 1);
+}
+
+/// The newest checkpoint rows deleted and nothing else: the entries still
+/// extend the witness, so `verify` passes, but says the rows are gone.
+fn deleted_checkpoints_are_noted(backend: Backend) {
+    let sb = Sandbox::new();
+    let target = Target::new(&sb, backend);
+    for _ in 0..3 {
+        target
+            .run(&sb, &["token", "create"], args!["--scope", "read"])
+            .ok();
+    }
+    let before = target
+        .run(&sb, &["verify"], args!["--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(before["witness_checkpoint_missing"], false, "{before}");
+    let size = before["entries"].as_u64().expect("entries");
+    crate::helpers::block_on(async {
+        let store = soxctl_store::Store::open(soxctl_store::OpenOptions {
+            location: target.location.clone(),
+            create: false,
+            clock: std::sync::Arc::new(soxctl_model::clock::SystemClock),
+            failpoints: Default::default(),
+        })
+        .await
+        .expect("open the store");
+        store
+            .execute_unchecked("DELETE FROM checkpoints WHERE size > 1;")
+            .await
+            .expect("delete");
+        store.close().await;
+    });
+    let run = target.run(&sb, &["verify"], args!["--format", "json"]);
+    let report = run.ok().json();
+    assert_eq!(report["witness_checkpoint_missing"], true, "{report}");
+    assert_eq!(report["witness_size"], size, "{report}");
+    assert_eq!(report["unsigned_entries"], 0, "{report}");
+    run.stderr_has(&[&format!(
+        "warning: the signer's checkpoint at size {size} (the witness) is not among the store's checkpoints"
+    )]);
+}
+
+#[test]
+fn deleted_checkpoints_are_noted_sqlite() {
+    deleted_checkpoints_are_noted(Backend::Sqlite);
+}
+
+#[test]
+fn deleted_checkpoints_are_noted_postgres() {
+    deleted_checkpoints_are_noted(Backend::Postgres);
 }
 
 /// Entries after the witness are reported as unsigned; a PostgreSQL store
