@@ -48,10 +48,10 @@ fi
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || die "python3 with venv and ensurepip is still missing"
 
 # DuckDB (pinned, in a venv under target/) for the test that the SoD bench's
-# SQL agrees with soxctl; `soxctl bench sod` uses the same venv.
+# SQL agrees with soxctl; `soxctl-bench sod` uses the same venv.
 export SOXCTL_BENCH_VENV="${SOXCTL_BENCH_VENV:-$PWD/target/bench-venv}"
-duckdb_pin=$(sed -n 's/^pub const DUCKDB_VERSION: &str = "\(.*\)";$/\1/p' crates/cli/src/commands/bench_sod.rs)
-[ -n "$duckdb_pin" ] || die "cannot find DUCKDB_VERSION in crates/cli/src/commands/bench_sod.rs"
+duckdb_pin=$(tr -d '[:space:]' < crates/bench/duckdb-version)
+[ -n "$duckdb_pin" ] || die "crates/bench/duckdb-version names no DuckDB version"
 if ! "$SOXCTL_BENCH_VENV/bin/python" -c "import duckdb, sys; sys.exit(duckdb.__version__ != '$duckdb_pin')" 2>/dev/null; then
   step "installing duckdb==$duckdb_pin into $SOXCTL_BENCH_VENV"
   command -v python3 >/dev/null || apt_install python3

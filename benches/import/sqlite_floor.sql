@@ -1,4 +1,4 @@
--- The SQLite floor of `soxctl bench import`'s first import: the rows that
+-- The SQLite floor of `soxctl-bench import`'s first import: the rows that
 -- import writes (1,252,061 ledger entries of about the same size, subtree
 -- hashes, 50,000 people, 200,000 accounts and their intervals, 1,000,000
 -- grants and their intervals, 200,000 findings), inserted by SQLite itself

@@ -1,4 +1,4 @@
-"""DuckDB side of `soxctl bench sod`: load the snapshot CSVs and the rule
+"""DuckDB side of `soxctl-bench sod`: load the snapshot CSVs and the rule
 tables, run pairs.sql, print one JSON line of timings and the pair hash.
 
 usage: duckdb_sod.py DATA_DIR RULES_DIR PAIRS_SQL THREADS

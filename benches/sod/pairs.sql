@@ -1,5 +1,5 @@
 -- The (risk_id, identity) pairs of a segregation-of-duties analysis, in SQL.
--- Runs unchanged on DuckDB and PostgreSQL (soxctl bench sod). Tables:
+-- Runs unchanged on DuckDB and PostgreSQL (soxctl-bench sod). Tables:
 --   accounts(system_id, account_id, person_id, kind, status, ...)   accounts.csv
 --   grants(system_id, account_id, entitlement_id, ...)               grants.csv
 --   rules_items(function_id, item_kind, system_id, pattern, like_pattern,

@@ -70,8 +70,6 @@ mod parallel;
 pub mod report;
 pub mod roles;
 pub mod rules;
-#[cfg(feature = "synth")]
-pub mod synth;
 
 pub use analyze::{AnalyzeError, When, analyze, analyze_window};
 pub use catalogue::{Catalogue, EntitlementId};

@@ -1,11 +1,6 @@
 //! One module per command.
 
 mod backup;
-mod bench;
-mod bench_gate;
-mod bench_history;
-mod bench_import;
-mod bench_sod;
 mod demo;
 mod export;
 mod findings;
@@ -25,8 +20,7 @@ mod verify;
 mod workflow;
 
 use crate::cli::{
-    BenchCommand, Cli, Command, ExportCommand, LedgerCommand, PersonCommand, SyncCommand,
-    TokenCommand,
+    Cli, Command, ExportCommand, LedgerCommand, PersonCommand, SyncCommand, TokenCommand,
 };
 use crate::config::Config;
 use crate::exit::CmdResult;
@@ -79,9 +73,9 @@ pub async fn run(cli: Cli) -> CmdResult {
         Command::Breakglass(command) => workflow::breakglass(command).await,
         Command::Delegation(command) => workflow::delegation(command).await,
         Command::Outbox(command) => outbox::run(&config, command).await,
-        Command::Bench(BenchCommand::Sod(args)) => bench_sod::run(args),
-        Command::Bench(BenchCommand::Gate(args)) => bench_gate::run(args).await,
-        Command::Bench(BenchCommand::SodRun(args)) => bench_sod::run_phase(args),
-        Command::Bench(command) => bench::run(&config, command).await,
+        Command::Bench { .. } => crate::exit::usage!(
+            "benchmarks are not part of soxctl: run `cargo run --release -p soxctl-bench -- --help` \
+             from a clone of the repository (see docs/BENCHMARKS.md)"
+        ),
     }
 }

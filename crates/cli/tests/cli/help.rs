@@ -165,6 +165,25 @@ fn usage_errors_exit_2() {
         .stderr_has(&["soxctl.toml"]);
 }
 
+/// The benchmarks live in `soxctl-bench`; the product binary starts no
+/// database and installs nothing, and says where they went.
+#[test]
+fn bench_is_not_part_of_soxctl() {
+    let sb = Sandbox::new();
+    for a in [
+        args!["bench"],
+        args!["bench", "import", "--scale", "full"],
+        args!["bench", "sod", "--help"],
+    ] {
+        let run = sb.run(a);
+        run.code(2)
+            .stderr_has(&["benchmarks are not part of soxctl", "-p soxctl-bench"]);
+        assert!(run.stdout.is_empty(), "{run:?}");
+    }
+    let help = sb.run(args!["--help"]);
+    assert!(!help.ok().stdout.contains("bench"), "{help:?}");
+}
+
 #[test]
 fn configuration_file_environment_and_options_layer() {
     let sb = Sandbox::new();

@@ -1,13 +1,13 @@
-//! `soxctl bench gate`: `GET /api/v1/gate/check` over HTTP on loopback,
+//! `soxctl-bench gate`: `GET /api/v1/gate/check` over HTTP on loopback,
 //! driven by `wrk`, against a server in this process on a fresh store with
 //! an approved change (so every check does the whole work: token, request
 //! by digest, decisions, authors). Target: 10,000 checks/s, p99 < 5 ms.
 
-use crate::cli::BenchGateArgs;
-use crate::exit::{CmdResult, Exit, failed};
-use crate::output::{Format, print_records};
+use crate::args::BenchGateArgs;
 use anyhow::Context;
 use serde_json::json;
+use soxctl::exit::{CmdResult, Exit, failed};
+use soxctl::output::{Format, print_records};
 use soxctl_connectors::import::{ImportOptions, import};
 use soxctl_model::clock::SystemClock;
 use soxctl_model::principal::{Principal, Scope};
@@ -139,7 +139,7 @@ pub async fn run(args: BenchGateArgs) -> CmdResult {
             anyhow::anyhow!("wrk is needed: apt-get install -y wrk"),
         )
     })?;
-    let work = super::bench::tempdir_path("soxctl-bench-gate")?;
+    let work = crate::support::tempdir_path("soxctl-bench-gate")?;
     let result = measure(&args, &wrk, &work).await;
     let _ = std::fs::remove_dir_all(&work);
     result

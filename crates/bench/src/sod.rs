@@ -1,6 +1,6 @@
-//! `soxctl bench sod`: the segregation-of-duties headline figure.
+//! `soxctl-bench sod`: the segregation-of-duties headline figure.
 //!
-//! On one generated snapshot (`soxctl_sod::synth`), one at a time:
+//! On one generated snapshot (`sod/synth.rs`), one at a time:
 //!
 //! 1. soxctl from files, end to end (read the CSV files, load, compile,
 //!    analyse), in a child process so its peak memory is its own;
@@ -13,15 +13,14 @@
 //! Every engine's pairs are hashed the same way (SHA-256 of the sorted lines
 //! `risk_id,identity\n`); different counts or hashes fail the run (exit 1).
 
-use crate::cli::{BenchScale, SodBenchArgs, SodPhase, SodRunArgs};
-use crate::exit::{CmdResult, Exit, failed};
-use crate::output::{Format, print_records};
+use crate::args::{BenchScale, SodBenchArgs, SodPhase, SodRunArgs};
 use anyhow::{Context, anyhow, bail};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use soxctl::exit::{CmdResult, Exit, failed};
+use soxctl::output::{Format, print_records};
 use soxctl_sod::input::{SnapshotStream, load_csv_stream};
 use soxctl_sod::rules::Member;
-use soxctl_sod::synth;
 use soxctl_sod::{
     Addition, Change, Compiled, Engine, Holder, Interval, Item, RuleSet, When, analyze,
 };
@@ -31,10 +30,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// The DuckDB the comparison pins (PyPI package `duckdb`).
-pub const DUCKDB_VERSION: &str = "2.0.1";
-const PAIRS_SQL: &str = include_str!("../../../../benches/sod/pairs.sql");
-const DUCKDB_PY: &str = include_str!("../../../../benches/sod/duckdb_sod.py");
+mod synth;
+
+/// The DuckDB the comparison pins (PyPI package `duckdb`); `test.sh` reads
+/// the same file.
+pub const DUCKDB_VERSION: &str = include_str!("../duckdb-version").trim_ascii();
+const PAIRS_SQL: &str = include_str!("../../../benches/sod/pairs.sql");
+const DUCKDB_PY: &str = include_str!("../../../benches/sod/duckdb_sod.py");
 /// Bumped when the generator's output changes, so old directories are redone.
 const GENERATOR_VERSION: u32 = 2;
 const MANIFEST: &str = "bench-sod.json";
@@ -620,18 +622,18 @@ pub fn generate(dir: &Path, config: &synth::Config) -> anyhow::Result<synth::Sum
     Ok(summary)
 }
 
-/// Runs this binary's hidden `bench sod-run` in a child process.
+/// Runs this binary's hidden `sod-run` in a child process.
 fn child_phase(phase: &str, dir: &Path) -> anyhow::Result<PhaseResult> {
-    let exe = std::env::current_exe().context("finding the soxctl binary")?;
+    let exe = std::env::current_exe().context("finding the soxctl-bench binary")?;
     let out = Command::new(exe)
-        .args(["bench", "sod-run", "--phase", phase])
+        .args(["sod-run", "--phase", phase])
         .arg(dir)
         .stderr(Stdio::inherit())
         .output()
-        .context("running soxctl bench sod-run")?;
+        .context("running soxctl-bench sod-run")?;
     if !out.status.success() {
         bail!(
-            "soxctl bench sod-run --phase {phase} failed ({})",
+            "soxctl-bench sod-run --phase {phase} failed ({})",
             out.status
         );
     }
@@ -1445,7 +1447,7 @@ mod tests {
     }
 
     /// Needs the DuckDB venv: ./test.sh makes it (SOXCTL_BENCH_VENV), as
-    /// does `soxctl bench sod`; without it the test fails and says so.
+    /// does `soxctl-bench sod`; without it the test fails and says so.
     #[test]
     fn the_sql_agrees_with_soxctl_on_duckdb() {
         let venv = std::env::var_os("SOXCTL_BENCH_VENV").map_or_else(

@@ -1,12 +1,12 @@
-//! `soxctl bench history`: the auditor's point-in-time questions on a store
+//! `soxctl-bench history`: the auditor's point-in-time questions on a store
 //! with millions of history events — who held an entitlement at T, what a
 //! person could do at T, and a person's changes between T1 and T2 — timed
 //! over random questions (p50, p99) on SQLite and PostgreSQL.
 
-use super::bench::Rng;
-use crate::cli::{BenchScale, BenchStoreArgs, HistoryBenchArgs};
-use crate::output::{Format, print_records};
+use crate::args::{BenchScale, BenchStoreArgs, HistoryBenchArgs};
+use crate::support::Rng;
 use anyhow::Context;
+use soxctl::output::{Format, print_records};
 use soxctl_model::event::{AccountFact, Baselined, Event, GrantFact, Origin, SystemFact};
 use soxctl_model::ids::{AccountId, EntitlementId, EntitlementRef, PersonId, SystemId};
 use soxctl_model::inventory::{Account, AccountKind, AccountStatus, Grant, GrantSource, System};
@@ -212,7 +212,7 @@ pub async fn run(args: HistoryBenchArgs) -> anyhow::Result<()> {
         postgres_only,
     } = args;
     let n = events(scale);
-    let work = super::bench::tempdir_path("soxctl-bench-history")?;
+    let work = crate::support::tempdir_path("soxctl-bench-history")?;
     let mut backends = Vec::new();
     if !postgres_only {
         backends.push(("sqlite", Location::Sqlite(work.join("sqlite"))));
@@ -230,7 +230,7 @@ pub async fn run(args: HistoryBenchArgs) -> anyhow::Result<()> {
     }
     let mut records = Vec::new();
     for (backend, location) in backends {
-        let (store, _key) = super::bench::open(location).await?;
+        let (store, _key) = crate::support::open(location).await?;
         eprintln!("bench history: {backend}: writing {n} grant events…");
         let rate = fill(&store, n).await?;
         let history_rows = n;

@@ -1,12 +1,12 @@
-//! `soxctl bench import`: a large snapshot into an empty store, then again
+//! `soxctl-bench import`: a large snapshot into an empty store, then again
 //! with 1% of the grants changed, on SQLite and PostgreSQL. The snapshot is
 //! generated here, seeded: people with accounts in several of 20 systems,
 //! 20 grants each over 2,000 entitlements.
 
-use super::bench::Rng;
-use crate::cli::{BenchScale, BenchStoreArgs};
-use crate::output::{Format, print_records};
+use crate::args::{BenchScale, BenchStoreArgs};
+use crate::support::Rng;
 use anyhow::Context;
+use soxctl::output::{Format, print_records};
 use soxctl_connectors::import::{ImportOptions, import};
 use soxctl_connectors::snapshot;
 use soxctl_store::Location;
@@ -174,7 +174,7 @@ async fn run_backend(
     grants: usize,
     out: &mut Vec<Measure>,
 ) -> anyhow::Result<()> {
-    let (store, _key) = super::bench::open(location).await?;
+    let (store, _key) = crate::support::open(location).await?;
     let options = ImportOptions {
         max_removals_percent: 100,
         ..ImportOptions::default()
@@ -206,7 +206,7 @@ pub async fn run(args: BenchStoreArgs) -> anyhow::Result<()> {
         sqlite_only,
         format,
     } = args;
-    let work = super::bench::tempdir_path("soxctl-bench-import")?;
+    let work = crate::support::tempdir_path("soxctl-bench-import")?;
     let (base, changed) = (work.join("base"), work.join("changed"));
     let n = people(scale);
     eprintln!("bench import: generating {n} people…");

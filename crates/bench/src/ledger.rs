@@ -1,23 +1,21 @@
-//! `soxctl bench ledger`: append, hashing, verify and proof figures on both
+//! `soxctl-bench ledger`: append, hashing, verify and proof figures on both
 //! backends, next to this machine's own limits measured in the same run
 //! (fdatasync rate from `pg_test_fsync`, SHA-256 rate from `openssl speed`).
 
-use crate::cli::{BenchCommand, BenchScale};
-use crate::config::Config;
-use crate::exit::{CmdResult, Exit};
-use crate::output::{Format, print_records};
+use crate::args::{BenchScale, BenchStoreArgs};
+use crate::support::{open, tempdir_path};
 use anyhow::Context;
+use soxctl::exit::{CmdResult, Exit};
+use soxctl::output::{Format, print_records};
 use soxctl_ledger::tree::{Frontier, leaf_hash};
-use soxctl_model::clock::SystemClock;
 use soxctl_model::event::{Event, GrantFact, Origin};
 use soxctl_model::ids::{AccountId, EntitlementId, SystemId};
 use soxctl_model::inventory::{Grant, GrantSource};
 use soxctl_model::principal::Principal;
 use soxctl_model::time::Timestamp;
 use soxctl_store::verify::{Options, verify};
-use soxctl_store::{Location, OpenOptions, Store};
+use soxctl_store::{Location, Store};
 use std::process::Command;
-use std::sync::Arc;
 use std::time::Instant;
 
 struct Sizes {
@@ -64,49 +62,6 @@ struct Row {
     value: f64,
     unit: &'static str,
     reference: Option<(f64, String)>,
-}
-
-pub(super) async fn open(
-    location: Location,
-) -> anyhow::Result<(Store, soxctl_ledger::note::SigningKey)> {
-    let store = Store::open(OpenOptions {
-        location,
-        create: true,
-        clock: Arc::new(SystemClock),
-        failpoints: Default::default(),
-    })
-    .await?;
-    let meta = store.initialise(None, false).await?;
-    // A throw-away key held in memory: the bench leaves no key file behind.
-    let mut seed = [0u8; 32];
-    getrandom::getrandom(&mut seed).map_err(|e| anyhow::anyhow!("random: {e}"))?;
-    let key = soxctl_ledger::note::SigningKey::generate(&meta.origin, seed)
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    Ok((store, key))
-}
-
-/// Deterministic xorshift64*: seeded data for the benches, no dependency.
-pub(super) struct Rng(pub(super) u64);
-
-impl Rng {
-    pub(super) fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    pub(super) fn below(&mut self, n: usize) -> usize {
-        usize::try_from(self.next() % n as u64).unwrap_or(0)
-    }
-}
-
-pub(super) fn tempdir_path(prefix: &str) -> anyhow::Result<std::path::PathBuf> {
-    let mut suffix = [0u8; 8];
-    getrandom::getrandom(&mut suffix).map_err(|e| anyhow::anyhow!("random: {e}"))?;
-    let dir = std::env::temp_dir().join(format!("{prefix}-{}", hex::encode(suffix)));
-    std::fs::create_dir_all(&dir)?;
-    Ok(dir)
 }
 
 async fn append_batches(
@@ -329,22 +284,8 @@ async fn run_backend(
     Ok(())
 }
 
-pub async fn run(_config: &Config, command: BenchCommand) -> CmdResult {
-    let args = match command {
-        BenchCommand::Ledger(args) => args,
-        BenchCommand::Import(args) => {
-            super::bench_import::run(args).await?;
-            return Ok(Exit::Ok);
-        }
-        BenchCommand::History(args) => {
-            super::bench_history::run(args).await?;
-            return Ok(Exit::Ok);
-        }
-        BenchCommand::Sod(_) | BenchCommand::SodRun(_) | BenchCommand::Gate(_) => {
-            crate::exit::usage!("not a ledger benchmark");
-        }
-    };
-    let crate::cli::BenchStoreArgs {
+pub async fn run(args: BenchStoreArgs) -> CmdResult {
+    let BenchStoreArgs {
         scale,
         database,
         sqlite_only,

@@ -111,6 +111,7 @@ impl Config {
     }
 
     /// A few hundred people, for tests.
+    #[cfg(test)]
     pub fn tiny(seed: u64) -> Self {
         Self {
             people: 300,
@@ -581,7 +582,7 @@ impl Org<'_> {
 fn rules(config: &Config, systems: &[System], rng: &mut Rng) -> (String, usize) {
     let functions = (config.risks * 2 / 5).max(4);
     let mut text = String::from(
-        "# Synthetic rules (soxctl bench sod): references, patterns and all-of groups.\n\n",
+        "# Synthetic rules (soxctl-bench sod): references, patterns and all-of groups.\n\n",
     );
     for f in 0..functions {
         let home = rng.below(systems.len());
@@ -672,7 +673,7 @@ fn item(sys: &System, rng: &mut Rng) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::RuleSet;
+    use soxctl_sod::RuleSet;
 
     fn tiny(seed: u64) -> (Summary, Vec<Vec<u8>>) {
         let mut files = Files {
@@ -709,7 +710,7 @@ mod tests {
         assert_eq!(rules.risks.len(), a.risks);
         let grants = files_a[4].iter().filter(|&&b| b == b'\n').count() - 1;
         assert_eq!(grants, a.grants);
-        let dataset = crate::input::load_csv(crate::input::SnapshotFiles {
+        let dataset = soxctl_sod::input::load_csv(soxctl_sod::input::SnapshotFiles {
             accounts: &files_a[3],
             grants: &files_a[4],
             entitlements: Some(&files_a[2]),
