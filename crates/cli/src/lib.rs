@@ -67,7 +67,9 @@ pub fn main() -> ExitCode {
     match runtime.block_on(commands::run(cli)) {
         Ok(code) => code.into(),
         Err(e) => {
-            eprintln!("error: {:#}", e.error);
+            // Errors quote input (an id, a file's line): shown escaped.
+            let message = format!("{:#}", e.error);
+            eprintln!("error: {}", soxctl_model::text::shown(&message));
             e.code.into()
         }
     }

@@ -63,19 +63,19 @@ fn check(kind: &'static str, value: &str, allow_colon: bool) -> Result<(), IdErr
     if value.chars().count() > MAX_ID_LEN {
         return Err(IdError::TooLong {
             kind,
-            shown: value.chars().take(40).collect(),
+            shown: crate::identity::escape(&value.chars().take(40).collect::<String>()),
         });
     }
     if value.chars().any(char::is_control) || value.trim() != value {
         return Err(IdError::BadCharacter {
             kind,
-            value: value.to_owned(),
+            value: crate::identity::escape(value),
         });
     }
     if !allow_colon && value.contains(':') {
         return Err(IdError::Colon {
             kind,
-            value: value.to_owned(),
+            value: crate::identity::escape(value),
         });
     }
     Ok(())
@@ -152,7 +152,7 @@ impl EntitlementRef {
     pub fn parse(value: &str) -> Result<Self, IdError> {
         let (system, entitlement) = value.split_once(':').ok_or(IdError::Colon {
             kind: "entitlement reference (expected system_id:entitlement_id)",
-            value: value.to_owned(),
+            value: crate::identity::escape(value),
         })?;
         Ok(Self {
             system: SystemId::parse(system)?,

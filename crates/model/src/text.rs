@@ -44,6 +44,27 @@ fn check(what: &str, value: &str, max_chars: usize, breaks: bool) -> Result<(), 
     Ok(())
 }
 
+/// `text` as it may be shown on a terminal or in an error body: every
+/// hidden character but the line break escaped (`\0`, `\u{202e}`), nothing
+/// cut. Messages quote input; this keeps a value from hiding or reordering
+/// what a reader sees, or from driving a terminal.
+pub fn shown(text: &str) -> std::borrow::Cow<'_, str> {
+    let hidden = |c: char| is_hidden(c) && c != '\n';
+    if !text.chars().any(hidden) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut buf = [0u8; 4];
+    for c in text.chars() {
+        if hidden(c) {
+            out.push_str(&escape(c.encode_utf8(&mut buf)));
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// Longest name, email, department, title or kind that enters an
 /// inventory from outside.
 pub const MAX_INVENTORY_LINE: usize = 512;
@@ -92,5 +113,15 @@ mod tests {
         assert!(check_paragraph("justification", "nul\0", 100).is_err());
         assert!(check_line("x", &"é".repeat(10), 10).is_ok());
         assert!(check_line("x", &"é".repeat(11), 10).is_err());
+    }
+
+    #[test]
+    fn shown_escapes_all_but_line_breaks() {
+        assert_eq!(shown("plain: text\nnext"), "plain: text\nnext");
+        assert_eq!(
+            shown("a\0b\u{202e}c\u{1b}[31m\t"),
+            "a\\0b\\u{202e}c\\u{1b}[31m\\u{9}"
+        );
+        assert!(matches!(shown("é ok"), std::borrow::Cow::Borrowed(_)));
     }
 }

@@ -170,7 +170,8 @@ impl Problem {
     pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
         Self {
             code,
-            detail: detail.into(),
+            // Details quote input: nothing in them may hide or reorder text.
+            detail: soxctl_model::text::shown(&detail.into()).into_owned(),
             challenge: None,
         }
     }
@@ -278,6 +279,7 @@ impl From<StoreError> for Problem {
                 )
             }
             StoreError::NotFound(detail) => Self::not_found(detail),
+            StoreError::Unstorable(detail) => Self::bad_request(detail),
             other => Self::internal(&other),
         }
     }

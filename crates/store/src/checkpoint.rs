@@ -205,7 +205,14 @@ impl Store {
                 path: file.clone(),
                 source,
             };
-            std::fs::write(&tmp, note).map_err(io)?;
+            // As private as the key beside it: whoever can write the witness
+            // can roll it back to an older note.
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create(true).truncate(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            std::io::Write::write_all(&mut options.open(&tmp).map_err(io)?, note.as_bytes())
+                .map_err(io)?;
             std::fs::rename(&tmp, &file).map_err(io)?;
         }
         Ok(())

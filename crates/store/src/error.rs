@@ -12,7 +12,11 @@ pub enum StoreError {
         source: std::io::Error,
     },
     #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
+    /// Text the database cannot hold or search (PostgreSQL refuses a NUL
+    /// character in text): bad input, not an outage.
+    #[error("{0}")]
+    Unstorable(String),
     #[error(
         "the store's schema is at version {found}, newer than this soxctl knows ({known}); upgrade soxctl (downgrades are refused)"
     )]
@@ -59,5 +63,22 @@ pub(crate) fn row_error(
         table,
         key: key.to_string(),
         reason: reason.to_string(),
+    }
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(error: sqlx::Error) -> Self {
+        // SQLSTATE 22021 (character_not_in_repertoire): PostgreSQL's answer
+        // to a NUL in a text value; SQLite stores it. Either way a value
+        // with a NUL names nothing soxctl holds.
+        if let sqlx::Error::Database(db) = &error
+            && db.code().as_deref() == Some("22021")
+        {
+            return StoreError::Unstorable(
+                "a value holds a NUL character (\\0), which no soxctl id or text may hold: remove it"
+                    .into(),
+            );
+        }
+        StoreError::Database(error)
     }
 }

@@ -191,6 +191,36 @@ fn resolve_access(ctx: &Context, requester: &Person, a: &NewAccess) -> Result<Ac
     })
 }
 
+/// The first key or string of a payload that hides characters (control,
+/// bidirectional override, zero-width), named by its path; line breaks and
+/// tabs are allowed in strings, as in a note.
+fn hidden_text(value: &serde_json::Value, path: &str) -> Option<String> {
+    let check = |what: &str, text: &str, breaks: bool| {
+        let checked = if breaks {
+            soxctl_model::text::check_paragraph(what, text, usize::MAX)
+        } else {
+            soxctl_model::text::check_line(what, text, usize::MAX)
+        };
+        checked.err().map(|e| e.to_string())
+    };
+    match value {
+        serde_json::Value::String(text) => check(path, text, true),
+        serde_json::Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, item)| hidden_text(item, &format!("{path}[{i}]"))),
+        serde_json::Value::Object(map) => map.iter().find_map(|(key, item)| {
+            check(&format!("key of {path}"), key, false).or_else(|| {
+                hidden_text(
+                    item,
+                    &format!("{path}.{}", soxctl_model::identity::escape(key)),
+                )
+            })
+        }),
+        _ => None,
+    }
+}
+
 fn resolve_action(a: &NewAction) -> Result<ActionAsk> {
     check_name("action kind", &a.kind)?;
     check_name("environment", &a.env)?;
@@ -204,6 +234,11 @@ fn resolve_action(a: &NewAction) -> Result<ActionAsk> {
             "the action payload holds a floating-point number: write amounts as strings \
              (e.g. {\"amount\":\"1250.00\",\"currency\":\"USD\"}) so the digest is exact",
         ));
+    }
+    if let Some(problem) = hidden_text(&a.payload, "payload") {
+        return Err(invalid(format!(
+            "the action {problem}: an approver must see exactly what is to be done"
+        )));
     }
     let size = serde_json::to_string(&a.payload)
         .map(|s| s.len())

@@ -5,7 +5,7 @@
 //! unless the environment allows it, never deploy it.
 
 use crate::create::{ChangeCommit, Created, NewAction, NewAsk, NewChange, NewRequest};
-use crate::error::{Result, WorkflowError, conflict, invalid, text};
+use crate::error::{Result, WorkflowError, conflict, invalid};
 use crate::identities::{self, Named};
 use soxctl_detect::due_for;
 use soxctl_model::access::{Pipeline, TriggeredBy};
@@ -508,7 +508,8 @@ pub async fn record_deployment_as(
     let commit = normalise_commit(commit)?;
     crate::create::check_name("environment", env)?;
     if let Some(r) = repo {
-        text("repo", r, false)?;
+        soxctl_model::text::check_line("repo", r, crate::MAX_TEXT_LEN)
+            .map_err(|e| invalid(e.to_string()))?;
     }
     let settings = settings_in_tx(tx).await?;
     let deployer_named = deployer_of(tx, &settings, who).await?;

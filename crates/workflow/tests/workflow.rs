@@ -844,7 +844,35 @@ async fn actions_are_bound_to_their_digest_and_exclude_authors(env: Env) {
         matches!(&floats, Err(WorkflowError::Invalid(m)) if m.contains("floating-point")),
         "{floats:?}"
     );
+    // What an approver reads must be what is done: no reversed vendor name,
+    // no NUL, no hidden key; a note may span lines.
+    for (payload, named) in [
+        (
+            serde_json::json!({"vendor": "ACME\u{202e}DTL", "amount": "10.00"}),
+            "payload.vendor",
+        ),
+        (serde_json::json!({"note": "a\u{0}b"}), "payload.note"),
+        (
+            serde_json::json!({"lines": [{"vendor": "ok"}, {"vendor": "zero\u{200b}width"}]}),
+            "payload.lines[1].vendor",
+        ),
+        (serde_json::json!({"ven\u{7}dor": "ACME"}), "key of payload"),
+    ] {
+        let hidden = env.ask("req", payment(payload.clone())).await;
+        assert!(
+            matches!(&hidden, Err(WorkflowError::Invalid(m))
+                if m.contains(named) && m.contains("control or invisible character")
+                    && !m.chars().any(soxctl_model::identity::is_hidden)),
+            "{payload}: {hidden:?}"
+        );
+    }
     assert_eq!(env.size().await, before);
+    env.ask(
+        "req",
+        payment(serde_json::json!({"vendor": "ACME", "note": "two\nlines"})),
+    )
+    .await
+    .unwrap();
     env.verify().await;
 }
 

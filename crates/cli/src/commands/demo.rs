@@ -90,6 +90,9 @@ pub async fn run(config: &Config, args: DemoArgs) -> CmdResult {
     let admin = match generated {
         None => {
             eprintln!("reusing the demo organisation in {}", args.data.display());
+            // Demos made before their files were private: make them so.
+            owner_only(&snapshot_dir)
+                .with_context(|| format!("cannot make {} private", snapshot_dir.display()))?;
             std::fs::read_to_string(snapshot_dir.join("ADMIN"))
                 .ok()
                 .map(|s| s.trim().to_owned())
@@ -245,6 +248,22 @@ fn demo_repository(
             None
         }
     }
+}
+
+/// Takes group and other permissions off the files directly in `dir`
+/// (the demo organisation's names and emails are personal data in form).
+fn owner_only(dir: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    for entry in std::fs::read_dir(dir)? {
+        use std::os::unix::fs::PermissionsExt;
+        let entry = entry?;
+        let meta = entry.metadata()?;
+        if meta.is_file() && meta.permissions().mode() & 0o077 != 0 {
+            let mode = meta.permissions().mode() & 0o700;
+            std::fs::set_permissions(entry.path(), std::fs::Permissions::from_mode(mode))?;
+        }
+    }
+    Ok(())
 }
 
 /// Creates `dir` (its parent exists) with mode 0700, like the store's.

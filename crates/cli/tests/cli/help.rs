@@ -165,6 +165,36 @@ fn usage_errors_exit_2() {
         .stderr_has(&["soxctl.toml"]);
 }
 
+/// An error that quotes what was typed shows it escaped: an escape
+/// sequence in an argument does not drive the terminal.
+#[test]
+fn errors_show_input_escaped() {
+    let sb = Sandbox::new();
+    let data = sb.path("data");
+    sb.run(args!["token", "create", "--data", &data, "--scope", "read"])
+        .ok();
+    for (a, shown) in [
+        (
+            args!["who-has", "--data", &data, "erp:PAY\u{1b}[31mRED"],
+            "PAY\\u{1b}[31mRED",
+        ),
+        (
+            args![
+                "token", "create", "--data", &data, "--scope", "request", "--person", "E0\u{1}"
+            ],
+            "E0\\u{1}",
+        ),
+    ] {
+        let run = sb.run(a);
+        run.code(2).stderr_has(&[shown]);
+        assert!(
+            !run.stderr.chars().any(|c| c.is_control() && c != '\n'),
+            "{:?}",
+            run.stderr
+        );
+    }
+}
+
 /// The benchmarks live in `soxctl-bench`; the product binary starts no
 /// database and installs nothing, and says where they went.
 #[test]

@@ -155,6 +155,30 @@ impl Sandbox {
         }
     }
 
+    /// Runs the binary with `input` on its stdin.
+    pub fn run_with_stdin(&self, args: Vec<OsString>, input: &[u8]) -> Run {
+        use std::io::Write as _;
+        let mut child = command(self.dir.path(), &args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run {BIN}: {e}"));
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input)
+            .expect("write stdin");
+        let output = child.wait_with_output().expect("wait");
+        Run {
+            command: format!("soxctl {args:?} < input"),
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
     /// A demo snapshot (fixed extraction time, so reproducible) in `name`.
     pub fn snapshot(&self, name: &str, seed: u64, people: usize) -> PathBuf {
         let dir = self.path(name);

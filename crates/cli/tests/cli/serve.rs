@@ -309,6 +309,13 @@ fn demo_builds_a_store_reuses_it_and_refuses_a_real_one() {
     assert_eq!(tokens[0]["person_id"], admin.as_str());
     assert_eq!(tokens[0]["state"], "active");
 
+    // A demo made before its files were private is made private on reuse.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let people = data.join("demo-snapshot").join("people.csv");
+        std::fs::set_permissions(&people, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    }
     // Again on the same directory: the organisation is reused, a new
     // credential issued and the earlier one revoked.
     let second = sb.run(args![
@@ -322,6 +329,8 @@ fn demo_builds_a_store_reuses_it_and_refuses_a_real_one() {
     second
         .ok()
         .stderr_has(&["reusing", "revoked 1 earlier demo admin token"]);
+    let people = data.join("demo-snapshot").join("people.csv");
+    assert_eq!(crate::helpers::mode(&people) & 0o777, 0o600);
     let token2 = demo_token(&second.stdout);
     assert_ne!(token1, token2);
     assert_eq!(

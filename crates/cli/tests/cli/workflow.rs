@@ -428,6 +428,18 @@ fn people_ask_approve_and_pipelines_pass_the_gate_through_the_command_line() {
     ])
     .ok()
     .stderr_has(&["valid"]);
+    // Or on stdin.
+    sb.run_with_stdin(
+        args!["gate", "verify-token", "-", "--key", &key, "--env", "prod"],
+        format!("{token}\n").as_bytes(),
+    )
+    .ok()
+    .stderr_has(&["valid"]);
+    sb.run_with_stdin(
+        args!["gate", "verify-token", "-", "--key", &key, "--env", "prod"],
+        b"",
+    )
+    .code(2);
     // Reported with it from a file too (below, once from the argument is refused as used).
     let token = format!("@{}", token_file.display());
     as_(

@@ -31,7 +31,8 @@ impl ScimError {
         Self {
             status,
             scim_type,
-            detail: detail.into(),
+            // Details quote input: nothing in them may hide or reorder text.
+            detail: soxctl_model::text::shown(&detail.into()).into_owned(),
         }
     }
 

@@ -230,9 +230,12 @@ fn normalize_attributes(
                     &format!("has {} values, more than {MAX_VALUES}", items.len()),
                 ));
             }
-            let mut kept = Vec::new();
+            let mut kept: Vec<Value> = Vec::new();
             for item in items {
-                if let Some(item) = check_value(attribute, &path, item)? {
+                // A value given twice is kept once, as PATCH `add` does.
+                if let Some(item) = check_value(attribute, &path, item)?
+                    && !kept.contains(&item)
+                {
                     kept.push(item);
                 }
             }
@@ -463,6 +466,18 @@ mod tests {
                 ENTERPRISE_SCHEMA: {"employeeNumber": "7"}
             })
         );
+        // The same value twice is kept once.
+        let twice = normalize(
+            Kind::User,
+            json!({
+                "schemas": [USER_SCHEMA],
+                "userName": "a",
+                "emails": [{"value": "a@x"}, {"value": "b@x"}, {"value": "a@x"}, {"value": "a@x"}]
+            }),
+            true,
+        )
+        .unwrap();
+        assert_eq!(twice["emails"], json!([{"value": "a@x"}, {"value": "b@x"}]));
         for bad in [
             json!({"schemas": [USER_SCHEMA]}),
             json!({"schemas": [USER_SCHEMA], "userName": 3}),

@@ -591,17 +591,6 @@ async fn filters_and_pagination() {
     .await;
 }
 
-fn urlencode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 #[tokio::test]
 async fn etags_errors_and_system_isolation() {
     on_both_backends(async |fx| {
@@ -955,6 +944,28 @@ async fn garbage_is_refused_and_changes_nothing() {
         )
         .await;
         filter.scim_error(StatusCode::BAD_REQUEST, Some("invalidFilter"));
+        // Errors that quote a filter or an id show it escaped.
+        for (uri, status, scim_type) in [
+            (
+                "/scim/v2/Users?filter=userName%20eq%20%22a%00b%E2%80%AEc%22",
+                StatusCode::BAD_REQUEST,
+                Some("invalidFilter"),
+            ),
+            (
+                "/scim/v2/Users?filter=us%1Bername%20eq%20%22x%22",
+                StatusCode::BAD_REQUEST,
+                Some("invalidFilter"),
+            ),
+            ("/scim/v2/Users/a%00b%E2%80%AE", StatusCode::NOT_FOUND, None),
+        ] {
+            let reply = scim(&app, Method::GET, uri, Some(OKTA), None, &[]).await;
+            let error = reply.scim_error(status, scim_type);
+            let detail = error["detail"].as_str().unwrap();
+            assert!(
+                !detail.chars().any(soxctl_model::identity::is_hidden),
+                "{uri}: raw hidden character in {detail:?}"
+            );
+        }
         assert_eq!(ledger_size(&fx.store).await, before, "nothing recorded");
         // A token issued before system ids had a safe alphabet: its pushes
         // do not create the system '../x'.
