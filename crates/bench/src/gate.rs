@@ -44,14 +44,14 @@ async fn seed(dir: &std::path::Path, store: &Store) -> anyhow::Result<String> {
         triggered_by: None,
         run: None,
     };
-    let created = soxctl_workflow::gate::register(
+    let created = soxctl_app::gate::register(
         &mut tx,
         &actor,
         Some(&pipeline),
-        soxctl_workflow::gate::NewDeployment {
+        soxctl_app::gate::NewDeployment {
             env: "prod".into(),
             commit: COMMIT.into(),
-            commits: vec![soxctl_workflow::ChangeCommit {
+            commits: vec![soxctl_app::ChangeCommit {
                 sha: COMMIT.into(),
                 author: "Dana Dev <dana@example.com>".into(),
                 committer: "Dana Dev <dana@example.com>".into(),
@@ -63,11 +63,11 @@ async fn seed(dir: &std::path::Path, store: &Store) -> anyhow::Result<String> {
         },
     )
     .await?;
-    soxctl_workflow::decide(
+    soxctl_app::decide(
         &mut tx,
         &actor,
         &soxctl_model::ids::PersonId::parse("lead")?,
-        soxctl_workflow::DecisionInput {
+        soxctl_app::DecisionInput {
             request_id: created.request.request_id,
             decision: Decision::Approve,
             comment: None,

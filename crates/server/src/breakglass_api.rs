@@ -12,9 +12,9 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
+use soxctl_app::breakglass::{self, Emergency, Review};
 use soxctl_model::access::{PersonAccess, WorkflowRead};
 use soxctl_model::request::{BreakGlassRow, ReviewOutcome};
-use soxctl_workflow::breakglass::{self, Emergency, Review};
 use utoipa::ToSchema;
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -9,13 +9,13 @@
 //! force: a new version with other issuers builds a new one.
 
 use crate::problem::Problem;
+use soxctl_app::gate::GateSettings;
 use soxctl_connectors::ci_oidc::{IssuerConfig, OidcError, OidcVerifier};
 use soxctl_model::access::{Caller, Pipeline, TriggeredBy};
 use soxctl_model::document::DocumentKind;
 use soxctl_model::pipeline::{AdmittedPipeline, PipelineTrust};
 use soxctl_model::principal::{Principal, Scope};
 use soxctl_store::Store;
-use soxctl_workflow::gate::GateSettings;
 use std::sync::Arc;
 
 /// The ledger actor of everything a CI identity token does; the run is

@@ -14,9 +14,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
+use soxctl_app::execution::{TokenInput, issue_execution_token, record_execution};
+use soxctl_app::gate;
 use soxctl_model::access::GateAccess;
-use soxctl_workflow::execution::{TokenInput, issue_execution_token, record_execution};
-use soxctl_workflow::gate;
 use utoipa::{IntoParams, ToSchema};
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -151,7 +151,7 @@ pub(crate) async fn executed(
     .await
     .map_err(problem)?;
     let request_id =
-        soxctl_workflow::execution::verify_execution_token(&verifier, &body.token, tx.now())
+        soxctl_app::execution::verify_execution_token(&verifier, &body.token, tx.now())
             .map(|c| c.request_id)
             .unwrap_or_default();
     let answer = Answer::new(
@@ -237,7 +237,7 @@ pub(crate) async fn register(
             commits: body
                 .commits
                 .into_iter()
-                .map(|c| soxctl_workflow::ChangeCommit {
+                .map(|c| soxctl_app::ChangeCommit {
                     sha: c.sha,
                     author: c.author,
                     committer: c.committer,

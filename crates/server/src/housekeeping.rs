@@ -137,12 +137,12 @@ pub async fn evaluate_hygiene(
 /// Records what has expired: undecided requests, unused approvals and
 /// time-bound grants past their end (each revocation goes to the outbox for
 /// the target system).
-pub async fn sweep_requests(store: &Store) -> Result<soxctl_workflow::Sweep, String> {
+pub async fn sweep_requests(store: &Store) -> Result<soxctl_app::Sweep, String> {
     let mut tx = store.begin_write().await.map_err(|e| e.to_string())?;
-    let swept = soxctl_workflow::sweep(&mut tx)
+    let swept = soxctl_app::sweep(&mut tx)
         .await
         .map_err(|e| e.to_string())?;
-    if swept != soxctl_workflow::Sweep::default() {
+    if swept != soxctl_app::Sweep::default() {
         tx.commit().await.map_err(|e| e.to_string())?;
         tracing::info!(
             requests_expired = swept.requests_expired,

@@ -1,7 +1,7 @@
 //! Just-in-time requests over HTTP. People ask and decide with a token
 //! bound to them (scope `request`); readers and admins list. Every POST
 //! takes an `Idempotency-Key`, and every step is one transaction with its
-//! ledger entries (see `soxctl-workflow`).
+//! ledger entries (see `soxctl-app`).
 
 use crate::auth::Require;
 use crate::idempotency::{Answer, Begun, IdempotentPost, replay_as_stored, to_json};
@@ -14,6 +14,9 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use soxctl_app::{
+    DecisionInput, NewAccess, NewAction, NewAsk, NewDelegation, NewRequest, WorkflowError,
+};
 use soxctl_model::access::{AdminAccess, PersonAccess, WorkflowRead};
 use soxctl_model::ids::PersonId;
 use soxctl_model::request::{
@@ -21,9 +24,6 @@ use soxctl_model::request::{
 };
 use soxctl_model::time::Timestamp;
 use soxctl_store::requests::RequestFilter;
-use soxctl_workflow::{
-    DecisionInput, NewAccess, NewAction, NewAsk, NewDelegation, NewRequest, WorkflowError,
-};
 use utoipa::{IntoParams, ToSchema};
 
 pub(crate) fn problem(e: WorkflowError) -> Problem {
@@ -221,7 +221,7 @@ pub struct CreatedRequest {
 }
 
 impl CreatedRequest {
-    pub(crate) fn of(created: &soxctl_workflow::Created, now: Timestamp) -> Self {
+    pub(crate) fn of(created: &soxctl_app::Created, now: Timestamp) -> Self {
         Self {
             request: RequestView::of(&created.request, now),
             excluded: created
@@ -347,7 +347,7 @@ pub(crate) async fn create(
         Begun::Replayed(response) => return Ok(response),
         Begun::Write(tx) => tx,
     };
-    let created = soxctl_workflow::create(
+    let created = soxctl_app::create(
         &mut tx,
         person.actor(),
         person.person(),
@@ -497,7 +497,7 @@ async fn decide(
         Begun::Replayed(response) => return Ok(response),
         Begun::Write(tx) => tx,
     };
-    let decided = soxctl_workflow::decide(
+    let decided = soxctl_app::decide(
         &mut tx,
         person.actor(),
         person.person(),
@@ -657,7 +657,7 @@ pub(crate) async fn cancel(
         Begun::Write(tx) => tx,
     };
     let who = (!person.is_admin()).then(|| person.person());
-    let seqs = soxctl_workflow::cancel(&mut tx, person.actor(), who, &request_id, &body.reason)
+    let seqs = soxctl_app::cancel(&mut tx, person.actor(), who, &request_id, &body.reason)
         .await
         .map_err(problem)?;
     let view = step_view(&mut tx, &request_id, seqs).await?;
@@ -695,7 +695,7 @@ pub(crate) async fn activate(
         Begun::Replayed(response) => return Ok(response),
         Begun::Write(tx) => tx,
     };
-    let seqs = soxctl_workflow::activate(&mut tx, person.actor(), person.person(), &request_id)
+    let seqs = soxctl_app::activate(&mut tx, person.actor(), person.person(), &request_id)
         .await
         .map_err(problem)?;
     let view = step_view(&mut tx, &request_id, seqs).await?;
@@ -792,7 +792,7 @@ pub(crate) async fn revoke_grant(
         Begun::Replayed(response) => return Ok(response),
         Begun::Write(tx) => tx,
     };
-    soxctl_workflow::revoke_grant(&mut tx, admin.actor(), &grant_id, &body.reason)
+    soxctl_app::revoke_grant(&mut tx, admin.actor(), &grant_id, &body.reason)
         .await
         .map_err(problem)?;
     let now = tx.now();
@@ -897,7 +897,7 @@ pub(crate) async fn create_delegation(
         Begun::Replayed(response) => return Ok(response),
         Begun::Write(tx) => tx,
     };
-    let (id, _) = soxctl_workflow::delegate(&mut tx, person.actor(), person.person(), input)
+    let (id, _) = soxctl_app::delegate(&mut tx, person.actor(), person.person(), input)
         .await
         .map_err(problem)?;
     let now = tx.now();
@@ -968,7 +968,7 @@ pub(crate) async fn revoke_delegation(
         Begun::Write(tx) => tx,
     };
     let by = (!person.is_admin()).then(|| person.person());
-    soxctl_workflow::revoke_delegation(&mut tx, person.actor(), by, &delegation_id)
+    soxctl_app::revoke_delegation(&mut tx, person.actor(), by, &delegation_id)
         .await
         .map_err(problem)?;
     let now = tx.now();

@@ -28,7 +28,7 @@ pub struct AppState {
     readiness: Arc<Readiness>,
     sod: Arc<crate::sod_monitor::SodMonitor>,
     scim_correlation: Arc<Rules>,
-    verdicts: Arc<soxctl_workflow::verdicts::VerdictCache>,
+    verdicts: Arc<soxctl_app::verdicts::VerdictCache>,
     ci: Arc<crate::ci_identity::CiFederation>,
     notifier: Option<soxctl_connectors::notify::Notifier>,
 }
@@ -49,7 +49,7 @@ impl AppState {
             readiness: Arc::new(Readiness::default()),
             sod: Arc::new(crate::sod_monitor::SodMonitor::new()),
             scim_correlation: Arc::new(Rules::default()),
-            verdicts: Arc::new(soxctl_workflow::verdicts::VerdictCache::new()),
+            verdicts: Arc::new(soxctl_app::verdicts::VerdictCache::new()),
             ci: Arc::new(crate::ci_identity::CiFederation::default()),
             notifier: None,
         }
@@ -67,7 +67,7 @@ impl AppState {
     }
 
     /// Gate verdicts remembered while the ledger does not move.
-    pub(crate) fn verdicts(&self) -> &soxctl_workflow::verdicts::VerdictCache {
+    pub(crate) fn verdicts(&self) -> &soxctl_app::verdicts::VerdictCache {
         &self.verdicts
     }
 

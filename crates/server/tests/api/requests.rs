@@ -238,7 +238,7 @@ async fn pipelines_ask_the_gate_and_executors_use_approvals_once() {
 
         // A deployment's approval is used through the gate only: no
         // execution token for it, and none for a pipeline's credential.
-        let digest = soxctl_workflow::gate::deploy_digest("prod", commit).unwrap();
+        let digest = soxctl_app::gate::deploy_digest("prod", commit).unwrap();
         let exec = serde_json::json!({"request_id": id, "digest": digest, "env": "prod"});
         let refused = post(&app, "/api/v1/actions/token", Some(GATE), None, &exec.to_string()).await;
         assert!(refused.problem(StatusCode::FORBIDDEN, "refused")["detail"].as_str().unwrap().contains("is a deployment"));

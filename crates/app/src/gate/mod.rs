@@ -4,9 +4,11 @@
 //! be asked with nothing else. Its authors (from git) never approve it and,
 //! unless the environment allows it, never deploy it.
 
-use crate::create::{ChangeCommit, Created, NewAction, NewAsk, NewChange, NewRequest};
+pub mod git;
+
 use crate::error::{Result, WorkflowError, conflict, invalid};
 use crate::identities::{self, Named};
+use crate::requests::create::{ChangeCommit, Created, NewAction, NewAsk, NewChange, NewRequest};
 use soxctl_detect::due_for;
 use soxctl_model::access::{Pipeline, TriggeredBy};
 use soxctl_model::document::DocumentKind;
@@ -266,7 +268,7 @@ pub async fn check_as(
     who: &Who,
 ) -> Result<Verdict> {
     let commit = normalise_commit(commit)?;
-    crate::create::check_name("environment", env)?;
+    crate::requests::create::check_name("environment", env)?;
     let settings = settings(store).await?;
     let deployer = deployer_of(&mut { store }, &settings, who).await?;
     let digest = deploy_digest(env, &commit)?;
@@ -378,7 +380,7 @@ pub async fn register(
         ));
     };
     let commit = normalise_commit(&input.commit)?;
-    crate::create::check_name("environment", &input.env)?;
+    crate::requests::create::check_name("environment", &input.env)?;
     if !pipeline.allows(&input.env) {
         return Err(WorkflowError::Refused(format!(
             "this pipeline credential acts in {} only, not in {}: use the credential of that environment's \
@@ -443,7 +445,7 @@ pub async fn register(
     let justification = input
         .justification
         .unwrap_or_else(|| format!("deploy {} {commit} to {}", pipeline.repo, input.env));
-    crate::create(
+    crate::requests::create(
         tx,
         actor,
         &requester,
@@ -506,7 +508,7 @@ pub async fn record_deployment_as(
     run: Option<&str>,
 ) -> Result<Deployed> {
     let commit = normalise_commit(commit)?;
-    crate::create::check_name("environment", env)?;
+    crate::requests::create::check_name("environment", env)?;
     if let Some(r) = repo {
         soxctl_model::text::check_line("repo", r, crate::MAX_TEXT_LEN)
             .map_err(|e| invalid(e.to_string()))?;

@@ -2,9 +2,9 @@
 //! cancellation and revocation, and the job runner's sweep that expires
 //! undecided requests, unused approvals and grants whose time is up.
 
-use crate::decide::{after, start_grants};
 use crate::error::{Result, WorkflowError, conflict, refused, text};
-use crate::notify;
+use crate::requests::decide::{after, start_grants};
+use crate::requests::notify;
 use soxctl_model::event::Event;
 use soxctl_model::ids::PersonId;
 use soxctl_model::principal::Principal;
@@ -71,8 +71,9 @@ pub async fn activate(
     // Judged again now: the holder may have left, an account been
     // disabled, or other access (another request activated meanwhile) made
     // this one a critical conflict since it was approved.
-    let ctx = crate::context::Context::load(tx).await?;
-    let holder = crate::facts::person(&ctx, &a.person_id, "person who would hold the access")?;
+    let ctx = crate::requests::context::Context::load(tx).await?;
+    let holder =
+        crate::requests::facts::person(&ctx, &a.person_id, "person who would hold the access")?;
     if holder.status != soxctl_model::inventory::PersonStatus::Active {
         return Err(refused(format!(
             "{} is no longer active; the access is not started",
@@ -92,7 +93,7 @@ pub async fn activate(
             )));
         }
     }
-    if let Some(f) = crate::sod_check::flags(&ctx, a)?
+    if let Some(f) = crate::requests::sod_check::flags(&ctx, a)?
         .iter()
         .find(|f| !f.mitigated && f.severity == "critical")
     {

@@ -1,3 +1,9 @@
+//! The application layer: every use case of soxctl, one module per area,
+//! which the command line, the HTTP API and the job runner call. Areas:
+//! [`requests`] (just-in-time approvals, grants, delegations, break-glass,
+//! action execution), [`gate`] (the change gate) and [`identities`] (who a
+//! claimed identity is).
+//!
 //! Just-in-time approvals as use cases over a store write transaction.
 //!
 //! Each function checks everything first, then appends the events that
@@ -13,29 +19,17 @@
 //! the change's authors, people who have left, and anyone whom the
 //! requested access would put in an SoD conflict.
 
-pub mod breakglass;
-mod context;
-mod create;
-mod decide;
-mod delegation;
 mod error;
-pub mod execution;
-mod facts;
 pub mod gate;
 pub mod identities;
-mod lifecycle;
-mod notify;
-mod sod_check;
-pub mod verdicts;
+pub mod requests;
 
-pub use context::Context;
-pub use create::{
-    ChangeCommit, Created, MAX_COMMITS, NewAccess, NewAction, NewAsk, NewChange, NewRequest, create,
-};
-pub use decide::{Decided, DecisionInput, decide};
-pub use delegation::{NewDelegation, delegate, revoke_delegation};
 pub use error::WorkflowError;
-pub use lifecycle::{Sweep, activate, cancel, revoke_grant, sweep};
+pub use requests::{
+    ChangeCommit, Context, Created, Decided, DecisionInput, MAX_COMMITS, NewAccess, NewAction,
+    NewAsk, NewChange, NewDelegation, NewRequest, Sweep, activate, breakglass, cancel, create,
+    decide, delegate, execution, revoke_delegation, revoke_grant, sweep, verdicts,
+};
 
 /// The longest justification, comment or reason accepted.
 pub const MAX_TEXT_LEN: usize = 2_000;

@@ -139,7 +139,7 @@ pub async fn issue_execution_token(
         .ttl_secs
         .unwrap_or(DEFAULT_TTL_SECS)
         .clamp(1, DEFAULT_TTL_SECS);
-    let mut expires_at = crate::decide::after(now, ttl);
+    let mut expires_at = crate::requests::decide::after(now, ttl);
     if let Some(until) = request.valid_until
         && until < expires_at
     {
@@ -214,14 +214,14 @@ fn verify_with_grace(
     let expires_at = chrono::DateTime::from_timestamp(exp, 0)
         .map(Timestamp::from_datetime)
         .ok_or_else(|| invalid("execution token: 'exp' is out of range"))?;
-    if now >= crate::decide::after(expires_at, grace_secs) {
+    if now >= crate::requests::decide::after(expires_at, grace_secs) {
         return Err(conflict(if grace_secs == 0 {
             format!("the execution token expired at {expires_at}: obtain a new one")
         } else {
             format!(
                 "the execution token expired at {expires_at}, more than {} before this report: an action \
                  is reported within that time; tell the request's approvers what was done",
-                crate::notify::duration_text(grace_secs)
+                crate::requests::notify::duration_text(grace_secs)
             )
         }));
     }

@@ -2,10 +2,10 @@
 //! decision (people leave, access changes, delegations end), then one event;
 //! the approval that completes an access request starts its grants.
 
-use crate::context::Context;
-use crate::create::builtin_exclusion;
 use crate::error::{Result, WorkflowError, conflict, refused, text};
-use crate::{facts, notify, sod_check};
+use crate::requests::context::Context;
+use crate::requests::create::builtin_exclusion;
+use crate::requests::{facts, notify, sod_check};
 use soxctl_model::access::Issuer;
 use soxctl_model::event::Event;
 use soxctl_model::ids::PersonId;

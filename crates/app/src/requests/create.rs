@@ -1,10 +1,10 @@
 //! Asking: validate, resolve, simulate SoD, route under policy, filter the
 //! approvers by the built-in rules, record.
 
-use crate::context::Context;
 use crate::error::{Result, WorkflowError, invalid, refused, text};
 use crate::identities::{self, Named};
-use crate::{facts, notify, sod_check};
+use crate::requests::context::Context;
+use crate::requests::{facts, notify, sod_check};
 use soxctl_model::event::Event;
 use soxctl_model::identity::{EmailFolding, Identity, MAX_IDENTITY_LEN, escape};
 use soxctl_model::ids::{EntitlementRef, PersonId, RoleId};

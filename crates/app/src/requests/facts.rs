@@ -1,7 +1,7 @@
 //! The inventory's facts in the shape the policy engine judges.
 
-use crate::context::Context;
 use crate::error::{Result, invalid};
+use crate::requests::context::Context;
 use soxctl_model::ids::PersonId;
 use soxctl_model::inventory::{Person, PersonStatus};
 use soxctl_model::request::{AccessAsk, Ask};

@@ -2,8 +2,8 @@
 //! create for the person who would hold it, and whether an approver would
 //! be put in conflict by holding it too.
 
-use crate::context::Context;
 use crate::error::{Result, WorkflowError};
+use crate::requests::context::Context;
 use soxctl_model::request::{AccessAsk, SodFlag};
 use soxctl_model::time::Timestamp;
 

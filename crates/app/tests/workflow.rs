@@ -6,6 +6,10 @@
 
 #![allow(clippy::unwrap_used, clippy::panic, reason = "tests")]
 
+use soxctl_app::{
+    ChangeCommit, DecisionInput, NewAccess, NewAction, NewAsk, NewChange, NewDelegation,
+    NewRequest, WorkflowError,
+};
 use soxctl_connectors::import::{ImportOptions, import};
 use soxctl_connectors::snapshot;
 use soxctl_model::clock::ManualClock;
@@ -17,10 +21,6 @@ use soxctl_model::time::Timestamp;
 use soxctl_store::mitigations::MitigationRequest;
 use soxctl_store::verify::Options;
 use soxctl_store::{FailPoints, Location, OpenOptions, Store};
-use soxctl_workflow::{
-    ChangeCommit, DecisionInput, NewAccess, NewAction, NewAsk, NewChange, NewDelegation,
-    NewRequest, WorkflowError,
-};
 use std::sync::Arc;
 
 const ORIGIN: &str = "test.soxctl.example/ledger";
@@ -299,7 +299,7 @@ erp,vera,VENDOR_CREATE,,direct
 
     async fn ask(&self, requester: &str, request: NewRequest) -> Result<String, WorkflowError> {
         let mut tx = self.store.begin_write().await.unwrap();
-        let created = soxctl_workflow::create(&mut tx, &actor(), &pid(requester), request).await?;
+        let created = soxctl_app::create(&mut tx, &actor(), &pid(requester), request).await?;
         tx.commit().await.unwrap();
         Ok(created.request.request_id)
     }
@@ -309,9 +309,9 @@ erp,vera,VENDOR_CREATE,,direct
         approver: &str,
         request_id: &str,
         decision: Decision,
-    ) -> Result<soxctl_workflow::Decided, WorkflowError> {
+    ) -> Result<soxctl_app::Decided, WorkflowError> {
         let mut tx = self.store.begin_write().await.unwrap();
-        let decided = soxctl_workflow::decide(
+        let decided = soxctl_app::decide(
             &mut tx,
             &actor(),
             &pid(approver),
@@ -328,9 +328,9 @@ erp,vera,VENDOR_CREATE,,direct
         Ok(decided)
     }
 
-    async fn sweep(&self, store: &Store) -> soxctl_workflow::Sweep {
+    async fn sweep(&self, store: &Store) -> soxctl_app::Sweep {
         let mut tx = store.begin_write().await.unwrap();
-        let report = soxctl_workflow::sweep(&mut tx).await.unwrap();
+        let report = soxctl_app::sweep(&mut tx).await.unwrap();
         tx.commit().await.unwrap();
         report
     }
@@ -582,7 +582,7 @@ async fn critical_violations_need_a_mitigation_and_two_approvers(env: Env) {
         async move {
             clock.set(ts(at));
             let mut tx = store.begin_write().await.unwrap();
-            soxctl_workflow::sweep(&mut tx).await.unwrap();
+            soxctl_app::sweep(&mut tx).await.unwrap();
             let now = soxctl_model::clock::Clock::now(clock.as_ref());
             soxctl_connectors::detectors::evaluate(&mut tx, now, &Default::default())
                 .await
@@ -627,7 +627,7 @@ async fn terminated_approvers_cannot_decide(env: Env) {
 async fn delegates_decide_in_the_delegators_seat(env: Env) {
     let id = env.ask("req", access("erp:GL_POST", None)).await.unwrap();
     let mut tx = env.store.begin_write().await.unwrap();
-    let (delegation_id, _) = soxctl_workflow::delegate(
+    let (delegation_id, _) = soxctl_app::delegate(
         &mut tx,
         &actor(),
         &pid("mgr"),
@@ -650,7 +650,7 @@ async fn delegates_decide_in_the_delegators_seat(env: Env) {
     // Once revoked, the delegate is no approver of a new request.
     let next = env.ask("req", access("erp:GL_POST", None)).await.unwrap();
     let mut tx = env.store.begin_write().await.unwrap();
-    soxctl_workflow::revoke_delegation(&mut tx, &actor(), Some(&pid("mgr")), &delegation_id)
+    soxctl_app::revoke_delegation(&mut tx, &actor(), Some(&pid("mgr")), &delegation_id)
         .await
         .unwrap();
     tx.commit().await.unwrap();
@@ -660,7 +660,7 @@ async fn delegates_decide_in_the_delegators_seat(env: Env) {
     );
     // A delegation past its end does not count either.
     let mut tx = env.store.begin_write().await.unwrap();
-    soxctl_workflow::delegate(
+    soxctl_app::delegate(
         &mut tx,
         &actor(),
         &pid("mgr"),
@@ -726,10 +726,7 @@ async fn undecided_requests_and_grants_expire_across_restarts(env: Env) {
 
     // One microsecond before the deadline nothing is due.
     env.clock.set(ts("2026-03-02T09:59:59.999999Z"));
-    assert_eq!(
-        env.sweep(&env.store).await,
-        soxctl_workflow::Sweep::default()
-    );
+    assert_eq!(env.sweep(&env.store).await, soxctl_app::Sweep::default());
     // At the grant's end, a fresh handle (a restarted server) revokes it.
     env.clock.set(ts("2026-03-02T10:00:00Z"));
     let restarted = env.reopen().await;
@@ -748,10 +745,7 @@ async fn undecided_requests_and_grants_expire_across_restarts(env: Env) {
     let swept = env.sweep(&restarted).await;
     assert_eq!((swept.requests_expired, swept.grants_expired), (1, 0));
     assert_eq!(env.status(&undecided).await, RequestStatus::Expired);
-    assert_eq!(
-        env.sweep(&restarted).await,
-        soxctl_workflow::Sweep::default()
-    );
+    assert_eq!(env.sweep(&restarted).await, soxctl_app::Sweep::default());
     env.verify().await;
 }
 
@@ -772,7 +766,7 @@ async fn manual_activation_within_the_approval_window(env: Env) {
         let store = env.store.clone();
         async move {
             let mut tx = store.begin_write().await.unwrap();
-            let r = soxctl_workflow::activate(&mut tx, &actor(), &pid(who), &id).await;
+            let r = soxctl_app::activate(&mut tx, &actor(), &pid(who), &id).await;
             if r.is_ok() {
                 tx.commit().await.unwrap();
             }
@@ -936,11 +930,11 @@ async fn cancelling_ends_the_grants(env: Env) {
     env.decide("own", &id, Decision::Approve).await.unwrap();
     let mut tx = env.store.begin_write().await.unwrap();
     let refused_cancel =
-        soxctl_workflow::cancel(&mut tx, &actor(), Some(&pid("own")), &id, "done early").await;
+        soxctl_app::cancel(&mut tx, &actor(), Some(&pid("own")), &id, "done early").await;
     refused(refused_cancel, "only the requester");
     drop(tx);
     let mut tx = env.store.begin_write().await.unwrap();
-    let seqs = soxctl_workflow::cancel(&mut tx, &actor(), Some(&pid("req")), &id, "done early")
+    let seqs = soxctl_app::cancel(&mut tx, &actor(), Some(&pid("req")), &id, "done early")
         .await
         .unwrap();
     tx.commit().await.unwrap();
@@ -988,7 +982,7 @@ fn deployment(commit: &str, authors: &[&str]) -> NewRequest {
         ask: NewAsk::Action(NewAction {
             kind: "deploy".into(),
             env: "prod".into(),
-            payload: soxctl_workflow::gate::deploy_payload(commit),
+            payload: soxctl_app::gate::deploy_payload(commit),
             change: Some(change_by(authors)),
         }),
         justification: format!("release {commit}"),
@@ -997,7 +991,7 @@ fn deployment(commit: &str, authors: &[&str]) -> NewRequest {
 }
 
 async fn execution_tokens_are_bound_and_single_use(env: Env) {
-    use soxctl_workflow::execution::{
+    use soxctl_app::execution::{
         TokenInput, issue_execution_token, record_execution, verify_execution_token,
     };
     let key = soxctl_ledger::SigningKey::generate(ORIGIN, [9; 32]).unwrap();
@@ -1160,7 +1154,7 @@ async fn execution_tokens_are_bound_and_single_use(env: Env) {
     env.sweep(&env.store).await;
     assert_eq!(env.status(&fourth).await, RequestStatus::Expired);
     let mut tx = env.store.begin_write().await.unwrap();
-    soxctl_workflow::cancel(&mut tx, &actor(), None, &fourth, "payment run aborted")
+    soxctl_app::cancel(&mut tx, &actor(), None, &fourth, "payment run aborted")
         .await
         .unwrap();
     tx.commit().await.unwrap();
@@ -1169,7 +1163,7 @@ async fn execution_tokens_are_bound_and_single_use(env: Env) {
 }
 
 async fn the_gate_allows_only_approved_commits_deployed_by_non_authors(env: Env) {
-    use soxctl_workflow::gate::{check, last_deployed, record_deployment};
+    use soxctl_app::gate::{check, last_deployed, record_deployment};
     let commit = "4f1c2d7e9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d";
     let other = "0000000000000000000000000000000000000001";
     // A deployment without its commits could be approved by its author.
@@ -1364,8 +1358,8 @@ async fn the_gate_allows_only_approved_commits_deployed_by_non_authors(env: Env)
 }
 
 async fn break_glass_is_immediate_alerted_and_reviewed(env: Env) {
+    use soxctl_app::breakglass::{Emergency, Review, break_glass, review};
     use soxctl_model::request::ReviewOutcome;
-    use soxctl_workflow::breakglass::{Emergency, Review, break_glass, review};
     let emergency = |hours: u64| Emergency {
         entitlements: vec!["erp:AP_PAY".into()],
         duration_secs: Some(hours * 3600),
@@ -1577,10 +1571,7 @@ async fn undecided_requests_remind_then_escalate_once(env: Env) {
     // Approvers own, sys and mgr; own's and sys's manager is mgr.
     let id = env.ask("req", access("erp:GL_POST", None)).await.unwrap();
     env.clock.set(ts("2026-03-02T12:59:59Z"));
-    assert_eq!(
-        env.sweep(&env.store).await,
-        soxctl_workflow::Sweep::default()
-    );
+    assert_eq!(env.sweep(&env.store).await, soxctl_app::Sweep::default());
     env.clock.set(ts("2026-03-02T13:00:00Z"));
     let swept = env.sweep(&env.store).await;
     assert_eq!((swept.reminders, swept.escalations), (1, 0));
@@ -1629,7 +1620,7 @@ async fn activation_is_judged_again_when_it_happens(env: Env) {
         let store = env.store.clone();
         async move {
             let mut tx = store.begin_write().await.unwrap();
-            let r = soxctl_workflow::activate(&mut tx, &actor(), &pid("req"), &id).await;
+            let r = soxctl_app::activate(&mut tx, &actor(), &pid("req"), &id).await;
             if r.is_ok() {
                 tx.commit().await.unwrap();
             }
@@ -1735,7 +1726,7 @@ async fn delegates_are_judged_as_approvers_themselves(env: Env) {
         let store = env.store.clone();
         async move {
             let mut tx = store.begin_write().await.unwrap();
-            let r = soxctl_workflow::delegate(
+            let r = soxctl_app::delegate(
                 &mut tx,
                 &actor(),
                 &pid(from),
@@ -1813,8 +1804,8 @@ async fn delegates_are_judged_as_approvers_themselves(env: Env) {
 }
 
 async fn authors_are_known_by_their_accounts_and_unknown_ones_are_flagged(env: Env) {
+    use soxctl_app::gate::{check, deploy_payload, record_deployment};
     use soxctl_model::request::Ask;
-    use soxctl_workflow::gate::{check, deploy_payload, record_deployment};
     // Olga commits from a private address, known as her account.
     env.import_full(&[], "erp,olga.o@gmail.com,own,human,active,,\n", "")
         .await;
@@ -1825,7 +1816,7 @@ async fn authors_are_known_by_their_accounts_and_unknown_ones_are_flagged(env: E
         let store = env.store.clone();
         async move {
             let mut tx = store.begin_write().await.unwrap();
-            let created = soxctl_workflow::create(
+            let created = soxctl_app::create(
                 &mut tx,
                 &actor(),
                 &pid("req"),
@@ -1967,8 +1958,8 @@ async fn violations_an_import_brings_are_alerted(env: Env) {
 }
 
 async fn remembered_verdicts_follow_the_ledger_and_the_clock(env: Env) {
-    use soxctl_workflow::gate::check;
-    use soxctl_workflow::verdicts::VerdictCache;
+    use soxctl_app::gate::check;
+    use soxctl_app::verdicts::VerdictCache;
     let cache = VerdictCache::new();
     let commit = "4f1c2d7e9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d";
     // Each answer from memory is the answer computed afresh, asked twice
@@ -2023,7 +2014,7 @@ async fn remembered_verdicts_follow_the_ledger_and_the_clock(env: Env) {
     let ask = |c: &'static str| cache.check(&env.store, c, "prod", "sam@example.com");
     assert!(ask(second).await.unwrap().allowed);
     let mut tx = env.store.begin_write().await.unwrap();
-    soxctl_workflow::cancel(&mut tx, &actor(), None, &id, "release pulled")
+    soxctl_app::cancel(&mut tx, &actor(), None, &id, "release pulled")
         .await
         .unwrap();
     tx.commit().await.unwrap();
@@ -2035,7 +2026,7 @@ async fn remembered_verdicts_follow_the_ledger_and_the_clock(env: Env) {
 /// one identity, whoever approved a change does not deploy it, and a
 /// deployer nobody is known as does not pass by default.
 async fn deployers_are_identities_not_strings(env: Env) {
-    use soxctl_workflow::gate::{check, record_deployment};
+    use soxctl_app::gate::{check, record_deployment};
     let commit = "4f1c2d7e9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d";
     let id = env
         .ask(
@@ -2174,8 +2165,8 @@ async fn authors_are_folded_and_platform_authors_are_nobody(env: Env) {
 /// Only a pipeline registers a deployment: bound to its repository and
 /// environments, naming who triggered the run, who becomes the requester.
 async fn pipelines_register_deployments(env: Env) {
+    use soxctl_app::gate::{NewDeployment, register};
     use soxctl_model::access::{Pipeline, TriggeredBy};
-    use soxctl_workflow::gate::{NewDeployment, register};
     let commit = "4f1c2d7e9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d";
     let pipeline = Pipeline {
         repo: "github.com/acme/app".into(),
@@ -2283,7 +2274,7 @@ async fn decisions_through_someone_elses_credential(env: Env) {
         let store = env.store.clone();
         async move {
             let mut tx = store.begin_write().await.unwrap();
-            let done = soxctl_workflow::decide(
+            let done = soxctl_app::decide(
                 &mut tx,
                 &actor(),
                 &pid(approver),
@@ -2353,8 +2344,8 @@ async fn decisions_through_someone_elses_credential(env: Env) {
 /// deploy it. A person id that is also someone else's account id names
 /// nobody for sure.
 async fn approvals_are_bound_to_their_repository(env: Env) {
+    use soxctl_app::gate::{NewDeployment, Who, check_as, record_deployment_as, register};
     use soxctl_model::access::Pipeline;
-    use soxctl_workflow::gate::{NewDeployment, Who, check_as, record_deployment_as, register};
     let commit = "6f99f13a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e";
     let scratch = Pipeline {
         repo: "github.com/zoe/scratch".into(),
@@ -2458,7 +2449,7 @@ async fn approvals_are_bound_to_their_repository(env: Env) {
 async fn delegations_through_someone_elses_credential(env: Env) {
     use soxctl_model::access::Issuer;
     let mut tx = env.store.begin_write().await.unwrap();
-    let made = soxctl_workflow::delegate(
+    let made = soxctl_app::delegate(
         &mut tx,
         &actor(),
         &pid("mgr"),

@@ -67,7 +67,7 @@ pub async fn delegate(
     let starts_at = input.starts_at.unwrap_or(now);
     // A delegation in the past would make decisions already taken look
     // delegated; a minute covers clocks that differ a little.
-    if starts_at < crate::decide::before(now, 60) {
+    if starts_at < crate::requests::decide::before(now, 60) {
         return Err(invalid(format!(
             "the delegation would start at {starts_at}, in the past: a delegation starts now or later"
         )));

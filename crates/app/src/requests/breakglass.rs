@@ -3,10 +3,10 @@
 //! granted at once, alerted at once, and stays an open finding until the
 //! owner reviews it; a use judged inappropriate opens a finding of its own.
 
-use crate::context::Context;
-use crate::decide::after;
 use crate::error::{Result, WorkflowError, conflict, invalid, refused, text};
-use crate::{facts, notify};
+use crate::requests::context::Context;
+use crate::requests::decide::after;
+use crate::requests::{facts, notify};
 use soxctl_detect::due_for;
 use soxctl_model::event::Event;
 use soxctl_model::finding::{FindingOpened, FindingResolved, FindingStatus, Severity, finding_id};
@@ -131,7 +131,7 @@ pub async fn break_glass(
                 "no entitlement '{reference}' in the store"
             )));
         }
-        let account_id = crate::create::account_of(&ctx, person_id, &r.system)?;
+        let account_id = crate::requests::create::account_of(&ctx, person_id, &r.system)?;
         items.push(AccessItem {
             system_id: r.system,
             account_id,
