@@ -1,7 +1,8 @@
 //! The application layer: every use case of soxctl, one module per area,
 //! which the command line, the HTTP API and the job runner call. Areas:
 //! [`requests`] (just-in-time approvals, grants, delegations, break-glass,
-//! action execution), [`gate`] (the change gate) and [`identities`] (who a
+//! action execution), [`gate`] (the change gate and reading a change from
+//! git), [`sod`] (what a change would create) and [`identities`] (who a
 //! claimed identity is).
 //!
 //! Just-in-time approvals as use cases over a store write transaction.
@@ -23,6 +24,7 @@ mod error;
 pub mod gate;
 pub mod identities;
 pub mod requests;
+pub mod sod;
 
 pub use error::WorkflowError;
 pub use requests::{

@@ -6,16 +6,17 @@ use super::rules::{read_rules, warn_unmatched};
 use crate::cli::{SodAnalyzeArgs, SodCommand, SodRolesArgs, SodSimulateArgs};
 use crate::config::Config;
 use crate::exit::{CmdResult, Exit, Failure, failed};
-use crate::output::{Format, print_records};
+use crate::output::{Format, print_object, print_records};
 use crate::store_args::Opened;
 use anyhow::Context;
 use serde_json::{Value, json};
+use soxctl_api::sod::SimulateRequest;
+use soxctl_app::sod::SodError;
 use soxctl_detect::sod::{dataset_history, dataset_now};
 use soxctl_model::document::DocumentKind;
 use soxctl_model::time::Timestamp;
 use soxctl_sod::{
-    Addition, Compiled, Dataset, Engine, Holder, Interval, RuleSet, Violation, ViolationLine, When,
-    analyze, analyze_window,
+    Compiled, Dataset, RuleSet, Violation, ViolationLine, When, analyze, analyze_window,
 };
 use std::path::Path;
 
@@ -325,76 +326,48 @@ async fn warn_unknown(opened: &Opened, at: Timestamp) -> Result<(), Failure> {
 async fn simulate(config: &Config, args: SodSimulateArgs) -> CmdResult {
     let format = Format::resolve(args.format);
     let opened = args.store.open(config, false).await?;
-    let rules = rules_for(args.rules.as_deref(), Some(&opened)).await?;
-    let inventory = opened.store.inventory().await?;
-    let mut additions: Vec<String> = args.add.clone();
-    for role in &args.role {
-        let found: Vec<String> = inventory
-            .role_entitlements
-            .values()
-            .filter(|r| r.role_id.as_str() == role)
-            .map(|r| format!("{}:{}", r.system_id, r.entitlement_id))
-            .collect();
-        if found.is_empty() {
-            return Err(usage(format!(
-                "role '{role}' has no entitlements in the store (or does not exist)"
-            )));
-        }
-        additions.extend(found);
-    }
-    if additions.is_empty() {
-        return Err(usage(
-            "nothing to simulate: give --add system:entitlement or --role ROLE",
-        ));
-    }
-    for a in &additions {
-        if !a.contains(':') {
-            return Err(usage(format!("--add {a}: give system_id:entitlement_id")));
-        }
-    }
-    let window = match (&args.from, &args.to) {
-        (None, None) => None,
-        (Some(f), Some(t)) => Some((
-            super::query::instant("--from", f)?,
-            super::query::instant("--to", t)?,
-        )),
-        _ => return Err(usage("a time-bound simulation needs both --from and --to")),
+    let rules_file = match &args.rules {
+        Some(path) => Some(read_rules(path)?.1),
+        None => None,
     };
-    let dataset = dataset_now(&inventory)?;
-    let violations = match window {
-        None => {
-            let (engine, _) = Engine::new(&rules, dataset);
-            let additions: Vec<Addition> = additions
+    let request = SimulateRequest {
+        person_id: args.person,
+        add: args.add,
+        roles: args.role,
+        from: args.from,
+        to: args.to,
+    };
+    let simulated = soxctl_app::sod::simulate(&opened.store, &request, rules_file)
+        .await
+        .map_err(|e| match e {
+            SodError::Store(e) => Failure::from(e),
+            other => usage(other),
+        })?;
+    let answer = soxctl_app::sod::view(&simulated);
+    match format {
+        // The API's answer, field for field.
+        Format::Json => print_object(format, &serde_json::to_value(&answer)?)?,
+        Format::Jsonl => {
+            for violation in &answer.violations {
+                println!("{}", serde_json::to_string(violation)?);
+            }
+        }
+        Format::Csv | Format::Table => {
+            let rows = simulated
+                .violations
                 .iter()
-                .map(|e| Addition {
-                    entitlement: e.clone(),
-                    holder: Holder::System,
-                    interval: Interval::ALWAYS,
-                })
+                .map(|v| (line(v), summary(v)))
                 .collect();
-            engine
-                .simulate(&args.person, &additions)
-                .map_err(|e| usage(format!("cannot simulate: {e}")))?
+            print_violations(format, rows)?;
         }
-        Some((from, to)) => soxctl_detect::sod::simulate_window(
-            &rules,
-            &inventory,
-            &args.person,
-            &additions,
-            micros(from),
-            micros(to).saturating_add(1),
-        )
-        .map_err(|e| usage(format!("cannot simulate: {e}")))?,
-    };
-    let rows = violations.iter().map(|v| (line(v), summary(v))).collect();
-    print_violations(format, rows)?;
-    if violations.is_empty() {
+    }
+    if answer.clear {
         eprintln!("no new violation: the change is clear of the rule set");
         Ok(Exit::Ok)
     } else {
         eprintln!(
             "{} new violation(s) the change would create",
-            violations.len()
+            answer.violations.len()
         );
         Ok(Exit::CheckFailed)
     }

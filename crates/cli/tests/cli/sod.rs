@@ -258,9 +258,36 @@ fn history_windows_simulation_roles_and_mitigations() {
     for e in &first_risk_pair {
         sim.extend(args!["--add", e]);
     }
-    let run = sb.run(sim);
+    let run = sb.run(sim.clone());
     run.code(1).stderr_has(&["would create"]);
     assert!(!lines(&run.stdout).is_empty());
+    // As JSON: the API's answer, field for field.
+    let as_json: Vec<std::ffi::OsString> = sim
+        .iter()
+        .map(|a| {
+            if a == "jsonl" {
+                "json".into()
+            } else {
+                a.clone()
+            }
+        })
+        .collect();
+    let answer = sb.run(as_json).code(1).json();
+    assert_eq!(answer["clear"], false, "{answer}");
+    assert!(answer["rules_version"].as_u64().is_some(), "{answer}");
+    assert_eq!(
+        answer["violations"].as_array().map(Vec::len),
+        Some(lines(&run.stdout).len()),
+        "{answer}"
+    );
+    // A window that ends where it starts, or before, is refused.
+    for (from, to) in [("2025-06-01", "2025-06-01"), ("2025-06-02", "2025-06-01")] {
+        let mut empty = sim.clone();
+        empty.extend(args!["--from", from, "--to", to]);
+        sb.run(empty)
+            .code(2)
+            .stderr_has(&["the grant's end (to) must be after its start (from)"]);
+    }
 
     // April: the conflict is granted; May: it is gone again.
     let april = sb.copy_snapshot(&march, "april");

@@ -2,6 +2,7 @@
 
 use super::*;
 use axum::http::StatusCode;
+use serde_json::json;
 use soxctl_model::document::DocumentKind;
 use soxctl_model::event::{AccountFact, GrantFact};
 use soxctl_model::finding::FindingStatus;
@@ -168,6 +169,79 @@ async fn the_monitor_follows_the_ledger_and_simulate_answers_from_it() {
         post(serde_json::json!({"person_id": "p1", "add": ["erp:X"], "colour": "red"}))
             .await
             .problem(StatusCode::BAD_REQUEST, "bad_request");
+    })
+    .await;
+}
+
+/// One simulate, two interfaces: the answer over HTTP (the engine that
+/// follows the ledger) equals the command line's (an engine built for the
+/// call, `soxctl_app::sod::simulate`) for every input, and both refuse the
+/// same bad ones with the same words.
+#[tokio::test]
+async fn the_api_and_the_command_line_simulate_alike() {
+    on_both_backends(async |fx| {
+        let store = &fx.store;
+        let actor = Principal::system("test");
+        for e in [
+            account("u1", "p1"),
+            account("u2", "p2"),
+            grant(true, "u2", "VENDOR_CREATE"),
+        ] {
+            store.append_one(&actor, &e).await.unwrap();
+        }
+        let mut tx = store.begin_write().await.unwrap();
+        tx.load_document(&actor, DocumentKind::Rules, "rules.toml", RULES)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let app = fx.app();
+        let over_http = |body: serde_json::Value| {
+            let app = app.clone();
+            async move {
+                let request = Request::post("/api/v1/sod/simulate")
+                    .header(header::AUTHORIZATION, format!("Bearer {READ}"))
+                    .header(header::CONTENT_TYPE, "application/json")
+                    .body(Body::from(body.to_string()))
+                    .unwrap();
+                call(&app, request).await
+            }
+        };
+        let good = [
+            json!({"person_id": "p2", "add": ["erp:PAYMENT_APPROVE"]}),
+            json!({"person_id": "p1", "add": ["erp:PAYMENT_APPROVE"]}),
+            json!({"person_id": "p1", "add": ["erp:PAYMENT_APPROVE", "erp:VENDOR_CREATE"]}),
+            json!({"person_id": "p1", "add": ["erp:PAYMENT_APPROVE", "erp:VENDOR_CREATE"],
+                "from": "2030-01-01T00:00:00Z", "to": "2030-01-02T00:00:00Z"}),
+            json!({"person_id": "p2", "add": ["erp:PAYMENT_APPROVE"], "from": "2030-01-01", "to": "2030-01-02"}),
+        ];
+        let mut violations = 0;
+        for body in good {
+            let request: soxctl_api::sod::SimulateRequest =
+                serde_json::from_value(body.clone()).unwrap();
+            let cli = soxctl_app::sod::simulate(store, &request, None).await.unwrap();
+            let cli = serde_json::to_value(soxctl_app::sod::view(&cli)).unwrap();
+            let reply = over_http(body.clone()).await;
+            assert_eq!(reply.status, StatusCode::OK, "{body}: {}", reply.text());
+            assert_eq!(reply.json(), cli, "{body}");
+            violations += cli["violations"].as_array().unwrap().len();
+        }
+        assert_eq!(violations, 4, "p2 now, p1 with both now and in the window, p2 in the window");
+        let bad = [
+            (json!({"person_id": "p1", "add": ["erp:X"], "from": "2030-01-02", "to": "2030-01-02"}), "must be after"),
+            (json!({"person_id": "p1", "add": ["erp:X"], "from": "2030-01-03", "to": "2030-01-02"}), "must be after"),
+            (json!({"person_id": "p1", "add": ["erp:X"], "from": "2030-01-03"}), "both from and to"),
+            (json!({"person_id": "p1"}), "nothing to simulate"),
+            (json!({"person_id": "p1", "add": ["nocolon"]}), "is not system_id:entitlement_id"),
+            (json!({"person_id": "p1", "add": vec!["erp:X"; 1_001]}), "at most 1000"),
+        ];
+        for (body, words) in bad {
+            let request: soxctl_api::sod::SimulateRequest =
+                serde_json::from_value(body.clone()).unwrap();
+            let cli = soxctl_app::sod::simulate(store, &request, None).await.unwrap_err();
+            assert!(cli.to_string().contains(words), "{body}: {cli}");
+            let problem = over_http(body.clone()).await.problem(StatusCode::BAD_REQUEST, "bad_request");
+            assert_eq!(problem["detail"], cli.to_string(), "{body}");
+        }
     })
     .await;
 }

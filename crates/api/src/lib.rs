@@ -1,0 +1,7 @@
+//! The typed requests and views of soxctl's HTTP API (`/api/v1`), shared
+//! by the server, which answers with them, and the command line, which
+//! reads them and prints the same JSON when it runs a use case itself.
+//! One shape per answer, whichever way it is reached. No logic: the
+//! application layer decides; these only carry.
+
+pub mod sod;
