@@ -1,0 +1,1 @@
+//! Break-glass uses and their review.

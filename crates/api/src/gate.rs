@@ -1,0 +1,1 @@
+//! The change gate: registering, checking and recording deployments; execution tokens.

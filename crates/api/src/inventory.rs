@@ -1,0 +1,1 @@
+//! Who has what, now or at an instant, and what changed.

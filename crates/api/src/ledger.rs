@@ -1,0 +1,1 @@
+//! The ledger: store facts, entries and proofs.

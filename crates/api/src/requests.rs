@@ -1,0 +1,1 @@
+//! Just-in-time requests, decisions, grants and delegations.
