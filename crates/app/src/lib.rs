@@ -2,8 +2,9 @@
 //! which the command line, the HTTP API and the job runner call. Areas:
 //! [`requests`] (just-in-time approvals, grants, delegations, break-glass,
 //! action execution), [`gate`] (the change gate and reading a change from
-//! git), [`sod`] (what a change would create) and [`identities`] (who a
-//! claimed identity is).
+//! git), [`sod`] (what a change would create), [`mitigations`] (SoD
+//! exceptions), [`tokens`] (API tokens) and [`identities`] (who a claimed
+//! identity is).
 //!
 //! Just-in-time approvals as use cases over a store write transaction.
 //!
@@ -23,8 +24,10 @@
 mod error;
 pub mod gate;
 pub mod identities;
+pub mod mitigations;
 pub mod requests;
 pub mod sod;
+pub mod tokens;
 
 pub use error::WorkflowError;
 pub use requests::{

@@ -6,6 +6,7 @@
 
 #![allow(clippy::unwrap_used, clippy::panic, reason = "tests")]
 
+use soxctl_app::mitigations::MitigationRequest;
 use soxctl_app::{
     ChangeCommit, DecisionInput, NewAccess, NewAction, NewAsk, NewChange, NewDelegation,
     NewRequest, WorkflowError,
@@ -18,7 +19,6 @@ use soxctl_model::ids::PersonId;
 use soxctl_model::principal::Principal;
 use soxctl_model::request::{Activation, Decision, RequestStatus};
 use soxctl_model::time::Timestamp;
-use soxctl_store::mitigations::MitigationRequest;
 use soxctl_store::verify::Options;
 use soxctl_store::{FailPoints, Location, OpenOptions, Store};
 use std::sync::Arc;
@@ -338,7 +338,8 @@ erp,vera,VENDOR_CREATE,,direct
     /// A mitigation of P2P-01 for `identity`, approved by mgr.
     async fn mitigate(&self, identity: &str) {
         let mut tx = self.store.begin_write().await.unwrap();
-        tx.grant_mitigation(
+        soxctl_app::mitigations::grant(
+            &mut tx,
             &actor(),
             MitigationRequest {
                 risk_id: "P2P-01".into(),
@@ -531,7 +532,8 @@ async fn critical_violations_need_a_mitigation_and_two_approvers(env: Env) {
         "critical SoD violation (P2P-01)",
     );
     let mut tx = env.store.begin_write().await.unwrap();
-    tx.grant_mitigation(
+    soxctl_app::mitigations::grant(
+        &mut tx,
         &actor(),
         MitigationRequest {
             risk_id: "P2P-01".into(),

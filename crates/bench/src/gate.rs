@@ -8,11 +8,11 @@ use anyhow::Context;
 use serde_json::json;
 use soxctl::exit::{CmdResult, Exit, failed};
 use soxctl::output::{Format, print_records};
+use soxctl_app::tokens::{TokenRequest, issue};
 use soxctl_connectors::import::{ImportOptions, import};
 use soxctl_model::clock::SystemClock;
 use soxctl_model::principal::{Principal, Scope};
 use soxctl_model::request::Decision;
-use soxctl_store::tokens::{TokenRequest, issue};
 use soxctl_store::{Location, OpenOptions, Store};
 use std::process::Command;
 use std::sync::Arc;
@@ -85,7 +85,7 @@ async fn seed(dir: &std::path::Path, store: &Store) -> anyhow::Result<String> {
             person_id: None,
             expires_at: None,
             description: Some("bench gate".into()),
-            gate: Some(soxctl_store::tokens::GateBinding {
+            gate: Some(soxctl_app::tokens::GateBinding {
                 repo: pipeline.repo.clone(),
                 environments: pipeline.environments.clone(),
             }),

@@ -1,5 +1,5 @@
 //! API tokens over HTTP (scope: admin): issue, list, revoke. The rules are
-//! the store's use case (`soxctl_store::tokens`), shared with the command
+//! the use case (`soxctl_app::tokens`), shared with the command
 //! line; the ledger records the calling token as the actor.
 
 use crate::auth::Require;
@@ -12,12 +12,12 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use soxctl_app::tokens::{self, Revocation, TokenError, TokenRequest, TokenState};
 use soxctl_model::access::AdminAccess;
 use soxctl_model::ids::{PersonId, SystemId, TokenId};
 use soxctl_model::principal::Scope;
 use soxctl_model::projection::TokenRow;
 use soxctl_model::time::Timestamp;
-use soxctl_store::tokens::{self, Revocation, TokenError, TokenRequest, TokenState};
 use utoipa::ToSchema;
 use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
 use utoipa::openapi::{RefOr, Schema};
@@ -208,7 +208,7 @@ pub(crate) async fn create(
         expires_at: body.expires_at,
         description: body.description,
         gate: match (body.repo, body.environments.is_empty()) {
-            (Some(repo), _) => Some(soxctl_store::tokens::GateBinding {
+            (Some(repo), _) => Some(soxctl_app::tokens::GateBinding {
                 repo,
                 environments: body.environments,
             }),

@@ -4,13 +4,13 @@ use crate::config::Config;
 use crate::exit::{CmdResult, Exit, usage};
 use crate::store_args::StoreArgs;
 use anyhow::Context;
+use soxctl_app::tokens::{self, IssuedToken, Revocation, TokenRequest};
 use soxctl_connectors::import::{ImportOptions, import};
 use soxctl_connectors::snapshot;
 use soxctl_demo::{DemoConfig, DemoRepo, generate, generate_repo};
 use soxctl_model::clock::{Clock, SystemClock};
 use soxctl_model::ids::PersonId;
 use soxctl_model::principal::Scope;
-use soxctl_store::tokens::{self, IssuedToken, Revocation, TokenRequest};
 use soxctl_store::{DB_FILE, Store, signing};
 use std::path::Path;
 

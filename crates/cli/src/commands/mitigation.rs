@@ -8,11 +8,11 @@ use crate::exit::{CmdResult, Exit, failed};
 use crate::output::{Format, print_records};
 use crate::store_args::StoreArgs;
 use serde_json::json;
+use soxctl_app::mitigations::{self, MitigationError, MitigationRequest};
 use soxctl_model::ids::PersonId;
 use soxctl_model::mitigation::MitigationRow;
 use soxctl_model::time::Timestamp;
 use soxctl_store::Store;
-use soxctl_store::mitigations::MitigationRequest;
 use std::collections::BTreeMap;
 
 /// Mitigations in force, by (risk, identity).
@@ -34,6 +34,14 @@ fn person(option: &str, value: &str) -> Result<PersonId, crate::exit::Failure> {
     PersonId::parse(value).map_err(|e| failed(Exit::Usage, anyhow::anyhow!("{option}: {e}")))
 }
 
+/// A refusal is a usage error (exit 2); the store failing is not.
+fn refused(error: MitigationError) -> crate::exit::Failure {
+    match error {
+        MitigationError::Store(e) => e.into(),
+        refused => failed(Exit::Usage, refused),
+    }
+}
+
 pub async fn mitigate(config: &Config, args: SodMitigateArgs) -> CmdResult {
     let expires_at = super::query::instant("--expires", &args.expires)?;
     let request = MitigationRequest {
@@ -47,16 +55,10 @@ pub async fn mitigate(config: &Config, args: SodMitigateArgs) -> CmdResult {
     };
     let opened = args.store.open_signing(config, false).await?;
     let key = opened.store_signing_key().await?;
-    let now = opened.store.context().clock.now();
     let mut tx = opened.store.begin_write().await?;
-    let (id, seq) = tx
-        .grant_mitigation(&cli_actor(), request, now)
+    let (id, seq) = mitigations::mitigate(&mut tx, &cli_actor(), request, &config.hygiene.policy())
         .await
-        .map_err(|e| failed(Exit::Usage, e))?;
-    // The violation's finding becomes accepted in the same transaction
-    // (judged after the grant's own time, when the mitigation is in force).
-    let now = opened.store.context().clock.now();
-    soxctl_connectors::detectors::evaluate(&mut tx, now, &config.hygiene.policy()).await?;
+        .map_err(refused)?;
     tx.commit().await?;
     opened.checkpoint(&key).await?;
     eprintln!(
@@ -75,13 +77,15 @@ pub async fn unmitigate(
     let opened = store.open_signing(config, false).await?;
     let key = opened.store_signing_key().await?;
     let mut tx = opened.store.begin_write().await?;
-    let seq = tx
-        .revoke_mitigation(&cli_actor(), &id, &reason)
-        .await
-        .map_err(|e| failed(Exit::Usage, e))?;
-    // The violation's finding opens again in the same transaction.
-    let now = opened.store.context().clock.now();
-    soxctl_connectors::detectors::evaluate(&mut tx, now, &config.hygiene.policy()).await?;
+    let seq = mitigations::unmitigate(
+        &mut tx,
+        &cli_actor(),
+        &id,
+        &reason,
+        &config.hygiene.policy(),
+    )
+    .await
+    .map_err(refused)?;
     tx.commit().await?;
     opened.checkpoint(&key).await?;
     eprintln!("mitigation {id} revoked by ledger entry {seq}; the violation is open again");

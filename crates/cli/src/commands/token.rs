@@ -5,14 +5,14 @@ use crate::exit::{CmdResult, Exit, usage};
 use crate::output::{Format, print_records};
 use crate::store_args::StoreArgs;
 use anyhow::{Context, bail};
+use soxctl_app::tokens::{
+    self, IssuedToken, MAX_DESCRIPTION_LEN, Revocation, TokenError, TokenRequest, TokenState,
+};
 use soxctl_model::clock::{Clock, SystemClock};
 use soxctl_model::ids::{PersonId, SystemId, TokenId};
 use soxctl_model::principal::Scope;
 use soxctl_model::time::Timestamp;
 use soxctl_store::Store;
-use soxctl_store::tokens::{
-    self, IssuedToken, MAX_DESCRIPTION_LEN, Revocation, TokenError, TokenRequest, TokenState,
-};
 
 /// The latest expiry accepted: ledger times have four-digit years.
 fn latest_expiry() -> Timestamp {
@@ -54,7 +54,7 @@ fn parse_expiry(value: &str, now: Timestamp) -> anyhow::Result<Timestamp> {
         return Ok(expires);
     }
     // Whether it is in the future is checked by `request` (and again by the
-    // use case, soxctl_store::tokens, against the store's clock).
+    // use case, soxctl_app::tokens, against the store's clock).
     let expires = Timestamp::parse(value)
         .map_err(|e| anyhow::anyhow!("--expires: {e}; or use a duration like 90d"))?;
     if expires > latest_expiry() {
@@ -110,7 +110,7 @@ fn request(args: &TokenCreateArgs, now: Timestamp) -> anyhow::Result<TokenReques
     let gate = args
         .repo
         .clone()
-        .map(|repo| soxctl_store::tokens::GateBinding {
+        .map(|repo| soxctl_app::tokens::GateBinding {
             repo,
             environments: args.environments.clone(),
         });
@@ -248,7 +248,7 @@ mod tests {
             "2026-01-01T12:00:00.000000Z"
         );
         assert!(parse_expiry("2027-01-01", now).is_ok());
-        // Past times parse; issuing refuses them (soxctl_store::tokens).
+        // Past times parse; issuing refuses them (soxctl_app::tokens).
         assert!(parse_expiry("2025-01-01", now).is_ok());
         assert!(parse_expiry("0d", now).is_err());
         assert!(parse_expiry("soon", now).is_err());
