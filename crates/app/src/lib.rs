@@ -2,7 +2,8 @@
 //! which the command line, the HTTP API and the job runner call. Areas:
 //! [`requests`] (just-in-time approvals, grants, delegations, break-glass,
 //! action execution), [`gate`] (the change gate and reading a change from
-//! git), [`sod`] (what a change would create), [`mitigations`] (SoD
+//! git), [`sod`] (what a change would create), [`documents`] (rule sets
+//! and policies, versioned), [`mitigations`] (SoD
 //! exceptions), [`tokens`] (API tokens) and [`identities`] (who a claimed
 //! identity is).
 //!
@@ -21,6 +22,7 @@
 //! the change's authors, people who have left, and anyone whom the
 //! requested access would put in an SoD conflict.
 
+pub mod documents;
 mod error;
 pub mod gate;
 pub mod identities;

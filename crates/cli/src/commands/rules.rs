@@ -8,6 +8,7 @@ use crate::exit::{CmdResult, Exit, failed};
 use crate::output::{Format, print_records};
 use anyhow::Context;
 use serde_json::json;
+use soxctl_app::documents::{self, DocumentError};
 use soxctl_model::document::DocumentKind;
 use soxctl_sod::{Catalogue, Compiled, RuleSet};
 use soxctl_store::documents::Loaded;
@@ -38,40 +39,62 @@ pub fn warn_unmatched(rules: &RuleSet, catalogue: &Catalogue) {
     }
 }
 
+fn read_document(path: &Path, kind: &str) -> Result<String, crate::exit::Failure> {
+    Ok(std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the {kind} file {}", path.display()))?)
+}
+
+/// The document's name in the ledger: the file's name.
+fn file_name(path: &Path) -> String {
+    path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
+}
+
+/// A refused document names its file and where the format is described.
+fn refused(path: &Path, error: DocumentError, what: &str, doc: &str) -> crate::exit::Failure {
+    match error {
+        DocumentError::Invalid(reason) => failed(
+            Exit::Usage,
+            anyhow::anyhow!(
+                "{}: {reason}\nfix the {what}; {doc} describes the format",
+                path.display()
+            ),
+        ),
+        DocumentError::Store(e) => e.into(),
+    }
+}
+
 pub async fn run(config: &Config, command: RulesCommand) -> CmdResult {
     match command {
         RulesCommand::Load { file, store } => {
-            let (text, rules) = read_rules(&file)?;
+            let text = read_document(&file, "rule")?;
             let opened = store.open_signing(config, false).await?;
             let key = opened.store_signing_key().await?;
-            let inventory = opened.store.inventory().await?;
-            let dataset = soxctl_detect::sod::dataset_now(&inventory)?;
-            warn_unmatched(&rules, dataset.catalogue());
-            let name = file.file_name().map_or_else(
-                || file.display().to_string(),
-                |n| n.to_string_lossy().into_owned(),
-            );
+            let name = file_name(&file);
             let mut tx = opened.store.begin_write().await?;
-            match tx
-                .load_document(&cli_actor(), DocumentKind::Rules, &name, &text)
-                .await?
-            {
+            let done = documents::load_rules(
+                &mut tx,
+                &cli_actor(),
+                &name,
+                &text,
+                &config.hygiene.policy(),
+            )
+            .await
+            .map_err(|e| refused(&file, e, "rule file", "docs/sod.md"))?;
+            for w in &done.warnings {
+                eprintln!("warning: {w}");
+            }
+            match done.loaded {
                 Loaded::Unchanged { version } => {
                     eprintln!(
                         "{name} is the rule set in force already (version {version}); nothing recorded"
                     );
                 }
                 Loaded::Recorded { version, seq } => {
-                    // The new rules decide which violations exist: the
-                    // findings follow in the same transaction.
-                    let now = opened.store.context().clock.now();
-                    let findings = soxctl_connectors::detectors::evaluate(
-                        &mut tx,
-                        now,
-                        &config.hygiene.policy(),
-                    )
-                    .await?;
                     tx.commit().await?;
+                    let findings = done.findings;
                     if findings != Default::default() {
                         eprintln!(
                             "findings: {} opened, {} resolved, {} accepted (see `soxctl findings`)",
@@ -81,8 +104,7 @@ pub async fn run(config: &Config, command: RulesCommand) -> CmdResult {
                     opened.checkpoint(&key).await?;
                     eprintln!(
                         "rule set version {version} ({} functions, {} risks) recorded by ledger entry {seq}; it is now in force",
-                        rules.functions.len(),
-                        rules.risks.len()
+                        done.functions, done.risks
                     );
                 }
             }
@@ -103,32 +125,18 @@ pub async fn run(config: &Config, command: RulesCommand) -> CmdResult {
 pub async fn run_policies(config: &Config, command: PoliciesCommand) -> CmdResult {
     match command {
         PoliciesCommand::Load { file, store } => {
-            let text = std::fs::read_to_string(&file)
-                .with_context(|| format!("cannot read the policy file {}", file.display()))?;
-            let (_, warnings) = soxctl_policy::PolicySet::parse(&text).map_err(|errors| {
-                failed(
-                    Exit::Usage,
-                    anyhow::anyhow!(
-                        "{}: {}\nfix the policy file; docs/policies.md describes the format",
-                        file.display(),
-                        soxctl_policy::render_errors(&errors)
-                    ),
-                )
-            })?;
-            for w in warnings {
-                eprintln!("warning: {w}");
-            }
+            let text = read_document(&file, "policy")?;
             let opened = store.open_signing(config, false).await?;
             let key = opened.store_signing_key().await?;
-            let name = file.file_name().map_or_else(
-                || file.display().to_string(),
-                |n| n.to_string_lossy().into_owned(),
-            );
+            let name = file_name(&file);
             let mut tx = opened.store.begin_write().await?;
-            match tx
-                .load_document(&cli_actor(), DocumentKind::Policies, &name, &text)
-                .await?
-            {
+            let done = documents::load_policies(&mut tx, &cli_actor(), &name, &text)
+                .await
+                .map_err(|e| refused(&file, e, "policy file", "docs/policies.md"))?;
+            for w in &done.warnings {
+                eprintln!("warning: {w}");
+            }
+            match done.loaded {
                 Loaded::Unchanged { version } => eprintln!(
                     "{name} is the policy in force already (version {version}); nothing recorded"
                 ),
