@@ -3,7 +3,7 @@
 //! is the version in force, and — for rules, which decide which violations
 //! exist — judges the findings again in the same transaction.
 
-use soxctl_connectors::detectors::FindingChanges;
+use crate::findings::FindingChanges;
 use soxctl_detect::hygiene::Policy;
 use soxctl_model::document::DocumentKind;
 use soxctl_model::principal::Principal;
@@ -59,7 +59,7 @@ pub async fn load_rules(
     let findings = match loaded {
         Loaded::Recorded { .. } => {
             let now = tx.now();
-            soxctl_connectors::detectors::evaluate(tx, now, hygiene).await?
+            crate::findings::evaluate(tx, now, hygiene).await?
         }
         Loaded::Unchanged { .. } => FindingChanges::default(),
     };

@@ -1,5 +1,8 @@
 //! The application layer: every use case of soxctl, one module per area,
 //! which the command line, the HTTP API and the job runner call. Areas:
+//! [`ingest`] (a snapshot — from files, a directory or SCIM — reconciled
+//! into the store), [`findings`] (the detectors judged again in a write
+//! transaction),
 //! [`requests`] (just-in-time approvals, grants, delegations, break-glass,
 //! action execution), [`gate`] (the change gate and reading a change from
 //! git), [`sod`] (what a change would create), [`documents`] (rule sets
@@ -24,8 +27,10 @@
 
 pub mod documents;
 mod error;
+pub mod findings;
 pub mod gate;
 pub mod identities;
+pub mod ingest;
 pub mod mitigations;
 pub mod requests;
 pub mod sod;

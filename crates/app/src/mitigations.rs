@@ -58,7 +58,7 @@ pub async fn mitigate(
     let granted = grant(tx, actor, request, now).await?;
     // Judged after the grant's own time, when the mitigation is in force.
     let now = tx.now();
-    soxctl_connectors::detectors::evaluate(tx, now, hygiene).await?;
+    crate::findings::evaluate(tx, now, hygiene).await?;
     Ok(granted)
 }
 
@@ -73,7 +73,7 @@ pub async fn unmitigate(
 ) -> Result<u64> {
     let seq = revoke(tx, actor, mitigation_id, reason).await?;
     let now = tx.now();
-    soxctl_connectors::detectors::evaluate(tx, now, hygiene).await?;
+    crate::findings::evaluate(tx, now, hygiene).await?;
     Ok(seq)
 }
 

@@ -6,12 +6,12 @@
 
 #![allow(clippy::unwrap_used, clippy::panic, reason = "tests")]
 
+use soxctl_app::ingest::{ImportOptions, import};
 use soxctl_app::mitigations::MitigationRequest;
 use soxctl_app::{
     ChangeCommit, DecisionInput, NewAccess, NewAction, NewAsk, NewChange, NewDelegation,
     NewRequest, WorkflowError,
 };
-use soxctl_connectors::import::{ImportOptions, import};
 use soxctl_connectors::snapshot;
 use soxctl_model::clock::ManualClock;
 use soxctl_model::document::DocumentKind;
@@ -586,7 +586,7 @@ async fn critical_violations_need_a_mitigation_and_two_approvers(env: Env) {
             let mut tx = store.begin_write().await.unwrap();
             soxctl_app::sweep(&mut tx).await.unwrap();
             let now = soxctl_model::clock::Clock::now(clock.as_ref());
-            soxctl_connectors::detectors::evaluate(&mut tx, now, &Default::default())
+            soxctl_app::findings::evaluate(&mut tx, now, &Default::default())
                 .await
                 .unwrap();
             tx.commit().await.unwrap();

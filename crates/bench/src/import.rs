@@ -7,7 +7,7 @@ use crate::args::{BenchScale, BenchStoreArgs};
 use crate::support::Rng;
 use anyhow::Context;
 use soxctl::output::{Format, print_records};
-use soxctl_connectors::import::{ImportOptions, import};
+use soxctl_app::ingest::{ImportOptions, import};
 use soxctl_connectors::snapshot;
 use soxctl_store::Location;
 use std::fmt::Write as _;

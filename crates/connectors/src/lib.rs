@@ -5,9 +5,7 @@
 
 pub mod ci_oidc;
 pub mod correlate;
-pub mod detectors;
 pub mod http;
-pub mod import;
 pub mod ldap;
 pub mod notify;
 pub mod scim;

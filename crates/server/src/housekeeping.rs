@@ -117,7 +117,7 @@ pub async fn evaluate_hygiene(
         return Ok(());
     }
     let mut tx = store.begin_write().await?;
-    let changes = soxctl_connectors::detectors::evaluate(&mut tx, now, policy).await?;
+    let changes = soxctl_app::findings::evaluate(&mut tx, now, policy).await?;
     let size = if changes.opened + changes.resolved > 0 {
         let receipt = tx.commit().await?;
         tracing::info!(

@@ -5,11 +5,11 @@ use crate::exit::{CmdResult, Exit, Failure, failed};
 use crate::output::{Format, print_object, print_records};
 use crate::store_args::StoreArgs;
 use indicatif::{ProgressBar, ProgressStyle};
-use soxctl_connectors::correlate::Rules;
-use soxctl_connectors::import::{
+use soxctl_app::ingest::{
     ImportError, ImportOptions, ImportOutcome, PROGRESS_EVERY, Progress, correlate_accounts,
     import, import_reporting,
 };
+use soxctl_connectors::correlate::Rules;
 use soxctl_connectors::snapshot::{self, Snapshot};
 use soxctl_model::identity::{escape, is_hidden};
 use soxctl_model::inventory::Inventory;

@@ -9,7 +9,7 @@ use crate::config::Config;
 use crate::exit::{CmdResult, Exit, failed, usage};
 use crate::output::Format;
 use crate::store_args::StoreArgs;
-use soxctl_connectors::import::ImportOptions;
+use soxctl_app::ingest::ImportOptions;
 use soxctl_connectors::ldap::{self, Connection, Mapping, Preset, Secret};
 use soxctl_model::clock::{Clock, SystemClock};
 use soxctl_model::ids::{AccountId, SystemId};

@@ -5,7 +5,7 @@
 //! free text (names, titles, descriptions) hides no characters.
 
 use crate::helpers::*;
-use soxctl_connectors::import::ImportError;
+use soxctl_app::ingest::ImportError;
 use soxctl_connectors::snapshot::{self, SnapshotError};
 use soxctl_model::ids::PersonId;
 use std::path::Path;
@@ -312,7 +312,7 @@ async fn a_self_manager_is_recorded_with_no_manager(env: Env) {
     let mut snap = snapshot::read(&env.write_snapshot("built", &base())).unwrap();
     let p4 = PersonId::parse("p4").unwrap();
     snap.inventory.people.get_mut(&p4).unwrap().manager_id = Some(p4.clone());
-    soxctl_connectors::import::import(&env.store, &snap, &Default::default())
+    soxctl_app::ingest::import(&env.store, &snap, &Default::default())
         .await
         .unwrap();
     let inventory = env.inventory().await;

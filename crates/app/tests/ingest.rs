@@ -9,24 +9,24 @@
 )]
 
 #[macro_use]
-#[path = "import/helpers.rs"]
+#[path = "ingest/helpers.rs"]
 mod helpers;
 
-#[path = "import/demo.rs"]
+#[path = "ingest/demo.rs"]
 mod demo;
-#[path = "import/directory.rs"]
+#[path = "ingest/directory.rs"]
 mod directory;
-#[path = "import/findings.rs"]
+#[path = "ingest/findings.rs"]
 mod findings;
-#[path = "import/guards.rs"]
+#[path = "ingest/guards.rs"]
 mod guards;
-#[path = "import/history.rs"]
+#[path = "ingest/history.rs"]
 mod history;
-#[path = "import/input.rs"]
+#[path = "ingest/input.rs"]
 mod input;
-#[path = "import/jsonl.rs"]
+#[path = "ingest/jsonl.rs"]
 mod jsonl;
-#[path = "import/reconcile.rs"]
+#[path = "ingest/reconcile.rs"]
 mod reconcile;
-#[path = "import/rejects.rs"]
+#[path = "ingest/rejects.rs"]
 mod rejects;

@@ -3,8 +3,8 @@
 //! person's changes between two instants, and correlation rules.
 
 use crate::helpers::*;
+use soxctl_app::ingest::ImportOptions;
 use soxctl_connectors::correlate::Rules;
-use soxctl_connectors::import::ImportOptions;
 use soxctl_model::history::{ChangeKind, Coverage};
 use soxctl_model::ids::{EntitlementRef, PersonId};
 

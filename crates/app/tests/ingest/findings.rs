@@ -124,7 +124,7 @@ async fn drift_candidates_derived_by_the_import_are_the_stores(env: Env) {
             got.sort();
             assert_eq!(got, expected);
             let now = tx.now();
-            let changes = soxctl_connectors::detectors::evaluate(
+            let changes = soxctl_app::findings::evaluate(
                 &mut tx,
                 now,
                 &soxctl_detect::hygiene::Policy::default(),

@@ -1,7 +1,7 @@
 //! Shared support for the import tests: a store per test on either backend,
 //! a small hand-written snapshot, and ways to look at what an import did.
 
-use soxctl_connectors::import::{ImportError, ImportOptions, ImportOutcome, import};
+use soxctl_app::ingest::{ImportError, ImportOptions, ImportOutcome, import};
 use soxctl_connectors::snapshot;
 use soxctl_model::clock::ManualClock;
 use soxctl_model::inventory::Inventory;

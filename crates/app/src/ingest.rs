@@ -1,8 +1,8 @@
 //! `soxctl import`: reconcile a snapshot into a store in one transaction.
 //! Either every changed fact becomes a ledger event, or nothing changes.
 
-use crate::correlate::{AccountAttributes, Correlator, Rules};
-use crate::snapshot::{
+use soxctl_connectors::correlate::{AccountAttributes, Correlator, Rules};
+use soxctl_connectors::snapshot::{
     ExistingPeople, PersonFields, Snapshot, SnapshotError, validate_complete, validate_references,
 };
 use soxctl_model::event::{
@@ -75,7 +75,7 @@ pub struct ImportOutcome {
     /// Ledger events written (0 on a dry run or when nothing changed).
     pub events: u64,
     /// Findings the hygiene detectors opened and resolved after the import.
-    pub findings: crate::detectors::FindingChanges,
+    pub findings: crate::findings::FindingChanges,
     pub receipt: Option<Receipt>,
 }
 
@@ -153,13 +153,13 @@ pub async fn import_reporting(
     if options.dry_run || diff.is_empty() {
         // No import facts to record, but the import did look: a revoked
         // time-bound grant the source still reports is unconfirmed now.
-        let mut findings = crate::detectors::FindingChanges::default();
+        let mut findings = crate::findings::FindingChanges::default();
         let mut receipt = None;
         if !options.dry_run
-            && crate::detectors::revoked_still_held(&mut tx, &current, &snapshot.scope).await?
+            && crate::findings::revoked_still_held(&mut tx, &current, &snapshot.scope).await?
         {
             let now = store.context().clock.now();
-            findings = crate::detectors::evaluate_observed(
+            findings = crate::findings::evaluate_observed(
                 &mut tx,
                 &current,
                 now,
@@ -250,7 +250,7 @@ pub async fn import_reporting(
         held_in_new_baselines,
         &after,
     );
-    let findings = crate::detectors::evaluate_known(
+    let findings = crate::findings::evaluate_known(
         &mut tx,
         &after,
         &unbaselined,

@@ -2,7 +2,7 @@
 //! line, column) and changes nothing.
 
 use crate::helpers::*;
-use soxctl_connectors::import::{ImportError, ImportOptions};
+use soxctl_app::ingest::{ImportError, ImportOptions};
 
 on_both_backends!(bad_snapshots_are_rejected_and_change_nothing);
 

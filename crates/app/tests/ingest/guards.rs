@@ -1,7 +1,7 @@
 //! Imports that must not write: a suspiciously large removal, a dry run.
 
 use crate::helpers::*;
-use soxctl_connectors::import::{ImportError, ImportOptions};
+use soxctl_app::ingest::{ImportError, ImportOptions};
 
 on_both_backends!(
     too_many_removals_are_refused,

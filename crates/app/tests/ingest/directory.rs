@@ -4,8 +4,8 @@
 //! entitlements of its system stay, since a directory knows no roles.
 
 use crate::helpers::*;
+use soxctl_app::ingest::ImportOptions;
 use soxctl_connectors::correlate::{AccountHints, Rules};
-use soxctl_connectors::import::ImportOptions;
 use soxctl_connectors::snapshot::{self, Snapshot};
 use soxctl_model::ids::{AccountId, SystemId};
 use soxctl_model::reconcile::{ChangeKind, Fact};
@@ -80,7 +80,7 @@ async fn directory_snapshots_correlate_by_hints_and_keep_role_entitlements(env: 
     // Without keeping them, the erp role entitlements would go.
     let mut forgetful = snap.clone();
     forgetful.keeps_role_entitlements = false;
-    let dry = soxctl_connectors::import::import(
+    let dry = soxctl_app::ingest::import(
         &env.store,
         &forgetful,
         &ImportOptions {
@@ -99,7 +99,7 @@ async fn directory_snapshots_correlate_by_hints_and_keep_role_entitlements(env: 
     assert_eq!(removed_roles, 2, "{:?}", dry.diff);
 
     let before = env.size().await;
-    let outcome = soxctl_connectors::import::import(&env.store, &snap, &options)
+    let outcome = soxctl_app::ingest::import(&env.store, &snap, &options)
         .await
         .unwrap();
     let events = env.events_since(before).await;
@@ -116,7 +116,7 @@ async fn directory_snapshots_correlate_by_hints_and_keep_role_entitlements(env: 
     let after = env.inventory().await;
     assert_eq!(after.role_entitlements, before_inventory.role_entitlements);
     // Again: nothing to record.
-    let again = soxctl_connectors::import::import(&env.store, &snap, &options)
+    let again = soxctl_app::ingest::import(&env.store, &snap, &options)
         .await
         .unwrap();
     assert_eq!(again.events, 0, "{:?}", again.diff);
