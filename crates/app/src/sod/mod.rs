@@ -1,6 +1,10 @@
-//! Segregation of duties as use cases: what a change would create, before
-//! it is made.
+//! Segregation of duties as use cases: the violations of a rule set in a
+//! store (now, at an instant, over a window), and what a change would
+//! create, before it is made.
 
+mod analyze;
 mod simulate;
+
+pub use analyze::{Analysis, Found, Period, analyze_dataset, analyze_store};
 
 pub use simulate::{Simulated, SodError, simulate, simulate_with, view};

@@ -127,7 +127,10 @@ async fn check(store: &Store, request: &SimulateRequest) -> Result<Checked, SodE
 }
 
 /// The rule set: `given` (a file's, with no version), else the store's in force.
-async fn rules(store: &Store, given: Option<RuleSet>) -> Result<(RuleSet, Option<u64>), SodError> {
+pub(super) async fn rules(
+    store: &Store,
+    given: Option<RuleSet>,
+) -> Result<(RuleSet, Option<u64>), SodError> {
     if let Some(rules) = given {
         return Ok((rules, None));
     }

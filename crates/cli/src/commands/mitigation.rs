@@ -10,25 +10,6 @@ use crate::store_args::StoreArgs;
 use serde_json::json;
 use soxctl_app::mitigations::{self, MitigationError, MitigationRequest};
 use soxctl_model::ids::PersonId;
-use soxctl_model::mitigation::MitigationRow;
-use soxctl_model::time::Timestamp;
-use soxctl_store::Store;
-use std::collections::BTreeMap;
-
-/// Mitigations in force, by (risk, identity).
-pub type Active = BTreeMap<(String, String), MitigationRow>;
-
-/// The mitigations in force at `at` (now when `None`).
-pub async fn active(store: &Store, at: Option<Timestamp>) -> anyhow::Result<Active> {
-    let at = at.unwrap_or_else(|| store.context().clock.now());
-    Ok(store
-        .mitigations()
-        .await?
-        .into_iter()
-        .filter(|m| m.active_at(at))
-        .map(|m| ((m.risk_id.clone(), m.identity.clone()), m))
-        .collect())
-}
 
 fn person(option: &str, value: &str) -> Result<PersonId, crate::exit::Failure> {
     PersonId::parse(value).map_err(|e| failed(Exit::Usage, anyhow::anyhow!("{option}: {e}")))

@@ -10,7 +10,7 @@ use anyhow::Context;
 use serde_json::json;
 use soxctl_app::documents::{self, DocumentError};
 use soxctl_model::document::DocumentKind;
-use soxctl_sod::{Catalogue, Compiled, RuleSet};
+use soxctl_sod::RuleSet;
 use soxctl_store::documents::Loaded;
 use std::path::Path;
 
@@ -28,15 +28,6 @@ pub fn read_rules(path: &Path) -> Result<(String, RuleSet), crate::exit::Failure
         )
     })?;
     Ok((text, rules))
-}
-
-/// Warnings for references and patterns that match no entitlement known
-/// to `catalogue`.
-pub fn warn_unmatched(rules: &RuleSet, catalogue: &Catalogue) {
-    let (_, warnings) = Compiled::compile(rules, catalogue);
-    for w in warnings {
-        eprintln!("warning: {w}");
-    }
 }
 
 fn read_document(path: &Path, kind: &str) -> Result<String, crate::exit::Failure> {

@@ -2,22 +2,20 @@
 //! files (no store: an auditor runs it on exports) or on a store, now, at an
 //! instant, or over a window, from the temporal history.
 
-use super::rules::{read_rules, warn_unmatched};
+use super::rules::read_rules;
 use crate::cli::{SodAnalyzeArgs, SodCommand, SodRolesArgs, SodSimulateArgs};
 use crate::config::Config;
 use crate::exit::{CmdResult, Exit, Failure, failed};
 use crate::output::{Format, print_object, print_records};
 use crate::store_args::Opened;
-use anyhow::Context;
 use serde_json::{Value, json};
 use soxctl_api::sod::SimulateRequest;
+use soxctl_app::sod::Period;
 use soxctl_app::sod::SodError;
-use soxctl_detect::sod::{dataset_history, dataset_now};
+use soxctl_detect::sod::dataset_now;
 use soxctl_model::document::DocumentKind;
 use soxctl_model::time::Timestamp;
-use soxctl_sod::{
-    Compiled, Dataset, RuleSet, Violation, ViolationLine, When, analyze, analyze_window,
-};
+use soxctl_sod::{Compiled, Dataset, RuleSet, Violation, ViolationLine};
 use std::path::Path;
 
 fn usage(message: impl std::fmt::Display) -> Failure {
@@ -94,10 +92,6 @@ fn dataset_from_files(dir: &Path) -> Result<Dataset, Failure> {
     let snapshot = soxctl_connectors::snapshot::read(dir)
         .map_err(|e| usage(format!("snapshot rejected: {e}")))?;
     Ok(dataset_now(&snapshot.inventory)?)
-}
-
-fn micros(t: Timestamp) -> i64 {
-    t.micros()
 }
 
 fn time(micros: i64) -> String {
@@ -198,129 +192,77 @@ async fn analyze_command(config: &Config, args: SodAnalyzeArgs) -> CmdResult {
     if from.is_some() != to.is_some() {
         return Err(usage("a window needs both --from and --to"));
     }
-    let (rules, dataset, opened) = match &args.snapshot {
+    let period = match (at, from, to) {
+        (Some(t), _, _) => Period::At(t),
+        (None, Some(from), Some(to)) => Period::Window { from, to },
+        _ => Period::Now,
+    };
+    let analysis = match &args.snapshot {
         Some(dir) => {
-            if at.is_some() || from.is_some() {
+            if period != Period::Now {
                 return Err(usage(
                     "snapshot files have no history: --at, --from and --to need a store (--data or --database)",
                 ));
             }
             let rules = rules_for(args.rules.as_deref(), None).await?;
-            (rules, dataset_from_files(dir)?, None)
+            soxctl_app::sod::analyze_dataset(&rules, &dataset_from_files(dir)?, period)
         }
         None => {
             let opened = args.store.open(config, false).await?;
-            let rules = rules_for(args.rules.as_deref(), Some(&opened)).await?;
-            let dataset = match (at, from, to) {
-                (Some(t), _, _) => {
-                    warn_unknown(&opened, t).await?;
-                    let (accounts, grants) = opened.store.intervals(t, t).await?;
-                    dataset_history(
-                        &accounts,
-                        &grants,
-                        entitlements(&opened).await?,
-                        Some(micros(t)),
-                    )?
-                }
-                (None, Some(f), Some(t)) => {
-                    if t < f {
-                        return Err(usage(
-                            "the window ends before it starts; give --from earlier than --to",
-                        ));
-                    }
-                    warn_unknown(&opened, f).await?;
-                    let (accounts, grants) = opened.store.intervals(f, t).await?;
-                    dataset_history(&accounts, &grants, entitlements(&opened).await?, None)?
-                }
-                _ => dataset_now(&opened.store.inventory().await?)?,
+            let rules = match &args.rules {
+                Some(path) => Some(read_rules(path)?.1),
+                None => None,
             };
-            (rules, dataset, Some(opened))
+            soxctl_app::sod::analyze_store(&opened.store, rules, period).await
         }
-    };
-    warn_unmatched(&rules, dataset.catalogue());
-    let (compiled, _) = Compiled::compile(&rules, dataset.catalogue());
-    let mitigations = match &opened {
-        Some(opened) => super::mitigation::active(&opened.store, at).await?,
-        None => Default::default(),
-    };
-    if let (Some(f), Some(t)) = (from, to) {
-        let found = analyze_window(&compiled, &dataset, micros(f), micros(t).saturating_add(1))
-            .context("SoD window analysis")?;
-        let rows = found
-            .iter()
-            .map(|w| {
-                let mut v = line(&w.violation);
+    }
+    .map_err(sod_error)?;
+    for warning in &analysis.warnings {
+        eprintln!("warning: {warning}");
+    }
+    let rows = analysis
+        .found
+        .iter()
+        .map(|found| {
+            let mut v = line(&found.violation);
+            if let Period::Window { .. } = period {
                 v["during"] = json!(
-                    w.during
+                    found
+                        .during
                         .iter()
                         .map(|s| format!("{}..{}", time(s.from), time(s.to)))
                         .collect::<Vec<_>>()
                 );
-                mark(&mut v, &mitigations, &w.violation);
-                (v, summary(&w.violation))
-            })
-            .collect();
-        print_violations(format, rows)?;
-        let open: Vec<&Violation> = found
-            .iter()
-            .map(|w| &w.violation)
-            .filter(|v| !mitigations.contains_key(&(v.risk_id.clone(), v.identity.clone())))
-            .collect();
-        return fail_on(args.fail_on.as_deref(), &open);
-    }
-    let when = at.map_or(When::Now, |t| When::At(micros(t)));
-    let found = analyze(&compiled, &dataset, when).context("SoD analysis")?;
-    let rows = found
-        .iter()
-        .map(|violation| {
-            let mut v = line(violation);
-            mark(&mut v, &mitigations, violation);
-            (v, summary(violation))
+            }
+            if let Some(m) = &found.mitigation {
+                v["mitigated"] = json!({
+                    "control": m.control,
+                    "expires_at": m.expires_at.to_canonical(),
+                    "approver_id": m.approver_id.as_str(),
+                });
+            }
+            (v, summary(&found.violation))
         })
         .collect();
     print_violations(format, rows)?;
-    let open: Vec<&Violation> = found
+    let open: Vec<&Violation> = analysis
+        .found
         .iter()
-        .filter(|v| !mitigations.contains_key(&(v.risk_id.clone(), v.identity.clone())))
+        .filter(|f| f.mitigation.is_none())
+        .map(|f| &f.violation)
         .collect();
     fail_on(args.fail_on.as_deref(), &open)
 }
 
-/// Adds `mitigated` (the compensating control and its end) to a violation
-/// line when an exception covers it.
-fn mark(line: &mut Value, mitigations: &super::mitigation::Active, v: &Violation) {
-    if let Some(m) = mitigations.get(&(v.risk_id.clone(), v.identity.clone())) {
-        line["mitigated"] = json!({
-            "control": m.control,
-            "expires_at": m.expires_at.to_canonical(),
-            "approver_id": m.approver_id.as_str(),
-        });
+/// A refusal is a usage error (exit 2), in the command line's words.
+fn sod_error(error: SodError) -> Failure {
+    match error {
+        SodError::Store(e) => e.into(),
+        SodError::NoRules => usage(
+            "this store has no rule set yet: record one with `soxctl rules load FILE`, or pass --rules FILE",
+        ),
+        other => usage(other),
     }
-}
-
-async fn entitlements(opened: &Opened) -> Result<Vec<(String, String)>, Failure> {
-    Ok(opened
-        .store
-        .inventory()
-        .await?
-        .entitlements
-        .keys()
-        .map(|(s, e)| (s.to_string(), e.to_string()))
-        .collect())
-}
-
-async fn warn_unknown(opened: &Opened, at: Timestamp) -> Result<(), Failure> {
-    let first = opened.store.first_imports().await?;
-    for system in opened.store.inventory().await?.systems.keys() {
-        match first.get(system) {
-            Some(since) if *since <= at => {}
-            since => eprintln!(
-                "warning: system '{system}' has no history at {at} (first imported {}): its part is unknown, not empty",
-                since.map_or_else(|| "never".to_owned(), |s| s.to_canonical())
-            ),
-        }
-    }
-    Ok(())
 }
 
 async fn simulate(config: &Config, args: SodSimulateArgs) -> CmdResult {
