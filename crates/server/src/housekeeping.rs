@@ -2,7 +2,7 @@
 //! each occurrence, whichever replica that is. And the outbox worker, which
 //! every replica runs: the outbox claim hands each message to one of them.
 
-use crate::sod_monitor::SodMonitor;
+use soxctl_app::sod::monitor::SodMonitor;
 use soxctl_connectors::notify::Notifier;
 use soxctl_detect::hygiene::Policy;
 use soxctl_store::{JobRunner, JobRunnerHandle, OutboxWorker, Store, StoreError};

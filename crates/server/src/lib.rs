@@ -27,7 +27,6 @@ mod problem;
 mod requests_api;
 mod scim;
 mod sod_api;
-pub mod sod_monitor;
 mod state;
 mod tokens_api;
 

@@ -26,7 +26,7 @@ pub struct AppState {
     metrics: Arc<Metrics>,
     checkpoint_policy: CheckpointPolicy,
     readiness: Arc<Readiness>,
-    sod: Arc<crate::sod_monitor::SodMonitor>,
+    sod: Arc<soxctl_app::sod::monitor::SodMonitor>,
     scim_correlation: Arc<Rules>,
     verdicts: Arc<soxctl_app::verdicts::VerdictCache>,
     ci: Arc<crate::ci_identity::CiFederation>,
@@ -47,7 +47,7 @@ impl AppState {
             metrics: Arc::new(Metrics::new()),
             checkpoint_policy: CheckpointPolicy::default(),
             readiness: Arc::new(Readiness::default()),
-            sod: Arc::new(crate::sod_monitor::SodMonitor::new()),
+            sod: Arc::new(soxctl_app::sod::monitor::SodMonitor::new()),
             scim_correlation: Arc::new(Rules::default()),
             verdicts: Arc::new(soxctl_app::verdicts::VerdictCache::new()),
             ci: Arc::new(crate::ci_identity::CiFederation::default()),
@@ -111,7 +111,7 @@ impl AppState {
     }
 
     /// The continuous SoD engine of this replica.
-    pub fn sod(&self) -> &Arc<crate::sod_monitor::SodMonitor> {
+    pub fn sod(&self) -> &Arc<soxctl_app::sod::monitor::SodMonitor> {
         &self.sod
     }
 

@@ -3,6 +3,7 @@
 //! create, before it is made.
 
 mod analyze;
+pub mod monitor;
 mod simulate;
 
 pub use analyze::{Analysis, Found, Period, analyze_dataset, analyze_store};

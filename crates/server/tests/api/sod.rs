@@ -3,12 +3,12 @@
 use super::*;
 use axum::http::StatusCode;
 use serde_json::json;
+use soxctl_app::sod::monitor::{SodMonitor, VIOLATION_OPENED};
 use soxctl_model::document::DocumentKind;
 use soxctl_model::event::{AccountFact, GrantFact};
 use soxctl_model::finding::FindingStatus;
 use soxctl_model::ids::{AccountId, EntitlementId, SystemId};
 use soxctl_model::inventory::{Account, AccountKind, AccountStatus, Grant, GrantSource};
-use soxctl_server::sod_monitor::{SodMonitor, VIOLATION_OPENED};
 use soxctl_store::findings::Filter;
 
 const RULES: &str = r#"

@@ -8,7 +8,7 @@
 //! The same engine answers what-if questions (`POST /api/v1/sod/simulate`)
 //! in microseconds.
 
-use soxctl_app::findings::{accepted, sod_events};
+use crate::findings::{accepted, sod_events};
 use soxctl_detect::sod::{SOD_VIOLATION, dataset_now, subject};
 use soxctl_model::document::DocumentKind;
 use soxctl_model::event::Event;
@@ -24,7 +24,7 @@ use tokio::sync::Mutex;
 const PAGE: u64 = 2_000;
 
 /// The outbox topic of a new violation.
-pub const VIOLATION_OPENED: &str = soxctl_app::findings::SOD_VIOLATION_OPENED;
+pub const VIOLATION_OPENED: &str = crate::findings::SOD_VIOLATION_OPENED;
 
 struct Following {
     engine: Engine,
@@ -226,7 +226,7 @@ async fn rebuild(store: &Store, rules_text: &str, version: u64) -> Result<Follow
     let dataset = dataset_now(&inventory).map_err(|e| sod_error("SoD facts", e))?;
     let (engine, _) = Engine::new(&rules, dataset);
     if !events.is_empty() {
-        soxctl_app::findings::record(&mut tx, &monitor(), &events).await?;
+        crate::findings::record(&mut tx, &monitor(), &events).await?;
         tx.commit().await?;
         tracing::info!(
             events = events.len(),
@@ -306,7 +306,7 @@ async fn record(
                     .await?;
                 let line = serde_json::to_value(soxctl_sod::ViolationLine::from(&v))
                     .map_err(|e| sod_error("the violation line", e))?;
-                soxctl_app::findings::alert_violation(&mut tx, &finding, Some(line)).await?;
+                crate::findings::alert_violation(&mut tx, &finding, Some(line)).await?;
                 opened += 1;
                 if let Some(m) = covered.get(&id) {
                     tx.append(&actor, &accepted(&id, m)).await?;
