@@ -111,6 +111,17 @@ impl From<StoreError> for ScimError {
     }
 }
 
+impl From<soxctl_app::ingest::scim::ScimError> for ScimError {
+    fn from(error: soxctl_app::ingest::scim::ScimError) -> Self {
+        use soxctl_app::ingest::scim::ScimError as Write;
+        match error {
+            Write::InvalidValue(detail) => Self::bad("invalidValue", detail),
+            Write::Internal(detail) => Self::from_problem(&Problem::internal(&detail)),
+            Write::Store(e) => e.into(),
+        }
+    }
+}
+
 impl From<Problem> for ScimError {
     fn from(problem: Problem) -> Self {
         Self::from_problem(&problem)

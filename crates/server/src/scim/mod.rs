@@ -14,7 +14,6 @@ mod http;
 mod render;
 mod resources;
 mod schema;
-mod sync;
 
 use crate::state::AppState;
 use axum::Router;

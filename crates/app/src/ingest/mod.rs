@@ -1,5 +1,9 @@
-//! `soxctl import`: reconcile a snapshot into a store in one transaction.
-//! Either every changed fact becomes a ledger event, or nothing changes.
+//! Facts from outside become ledger events. A snapshot (from files, or a
+//! directory read by `sync ldap`) is reconciled into a store in one
+//! transaction: either every changed fact becomes a ledger event, or
+//! nothing changes. A SCIM push ([`scim`]) changes one resource.
+
+pub mod scim;
 
 use soxctl_connectors::correlate::{AccountAttributes, Correlator, Rules};
 use soxctl_connectors::snapshot::{

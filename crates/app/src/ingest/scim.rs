@@ -5,8 +5,6 @@
 //! only when a fact changes. The actor is the SCIM token's principal; the
 //! origin names no import and no `as_of` (a push is true when it arrives).
 
-use super::error::ScimError;
-use super::schema::ENTERPRISE_SCHEMA;
 use serde_json::{Map, Value};
 use soxctl_connectors::correlate::{AccountAttributes, Correlator, Rules};
 use soxctl_model::event::{
@@ -28,8 +26,24 @@ fn origin() -> Origin {
     }
 }
 
+/// The enterprise extension of a User (employee number, manager).
+pub const ENTERPRISE_SCHEMA: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+
+/// Why a SCIM write changed nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum ScimError {
+    /// A value SCIM calls `invalidValue`: the client must change it.
+    #[error("{0}")]
+    InvalidValue(String),
+    /// An id the service provider made that no longer parses: a bug.
+    #[error("{0}")]
+    Internal(String),
+    #[error(transparent)]
+    Store(#[from] soxctl_store::StoreError),
+}
+
 fn internal(e: impl std::fmt::Display) -> ScimError {
-    ScimError::from_problem(&crate::problem::Problem::internal(&e))
+    ScimError::Internal(e.to_string())
 }
 
 pub fn account_id(id: &str) -> Result<AccountId, ScimError> {
@@ -51,10 +65,9 @@ pub async fn ensure_system(
         // A token issued before system ids had a safe alphabet may name
         // one ('../x') that must not become a system now.
         system.check_new().map_err(|e| {
-            ScimError::bad(
-                "invalidValue",
-                format!("{e}; revoke this SCIM token and issue one for a valid system id"),
-            )
+            ScimError::InvalidValue(format!(
+                "{e}; revoke this SCIM token and issue one for a valid system id"
+            ))
         })?;
         let event = Event::SystemAdded(SystemFact {
             origin: origin(),
@@ -293,10 +306,9 @@ pub async fn set_members(
             None => false,
         };
         let Some(account_id) = account.filter(|_| known) else {
-            return Err(ScimError::bad(
-                "invalidValue",
-                format!("member '{member}' is not a User of this system (members are User ids)"),
-            ));
+            return Err(ScimError::InvalidValue(format!(
+                "member '{member}' is not a User of this system (members are User ids)"
+            )));
         };
         let event = Event::GrantAdded(GrantFact {
             origin: origin(),
