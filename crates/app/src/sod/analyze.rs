@@ -172,3 +172,29 @@ async fn unknown_history(store: &Store, at: Timestamp) -> Result<Vec<String>, So
         })
         .collect())
 }
+
+/// The risks a single role violates on its own (every function held by
+/// the role's entitlements), so bad roles are fixed at the source.
+pub fn role_conflicts(
+    rules: &RuleSet,
+    inventory: &soxctl_model::inventory::Inventory,
+) -> Result<Vec<soxctl_sod::roles::RoleConflict>, SodError> {
+    let dataset = dataset_now(inventory).map_err(dataset_error)?;
+    let (compiled, _) = Compiled::compile(rules, dataset.catalogue());
+    let roles = soxctl_detect::sod::roles(inventory);
+    soxctl_sod::roles::role_conflicts(&compiled, dataset.catalogue(), &roles)
+        .map_err(|e| SodError::Invalid(e.to_string()))
+}
+
+/// [`role_conflicts`] of the store's roles under `rules` (else the rule set
+/// in force).
+pub async fn store_role_conflicts(
+    store: &Store,
+    rules: Option<RuleSet>,
+) -> Result<Vec<soxctl_sod::roles::RoleConflict>, SodError> {
+    let rules = match rules {
+        Some(rules) => rules,
+        None => super::simulate::rules(store, None).await?.0,
+    };
+    role_conflicts(&rules, &store.inventory().await?)
+}

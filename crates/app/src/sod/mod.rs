@@ -6,6 +6,8 @@ mod analyze;
 pub mod monitor;
 mod simulate;
 
-pub use analyze::{Analysis, Found, Period, analyze_dataset, analyze_store};
+pub use analyze::{
+    Analysis, Found, Period, analyze_dataset, analyze_store, role_conflicts, store_role_conflicts,
+};
 
 pub use simulate::{Simulated, SodError, simulate, simulate_with, view};

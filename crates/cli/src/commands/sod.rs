@@ -7,15 +7,13 @@ use crate::cli::{SodAnalyzeArgs, SodCommand, SodRolesArgs, SodSimulateArgs};
 use crate::config::Config;
 use crate::exit::{CmdResult, Exit, Failure, failed};
 use crate::output::{Format, print_object, print_records};
-use crate::store_args::Opened;
 use serde_json::{Value, json};
 use soxctl_api::sod::SimulateRequest;
 use soxctl_app::sod::Period;
 use soxctl_app::sod::SodError;
 use soxctl_detect::sod::dataset_now;
-use soxctl_model::document::DocumentKind;
 use soxctl_model::time::Timestamp;
-use soxctl_sod::{Compiled, Dataset, RuleSet, Violation, ViolationLine};
+use soxctl_sod::{Dataset, RuleSet, Violation, ViolationLine};
 use std::path::Path;
 
 fn usage(message: impl std::fmt::Display) -> Failure {
@@ -39,31 +37,14 @@ pub async fn run(config: &Config, command: SodCommand) -> CmdResult {
     }
 }
 
-/// The rule set: the file given, else the store's version in force.
-async fn rules_for(rules: Option<&Path>, opened: Option<&Opened>) -> Result<RuleSet, Failure> {
-    if let Some(path) = rules {
-        return Ok(read_rules(path)?.1);
-    }
-    let Some(opened) = opened else {
-        return Err(usage(
+/// The rule file snapshot files are judged against (they carry none).
+fn rules_file(rules: Option<&Path>) -> Result<RuleSet, Failure> {
+    match rules {
+        Some(path) => Ok(read_rules(path)?.1),
+        None => Err(usage(
             "give the rules with --rules FILE (for example rules/finance-stack.toml)",
-        ));
-    };
-    let doc = opened
-        .store
-        .latest_document(DocumentKind::Rules)
-        .await?
-        .ok_or_else(|| {
-            usage(
-                "this store has no rule set yet: record one with `soxctl rules load FILE`, or pass --rules FILE",
-            )
-        })?;
-    RuleSet::parse(&doc.content).map_err(|e| {
-        usage(format!(
-            "the stored rule set version {} does not parse: {e}",
-            doc.version
-        ))
-    })
+        )),
+    }
 }
 
 /// A snapshot directory's facts: the fast CSV reader, or the full snapshot
@@ -204,7 +185,7 @@ async fn analyze_command(config: &Config, args: SodAnalyzeArgs) -> CmdResult {
                     "snapshot files have no history: --at, --from and --to need a store (--data or --database)",
                 ));
             }
-            let rules = rules_for(args.rules.as_deref(), None).await?;
+            let rules = rules_file(args.rules.as_deref())?;
             soxctl_app::sod::analyze_dataset(&rules, &dataset_from_files(dir)?, period)
         }
         None => {
@@ -316,26 +297,23 @@ async fn simulate(config: &Config, args: SodSimulateArgs) -> CmdResult {
 }
 
 async fn roles(config: &Config, args: SodRolesArgs) -> CmdResult {
-    let (rules, inventory) = match &args.snapshot {
+    let conflicts = match &args.snapshot {
         Some(dir) => {
             let snapshot = soxctl_connectors::snapshot::read(dir)
                 .map_err(|e| usage(format!("snapshot rejected: {e}")))?;
-            (
-                rules_for(args.rules.as_deref(), None).await?,
-                snapshot.inventory,
-            )
+            let rules = rules_file(args.rules.as_deref())?;
+            soxctl_app::sod::role_conflicts(&rules, &snapshot.inventory)
         }
         None => {
             let opened = args.store.open(config, false).await?;
-            let rules = rules_for(args.rules.as_deref(), Some(&opened)).await?;
-            (rules, opened.store.inventory().await?)
+            let rules = match &args.rules {
+                Some(path) => Some(read_rules(path)?.1),
+                None => None,
+            };
+            soxctl_app::sod::store_role_conflicts(&opened.store, rules).await
         }
-    };
-    let dataset = dataset_now(&inventory)?;
-    let (compiled, _) = Compiled::compile(&rules, dataset.catalogue());
-    let roles = soxctl_detect::sod::roles(&inventory);
-    let conflicts = soxctl_sod::roles::role_conflicts(&compiled, dataset.catalogue(), &roles)
-        .map_err(|e| usage(e.to_string()))?;
+    }
+    .map_err(sod_error)?;
     let records: Vec<Value> = conflicts
         .iter()
         .map(|c| {
