@@ -17,105 +17,78 @@ use utoipa::ToSchema;
 
 pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
 
-/// The stable error codes of the API. Adding one is fine; renaming one breaks
-/// clients.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ErrorCode {
+/// Declares the error codes once, as a table: each row gives the code's
+/// variant, its stable name, HTTP status, title and when it is answered;
+/// the enum, its lists and lookups are generated from the rows, and
+/// `docs/errors.md` has a section per name (a test keeps them in step).
+macro_rules! error_codes {
+    ($($(#[doc = $doc:literal])+ $variant:ident = ($name:literal, $status:ident, $title:literal);)+) => {
+        /// The stable error codes of the API. Adding one is fine; renaming
+        /// one breaks clients.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+        #[serde(rename_all = "snake_case")]
+        pub enum ErrorCode {
+            $($(#[doc = $doc])+ $variant,)+
+        }
+
+        impl ErrorCode {
+            pub const ALL: &[ErrorCode] = &[$(Self::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $name,)+
+                }
+            }
+
+            pub fn status(self) -> StatusCode {
+                match self {
+                    $(Self::$variant => StatusCode::$status,)+
+                }
+            }
+
+            pub fn title(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $title,)+
+                }
+            }
+        }
+    };
+}
+
+error_codes! {
     /// 400: a parameter is missing, malformed or out of range.
-    BadRequest,
+    BadRequest = ("bad_request", BAD_REQUEST, "Bad request");
     /// 401: no bearer token, or one that is unknown, revoked or expired.
-    Unauthenticated,
+    Unauthenticated = ("unauthenticated", UNAUTHORIZED, "Authentication required");
     /// 403: the token lacks the scope the operation needs.
-    Forbidden,
+    Forbidden = ("forbidden", FORBIDDEN, "Forbidden");
     /// 404: no such endpoint or resource.
-    NotFound,
+    NotFound = ("not_found", NOT_FOUND, "Not found");
     /// 405: the endpoint exists but not with this method.
-    MethodNotAllowed,
+    MethodNotAllowed = ("method_not_allowed", METHOD_NOT_ALLOWED, "Method not allowed");
     /// 409: a token-creating request was replayed with its Idempotency-Key;
     /// the token exists but its secret was shown once and is not stored.
-    TokenSecretShownOnce,
+    TokenSecretShownOnce = ("token_secret_shown_once", CONFLICT, "Token secret shown once");
     /// 403: a policy or a built-in rule (nobody approves their own request,
     /// no author approves a change…) forbids the step.
-    Refused,
+    Refused = ("refused", FORBIDDEN, "Refused by policy");
     /// 409: the resource is not in a state that allows the step (already
     /// decided, expired, consumed).
-    Conflict,
+    Conflict = ("conflict", CONFLICT, "Conflict");
     /// 413: the request body exceeds the limit.
-    PayloadTooLarge,
+    PayloadTooLarge = ("payload_too_large", PAYLOAD_TOO_LARGE, "Payload too large");
     /// 422: the Idempotency-Key was already used for a different request.
-    IdempotencyKeyReused,
+    IdempotencyKeyReused = ("idempotency_key_reused", UNPROCESSABLE_ENTITY, "Idempotency key reused");
     /// 500: a bug or an unexpected state; details are in the server log.
-    Internal,
+    Internal = ("internal", INTERNAL_SERVER_ERROR, "Internal server error");
     /// 503: the database does not answer or the store cannot be written.
-    StoreUnavailable,
+    StoreUnavailable = ("store_unavailable", SERVICE_UNAVAILABLE, "Store unavailable");
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 12] = [
-        Self::BadRequest,
-        Self::Unauthenticated,
-        Self::Forbidden,
-        Self::NotFound,
-        Self::MethodNotAllowed,
-        Self::TokenSecretShownOnce,
-        Self::Refused,
-        Self::Conflict,
-        Self::PayloadTooLarge,
-        Self::IdempotencyKeyReused,
-        Self::Internal,
-        Self::StoreUnavailable,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::BadRequest => "bad_request",
-            Self::Unauthenticated => "unauthenticated",
-            Self::Forbidden => "forbidden",
-            Self::NotFound => "not_found",
-            Self::MethodNotAllowed => "method_not_allowed",
-            Self::TokenSecretShownOnce => "token_secret_shown_once",
-            Self::Refused => "refused",
-            Self::Conflict => "conflict",
-            Self::PayloadTooLarge => "payload_too_large",
-            Self::IdempotencyKeyReused => "idempotency_key_reused",
-            Self::Internal => "internal",
-            Self::StoreUnavailable => "store_unavailable",
-        }
-    }
-
-    pub fn status(self) -> StatusCode {
-        match self {
-            Self::BadRequest => StatusCode::BAD_REQUEST,
-            Self::Unauthenticated => StatusCode::UNAUTHORIZED,
-            Self::Forbidden => StatusCode::FORBIDDEN,
-            Self::NotFound => StatusCode::NOT_FOUND,
-            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::TokenSecretShownOnce => StatusCode::CONFLICT,
-            Self::Refused => StatusCode::FORBIDDEN,
-            Self::Conflict => StatusCode::CONFLICT,
-            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-            Self::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
-        }
-    }
-
-    pub fn title(self) -> &'static str {
-        match self {
-            Self::BadRequest => "Bad request",
-            Self::Unauthenticated => "Authentication required",
-            Self::Forbidden => "Forbidden",
-            Self::NotFound => "Not found",
-            Self::MethodNotAllowed => "Method not allowed",
-            Self::TokenSecretShownOnce => "Token secret shown once",
-            Self::Refused => "Refused by policy",
-            Self::Conflict => "Conflict",
-            Self::PayloadTooLarge => "Payload too large",
-            Self::IdempotencyKeyReused => "Idempotency key reused",
-            Self::Internal => "Internal server error",
-            Self::StoreUnavailable => "Store unavailable",
-        }
+    /// Where the code is explained: a section of `docs/errors.md`.
+    pub fn doc(self) -> String {
+        format!("docs/errors.md#{}", self.as_str())
     }
 
     /// The problem `type`: a URN rather than a URL, so it stays stable and
@@ -354,6 +327,22 @@ mod tests {
             assert!(seen.insert(code.as_str()), "{code:?}");
             assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
             assert!(code.status().is_client_error() || code.status().is_server_error());
+        }
+    }
+
+    /// Every code has its section in docs/errors.md, which gives its status.
+    #[test]
+    fn every_code_is_documented() {
+        let doc = include_str!("../../../docs/errors.md");
+        for code in ErrorCode::ALL {
+            let heading = format!("\n## {}\n{}.", code.as_str(), code.status().as_u16());
+            assert!(
+                doc.contains(&heading),
+                "docs/errors.md lacks `## {}` starting with its status {}",
+                code.as_str(),
+                code.status().as_u16()
+            );
+            assert!(code.doc().ends_with(&format!("#{}", code.as_str())));
         }
     }
 }

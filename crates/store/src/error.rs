@@ -11,7 +11,9 @@ pub enum StoreError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("database error: {0}")]
+    #[error(
+        "the database failed ({0}): check that it is running, reachable and not full, then retry"
+    )]
     Database(sqlx::Error),
     /// Text the database cannot hold or search (PostgreSQL refuses a NUL
     /// character in text): bad input, not an outage.
