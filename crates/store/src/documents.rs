@@ -17,14 +17,6 @@ pub enum Loaded {
 }
 
 impl WriteTx {
-    pub async fn latest_document(&mut self, kind: DocumentKind) -> Result<Option<DocumentRow>> {
-        each!(self, WriteTx, |tx, m| m::documents::latest(
-            tx.conn().await?,
-            kind
-        )
-        .await)
-    }
-
     /// Records `content` as the next version of `kind`, unless it is the
     /// version in force already. The caller has validated it.
     pub async fn load_document(
@@ -61,13 +53,6 @@ impl WriteTx {
 }
 
 impl Store {
-    pub async fn latest_document(&self, kind: DocumentKind) -> Result<Option<DocumentRow>> {
-        each!(self, Store, |inner, m| {
-            let mut conn = inner.pool.acquire().await?;
-            m::documents::latest(&mut conn, kind).await
-        })
-    }
-
     pub async fn document_versions(&self, kind: DocumentKind) -> Result<Vec<DocumentRow>> {
         each!(self, Store, |inner, m| {
             let mut conn = inner.pool.acquire().await?;

@@ -138,14 +138,6 @@ pub async fn erase_person(
 }
 
 impl WriteTx {
-    /// The `people` row of `id` as of this transaction.
-    pub async fn person(&mut self, id: &PersonId) -> Result<Option<PersonRow>, StoreError> {
-        each!(self, WriteTx, |tx, m| {
-            let conn = tx.conn().await?;
-            m::rows::person(conn, id).await
-        })
-    }
-
     /// Deletes every key of the person; see [`erase_person`], the only
     /// caller that also records why.
     async fn shred_person_keys(&mut self, id: &PersonId) -> Result<u64, StoreError> {

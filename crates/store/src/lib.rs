@@ -18,7 +18,7 @@ use backend::{postgres, sqlite};
 use soxctl_ledger::tree::Hash;
 use soxctl_model::clock::Clock;
 use soxctl_model::event::{Event, SealedPerson, StoreInitialised};
-use soxctl_model::ids::{PersonId, TokenId};
+use soxctl_model::ids::PersonId;
 use soxctl_model::inventory::{Inventory, Person};
 use soxctl_model::principal::Principal;
 use soxctl_model::projection::{PersonKeys, Row, RowKey, StoreRow, TokenRow};
@@ -145,11 +145,10 @@ pub mod findings;
 pub mod history;
 pub mod idempotency;
 pub mod jobs;
-pub mod mitigations;
 pub mod outbox;
+mod reads;
 pub mod requests;
 pub mod scim;
-pub mod tokens;
 
 pub use jobs::{JobRunner, JobRunnerHandle, JobStatus, TickReport};
 pub use outbox::{
@@ -312,28 +311,6 @@ impl Store {
         with_conn!(self, |conn, m| m::rows::inventory(conn).await)
     }
 
-    pub async fn person(
-        &self,
-        id: &PersonId,
-    ) -> Result<Option<soxctl_model::projection::PersonRow>> {
-        with_conn!(self, |conn, m| m::rows::person(conn, id).await)
-    }
-
-    /// People whose email, person id or account id may be the identity
-    /// sought: `pattern` a lowercase LIKE pattern (escape `\\`) over emails
-    /// and account ids, `exact` a person id or (without case) account id.
-    /// The caller folds each candidate and keeps the exact matches.
-    pub async fn identity_candidates(
-        &self,
-        pattern: Option<&str>,
-        exact: Option<&str>,
-    ) -> Result<Vec<requests::IdentityCandidate>> {
-        with_conn!(self, |conn, m| m::rows::identity_candidates(
-            conn, pattern, exact
-        )
-        .await)
-    }
-
     /// Every person's keys, by (person, key id): not state, never in the ledger.
     pub async fn person_keys(&self) -> Result<PersonKeys> {
         with_conn!(self, |conn, m| m::write::person_keys(conn).await)
@@ -341,24 +318,6 @@ impl Store {
 
     pub async fn tokens(&self) -> Result<Vec<TokenRow>> {
         with_conn!(self, |conn, m| m::rows::tokens(conn).await)
-    }
-
-    /// The people whose accounts in `system` are called `account_id`
-    /// (without case): who a CI platform's login names.
-    pub async fn account_owners(
-        &self,
-        system: &soxctl_model::ids::SystemId,
-        account_id: &str,
-    ) -> Result<Vec<PersonId>> {
-        with_conn!(self, |conn, m| m::rows::account_owners(
-            conn, system, account_id
-        )
-        .await)
-    }
-
-    /// The `tokens` row of `id`.
-    pub async fn token(&self, id: &TokenId) -> Result<Option<TokenRow>> {
-        with_conn!(self, |conn, m| m::rows::token(conn, id).await)
     }
 
     pub async fn token_by_secret_hash(&self, secret_sha256: &str) -> Result<Option<TokenRow>> {

@@ -12,7 +12,7 @@
 use crate::error::Result;
 use crate::{Store, WriteTx};
 use soxctl_model::ids::{AccountId, EntitlementId, PersonId, SystemId};
-use soxctl_model::inventory::{Account, Entitlement, Grant, Person};
+use soxctl_model::inventory::{Account, Entitlement, Person};
 use soxctl_model::time::Timestamp;
 
 /// The `resource_type` of SCIM Users.
@@ -66,43 +66,9 @@ impl Store {
         )
         .await)
     }
-
-    pub async fn scim_document(
-        &self,
-        system: &SystemId,
-        resource_type: &str,
-        id: &str,
-    ) -> Result<Option<ScimDocument>> {
-        with_conn!(self, |conn, m| m::scim::document_by_id(
-            conn,
-            system,
-            resource_type,
-            id
-        )
-        .await)
-    }
-
-    pub async fn scim_grants(&self, system: &SystemId, of: GrantsOf<'_>) -> Result<Vec<Grant>> {
-        with_conn!(self, |conn, m| m::scim::grants(conn, system, of).await)
-    }
 }
 
 impl WriteTx {
-    pub async fn scim_document(
-        &mut self,
-        system: &SystemId,
-        resource_type: &str,
-        id: &str,
-    ) -> Result<Option<ScimDocument>> {
-        each!(self, WriteTx, |tx, m| m::scim::document_by_id(
-            tx.conn().await?,
-            system,
-            resource_type,
-            id
-        )
-        .await)
-    }
-
     /// The id of the resource whose unique name is `unique_name`, if any.
     pub async fn scim_id_by_unique_name(
         &mut self,
@@ -149,15 +115,6 @@ impl WriteTx {
         each!(self, WriteTx, |tx, m| m::scim::documents_of_person(
             tx.conn().await?,
             person
-        )
-        .await)
-    }
-
-    pub async fn scim_grants(&mut self, system: &SystemId, of: GrantsOf<'_>) -> Result<Vec<Grant>> {
-        each!(self, WriteTx, |tx, m| m::scim::grants(
-            tx.conn().await?,
-            system,
-            of
         )
         .await)
     }
