@@ -110,3 +110,22 @@ pub fn print_object(format: Format, value: &Value) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// Prints a typed answer (an API view) as [`print_object`] prints its JSON:
+/// the same fields in the same order as the server's answer.
+pub fn print_view<T: serde::Serialize>(format: Format, view: &T) -> anyhow::Result<()> {
+    print_object(format, &serde_json::to_value(view)?)
+}
+
+/// Prints typed records (API views) as [`print_records`] prints their JSON.
+pub fn print_views<T: serde::Serialize>(
+    format: Format,
+    columns: &[&str],
+    views: &[T],
+) -> anyhow::Result<()> {
+    let records = views
+        .iter()
+        .map(serde_json::to_value)
+        .collect::<Result<Vec<Value>, _>>()?;
+    print_records(format, columns, &records)
+}

@@ -13,11 +13,12 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use soxctl_api::ledger::{
+    ConsistencyProof, ConsistencyQuery, EntriesQuery, InclusionProof, InclusionQuery, StoreInfo,
+};
 use soxctl_ledger::tree::Hash;
 use soxctl_model::access::ReadAccess;
 use soxctl_store::{Store, StoreError};
-use utoipa::{IntoParams, ToSchema};
 
 pub const JSONL_CONTENT_TYPE: &str = "application/jsonl";
 pub const DEFAULT_PAGE: u64 = 1_000;
@@ -58,38 +59,44 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ValidQu
     }
 }
 
-impl InclusionProof {
-    /// The proof of DESIGN A4's shape, for sizes the caller has checked
-    /// (`seq < size <= head`); the HTTP API and `soxctl ledger proof` share it.
-    pub async fn build(store: &Store, seq: u64, size: u64) -> Result<Self, StoreError> {
-        let leaf = store.leaf_hash(seq).await?.ok_or_else(|| {
-            StoreError::Proof(format!("entry {seq} is missing below the tree size {size}"))
-        })?;
-        let hashes = store.inclusion_proof(seq, size).await?;
-        let root = store.root_at(size).await?;
-        Ok(Self {
-            index: seq,
-            size,
-            leaf_hash: b64(&leaf),
-            root: b64(&root),
-            hashes: hashes.iter().map(b64).collect(),
-        })
-    }
+/// The inclusion proof of DESIGN A4's shape, for sizes the caller has
+/// checked (`seq < size <= head`); the HTTP API and `soxctl ledger proof`
+/// share it.
+pub async fn inclusion_proof(
+    store: &Store,
+    seq: u64,
+    size: u64,
+) -> Result<InclusionProof, StoreError> {
+    let leaf = store.leaf_hash(seq).await?.ok_or_else(|| {
+        StoreError::Proof(format!("entry {seq} is missing below the tree size {size}"))
+    })?;
+    let hashes = store.inclusion_proof(seq, size).await?;
+    let root = store.root_at(size).await?;
+    Ok(InclusionProof {
+        index: seq,
+        size,
+        leaf_hash: b64(&leaf),
+        root: b64(&root),
+        hashes: hashes.iter().map(b64).collect(),
+    })
 }
 
-impl ConsistencyProof {
-    /// The proof of DESIGN A4's shape, for sizes the caller has checked
-    /// (`from <= to <= head`); the HTTP API and `soxctl ledger proof` share it.
-    pub async fn build(store: &Store, from: u64, to: u64) -> Result<Self, StoreError> {
-        let hashes = store.consistency_proof(from, to).await?;
-        Ok(Self {
-            size1: from,
-            size2: to,
-            root1: b64(&store.root_at(from).await?),
-            root2: b64(&store.root_at(to).await?),
-            hashes: hashes.iter().map(b64).collect(),
-        })
-    }
+/// The consistency proof of DESIGN A4's shape, for sizes the caller has
+/// checked (`from <= to <= head`); the HTTP API and `soxctl ledger proof`
+/// share it.
+pub async fn consistency_proof(
+    store: &Store,
+    from: u64,
+    to: u64,
+) -> Result<ConsistencyProof, StoreError> {
+    let hashes = store.consistency_proof(from, to).await?;
+    Ok(ConsistencyProof {
+        size1: from,
+        size2: to,
+        root1: b64(&store.root_at(from).await?),
+        root2: b64(&store.root_at(to).await?),
+        hashes: hashes.iter().map(b64).collect(),
+    })
 }
 
 fn b64(hash: &Hash) -> String {
@@ -114,20 +121,6 @@ fn check_size(name: &str, size: u64, head: u64) -> Result<(), Problem> {
         )));
     }
     Ok(())
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct StoreInfo {
-    pub store_id: String,
-    /// The log's origin: the checkpoint's first line and the signing key's name.
-    pub origin: String,
-    /// `sqlite` or `postgres`.
-    pub backend: String,
-    pub demo: bool,
-    /// Entries in the ledger.
-    pub ledger_size: u64,
-    /// Entries covered by the latest signed checkpoint; null before the first.
-    pub latest_checkpoint_size: Option<u64>,
 }
 
 /// The store's identity and the ledger's size.
@@ -198,15 +191,6 @@ pub(crate) async fn checkpoint(
         .into_response())
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct EntriesQuery {
-    /// First entry (its `seq`); default 0.
-    pub from: Option<u64>,
-    /// Entries to return; default 1000, at most 10000 (larger values are capped).
-    pub count: Option<u64>,
-}
-
 /// Ledger entries as JSON Lines.
 ///
 /// Entries `[from, from+count)`: each entry's stored bytes, byte for byte,
@@ -258,26 +242,6 @@ pub(crate) async fn entries(
         .into_response())
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct InclusionQuery {
-    /// The entry to prove.
-    pub seq: u64,
-    /// Tree size to prove against; default the latest checkpoint's size (the head's without one).
-    pub size: Option<u64>,
-}
-
-/// RFC 9162 inclusion proof; hashes are standard base64.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct InclusionProof {
-    pub index: u64,
-    pub size: u64,
-    pub leaf_hash: String,
-    /// Root of the tree of `size` entries.
-    pub root: String,
-    pub hashes: Vec<String>,
-}
-
 /// Proof that entry `seq` is in the tree of `size` entries.
 #[utoipa::path(
     get,
@@ -310,26 +274,7 @@ pub(crate) async fn inclusion(
             "seq={seq} is not in a tree of size {size}; pass a seq below {size}, or a larger size (at most {head})."
         )));
     }
-    Ok(Json(InclusionProof::build(store, seq, size).await?))
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ConsistencyQuery {
-    /// The older tree size.
-    pub from: u64,
-    /// The newer tree size; default the latest checkpoint's size (the head's without one).
-    pub to: Option<u64>,
-}
-
-/// RFC 9162 consistency proof; hashes are standard base64.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ConsistencyProof {
-    pub size1: u64,
-    pub size2: u64,
-    pub root1: String,
-    pub root2: String,
-    pub hashes: Vec<String>,
+    Ok(Json(inclusion_proof(store, seq, size).await?))
 }
 
 /// Proof that the tree of `to` entries extends the tree of `from` entries.
@@ -365,5 +310,5 @@ pub(crate) async fn consistency(
             "from={from} is larger than to={to}; a log only grows, so pass from <= to."
         )));
     }
-    Ok(Json(ConsistencyProof::build(store, from, to).await?))
+    Ok(Json(consistency_proof(store, from, to).await?))
 }

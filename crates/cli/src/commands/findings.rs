@@ -3,30 +3,9 @@
 use crate::cli::{FindingsAction, FindingsArgs};
 use crate::config::Config;
 use crate::exit::{CmdResult, Exit, failed};
-use crate::output::{Format, print_records};
-use serde_json::{Value, json};
-use soxctl_model::finding::FindingRow;
+use crate::output::{Format, print_views};
+use soxctl_api::findings::FindingView;
 use soxctl_store::findings::Filter;
-
-pub fn record(f: &FindingRow) -> Value {
-    json!({
-        "finding_id": f.finding_id,
-        "kind": f.kind,
-        "subject": f.subject,
-        "severity": f.severity.as_str(),
-        "status": f.status.as_str(),
-        "summary": f.summary,
-        "control_ids": f.control_ids,
-        "first_seen": f.first_seen.to_canonical(),
-        "opened_at": f.opened_at.to_canonical(),
-        "resolved_at": f.resolved_at.map(|t| t.to_canonical()),
-        "owner_id": f.owner_id.as_ref().map(|p| p.as_str()),
-        "due": f.due.map(|d| d.to_string()),
-        "resolution": f.resolution,
-        "accepted_until": f.accepted_until.map(|t| t.to_canonical()),
-        "detail": f.detail,
-    })
-}
 
 pub async fn run(config: &Config, args: FindingsArgs) -> CmdResult {
     match args.action {
@@ -109,7 +88,8 @@ async fn list(config: &Config, args: FindingsArgs) -> CmdResult {
     };
     let opened = args.store.open(config, false).await?;
     let findings = opened.store.findings(&filter).await?;
-    let records: Vec<Value> = findings.iter().map(record).collect();
+    // The API's shape (`GET /api/v1/findings`).
+    let views: Vec<FindingView> = findings.iter().map(Into::into).collect();
     let columns = [
         "severity",
         "kind",
@@ -120,6 +100,6 @@ async fn list(config: &Config, args: FindingsArgs) -> CmdResult {
         "due",
         "summary",
     ];
-    print_records(Format::resolve(args.format), &columns, &records)?;
+    print_views(Format::resolve(args.format), &columns, &views)?;
     Ok(Exit::Ok)
 }

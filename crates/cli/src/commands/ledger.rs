@@ -4,7 +4,7 @@ use crate::exit::{CmdResult, Exit, usage};
 use crate::output::{Format, print_object};
 use crate::store_args::{Opened, StoreArgs};
 use anyhow::bail;
-use soxctl_server::{ConsistencyProof, InclusionProof};
+use soxctl_server::{consistency_proof, inclusion_proof};
 
 pub async fn checkpoint(config: &Config, store: StoreArgs) -> CmdResult {
     let opened = store.open(config, false).await?;
@@ -50,7 +50,7 @@ pub async fn proof(config: &Config, command: ProofCommand) -> CmdResult {
             if seq >= size {
                 usage!("entry {seq} is not in a tree of {size} entries (seq must be below size)");
             }
-            let proof = InclusionProof::build(&opened.store, seq, size).await?;
+            let proof = inclusion_proof(&opened.store, seq, size).await?;
             let value = serde_json::to_value(proof)?;
             print_object(Format::resolve(format), &value)?;
         }
@@ -71,7 +71,7 @@ pub async fn proof(config: &Config, command: ProofCommand) -> CmdResult {
             if from > to {
                 usage!("--from {from} is larger than --to {to}");
             }
-            let proof = ConsistencyProof::build(&opened.store, from, to).await?;
+            let proof = consistency_proof(&opened.store, from, to).await?;
             let value = serde_json::to_value(proof)?;
             print_object(Format::resolve(format), &value)?;
         }

@@ -5,9 +5,9 @@
 use crate::cli::{AccessOfArgs, HistoryArgs, WhoHasArgs};
 use crate::config::Config;
 use crate::exit::{CmdResult, Exit, failed};
-use crate::output::{Format, print_object, print_records};
-use serde_json::{Value, json};
-use soxctl_model::history::{Coverage, Holding};
+use crate::output::{Format, print_view, print_views};
+use soxctl_api::inventory::{AccessChangeView, AccessOfView, WhoHasView};
+use soxctl_model::history::Coverage;
 use soxctl_model::ids::{EntitlementRef, PersonId};
 use soxctl_model::time::Timestamp;
 
@@ -17,25 +17,10 @@ pub fn instant(option: &str, value: &str) -> Result<Timestamp, crate::exit::Fail
         .map_err(|e| failed(Exit::Usage, anyhow::anyhow!("{option}: {e}")))
 }
 
-fn holding_record(h: &Holding) -> Value {
-    json!({
-        "system_id": h.system_id.as_str(),
-        "account_id": h.account_id.as_str(),
-        "entitlement": format!("{}:{}", h.system_id, h.entitlement_id),
-        "person_id": h.person_id.as_ref().map(PersonId::as_str),
-        "account_kind": h.account_kind.map(|k| k.as_str()),
-        "account_status": h.account_status.map(|s| s.as_str()),
-        "valid_from": h.valid_from.to_canonical(),
-        "valid_to": h.valid_to.map(|t| t.to_canonical()),
-        "source": h.source,
-        "recorded_by": h.recorded_by,
-        "import_id": h.import_id,
-        "seq": h.seq,
-    })
-}
-
-const HOLDING_COLUMNS: [&str; 8] = [
-    "entitlement",
+/// Table and CSV columns of the holdings (the API's `HoldingView`).
+const HOLDING_COLUMNS: [&str; 9] = [
+    "system_id",
+    "entitlement_id",
     "account_id",
     "person_id",
     "account_kind",
@@ -59,11 +44,16 @@ pub async fn who_has(config: &Config, args: WhoHasArgs) -> CmdResult {
     if let Coverage::Unknown { since } = &answer.coverage {
         eprintln!("{}", unknown_note(entitlement.system.as_str(), *since, at));
     }
+    let view = WhoHasView::of(
+        &answer.entitlement,
+        answer.at,
+        &answer.coverage,
+        &answer.holdings,
+    );
     if format == Format::Json {
-        print_object(format, &serde_json::to_value(&answer)?)?;
+        print_view(format, &view)?;
     } else {
-        let records: Vec<Value> = answer.holdings.iter().map(holding_record).collect();
-        print_records(format, &HOLDING_COLUMNS, &records)?;
+        print_views(format, &HOLDING_COLUMNS, &view.holdings)?;
     }
     Ok(Exit::Ok)
 }
@@ -92,11 +82,16 @@ pub async fn access_of(config: &Config, args: AccessOfArgs) -> CmdResult {
         );
     }
     let format = Format::resolve(args.format);
+    let view = AccessOfView::of(
+        &answer.person_id,
+        answer.at,
+        &answer.holdings,
+        &answer.unknown_systems,
+    );
     if format == Format::Json {
-        print_object(format, &serde_json::to_value(&answer)?)?;
+        print_view(format, &view)?;
     } else {
-        let records: Vec<Value> = answer.holdings.iter().map(holding_record).collect();
-        print_records(format, &HOLDING_COLUMNS, &records)?;
+        print_views(format, &HOLDING_COLUMNS, &view.holdings)?;
     }
     Ok(Exit::Ok)
 }
@@ -117,22 +112,7 @@ pub async fn history(config: &Config, args: HistoryArgs) -> CmdResult {
         None => opened.store.context().clock.now(),
     };
     let changes = opened.store.history_of(&person, from, to).await?;
-    let records: Vec<Value> = changes
-        .iter()
-        .map(|c| {
-            json!({
-                "at": c.at.to_canonical(),
-                "change": c.change.as_str(),
-                "system_id": c.system_id.as_str(),
-                "account_id": c.account_id.as_str(),
-                "entitlement_id": c.entitlement_id.as_ref().map(|e| e.as_str()),
-                "account_status": c.account_status.map(|s| s.as_str()),
-                "recorded_by": c.recorded_by,
-                "import_id": c.import_id,
-                "seq": c.seq,
-            })
-        })
-        .collect();
+    let views: Vec<AccessChangeView> = changes.iter().map(Into::into).collect();
     let columns = [
         "at",
         "change",
@@ -143,6 +123,6 @@ pub async fn history(config: &Config, args: HistoryArgs) -> CmdResult {
         "recorded_by",
         "seq",
     ];
-    print_records(Format::resolve(args.format), &columns, &records)?;
+    print_views(Format::resolve(args.format), &columns, &views)?;
     Ok(Exit::Ok)
 }

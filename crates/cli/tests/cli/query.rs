@@ -3,6 +3,7 @@
 //! first import.
 
 use crate::helpers::{Sandbox, col, edit_csv};
+use crate::serve::{Server, free_port, get};
 use serde_json::Value;
 
 /// (system, account, entitlement, person) of the first grant of a human
@@ -103,6 +104,10 @@ fn point_in_time_questions_from_the_command_line() {
         .find(|r| r["account_id"] == account.as_str())
         .unwrap();
     assert_eq!(row["person_id"], person.as_str());
+    // The API's holding (HoldingView): system and entitlement apart.
+    assert_eq!(row["system_id"], system.as_str());
+    assert_eq!(row["entitlement_id"], entitlement.as_str());
+    assert!(row.get("entitlement").is_none(), "{row}");
     let (before, note) = holders(Some("2025-01-01"));
     assert!(before.is_empty());
     assert!(note.contains("unknown"), "{note}");
@@ -310,4 +315,80 @@ fn findings_of_the_demo_organisation() {
     assert_eq!(row["accepted_until"], "2027-06-30T23:59:59.999999Z");
     let verify = sb.run(args!["verify", "--data", &data, "--format", "json"]);
     assert_eq!(verify.ok().json()["ok"], true);
+}
+
+/// `who-has`, `access-of`, `history` and `findings` read the store
+/// directly, and print what the API answers for the same question.
+#[test]
+fn store_direct_answers_are_the_apis() {
+    let sb = Sandbox::new();
+    let snap = sb.snapshot("snap", 7, 60);
+    let data = sb.path("data");
+    sb.import(&snap, &data);
+    let (system, _, entitlement, person) = first_personal_grant(&snap);
+    let reference = format!("{system}:{entitlement}");
+    let token = sb.create_token(&data, &["--scope", "read"]);
+    let port = free_port();
+    let server = Server::start(
+        &sb,
+        "serve",
+        args![
+            "serve",
+            "--data",
+            &data,
+            "--listen",
+            format!("127.0.0.1:{port}")
+        ],
+        port,
+    );
+    let api = |path: &str| -> Value {
+        let (status, body) = get(port, path, Some(&token)).expect("request");
+        assert_eq!(status, 200, "{path}: {body}\n{}", server.logs());
+        serde_json::from_str(&body).unwrap()
+    };
+    let cli = |a: Vec<std::ffi::OsString>| -> Value {
+        let mut a = a;
+        a.extend(args!["--data", &data, "--format", "json"]);
+        sb.run(a).ok().json()
+    };
+    let pairs = [
+        (
+            cli(args!["who-has", &reference]),
+            api(&format!("/api/v1/who-has?entitlement={reference}")),
+        ),
+        (
+            cli(args!["who-has", &reference, "--at", "2000-01-01"]),
+            api(&format!(
+                "/api/v1/who-has?entitlement={reference}&at=2000-01-01"
+            )),
+        ),
+        (
+            cli(args!["access-of", &person]),
+            api(&format!("/api/v1/people/{person}/access")),
+        ),
+        (
+            cli(args![
+                "history",
+                &person,
+                "--from",
+                "2000-01-01",
+                "--to",
+                "2099-12-31"
+            ]),
+            api(&format!(
+                "/api/v1/people/{person}/history?from=2000-01-01&to=2099-12-31"
+            )),
+        ),
+        (cli(args!["findings"]), api("/api/v1/findings")),
+    ];
+    for (from_store, from_api) in pairs {
+        assert_eq!(from_store, from_api);
+    }
+    assert!(
+        !api(&format!("/api/v1/who-has?entitlement={reference}"))["holdings"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    server.stop();
 }

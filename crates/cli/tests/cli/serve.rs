@@ -19,7 +19,7 @@ pub(crate) fn free_port() -> u16 {
 }
 
 /// One HTTP/1.1 exchange; (status, body).
-fn get(port: u16, path: &str, token: Option<&str>) -> std::io::Result<(u16, String)> {
+pub(crate) fn get(port: u16, path: &str, token: Option<&str>) -> std::io::Result<(u16, String)> {
     let mut stream = TcpStream::connect(("127.0.0.1", port))?;
     stream.set_read_timeout(Some(Duration::from_secs(10)))?;
     let auth = token
