@@ -11,67 +11,9 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use serde::{Deserialize, Serialize};
+use soxctl_api::breakglass::{BreakGlassBody, BreakGlassList, BreakGlassView, ReviewBody};
 use soxctl_app::breakglass::{self, Emergency, Review};
 use soxctl_model::access::{PersonAccess, WorkflowRead};
-use soxctl_model::request::{BreakGlassRow, ReviewOutcome};
-use utoipa::ToSchema;
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct BreakGlassView {
-    pub use_id: String,
-    pub person_id: String,
-    /// `system:entitlement` on the person's account.
-    pub entitlements: Vec<String>,
-    pub reason: String,
-    pub evidence: Option<String>,
-    pub starts_at: String,
-    pub ends_at: String,
-    pub reviewer_id: String,
-    pub reviewed_at: Option<String>,
-    /// appropriate or inappropriate, once reviewed.
-    pub outcome: Option<String>,
-    pub review_notes: Option<String>,
-    /// The emergency grants (`agr_…`); ending them early
-    /// (`POST /api/v1/grants/{grant_id}/revoke`) makes the use reviewable.
-    pub grant_ids: Vec<String>,
-}
-
-impl From<&BreakGlassRow> for BreakGlassView {
-    fn from(b: &BreakGlassRow) -> Self {
-        Self {
-            use_id: b.use_id.clone(),
-            person_id: b.person_id.to_string(),
-            entitlements: b
-                .items
-                .iter()
-                .map(|i| format!("{}:{}", i.system_id, i.entitlement_id))
-                .collect(),
-            reason: b.reason.clone(),
-            evidence: b.evidence.clone(),
-            starts_at: b.starts_at.to_canonical(),
-            ends_at: b.ends_at.to_canonical(),
-            reviewer_id: b.reviewer_id.to_string(),
-            reviewed_at: b.reviewed_at.map(|t| t.to_canonical()),
-            outcome: b.outcome.map(|o| o.as_str().to_owned()),
-            review_notes: b.review_notes.clone(),
-            grant_ids: Vec::new(),
-        }
-    }
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct BreakGlassBody {
-    /// `system_id:entitlement_id`, 1 to 20.
-    pub entitlements: Vec<String>,
-    /// Default and maximum: the policies' `[break_glass] max_duration`.
-    pub duration_secs: Option<u64>,
-    /// Why (mandatory).
-    pub reason: String,
-    /// A session recording or activity-log reference (required by the review at the latest).
-    pub evidence: Option<String>,
-}
 
 async fn view(tx: &mut soxctl_store::WriteTx, use_id: &str) -> Result<BreakGlassView, Problem> {
     let mut view = tx
@@ -137,11 +79,6 @@ pub(crate) async fn create(
         .await
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct BreakGlassList {
-    pub uses: Vec<BreakGlassView>,
-}
-
 /// Break-glass uses, oldest first.
 #[utoipa::path(
     get,
@@ -172,17 +109,6 @@ pub(crate) async fn list(
         })
         .collect();
     Ok(Json(BreakGlassList { uses }))
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ReviewBody {
-    /// appropriate or inappropriate.
-    #[schema(value_type = String)]
-    pub outcome: ReviewOutcome,
-    pub notes: String,
-    /// Needed here when none was recorded with the use.
-    pub evidence: Option<String>,
 }
 
 /// The owner's after-review of a use.

@@ -13,32 +13,13 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use serde::{Deserialize, Serialize};
+use soxctl_api::gate::{
+    CheckQuery, DeployedBody, DeployedView, ExecutedBody, ExecutedView, IssuedToken, LastDeployed,
+    LastQuery, RegisterBody, TokenBody, VerdictView,
+};
 use soxctl_app::execution::{TokenInput, issue_execution_token, record_execution};
 use soxctl_app::gate;
 use soxctl_model::access::GateAccess;
-use utoipa::{IntoParams, ToSchema};
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TokenBody {
-    pub request_id: String,
-    /// The digest of the action about to run (`sha256:…`), computed from
-    /// what will actually be done.
-    pub digest: String,
-    pub env: String,
-    /// At most 900 (15 minutes), and never past the approval's validity.
-    pub ttl_secs: Option<u64>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct IssuedToken {
-    /// Compact JWS (EdDSA); verify offline with the store's verifier key.
-    pub token: String,
-    pub token_id: String,
-    pub expires_at: String,
-    pub ledger_seq: u64,
-}
 
 /// Obtain an execution token for an approved action.
 ///
@@ -97,21 +78,6 @@ pub(crate) async fn token(
     )))
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ExecutedBody {
-    /// The execution token used.
-    pub token: String,
-    /// What was done (a payment reference, a deployment id…).
-    pub outcome: String,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ExecutedView {
-    pub request_id: String,
-    pub ledger_seq: u64,
-}
-
 /// Report an action done: consumes its approval (one use only).
 #[utoipa::path(
     post,
@@ -164,35 +130,6 @@ pub(crate) async fn executed(
     idempotency.commit(store, tx, answer).await
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CommitBody {
-    /// The full commit id.
-    pub sha: String,
-    /// `Name <email>` after `.mailmap`.
-    pub author: String,
-    pub committer: String,
-    /// The `Co-authored-by` trailers.
-    #[serde(default)]
-    pub co_authors: Vec<String>,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RegisterBody {
-    pub env: String,
-    /// The commit to deploy (full id).
-    pub commit: String,
-    /// Every commit the deployment brings, merges included, the deployed
-    /// one among them (at most 10,000).
-    pub commits: Vec<CommitBody>,
-    /// Static gate tokens only: who triggered the run (person id or
-    /// email). A CI identity token's claims name them instead.
-    pub triggered_by: Option<String>,
-    pub justification: Option<String>,
-    pub ticket: Option<String>,
-}
-
 const REGISTER_EXAMPLE: &str = r#"{"env":"prod","commit":"4f1c…","commits":[{"sha":"4f1c…","author":"Kevin Reyes <kevin.reyes@example.com>","committer":"GitHub <noreply@github.com>","co_authors":[]}],"triggered_by":"kevin.reyes@example.com"}"#;
 
 /// Register a deployment for approval, as its pipeline.
@@ -210,7 +147,7 @@ const REGISTER_EXAMPLE: &str = r#"{"env":"prod","commit":"4f1c…","commits":[{"
     params(("Idempotency-Key" = Option<String>, Header, description = "Up to 255 characters, unique per request")),
     request_body(content = RegisterBody, content_type = "application/json"),
     responses(
-        (status = 201, description = "Recorded; approvers are notified", body = crate::requests_api::CreatedRequest),
+        (status = 201, description = "Recorded; approvers are notified", body = soxctl_api::requests::CreatedRequest),
         (status = 400, description = "Malformed body, commit or identity", body = ProblemBody, content_type = "application/problem+json"),
         (status = 403, description = "Not a pipeline credential, another environment, unknown authors or requester, or refused by policy", body = ProblemBody, content_type = "application/problem+json"),
     )
@@ -251,7 +188,7 @@ pub(crate) async fn register(
     )
     .await
     .map_err(problem)?;
-    let view = crate::requests_api::CreatedRequest::of(&created, store.context().clock.now());
+    let view = crate::requests_api::created_view(&created, store.context().clock.now());
     idempotency
         .commit(store, tx, Answer::new(StatusCode::CREATED, to_json(&view)?))
         .await
@@ -319,27 +256,6 @@ fn not_a_pipeline(access: &GateAccess) -> Result<(), Problem> {
     }
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct CheckQuery {
-    /// The full commit id (40 or 64 hex digits).
-    pub commit: String,
-    pub env: String,
-    /// Who deploys: a person id, an email or a git identity `Name <email>`.
-    /// Left out with a CI identity token, whose claims name them.
-    pub deployer: Option<String>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct VerdictView {
-    pub allowed: bool,
-    pub reason: String,
-    pub request_id: Option<String>,
-    /// The approval's ledger entries (prove them with /api/v1/ledger/proof/inclusion).
-    pub evidence: Option<String>,
-}
-
 /// Ask the gate (read-only): may this deployer deploy this commit here now?
 ///
 /// Always 200 with `allowed`; `soxctl gate check` exits 0 or 1 on it.
@@ -379,30 +295,6 @@ pub(crate) async fn check(
         request_id: verdict.request_id,
         evidence: verdict.evidence,
     }))
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct DeployedBody {
-    pub commit: String,
-    pub env: String,
-    /// Who deployed (person id, email, `Name <email>`); left out with a CI
-    /// identity token, whose claims name them.
-    pub deployer: Option<String>,
-    pub repo: Option<String>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct DeployedView {
-    pub deployment_id: String,
-    pub env: String,
-    pub commit: String,
-    /// The approval consumed; none for an unapproved change.
-    pub request_id: Option<String>,
-    /// The `unapproved_change` finding, when no approval matched.
-    pub finding_id: Option<String>,
-    pub reason: String,
-    pub ledger_seq: u64,
 }
 
 /// Record a deployment: consumes the matching approval, or opens an
@@ -470,22 +362,6 @@ pub(crate) async fn deployed(
     idempotency
         .commit(store, tx, Answer::new(StatusCode::CREATED, to_json(&view)?))
         .await
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct LastQuery {
-    pub env: String,
-    pub repo: Option<String>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct LastDeployed {
-    /// None: nothing recorded for this environment yet.
-    pub commit: Option<String>,
-    pub deployed_at: Option<String>,
-    pub deployment_id: Option<String>,
 }
 
 /// The commit last deployed to an environment (the start of the next
