@@ -3,7 +3,8 @@
 
 use crate::exit::{Exit, Failure, failed};
 use clap::Args;
-use serde_json::Value;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use soxctl_connectors::http::{Call, Endpoint, request};
 use std::sync::Arc;
 use std::time::Duration;
@@ -73,12 +74,14 @@ impl Client {
         })
     }
 
+    /// The answer's body on a 2xx; otherwise the problem's detail as the
+    /// failure, with its exit code.
     async fn call(
         &self,
         method: hyper::Method,
         path: &str,
-        body: Option<&Value>,
-    ) -> Result<Value, Failure> {
+        body: Option<Vec<u8>>,
+    ) -> Result<Vec<u8>, Failure> {
         let full = format!("{}{path}", self.base_path);
         let mut headers = vec![("authorization", format!("Bearer {}", self.token))];
         if method == hyper::Method::POST {
@@ -92,7 +95,7 @@ impl Client {
             method,
             path: Some(&full),
             headers: &headers,
-            body: body.map(|b| b.to_string().into_bytes()),
+            body,
         };
         let reply = request(&self.endpoint, &self.tls, call, TIMEOUT)
             .await
@@ -104,15 +107,12 @@ impl Client {
                     ),
                 )
             })?;
-        let json: Value = serde_json::from_slice(&reply.body).unwrap_or(Value::Null);
         if (200..300).contains(&reply.status) {
-            return Ok(json);
+            return Ok(reply.body);
         }
-        let detail = json
-            .get("detail")
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-            .unwrap_or_else(|| String::from_utf8_lossy(&reply.body).into_owned());
+        let detail = serde_json::from_slice::<ProblemDetail>(&reply.body)
+            .map(|p| p.detail)
+            .unwrap_or_else(|_| String::from_utf8_lossy(&reply.body).into_owned());
         // Refusals and state conflicts are the check failing (exit 1); bad
         // input and unknown things are input errors (exit 2).
         let code = match reply.status {
@@ -125,13 +125,40 @@ impl Client {
         ))
     }
 
-    pub async fn get(&self, path: &str) -> Result<Value, Failure> {
-        self.call(hyper::Method::GET, path, None).await
+    /// The answer read as the API's view `T`: an answer of another shape
+    /// (a server of another version) is an error, never a default.
+    fn read<T: DeserializeOwned>(path: &str, body: &[u8]) -> Result<T, Failure> {
+        serde_json::from_slice(body).map_err(|e| {
+            failed(
+                Exit::CheckFailed,
+                anyhow::anyhow!(
+                    "the server's answer to {path} is not what this soxctl expects ({e}); is the server \
+                     running the same version of soxctl?"
+                ),
+            )
+        })
     }
 
-    pub async fn post(&self, path: &str, body: &Value) -> Result<Value, Failure> {
-        self.call(hyper::Method::POST, path, Some(body)).await
+    pub async fn get_as<T: DeserializeOwned>(&self, path: &str) -> Result<T, Failure> {
+        let body = self.call(hyper::Method::GET, path, None).await?;
+        Self::read(path, &body)
     }
+
+    pub async fn post_as<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T, Failure> {
+        let body = serde_json::to_vec(body)?;
+        let answer = self.call(hyper::Method::POST, path, Some(body)).await?;
+        Self::read(path, &answer)
+    }
+}
+
+/// The part of an RFC 9457 problem body the command line shows.
+#[derive(Deserialize)]
+struct ProblemDetail {
+    detail: String,
 }
 
 /// `value` as a query parameter (percent-encoded).

@@ -5,9 +5,15 @@
 use crate::cli::GateCommand;
 use crate::client::{Client, query};
 use crate::exit::{CmdResult, Exit, failed, usage};
-use crate::output::{Format, print_object};
-use serde_json::{Value, json};
+use crate::output::{Format, print_object, print_view};
+use serde_json::json;
+use soxctl_api::gate::{
+    CommitBody, DeployedBody, DeployedView, ExecutedBody, ExecutedView, IssuedToken, LastDeployed,
+    RegisterBody, TokenBody, VerdictView,
+};
+use soxctl_api::requests::{CreatedRequest, RequestDetail};
 use soxctl_app::gate::git::Repository;
+use soxctl_model::request::Ask;
 use std::path::Path;
 
 /// A secret given as text, `-` (stdin) or `@FILE`: an argument is visible
@@ -84,18 +90,18 @@ pub async fn run(command: GateCommand) -> CmdResult {
                     query(&env),
                     query(&repo_name)
                 );
-                async move { client.get(&path).await }
+                async move { client.get_as::<LastDeployed>(&path).await }
             };
             let mut last = last_of(name.clone()).await?;
             // Deployments recorded under the repository's earlier name
             // (Azure DevOps remotes) still start the range.
-            if last.get("commit").is_none_or(Value::is_null)
+            if last.commit.is_none()
                 && let Some(earlier) = earlier_name
             {
                 last = last_of(earlier).await?;
             }
-            let from = match last.get("commit").and_then(Value::as_str) {
-                Some(previous) => Some(previous.to_owned()),
+            let from = match last.commit {
+                Some(previous) => Some(previous),
                 None => since.map(|s| repository.resolve(&s)).transpose()?,
             };
             let change = repository.change(&sha, from.as_deref(), &name, &env)?;
@@ -107,48 +113,35 @@ pub async fn run(command: GateCommand) -> CmdResult {
                 change.range,
                 change.commits.len()
             );
-            let found: Vec<Value> = change
-                .commits
-                .iter()
-                .map(|c| {
-                    json!({
-                        "sha": c.sha,
-                        "author": c.author,
-                        "committer": c.committer,
-                        "co_authors": c.co_authors,
+            let body = RegisterBody {
+                commits: change
+                    .commits
+                    .into_iter()
+                    .map(|c| CommitBody {
+                        sha: c.sha,
+                        author: c.author,
+                        committer: c.committer,
+                        co_authors: c.co_authors,
                     })
-                })
-                .collect();
-            let body = json!({
-                "env": env,
-                "commit": sha,
-                "commits": found,
-                "triggered_by": triggered_by,
-                "justification": justification.unwrap_or_else(|| format!("deploy {name} {sha} to {env}")),
-                "ticket": ticket,
-            });
-            let created = client.post("/api/v1/gate/requests", &body).await?;
+                    .collect(),
+                justification: Some(
+                    justification.unwrap_or_else(|| format!("deploy {name} {sha} to {env}")),
+                ),
+                env,
+                commit: sha,
+                triggered_by,
+                ticket,
+            };
+            let created: CreatedRequest = client.post_as("/api/v1/gate/requests", &body).await?;
             eprintln!(
                 "request {} awaits approval by {}",
-                created
-                    .get("request_id")
-                    .and_then(Value::as_str)
-                    .unwrap_or(""),
-                created
-                    .get("approvers")
-                    .and_then(Value::as_array)
-                    .map(|a| a
-                        .iter()
-                        .filter_map(Value::as_str)
-                        .collect::<Vec<_>>()
-                        .join(", "))
-                    .unwrap_or_default()
+                created.request.request_id,
+                created.request.approvers.join(", ")
             );
-            let unattributed: Vec<&str> = created
-                .pointer("/ask/action/unattributed_authors")
-                .and_then(Value::as_array)
-                .map(|a| a.iter().filter_map(Value::as_str).collect())
-                .unwrap_or_default();
+            let unattributed = match &created.request.ask {
+                Ask::Action(action) => action.unattributed_authors.as_slice(),
+                Ask::Access(_) => &[],
+            };
             if !unattributed.is_empty() {
                 eprintln!(
                     "warning: {} matched no person's email, id or account, so nobody is kept from approving \
@@ -156,7 +149,7 @@ pub async fn run(command: GateCommand) -> CmdResult {
                     unattributed.join(", ")
                 );
             }
-            print_object(Format::resolve(format), &created)?;
+            print_view(Format::resolve(format), &created)?;
             Ok(Exit::Ok)
         }
         GateCommand::Check {
@@ -172,25 +165,27 @@ pub async fn run(command: GateCommand) -> CmdResult {
             let deployer = deployer
                 .map(|d| format!("&deployer={}", query(&d)))
                 .unwrap_or_default();
-            let verdict = client
-                .get(&format!(
+            let verdict: VerdictView = client
+                .get_as(&format!(
                     "/api/v1/gate/check?commit={}&env={}{deployer}",
                     query(&sha),
                     query(&env),
                 ))
                 .await?;
-            let allowed = verdict.get("allowed") == Some(&Value::Bool(true));
-            let reason = verdict.get("reason").and_then(Value::as_str).unwrap_or("");
-            if allowed {
-                eprintln!("allowed: {reason}");
-                if let Some(evidence) = verdict.get("evidence").and_then(Value::as_str) {
+            if verdict.allowed {
+                eprintln!("allowed: {}", verdict.reason);
+                if let Some(evidence) = &verdict.evidence {
                     eprintln!("evidence: {evidence}");
                 }
             } else {
-                eprintln!("denied: {reason}");
+                eprintln!("denied: {}", verdict.reason);
             }
-            print_object(Format::resolve(format), &verdict)?;
-            Ok(if allowed { Exit::Ok } else { Exit::CheckFailed })
+            print_view(Format::resolve(format), &verdict)?;
+            Ok(if verdict.allowed {
+                Exit::Ok
+            } else {
+                Exit::CheckFailed
+            })
         }
         GateCommand::Deployed {
             commit,
@@ -208,17 +203,18 @@ pub async fn run(command: GateCommand) -> CmdResult {
                 (None, Some(r)) => Some(Repository::at(r).names(None)?.0),
                 (None, None) => None,
             };
-            let done = client
-                .post(
-                    "/api/v1/changes/deployed",
-                    &json!({ "commit": sha, "env": env, "deployer": deployer, "repo": name }),
-                )
-                .await?;
-            print_object(Format::resolve(format), &done)?;
-            if let Some(finding) = done.get("finding_id").and_then(Value::as_str) {
+            let body = DeployedBody {
+                commit: sha,
+                env,
+                deployer,
+                repo: name,
+            };
+            let done: DeployedView = client.post_as("/api/v1/changes/deployed", &body).await?;
+            print_view(Format::resolve(format), &done)?;
+            if let Some(finding) = &done.finding_id {
                 eprintln!(
                     "recorded as an UNAPPROVED change ({}); finding {finding} is open",
-                    done.get("reason").and_then(Value::as_str).unwrap_or("")
+                    done.reason
                 );
                 return Ok(Exit::CheckFailed);
             }
@@ -233,19 +229,13 @@ pub async fn run(command: GateCommand) -> CmdResult {
             server,
         } => {
             let client = Client::new(&server)?;
-            let shown = client
-                .get(&format!("/api/v1/requests/{}", query(&request_id)))
+            let shown: RequestDetail = client
+                .get_as(&format!("/api/v1/requests/{}", query(&request_id)))
                 .await?;
-            let kind = shown
-                .pointer("/ask/action/kind")
-                .and_then(Value::as_str)
-                .ok_or_else(|| {
-                    failed(
-                        Exit::Usage,
-                        anyhow::anyhow!("request {request_id} is not an action"),
-                    )
-                })?
-                .to_owned();
+            let Ask::Action(action) = shown.request.ask else {
+                usage!("request {request_id} is not an action");
+            };
+            let kind = action.kind;
             let payload = match (payload, commit) {
                 (Some(p), None) => super::workflow::payload(&p)?,
                 (None, Some(c)) => soxctl_app::gate::deploy_payload(
@@ -258,24 +248,22 @@ pub async fn run(command: GateCommand) -> CmdResult {
             };
             let digest = soxctl_ledger::digest::action_digest(&env, &kind, &payload)
                 .map_err(|e| failed(Exit::Usage, anyhow::anyhow!("the payload: {e}")))?;
-            let issued = client
-                .post(
+            let issued: IssuedToken = client
+                .post_as(
                     "/api/v1/actions/token",
-                    &json!({ "request_id": request_id, "digest": digest, "env": env }),
+                    &TokenBody {
+                        request_id,
+                        digest,
+                        env,
+                        ttl_secs: None,
+                    },
                 )
                 .await?;
             eprintln!(
                 "execution token {} valid until {}; report with `soxctl gate executed`",
-                issued.get("token_id").and_then(Value::as_str).unwrap_or(""),
-                issued
-                    .get("expires_at")
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
+                issued.token_id, issued.expires_at
             );
-            println!(
-                "{}",
-                issued.get("token").and_then(Value::as_str).unwrap_or("")
-            );
+            println!("{}", issued.token);
             Ok(Exit::Ok)
         }
         GateCommand::Executed {
@@ -286,13 +274,10 @@ pub async fn run(command: GateCommand) -> CmdResult {
         } => {
             let token = secret_argument(&token)?;
             let client = Client::new(&server)?;
-            let done = client
-                .post(
-                    "/api/v1/actions/executed",
-                    &json!({ "token": token, "outcome": outcome }),
-                )
+            let done: ExecutedView = client
+                .post_as("/api/v1/actions/executed", &ExecutedBody { token, outcome })
                 .await?;
-            print_object(Format::resolve(format), &done)?;
+            print_view(Format::resolve(format), &done)?;
             Ok(Exit::Ok)
         }
         GateCommand::VerifyToken {

@@ -6,8 +6,17 @@ use crate::cli::{
 };
 use crate::client::{Client, query};
 use crate::exit::{CmdResult, Exit, failed, usage};
-use crate::output::{Format, print_object, print_records};
-use serde_json::{Value, json};
+use crate::output::{Format, print_view, print_views};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use soxctl_api::breakglass::{BreakGlassBody, BreakGlassList, BreakGlassView, ReviewBody};
+use soxctl_api::requests::{
+    ActionBody, CreateRequestBody, CreatedRequest, DecideBody, DecidedView, DelegateBody,
+    DelegationList, DelegationView, EmptyBody, Excluded, GrantList, GrantView, ReasonBody,
+    RequestDetail, RequestList, RequestView, StepView,
+};
+use soxctl_model::request::{Activation, ReviewOutcome};
 
 const REQUEST_COLUMNS: &[&str] = &[
     "request_id",
@@ -55,91 +64,77 @@ pub fn payload(text: &str) -> Result<Value, crate::exit::Failure> {
     })
 }
 
-fn list(value: &Value, key: &str) -> Vec<Value> {
-    value
-        .get(key)
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default()
-}
-
 /// What approvers and the requester should see on stderr after a step.
-fn summarise(request: &Value) {
-    let get = |k: &str| request.get(k).and_then(Value::as_str).unwrap_or("");
+fn summarise(request: &RequestView, excluded: &[Excluded]) {
     eprintln!(
         "request {} is {} ({} of {} approvals); approvers: {}",
-        get("request_id"),
-        get("status"),
-        request.get("approvals").unwrap_or(&Value::Null),
-        request.get("required_approvals").unwrap_or(&Value::Null),
-        list(request, "approvers")
-            .iter()
-            .filter_map(Value::as_str)
-            .collect::<Vec<_>>()
-            .join(", ")
+        request.request_id,
+        request.status,
+        request.approvals,
+        request.required_approvals,
+        request.approvers.join(", ")
     );
-    for flag in list(request, "sod") {
+    for flag in &request.sod {
         eprintln!(
             "SoD: would create {} ({}){}",
-            flag.get("risk_id").and_then(Value::as_str).unwrap_or(""),
-            flag.get("severity").and_then(Value::as_str).unwrap_or(""),
-            if flag.get("mitigated") == Some(&Value::Bool(true)) {
-                ", mitigated"
-            } else {
-                ""
-            }
+            flag.risk_id,
+            flag.severity,
+            if flag.mitigated { ", mitigated" } else { "" }
         );
     }
-    for excluded in list(request, "excluded") {
+    for excluded in excluded {
         eprintln!(
             "not an approver: {} ({})",
-            excluded
-                .get("person_id")
-                .and_then(Value::as_str)
-                .unwrap_or(""),
-            excluded.get("reason").and_then(Value::as_str).unwrap_or("")
+            excluded.person_id, excluded.reason
         );
     }
 }
 
 async fn create(args: RequestCreateArgs) -> CmdResult {
     let client = Client::new(&args.server)?;
-    let mut body = json!({ "justification": args.justification, "ticket": args.ticket });
-    let Some(obj) = body.as_object_mut() else {
-        usage!("internal: request body");
+    let mut body = CreateRequestBody {
+        entitlement: None,
+        role: None,
+        person_id: None,
+        duration_secs: None,
+        activation: None,
+        action: None,
+        justification: args.justification,
+        ticket: args.ticket,
     };
-    match (&args.action, &args.entitlement, &args.role) {
+    match (args.action, args.entitlement, args.role) {
         (Some(kind), None, None) => {
             if args.for_person.is_some() || args.duration.is_some() || args.manual {
                 usage!("--for, --duration and --manual are for access requests, not actions");
             }
-            let (Some(env), Some(text)) = (&args.env, &args.payload) else {
+            let (Some(env), Some(text)) = (args.env, &args.payload) else {
                 usage!("an action needs --env and --payload");
             };
-            obj.insert(
-                "action".into(),
-                json!({ "kind": kind, "env": env, "payload": payload(text)? }),
-            );
+            body.action = Some(ActionBody {
+                kind,
+                env,
+                payload: payload(text)?,
+                authors: None,
+            });
         }
         (None, entitlement, role) if entitlement.is_some() != role.is_some() => {
             if args.env.is_some() || args.payload.is_some() {
                 usage!("--env and --payload are for actions (--action)");
             }
-            obj.insert("entitlement".into(), json!(entitlement));
-            obj.insert("role".into(), json!(role));
-            obj.insert("person_id".into(), json!(args.for_person));
-            if let Some(d) = &args.duration {
-                obj.insert("duration_secs".into(), json!(duration("--duration", d)?));
-            }
-            if args.manual {
-                obj.insert("activation".into(), json!("manual"));
-            }
+            body.entitlement = entitlement;
+            body.role = role;
+            body.person_id = args.for_person;
+            body.duration_secs = args
+                .duration
+                .map(|d| duration("--duration", &d))
+                .transpose()?;
+            body.activation = args.manual.then_some(Activation::Manual);
         }
         _ => usage!("ask for exactly one of --entitlement, --role or --action"),
     }
-    let created = client.post("/api/v1/requests", &body).await?;
-    summarise(&created);
-    print_object(Format::resolve(args.format), &created)?;
+    let created: CreatedRequest = client.post_as("/api/v1/requests", &body).await?;
+    summarise(&created.request, &created.excluded);
+    print_view(Format::resolve(args.format), &created)?;
     Ok(Exit::Ok)
 }
 
@@ -160,12 +155,8 @@ pub async fn request(command: RequestCommand) -> CmdResult {
             if let Some(p) = person {
                 path.push_str(&format!("person={}&", query(&p)));
             }
-            let answer = client.get(path.trim_end_matches(['?', '&'])).await?;
-            print_records(
-                Format::resolve(format),
-                REQUEST_COLUMNS,
-                &list(&answer, "requests"),
-            )?;
+            let answer: RequestList = client.get_as(path.trim_end_matches(['?', '&'])).await?;
+            print_views(Format::resolve(format), REQUEST_COLUMNS, &answer.requests)?;
             Ok(Exit::Ok)
         }
         RequestCommand::Show {
@@ -174,10 +165,10 @@ pub async fn request(command: RequestCommand) -> CmdResult {
             format,
         } => {
             let client = Client::new(&server)?;
-            let shown = client
-                .get(&format!("/api/v1/requests/{}", query(&request_id)))
+            let shown: RequestDetail = client
+                .get_as(&format!("/api/v1/requests/{}", query(&request_id)))
                 .await?;
-            print_object(Format::resolve(format), &shown)?;
+            print_view(Format::resolve(format), &shown)?;
             Ok(Exit::Ok)
         }
         RequestCommand::Approve {
@@ -190,8 +181,9 @@ pub async fn request(command: RequestCommand) -> CmdResult {
                 &server,
                 &request_id,
                 "approve",
-                json!({ "comment": comment }),
+                &DecideBody { comment },
                 format,
+                |d: &DecidedView| &d.request,
             )
             .await
         }
@@ -205,8 +197,11 @@ pub async fn request(command: RequestCommand) -> CmdResult {
                 &server,
                 &request_id,
                 "deny",
-                json!({ "comment": reason }),
+                &DecideBody {
+                    comment: Some(reason),
+                },
                 format,
+                |d: &DecidedView| &d.request,
             )
             .await
         }
@@ -220,8 +215,9 @@ pub async fn request(command: RequestCommand) -> CmdResult {
                 &server,
                 &request_id,
                 "cancel",
-                json!({ "reason": reason }),
+                &ReasonBody { reason },
                 format,
+                |s: &StepView| &s.request,
             )
             .await
         }
@@ -229,26 +225,38 @@ pub async fn request(command: RequestCommand) -> CmdResult {
             request_id,
             server,
             format,
-        } => step(&server, &request_id, "activate", json!({}), format).await,
+        } => {
+            step(
+                &server,
+                &request_id,
+                "activate",
+                &EmptyBody {},
+                format,
+                |s: &StepView| &s.request,
+            )
+            .await
+        }
     }
 }
 
-async fn step(
+/// A step on a request: its answer `V` carries the request, summarised.
+async fn step<B: Serialize, V: DeserializeOwned + Serialize>(
     server: &crate::client::ServerArgs,
     request_id: &str,
     verb: &str,
-    body: Value,
+    body: &B,
     format: Option<Format>,
+    request: impl Fn(&V) -> &RequestView,
 ) -> CmdResult {
     let client = Client::new(server)?;
-    let answer = client
-        .post(
+    let answer: V = client
+        .post_as(
             &format!("/api/v1/requests/{}/{verb}", query(request_id)),
-            &body,
+            body,
         )
         .await?;
-    summarise(&answer);
-    print_object(Format::resolve(format), &answer)?;
+    summarise(request(&answer), &[]);
+    print_view(Format::resolve(format), &answer)?;
     Ok(Exit::Ok)
 }
 
@@ -271,12 +279,8 @@ pub async fn grant(command: GrantCommand) -> CmdResult {
             if all {
                 path.push_str("all=true&");
             }
-            let answer = client.get(path.trim_end_matches(['?', '&'])).await?;
-            print_records(
-                Format::resolve(format),
-                GRANT_COLUMNS,
-                &list(&answer, "grants"),
-            )?;
+            let answer: GrantList = client.get_as(path.trim_end_matches(['?', '&'])).await?;
+            print_views(Format::resolve(format), GRANT_COLUMNS, &answer.grants)?;
             Ok(Exit::Ok)
         }
         GrantCommand::Revoke {
@@ -286,16 +290,29 @@ pub async fn grant(command: GrantCommand) -> CmdResult {
             format,
         } => {
             let client = Client::new(&server)?;
-            let answer = client
-                .post(
+            let answer: GrantView = client
+                .post_as(
                     &format!("/api/v1/grants/{}/revoke", query(&grant_id)),
-                    &json!({ "reason": reason }),
+                    &ReasonBody { reason },
                 )
                 .await?;
-            print_object(Format::resolve(format), &answer)?;
+            print_view(Format::resolve(format), &answer)?;
             Ok(Exit::Ok)
         }
     }
+}
+
+/// `--outcome` as the API reads it.
+fn outcome(text: &str) -> Result<ReviewOutcome, crate::exit::Failure> {
+    serde_json::from_value(Value::String(text.to_owned())).map_err(|_| {
+        failed(
+            Exit::Usage,
+            anyhow::anyhow!(
+                "--outcome: appropriate or inappropriate, not '{}'",
+                soxctl_model::identity::escape(text)
+            ),
+        )
+    })
 }
 
 pub async fn breakglass(command: BreakglassCommand) -> CmdResult {
@@ -309,26 +326,24 @@ pub async fn breakglass(command: BreakglassCommand) -> CmdResult {
             format,
         } => {
             let client = Client::new(&server)?;
-            let mut body =
-                json!({ "entitlements": entitlements, "reason": reason, "evidence": evidence });
-            if let (Some(d), Some(obj)) = (d, body.as_object_mut()) {
-                obj.insert("duration_secs".into(), json!(duration("--duration", &d)?));
-            }
-            let used = client.post("/api/v1/breakglass", &body).await?;
+            let body = BreakGlassBody {
+                entitlements,
+                duration_secs: d.map(|d| duration("--duration", &d)).transpose()?,
+                reason,
+                evidence,
+            };
+            let used: BreakGlassView = client.post_as("/api/v1/breakglass", &body).await?;
             eprintln!(
                 "emergency access until {}; {} is alerted and must review it",
-                used.get("ends_at").and_then(Value::as_str).unwrap_or(""),
-                used.get("reviewer_id")
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
+                used.ends_at, used.reviewer_id
             );
-            print_object(Format::resolve(format), &used)?;
+            print_view(Format::resolve(format), &used)?;
             Ok(Exit::Ok)
         }
         BreakglassCommand::List { server, format } => {
             let client = Client::new(&server)?;
-            let answer = client.get("/api/v1/breakglass").await?;
-            print_records(
+            let answer: BreakGlassList = client.get_as("/api/v1/breakglass").await?;
+            print_views(
                 Format::resolve(format),
                 &[
                     "use_id",
@@ -339,26 +354,31 @@ pub async fn breakglass(command: BreakglassCommand) -> CmdResult {
                     "reviewer_id",
                     "outcome",
                 ],
-                &list(&answer, "uses"),
+                &answer.uses,
             )?;
             Ok(Exit::Ok)
         }
         BreakglassCommand::Review {
             use_id,
-            outcome,
+            outcome: given,
             notes,
             evidence,
             server,
             format,
         } => {
+            let body = ReviewBody {
+                outcome: outcome(&given)?,
+                notes,
+                evidence,
+            };
             let client = Client::new(&server)?;
-            let answer = client
-                .post(
+            let answer: BreakGlassView = client
+                .post_as(
                     &format!("/api/v1/breakglass/{}/review", query(&use_id)),
-                    &json!({ "outcome": outcome, "notes": notes, "evidence": evidence }),
+                    &body,
                 )
                 .await?;
-            print_object(Format::resolve(format), &answer)?;
+            print_view(Format::resolve(format), &answer)?;
             Ok(Exit::Ok)
         }
     }
@@ -379,24 +399,20 @@ pub async fn delegation(command: DelegationCommand) -> CmdResult {
             let starts_at = from
                 .map(|f| super::query::instant("--from", &f))
                 .transpose()?;
-            let answer = client
-                .post(
-                    "/api/v1/delegations",
-                    &json!({
-                        "delegate_id": delegate,
-                        "ends_at": ends_at.to_canonical(),
-                        "starts_at": starts_at.map(|t| t.to_canonical()),
-                        "reason": reason,
-                    }),
-                )
-                .await?;
-            print_object(Format::resolve(format), &answer)?;
+            let body = DelegateBody {
+                delegate_id: delegate,
+                starts_at: starts_at.map(|t| t.to_canonical()),
+                ends_at: ends_at.to_canonical(),
+                reason,
+            };
+            let answer: DelegationView = client.post_as("/api/v1/delegations", &body).await?;
+            print_view(Format::resolve(format), &answer)?;
             Ok(Exit::Ok)
         }
         DelegationCommand::List { server, format } => {
             let client = Client::new(&server)?;
-            let answer = client.get("/api/v1/delegations").await?;
-            print_records(
+            let answer: DelegationList = client.get_as("/api/v1/delegations").await?;
+            print_views(
                 Format::resolve(format),
                 &[
                     "delegation_id",
@@ -406,7 +422,7 @@ pub async fn delegation(command: DelegationCommand) -> CmdResult {
                     "ends_at",
                     "active",
                 ],
-                &list(&answer, "delegations"),
+                &answer.delegations,
             )?;
             Ok(Exit::Ok)
         }
@@ -416,13 +432,13 @@ pub async fn delegation(command: DelegationCommand) -> CmdResult {
             format,
         } => {
             let client = Client::new(&server)?;
-            let answer = client
-                .post(
+            let answer: DelegationView = client
+                .post_as(
                     &format!("/api/v1/delegations/{}/revoke", query(&delegation_id)),
-                    &json!({}),
+                    &EmptyBody {},
                 )
                 .await?;
-            print_object(Format::resolve(format), &answer)?;
+            print_view(Format::resolve(format), &answer)?;
             Ok(Exit::Ok)
         }
     }
