@@ -1,12 +1,35 @@
-use crate::cli::{BackupArgs, RestoreArgs};
 use crate::config::Config;
 use crate::exit::{CmdResult, Exit, failed, usage};
+use crate::store_args::StoreArgs;
 use anyhow::Context;
+use clap::Args;
 use soxctl_model::clock::SystemClock;
 use soxctl_store::checkpoint::{read_witness, witness_path};
 use soxctl_store::verify::{Options, VerifyError, verify, verify_against_witness};
 use soxctl_store::{DB_FILE, Location, OpenOptions, Store, signing};
+use std::path::PathBuf;
 use std::sync::Arc;
+
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Backup file to create.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// Backup file made by `soxctl backup`.
+    pub backup: PathBuf,
+    /// New data directory (must not hold a store).
+    #[arg(long, value_name = "DIR")]
+    pub data: PathBuf,
+    /// The store's signing key (backups never contain it).
+    #[arg(long, value_name = "FILE")]
+    pub signing_key: PathBuf,
+}
 
 pub async fn backup(config: &Config, args: BackupArgs) -> CmdResult {
     let opened = args.store.open(config, false).await?;

@@ -1,9 +1,9 @@
 use super::{cli_actor, serve};
-use crate::cli::{DEMO_MAX_PEOPLE, DEMO_MIN_PEOPLE, DemoArgs};
 use crate::config::Config;
 use crate::exit::{CmdResult, Exit, usage};
 use crate::store_args::StoreArgs;
 use anyhow::Context;
+use clap::Args;
 use soxctl_app::ingest::{ImportOptions, import};
 use soxctl_app::tokens::{self, IssuedToken, Revocation, TokenRequest};
 use soxctl_connectors::snapshot;
@@ -12,7 +12,38 @@ use soxctl_model::clock::{Clock, SystemClock};
 use soxctl_model::ids::PersonId;
 use soxctl_model::principal::Scope;
 use soxctl_store::{DB_FILE, Store, signing};
+use std::net::SocketAddr;
 use std::path::Path;
+use std::path::PathBuf;
+
+/// The headcounts the demo generator accepts (soxctl_demo::DemoConfig::people).
+pub const DEMO_MIN_PEOPLE: usize = 50;
+
+pub const DEMO_MAX_PEOPLE: usize = 99_999;
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Data directory of the demo store.
+    #[arg(
+        long,
+        env = "SOXCTL_DEMO_DATA",
+        value_name = "DIR",
+        default_value = "./soxctl-demo"
+    )]
+    pub data: PathBuf,
+    /// Address to listen on.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// People in the generated organisation (50 to 99999).
+    #[arg(long, default_value_t = 300)]
+    pub people: usize,
+    /// Seed of the generator (same seed, same organisation).
+    #[arg(long, default_value_t = 2026)]
+    pub seed: u64,
+    /// Build the store and print the credential, but do not serve.
+    #[arg(long)]
+    pub no_serve: bool,
+}
 
 /// The starter SoD rule set (rules/finance-stack.toml), loaded into every
 /// new demo store.

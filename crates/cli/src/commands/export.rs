@@ -2,8 +2,21 @@ use crate::config::Config;
 use crate::exit::{CmdResult, Exit, usage};
 use crate::store_args::StoreArgs;
 use anyhow::Context;
+use clap::Subcommand;
 use std::io::Write;
 use std::path::PathBuf;
+
+#[derive(Debug, Subcommand)]
+pub enum ExportCommand {
+    /// Write entries.jsonl, checkpoint and verifier.key to DIR for offline verification.
+    Ledger {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Output directory (created; must be empty if it exists).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
+}
 
 /// Writes `entries.jsonl`, `checkpoint` and `verifier.key`; the checkpoint
 /// covers exactly the exported entries.

@@ -1,11 +1,62 @@
 //! `soxctl findings`: what the detectors found, filtered.
 
-use crate::cli::{FindingsAction, FindingsArgs};
 use crate::config::Config;
 use crate::exit::{CmdResult, Exit, failed};
 use crate::output::{Format, print_views};
+use crate::store_args::StoreArgs;
+use clap::Args;
+use clap::Subcommand;
 use soxctl_api::findings::FindingView;
 use soxctl_store::findings::Filter;
+
+#[derive(Debug, Subcommand)]
+pub enum FindingsAction {
+    /// Accept an open finding's risk until a time (at most a year); it opens again afterwards.
+    Accept {
+        finding_id: String,
+        #[arg(long)]
+        reason: String,
+        /// RFC 3339 time, or a date meaning its end.
+        #[arg(long, value_name = "WHEN")]
+        until: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Give a finding an owner and/or a due date.
+    Assign {
+        finding_id: String,
+        #[arg(long, value_name = "PERSON")]
+        owner: Option<String>,
+        /// YYYY-MM-DD.
+        #[arg(long, value_name = "DATE")]
+        due: Option<String>,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct FindingsArgs {
+    #[command(subcommand)]
+    pub action: Option<FindingsAction>,
+    /// Only this kind (leaver_access, orphan_account, shared_privileged, privileged_without_mfa,
+    /// dormant_account, drift, nhi_without_owner, nhi_owner_left, nhi_stale_credential, …).
+    #[arg(long)]
+    pub kind: Option<String>,
+    /// open, accepted, resolved or all.
+    #[arg(long, default_value = "open")]
+    pub status: Option<String>,
+    /// This severity or worse: low, medium, high, critical.
+    #[arg(long)]
+    pub severity: Option<String>,
+    /// Subjects starting with this, e.g. account:erp: or grant:.
+    #[arg(long, value_name = "PREFIX")]
+    pub subject: Option<String>,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+}
 
 pub async fn run(config: &Config, args: FindingsArgs) -> CmdResult {
     match args.action {

@@ -2,10 +2,10 @@
 //! tokens for approved actions. The change's commits and authors are read
 //! from the local clone by `soxctl_app::gate::git`.
 
-use crate::cli::GateCommand;
 use crate::client::{Client, query};
 use crate::exit::{CmdResult, Exit, failed, usage};
 use crate::output::{Format, print_object, print_view};
+use clap::Subcommand;
 use serde_json::json;
 use soxctl_api::gate::{
     CommitBody, DeployedBody, DeployedView, ExecutedBody, ExecutedView, IssuedToken, LastDeployed,
@@ -15,6 +15,133 @@ use soxctl_api::requests::{CreatedRequest, RequestDetail};
 use soxctl_app::gate::git::Repository;
 use soxctl_model::request::Ask;
 use std::path::Path;
+use std::path::PathBuf;
+
+#[derive(Debug, Subcommand)]
+pub enum GateCommand {
+    /// Run by the pipeline, with its gate credential: register a change for approval. Its commits
+    /// are read from git (`last_deployed(env)..COMMIT`, merge commits included: authors, committers,
+    /// Co-authored-by, after .mailmap) and sent to the server, which names the people who wrote
+    /// it; none of them may approve it.
+    Request {
+        /// deploy (the gate's kind).
+        #[arg(long, default_value = "deploy")]
+        kind: String,
+        /// The local git repository.
+        #[arg(long, value_name = "PATH", default_value = ".")]
+        repo: PathBuf,
+        /// The commit to deploy (any revision git understands).
+        #[arg(long)]
+        commit: String,
+        #[arg(long)]
+        env: String,
+        /// The repository's name in messages and the default justification (default: its
+        /// `origin` remote as host/path, else the directory name). A bound pipeline credential's
+        /// repository is what the server records, whatever this says.
+        #[arg(long)]
+        repo_name: Option<String>,
+        /// Where the author range starts when the environment has no deployment yet (default: the commit alone).
+        #[arg(long, value_name = "REV")]
+        since: Option<String>,
+        /// With a static gate token: who triggered the run (person id or email, e.g.
+        /// $GITLAB_USER_EMAIL); they become the requester. A CI identity token names them itself.
+        #[arg(long, env = "SOXCTL_TRIGGERED_BY", value_name = "WHO")]
+        triggered_by: Option<String>,
+        #[arg(long)]
+        justification: Option<String>,
+        #[arg(long)]
+        ticket: Option<String>,
+        #[command(flatten)]
+        server: crate::client::ServerArgs,
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+    },
+    /// Read-only, with the repository's pipeline credential: exit 0 when an unexpired approval
+    /// that this repository's pipeline registered binds this commit and environment, no author
+    /// approved it, and the deployer is a known person who neither wrote nor approved it; 1
+    /// otherwise (with the reason); 2 for input that names nobody (e.g. a display name).
+    Check {
+        #[arg(long)]
+        commit: String,
+        #[arg(long)]
+        env: String,
+        /// Who deploys: person id, email or `Name <email>`. Left out with a CI identity token
+        /// (OIDC), whose claims name them.
+        #[arg(long)]
+        deployer: Option<String>,
+        /// Resolve a short or symbolic --commit in this git repository.
+        #[arg(long, value_name = "PATH")]
+        repo: Option<PathBuf>,
+        #[command(flatten)]
+        server: crate::client::ServerArgs,
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+    },
+    /// Record a deployment: consumes its approval; without one it opens an unapproved-change finding (exit 1).
+    Deployed {
+        #[arg(long)]
+        commit: String,
+        #[arg(long)]
+        env: String,
+        /// Who deployed: person id, email or `Name <email>`. Left out with a CI identity token
+        /// (OIDC), whose claims name them.
+        #[arg(long)]
+        deployer: Option<String>,
+        #[arg(long)]
+        repo_name: Option<String>,
+        #[arg(long, value_name = "PATH")]
+        repo: Option<PathBuf>,
+        #[command(flatten)]
+        server: crate::client::ServerArgs,
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+    },
+    /// Obtain a short-lived execution token for an approved action (the JWS alone on the last line).
+    Token {
+        #[arg(long = "request", value_name = "REQUEST_ID")]
+        request_id: String,
+        #[arg(long)]
+        env: String,
+        /// The payload about to be executed: JSON or @FILE (its digest must be the approved one).
+        #[arg(long, conflicts_with = "commit")]
+        payload: Option<String>,
+        /// For a deployment: the full commit id (payload {"commit": …}).
+        #[arg(long)]
+        commit: Option<String>,
+        #[command(flatten)]
+        server: crate::client::ServerArgs,
+    },
+    /// Report an action done with its execution token: consumes the approval.
+    Executed {
+        /// The execution token: the text, `-` to read it from stdin, or @FILE (so that it is not
+        /// visible in the process list).
+        #[arg(long)]
+        token: String,
+        #[arg(long)]
+        outcome: String,
+        #[command(flatten)]
+        server: crate::client::ServerArgs,
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+    },
+    /// Verify an execution token offline with the store's verifier key (exit 1 when invalid or not bound as given).
+    VerifyToken {
+        /// The execution token: the text, `-` to read it from stdin, or @FILE.
+        token: String,
+        /// The verifier key (`soxctl export ledger` writes verifier.key).
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+        #[arg(long)]
+        digest: Option<String>,
+        #[arg(long)]
+        env: Option<String>,
+        /// The executor principal (`token:<id>` or `person:<id>`).
+        #[arg(long)]
+        executor: Option<String>,
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+    },
+}
 
 /// A secret given as text, `-` (stdin) or `@FILE`: an argument is visible
 /// to every user in the process list, stdin and files are not.

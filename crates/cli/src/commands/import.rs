@@ -1,9 +1,9 @@
 use super::cli_actor;
-use crate::cli::ImportArgs;
 use crate::config::Config;
 use crate::exit::{CmdResult, Exit, Failure, failed};
 use crate::output::{Format, print_object, print_records};
 use crate::store_args::StoreArgs;
+use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use soxctl_app::ingest::{
     ImportError, ImportOptions, ImportOutcome, PROGRESS_EVERY, Progress, correlate_accounts,
@@ -18,6 +18,27 @@ use soxctl_store::{DB_FILE, Location};
 use std::collections::BTreeSet;
 use std::io::IsTerminal;
 use std::path::Path;
+use std::path::PathBuf;
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Snapshot directory (people.csv, systems.csv, entitlements.csv, accounts.csv, grants.csv, roles.csv, …).
+    pub snapshot: PathBuf,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Print the changes without recording them.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Refuse a snapshot that removes more than this percentage of a system's grants.
+    #[arg(long, value_name = "PCT", default_value_t = 20)]
+    pub max_removals: u32,
+    /// Correlation rules (TOML `[[correlate]]` tables) linking accounts that have no person_id to people; default: by email where the source gives one.
+    #[arg(long, value_name = "FILE")]
+    pub correlation: Option<PathBuf>,
+    /// Output of the summary (and of the diff with --dry-run).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+}
 
 pub async fn run(config: &Config, args: ImportArgs) -> CmdResult {
     // Parse before touching the store: a bad snapshot must not even create one.

@@ -1,10 +1,51 @@
-use crate::cli::ProofCommand;
 use crate::config::Config;
 use crate::exit::{CmdResult, Exit, usage};
 use crate::output::{Format, print_object};
 use crate::store_args::{Opened, StoreArgs};
 use anyhow::bail;
+use clap::Subcommand;
 use soxctl_server::{consistency_proof, inclusion_proof};
+
+#[derive(Debug, Subcommand)]
+pub enum LedgerCommand {
+    /// Print the latest signed checkpoint (C2SP signed note).
+    Checkpoint {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Inclusion and consistency proofs (RFC 9162).
+    #[command(subcommand)]
+    Proof(ProofCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProofCommand {
+    /// Prove that entry SEQ is in the tree of SIZE entries.
+    Inclusion {
+        #[arg(long)]
+        seq: u64,
+        /// Tree size (default: the latest checkpoint's).
+        #[arg(long)]
+        size: Option<u64>,
+        #[command(flatten)]
+        store: StoreArgs,
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+    },
+    /// Prove that the tree of FROM entries is a prefix of the tree of TO entries.
+    Consistency {
+        /// Size of the older tree (at least 1).
+        #[arg(long)]
+        from: u64,
+        /// Tree size (default: the latest checkpoint's).
+        #[arg(long)]
+        to: Option<u64>,
+        #[command(flatten)]
+        store: StoreArgs,
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+    },
+}
 
 pub async fn checkpoint(config: &Config, store: StoreArgs) -> CmdResult {
     let opened = store.open(config, false).await?;

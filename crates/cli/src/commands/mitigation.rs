@@ -2,7 +2,7 @@
 //! identity) with a compensating control, recorded in the ledger.
 
 use super::cli_actor;
-use crate::cli::SodMitigateArgs;
+use super::sod::SodMitigateArgs;
 use crate::config::Config;
 use crate::exit::{CmdResult, Exit, failed};
 use crate::output::{Format, print_records};

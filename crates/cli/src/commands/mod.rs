@@ -1,30 +1,33 @@
 //! One module per command.
 
-mod backup;
-mod demo;
-mod export;
-mod findings;
-mod gate;
-mod import;
-mod ledger;
+pub(crate) mod backup;
+pub(crate) mod demo;
+pub(crate) mod export;
+pub(crate) mod findings;
+pub(crate) mod gate;
+pub(crate) mod import;
+pub(crate) mod ledger;
 mod mitigation;
-mod outbox;
-mod person;
-mod query;
-mod rules;
-mod serve;
-mod sod;
-mod sync;
-mod token;
-mod verify;
-mod workflow;
+pub(crate) mod outbox;
+pub(crate) mod person;
+pub(crate) mod query;
+pub(crate) mod rules;
+pub(crate) mod serve;
+pub(crate) mod sod;
+pub(crate) mod sync;
+pub(crate) mod token;
+pub(crate) mod verify;
+pub(crate) mod workflow;
 
-use crate::cli::{
-    Cli, Command, ExportCommand, LedgerCommand, PersonCommand, SyncCommand, TokenCommand,
-};
+use crate::cli::{Cli, Command};
 use crate::config::Config;
 use crate::exit::CmdResult;
+use export::ExportCommand;
+use ledger::LedgerCommand;
+use person::PersonCommand;
 use soxctl_model::principal::Principal;
+use sync::SyncCommand;
+use token::TokenCommand;
 
 /// The actor of changes made from the command line by whoever holds the store files.
 pub fn cli_actor() -> Principal {

@@ -1,12 +1,45 @@
 //! `soxctl outbox`: what waits for delivery, and dead letters put back.
 
-use crate::cli::OutboxCommand;
 use crate::config::Config;
 use crate::exit::{CmdResult, Exit};
 use crate::output::{Format, print_object, print_records};
+use crate::store_args::StoreArgs;
+use clap::Subcommand;
 use serde_json::{Value, json};
 use soxctl_store::outbox::OutboxRecord;
 use std::collections::VecDeque;
+
+#[derive(Debug, Subcommand)]
+pub enum OutboxCommand {
+    /// Pending, dead and delivered counts, and the delivery lag.
+    Status {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+    },
+    /// Messages, newest last: all undelivered by default.
+    List {
+        /// Only the dead letters (undelivered after every attempt).
+        #[arg(long)]
+        dead: bool,
+        /// Delivered ones too.
+        #[arg(long, conflicts_with = "dead")]
+        all: bool,
+        /// At most this many, the newest.
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+        #[command(flatten)]
+        store: StoreArgs,
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+    },
+    /// Make every dead letter due again (after fixing the channel); one more failure parks it again.
+    Requeue {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
 
 fn record(r: &OutboxRecord) -> Value {
     let state = if r.dead {

@@ -5,8 +5,27 @@ use crate::config::Config;
 use crate::exit::{CmdResult, Exit};
 use crate::store_args::StoreArgs;
 use anyhow::Context;
+use clap::Subcommand;
 use soxctl_model::ids::PersonId;
 use soxctl_store::erasure::{self, Erasure};
+
+#[derive(Debug, Subcommand)]
+pub enum PersonCommand {
+    /// Erase a person's name and email for good: their keys are deleted, so every ledger entry
+    /// keeps its hash but its sealed fields no longer open; the person's row stays, marked erased.
+    /// Recorded as a `person.erased` entry; erasing an erased person records nothing. Remove them
+    /// from your HR source first: an import that finds them again adds them back under a new key.
+    Erase {
+        /// The person's id (as in people.csv).
+        person_id: String,
+        /// Why, without personal data (a ticket number, "GDPR Art. 17 request"; at most 500
+        /// characters): it stays in the ledger in plain text.
+        #[arg(long, value_name = "TEXT")]
+        reason: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
 
 pub async fn erase(
     config: &Config,

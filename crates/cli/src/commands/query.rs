@@ -2,14 +2,57 @@
 //! now or at an instant from the temporal history, and says so when a
 //! system's history does not reach back that far ("unknown", not "nobody").
 
-use crate::cli::{AccessOfArgs, HistoryArgs, WhoHasArgs};
 use crate::config::Config;
 use crate::exit::{CmdResult, Exit, failed};
 use crate::output::{Format, print_view, print_views};
+use crate::store_args::StoreArgs;
+use clap::Args;
 use soxctl_api::inventory::{AccessChangeView, AccessOfView, WhoHasView};
 use soxctl_model::history::Coverage;
 use soxctl_model::ids::{EntitlementRef, PersonId};
 use soxctl_model::time::Timestamp;
+
+#[derive(Debug, Args)]
+pub struct WhoHasArgs {
+    /// The entitlement, as system_id:entitlement_id.
+    pub entitlement: String,
+    /// The instant: an RFC 3339 time, or a date meaning the end of that day (default: now).
+    #[arg(long, value_name = "WHEN")]
+    pub at: Option<String>,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+}
+
+#[derive(Debug, Args)]
+pub struct AccessOfArgs {
+    /// The person's id.
+    pub person: String,
+    /// The instant: an RFC 3339 time, or a date meaning the end of that day (default: now).
+    #[arg(long, value_name = "WHEN")]
+    pub at: Option<String>,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// The person's id.
+    pub person: String,
+    /// Start of the window (RFC 3339 time or date; default: the beginning).
+    #[arg(long, value_name = "WHEN")]
+    pub from: Option<String>,
+    /// End of the window (a date means the end of that day; default: now).
+    #[arg(long, value_name = "WHEN")]
+    pub to: Option<String>,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+}
 
 /// `--at`: an RFC 3339 time, or a date meaning the end of that day.
 pub fn instant(option: &str, value: &str) -> Result<Timestamp, crate::exit::Failure> {

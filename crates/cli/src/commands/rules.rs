@@ -2,17 +2,69 @@
 //! in the ledger (DESIGN A8).
 
 use super::cli_actor;
-use crate::cli::{PoliciesCommand, RulesCommand};
 use crate::config::Config;
 use crate::exit::{CmdResult, Exit, failed};
 use crate::output::{Format, print_records};
+use crate::store_args::StoreArgs;
 use anyhow::Context;
+use clap::Subcommand;
 use serde_json::json;
 use soxctl_app::documents::{self, DocumentError};
 use soxctl_model::document::DocumentKind;
 use soxctl_sod::RuleSet;
 use soxctl_store::documents::Loaded;
 use std::path::Path;
+use std::path::PathBuf;
+
+#[derive(Debug, Subcommand)]
+pub enum PoliciesCommand {
+    /// Validate an approval policy file and record it as the next version in force.
+    Load {
+        /// The policy file (TOML with optional Cedar, see docs/policies.md).
+        file: PathBuf,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Print a version's text (default: the one in force).
+    Show {
+        #[arg(long)]
+        version: Option<u64>,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// List every version recorded, oldest first.
+    History {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// Validate a rule file and record it as the next version in force.
+    Load {
+        /// The rule file (TOML, see docs/sod.md).
+        file: PathBuf,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Print a version's text (default: the one in force).
+    Show {
+        #[arg(long)]
+        version: Option<u64>,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// List every version recorded, oldest first.
+    History {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+    },
+}
 
 /// Reads and validates a rule file; every error at once, with its place.
 pub fn read_rules(path: &Path) -> Result<(String, RuleSet), crate::exit::Failure> {

@@ -1,13 +1,26 @@
-use crate::cli::ServeArgs;
 use crate::config::Config;
 use crate::exit::{CmdResult, Exit};
+use crate::store_args::StoreArgs;
 use anyhow::Context;
+use clap::Args;
 use soxctl_connectors::notify::Notifier;
 use soxctl_ledger::note::SigningKey;
 use soxctl_server::{AppState, ServerOptions};
 use soxctl_store::Store;
 use std::net::SocketAddr;
 use std::sync::Arc;
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Address to listen on.
+    #[arg(long, env = "SOXCTL_LISTEN", value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+    /// Serve /metrics without a token.
+    #[arg(long, env = "SOXCTL_METRICS_PUBLIC")]
+    pub metrics_public: bool,
+}
 
 pub async fn run(config: &Config, args: ServeArgs) -> CmdResult {
     // The server appends entries and signs checkpoints: it needs the private key.

@@ -3,10 +3,12 @@
 //! instant, or over a window, from the temporal history.
 
 use super::rules::read_rules;
-use crate::cli::{SodAnalyzeArgs, SodCommand, SodRolesArgs, SodSimulateArgs};
 use crate::config::Config;
 use crate::exit::{CmdResult, Exit, Failure, failed};
 use crate::output::{Format, print_object, print_records};
+use crate::store_args::StoreArgs;
+use clap::Args;
+use clap::Subcommand;
 use serde_json::{Value, json};
 use soxctl_api::sod::SimulateRequest;
 use soxctl_app::sod::Period;
@@ -15,6 +17,128 @@ use soxctl_detect::sod::dataset_now;
 use soxctl_model::time::Timestamp;
 use soxctl_sod::{Dataset, RuleSet, Violation, ViolationLine};
 use std::path::Path;
+use std::path::PathBuf;
+
+#[derive(Debug, Subcommand)]
+pub enum SodCommand {
+    /// Violations of a rule set: on snapshot files (SNAPSHOT_DIR --rules FILE, no store) or on a store
+    /// (--data/--database, its rule set in force unless --rules), now, --at an instant, or over --from/--to.
+    Analyze(SodAnalyzeArgs),
+    /// The violations a change would create for a person (exit 1 when there are any).
+    Simulate(SodSimulateArgs),
+    /// Roles that violate a risk on their own (exit 1 when there are any).
+    Roles(SodRolesArgs),
+    /// Record an exception for a (risk, identity) with a compensating control.
+    Mitigate(SodMitigateArgs),
+    /// List mitigations (those in force; --all for every one).
+    Mitigations {
+        #[arg(long)]
+        all: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+    },
+    /// Revoke a mitigation before it expires.
+    Unmitigate {
+        /// The mitigation id (from `sod mitigations`).
+        mitigation_id: String,
+        /// Why (kept in the ledger).
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct SodAnalyzeArgs {
+    /// A snapshot directory to analyse without a store (needs --rules).
+    pub snapshot: Option<PathBuf>,
+    /// Rule file (TOML); default for a store: its rule set in force.
+    #[arg(long, value_name = "FILE")]
+    pub rules: Option<PathBuf>,
+    /// An instant in the past (RFC 3339 time, or a date meaning its end), from the store's history.
+    #[arg(long, value_name = "WHEN")]
+    pub at: Option<String>,
+    /// Start of a window: report violations that existed at any instant of it.
+    #[arg(long, value_name = "WHEN")]
+    pub from: Option<String>,
+    /// End of the window.
+    #[arg(long, value_name = "WHEN")]
+    pub to: Option<String>,
+    /// Exit 1 when an unmitigated violation of this severity or worse is found (low|medium|high|critical).
+    #[arg(long, value_name = "SEVERITY")]
+    pub fail_on: Option<String>,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+}
+
+#[derive(Debug, Args)]
+pub struct SodSimulateArgs {
+    /// The person who would receive the access.
+    #[arg(long)]
+    pub person: String,
+    /// An entitlement to add, as system_id:entitlement_id (repeat for several).
+    #[arg(long, value_name = "REF")]
+    pub add: Vec<String>,
+    /// A role whose entitlements to add (repeat for several).
+    #[arg(long, value_name = "ROLE")]
+    pub role: Vec<String>,
+    /// Start of a time-bound grant.
+    #[arg(long, value_name = "WHEN")]
+    pub from: Option<String>,
+    /// End of a time-bound grant.
+    #[arg(long, value_name = "WHEN")]
+    pub to: Option<String>,
+    /// Rule file; default: the store's rule set in force.
+    #[arg(long, value_name = "FILE")]
+    pub rules: Option<PathBuf>,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+}
+
+#[derive(Debug, Args)]
+pub struct SodRolesArgs {
+    /// A snapshot directory (with roles.csv and role_entitlements.csv) instead of a store.
+    pub snapshot: Option<PathBuf>,
+    #[arg(long, value_name = "FILE")]
+    pub rules: Option<PathBuf>,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+}
+
+#[derive(Debug, Args)]
+pub struct SodMitigateArgs {
+    /// The risk id (from the rule set).
+    #[arg(long)]
+    pub risk: String,
+    /// The identity: a person id, or account:<system>:<account>.
+    #[arg(long)]
+    pub identity: String,
+    /// The compensating control (what watches the conflict while it lasts).
+    #[arg(long)]
+    pub control: String,
+    /// The person answerable for the exception.
+    #[arg(long)]
+    pub owner: String,
+    /// Who approved it (never the identity itself).
+    #[arg(long)]
+    pub approver: String,
+    #[arg(long)]
+    pub reason: String,
+    /// When it ends (RFC 3339 time, or a date meaning its end); at most a year ahead.
+    #[arg(long, value_name = "WHEN")]
+    pub expires: String,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
 
 fn usage(message: impl std::fmt::Display) -> Failure {
     failed(Exit::Usage, anyhow::anyhow!("{message}"))

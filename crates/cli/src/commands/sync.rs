@@ -4,11 +4,12 @@
 
 use super::cli_actor;
 use super::import::{Input, apply};
-use crate::cli::SyncLdapArgs;
 use crate::config::Config;
 use crate::exit::{CmdResult, Exit, failed, usage};
 use crate::output::Format;
 use crate::store_args::StoreArgs;
+use clap::Args;
+use clap::Subcommand;
 use soxctl_app::ingest::ImportOptions;
 use soxctl_connectors::ldap::{self, Connection, Mapping, Preset, Secret};
 use soxctl_model::clock::{Clock, SystemClock};
@@ -16,7 +17,61 @@ use soxctl_model::ids::{AccountId, SystemId};
 use soxctl_model::inventory::AccountKind;
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::path::PathBuf;
 use std::time::Duration;
+
+#[derive(Debug, Subcommand)]
+pub enum SyncCommand {
+    /// Read users and groups from LDAP or Active Directory and reconcile them as one system's
+    /// accounts, entitlements and grants (docs/ldap.md). The bind password comes from
+    /// --bind-password-file or the SOXCTL_LDAP_PASSWORD variable, never from the command line.
+    Ldap(SyncLdapArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SyncLdapArgs {
+    /// Directory server: ldap://HOST[:PORT] or ldaps://HOST[:PORT] [default: the mapping's directory.url].
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+    /// DN to bind as; without one (and without directory.bind_dn) the bind is anonymous.
+    #[arg(long, value_name = "DN")]
+    pub bind_dn: Option<String>,
+    /// File holding the bind password (one line); or set SOXCTL_LDAP_PASSWORD.
+    #[arg(long, value_name = "FILE")]
+    pub bind_password_file: Option<PathBuf>,
+    /// Search base, e.g. dc=example,dc=com [default: the mapping's directory.base].
+    #[arg(long, value_name = "DN")]
+    pub base: Option<String>,
+    /// Upgrade an ldap:// connection with StartTLS (rustls) before binding.
+    #[arg(long)]
+    pub starttls: bool,
+    /// PEM file of the CA certificates to trust for ldaps:// and StartTLS [default: the system's].
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+    /// Built-in mapping: openldap or ad [default: openldap, unless --mapping].
+    #[arg(long, value_name = "NAME", conflicts_with = "mapping")]
+    pub preset: Option<String>,
+    /// Mapping file (TOML; start from `--preset NAME --show-mapping`).
+    #[arg(long, value_name = "FILE")]
+    pub mapping: Option<PathBuf>,
+    /// The system the accounts and groups belong to [default: the mapping's system.id].
+    #[arg(long, value_name = "ID")]
+    pub system: Option<String>,
+    /// Print the mapping in use (a preset's full text) and exit without connecting.
+    #[arg(long)]
+    pub show_mapping: bool,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Print the changes without recording them.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Refuse a sync that removes more than this percentage of the system's grants.
+    #[arg(long, value_name = "PCT", default_value_t = 20)]
+    pub max_removals: u32,
+    /// Output of the summary (and of the diff with --dry-run).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+}
 
 /// The variable holding the bind password when no file is given.
 pub const PASSWORD_VAR: &str = "SOXCTL_LDAP_PASSWORD";

@@ -1,10 +1,11 @@
 use super::cli_actor;
-use crate::cli::TokenCreateArgs;
 use crate::config::Config;
 use crate::exit::{CmdResult, Exit, usage};
 use crate::output::{Format, print_records};
 use crate::store_args::StoreArgs;
 use anyhow::{Context, bail};
+use clap::Args;
+use clap::Subcommand;
 use soxctl_app::tokens::{
     self, IssuedToken, MAX_DESCRIPTION_LEN, Revocation, TokenError, TokenRequest, TokenState,
 };
@@ -13,6 +14,55 @@ use soxctl_model::ids::{PersonId, SystemId, TokenId};
 use soxctl_model::principal::Scope;
 use soxctl_model::time::Timestamp;
 use soxctl_store::Store;
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Issue a token; the secret is printed once, alone on the last line of stdout.
+    Create(TokenCreateArgs),
+    /// List tokens (never their secrets).
+    List {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+    },
+    /// Revoke a token by its id.
+    Revoke {
+        /// The token id (from `token list`).
+        token_id: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct TokenCreateArgs {
+    /// Scope: admin, read, scim, gate or metrics (repeat for several).
+    #[arg(long = "scope", required = true, value_name = "SCOPE")]
+    pub scopes: Vec<String>,
+    /// The system a scim token pushes identities for.
+    #[arg(long, value_name = "ID")]
+    pub system: Option<String>,
+    /// The person the token acts for (its actions are theirs).
+    #[arg(long, value_name = "ID")]
+    pub person: Option<String>,
+    /// Expiry: an RFC 3339 time or date, or a duration such as 90d, 12h, 30m.
+    #[arg(long, value_name = "WHEN")]
+    pub expires: Option<String>,
+    /// What the token is for.
+    #[arg(long)]
+    pub description: Option<String>,
+    /// A gate token for one repository's pipeline: the repository as deployments record it
+    /// (e.g. github.com/acme/app). Only such a token registers that repository's changes.
+    #[arg(long, value_name = "HOST/PATH", requires = "environments")]
+    pub repo: Option<String>,
+    /// With --repo: an environment (or pattern, e.g. staging-*) the pipeline may register and
+    /// deploy changes for; repeat for several.
+    #[arg(long = "env", value_name = "ENV", requires = "repo")]
+    pub environments: Vec<String>,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
 
 /// The latest expiry accepted: ledger times have four-digit years.
 fn latest_expiry() -> Timestamp {

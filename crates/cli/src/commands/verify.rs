@@ -1,9 +1,10 @@
-use crate::cli::VerifyArgs;
 use crate::config::Config;
 use crate::exit::{CmdResult, Exit, failed};
 use crate::output::{Format, print_object};
+use crate::store_args::StoreArgs;
 use anyhow::Context;
 use base64::Engine;
+use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use soxctl_ledger::bundle::verify_bundle;
 use soxctl_ledger::note::VerifierKey;
@@ -11,6 +12,26 @@ use soxctl_store::checkpoint::witness_path;
 use soxctl_store::verify::{Options, VerifyError, verify, verify_against_witness};
 use std::io::IsTerminal;
 use std::path::Path;
+use std::path::PathBuf;
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// An exported ledger bundle to verify offline (needs --key).
+    pub bundle: Option<PathBuf>,
+    /// Verifier key (C2SP note verifier format). Default for a store: derived from its signing key.
+    #[arg(long, value_name = "FILE")]
+    pub key: Option<PathBuf>,
+    /// A signed checkpoint held outside the store: prove the store extends it.
+    #[arg(long, value_name = "FILE")]
+    pub trusted_checkpoint: Option<PathBuf>,
+    /// The signer's checkpoint witness, the newest note it signed, kept outside the database: the store must extend it [default: the signing key's path with `.checkpoint` appended, e.g. DIR/signing.key.checkpoint].
+    #[arg(long, value_name = "FILE", conflicts_with = "bundle")]
+    pub witness: Option<PathBuf>,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+}
 
 fn b64(h: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(h)

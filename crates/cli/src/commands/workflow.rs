@@ -1,12 +1,11 @@
 //! `soxctl request|grant|breakglass|delegation`: the just-in-time workflow
 //! through a running server.
 
-use crate::cli::{
-    BreakglassCommand, DelegationCommand, GrantCommand, RequestCommand, RequestCreateArgs,
-};
 use crate::client::{Client, query};
 use crate::exit::{CmdResult, Exit, failed, usage};
 use crate::output::{Format, print_view, print_views};
+use clap::Args;
+use clap::Subcommand;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -17,6 +16,211 @@ use soxctl_api::requests::{
     RequestDetail, RequestList, RequestView, StepView,
 };
 use soxctl_model::request::{Activation, ReviewOutcome};
+
+#[derive(Debug, Subcommand)]
+pub enum RequestCommand {
+    /// Ask for an entitlement, a role or an action; prints the request with its approvers.
+    Create(RequestCreateArgs),
+    /// List requests (as of now: pending ones past their deadline show as expired).
+    List {
+        /// pending, approved, denied, cancelled, expired or consumed.
+        #[arg(long)]
+        status: Option<String>,
+        /// Only requests this person asked for or may decide.
+        #[arg(long, value_name = "PERSON")]
+        person: Option<String>,
+        #[command(flatten)]
+        server: crate::client::ServerArgs,
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+    },
+    /// A request with its decisions, grants and the delegates who may decide it.
+    Show {
+        request_id: String,
+        #[command(flatten)]
+        server: crate::client::ServerArgs,
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+    },
+    /// Approve as the token's person (exit 1 when a rule or the policy refuses).
+    Approve {
+        request_id: String,
+        #[arg(long)]
+        comment: Option<String>,
+        #[command(flatten)]
+        server: crate::client::ServerArgs,
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+    },
+    /// Deny as the token's person.
+    Deny {
+        request_id: String,
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        server: crate::client::ServerArgs,
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+    },
+    /// Withdraw a pending or approved request; its grants in force end.
+    Cancel {
+        request_id: String,
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        server: crate::client::ServerArgs,
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+    },
+    /// Start an approved access request that waits for activation.
+    Activate {
+        request_id: String,
+        #[command(flatten)]
+        server: crate::client::ServerArgs,
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct RequestCreateArgs {
+    /// Access to an entitlement, `system_id:entitlement_id`.
+    #[arg(long, conflicts_with_all = ["role", "action"])]
+    pub entitlement: Option<String>,
+    /// Access to a role's entitlements.
+    #[arg(long, conflicts_with = "action")]
+    pub role: Option<String>,
+    /// An action instead of access: deploy, prod-config-change, payment, vendor-contract, data-fix, …
+    #[arg(long, requires_all = ["env", "payload"])]
+    pub action: Option<String>,
+    /// The action's environment (prod, staging, …).
+    #[arg(long)]
+    pub env: Option<String>,
+    /// The action's payload: JSON text, or @FILE (no floating-point numbers: amounts as strings).
+    #[arg(long)]
+    pub payload: Option<String>,
+    /// Who would hold the access (default: the token's person).
+    #[arg(long = "for", value_name = "PERSON")]
+    pub for_person: Option<String>,
+    /// How long the access lasts: 30m, 4h, 1d (default: the policy's maximum).
+    #[arg(long)]
+    pub duration: Option<String>,
+    /// Start the access only when `soxctl request activate` says so (within the approval's validity).
+    #[arg(long)]
+    pub manual: bool,
+    /// Why (shown to approvers, kept as evidence).
+    #[arg(long)]
+    pub justification: String,
+    /// A ticket reference (CHG-1234).
+    #[arg(long)]
+    pub ticket: Option<String>,
+    #[command(flatten)]
+    pub server: crate::client::ServerArgs,
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GrantCommand {
+    /// Time-bound grants in force (or all with --all).
+    List {
+        /// Only those ending within this time: 1h, 1d.
+        #[arg(long, value_name = "DURATION")]
+        expiring: Option<String>,
+        #[arg(long)]
+        all: bool,
+        #[command(flatten)]
+        server: crate::client::ServerArgs,
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+    },
+    /// End a time-bound grant early (admin token).
+    Revoke {
+        grant_id: String,
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        server: crate::client::ServerArgs,
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BreakglassCommand {
+    /// Take emergency access now (for the people the policies name).
+    Use {
+        /// `system_id:entitlement_id`; repeatable.
+        #[arg(long = "entitlement", required = true)]
+        entitlements: Vec<String>,
+        #[arg(long)]
+        reason: String,
+        /// Default and maximum: the policies' [break_glass] max_duration.
+        #[arg(long)]
+        duration: Option<String>,
+        /// A session recording or activity-log reference.
+        #[arg(long)]
+        evidence: Option<String>,
+        #[command(flatten)]
+        server: crate::client::ServerArgs,
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+    },
+    /// Break-glass uses.
+    List {
+        #[command(flatten)]
+        server: crate::client::ServerArgs,
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+    },
+    /// The owner's after-review of a use.
+    Review {
+        use_id: String,
+        /// appropriate or inappropriate.
+        #[arg(long)]
+        outcome: String,
+        #[arg(long)]
+        notes: String,
+        #[arg(long)]
+        evidence: Option<String>,
+        #[command(flatten)]
+        server: crate::client::ServerArgs,
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DelegationCommand {
+    /// Hand your approvals to DELEGATE until a time (at most 90 days).
+    Create {
+        #[arg(long = "to", value_name = "DELEGATE")]
+        delegate: String,
+        #[arg(long, value_name = "WHEN")]
+        until: String,
+        #[arg(long, value_name = "WHEN")]
+        from: Option<String>,
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        server: crate::client::ServerArgs,
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+    },
+    List {
+        #[command(flatten)]
+        server: crate::client::ServerArgs,
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+    },
+    Revoke {
+        delegation_id: String,
+        #[command(flatten)]
+        server: crate::client::ServerArgs,
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+    },
+}
 
 const REQUEST_COLUMNS: &[&str] = &[
     "request_id",
