@@ -249,8 +249,10 @@ async fn settling_the_wal_empties_it_and_keeps_everything(env: Env) {
         reader.close().await.unwrap();
 
         assert!(store.settle_wal().await.unwrap(), "no reader now");
+        // Emptied, or gone: SQLite removes the WAL when its last connection
+        // closes, which a pool may do at any moment.
         assert_eq!(
-            std::fs::metadata(&wal).unwrap().len(),
+            std::fs::metadata(&wal).map_or(0, |m| m.len()),
             0,
             "the WAL is emptied"
         );
