@@ -41,8 +41,10 @@ pub use problem::{ErrorCode, PROBLEM_CONTENT_TYPE, Problem, ProblemBody};
 pub use state::{AppState, ServerOptions};
 
 use axum::Router;
-use axum::routing::{get, post};
 use std::future::{Future, IntoFuture};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
@@ -57,89 +59,55 @@ pub enum ServerError {
 /// The application: all routes with authentication, request ids, tracing,
 /// metrics, the body limit and problem responses.
 pub fn router(state: AppState) -> Router {
-    let routes = Router::new()
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .route("/metrics", get(metrics::metrics))
-        .route("/api/v1/openapi.json", get(openapi::openapi_document))
-        .route("/api/v1/store", get(ledger_api::store_info))
-        .route("/api/v1/ledger/checkpoint", get(ledger_api::checkpoint))
-        .route("/api/v1/ledger/entries", get(ledger_api::entries))
-        .route("/api/v1/ledger/proof/inclusion", get(ledger_api::inclusion))
-        .route(
-            "/api/v1/ledger/proof/consistency",
-            get(ledger_api::consistency),
-        )
-        .route(
-            "/api/v1/tokens",
-            get(tokens_api::list).post(tokens_api::create),
-        )
-        .route("/api/v1/tokens/{token_id}/revoke", post(tokens_api::revoke))
-        .route("/api/v1/who-has", get(inventory_api::who_has))
-        .route("/api/v1/findings", get(findings_api::list))
-        .route("/api/v1/sod/simulate", post(sod_api::simulate))
-        .route(
-            "/api/v1/requests",
-            get(requests_api::list).post(requests_api::create),
-        )
-        .route("/api/v1/requests/{request_id}", get(requests_api::show))
-        .route(
-            "/api/v1/requests/{request_id}/approve",
-            post(requests_api::approve),
-        )
-        .route(
-            "/api/v1/requests/{request_id}/deny",
-            post(requests_api::deny),
-        )
-        .route(
-            "/api/v1/requests/{request_id}/cancel",
-            post(requests_api::cancel),
-        )
-        .route(
-            "/api/v1/requests/{request_id}/activate",
-            post(requests_api::activate),
-        )
-        .route("/api/v1/actions/token", post(gate_api::token))
-        .route("/api/v1/actions/executed", post(gate_api::executed))
-        .route("/api/v1/gate/requests", post(gate_api::register))
-        .route("/api/v1/gate/check", get(gate_api::check))
-        .route("/api/v1/changes/deployed", post(gate_api::deployed))
-        .route(
-            "/api/v1/changes/last-deployed",
-            get(gate_api::last_deployed),
-        )
-        .route(
-            "/api/v1/breakglass",
-            get(breakglass_api::list).post(breakglass_api::create),
-        )
-        .route(
-            "/api/v1/breakglass/{use_id}/review",
-            post(breakglass_api::review),
-        )
-        .route("/api/v1/grants", get(requests_api::grants))
-        .route(
-            "/api/v1/grants/{grant_id}/revoke",
-            post(requests_api::revoke_grant),
-        )
-        .route(
-            "/api/v1/delegations",
-            get(requests_api::delegations).post(requests_api::create_delegation),
-        )
-        .route(
-            "/api/v1/delegations/{delegation_id}/revoke",
-            post(requests_api::revoke_delegation),
-        )
-        .route(
-            "/api/v1/people/{person_id}/access",
-            get(inventory_api::access_of),
-        )
-        .route(
-            "/api/v1/people/{person_id}/history",
-            get(inventory_api::history),
-        )
-        .merge(scim::routes())
-        .fallback(not_found);
+    let (api, _) = api_routes().split_for_parts();
+    let routes = api.merge(scim::routes()).fallback(not_found);
     observe::layer(routes, state)
+}
+
+/// Every endpoint of the OpenAPI document. Each route and its path in the
+/// document come from the handler's own `#[utoipa::path]`, registered
+/// together: an endpoint cannot be served undocumented, nor documented
+/// under another path or method. Handlers of one path are registered in
+/// one `routes!`.
+pub(crate) fn api_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
+        .routes(routes!(metrics::metrics))
+        .routes(routes!(openapi::openapi_document))
+        .routes(routes!(ledger_api::store_info))
+        .routes(routes!(ledger_api::checkpoint))
+        .routes(routes!(ledger_api::entries))
+        .routes(routes!(ledger_api::inclusion))
+        .routes(routes!(ledger_api::consistency))
+        .routes(routes!(tokens_api::list, tokens_api::create))
+        .routes(routes!(tokens_api::revoke))
+        .routes(routes!(inventory_api::who_has))
+        .routes(routes!(inventory_api::access_of))
+        .routes(routes!(inventory_api::history))
+        .routes(routes!(findings_api::list))
+        .routes(routes!(sod_api::simulate))
+        .routes(routes!(requests_api::list, requests_api::create))
+        .routes(routes!(requests_api::show))
+        .routes(routes!(requests_api::approve))
+        .routes(routes!(requests_api::deny))
+        .routes(routes!(requests_api::cancel))
+        .routes(routes!(requests_api::activate))
+        .routes(routes!(requests_api::grants))
+        .routes(routes!(requests_api::revoke_grant))
+        .routes(routes!(
+            requests_api::delegations,
+            requests_api::create_delegation
+        ))
+        .routes(routes!(requests_api::revoke_delegation))
+        .routes(routes!(breakglass_api::list, breakglass_api::create))
+        .routes(routes!(breakglass_api::review))
+        .routes(routes!(gate_api::token))
+        .routes(routes!(gate_api::executed))
+        .routes(routes!(gate_api::register))
+        .routes(routes!(gate_api::check))
+        .routes(routes!(gate_api::deployed))
+        .routes(routes!(gate_api::last_deployed))
 }
 
 async fn not_found() -> Problem {

@@ -1,10 +1,8 @@
-//! The OpenAPI 3.1 description, generated from the handlers' annotations so
-//! it cannot drift from the code; `docs/openapi.json` is its committed copy.
+//! The OpenAPI 3.1 description, generated from the handlers' annotations as
+//! their routes are registered (`api_routes`), so it cannot drift from the
+//! code; `docs/openapi.json` is its committed copy.
 
-use crate::{
-    breakglass_api, findings_api, gate_api, health, inventory_api, ledger_api, metrics, problem,
-    requests_api, sod_api, tokens_api,
-};
+use crate::problem;
 use axum::http::{HeaderValue, header};
 use axum::response::IntoResponse;
 use std::sync::LazyLock;
@@ -19,46 +17,6 @@ use utoipa::{Modify, OpenApi};
                        (application/problem+json) with a stable `code`; every response carries `x-request-id`.",
         license(name = "Apache-2.0", identifier = "Apache-2.0"),
     ),
-    paths(
-        health::healthz,
-        health::readyz,
-        metrics::metrics,
-        openapi_document,
-        ledger_api::store_info,
-        ledger_api::checkpoint,
-        ledger_api::entries,
-        ledger_api::inclusion,
-        ledger_api::consistency,
-        tokens_api::create,
-        tokens_api::list,
-        tokens_api::revoke,
-        inventory_api::who_has,
-        inventory_api::access_of,
-        inventory_api::history,
-        findings_api::list,
-        sod_api::simulate,
-        requests_api::create,
-        requests_api::list,
-        requests_api::show,
-        requests_api::approve,
-        requests_api::deny,
-        requests_api::cancel,
-        requests_api::activate,
-        requests_api::grants,
-        requests_api::revoke_grant,
-        requests_api::create_delegation,
-        requests_api::delegations,
-        requests_api::revoke_delegation,
-        breakglass_api::create,
-        breakglass_api::list,
-        breakglass_api::review,
-        gate_api::token,
-        gate_api::executed,
-        gate_api::register,
-        gate_api::check,
-        gate_api::deployed,
-        gate_api::last_deployed,
-    ),
     components(schemas(problem::ProblemBody, problem::ErrorCode)),
     modifiers(&BearerAuth),
     tags(
@@ -72,7 +30,7 @@ use utoipa::{Modify, OpenApi};
         (name = "operations", description = "Health, readiness, metrics and this description"),
     )
 )]
-struct ApiDoc;
+pub(crate) struct ApiDoc;
 
 struct BearerAuth;
 
@@ -89,7 +47,8 @@ impl Modify for BearerAuth {
 
 /// The API description as pretty-printed JSON.
 pub fn openapi_json() -> String {
-    match ApiDoc::openapi().to_pretty_json() {
+    let (_, document) = crate::api_routes().split_for_parts();
+    match document.to_pretty_json() {
         Ok(mut json) => {
             json.push('\n');
             json
