@@ -3,7 +3,7 @@
 //! and violations as sightings of `sod_violation` findings.
 
 use crate::reconcile::Sighting;
-use soxctl_model::finding::{Detail, Severity};
+use soxctl_model::finding::Detail;
 use soxctl_model::inventory::{AccountKind, AccountStatus, Inventory};
 use soxctl_model::projection::{AccountIntervalRow, GrantIntervalRow};
 use soxctl_sod::{AccountSpec, Dataset, DatasetBuilder, DatasetError, Interval, Violation};
@@ -184,15 +184,6 @@ pub fn subject(risk_id: &str, identity: &str) -> String {
     format!("risk:{risk_id}:{identity}")
 }
 
-fn severity(s: soxctl_sod::rules::Severity) -> Severity {
-    match s {
-        soxctl_sod::rules::Severity::Low => Severity::Low,
-        soxctl_sod::rules::Severity::Medium => Severity::Medium,
-        soxctl_sod::rules::Severity::High => Severity::High,
-        soxctl_sod::rules::Severity::Critical => Severity::Critical,
-    }
-}
-
 /// Violations as sightings: ids and references only, owner the identity's
 /// manager when the caller knows it.
 pub fn sightings(
@@ -217,7 +208,7 @@ pub fn sightings(
             Sighting {
                 kind: SOD_VIOLATION,
                 subject: subject(&v.risk_id, &v.identity),
-                severity: severity(v.severity),
+                severity: v.severity,
                 summary: format!(
                     "{} holds {} ({})",
                     v.identity,

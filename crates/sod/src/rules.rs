@@ -18,51 +18,10 @@ pub use item::{EntitlementRef, Glob, Item, Member, RefError};
 use file::{RawFunction, RawItem, RawRisk, RuleFile};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashMap};
-use std::fmt;
-use std::str::FromStr;
 
-/// How bad a violation of a risk is. Ordered: `Low < Medium < High < Critical`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Low,
-    Medium,
-    High,
-    Critical,
-}
-
-impl Severity {
-    /// The accepted spellings, lowest first.
-    pub const NAMES: [&'static str; 4] = ["low", "medium", "high", "critical"];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Low => "low",
-            Self::Medium => "medium",
-            Self::High => "high",
-            Self::Critical => "critical",
-        }
-    }
-}
-
-impl FromStr for Severity {
-    type Err = ();
-    fn from_str(s: &str) -> Result<Self, ()> {
-        match s {
-            "low" => Ok(Self::Low),
-            "medium" => Ok(Self::Medium),
-            "high" => Ok(Self::High),
-            "critical" => Ok(Self::Critical),
-            _ => Err(()),
-        }
-    }
-}
-
-impl fmt::Display for Severity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+/// How bad a violation of a risk is, the severity of findings too.
+/// Ordered: `Low < Medium < High < Critical`.
+pub use soxctl_model::finding::Severity;
 
 /// A business function: held when an identity holds any one of its items.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -33,13 +33,6 @@ fn simulate(ctx: &Context, identity: &str, ask: &AccessAsk) -> Result<Vec<soxctl
         })
 }
 
-fn severity_text(s: soxctl_sod::Severity) -> String {
-    serde_json::to_value(s)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_else(|| "critical".to_owned())
-}
-
 /// The violations the access would create for its holder, each marked
 /// mitigated when a mitigation in force covers it.
 pub fn flags(ctx: &Context, ask: &AccessAsk) -> Result<Vec<SodFlag>> {
@@ -48,7 +41,7 @@ pub fn flags(ctx: &Context, ask: &AccessAsk) -> Result<Vec<SodFlag>> {
         .into_iter()
         .map(|v| SodFlag {
             mitigated: mitigated(ctx, &v.risk_id, identity, ctx.now),
-            severity: severity_text(v.severity),
+            severity: v.severity.as_str().to_owned(),
             risk_id: v.risk_id,
         })
         .collect();
