@@ -3,213 +3,93 @@
 #![allow(unused_imports)]
 use super::*;
 
-/// A state table and its columns, key columns first.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Table {
-    Store,
-    People,
-    Systems,
-    Baselines,
-    Entitlements,
-    Accounts,
-    Grants,
-    Roles,
-    RoleEntitlements,
-    Imports,
-    Tokens,
-    GrantHistory,
-    AccountHistory,
-    Findings,
-    Documents,
-    Mitigations,
-    Requests,
-    Decisions,
-    AccessGrants,
-    Delegations,
-    ExecutionTokens,
-    Deployments,
-    BreakGlass,
+/// Declares the state tables once, a row each: the table, the projection's
+/// row and key variants it holds, its SQL name, its columns (in the order
+/// `bind_row` binds them) and how many of the first columns are its primary
+/// key. The `Table` enum and its lookups are generated from the rows.
+macro_rules! tables {
+    ($($table:ident: $row:ident / $key:ident = $name:literal, $columns:expr, key $key_len:literal;)+) => {
+        /// A state table and its columns, key columns first.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub(super) enum Table {
+            $($table,)+
+        }
+
+        impl Table {
+            pub(super) fn of_row(row: &Row) -> Self {
+                match row {
+                    $(Row::$row(..) => Self::$table,)+
+                }
+            }
+
+            pub(super) fn of_key(key: &RowKey) -> Self {
+                match key {
+                    $(RowKey::$key { .. } => Self::$table,)+
+                }
+            }
+
+            pub(super) fn name(self) -> &'static str {
+                match self {
+                    $(Self::$table => $name,)+
+                }
+            }
+
+            /// The columns, in the order `bind_row` binds them; the first
+            /// `key_len` are the primary key.
+            pub(super) fn columns(self) -> &'static [&'static str] {
+                match self {
+                    $(Self::$table => $columns,)+
+                }
+            }
+
+            pub(super) fn key_len(self) -> usize {
+                match self {
+                    $(Self::$table => $key_len,)+
+                }
+            }
+        }
+    };
 }
 
-impl Table {
-    pub(super) fn of_row(row: &Row) -> Self {
-        match row {
-            Row::Store(_) => Self::Store,
-            Row::Person(_) => Self::People,
-            Row::System(_) => Self::Systems,
-            Row::Baseline(_) => Self::Baselines,
-            Row::Entitlement(_) => Self::Entitlements,
-            Row::Account(_) => Self::Accounts,
-            Row::Grant(_) => Self::Grants,
-            Row::Role(_) => Self::Roles,
-            Row::RoleEntitlement(_) => Self::RoleEntitlements,
-            Row::Import(_) => Self::Imports,
-            Row::Token(_) => Self::Tokens,
-            Row::GrantInterval(_) => Self::GrantHistory,
-            Row::AccountInterval(_) => Self::AccountHistory,
-            Row::Finding(_) => Self::Findings,
-            Row::Document(_) => Self::Documents,
-            Row::Mitigation(_) => Self::Mitigations,
-            Row::Request(_) => Self::Requests,
-            Row::Decision(_) => Self::Decisions,
-            Row::AccessGrant(_) => Self::AccessGrants,
-            Row::Delegation(_) => Self::Delegations,
-            Row::ExecutionToken(_) => Self::ExecutionTokens,
-            Row::Deployment(_) => Self::Deployments,
-            Row::BreakGlass(_) => Self::BreakGlass,
-        }
-    }
+use super::super::{documents, findings, mitigations, requests};
 
-    pub(super) fn of_key(key: &RowKey) -> Self {
-        match key {
-            RowKey::Store => Self::Store,
-            RowKey::Person(_) => Self::People,
-            RowKey::System(_) => Self::Systems,
-            RowKey::Baseline(_) => Self::Baselines,
-            RowKey::Entitlement(..) => Self::Entitlements,
-            RowKey::Account(..) => Self::Accounts,
-            RowKey::Grant(..) => Self::Grants,
-            RowKey::Role(_) => Self::Roles,
-            RowKey::RoleEntitlement(..) => Self::RoleEntitlements,
-            RowKey::Import(_) => Self::Imports,
-            RowKey::Token(_) => Self::Tokens,
-            RowKey::GrantInterval(..) => Self::GrantHistory,
-            RowKey::AccountInterval(..) => Self::AccountHistory,
-            RowKey::Finding(_) => Self::Findings,
-            RowKey::Document(..) => Self::Documents,
-            RowKey::Mitigation(_) => Self::Mitigations,
-            RowKey::Request(_) => Self::Requests,
-            RowKey::Decision(..) => Self::Decisions,
-            RowKey::AccessGrant(_) => Self::AccessGrants,
-            RowKey::Delegation(_) => Self::Delegations,
-            RowKey::ExecutionToken(_) => Self::ExecutionTokens,
-            RowKey::Deployment(_) => Self::Deployments,
-            RowKey::BreakGlass(_) => Self::BreakGlass,
-        }
-    }
-
-    pub(super) fn name(self) -> &'static str {
-        match self {
-            Self::Store => "store_meta",
-            Self::People => "people",
-            Self::Systems => "systems",
-            Self::Baselines => "baselines",
-            Self::Entitlements => "entitlements",
-            Self::Accounts => "accounts",
-            Self::Grants => "grants",
-            Self::Roles => "roles",
-            Self::RoleEntitlements => "role_entitlements",
-            Self::Imports => "imports",
-            Self::Tokens => "tokens",
-            Self::GrantHistory => "grant_history",
-            Self::AccountHistory => "account_history",
-            Self::Findings => "findings",
-            Self::Documents => "documents",
-            Self::Mitigations => "sod_mitigations",
-            Self::Requests => "requests",
-            Self::Decisions => "request_decisions",
-            Self::AccessGrants => "access_grants",
-            Self::Delegations => "delegations",
-            Self::ExecutionTokens => "execution_tokens",
-            Self::Deployments => "deployments",
-            Self::BreakGlass => "breakglass_uses",
-        }
-    }
-
-    /// The columns, in the order `bind_row` binds them; the first
-    /// `key_len` are the primary key.
-    pub(super) fn columns(self) -> &'static [&'static str] {
-        match self {
-            Self::Store => &["id", "store_id", "origin", "demo", "initialised_at"],
-            Self::People => &[
-                "person_id",
-                "name",
-                "email",
-                "manager_id",
-                "department",
-                "title",
-                "status",
-                "hire_date",
-                "termination_date",
-                "erased",
-            ],
-            Self::Systems => &["system_id", "name", "kind", "owner_id", "sox_in_scope"],
-            Self::Baselines => &["system_id", "import_id", "as_of", "certified"],
-            Self::Entitlements => &[
-                "system_id",
-                "entitlement_id",
-                "name",
-                "privileged",
-                "owner_id",
-                "description",
-            ],
-            Self::Accounts => &[
-                "system_id",
-                "account_id",
-                "person_id",
-                "kind",
-                "status",
-                "last_login",
-                "mfa",
-                "owner_id",
-                "credential_rotated_at",
-            ],
-            Self::Grants => &[
-                "system_id",
-                "account_id",
-                "entitlement_id",
-                "granted_at",
-                "source",
-            ],
-            Self::Roles => &["role_id", "name", "owner_id"],
-            Self::RoleEntitlements => &["role_id", "system_id", "entitlement_id"],
-            Self::Imports => &[
-                "import_id",
-                "source",
-                "extracted_at",
-                "systems",
-                "events",
-                "completed_at",
-                "actor",
-            ],
-            Self::Tokens => &[
-                "token_id",
-                "secret_sha256",
-                "scopes",
-                "system_id",
-                "person_id",
-                "expires_at",
-                "description",
-                "created_at",
-                "created_by",
-                "revoked_at",
-                "repo",
-                "environments",
-            ],
-            Self::GrantHistory => &GRANT_HISTORY_COLUMNS,
-            Self::AccountHistory => &ACCOUNT_HISTORY_COLUMNS,
-            Self::Findings => &super::super::findings::COLUMNS,
-            Self::Documents => &super::super::documents::COLUMNS,
-            Self::Mitigations => &super::super::mitigations::COLUMNS,
-            Self::Requests => &super::super::requests::REQUEST_COLUMNS,
-            Self::Decisions => &super::super::requests::DECISION_COLUMNS,
-            Self::AccessGrants => &super::super::requests::GRANT_COLUMNS,
-            Self::Delegations => &super::super::requests::DELEGATION_COLUMNS,
-            Self::ExecutionTokens => &super::super::requests::TOKEN_COLUMNS,
-            Self::Deployments => &super::super::requests::DEPLOYMENT_COLUMNS,
-            Self::BreakGlass => &super::super::requests::BREAKGLASS_COLUMNS,
-        }
-    }
-
-    pub(super) fn key_len(self) -> usize {
-        match self {
-            Self::Entitlements | Self::Accounts => 2,
-            Self::Grants | Self::RoleEntitlements | Self::AccountHistory => 3,
-            Self::Documents | Self::Decisions => 2,
-            Self::GrantHistory => 4,
-            _ => 1,
-        }
-    }
+tables! {
+    Store: Store / Store = "store_meta",
+        &["id", "store_id", "origin", "demo", "initialised_at"], key 1;
+    People: Person / Person = "people",
+        &["person_id", "name", "email", "manager_id", "department", "title", "status",
+          "hire_date", "termination_date", "erased"], key 1;
+    Systems: System / System = "systems",
+        &["system_id", "name", "kind", "owner_id", "sox_in_scope"], key 1;
+    Baselines: Baseline / Baseline = "baselines",
+        &["system_id", "import_id", "as_of", "certified"], key 1;
+    Entitlements: Entitlement / Entitlement = "entitlements",
+        &["system_id", "entitlement_id", "name", "privileged", "owner_id", "description"], key 2;
+    Accounts: Account / Account = "accounts",
+        &["system_id", "account_id", "person_id", "kind", "status", "last_login", "mfa",
+          "owner_id", "credential_rotated_at"], key 2;
+    Grants: Grant / Grant = "grants",
+        &["system_id", "account_id", "entitlement_id", "granted_at", "source"], key 3;
+    Roles: Role / Role = "roles", &["role_id", "name", "owner_id"], key 1;
+    RoleEntitlements: RoleEntitlement / RoleEntitlement = "role_entitlements",
+        &["role_id", "system_id", "entitlement_id"], key 3;
+    Imports: Import / Import = "imports",
+        &["import_id", "source", "extracted_at", "systems", "events", "completed_at", "actor"], key 1;
+    Tokens: Token / Token = "tokens",
+        &["token_id", "secret_sha256", "scopes", "system_id", "person_id", "expires_at",
+          "description", "created_at", "created_by", "revoked_at", "repo", "environments"], key 1;
+    GrantHistory: GrantInterval / GrantInterval = "grant_history", &GRANT_HISTORY_COLUMNS, key 4;
+    AccountHistory: AccountInterval / AccountInterval = "account_history", &ACCOUNT_HISTORY_COLUMNS, key 3;
+    Findings: Finding / Finding = "findings", &findings::COLUMNS, key 1;
+    Documents: Document / Document = "documents", &documents::COLUMNS, key 2;
+    Mitigations: Mitigation / Mitigation = "sod_mitigations", &mitigations::COLUMNS, key 1;
+    Requests: Request / Request = "requests", &requests::REQUEST_COLUMNS, key 1;
+    Decisions: Decision / Decision = "request_decisions", &requests::DECISION_COLUMNS, key 2;
+    AccessGrants: AccessGrant / AccessGrant = "access_grants", &requests::GRANT_COLUMNS, key 1;
+    Delegations: Delegation / Delegation = "delegations", &requests::DELEGATION_COLUMNS, key 1;
+    ExecutionTokens: ExecutionToken / ExecutionToken = "execution_tokens", &requests::TOKEN_COLUMNS, key 1;
+    Deployments: Deployment / Deployment = "deployments", &requests::DEPLOYMENT_COLUMNS, key 1;
+    BreakGlass: BreakGlass / BreakGlass = "breakglass_uses", &requests::BREAKGLASS_COLUMNS, key 1;
 }
 
 pub(super) const GRANT_HISTORY_COLUMNS: [&str; 11] = [
