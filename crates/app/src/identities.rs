@@ -244,6 +244,91 @@ pub fn resolve_in(inventory: &Inventory, identity: &Identity, folding: EmailFold
 mod tests {
     use super::*;
 
+    /// A directory held in memory: `resolve` and `resolve_run` are tested
+    /// without SQL through the `Directory` capability.
+    struct Known {
+        candidates: Vec<IdentityCandidate>,
+        accounts: Vec<(SystemId, String, PersonId)>,
+    }
+
+    impl Directory for Known {
+        async fn candidates(
+            &mut self,
+            _pattern: Option<&str>,
+            _exact: Option<&str>,
+        ) -> Result<Vec<IdentityCandidate>> {
+            // Every candidate: `pick` must keep only the exact matches.
+            Ok(self.candidates.clone())
+        }
+
+        async fn account_owners(
+            &mut self,
+            system: &SystemId,
+            account_id: &str,
+        ) -> Result<Vec<PersonId>> {
+            Ok(self
+                .accounts
+                .iter()
+                .filter(|(s, a, _)| s == system && a.eq_ignore_ascii_case(account_id))
+                .map(|(_, _, p)| p.clone())
+                .collect())
+        }
+    }
+
+    #[tokio::test]
+    async fn identities_resolve_through_a_directory_without_sql() {
+        let (kevin, zoe) = (
+            PersonId::parse("E1").unwrap(),
+            PersonId::parse("E2").unwrap(),
+        );
+        let candidate = |person: &PersonId, key: &str, kind| IdentityCandidate {
+            person_id: person.clone(),
+            key: key.to_owned(),
+            kind,
+        };
+        let github = SystemId::parse("github").unwrap();
+        let mut directory = Known {
+            candidates: vec![
+                candidate(&kevin, "Kevin.Reyes@example.com", IdentityKeyKind::Email),
+                candidate(&kevin, "E1", IdentityKeyKind::PersonId),
+                candidate(&zoe, "zoe@example.com", IdentityKeyKind::Email),
+                candidate(&zoe, "E2", IdentityKeyKind::PersonId),
+                // Zoë's login elsewhere happens to be Kevin's person id.
+                candidate(&zoe, "e1", IdentityKeyKind::AccountId),
+            ],
+            accounts: vec![(github.clone(), "kevin-reyes".into(), kevin.clone())],
+        };
+        let folding = EmailFolding::default();
+        let named = |text: &str| Identity::parse(text, folding).unwrap();
+        assert_eq!(
+            resolve(
+                &mut directory,
+                &named("kevin.reyes+ci@example.com"),
+                folding
+            )
+            .await
+            .unwrap(),
+            Named::Person(kevin.clone())
+        );
+        assert_eq!(
+            resolve(&mut directory, &named("nobody@example.com"), folding)
+                .await
+                .unwrap(),
+            Named::Nobody
+        );
+        assert!(matches!(
+            resolve(&mut directory, &named("E1"), folding).await.unwrap(),
+            Named::Several(people) if people.len() == 2
+        ));
+        let by = TriggeredBy {
+            login: "Kevin-Reyes".into(),
+            email: None,
+            system: Some(github),
+        };
+        let (_, run) = resolve_run(&mut directory, &by, folding).await.unwrap();
+        assert_eq!(run, Named::Person(kevin));
+    }
+
     #[test]
     fn like_patterns_escape_wildcards() {
         let e = CanonicalEmail::parse("a_b%c@example.com", EmailFolding::default()).unwrap();
