@@ -110,36 +110,22 @@ async fn record_route(request: Request, next: Next) -> Response {
 /// names nothing soxctl holds: 404 before any handler, on every backend
 /// alike (PostgreSQL would refuse the NUL as an error of its own).
 async fn refuse_controls_in_path(request: Request, next: Next) -> Response {
-    let decoded = percent_decoded(request.uri().path());
-    if decoded.chars().any(char::is_control) {
-        return axum::response::IntoResponse::into_response(problem::Problem::not_found(format!(
-            "nothing is at '{}': the path holds a control character",
-            soxctl_model::identity::escape(&decoded)
-        )));
-    }
-    next.run(request).await
-}
-
-/// `path` with its `%XX` escapes decoded (invalid UTF-8 replaced).
-fn percent_decoded(path: &str) -> String {
-    let bytes = path.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        match (bytes[i], bytes.get(i + 1), bytes.get(i + 2)) {
-            (b'%', Some(&h), Some(&l)) if hex(h).is_some() && hex(l).is_some() => {
-                let value = hex(h).unwrap_or(0) * 16 + hex(l).unwrap_or(0);
-                out.push(u8::try_from(value).unwrap_or(b'?'));
-                i += 3;
-            }
-            (b, _, _) => {
-                out.push(b);
-                i += 1;
-            }
+    // A URI holds no raw control character: only an escape can decode to
+    // one, so a path without `%` (every path a client builds from ids)
+    // is passed on as it is.
+    let path = request.uri().path();
+    if path.contains('%') {
+        let decoded = percent_encoding::percent_decode_str(path).decode_utf8_lossy();
+        if decoded.chars().any(char::is_control) {
+            return axum::response::IntoResponse::into_response(problem::Problem::not_found(
+                format!(
+                    "nothing is at '{}': the path holds a control character",
+                    soxctl_model::identity::escape(&decoded)
+                ),
+            ));
         }
     }
-    String::from_utf8_lossy(&out).into_owned()
+    next.run(request).await
 }
 
 /// Counts and times the request and gives error responses their problem body.
