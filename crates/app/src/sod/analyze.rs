@@ -47,7 +47,7 @@ pub async fn analyze_store(
 ) -> Result<Analysis, SodError> {
     let rules = match rules {
         Some(rules) => rules,
-        None => super::simulate::rules(store, None).await?.0,
+        None => super::rules(store, None).await?.0,
     };
     let mut warnings = Vec::new();
     let dataset = match period {
@@ -194,7 +194,7 @@ pub async fn store_role_conflicts(
 ) -> Result<Vec<soxctl_sod::roles::RoleConflict>, SodError> {
     let rules = match rules {
         Some(rules) => rules,
-        None => super::simulate::rules(store, None).await?.0,
+        None => super::rules(store, None).await?.0,
     };
     role_conflicts(&rules, &store.inventory().await?)
 }

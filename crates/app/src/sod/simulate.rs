@@ -7,7 +7,6 @@
 use soxctl_api::sod::{
     FunctionView, MAX_ADDITIONS, SimulateRequest, SimulateResponse, ViolationView,
 };
-use soxctl_model::document::DocumentKind;
 use soxctl_model::ids::{EntitlementRef, RoleId};
 use soxctl_model::time::Timestamp;
 use soxctl_sod::{Addition, Engine, Holder, Interval, RuleSet, Violation, ViolationLine};
@@ -126,25 +125,6 @@ async fn check(store: &Store, request: &SimulateRequest) -> Result<Checked, SodE
     })
 }
 
-/// The rule set: `given` (a file's, with no version), else the store's in force.
-pub(super) async fn rules(
-    store: &Store,
-    given: Option<RuleSet>,
-) -> Result<(RuleSet, Option<u64>), SodError> {
-    if let Some(rules) = given {
-        return Ok((rules, None));
-    }
-    let doc = store
-        .latest_document(DocumentKind::Rules)
-        .await?
-        .ok_or(SodError::NoRules)?;
-    let rules = RuleSet::parse(&doc.content).map_err(|e| SodError::BadRules {
-        version: doc.version,
-        reason: e.to_string(),
-    })?;
-    Ok((rules, Some(doc.version)))
-}
-
 fn now_additions(additions: &[String]) -> Vec<Addition> {
     additions
         .iter()
@@ -181,27 +161,24 @@ pub async fn simulate(
     request: &SimulateRequest,
     rules_file: Option<RuleSet>,
 ) -> Result<Simulated, SodError> {
-    let checked = check(store, request).await?;
-    let (rules, rules_version) = rules(store, rules_file).await?;
-    let mut inventory = store.inventory().await?;
-    let violations = match checked.window {
-        Some(window) => window_violations(&rules, &inventory, &checked, window)?,
-        None => {
+    judge(
+        store,
+        request,
+        rules_file,
+        async |rules, identity, additions| {
+            let mut inventory = store.inventory().await?;
             let now = store.context().clock.now();
             let time_bound = store.access_grants(None, None).await?;
             soxctl_detect::sod::overlay_time_bound(&mut inventory, &time_bound, now);
             let dataset = soxctl_detect::sod::dataset_now(&inventory)
                 .map_err(|e| invalid(format!("cannot simulate: {e}")))?;
-            let (engine, _) = Engine::new(&rules, dataset);
+            let (engine, _) = Engine::new(rules, dataset);
             engine
-                .simulate(&checked.identity, &now_additions(&checked.additions))
-                .map_err(|e| invalid(format!("cannot simulate: {e}")))?
-        }
-    };
-    Ok(Simulated {
-        violations,
-        rules_version,
-    })
+                .simulate(identity, additions)
+                .map_err(|e| invalid(format!("cannot simulate: {e}")))
+        },
+    )
+    .await
 }
 
 /// What `request` would create, judged against the rule set in force;
@@ -215,16 +192,38 @@ pub async fn simulate_with(
         &[Addition],
     ) -> Result<Result<Vec<Violation>, soxctl_sod::ChangeError>, StoreError>,
 ) -> Result<Simulated, SodError> {
+    judge(store, request, None, async |_, identity, additions| {
+        now(identity, additions)
+            .await?
+            .map_err(|e| invalid(format!("cannot simulate: {e}")))
+    })
+    .await
+}
+
+/// The one semantics of both: the request checked, the rule set chosen,
+/// a window judged by the window analysis, "now" by `now` (given the rules,
+/// the identity and the additions).
+async fn judge(
+    store: &Store,
+    request: &SimulateRequest,
+    rules_file: Option<RuleSet>,
+    now: impl AsyncFnOnce(&RuleSet, &str, &[Addition]) -> Result<Vec<Violation>, SodError>,
+) -> Result<Simulated, SodError> {
     let checked = check(store, request).await?;
-    let (rules, rules_version) = rules(store, None).await?;
+    let (rules, rules_version) = super::rules(store, rules_file).await?;
     let violations = match checked.window {
         Some(window) => {
             let inventory = store.inventory().await?;
             window_violations(&rules, &inventory, &checked, window)?
         }
-        None => now(&checked.identity, &now_additions(&checked.additions))
+        None => {
+            now(
+                &rules,
+                &checked.identity,
+                &now_additions(&checked.additions),
+            )
             .await?
-            .map_err(|e| invalid(format!("cannot simulate: {e}")))?,
+        }
     };
     Ok(Simulated {
         violations,
