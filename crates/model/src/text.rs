@@ -5,6 +5,7 @@
 //! lines may not.
 
 use crate::identity::{escape, is_hidden};
+use std::borrow::Cow;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TextError {
@@ -48,10 +49,21 @@ fn check(what: &str, value: &str, max_chars: usize, breaks: bool) -> Result<(), 
 /// hidden character but the line break escaped (`\0`, `\u{202e}`), nothing
 /// cut. Messages quote input; this keeps a value from hiding or reordering
 /// what a reader sees, or from driving a terminal.
-pub fn shown(text: &str) -> std::borrow::Cow<'_, str> {
-    let hidden = |c: char| is_hidden(c) && c != '\n';
+pub fn shown(text: &str) -> Cow<'_, str> {
+    escape_hidden(text, |c| c != '\n')
+}
+
+/// As [`shown`], with line breaks escaped too: for one line of a report.
+pub fn shown_on_one_line(text: &str) -> Cow<'_, str> {
+    escape_hidden(text, |_| true)
+}
+
+/// `text` with every hidden character that `escaped` accepts written as
+/// an escape.
+fn escape_hidden(text: &str, escaped: impl Fn(char) -> bool) -> Cow<'_, str> {
+    let hidden = |c: char| is_hidden(c) && escaped(c);
     if !text.chars().any(hidden) {
-        return std::borrow::Cow::Borrowed(text);
+        return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 8);
     let mut buf = [0u8; 4];
@@ -62,7 +74,7 @@ pub fn shown(text: &str) -> std::borrow::Cow<'_, str> {
             out.push(c);
         }
     }
-    std::borrow::Cow::Owned(out)
+    Cow::Owned(out)
 }
 
 /// Longest name, email, department, title or kind that enters an
@@ -122,6 +134,7 @@ mod tests {
             shown("a\0b\u{202e}c\u{1b}[31m\t"),
             "a\\0b\\u{202e}c\\u{1b}[31m\\u{9}"
         );
-        assert!(matches!(shown("é ok"), std::borrow::Cow::Borrowed(_)));
+        assert!(matches!(shown("é ok"), Cow::Borrowed(_)));
+        assert_eq!(shown_on_one_line("a\nb\0"), "a\\u{a}b\\0");
     }
 }

@@ -2,7 +2,7 @@
 
 use super::SnapshotError;
 use super::validate::{LineIndex, jsonl_name};
-use soxctl_model::identity::{escape, is_hidden};
+use soxctl_model::identity::escape;
 use soxctl_model::ids::{AccountId, EntitlementId, PersonId, RoleId, SystemId};
 use soxctl_model::inventory::{
     Account, Entitlement, Grant, Inventory, Person, Role, RoleEntitlement, System,
@@ -50,19 +50,7 @@ pub(super) fn quoting(value: &str, message: String) -> String {
 
 /// `text` with its hidden characters escaped, not cut.
 pub(super) fn shown(text: &str) -> String {
-    if !text.chars().any(is_hidden) {
-        return text.to_owned();
-    }
-    let mut out = String::with_capacity(text.len());
-    let mut buf = [0u8; 4];
-    for c in text.chars() {
-        if is_hidden(c) {
-            out.push_str(&escape(c.encode_utf8(&mut buf)));
-        } else {
-            out.push(c);
-        }
-    }
-    out
+    soxctl_model::text::shown_on_one_line(text).into_owned()
 }
 
 /// A column name that may be repeated in a message: one that could be a
