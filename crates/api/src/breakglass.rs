@@ -28,7 +28,7 @@ pub struct BreakGlassView {
 impl From<&BreakGlassRow> for BreakGlassView {
     fn from(b: &BreakGlassRow) -> Self {
         Self {
-            use_id: b.use_id.clone(),
+            use_id: b.use_id.to_string(),
             person_id: b.person_id.to_string(),
             entitlements: b
                 .items

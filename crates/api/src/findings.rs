@@ -32,7 +32,7 @@ pub struct FindingView {
 impl From<&FindingRow> for FindingView {
     fn from(f: &FindingRow) -> Self {
         Self {
-            finding_id: f.finding_id.clone(),
+            finding_id: f.finding_id.to_string(),
             kind: f.kind.clone(),
             subject: f.subject.clone(),
             severity: f.severity.as_str().to_owned(),

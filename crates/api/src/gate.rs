@@ -1,12 +1,14 @@
 //! The change gate: registering, checking and recording deployments; execution tokens.
 
 use serde::{Deserialize, Serialize};
+use soxctl_model::ids::RequestId;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct TokenBody {
-    pub request_id: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub request_id: RequestId,
     /// The digest of the action about to run (`sha256:…`), computed from
     /// what will actually be done.
     pub digest: String,

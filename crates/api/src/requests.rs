@@ -66,8 +66,8 @@ impl GrantView {
     /// The grant as of `now` (whether it is in force).
     pub fn of(g: &AccessGrantRow, now: Timestamp) -> Self {
         Self {
-            grant_id: g.grant_id.clone(),
-            request_id: g.request_id.clone(),
+            grant_id: g.grant_id.to_string(),
+            request_id: g.request_id.to_string(),
             person_id: g.person_id.to_string(),
             system_id: g.system_id.to_string(),
             account_id: g.account_id.to_string(),
@@ -140,7 +140,7 @@ impl RequestView {
     /// The request as of `now` (its status).
     pub fn of(r: &RequestRow, now: Timestamp) -> Self {
         Self {
-            request_id: r.request_id.clone(),
+            request_id: r.request_id.to_string(),
             kind: r.kind().as_str().to_owned(),
             requester_id: r.requester_id.to_string(),
             ask: r.ask.clone(),
@@ -347,7 +347,7 @@ impl DelegationView {
     /// The delegation as of `now` (whether it is in force).
     pub fn of(d: &DelegationRow, now: Timestamp) -> Self {
         Self {
-            delegation_id: d.delegation_id.clone(),
+            delegation_id: d.delegation_id.to_string(),
             delegator_id: d.delegator_id.to_string(),
             delegate_id: d.delegate_id.to_string(),
             starts_at: d.starts_at.to_canonical(),

@@ -6,6 +6,7 @@
 
 use soxctl_detect::hygiene::{self, Facts, Policy};
 use soxctl_model::event::Event;
+use soxctl_model::ids::FindingId;
 use soxctl_model::inventory::GrantKey;
 use soxctl_model::principal::Principal;
 use soxctl_model::time::Timestamp;
@@ -231,12 +232,12 @@ pub async fn sod_events(
     };
     let current = tx.findings_of_kinds(&[SOD_VIOLATION]).await?;
     let seen = sightings(&violations, managers);
-    let by_id: std::collections::BTreeMap<String, &soxctl_detect::Sighting> = seen
+    let by_id: std::collections::BTreeMap<FindingId, &soxctl_detect::Sighting> = seen
         .iter()
         .map(|s| (finding_id(s.kind, &s.subject), s))
         .collect();
     let mut events = soxctl_detect::reconcile(&[SOD_VIOLATION], seen.clone(), &current, now);
-    let touched: std::collections::BTreeSet<String> = events
+    let touched: std::collections::BTreeSet<FindingId> = events
         .iter()
         .filter_map(|e| match e {
             Event::FindingOpened(f) => Some(f.finding_id.clone()),
@@ -244,18 +245,18 @@ pub async fn sod_events(
             _ => None,
         })
         .collect();
-    let covered: std::collections::BTreeMap<String, soxctl_model::mitigation::MitigationRow> = tx
-        .mitigations()
-        .await?
-        .into_iter()
-        .filter(|m| m.active_at(now))
-        .map(|m| {
-            (
-                finding_id(SOD_VIOLATION, &subject(&m.risk_id, &m.identity)),
-                m,
-            )
-        })
-        .collect();
+    let covered: std::collections::BTreeMap<FindingId, soxctl_model::mitigation::MitigationRow> =
+        tx.mitigations()
+            .await?
+            .into_iter()
+            .filter(|m| m.active_at(now))
+            .map(|m| {
+                (
+                    finding_id(SOD_VIOLATION, &subject(&m.risk_id, &m.identity)),
+                    m,
+                )
+            })
+            .collect();
     for f in &current {
         let Some(sighting) = by_id.get(&f.finding_id) else {
             continue;
@@ -295,9 +296,9 @@ pub async fn sod_events(
     Ok(events)
 }
 
-pub fn accepted(finding_id: &str, m: &soxctl_model::mitigation::MitigationRow) -> Event {
+pub fn accepted(finding_id: &FindingId, m: &soxctl_model::mitigation::MitigationRow) -> Event {
     Event::FindingAccepted(soxctl_model::finding::FindingAccepted {
-        finding_id: finding_id.to_owned(),
+        finding_id: finding_id.clone(),
         reason: format!(
             "mitigated by {} ({}), approved by {}: {}",
             m.control, m.mitigation_id, m.approver_id, m.reason

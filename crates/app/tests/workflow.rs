@@ -15,7 +15,7 @@ use soxctl_app::{
 use soxctl_connectors::snapshot;
 use soxctl_model::clock::ManualClock;
 use soxctl_model::document::DocumentKind;
-use soxctl_model::ids::PersonId;
+use soxctl_model::ids::{PersonId, RequestId};
 use soxctl_model::principal::Principal;
 use soxctl_model::request::{Activation, Decision, RequestStatus};
 use soxctl_model::time::Timestamp;
@@ -297,7 +297,7 @@ erp,vera,VENDOR_CREATE,,direct
         self.store.head().await.unwrap().size
     }
 
-    async fn ask(&self, requester: &str, request: NewRequest) -> Result<String, WorkflowError> {
+    async fn ask(&self, requester: &str, request: NewRequest) -> Result<RequestId, WorkflowError> {
         let mut tx = self.store.begin_write().await.unwrap();
         let created = soxctl_app::create(&mut tx, &actor(), &pid(requester), request).await?;
         tx.commit().await.unwrap();
@@ -307,7 +307,7 @@ erp,vera,VENDOR_CREATE,,direct
     async fn decide(
         &self,
         approver: &str,
-        request_id: &str,
+        request_id: &RequestId,
         decision: Decision,
     ) -> Result<soxctl_app::Decided, WorkflowError> {
         let mut tx = self.store.begin_write().await.unwrap();
@@ -316,7 +316,7 @@ erp,vera,VENDOR_CREATE,,direct
             &actor(),
             &pid(approver),
             DecisionInput {
-                request_id: request_id.to_owned(),
+                request_id: request_id.clone(),
                 decision,
                 comment: Some("checked the ticket".into()),
                 mfa: false,
@@ -357,7 +357,7 @@ erp,vera,VENDOR_CREATE,,direct
         tx.commit().await.unwrap();
     }
 
-    async fn status(&self, request_id: &str) -> RequestStatus {
+    async fn status(&self, request_id: &RequestId) -> RequestStatus {
         self.store
             .request(request_id)
             .await
@@ -764,7 +764,7 @@ async fn manual_activation_within_the_approval_window(env: Env) {
         Some(ts("2026-03-03T09:00:00Z"))
     );
     env.clock.set(ts("2026-03-02T15:00:00Z"));
-    let activate = |who: &'static str, id: String| {
+    let activate = |who: &'static str, id: RequestId| {
         let store = env.store.clone();
         async move {
             let mut tx = store.begin_write().await.unwrap();
@@ -918,7 +918,8 @@ async fn bad_input_changes_nothing(env: Env) {
         }
     }
     assert!(matches!(
-        env.decide("own", "req_nope", Decision::Approve).await,
+        env.decide("own", &"req_nope".parse().unwrap(), Decision::Approve)
+            .await,
         Err(WorkflowError::NotFound(_))
     ));
     assert_eq!(env.size().await, before, "nothing was recorded");
@@ -1230,7 +1231,7 @@ async fn the_gate_allows_only_approved_commits_deployed_by_non_authors(env: Env)
     .await
     .unwrap();
     assert!(ok.allowed, "{}", ok.reason);
-    assert_eq!(ok.request_id.as_deref(), Some(id.as_str()));
+    assert_eq!(ok.request_id.as_ref(), Some(&id));
     assert!(ok.evidence.unwrap().contains("decisions at ledger seq"));
     assert!(
         !check(&env.store, commit, "staging", "sam")
@@ -1261,7 +1262,7 @@ async fn the_gate_allows_only_approved_commits_deployed_by_non_authors(env: Env)
     .await
     .unwrap();
     tx.commit().await.unwrap();
-    assert_eq!(deployed.deployment.request_id.as_deref(), Some(id.as_str()));
+    assert_eq!(deployed.deployment.request_id.as_ref(), Some(&id));
     assert!(deployed.finding_id.is_none());
     assert_eq!(env.status(&id).await, RequestStatus::Consumed);
     assert!(
@@ -1485,7 +1486,7 @@ async fn break_glass_is_immediate_alerted_and_reviewed(env: Env) {
     // Their reviewer leaves: the review passes to whoever would review
     // now (sys's manager, since sys owns the system), never to sys.
     env.import(&["own"]).await;
-    let waiting: Vec<String> = env
+    let waiting: Vec<RequestId> = env
         .store
         .breakglass_uses()
         .await
@@ -1495,7 +1496,7 @@ async fn break_glass_is_immediate_alerted_and_reviewed(env: Env) {
         .map(|b| b.use_id)
         .collect();
     assert_eq!(waiting.len(), 3);
-    let review_as = |who: &'static str, use_id: String| {
+    let review_as = |who: &'static str, use_id: RequestId| {
         let store = env.store.clone();
         async move {
             let mut tx = store.begin_write().await.unwrap();
@@ -1618,7 +1619,7 @@ async fn activation_is_judged_again_when_it_happens(env: Env) {
     let pay = env.ask("req", manual("erp:AP_PAY")).await.unwrap();
     env.decide("own", &vendor, Decision::Approve).await.unwrap();
     env.decide("own", &pay, Decision::Approve).await.unwrap();
-    let activate = |id: String| {
+    let activate = |id: RequestId| {
         let store = env.store.clone();
         async move {
             let mut tx = store.begin_write().await.unwrap();
@@ -2272,7 +2273,7 @@ async fn pipelines_register_deployments(env: Env) {
 /// judged by the built-in rules too, and the entry names them.
 async fn decisions_through_someone_elses_credential(env: Env) {
     use soxctl_model::access::Issuer;
-    let decide_as = |approver: &'static str, id: String, issuer: Issuer| {
+    let decide_as = |approver: &'static str, id: RequestId, issuer: Issuer| {
         let store = env.store.clone();
         async move {
             let mut tx = store.begin_write().await.unwrap();

@@ -379,8 +379,8 @@ impl<'a> Context<'a> {
                     t.system_id, t.entitlement_id, t.system_id, t.account_id, t.system_id
                 ),
                 &[
-                    ("grant_id", t.grant_id.clone()),
-                    ("request_id", t.request_id.clone()),
+                    ("grant_id", t.grant_id.to_string()),
+                    ("request_id", t.request_id.to_string()),
                     ("person_id", t.person_id.to_string()),
                     ("revoked_at", ended.to_string()),
                 ],

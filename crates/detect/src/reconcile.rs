@@ -6,7 +6,7 @@ use soxctl_model::event::Event;
 use soxctl_model::finding::{
     Detail, FindingOpened, FindingResolved, FindingRow, FindingStatus, Severity, finding_id,
 };
-use soxctl_model::ids::PersonId;
+use soxctl_model::ids::{FindingId, PersonId};
 use soxctl_model::time::{Date, Timestamp};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -40,10 +40,10 @@ pub fn reconcile(
     now: Timestamp,
 ) -> Vec<Event> {
     let kinds: BTreeSet<&str> = kinds.iter().copied().collect();
-    let current: BTreeMap<&str, &FindingRow> = current
+    let current: BTreeMap<&FindingId, &FindingRow> = current
         .iter()
         .filter(|f| kinds.contains(f.kind.as_str()))
-        .map(|f| (f.finding_id.as_str(), f))
+        .map(|f| (&f.finding_id, f))
         .collect();
     let mut seen = BTreeSet::new();
     let mut events = Vec::new();
@@ -54,7 +54,7 @@ pub fn reconcile(
         if !seen.insert(id.clone()) {
             continue;
         }
-        let existing = current.get(id.as_str());
+        let existing = current.get(&id);
         let standing = existing.is_some_and(|f| match f.status {
             FindingStatus::Open => true,
             FindingStatus::Accepted => f.accepted_until.is_none_or(|until| until > now),
@@ -84,7 +84,7 @@ pub fn reconcile(
     for (id, f) in current {
         if f.status != FindingStatus::Resolved && !seen.contains(id) {
             events.push(Event::FindingResolved(FindingResolved {
-                finding_id: id.to_owned(),
+                finding_id: id.clone(),
                 reason: "no longer detected".to_owned(),
             }));
         }

@@ -4,7 +4,7 @@
 //! finding, reopened rather than duplicated. Findings open, resolve, are
 //! accepted and assigned only through ledger events.
 
-use crate::ids::PersonId;
+use crate::ids::{FindingId, PersonId};
 use crate::time::{Date, Timestamp};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -103,13 +103,15 @@ impl FromStr for FindingStatus {
 }
 
 /// `fnd_` + the first 128 bits (hex) of SHA-256(kind ‖ 0x00 ‖ subject).
-pub fn finding_id(kind: &str, subject: &str) -> String {
+pub fn finding_id(kind: &str, subject: &str) -> FindingId {
     let mut hasher = Sha256::new();
     hasher.update(kind.as_bytes());
     hasher.update([0]);
     hasher.update(subject.as_bytes());
     let digest = hasher.finalize();
-    format!("fnd_{}", hex::encode(&digest[..16]))
+    let mut first = [0u8; 16];
+    first.copy_from_slice(&digest[..16]);
+    FindingId::mint(u128::from_be_bytes(first))
 }
 
 /// Facts behind a finding, as text only (ledger entries carry no floats):
@@ -120,7 +122,7 @@ pub type Detail = BTreeMap<String, String>;
 /// finding keeps its first sighting, owner and due date.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FindingOpened {
-    pub finding_id: String,
+    pub finding_id: FindingId,
     pub kind: String,
     /// What the finding is about: `account:<system>:<account>`,
     /// `grant:<system>:<account>:<entitlement>`, `person:<id>`, …
@@ -143,7 +145,7 @@ pub struct FindingOpened {
 /// or someone closed it with a reason.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FindingResolved {
-    pub finding_id: String,
+    pub finding_id: FindingId,
     pub reason: String,
 }
 
@@ -151,7 +153,7 @@ pub struct FindingResolved {
 /// (after which it counts as open again).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FindingAccepted {
-    pub finding_id: String,
+    pub finding_id: FindingId,
     pub reason: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub until: Option<Timestamp>,
@@ -160,7 +162,7 @@ pub struct FindingAccepted {
 /// `finding.assigned`: a new owner and/or due date.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FindingAssigned {
-    pub finding_id: String,
+    pub finding_id: FindingId,
     pub owner_id: Option<PersonId>,
     pub due: Option<Date>,
 }
@@ -168,7 +170,7 @@ pub struct FindingAssigned {
 /// A finding as the `findings` table holds it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FindingRow {
-    pub finding_id: String,
+    pub finding_id: FindingId,
     pub kind: String,
     pub subject: String,
     pub severity: Severity,
@@ -234,7 +236,18 @@ mod tests {
     fn ids_are_stable_and_separate_kind_from_subject() {
         let a = finding_id("orphan_account", "account:erp:x");
         assert_eq!(a, finding_id("orphan_account", "account:erp:x"));
-        assert_eq!(a.len(), 4 + 32);
+        assert_eq!(a.as_str().len(), 4 + 32);
         assert_ne!(a, finding_id("orphan_accoun", "taccount:erp:x"));
+    }
+
+    /// The id is the same text as before ids were typed: `fnd_` and the
+    /// first 16 bytes of the digest in lower-case hex (ledgers hold them).
+    #[test]
+    fn ids_keep_their_text() {
+        let digest = Sha256::digest(b"orphan_account\0account:erp:x");
+        assert_eq!(
+            finding_id("orphan_account", "account:erp:x").as_str(),
+            format!("fnd_{}", hex::encode(&digest[..16]))
+        );
     }
 }

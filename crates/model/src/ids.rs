@@ -109,6 +109,12 @@ macro_rules! id_type {
                 &self.0
             }
         }
+        impl std::str::FromStr for $name {
+            type Err = IdError;
+            fn from_str(value: &str) -> Result<Self, IdError> {
+                Self::parse(value)
+            }
+        }
         impl TryFrom<String> for $name {
             type Error = IdError;
             fn try_from(value: String) -> Result<Self, IdError> {
@@ -140,6 +146,50 @@ id_type!(/// A business role bundling entitlements.
     RoleId, "role_id", allow_colon = false, safe_alphabet = false);
 id_type!(/// An API token's public identifier (never its secret).
     TokenId, "token_id", allow_colon = false, safe_alphabet = false);
+id_type!(/// An access or action request (`req_` and 32 hex digits when minted here).
+    RequestId, "request_id", allow_colon = false, safe_alphabet = false);
+id_type!(/// A time-bound access grant that an approved request started (`agr_…`).
+    AccessGrantId, "grant_id", allow_colon = false, safe_alphabet = false);
+id_type!(/// A delegation of one approver's decisions to another (`dlg_…`).
+    DelegationId, "delegation_id", allow_colon = false, safe_alphabet = false);
+id_type!(/// A single-use execution token bound to an approved action (`xtk_…`).
+    ExecutionTokenId, "token_id", allow_colon = false, safe_alphabet = false);
+id_type!(/// A finding: `fnd_` and 128 bits of the hash of its kind and subject,
+    /// so a detector that sees the same condition again names the same finding.
+    FindingId, "finding_id", allow_colon = false, safe_alphabet = false);
+
+/// Ids minted here from 128 random bits: the prefix, `_` and 32 lower-case
+/// hex digits, which always pass [`check`] and [`check_new`].
+macro_rules! minted_id {
+    ($name:ident, $($(#[$doc:meta])* $mint:ident = $prefix:literal),+) => {
+        impl $name {
+            $(
+                $(#[$doc])*
+                pub fn $mint(bits: u128) -> Self {
+                    Self(format!(concat!($prefix, "_{:032x}"), bits))
+                }
+            )+
+        }
+    };
+}
+minted_id!(RequestId,
+    /// A new request's id from 128 fresh random bits (a v4 UUID's).
+    mint = "req",
+    /// A break-glass use's id: it stands in for the request that its
+    /// emergency grants name.
+    mint_breakglass = "bgl");
+minted_id!(AccessGrantId,
+    /// A new grant's id from 128 fresh random bits.
+    mint = "agr");
+minted_id!(DelegationId,
+    /// A new delegation's id from 128 fresh random bits.
+    mint = "dlg");
+minted_id!(ExecutionTokenId,
+    /// A new execution token's id from 128 fresh random bits.
+    mint = "xtk");
+minted_id!(FindingId,
+    /// The finding's id from the first 128 bits of its digest.
+    mint = "fnd");
 
 /// `system_id:entitlement_id`, split at the first `:`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -24,5 +24,8 @@ pub mod sealed;
 pub mod text;
 pub mod time;
 
-pub use ids::{AccountId, EntitlementId, EntitlementRef, PersonId, RoleId, SystemId, TokenId};
+pub use ids::{
+    AccessGrantId, AccountId, DelegationId, EntitlementId, EntitlementRef, ExecutionTokenId,
+    FindingId, PersonId, RequestId, RoleId, SystemId, TokenId,
+};
 pub use time::Timestamp;

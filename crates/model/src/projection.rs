@@ -8,7 +8,10 @@
 use crate::document::{DocumentKind, DocumentRow};
 use crate::event::{Event, SealedPerson};
 use crate::finding::{FindingRow, FindingStatus, FindingUpdate};
-use crate::ids::{AccountId, EntitlementId, PersonId, RoleId, SystemId, TokenId};
+use crate::ids::{
+    AccessGrantId, AccountId, DelegationId, EntitlementId, ExecutionTokenId, FindingId, PersonId,
+    RequestId, RoleId, SystemId, TokenId,
+};
 use crate::inventory::{Account, Entitlement, Grant, Person, Role, RoleEntitlement, System};
 use crate::mitigation::MitigationRow;
 use crate::principal::{Principal, Scope};

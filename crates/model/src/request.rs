@@ -9,7 +9,10 @@
 //! completed the request), so replaying the ledger needs no policy engine
 //! and an auditor reads the decision where it was taken.
 
-use crate::ids::{AccountId, EntitlementId, PersonId, RoleId, SystemId};
+use crate::ids::{
+    AccessGrantId, AccountId, DelegationId, EntitlementId, ExecutionTokenId, PersonId, RequestId,
+    RoleId, SystemId,
+};
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -45,7 +48,7 @@ mod tests {
 
     fn row(status: RequestStatus, valid_until: Option<&str>) -> RequestRow {
         RequestRow {
-            request_id: "req_1".into(),
+            request_id: "req_1".parse().unwrap(),
             requester_id: PersonId::parse("p1").unwrap(),
             ask: Ask::Action(ActionAsk {
                 kind: "deploy".into(),

@@ -14,20 +14,24 @@ use axum::response::Response;
 use soxctl_api::breakglass::{BreakGlassBody, BreakGlassList, BreakGlassView, ReviewBody};
 use soxctl_app::breakglass::{self, Emergency, Review};
 use soxctl_model::access::{PersonAccess, WorkflowRead};
+use soxctl_model::ids::RequestId;
 
-async fn view(tx: &mut soxctl_store::WriteTx, use_id: &str) -> Result<BreakGlassView, Problem> {
+async fn view(
+    tx: &mut soxctl_store::WriteTx,
+    use_id: &RequestId,
+) -> Result<BreakGlassView, Problem> {
     let mut view = tx
         .breakglass_uses()
         .await?
         .iter()
-        .find(|b| b.use_id == use_id)
+        .find(|b| &b.use_id == use_id)
         .map(BreakGlassView::from)
         .ok_or_else(|| Problem::not_found(format!("no break-glass use '{use_id}'")))?;
     view.grant_ids = tx
         .access_grants(Some(use_id), None)
         .await?
         .into_iter()
-        .map(|g| g.grant_id)
+        .map(|g| g.grant_id.to_string())
         .collect();
     Ok(view)
 }
@@ -95,9 +99,12 @@ pub(crate) async fn list(
     Require(_read): Require<WorkflowRead>,
 ) -> Result<Json<BreakGlassList>, Problem> {
     let store = state.store();
-    let mut grants: std::collections::HashMap<String, Vec<String>> = Default::default();
+    let mut grants: std::collections::HashMap<RequestId, Vec<String>> = Default::default();
     for g in store.access_grants(None, None).await? {
-        grants.entry(g.request_id).or_default().push(g.grant_id);
+        grants
+            .entry(g.request_id)
+            .or_default()
+            .push(g.grant_id.to_string());
     }
     let uses = store
         .breakglass_uses()
@@ -148,7 +155,7 @@ pub(crate) async fn review(
         person.actor(),
         person.person(),
         Review {
-            use_id,
+            use_id: crate::problem::path_id(&use_id)?,
             outcome: body.outcome,
             notes: body.notes,
             evidence: body.evidence,

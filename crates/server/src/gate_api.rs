@@ -68,7 +68,7 @@ pub(crate) async fn token(
     tx.commit().await?;
     let view = IssuedToken {
         token: issued.token,
-        token_id: issued.token_id,
+        token_id: issued.token_id.to_string(),
         expires_at: issued.expires_at.to_canonical(),
         ledger_seq: issued.seq,
     };
@@ -107,7 +107,7 @@ pub(crate) async fn executed(
         Begun::Write(tx) => tx,
     };
     let verifier = state.signing_key().verifier();
-    let seq = record_execution(
+    let executed = record_execution(
         &mut tx,
         executor.actor(),
         &verifier,
@@ -116,15 +116,11 @@ pub(crate) async fn executed(
     )
     .await
     .map_err(problem)?;
-    let request_id =
-        soxctl_app::execution::verify_execution_token(&verifier, &body.token, tx.now())
-            .map(|c| c.request_id)
-            .unwrap_or_default();
     let answer = Answer::new(
         StatusCode::OK,
         to_json(&ExecutedView {
-            request_id,
-            ledger_seq: seq,
+            request_id: executed.request_id.to_string(),
+            ledger_seq: executed.seq,
         })?,
     );
     idempotency.commit(store, tx, answer).await
@@ -292,7 +288,7 @@ pub(crate) async fn check(
     Ok(Json(VerdictView {
         allowed: verdict.allowed,
         reason: verdict.reason,
-        request_id: verdict.request_id,
+        request_id: verdict.request_id.map(String::from),
         evidence: verdict.evidence,
     }))
 }
@@ -354,8 +350,8 @@ pub(crate) async fn deployed(
         deployment_id: done.deployment.deployment_id,
         env: done.deployment.env,
         commit: done.deployment.commit,
-        request_id: done.deployment.request_id,
-        finding_id: done.finding_id,
+        request_id: done.deployment.request_id.map(String::from),
+        finding_id: done.finding_id.map(String::from),
         reason: done.reason,
         ledger_seq: done.deployment.seq,
     };

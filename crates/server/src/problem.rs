@@ -306,6 +306,16 @@ pub(crate) fn finish(response: Response, request_id: Option<&str>) -> Response {
     Response::from_parts(parts, problem.render(request_id))
 }
 
+/// An id in the path, parsed into its type before any lookup: a malformed
+/// one is a 400 that says what is wrong with it.
+pub fn path_id<T>(raw: &str) -> Result<T, Problem>
+where
+    T: std::str::FromStr<Err = soxctl_model::ids::IdError>,
+{
+    raw.parse()
+        .map_err(|e| Problem::bad_request(format!("The id in the path is invalid: {e}.")))
+}
+
 /// `value` when it is at most `max`; else 400 naming the limit. Every
 /// number a client sends that sizes work or moves a clock passes here.
 pub fn at_most(name: &str, value: u64, max: u64) -> Result<u64, Problem> {

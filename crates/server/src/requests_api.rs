@@ -6,7 +6,7 @@
 use crate::auth::Require;
 use crate::idempotency::{Answer, Begun, IdempotentPost, replay_as_stored, to_json};
 use crate::ledger_api::ValidQuery;
-use crate::problem::{ErrorCode, Problem, ProblemBody};
+use crate::problem::{ErrorCode, Problem, ProblemBody, path_id};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
@@ -22,7 +22,7 @@ use soxctl_app::{
     DecisionInput, NewAccess, NewAction, NewAsk, NewDelegation, NewRequest, WorkflowError,
 };
 use soxctl_model::access::{AdminAccess, PersonAccess, WorkflowRead};
-use soxctl_model::ids::PersonId;
+use soxctl_model::ids::{AccessGrantId, DelegationId, PersonId, RequestId};
 use soxctl_model::request::{Activation, Decision, RequestStatus};
 use soxctl_model::time::Timestamp;
 use soxctl_store::requests::RequestFilter;
@@ -202,6 +202,7 @@ pub(crate) async fn show(
     Require(_read): Require<WorkflowRead>,
     Path(request_id): Path<String>,
 ) -> Result<Json<RequestDetail>, Problem> {
+    let request_id: RequestId = path_id(&request_id)?;
     let store = state.store();
     let now = store.context().clock.now();
     let request = store.request(&request_id).await?.ok_or_else(|| {
@@ -233,7 +234,7 @@ pub(crate) async fn show(
 async fn decide(
     state: AppState,
     person: PersonAccess,
-    request_id: String,
+    request_id: RequestId,
     post: IdempotentPost,
     decision: Decision,
 ) -> Result<Response, Problem> {
@@ -306,6 +307,7 @@ pub(crate) async fn approve(
     Path(request_id): Path<String>,
     post: IdempotentPost,
 ) -> Result<Response, Problem> {
+    let request_id: RequestId = path_id(&request_id)?;
     decide(state, person, request_id, post, Decision::Approve).await
 }
 
@@ -332,12 +334,13 @@ pub(crate) async fn deny(
     Path(request_id): Path<String>,
     post: IdempotentPost,
 ) -> Result<Response, Problem> {
+    let request_id: RequestId = path_id(&request_id)?;
     decide(state, person, request_id, post, Decision::Deny).await
 }
 
 async fn step_view(
     tx: &mut soxctl_store::WriteTx,
-    request_id: &str,
+    request_id: &RequestId,
     seqs: Vec<u64>,
 ) -> Result<Value, Problem> {
     let now = tx.now();
@@ -382,6 +385,7 @@ pub(crate) async fn cancel(
     Path(request_id): Path<String>,
     post: IdempotentPost,
 ) -> Result<Response, Problem> {
+    let request_id: RequestId = path_id(&request_id)?;
     let body: ReasonBody = post.json(r#"{"reason":"no longer needed"}"#)?;
     let store = state.store();
     let idempotency = post.idempotency(person.actor(), replay_as_stored);
@@ -421,6 +425,7 @@ pub(crate) async fn activate(
     Path(request_id): Path<String>,
     post: IdempotentPost,
 ) -> Result<Response, Problem> {
+    let request_id: RequestId = path_id(&request_id)?;
     let EmptyBody {} = post.json("{}")?;
     let store = state.store();
     let idempotency = post.idempotency(person.actor(), replay_as_stored);
@@ -499,6 +504,7 @@ pub(crate) async fn revoke_grant(
     Path(grant_id): Path<String>,
     post: IdempotentPost,
 ) -> Result<Response, Problem> {
+    let grant_id: AccessGrantId = path_id(&grant_id)?;
     let body: ReasonBody = post.json(r#"{"reason":"left the project"}"#)?;
     let store = state.store();
     let idempotency = post.idempotency(admin.actor(), replay_as_stored);
@@ -627,6 +633,7 @@ pub(crate) async fn revoke_delegation(
     Path(delegation_id): Path<String>,
     post: IdempotentPost,
 ) -> Result<Response, Problem> {
+    let delegation_id: DelegationId = path_id(&delegation_id)?;
     let EmptyBody {} = post.json("{}")?;
     let store = state.store();
     let idempotency = post.idempotency(person.actor(), replay_as_stored);

@@ -322,8 +322,7 @@ pub(crate) async fn revoke(
     Path(token_id): Path<String>,
     post: IdempotentPost,
 ) -> Result<Response, Problem> {
-    let token_id = TokenId::parse(token_id.as_str())
-        .map_err(|e| Problem::bad_request(format!("The token id in the path is invalid: {e}.")))?;
+    let token_id: TokenId = crate::problem::path_id(&token_id)?;
     let RevokeBody {} = post.json("{}")?;
     let store = state.store();
     let idempotency = post.idempotency(admin.actor(), replay_as_stored);

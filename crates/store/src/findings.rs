@@ -5,7 +5,7 @@
 use crate::error::Result;
 use crate::{Store, WriteTx};
 use soxctl_model::finding::{FindingRow, FindingStatus, Severity};
-use soxctl_model::ids::SystemId;
+use soxctl_model::ids::{FindingId, SystemId};
 use soxctl_model::inventory::GrantKey;
 use std::collections::{BTreeMap, HashSet};
 
@@ -85,17 +85,19 @@ impl WriteTx {
 pub const MAX_ACCEPT_DAYS: i64 = 366;
 
 impl WriteTx {
-    async fn finding(&mut self, id: &str) -> Result<FindingRow> {
+    async fn finding(&mut self, id: &FindingId) -> Result<FindingRow> {
         let all = each!(self, WriteTx, |tx, m| m::findings::list(
             tx.conn().await?,
             &Filter::default()
         )
         .await)?;
-        all.into_iter().find(|f| f.finding_id == id).ok_or_else(|| {
-            crate::StoreError::NotFound(format!(
-                "no finding '{id}'; `soxctl findings --status all` lists them"
-            ))
-        })
+        all.into_iter()
+            .find(|f| &f.finding_id == id)
+            .ok_or_else(|| {
+                crate::StoreError::NotFound(format!(
+                    "no finding '{id}'; `soxctl findings --status all` lists them"
+                ))
+            })
     }
 
     /// Accepts an open finding's risk, with a reason, until a time (at most a
@@ -103,7 +105,7 @@ impl WriteTx {
     pub async fn accept_finding(
         &mut self,
         actor: &soxctl_model::principal::Principal,
-        id: &str,
+        id: &FindingId,
         reason: &str,
         until: soxctl_model::time::Timestamp,
         now: soxctl_model::time::Timestamp,
@@ -129,7 +131,7 @@ impl WriteTx {
         self.append(
             actor,
             &soxctl_model::event::Event::FindingAccepted(soxctl_model::finding::FindingAccepted {
-                finding_id: id.to_owned(),
+                finding_id: id.clone(),
                 reason: reason.to_owned(),
                 until: Some(until),
             }),
@@ -141,7 +143,7 @@ impl WriteTx {
     pub async fn assign_finding(
         &mut self,
         actor: &soxctl_model::principal::Principal,
-        id: &str,
+        id: &FindingId,
         owner_id: Option<soxctl_model::ids::PersonId>,
         due: Option<soxctl_model::time::Date>,
     ) -> Result<u64> {

@@ -7,7 +7,7 @@ use crate::requests::{IdentityCandidate, RequestFilter, TokensOf};
 use crate::scim::{GrantsOf, ScimDocument};
 use crate::{Store, WriteTx};
 use soxctl_model::document::{DocumentKind, DocumentRow};
-use soxctl_model::ids::{PersonId, SystemId, TokenId};
+use soxctl_model::ids::{PersonId, RequestId, SystemId, TokenId};
 use soxctl_model::inventory::Grant;
 use soxctl_model::mitigation::MitigationRow;
 use soxctl_model::projection::{PersonRow, TokenRow};
@@ -62,10 +62,10 @@ reads! {
     /// Requests matching `filter`.
     fn requests(filter: &RequestFilter) -> Vec<RequestRow> = requests::requests;
     /// Decisions, of one request or all.
-    fn decisions(request_id: Option<&str>) -> Vec<DecisionRow> = requests::decisions;
+    fn decisions(request_id: Option<&RequestId>) -> Vec<DecisionRow> = requests::decisions;
     /// Time-bound grants, of one request or all; with `open_due_before`,
     /// those still open that end before it.
-    fn access_grants(request_id: Option<&str>, open_due_before: Option<Timestamp>) -> Vec<AccessGrantRow> = requests::access_grants;
+    fn access_grants(request_id: Option<&RequestId>, open_due_before: Option<Timestamp>) -> Vec<AccessGrantRow> = requests::access_grants;
     /// Every delegation.
     fn delegations() -> Vec<DelegationRow> = requests::delegations;
     /// Execution tokens of approved actions.

@@ -3,6 +3,7 @@
 
 use crate::error::Result;
 use crate::{Store, WriteTx};
+use soxctl_model::ids::{ExecutionTokenId, RequestId};
 use soxctl_model::request::{RequestRow, RequestStatus};
 use soxctl_model::time::Timestamp;
 
@@ -11,9 +12,9 @@ use soxctl_model::time::Timestamp;
 pub enum TokensOf<'a> {
     All,
     /// The token with this id.
-    Token(&'a str),
+    Token(&'a ExecutionTokenId),
     /// The tokens issued for this request.
-    Request(&'a str),
+    Request(&'a RequestId),
 }
 
 /// What an identity candidate's key is.
@@ -35,7 +36,7 @@ pub struct IdentityCandidate {
 /// Which requests to list.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RequestFilter {
-    pub request_id: Option<String>,
+    pub request_id: Option<RequestId>,
     pub status: Option<RequestStatus>,
     /// Pending requests whose deadline is at or before this time.
     pub pending_due_before: Option<Timestamp>,
@@ -46,9 +47,9 @@ pub struct RequestFilter {
 }
 
 impl Store {
-    pub async fn request(&self, request_id: &str) -> Result<Option<RequestRow>> {
+    pub async fn request(&self, request_id: &RequestId) -> Result<Option<RequestRow>> {
         let filter = RequestFilter {
-            request_id: Some(request_id.to_owned()),
+            request_id: Some(request_id.clone()),
             ..RequestFilter::default()
         };
         Ok(self.requests(&filter).await?.into_iter().next())
@@ -56,9 +57,9 @@ impl Store {
 }
 
 impl WriteTx {
-    pub async fn request(&mut self, request_id: &str) -> Result<Option<RequestRow>> {
+    pub async fn request(&mut self, request_id: &RequestId) -> Result<Option<RequestRow>> {
         let filter = RequestFilter {
-            request_id: Some(request_id.to_owned()),
+            request_id: Some(request_id.clone()),
             ..RequestFilter::default()
         };
         Ok(self.requests(&filter).await?.into_iter().next())

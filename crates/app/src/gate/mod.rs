@@ -15,7 +15,7 @@ use soxctl_model::document::DocumentKind;
 use soxctl_model::event::Event;
 use soxctl_model::finding::{FindingOpened, Severity, finding_id};
 use soxctl_model::identity::{EmailFolding, Identity};
-use soxctl_model::ids::PersonId;
+use soxctl_model::ids::{FindingId, PersonId, RequestId};
 use soxctl_model::principal::Principal;
 use soxctl_model::request::{
     ActionAsk, Ask, ChangeDeployed, DecisionRow, DeploymentRow, RequestRow, RequestStatus,
@@ -107,7 +107,7 @@ fn unattributed_refusal(settings: &GateSettings, env: &str, action: &ActionAsk) 
 pub struct Verdict {
     pub allowed: bool,
     pub reason: String,
-    pub request_id: Option<String>,
+    pub request_id: Option<RequestId>,
     /// Where the approval is recorded: the ledger entries to prove.
     pub evidence: Option<String>,
     /// When the clock alone changes this verdict (an allowed one: its
@@ -471,7 +471,7 @@ pub async fn register(
 pub struct Deployed {
     pub deployment: DeploymentRow,
     /// No approval matched: an `unapproved_change` finding is open.
-    pub finding_id: Option<String>,
+    pub finding_id: Option<FindingId>,
     pub reason: String,
 }
 

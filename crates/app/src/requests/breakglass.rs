@@ -10,7 +10,7 @@ use crate::requests::{facts, notify};
 use soxctl_detect::due_for;
 use soxctl_model::event::Event;
 use soxctl_model::finding::{FindingOpened, FindingResolved, FindingStatus, Severity, finding_id};
-use soxctl_model::ids::{EntitlementRef, PersonId};
+use soxctl_model::ids::{AccessGrantId, EntitlementRef, PersonId, RequestId};
 use soxctl_model::inventory::PersonStatus;
 use soxctl_model::principal::Principal;
 use soxctl_model::request::{
@@ -38,9 +38,9 @@ pub struct Emergency {
 
 #[derive(Debug, Clone)]
 pub struct Used {
-    pub use_id: String,
+    pub use_id: RequestId,
     pub reviewer_id: PersonId,
-    pub grant_ids: Vec<String>,
+    pub grant_ids: Vec<AccessGrantId>,
     pub ends_at: soxctl_model::time::Timestamp,
 }
 
@@ -77,7 +77,7 @@ pub async fn break_glass(
         .into_iter()
         .filter(|b| &b.person_id == person_id && b.reviewed_at.is_none())
         .collect();
-    let in_force: std::collections::HashSet<String> = tx
+    let in_force: std::collections::HashSet<RequestId> = tx
         .access_grants(None, None)
         .await?
         .into_iter()
@@ -151,7 +151,7 @@ pub async fn break_glass(
         })?;
     let now = ctx.now;
     let ends_at = after(now, duration);
-    let use_id = format!("bgl_{}", uuid::Uuid::new_v4().simple());
+    let use_id = RequestId::mint_breakglass(uuid::Uuid::new_v4().as_u128());
     tx.append(
         actor,
         &Event::BreakGlassUsed(BreakGlassUsed {
@@ -168,7 +168,7 @@ pub async fn break_glass(
     .await?;
     let mut grant_ids = Vec::new();
     for item in &items {
-        let grant_id = format!("agr_{}", uuid::Uuid::new_v4().simple());
+        let grant_id = AccessGrantId::mint(uuid::Uuid::new_v4().as_u128());
         tx.append(
             actor,
             &Event::AccessGranted(AccessGranted {
@@ -205,7 +205,7 @@ pub async fn break_glass(
                 what.join(", ")
             ),
             detail: [
-                ("use_id".to_owned(), use_id.clone()),
+                ("use_id".to_owned(), use_id.to_string()),
                 ("reason".to_owned(), input.reason.clone()),
                 ("ends_at".to_owned(), ends_at.to_string()),
             ]
@@ -287,7 +287,7 @@ fn reviewers(
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Review {
-    pub use_id: String,
+    pub use_id: RequestId,
     pub outcome: ReviewOutcome,
     pub notes: String,
     pub evidence: Option<String>,
@@ -425,7 +425,7 @@ pub async fn review(
                     found.person_id
                 ),
                 detail: [
-                    ("use_id".to_owned(), found.use_id.clone()),
+                    ("use_id".to_owned(), found.use_id.to_string()),
                     ("notes".to_owned(), input.notes.clone()),
                 ]
                 .into_iter()

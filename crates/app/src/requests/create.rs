@@ -7,7 +7,7 @@ use crate::requests::context::Context;
 use crate::requests::{facts, notify, sod_check};
 use soxctl_model::event::Event;
 use soxctl_model::identity::{EmailFolding, Identity, MAX_IDENTITY_LEN, escape};
-use soxctl_model::ids::{EntitlementRef, PersonId, RoleId};
+use soxctl_model::ids::{EntitlementRef, PersonId, RequestId, RoleId};
 use soxctl_model::inventory::{AccountKind, AccountStatus, Inventory, Person, PersonStatus};
 use soxctl_model::principal::Principal;
 use soxctl_model::request::{
@@ -559,7 +559,7 @@ pub async fn create(
         )));
     }
     let expires_at = ctx.now.saturating_add_secs(plan.undecided_expiry_secs);
-    let request_id = format!("req_{}", uuid::Uuid::new_v4().simple());
+    let request_id = RequestId::mint(uuid::Uuid::new_v4().as_u128());
     let event = RequestCreated {
         request_id: request_id.clone(),
         requester_id: requester_id.clone(),
@@ -607,4 +607,33 @@ pub async fn create(
         seq,
         excluded,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use soxctl_model::ids::{AccessGrantId, DelegationId, ExecutionTokenId, RequestId};
+
+    /// Typed ids are minted as the same text as before they were typed
+    /// (the prefix and the UUID's simple form): ledgers hold them.
+    #[test]
+    fn minted_ids_keep_their_text() {
+        for _ in 0..100 {
+            let uuid = uuid::Uuid::new_v4();
+            let simple = uuid.simple().to_string();
+            let bits = uuid.as_u128();
+            assert_eq!(RequestId::mint(bits).as_str(), format!("req_{simple}"));
+            assert_eq!(
+                RequestId::mint_breakglass(bits).as_str(),
+                format!("bgl_{simple}")
+            );
+            assert_eq!(AccessGrantId::mint(bits).as_str(), format!("agr_{simple}"));
+            assert_eq!(DelegationId::mint(bits).as_str(), format!("dlg_{simple}"));
+            assert_eq!(
+                ExecutionTokenId::mint(bits).as_str(),
+                format!("xtk_{simple}")
+            );
+            let minted = RequestId::mint(bits);
+            assert_eq!(RequestId::parse_new(minted.as_str()), Ok(minted));
+        }
+    }
 }

@@ -8,7 +8,7 @@ use crate::requests::create::builtin_exclusion;
 use crate::requests::{facts, notify, sod_check};
 use soxctl_model::access::Issuer;
 use soxctl_model::event::Event;
-use soxctl_model::ids::PersonId;
+use soxctl_model::ids::{AccessGrantId, PersonId, RequestId};
 use soxctl_model::principal::Principal;
 use soxctl_model::request::{
     AccessGranted, Activation, Ask, Decision, RequestApproved, RequestDenied, RequestRow,
@@ -19,7 +19,7 @@ use soxctl_store::WriteTx;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DecisionInput {
-    pub request_id: String,
+    pub request_id: RequestId,
     pub decision: Decision,
     /// A comment with an approval; the reason of a denial (required).
     pub comment: Option<String>,
@@ -334,7 +334,7 @@ pub(crate) async fn start_grants(
     let ends_at = after(now, a.duration_secs);
     let mut seqs = Vec::new();
     for item in &a.items {
-        let grant_id = format!("agr_{}", uuid::Uuid::new_v4().simple());
+        let grant_id = AccessGrantId::mint(uuid::Uuid::new_v4().as_u128());
         seqs.push(
             tx.append(
                 actor,

@@ -4,7 +4,7 @@
 
 use crate::error::{Result, WorkflowError, conflict, invalid, refused, text};
 use soxctl_model::event::Event;
-use soxctl_model::ids::PersonId;
+use soxctl_model::ids::{DelegationId, PersonId};
 use soxctl_model::inventory::PersonStatus;
 use soxctl_model::principal::Principal;
 use soxctl_model::request::{DelegationCreated, DelegationRevoked};
@@ -31,7 +31,7 @@ pub async fn delegate(
     actor: &Principal,
     delegator_id: &PersonId,
     input: NewDelegation,
-) -> Result<(String, u64)> {
+) -> Result<(DelegationId, u64)> {
     text("reason", &input.reason, true)?;
     let now = tx.now();
     if &input.delegate_id == delegator_id {
@@ -82,7 +82,7 @@ pub async fn delegate(
             "a delegation lasts at most {MAX_DAYS} days; create a new one when it ends"
         )));
     }
-    let delegation_id = format!("dlg_{}", uuid::Uuid::new_v4().simple());
+    let delegation_id = DelegationId::mint(uuid::Uuid::new_v4().as_u128());
     let seq = tx
         .append(
             actor,
@@ -105,14 +105,14 @@ pub async fn revoke_delegation(
     tx: &mut WriteTx,
     actor: &Principal,
     by: Option<&PersonId>,
-    delegation_id: &str,
+    delegation_id: &DelegationId,
 ) -> Result<u64> {
     let now = tx.now();
     let found = tx
         .delegations()
         .await?
         .into_iter()
-        .find(|d| d.delegation_id == delegation_id)
+        .find(|d| &d.delegation_id == delegation_id)
         .ok_or_else(|| WorkflowError::NotFound(format!("no delegation '{delegation_id}'")))?;
     if let Some(p) = by
         && &found.delegator_id != p
@@ -131,7 +131,7 @@ pub async fn revoke_delegation(
         .append(
             actor,
             &Event::DelegationRevoked(DelegationRevoked {
-                delegation_id: delegation_id.to_owned(),
+                delegation_id: delegation_id.clone(),
             }),
         )
         .await?)

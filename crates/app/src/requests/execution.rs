@@ -8,6 +8,7 @@ use crate::error::{Result, WorkflowError, conflict, invalid, refused, text};
 use serde_json::{Map, Value};
 use soxctl_ledger::{SigningKey, VerifierKey, jws};
 use soxctl_model::event::Event;
+use soxctl_model::ids::{ExecutionTokenId, RequestId};
 use soxctl_model::principal::Principal;
 use soxctl_model::request::{ActionExecuted, Ask, ExecutionTokenIssued, RequestRow, RequestStatus};
 use soxctl_model::time::Timestamp;
@@ -26,7 +27,7 @@ pub const AUDIENCE: &str = "soxctl-execution";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenInput {
-    pub request_id: String,
+    pub request_id: RequestId,
     /// The digest of the action about to run, computed by the executor
     /// from what it will actually do.
     pub digest: String,
@@ -38,16 +39,24 @@ pub struct TokenInput {
 pub struct IssuedExecution {
     /// The compact JWS. Shown once; only its id is recorded.
     pub token: String,
-    pub token_id: String,
+    pub token_id: ExecutionTokenId,
     pub expires_at: Timestamp,
+    pub seq: u64,
+}
+
+/// A reported execution: the request whose approval it consumed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Executed {
+    pub request_id: RequestId,
+    /// The `action.executed` entry.
     pub seq: u64,
 }
 
 /// The claims of a verified execution token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExecutionClaims {
-    pub token_id: String,
-    pub request_id: String,
+    pub token_id: ExecutionTokenId,
+    pub request_id: RequestId,
     pub executor: String,
     pub digest: String,
     pub env: String,
@@ -145,16 +154,16 @@ pub async fn issue_execution_token(
     {
         expires_at = until;
     }
-    let token_id = format!("xtk_{}", uuid::Uuid::new_v4().simple());
+    let token_id = ExecutionTokenId::mint(uuid::Uuid::new_v4().as_u128());
     let mut claims = Map::new();
     let secs = |t: Timestamp| Value::from(t.as_datetime().timestamp());
     claims.insert("iss".into(), key.name().into());
     claims.insert("sub".into(), executor.to_string().into());
     claims.insert("aud".into(), AUDIENCE.into());
-    claims.insert("jti".into(), token_id.clone().into());
+    claims.insert("jti".into(), token_id.to_string().into());
     claims.insert("iat".into(), secs(now));
     claims.insert("exp".into(), secs(expires_at));
-    claims.insert("request_id".into(), request.request_id.clone().into());
+    claims.insert("request_id".into(), request.request_id.to_string().into());
     claims.insert("action_digest".into(), action.digest.clone().into());
     claims.insert("env".into(), action.env.clone().into());
     claims.insert("kind".into(), action.kind.clone().into());
@@ -226,8 +235,10 @@ fn verify_with_grace(
         }));
     }
     Ok(ExecutionClaims {
-        token_id: get("jti")?,
-        request_id: get("request_id")?,
+        token_id: ExecutionTokenId::parse(get("jti")?)
+            .map_err(|e| invalid(format!("execution token: 'jti': {e}")))?,
+        request_id: RequestId::parse(get("request_id")?)
+            .map_err(|e| invalid(format!("execution token: 'request_id': {e}")))?,
         executor: get("sub")?,
         digest: get("action_digest")?,
         env: get("env")?,
@@ -245,7 +256,7 @@ pub async fn record_execution(
     key: &VerifierKey,
     token: &str,
     outcome: &str,
-) -> Result<u64> {
+) -> Result<Executed> {
     text("outcome", outcome, true)?;
     let now = tx.now();
     let claims = verify_with_grace(key, token, now, REPORT_GRACE_SECS)?;
@@ -300,7 +311,7 @@ pub async fn record_execution(
             claims.token_id, claims.digest, request.request_id
         )));
     }
-    Ok(tx
+    let seq = tx
         .append(
             reporter,
             &Event::ActionExecuted(ActionExecuted {
@@ -310,5 +321,9 @@ pub async fn record_execution(
                 outcome: outcome.to_owned(),
             }),
         )
-        .await?)
+        .await?;
+    Ok(Executed {
+        request_id: request.request_id,
+        seq,
+    })
 }

@@ -6,7 +6,7 @@ use crate::error::{Result, WorkflowError, conflict, refused, text};
 use crate::requests::decide::{after, start_grants};
 use crate::requests::notify;
 use soxctl_model::event::Event;
-use soxctl_model::ids::PersonId;
+use soxctl_model::ids::{AccessGrantId, PersonId, RequestId};
 use soxctl_model::principal::Principal;
 use soxctl_model::request::{
     AccessEnd, AccessGrantRow, AccessRevoked, Activation, Ask, RequestCancelled, RequestExpired,
@@ -16,7 +16,7 @@ use soxctl_model::time::Timestamp;
 use soxctl_store::WriteTx;
 use soxctl_store::requests::RequestFilter;
 
-async fn load(tx: &mut WriteTx, request_id: &str) -> Result<RequestRow> {
+async fn load(tx: &mut WriteTx, request_id: &RequestId) -> Result<RequestRow> {
     tx.request(request_id).await?.ok_or_else(|| {
         WorkflowError::NotFound(format!(
             "no request '{request_id}': `soxctl request list` shows them"
@@ -29,7 +29,7 @@ pub async fn activate(
     tx: &mut WriteTx,
     actor: &Principal,
     person: &PersonId,
-    request_id: &str,
+    request_id: &RequestId,
 ) -> Result<Vec<u64>> {
     let now = tx.now();
     let request = load(tx, request_id).await?;
@@ -112,7 +112,7 @@ pub async fn cancel(
     tx: &mut WriteTx,
     actor: &Principal,
     person: Option<&PersonId>,
-    request_id: &str,
+    request_id: &RequestId,
     reason: &str,
 ) -> Result<Vec<u64>> {
     text("reason", reason, true)?;
@@ -157,7 +157,7 @@ pub async fn cancel(
         tx.append(
             actor,
             &Event::RequestCancelled(RequestCancelled {
-                request_id: request_id.to_owned(),
+                request_id: request_id.clone(),
                 reason: reason.to_owned(),
             }),
         )
@@ -170,7 +170,7 @@ pub async fn cancel(
 pub async fn revoke_grant(
     tx: &mut WriteTx,
     actor: &Principal,
-    grant_id: &str,
+    grant_id: &AccessGrantId,
     reason: &str,
 ) -> Result<u64> {
     text("reason", reason, true)?;
@@ -178,7 +178,7 @@ pub async fn revoke_grant(
         .access_grants(None, None)
         .await?
         .into_iter()
-        .find(|g| g.grant_id == grant_id)
+        .find(|g| &g.grant_id == grant_id)
         .ok_or_else(|| {
             WorkflowError::NotFound(format!(
                 "no time-bound grant '{grant_id}': `soxctl grant list` shows them"

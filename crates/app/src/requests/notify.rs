@@ -5,13 +5,13 @@
 
 use crate::error::Result;
 use serde_json::{Value, json};
-use soxctl_model::ids::PersonId;
+use soxctl_model::ids::{PersonId, RequestId};
 use soxctl_model::request::{Ask, RequestRow};
 use soxctl_store::WriteTx;
 
 /// The API view of a request: approve/deny pages come with the console;
 /// until then the link opens the request and the CLI decides.
-pub fn link(request_id: &str) -> String {
+pub fn link(request_id: &RequestId) -> String {
     format!("/api/v1/requests/{request_id}")
 }
 
@@ -46,7 +46,7 @@ pub struct Notice<'a> {
     pub topic: &'a str,
     pub subject: String,
     pub text: String,
-    pub request_id: &'a str,
+    pub request_id: &'a RequestId,
     pub recipients: Vec<PersonId>,
     pub severity: Option<&'a str>,
     /// Machine-readable facts beside the notice.

@@ -13,6 +13,7 @@ use soxctl_detect::sod::{SOD_VIOLATION, dataset_now, subject};
 use soxctl_model::document::DocumentKind;
 use soxctl_model::event::Event;
 use soxctl_model::finding::{FindingOpened, FindingResolved, FindingStatus, finding_id};
+use soxctl_model::ids::FindingId;
 use soxctl_model::inventory::AccountStatus;
 use soxctl_model::principal::Principal;
 use soxctl_sod::{Addition, Change, Engine, RuleSet, Violation};
@@ -248,13 +249,13 @@ async fn record(
 ) -> Result<(u64, u64), StoreError> {
     let mut tx = store.begin_write().await?;
     let now = store.context().clock.now();
-    let current: BTreeMap<String, _> = tx
+    let current: BTreeMap<FindingId, _> = tx
         .findings_of_kinds(&[SOD_VIOLATION])
         .await?
         .into_iter()
         .map(|f| (f.finding_id.clone(), f))
         .collect();
-    let covered: BTreeMap<String, _> = tx
+    let covered: BTreeMap<FindingId, _> = tx
         .mitigations()
         .await?
         .into_iter()

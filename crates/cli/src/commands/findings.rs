@@ -7,6 +7,7 @@ use crate::store_args::StoreArgs;
 use clap::Args;
 use clap::Subcommand;
 use soxctl_api::findings::FindingView;
+use soxctl_model::ids::FindingId;
 use soxctl_store::findings::Filter;
 
 #[derive(Debug, Subcommand)]
@@ -67,6 +68,7 @@ pub async fn run(config: &Config, args: FindingsArgs) -> CmdResult {
             until,
             store,
         }) => {
+            let finding_id = FindingId::parse(finding_id)?;
             let until = super::query::instant("--until", &until)?;
             let opened = store.open_signing(config, false).await?;
             let key = opened.store_signing_key().await?;
@@ -93,6 +95,7 @@ pub async fn run(config: &Config, args: FindingsArgs) -> CmdResult {
                     anyhow::anyhow!("give --owner, --due or both"),
                 ));
             }
+            let finding_id = FindingId::parse(finding_id)?;
             let owner = owner
                 .map(soxctl_model::ids::PersonId::parse)
                 .transpose()

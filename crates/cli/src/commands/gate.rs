@@ -13,6 +13,7 @@ use soxctl_api::gate::{
 };
 use soxctl_api::requests::{CreatedRequest, RequestDetail};
 use soxctl_app::gate::git::Repository;
+use soxctl_model::ids::RequestId;
 use soxctl_model::request::Ask;
 use std::path::Path;
 use std::path::PathBuf;
@@ -355,9 +356,10 @@ pub async fn run(command: GateCommand) -> CmdResult {
             commit,
             server,
         } => {
+            let request_id = RequestId::parse(request_id)?;
             let client = Client::new(&server)?;
             let shown: RequestDetail = client
-                .get_as(&format!("/api/v1/requests/{}", query(&request_id)))
+                .get_as(&format!("/api/v1/requests/{}", query(request_id.as_str())))
                 .await?;
             let Ask::Action(action) = shown.request.ask else {
                 usage!("request {request_id} is not an action");

@@ -15,6 +15,7 @@ use soxctl_api::requests::{
     DelegationList, DelegationView, EmptyBody, Excluded, GrantList, GrantView, ReasonBody,
     RequestDetail, RequestList, RequestView, StepView,
 };
+use soxctl_model::ids::{AccessGrantId, DelegationId, RequestId};
 use soxctl_model::request::{Activation, ReviewOutcome};
 
 #[derive(Debug, Subcommand)]
@@ -368,9 +369,10 @@ pub async fn request(command: RequestCommand) -> CmdResult {
             server,
             format,
         } => {
+            let request_id = RequestId::parse(request_id)?;
             let client = Client::new(&server)?;
             let shown: RequestDetail = client
-                .get_as(&format!("/api/v1/requests/{}", query(&request_id)))
+                .get_as(&format!("/api/v1/requests/{}", query(request_id.as_str())))
                 .await?;
             print_view(Format::resolve(format), &shown)?;
             Ok(Exit::Ok)
@@ -452,10 +454,11 @@ async fn step<B: Serialize, V: DeserializeOwned + Serialize>(
     format: Option<Format>,
     request: impl Fn(&V) -> &RequestView,
 ) -> CmdResult {
+    let request_id = RequestId::parse(request_id)?;
     let client = Client::new(server)?;
     let answer: V = client
         .post_as(
-            &format!("/api/v1/requests/{}/{verb}", query(request_id)),
+            &format!("/api/v1/requests/{}/{verb}", query(request_id.as_str())),
             body,
         )
         .await?;
@@ -493,10 +496,11 @@ pub async fn grant(command: GrantCommand) -> CmdResult {
             server,
             format,
         } => {
+            let grant_id = AccessGrantId::parse(grant_id)?;
             let client = Client::new(&server)?;
             let answer: GrantView = client
                 .post_as(
-                    &format!("/api/v1/grants/{}/revoke", query(&grant_id)),
+                    &format!("/api/v1/grants/{}/revoke", query(grant_id.as_str())),
                     &ReasonBody { reason },
                 )
                 .await?;
@@ -570,6 +574,7 @@ pub async fn breakglass(command: BreakglassCommand) -> CmdResult {
             server,
             format,
         } => {
+            let use_id = RequestId::parse(use_id)?;
             let body = ReviewBody {
                 outcome: outcome(&given)?,
                 notes,
@@ -578,7 +583,7 @@ pub async fn breakglass(command: BreakglassCommand) -> CmdResult {
             let client = Client::new(&server)?;
             let answer: BreakGlassView = client
                 .post_as(
-                    &format!("/api/v1/breakglass/{}/review", query(&use_id)),
+                    &format!("/api/v1/breakglass/{}/review", query(use_id.as_str())),
                     &body,
                 )
                 .await?;
@@ -635,10 +640,14 @@ pub async fn delegation(command: DelegationCommand) -> CmdResult {
             server,
             format,
         } => {
+            let delegation_id = DelegationId::parse(delegation_id)?;
             let client = Client::new(&server)?;
             let answer: DelegationView = client
                 .post_as(
-                    &format!("/api/v1/delegations/{}/revoke", query(&delegation_id)),
+                    &format!(
+                        "/api/v1/delegations/{}/revoke",
+                        query(delegation_id.as_str())
+                    ),
                     &EmptyBody {},
                 )
                 .await?;

@@ -127,16 +127,16 @@ pub enum RowKey {
     Token(TokenId),
     GrantInterval(SystemId, AccountId, EntitlementId, u64),
     AccountInterval(SystemId, AccountId, u64),
-    Finding(String),
+    Finding(FindingId),
     Document(DocumentKind, u64),
     Mitigation(String),
-    Request(String),
-    Decision(String, PersonId),
-    AccessGrant(String),
-    Delegation(String),
-    ExecutionToken(String),
+    Request(RequestId),
+    Decision(RequestId, PersonId),
+    AccessGrant(AccessGrantId),
+    Delegation(DelegationId),
+    ExecutionToken(ExecutionTokenId),
     Deployment(String),
-    BreakGlass(String),
+    BreakGlass(RequestId),
 }
 
 impl RowKey {
@@ -242,7 +242,7 @@ pub enum RowChange {
     },
     /// A status, owner or due-date change of an existing finding.
     UpdateFinding {
-        finding_id: String,
+        finding_id: FindingId,
         update: FindingUpdate,
     },
     /// Ends the open `account_history` interval of this account.
@@ -253,23 +253,23 @@ pub enum RowChange {
     },
     /// A decision, expiry or activation of an existing request.
     UpdateRequest {
-        request_id: String,
+        request_id: RequestId,
         update: RequestUpdate,
     },
     /// Ends a time-bound grant.
     EndAccessGrant {
-        grant_id: String,
+        grant_id: AccessGrantId,
         at: Timestamp,
         end: AccessEnd,
     },
     /// Ends a delegation early.
     RevokeDelegation {
-        delegation_id: String,
+        delegation_id: DelegationId,
         at: Timestamp,
     },
     /// Records the after-review of a break-glass use.
     ReviewBreakGlass {
-        use_id: String,
+        use_id: RequestId,
         at: Timestamp,
         outcome: crate::request::ReviewOutcome,
         notes: String,
@@ -277,7 +277,7 @@ pub enum RowChange {
     },
     /// Marks an execution token used.
     UseExecutionToken {
-        token_id: String,
+        token_id: ExecutionTokenId,
         at: Timestamp,
     },
 }

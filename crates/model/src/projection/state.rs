@@ -17,19 +17,19 @@ pub enum ApplyError {
     #[error("person.erased names person '{0}', who was never added")]
     UnknownPerson(PersonId),
     #[error("a finding event names finding '{0}', which was never opened")]
-    UnknownFinding(String),
+    UnknownFinding(FindingId),
     #[error("sod.mitigation.revoked names mitigation '{0}', which was never granted")]
     UnknownMitigation(String),
     #[error("a request event names request '{0}', which was never created")]
-    UnknownRequest(String),
+    UnknownRequest(RequestId),
     #[error("access.revoked names grant '{0}', which was never granted")]
-    UnknownAccessGrant(String),
+    UnknownAccessGrant(AccessGrantId),
     #[error("delegation.revoked names delegation '{0}', which was never created")]
-    UnknownDelegation(String),
+    UnknownDelegation(DelegationId),
     #[error("breakglass.reviewed names use '{0}', which was never recorded")]
-    UnknownBreakGlass(String),
+    UnknownBreakGlass(RequestId),
     #[error("action.executed names execution token '{0}', which was never issued")]
-    UnknownExecutionToken(String),
+    UnknownExecutionToken(ExecutionTokenId),
 }
 
 impl State {

@@ -6,8 +6,8 @@ use super::*;
 /// An execution token, as the `execution_tokens` table holds it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ExecutionTokenRow {
-    pub token_id: String,
-    pub request_id: String,
+    pub token_id: ExecutionTokenId,
+    pub request_id: RequestId,
     pub executor: String,
     pub env: String,
     pub digest: String,
@@ -24,7 +24,7 @@ pub struct DeploymentRow {
     pub commit: String,
     pub repo: Option<String>,
     pub deployer: String,
-    pub request_id: Option<String>,
+    pub request_id: Option<RequestId>,
     pub deployed_at: Timestamp,
     pub seq: u64,
 }

@@ -8,7 +8,7 @@ use super::*;
 /// end within the break-glass maximum, and the owner must review it after.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BreakGlassUsed {
-    pub use_id: String,
+    pub use_id: RequestId,
     pub person_id: PersonId,
     pub items: Vec<AccessItem>,
     pub reason: String,
@@ -42,7 +42,7 @@ impl ReviewOutcome {
 /// `breakglass.reviewed`: the owner's after-review.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BreakGlassReviewed {
-    pub use_id: String,
+    pub use_id: RequestId,
     pub reviewer_id: PersonId,
     pub outcome: ReviewOutcome,
     pub notes: String,
@@ -57,7 +57,7 @@ pub struct BreakGlassReviewed {
 /// A break-glass use, as the `breakglass_uses` table holds it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BreakGlassRow {
-    pub use_id: String,
+    pub use_id: RequestId,
     pub person_id: PersonId,
     pub items: Vec<AccessItem>,
     pub reason: String,

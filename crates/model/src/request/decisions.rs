@@ -22,7 +22,7 @@ impl Decision {
 /// One approver's decision, as the `request_decisions` table holds it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DecisionRow {
-    pub request_id: String,
+    pub request_id: RequestId,
     pub approver_id: PersonId,
     pub decision: Decision,
     pub on_behalf_of: Option<PersonId>,
@@ -38,8 +38,8 @@ pub struct DecisionRow {
 /// A time-bound grant, as the `access_grants` table holds it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AccessGrantRow {
-    pub grant_id: String,
-    pub request_id: String,
+    pub grant_id: AccessGrantId,
+    pub request_id: RequestId,
     pub person_id: PersonId,
     pub system_id: SystemId,
     pub account_id: AccountId,
@@ -60,7 +60,7 @@ impl AccessGrantRow {
 /// A delegation, as the `delegations` table holds it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DelegationRow {
-    pub delegation_id: String,
+    pub delegation_id: DelegationId,
     pub delegator_id: PersonId,
     pub delegate_id: PersonId,
     pub starts_at: Timestamp,

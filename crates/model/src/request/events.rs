@@ -8,7 +8,7 @@ use super::*;
 /// `request.created`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RequestCreated {
-    pub request_id: String,
+    pub request_id: RequestId,
     pub requester_id: PersonId,
     pub ask: Ask,
     pub justification: String,
@@ -42,7 +42,7 @@ pub struct RequestCreated {
 /// `request.approved`: one approver's approval.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RequestApproved {
-    pub request_id: String,
+    pub request_id: RequestId,
     pub approver_id: PersonId,
     /// The approver acted as delegate of this person.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -72,7 +72,7 @@ pub struct RequestApproved {
 /// `request.denied`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RequestDenied {
-    pub request_id: String,
+    pub request_id: RequestId,
     pub approver_id: PersonId,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_behalf_of: Option<PersonId>,
@@ -86,14 +86,14 @@ pub struct RequestDenied {
 /// `request.cancelled`: withdrawn by the requester or an admin.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RequestCancelled {
-    pub request_id: String,
+    pub request_id: RequestId,
     pub reason: String,
 }
 
 /// `request.reminded`: approvers reminded, or (escalation) their managers told.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RequestReminded {
-    pub request_id: String,
+    pub request_id: RequestId,
     pub escalation: bool,
     pub recipients: Vec<PersonId>,
 }
@@ -101,15 +101,15 @@ pub struct RequestReminded {
 /// `request.expired`: nobody decided in time, or an approval was never used.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RequestExpired {
-    pub request_id: String,
+    pub request_id: RequestId,
 }
 
 /// `access.granted`: a time-bound grant starts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccessGranted {
-    pub grant_id: String,
+    pub grant_id: AccessGrantId,
     /// The approved request, or the break-glass use (`emergency`).
-    pub request_id: String,
+    pub request_id: RequestId,
     /// Granted by break-glass, without prior approval.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub emergency: bool,
@@ -142,7 +142,7 @@ impl AccessEnd {
 /// remove it and the next import or sync confirms.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccessRevoked {
-    pub grant_id: String,
+    pub grant_id: AccessGrantId,
     pub end: AccessEnd,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
@@ -151,7 +151,7 @@ pub struct AccessRevoked {
 /// `delegation.created`: an approver away hands approvals to a delegate.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DelegationCreated {
-    pub delegation_id: String,
+    pub delegation_id: DelegationId,
     pub delegator_id: PersonId,
     pub delegate_id: PersonId,
     pub starts_at: Timestamp,
@@ -165,15 +165,15 @@ pub struct DelegationCreated {
 /// `delegation.revoked`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DelegationRevoked {
-    pub delegation_id: String,
+    pub delegation_id: DelegationId,
 }
 
 /// `execution.token_issued`: a short-lived signed token that carries an
 /// action approval to its executor (the token itself is never stored).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExecutionTokenIssued {
-    pub token_id: String,
-    pub request_id: String,
+    pub token_id: ExecutionTokenId,
+    pub request_id: RequestId,
     /// The principal that will execute and report (`token:<id>` or `person:<id>`).
     pub executor: String,
     pub env: String,
@@ -185,8 +185,8 @@ pub struct ExecutionTokenIssued {
 /// is consumed and cannot be used again.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ActionExecuted {
-    pub request_id: String,
-    pub token_id: String,
+    pub request_id: RequestId,
+    pub token_id: ExecutionTokenId,
     pub executor: String,
     /// What the executor reports (a deployment id, a payment reference…).
     pub outcome: String,
@@ -210,5 +210,5 @@ pub struct ChangeDeployed {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub request_id: Option<String>,
+    pub request_id: Option<RequestId>,
 }

@@ -63,7 +63,7 @@ impl fmt::Display for RequestStatus {
 /// A request as the `requests` table holds it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RequestRow {
-    pub request_id: String,
+    pub request_id: RequestId,
     pub requester_id: PersonId,
     pub ask: Ask,
     pub justification: String,

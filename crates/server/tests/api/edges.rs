@@ -406,3 +406,68 @@ async fn garbage_input_is_refused_with_escaped_errors() {
     })
     .await;
 }
+
+/// A request, grant, delegation or break-glass id in a path, or a request
+/// id in a body, is parsed into its type before anything is looked up: one
+/// that cannot be an id is a 400 that names the kind and shows the value
+/// escaped, and nothing is recorded.
+#[tokio::test]
+async fn ids_that_cannot_be_ids_are_refused_before_any_lookup() {
+    on_both_backends(async |fx| {
+        extra_tokens(&fx.store).await;
+        let app = fx.app();
+        let before = ledger_size(&fx.store).await;
+        let long = "r".repeat(600);
+        for (path, kind) in [
+            ("/api/v1/requests/req:1".to_owned(), "request_id"),
+            (format!("/api/v1/requests/{long}"), "request_id"),
+        ] {
+            let reply = get(&app, &path, Some(ADMIN)).await;
+            let detail = reply.problem(StatusCode::BAD_REQUEST, "bad_request")["detail"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            assert!(detail.contains(kind), "{path}: {detail}");
+        }
+        for (path, body, token, kind) in [
+            ("/api/v1/requests/req:1/approve", "{}", PERSON, "request_id"),
+            (
+                "/api/v1/requests/%20req/cancel",
+                r#"{"reason":"x"}"#,
+                PERSON,
+                "request_id",
+            ),
+            (
+                "/api/v1/grants/agr:1/revoke",
+                r#"{"reason":"x"}"#,
+                ADMIN,
+                "grant_id",
+            ),
+            (
+                "/api/v1/delegations/dlg:1/revoke",
+                "{}",
+                PERSON,
+                "delegation_id",
+            ),
+            (
+                "/api/v1/breakglass/bgl:1/review",
+                r#"{"outcome":"appropriate","notes":"n"}"#,
+                PERSON,
+                "request_id",
+            ),
+        ] {
+            let reply = post(&app, path, Some(token), None, body).await;
+            let detail = reply.problem(StatusCode::BAD_REQUEST, "bad_request")["detail"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            assert!(detail.contains(kind), "{path}: {detail}");
+        }
+        let body = r#"{"request_id":"req:1","digest":"sha256:00","env":"prod"}"#;
+        post(&app, "/api/v1/actions/token", Some(GATE), None, body)
+            .await
+            .problem(StatusCode::BAD_REQUEST, "bad_request");
+        assert_eq!(ledger_size(&fx.store).await, before, "nothing recorded");
+    })
+    .await;
+}

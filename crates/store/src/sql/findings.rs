@@ -4,7 +4,7 @@ use super::Conn;
 use super::rows::{Query, opt, parse, person_id, ts};
 use crate::error::{Result, StoreError};
 use soxctl_model::finding::{Detail, FindingRow, FindingStatus, FindingUpdate, Severity};
-use soxctl_model::ids::PersonId;
+use soxctl_model::ids::{FindingId, PersonId};
 use soxctl_model::time::{Date, Timestamp};
 
 pub const COLUMNS: [&str; 15] = [
@@ -49,14 +49,14 @@ pub fn bind<'q>(q: Query<'q>, f: &'q FindingRow) -> Query<'q> {
 }
 
 /// Applies a status event; the finding must exist, as on replay.
-pub async fn update(conn: &mut Conn, id: &str, update: &FindingUpdate) -> Result<()> {
+pub async fn update(conn: &mut Conn, id: &FindingId, update: &FindingUpdate) -> Result<()> {
     let done = match update {
         FindingUpdate::Resolved { at, reason } => sqlx::query(
             "UPDATE findings SET status = 'resolved', resolved_at = $1, resolution = $2, accepted_until = NULL WHERE finding_id = $3",
         )
         .bind(at.to_canonical())
         .bind(reason.as_str())
-        .bind(id)
+        .bind(id.as_str())
         .execute(&mut *conn)
         .await?,
         FindingUpdate::Accepted { reason, until } => sqlx::query(
@@ -64,14 +64,14 @@ pub async fn update(conn: &mut Conn, id: &str, update: &FindingUpdate) -> Result
         )
         .bind(reason.as_str())
         .bind(ts(until))
-        .bind(id)
+        .bind(id.as_str())
         .execute(&mut *conn)
         .await?,
         FindingUpdate::Assigned { owner_id, due } => {
             sqlx::query("UPDATE findings SET owner_id = $1, due = $2 WHERE finding_id = $3")
                 .bind(owner_id.as_ref().map(PersonId::as_str))
                 .bind(due.map(|d| d.to_string()))
-                .bind(id)
+                .bind(id.as_str())
                 .execute(&mut *conn)
                 .await?
         }
@@ -126,7 +126,7 @@ fn row(t: FindingTuple) -> Result<FindingRow> {
         detail: parse(T, &id, serde_json::from_str(&detail))?,
         resolution,
         accepted_until: opt(T, &id, until, Timestamp::parse)?,
-        finding_id: id,
+        finding_id: parse(T, &id, FindingId::parse(id.as_str()))?,
     })
 }
 

@@ -5,7 +5,9 @@ use super::rows::{Query, opt, parse, person_id, seq_param, ts};
 use super::{Conn, Db};
 use crate::error::{Result, StoreError};
 use crate::requests::{RequestFilter, TokensOf};
-use soxctl_model::ids::{AccountId, EntitlementId, SystemId};
+use soxctl_model::ids::{
+    AccessGrantId, AccountId, DelegationId, EntitlementId, ExecutionTokenId, RequestId, SystemId,
+};
 use soxctl_model::request::{
     AccessEnd, AccessGrantRow, Ask, BreakGlassRow, Decision, DecisionRow, DelegationRow,
     DeploymentRow, ExecutionTokenRow, RequestRow, RequestStatus, RequestUpdate, ReviewOutcome,
@@ -215,7 +217,7 @@ pub fn bind_deployment<'q>(q: Query<'q>, d: &'q DeploymentRow) -> Query<'q> {
         .bind(d.commit.as_str())
         .bind(d.repo.as_deref())
         .bind(d.deployer.as_str())
-        .bind(d.request_id.as_deref())
+        .bind(d.request_id.as_ref().map(RequestId::as_str))
         .bind(d.deployed_at.to_canonical())
         .bind(seq_param(d.seq))
 }
@@ -236,7 +238,7 @@ pub fn bind_breakglass<'q>(q: Query<'q>, b: &'q BreakGlassRow) -> Query<'q> {
 
 pub async fn review_breakglass(
     conn: &mut Conn,
-    id: &str,
+    id: &RequestId,
     at: Timestamp,
     outcome: ReviewOutcome,
     notes: &str,
@@ -250,21 +252,21 @@ pub async fn review_breakglass(
     .bind(outcome.as_str())
     .bind(notes)
     .bind(evidence)
-    .bind(id)
+    .bind(id.as_str())
     .execute(&mut *conn)
     .await?;
-    must_hit(done.rows_affected(), "break-glass use", id)
+    must_hit(done.rows_affected(), "break-glass use", id.as_str())
 }
 
-pub async fn use_token(conn: &mut Conn, id: &str, at: Timestamp) -> Result<()> {
+pub async fn use_token(conn: &mut Conn, id: &ExecutionTokenId, at: Timestamp) -> Result<()> {
     let done = sqlx::query(
         "UPDATE execution_tokens SET used_at = $1 WHERE token_id = $2 AND used_at IS NULL",
     )
     .bind(at.to_canonical())
-    .bind(id)
+    .bind(id.as_str())
     .execute(&mut *conn)
     .await?;
-    must_hit(done.rows_affected(), "unused execution token", id)
+    must_hit(done.rows_affected(), "unused execution token", id.as_str())
 }
 
 fn must_hit(done: u64, what: &str, id: &str) -> Result<()> {
@@ -276,7 +278,7 @@ fn must_hit(done: u64, what: &str, id: &str) -> Result<()> {
     Ok(())
 }
 
-pub async fn update_request(conn: &mut Conn, id: &str, update: &RequestUpdate) -> Result<()> {
+pub async fn update_request(conn: &mut Conn, id: &RequestId, update: &RequestUpdate) -> Result<()> {
     let done = match update {
         RequestUpdate::Approval {
             approvals,
@@ -290,7 +292,7 @@ pub async fn update_request(conn: &mut Conn, id: &str, update: &RequestUpdate) -
         .bind(i64::from(*approvals))
         .bind(at.to_canonical())
         .bind(ts(valid_until))
-        .bind(id)
+        .bind(id.as_str())
         .bind(required.map(i64::from))
         .execute(&mut *conn)
         .await?,
@@ -304,7 +306,7 @@ pub async fn update_request(conn: &mut Conn, id: &str, update: &RequestUpdate) -
              WHERE request_id = $2",
         )
         .bind(i64::from(*approvals))
-        .bind(id)
+        .bind(id.as_str())
         .bind(required.map(i64::from))
         .execute(&mut *conn)
         .await?,
@@ -315,7 +317,7 @@ pub async fn update_request(conn: &mut Conn, id: &str, update: &RequestUpdate) -
         .bind(status.as_str())
         .bind(at.to_canonical())
         .bind(reason.as_deref())
-        .bind(id)
+        .bind(id.as_str())
         .execute(&mut *conn)
         .await?,
         RequestUpdate::Reminded {
@@ -323,7 +325,7 @@ pub async fn update_request(conn: &mut Conn, id: &str, update: &RequestUpdate) -
             escalation: true,
         } => sqlx::query("UPDATE requests SET escalated_at = $1 WHERE request_id = $2")
             .bind(at.to_canonical())
-            .bind(id)
+            .bind(id.as_str())
             .execute(&mut *conn)
             .await?,
         RequestUpdate::Reminded {
@@ -331,38 +333,43 @@ pub async fn update_request(conn: &mut Conn, id: &str, update: &RequestUpdate) -
             escalation: false,
         } => sqlx::query("UPDATE requests SET reminded_at = $1 WHERE request_id = $2")
             .bind(at.to_canonical())
-            .bind(id)
+            .bind(id.as_str())
             .execute(&mut *conn)
             .await?,
         RequestUpdate::Activated { at } => sqlx::query(
             "UPDATE requests SET activated_at = COALESCE(activated_at, $1) WHERE request_id = $2",
         )
         .bind(at.to_canonical())
-        .bind(id)
+        .bind(id.as_str())
         .execute(&mut *conn)
         .await?,
     };
-    must_hit(done.rows_affected(), "request", id)
+    must_hit(done.rows_affected(), "request", id.as_str())
 }
 
-pub async fn end_grant(conn: &mut Conn, id: &str, at: Timestamp, end: AccessEnd) -> Result<()> {
+pub async fn end_grant(
+    conn: &mut Conn,
+    id: &AccessGrantId,
+    at: Timestamp,
+    end: AccessEnd,
+) -> Result<()> {
     let done =
         sqlx::query("UPDATE access_grants SET ended_at = $1, end_kind = $2 WHERE grant_id = $3")
             .bind(at.to_canonical())
             .bind(end.as_str())
-            .bind(id)
+            .bind(id.as_str())
             .execute(&mut *conn)
             .await?;
-    must_hit(done.rows_affected(), "time-bound grant", id)
+    must_hit(done.rows_affected(), "time-bound grant", id.as_str())
 }
 
-pub async fn revoke_delegation(conn: &mut Conn, id: &str, at: Timestamp) -> Result<()> {
+pub async fn revoke_delegation(conn: &mut Conn, id: &DelegationId, at: Timestamp) -> Result<()> {
     let done = sqlx::query("UPDATE delegations SET revoked_at = $1 WHERE delegation_id = $2")
         .bind(at.to_canonical())
-        .bind(id)
+        .bind(id.as_str())
         .execute(&mut *conn)
         .await?;
-    must_hit(done.rows_affected(), "delegation", id)
+    must_hit(done.rows_affected(), "delegation", id.as_str())
 }
 
 type DbRow = <Db as sqlx::Database>::Row;
@@ -416,7 +423,7 @@ fn request(row: &DbRow) -> Result<RequestRow> {
         valid_until: opt(T, &id, text_opt(row, "valid_until")?, Timestamp::parse)?,
         activated_at: opt(T, &id, text_opt(row, "activated_at")?, Timestamp::parse)?,
         closed_reason: text_opt(row, "closed_reason")?,
-        request_id: id,
+        request_id: parse(T, &id, RequestId::parse(id.as_str()))?,
     })
 }
 
@@ -441,7 +448,7 @@ fn decision(row: &DbRow) -> Result<DecisionRow> {
         decided_at: parse(T, &id, Timestamp::parse(&text(row, "decided_at")?))?,
         seq: count(T, &id, row.try_get("seq")?)?,
         actor: text(row, "actor")?,
-        request_id: id,
+        request_id: parse(T, &id, RequestId::parse(id.as_str()))?,
     })
 }
 
@@ -459,7 +466,7 @@ fn grant(row: &DbRow) -> Result<AccessGrantRow> {
         }
     };
     Ok(AccessGrantRow {
-        request_id: text(row, "request_id")?,
+        request_id: parse(T, &id, RequestId::parse(text(row, "request_id")?))?,
         person_id: parse(T, &id, person_id(&text(row, "person_id")?))?,
         system_id: parse(T, &id, SystemId::parse(text(row, "system_id")?))?,
         account_id: parse(T, &id, AccountId::parse(text(row, "account_id")?))?,
@@ -468,7 +475,7 @@ fn grant(row: &DbRow) -> Result<AccessGrantRow> {
         ends_at: parse(T, &id, Timestamp::parse(&text(row, "ends_at")?))?,
         ended_at: opt(T, &id, text_opt(row, "ended_at")?, Timestamp::parse)?,
         end,
-        grant_id: id,
+        grant_id: parse(T, &id, AccessGrantId::parse(id.as_str()))?,
     })
 }
 
@@ -484,7 +491,7 @@ fn delegation(row: &DbRow) -> Result<DelegationRow> {
         created_at: parse(T, &id, Timestamp::parse(&text(row, "created_at")?))?,
         created_by: text(row, "created_by")?,
         revoked_at: opt(T, &id, text_opt(row, "revoked_at")?, Timestamp::parse)?,
-        delegation_id: id,
+        delegation_id: parse(T, &id, DelegationId::parse(id.as_str()))?,
     })
 }
 
@@ -499,7 +506,7 @@ pub async fn requests(conn: &mut Conn, filter: &RequestFilter) -> Result<Vec<Req
         sql.push_str(&clause.replace('?', &format!("${}", binds.len())));
     };
     if let Some(id) = &filter.request_id {
-        param(&mut sql, " AND request_id = ?", id.clone());
+        param(&mut sql, " AND request_id = ?", id.to_string());
     }
     if let Some(status) = filter.status {
         param(&mut sql, " AND status = ?", status.as_str().to_owned());
@@ -531,7 +538,10 @@ pub async fn requests(conn: &mut Conn, filter: &RequestFilter) -> Result<Vec<Req
 
 // Filters are spelt out per case rather than `$1 IS NULL OR col = $1`,
 // which keeps SQLite from using the index.
-pub async fn decisions(conn: &mut Conn, request_id: Option<&str>) -> Result<Vec<DecisionRow>> {
+pub async fn decisions(
+    conn: &mut Conn,
+    request_id: Option<&RequestId>,
+) -> Result<Vec<DecisionRow>> {
     let filter = if request_id.is_some() {
         "WHERE request_id = $1"
     } else {
@@ -543,7 +553,7 @@ pub async fn decisions(conn: &mut Conn, request_id: Option<&str>) -> Result<Vec<
     );
     let mut q = sqlx::query(&sql);
     if let Some(id) = request_id {
-        q = q.bind(id);
+        q = q.bind(id.as_str());
     }
     q.fetch_all(&mut *conn)
         .await?
@@ -556,7 +566,7 @@ pub async fn decisions(conn: &mut Conn, request_id: Option<&str>) -> Result<Vec<
 /// whose end is before `due_before`.
 pub async fn access_grants(
     conn: &mut Conn,
-    request_id: Option<&str>,
+    request_id: Option<&RequestId>,
     open_due_before: Option<Timestamp>,
 ) -> Result<Vec<AccessGrantRow>> {
     let filter = match (request_id.is_some(), open_due_before.is_some()) {
@@ -571,7 +581,7 @@ pub async fn access_grants(
     );
     let mut q = sqlx::query(&sql);
     if let Some(id) = request_id {
-        q = q.bind(id);
+        q = q.bind(id.as_str());
     }
     if let Some(t) = open_due_before {
         q = q.bind(t.to_canonical());
@@ -596,14 +606,14 @@ fn token(row: &DbRow) -> Result<ExecutionTokenRow> {
     const T: &str = "execution_tokens";
     let id = text(row, "token_id")?;
     Ok(ExecutionTokenRow {
-        request_id: text(row, "request_id")?,
+        request_id: parse(T, &id, RequestId::parse(text(row, "request_id")?))?,
         executor: text(row, "executor")?,
         env: text(row, "env")?,
         digest: text(row, "digest")?,
         issued_at: parse(T, &id, Timestamp::parse(&text(row, "issued_at")?))?,
         expires_at: parse(T, &id, Timestamp::parse(&text(row, "expires_at")?))?,
         used_at: opt(T, &id, text_opt(row, "used_at")?, Timestamp::parse)?,
-        token_id: id,
+        token_id: parse(T, &id, ExecutionTokenId::parse(id.as_str()))?,
     })
 }
 
@@ -615,7 +625,9 @@ fn deployment(row: &DbRow) -> Result<DeploymentRow> {
         commit: text(row, "commit_sha")?,
         repo: text_opt(row, "repo")?,
         deployer: text(row, "deployer")?,
-        request_id: text_opt(row, "request_id")?,
+        request_id: opt(T, &id, text_opt(row, "request_id")?, |r| {
+            RequestId::parse(r)
+        })?,
         deployed_at: parse(T, &id, Timestamp::parse(&text(row, "deployed_at")?))?,
         seq: count(T, &id, row.try_get("seq")?)?,
         deployment_id: id,
@@ -626,8 +638,8 @@ fn deployment(row: &DbRow) -> Result<DeploymentRow> {
 pub async fn execution_tokens(conn: &mut Conn, of: TokensOf<'_>) -> Result<Vec<ExecutionTokenRow>> {
     let (filter, value) = match of {
         TokensOf::All => ("", None),
-        TokensOf::Token(id) => ("WHERE token_id = $1", Some(id)),
-        TokensOf::Request(id) => ("WHERE request_id = $1", Some(id)),
+        TokensOf::Token(id) => ("WHERE token_id = $1", Some(id.as_str())),
+        TokensOf::Request(id) => ("WHERE request_id = $1", Some(id.as_str())),
     };
     let sql = format!(
         "SELECT {} FROM execution_tokens {filter} ORDER BY issued_at, token_id",
@@ -682,7 +694,7 @@ fn breakglass(row: &DbRow) -> Result<BreakGlassRow> {
         reviewed_at: opt(T, &id, text_opt(row, "reviewed_at")?, Timestamp::parse)?,
         outcome,
         review_notes: text_opt(row, "review_notes")?,
-        use_id: id,
+        use_id: parse(T, &id, RequestId::parse(id.as_str()))?,
     })
 }
 

@@ -233,13 +233,11 @@ pub(super) fn bind_key<'q>(q: Query<'q>, key: &'q RowKey) -> Query<'q> {
             .bind(seq_param(*seq)),
         RowKey::Finding(id) => q.bind(id.as_str()),
         RowKey::Document(kind, version) => q.bind(kind.as_str()).bind(seq_param(*version)),
-        RowKey::Mitigation(id)
-        | RowKey::Request(id)
-        | RowKey::AccessGrant(id)
-        | RowKey::Delegation(id)
-        | RowKey::ExecutionToken(id)
-        | RowKey::Deployment(id)
-        | RowKey::BreakGlass(id) => q.bind(id.as_str()),
+        RowKey::Mitigation(id) | RowKey::Deployment(id) => q.bind(id.as_str()),
+        RowKey::Request(id) | RowKey::BreakGlass(id) => q.bind(id.as_str()),
+        RowKey::AccessGrant(id) => q.bind(id.as_str()),
+        RowKey::Delegation(id) => q.bind(id.as_str()),
+        RowKey::ExecutionToken(id) => q.bind(id.as_str()),
         RowKey::Decision(id, approver) => q.bind(id.as_str()).bind(approver.as_str()),
         RowKey::AccountInterval(s, a, seq) => {
             q.bind(s.as_str()).bind(a.as_str()).bind(seq_param(*seq))
