@@ -5,7 +5,7 @@
 use crate::error::Result;
 use crate::{Store, WriteTx};
 use soxctl_model::finding::{FindingRow, FindingStatus, Severity};
-use soxctl_model::ids::{FindingId, SystemId};
+use soxctl_model::ids::SystemId;
 use soxctl_model::inventory::GrantKey;
 use std::collections::{BTreeMap, HashSet};
 
@@ -78,91 +78,5 @@ impl WriteTx {
                 .map(|b| (b.system_id, b.import_id))
                 .collect())
         })
-    }
-}
-
-/// The longest a risk acceptance may run before it must be renewed.
-pub const MAX_ACCEPT_DAYS: i64 = 366;
-
-impl WriteTx {
-    async fn finding(&mut self, id: &FindingId) -> Result<FindingRow> {
-        let all = each!(self, WriteTx, |tx, m| m::findings::list(
-            tx.conn().await?,
-            &Filter::default()
-        )
-        .await)?;
-        all.into_iter()
-            .find(|f| &f.finding_id == id)
-            .ok_or_else(|| {
-                crate::StoreError::NotFound(format!(
-                    "no finding '{id}'; `soxctl findings --status all` lists them"
-                ))
-            })
-    }
-
-    /// Accepts an open finding's risk, with a reason, until a time (at most a
-    /// year): it counts as open again afterwards.
-    pub async fn accept_finding(
-        &mut self,
-        actor: &soxctl_model::principal::Principal,
-        id: &FindingId,
-        reason: &str,
-        until: soxctl_model::time::Timestamp,
-        now: soxctl_model::time::Timestamp,
-    ) -> Result<u64> {
-        let invalid = |m: String| crate::StoreError::Invalid(m);
-        let finding = self.finding(id).await?;
-        if finding.status != FindingStatus::Open {
-            return Err(invalid(format!(
-                "finding '{id}' is {}, not open: only an open finding can be accepted",
-                finding.status.as_str()
-            )));
-        }
-        if reason.trim().is_empty() {
-            return Err(invalid("say why the risk is accepted (--reason)".into()));
-        }
-        if until <= now
-            || until.as_datetime() > now.as_datetime() + chrono::Duration::days(MAX_ACCEPT_DAYS)
-        {
-            return Err(invalid(format!(
-                "an acceptance ends in the future and within {MAX_ACCEPT_DAYS} days (--until)"
-            )));
-        }
-        self.append(
-            actor,
-            &soxctl_model::event::Event::FindingAccepted(soxctl_model::finding::FindingAccepted {
-                finding_id: id.clone(),
-                reason: reason.to_owned(),
-                until: Some(until),
-            }),
-        )
-        .await
-    }
-
-    /// Gives a finding a new owner and/or due date.
-    pub async fn assign_finding(
-        &mut self,
-        actor: &soxctl_model::principal::Principal,
-        id: &FindingId,
-        owner_id: Option<soxctl_model::ids::PersonId>,
-        due: Option<soxctl_model::time::Date>,
-    ) -> Result<u64> {
-        let finding = self.finding(id).await?;
-        if let Some(owner) = &owner_id
-            && !self.inventory().await?.people.contains_key(owner)
-        {
-            return Err(crate::StoreError::Invalid(format!(
-                "the owner '{owner}' is not a person in the store"
-            )));
-        }
-        self.append(
-            actor,
-            &soxctl_model::event::Event::FindingAssigned(soxctl_model::finding::FindingAssigned {
-                finding_id: finding.finding_id,
-                owner_id: owner_id.or(finding.owner_id),
-                due: due.or(finding.due),
-            }),
-        )
-        .await
     }
 }

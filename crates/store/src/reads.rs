@@ -7,7 +7,8 @@ use crate::requests::{IdentityCandidate, RequestFilter, TokensOf};
 use crate::scim::{GrantsOf, ScimDocument};
 use crate::{Store, WriteTx};
 use soxctl_model::document::{DocumentKind, DocumentRow};
-use soxctl_model::ids::{PersonId, RequestId, SystemId, TokenId};
+use soxctl_model::finding::FindingRow;
+use soxctl_model::ids::{FindingId, PersonId, RequestId, SystemId, TokenId};
 use soxctl_model::inventory::Grant;
 use soxctl_model::mitigation::MitigationRow;
 use soxctl_model::projection::{PersonRow, TokenRow};
@@ -57,6 +58,8 @@ reads! {
     fn identity_candidates(pattern: Option<&str>, exact: Option<&str>) -> Vec<IdentityCandidate> = rows::identity_candidates;
     /// The version in force of a document kind.
     fn latest_document(kind: DocumentKind) -> Option<DocumentRow> = documents::latest;
+    /// The finding `id`, in any status.
+    fn finding(id: &FindingId) -> Option<FindingRow> = findings::one;
     /// Every mitigation, in force or not.
     fn mitigations() -> Vec<MitigationRow> = mitigations::all;
     /// Requests matching `filter`.

@@ -7,6 +7,7 @@ use crate::store_args::StoreArgs;
 use clap::Args;
 use clap::Subcommand;
 use soxctl_api::findings::FindingView;
+use soxctl_app::findings::triage::{self, TriageError};
 use soxctl_model::ids::FindingId;
 use soxctl_store::findings::Filter;
 
@@ -59,6 +60,14 @@ pub struct FindingsArgs {
     pub format: Option<Format>,
 }
 
+/// A refusal is a usage error (exit 2); the store failing is not.
+fn refused(error: TriageError) -> crate::exit::Failure {
+    match error {
+        TriageError::Store(e) => e.into(),
+        refused => failed(Exit::Usage, refused),
+    }
+}
+
 pub async fn run(config: &Config, args: FindingsArgs) -> CmdResult {
     match args.action {
         None => list(config, args).await,
@@ -72,12 +81,10 @@ pub async fn run(config: &Config, args: FindingsArgs) -> CmdResult {
             let until = super::query::instant("--until", &until)?;
             let opened = store.open_signing(config, false).await?;
             let key = opened.store_signing_key().await?;
-            let now = opened.store.context().clock.now();
             let mut tx = opened.store.begin_write().await?;
-            let seq = tx
-                .accept_finding(&super::cli_actor(), &finding_id, &reason, until, now)
+            let seq = triage::accept(&mut tx, &super::cli_actor(), &finding_id, &reason, until)
                 .await
-                .map_err(|e| failed(Exit::Usage, e))?;
+                .map_err(refused)?;
             tx.commit().await?;
             opened.checkpoint(&key).await?;
             eprintln!("finding {finding_id} accepted until {until} by ledger entry {seq}");
@@ -108,10 +115,9 @@ pub async fn run(config: &Config, args: FindingsArgs) -> CmdResult {
             let opened = store.open_signing(config, false).await?;
             let key = opened.store_signing_key().await?;
             let mut tx = opened.store.begin_write().await?;
-            let seq = tx
-                .assign_finding(&super::cli_actor(), &finding_id, owner, due)
+            let seq = triage::assign(&mut tx, &super::cli_actor(), &finding_id, owner, due)
                 .await
-                .map_err(|e| failed(Exit::Usage, e))?;
+                .map_err(refused)?;
             tx.commit().await?;
             opened.checkpoint(&key).await?;
             eprintln!("finding {finding_id} assigned by ledger entry {seq}");

@@ -141,6 +141,16 @@ pub async fn all(conn: &mut Conn) -> Result<Vec<FindingRow>> {
     rows.into_iter().map(row).collect()
 }
 
+/// The finding `id`, in any status.
+pub async fn one(conn: &mut Conn, id: &FindingId) -> Result<Option<FindingRow>> {
+    let found: Option<FindingTuple> =
+        sqlx::query_as(&format!("{} WHERE finding_id = $1", select()))
+            .bind(id.as_str())
+            .fetch_optional(conn)
+            .await?;
+    found.map(row).transpose()
+}
+
 /// Findings of the given kinds, in any status.
 pub async fn of_kinds(conn: &mut Conn, kinds: &[&str]) -> Result<Vec<FindingRow>> {
     if kinds.is_empty() {

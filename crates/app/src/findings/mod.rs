@@ -4,6 +4,8 @@
 //! server's job runner (after other changes, and daily: dormancy, credential
 //! age and mitigations expire with time alone).
 
+pub mod triage;
+
 use soxctl_detect::hygiene::{self, Facts, Policy};
 use soxctl_model::event::Event;
 use soxctl_model::ids::FindingId;
