@@ -153,6 +153,15 @@ impl Client {
         let answer = self.call(hyper::Method::POST, path, Some(body)).await?;
         Self::read(path, &answer)
     }
+
+    /// A request with its decisions, grants and delegates.
+    pub async fn request(
+        &self,
+        id: &soxctl_model::ids::RequestId,
+    ) -> Result<soxctl_api::requests::RequestDetail, Failure> {
+        self.get_as(&format!("/api/v1/requests/{}", query(id.as_str())))
+            .await
+    }
 }
 
 /// The part of an RFC 9457 problem body the command line shows.

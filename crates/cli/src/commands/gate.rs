@@ -11,7 +11,7 @@ use soxctl_api::gate::{
     CommitBody, DeployedBody, DeployedView, ExecutedBody, ExecutedView, IssuedToken, LastDeployed,
     RegisterBody, TokenBody, VerdictView,
 };
-use soxctl_api::requests::{CreatedRequest, RequestDetail};
+use soxctl_api::requests::CreatedRequest;
 use soxctl_app::gate::git::Repository;
 use soxctl_model::ids::RequestId;
 use soxctl_model::request::Ask;
@@ -358,9 +358,7 @@ pub async fn run(command: GateCommand) -> CmdResult {
         } => {
             let request_id = RequestId::parse(request_id)?;
             let client = Client::new(&server)?;
-            let shown: RequestDetail = client
-                .get_as(&format!("/api/v1/requests/{}", query(request_id.as_str())))
-                .await?;
+            let shown = client.request(&request_id).await?;
             let Ask::Action(action) = shown.request.ask else {
                 usage!("request {request_id} is not an action");
             };

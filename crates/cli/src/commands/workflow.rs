@@ -13,7 +13,7 @@ use soxctl_api::breakglass::{BreakGlassBody, BreakGlassList, BreakGlassView, Rev
 use soxctl_api::requests::{
     ActionBody, CreateRequestBody, CreatedRequest, DecideBody, DecidedView, DelegateBody,
     DelegationList, DelegationView, EmptyBody, Excluded, GrantList, GrantView, ReasonBody,
-    RequestDetail, RequestList, RequestView, StepView,
+    RequestList, RequestView, StepView,
 };
 use soxctl_model::ids::{AccessGrantId, DelegationId, RequestId};
 use soxctl_model::request::{Activation, ReviewOutcome};
@@ -371,9 +371,7 @@ pub async fn request(command: RequestCommand) -> CmdResult {
         } => {
             let request_id = RequestId::parse(request_id)?;
             let client = Client::new(&server)?;
-            let shown: RequestDetail = client
-                .get_as(&format!("/api/v1/requests/{}", query(request_id.as_str())))
-                .await?;
+            let shown = client.request(&request_id).await?;
             print_view(Format::resolve(format), &shown)?;
             Ok(Exit::Ok)
         }
