@@ -40,6 +40,9 @@ command -v openssl >/dev/null || die "openssl is still missing"
 # git: the change gate reads a change's authors from a real repository.
 command -v git >/dev/null || apt_install git
 command -v git >/dev/null || die "git is still missing"
+# script (util-linux) gives the log-colour test a real pseudo-terminal.
+command -v script >/dev/null || apt_install bsdutils
+command -v script >/dev/null || die "script (util-linux, Debian's bsdutils) is still missing"
 command -v cargo >/dev/null || die "cargo is missing: install Rust (https://rustup.rs)"
 # Python with venv for the SCIM conformance checks (scim2-tester from PyPI).
 if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then

@@ -75,12 +75,20 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// Colour only for a person at a terminal: never into a file or a pipe,
+/// and never when `NO_COLOR` is set to anything non-empty (no-color.org).
+fn colour_on_stderr(no_color: Option<&std::ffi::OsStr>) -> bool {
+    use std::io::IsTerminal;
+    no_color.is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal()
+}
+
 fn init_logging(format: Option<&str>) -> anyhow::Result<()> {
     use tracing_subscriber::EnvFilter;
     let filter =
         EnvFilter::try_from_env("SOXCTL_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(colour_on_stderr(std::env::var_os("NO_COLOR").as_deref()))
         .with_writer(std::io::stderr);
     match format {
         Some("json") => builder

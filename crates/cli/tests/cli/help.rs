@@ -393,3 +393,62 @@ fn the_command_line_names_the_store_before_the_configuration_file() {
         .code(2)
         .stderr_has(&["sqlite.toml", "both"]);
 }
+
+/// Log lines carry colour only for a person at a terminal: not into a pipe
+/// or a file, and not at a terminal when `NO_COLOR` is set. The terminal is
+/// a real pseudo-terminal from util-linux's `script`.
+#[test]
+fn logs_are_coloured_only_at_a_terminal_without_no_color() {
+    use std::process::Command;
+    let sb = Sandbox::new();
+    let snapshot = sb.snapshot("snap", 7, 50);
+    let esc = '\u{1b}';
+    let logged = |data: &str, pty: bool, no_color: Option<&str>| {
+        let mut cmd = if pty {
+            let line = format!(
+                "'{}' import '{}' --data '{}' >/dev/null",
+                crate::helpers::BIN,
+                snapshot.display(),
+                sb.path(data).display()
+            );
+            let mut c = Command::new("script");
+            c.args(["-qec", &line, "/dev/null"]);
+            c
+        } else {
+            let mut c = Command::new(crate::helpers::BIN);
+            c.arg("import")
+                .arg(&snapshot)
+                .arg("--data")
+                .arg(sb.path(data));
+            c
+        };
+        cmd.current_dir(sb.path("")).env("SOXCTL_LOG", "info");
+        match no_color {
+            Some(v) => cmd.env("NO_COLOR", v),
+            None => cmd.env_remove("NO_COLOR"),
+        };
+        let out = cmd.output().expect("run soxctl (script from util-linux)");
+        assert!(out.status.success(), "{out:?}");
+        // script copies the terminal's output to its stdout.
+        let text =
+            String::from_utf8_lossy(if pty { &out.stdout } else { &out.stderr }).into_owned();
+        assert!(text.contains("INFO"), "no log lines to judge: {text}");
+        text
+    };
+    assert!(
+        !logged("piped", false, None).contains(esc),
+        "colour into a pipe"
+    );
+    assert!(
+        logged("tty", true, None).contains(esc),
+        "no colour at a terminal"
+    );
+    assert!(
+        !logged("no-color", true, Some("1")).contains(esc),
+        "colour despite NO_COLOR"
+    );
+    assert!(
+        logged("empty", true, Some("")).contains(esc),
+        "an empty NO_COLOR counts as unset"
+    );
+}
