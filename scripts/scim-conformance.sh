@@ -31,6 +31,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
+"$bin" token create --init --scope admin --description "conformance admin" --data "$data/store" >/dev/null 2>&1 \
+  || die "cannot create the store"
 token="$("$bin" token create --scope scim --system okta --description "scim2-tester" --data "$data/store" 2>/dev/null)"
 port="$("$venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 "$bin" serve --data "$data/store" --listen "127.0.0.1:$port" >"$data/serve.log" 2>&1 &

@@ -340,7 +340,7 @@ impl Opened {
         let path = self.key_path()?;
         let meta = self.store.meta().await?.with_context(|| {
             format!(
-                "{} has no ledger yet: create it with `soxctl import`, `soxctl token create` or `soxctl serve`",
+                "{} has no ledger yet: create it with `soxctl import SNAPSHOT`, `soxctl serve` or `soxctl token create --init --scope admin`",
                 self.location.describe()
             )
         })?;

@@ -3,7 +3,7 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error(
-        "no soxctl store at {path}: create one with `soxctl import`, `soxctl token create`, `soxctl serve` or `soxctl demo`, or pass --data/--database"
+        "no soxctl store at {path}: create one with `soxctl import SNAPSHOT`, `soxctl serve`, `soxctl demo` or `soxctl token create --init --scope admin`, or pass --data/--database (or set SOXCTL_DATA/SOXCTL_DATABASE)"
     )]
     Missing { path: PathBuf },
     #[error("cannot use {path}: {source}")]

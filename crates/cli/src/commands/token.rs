@@ -37,7 +37,8 @@ pub enum TokenCommand {
 
 #[derive(Debug, Args)]
 pub struct TokenCreateArgs {
-    /// Scope: admin, read, scim, gate or metrics (repeat for several).
+    /// Scope: admin, read, request, scim, gate or metrics (repeat for several).
+    /// See docs/tokens.md for what each allows.
     #[arg(long = "scope", required = true, value_name = "SCOPE")]
     pub scopes: Vec<String>,
     /// The system a scim token pushes identities for.
@@ -60,6 +61,10 @@ pub struct TokenCreateArgs {
     /// deploy changes for; repeat for several.
     #[arg(long = "env", value_name = "ENV", requires = "repo")]
     pub environments: Vec<String>,
+    /// Create the store when it is missing: this is its first admin token
+    /// (needs --scope admin). Without it, a missing store is an error.
+    #[arg(long)]
+    pub init: bool,
     #[command(flatten)]
     pub store: StoreArgs,
 }
@@ -206,7 +211,12 @@ pub async fn create(config: &Config, args: TokenCreateArgs) -> CmdResult {
             args.store.location(config).describe()
         );
     }
-    let opened = args.store.open_signing(config, true).await?;
+    if args.init && !request.scopes.contains(&Scope::Admin) {
+        usage!(
+            "--init makes a new store's first admin token: add --scope admin (other tokens come after, from that admin)"
+        );
+    }
+    let opened = args.store.open_signing(config, args.init).await?;
     // A new PostgreSQL store has no people either: refuse before entry 0.
     if let Some(person) = &request.person_id
         && opened.store.meta().await?.is_none()

@@ -35,7 +35,7 @@ fn try_post(port: u16, token: &str, body: &str) -> Option<(u16, String)> {
 fn acknowledged_writes_survive_a_crash() {
     let sb = Sandbox::new();
     let data = sb.path("data");
-    let admin = sb.create_token(&data, &["--scope", "admin"]);
+    let admin = sb.create_token(&data, &["--init", "--scope", "admin"]);
     let port = free_port();
     let server = Server::start(
         &sb,
@@ -104,7 +104,7 @@ fn acknowledged_writes_survive_a_crash() {
         .ok()
         .json();
     assert_eq!(report["ok"], true, "{report}");
-    sb.create_token(&data, &["--scope", "read"]);
+    sb.create_token(&data, &["--init", "--scope", "admin"]);
     let report = sb
         .run(args!["verify", "--data", &data, "--format", "json"])
         .ok()

@@ -171,8 +171,10 @@ fn usage_errors_exit_2() {
 fn errors_show_input_escaped() {
     let sb = Sandbox::new();
     let data = sb.path("data");
-    sb.run(args!["token", "create", "--data", &data, "--scope", "read"])
-        .ok();
+    sb.run(args![
+        "token", "create", "--init", "--data", &data, "--scope", "admin"
+    ])
+    .ok();
     for (a, shown) in [
         (
             args!["who-has", "--data", &data, "erp:PAY\u{1b}[31mRED"],
@@ -230,7 +232,7 @@ fn configuration_file_environment_and_options_layer() {
 
     // The file names the store and the origin of a new ledger.
     sb.run(args![
-        "--config", &config, "token", "create", "--scope", "read"
+        "--config", &config, "token", "create", "--init", "--scope", "admin"
     ])
     .ok();
     assert!(data.join("soxctl.db").exists());
@@ -305,7 +307,7 @@ fn help_never_shows_the_values_of_secret_variables() {
 fn the_command_line_names_the_store_before_the_configuration_file() {
     let sb = Sandbox::new();
     let data = sb.path("data");
-    sb.create_token(&data, &["--scope", "read"]);
+    sb.create_token(&data, &["--init", "--scope", "admin"]);
     let unreachable = "postgres://nobody@127.0.0.1:9/none";
 
     // The file names a PostgreSQL store; --data or SOXCTL_DATA beats it.
@@ -328,7 +330,7 @@ fn the_command_line_names_the_store_before_the_configuration_file() {
     )
     .expect("write");
     sb.run(args![
-        "--config", &config, "token", "create", "--scope", "read", "--data", &data
+        "--config", &config, "token", "create", "--init", "--scope", "admin", "--data", &data
     ])
     .ok();
     assert!(!sb.path("pg.key").exists());

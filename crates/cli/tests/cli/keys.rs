@@ -10,7 +10,7 @@ fn a_key_of_another_store_is_refused_before_anything_is_written() {
     let a = sb.path("a");
     let b = sb.path("b");
     sb.import(&snap, &a);
-    sb.create_token(&b, &["--scope", "read"]);
+    sb.create_token(&b, &["--init", "--scope", "admin"]);
     let a_size = sb.ledger_size(&a);
     let a_note = sb.checkpoint(&a);
     let token = sb.tokens(&a);
@@ -75,7 +75,7 @@ fn a_key_of_another_store_is_refused_before_anything_is_written() {
 fn a_missing_key_is_never_replaced_by_a_new_one() {
     let sb = Sandbox::new();
     let data = sb.path("data");
-    sb.create_token(&data, &["--scope", "read"]);
+    sb.create_token(&data, &["--init", "--scope", "admin"]);
     let key = data.join("signing.key");
     let kept = sb.path("kept.key");
     let size = sb.ledger_size(&data);
@@ -84,7 +84,9 @@ fn a_missing_key_is_never_replaced_by_a_new_one() {
 
     let snap = sb.snapshot("snap", 52, 60);
     for command in [
-        args!["token", "create", "--scope", "read", "--data", &data],
+        args![
+            "token", "create", "--init", "--scope", "admin", "--data", &data
+        ],
         args!["token", "revoke", "tok_000000000000", "--data", &data],
         args![
             "export",
@@ -111,7 +113,7 @@ fn a_missing_key_is_never_replaced_by_a_new_one() {
     std::fs::rename(&kept, &key).expect("restore the key");
     assert_eq!(sb.ledger_size(&data), size);
     assert_eq!(sb.checkpoint(&data), note);
-    sb.create_token(&data, &["--scope", "read"]);
+    sb.create_token(&data, &["--init", "--scope", "admin"]);
     assert_eq!(sb.tokens(&data).len(), 2);
 }
 
@@ -119,7 +121,7 @@ fn a_missing_key_is_never_replaced_by_a_new_one() {
 fn a_new_store_never_reuses_a_key_or_creates_a_store_it_cannot_sign() {
     let sb = Sandbox::new();
     let old = sb.path("old");
-    sb.create_token(&old, &["--scope", "read"]);
+    sb.create_token(&old, &["--init", "--scope", "admin"]);
     let old_key = old.join("signing.key");
     let origin = note_parts(&sb.checkpoint(&old)).0;
 
@@ -128,8 +130,9 @@ fn a_new_store_never_reuses_a_key_or_creates_a_store_it_cannot_sign() {
     sb.run(args![
         "token",
         "create",
+        "--init",
         "--scope",
-        "read",
+        "admin",
         "--data",
         &new,
         "--signing-key",
@@ -142,8 +145,9 @@ fn a_new_store_never_reuses_a_key_or_creates_a_store_it_cannot_sign() {
     sb.run(args![
         "token",
         "create",
+        "--init",
         "--scope",
-        "read",
+        "admin",
         "--data",
         &new,
         "--signing-key",
@@ -158,8 +162,9 @@ fn a_new_store_never_reuses_a_key_or_creates_a_store_it_cannot_sign() {
     sb.run(args![
         "token",
         "create",
+        "--init",
         "--scope",
-        "read",
+        "admin",
         "--data",
         &new,
         "--signing-key",
@@ -177,7 +182,9 @@ fn origins_are_checked_and_come_from_the_environment_or_the_file() {
     let data = sb.path("data");
     for origin in ["has space", "a+b", "caf\u{e9}.example", "tab\there"] {
         let run = sb.run_with_env(
-            args!["token", "create", "--scope", "read", "--data", &data],
+            args![
+                "token", "create", "--init", "--scope", "admin", "--data", &data
+            ],
             &[("SOXCTL_ORIGIN", std::ffi::OsStr::new(origin))],
         );
         run.code(2)
@@ -187,7 +194,7 @@ fn origins_are_checked_and_come_from_the_environment_or_the_file() {
     let config = sb.path("soxctl.toml");
     std::fs::write(&config, "[ledger]\norigin = \"\"\n").expect("write");
     sb.run(args![
-        "--config", &config, "token", "create", "--scope", "read", "--data", &data
+        "--config", &config, "token", "create", "--init", "--scope", "admin", "--data", &data
     ])
     .code(2)
     .stderr_has(&["soxctl.toml", "empty"]);
@@ -197,7 +204,7 @@ fn origins_are_checked_and_come_from_the_environment_or_the_file() {
     std::fs::write(&config, "[ledger]\norigin = \"file.example/soxctl\"\n").expect("write");
     sb.run_with_env(
         args![
-            "--config", &config, "token", "create", "--scope", "read", "--data", &data
+            "--config", &config, "token", "create", "--init", "--scope", "admin", "--data", &data
         ],
         &[("SOXCTL_ORIGIN", std::ffi::OsStr::new("env.example/soxctl"))],
     )
@@ -206,7 +213,7 @@ fn origins_are_checked_and_come_from_the_environment_or_the_file() {
     assert_eq!(note_parts(&note).0, "env.example/soxctl", "{note}");
     // Later, another origin changes nothing, and says so.
     sb.run(args![
-        "--config", &config, "token", "create", "--scope", "read", "--data", &data
+        "--config", &config, "token", "create", "--init", "--scope", "admin", "--data", &data
     ])
     .ok()
     .stderr_has(&["file.example/soxctl", "ignored"]);
@@ -219,8 +226,9 @@ fn origins_are_checked_and_come_from_the_environment_or_the_file() {
         args![
             "token",
             "create",
+            "--init",
             "--scope",
-            "read",
+            "admin",
             "--data",
             &second,
             "--signing-key",
@@ -236,7 +244,7 @@ fn origins_are_checked_and_come_from_the_environment_or_the_file() {
 fn ledger_checkpoint_says_what_is_true() {
     let sb = Sandbox::new();
     let data = sb.path("data");
-    sb.create_token(&data, &["--scope", "read"]);
+    sb.create_token(&data, &["--init", "--scope", "admin"]);
     tamper(&data, "DELETE FROM checkpoints");
     sb.run(args!["ledger", "checkpoint", "--data", &data])
         .code(2)

@@ -185,7 +185,7 @@ fn proofs_verify_against_the_signed_checkpoint() {
     .expect("inclusion at size 7");
 
     // After more entries, the old checkpoint is a prefix of the new tree.
-    sb.create_token(&data, &["--scope", "read"]);
+    sb.create_token(&data, &["--init", "--scope", "admin"]);
     let (_, new_size, new_root) = note_parts(&sb.checkpoint(&data));
     assert_eq!(new_size, size + 1);
     let grown = sb
@@ -271,7 +271,7 @@ fn proofs_verify_against_the_signed_checkpoint() {
 fn export_checks_its_directory_before_signing() {
     let sb = Sandbox::new();
     let data = sb.path("data");
-    sb.create_token(&data, &["--scope", "read"]);
+    sb.create_token(&data, &["--init", "--scope", "admin"]);
     // Entries without a checkpoint: an export would sign one.
     tamper(&data, "DELETE FROM checkpoints");
     let full = sb.path("full");
@@ -365,11 +365,11 @@ fn backup_and_restore_give_the_same_verified_store() {
     #[cfg(unix)]
     assert_eq!(mode(&restored.join("signing.key")), 0o600);
     // The restored store works: it takes new entries.
-    sb.create_token(&restored, &["--scope", "read"]);
+    sb.create_token(&restored, &["--init", "--scope", "admin"]);
     assert_eq!(sb.ledger_size(&restored), sb.ledger_size(&data) + 1);
 
     // An older backup (the source moved on): restored, with what it lacks.
-    sb.create_token(&data, &["--scope", "read"]);
+    sb.create_token(&data, &["--init", "--scope", "admin"]);
     let later = note_parts(&sb.checkpoint(&data)).1;
     let older = sb.path("older");
     sb.run(args![
@@ -387,7 +387,7 @@ fn backup_and_restore_give_the_same_verified_store() {
         later - signed
     )]);
     assert!(!older.join("signing.key.checkpoint").exists());
-    sb.create_token(&older, &["--scope", "read"]);
+    sb.create_token(&older, &["--init", "--scope", "admin"]);
 
     // Never over an existing store; never without the key.
     sb.run(args![
@@ -414,7 +414,7 @@ fn backup_and_restore_give_the_same_verified_store() {
     assert!(!keyless.join("soxctl.db").exists());
     // The wrong key: the restored store does not verify.
     let other = sb.path("other");
-    sb.create_token(&other, &["--scope", "read"]);
+    sb.create_token(&other, &["--init", "--scope", "admin"]);
     let wrong = sb.path("wrong");
     sb.run(args![
         "restore",

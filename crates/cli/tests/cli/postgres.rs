@@ -174,7 +174,15 @@ fn postgres_store_imports_and_verifies_with_an_external_key() {
     // Commands that write or sign still need the private key, and say so
     // before connecting.
     for command in [
-        args!["token", "create", "--scope", "read", "--database", &url],
+        args![
+            "token",
+            "create",
+            "--init",
+            "--scope",
+            "admin",
+            "--database",
+            &url
+        ],
         args!["token", "revoke", "tok_000000000000", "--database", &url],
         args![
             "export",
@@ -193,7 +201,7 @@ fn postgres_store_imports_and_verifies_with_an_external_key() {
     assert!(!sb.path("b2").exists());
     // The key of another store is refused before anything is written.
     let other = sb.path("other");
-    sb.create_token(&other, &["--scope", "read"]);
+    sb.create_token(&other, &["--init", "--scope", "admin"]);
     sb.run(args![
         "token",
         "create",

@@ -21,10 +21,24 @@ fn tokens_are_created_listed_without_secret_and_revoked() {
     let sb = Sandbox::new();
     let data = sb.path("data");
 
-    // `token create` creates the store when missing.
+    // A forgotten --data creates no store: only --init does (DESIGN A4),
+    // and only for the first admin token.
+    sb.run(args![
+        "token", "create", "--scope", "admin", "--data", &data
+    ])
+    .code(2)
+    .stderr_has(&["no soxctl store", "--init"]);
+    assert!(!data.exists());
+    sb.run(args![
+        "token", "create", "--init", "--scope", "read", "--data", &data
+    ])
+    .code(2)
+    .stderr_has(&["--scope admin"]);
+    assert!(!data.exists());
     let run = sb.run(args![
         "token",
         "create",
+        "--init",
         "--scope",
         "admin",
         "--data",

@@ -79,7 +79,7 @@ fn verify_a_store_and_an_exported_bundle() {
     let snap = sb.snapshot("snap", 11, 60);
     let data = sb.path("data");
     sb.import(&snap, &data);
-    sb.create_token(&data, &["--scope", "read"]);
+    sb.create_token(&data, &["--init", "--scope", "admin"]);
 
     let report = sb
         .run(args!["verify", "--data", &data, "--format", "json"])
@@ -137,7 +137,7 @@ fn verify_a_store_and_an_exported_bundle() {
         .stderr_has(&["--key"]);
     // A key that is not the store's.
     let other = sb.path("other");
-    sb.create_token(&other, &["--scope", "read"]);
+    sb.create_token(&other, &["--init", "--scope", "admin"]);
     let other_bundle = sb.path("other-bundle");
     sb.run(args![
         "export",
@@ -406,9 +406,11 @@ fn a_rolled_back_store_fails_against_the_witness_and_a_trusted_checkpoint() {
     std::fs::rename(&handed, &witness).expect("put the witness back");
     // The signer kept the newer checkpoint beside its key (outside the
     // database): it refuses to write to or sign for the rolled-back store.
-    sb.run(args!["token", "create", "--scope", "read", "--data", &data])
-        .code(2)
-        .stderr_has(&["refusing to sign", "truncated or rolled back"]);
+    sb.run(args![
+        "token", "create", "--init", "--scope", "admin", "--data", &data
+    ])
+    .code(2)
+    .stderr_has(&["refusing to sign", "truncated or rolled back"]);
     // Nothing was written: the store still holds the old entries.
     sb.run(args!["verify", "--data", &data])
         .code(1)
@@ -673,7 +675,11 @@ fn tail_rewrite_is_caught_by_the_witness(backend: Backend, kept: fn(u64) -> u64)
     }
     // The signer agrees: nothing is written or signed.
     target
-        .run(&sb, &["token", "create"], args!["--scope", "read"])
+        .run(
+            &sb,
+            &["token", "create"],
+            args!["--init", "--scope", "admin"],
+        )
         .code(2)
         .stderr_has(&["refusing to sign", "differs from the signed one"]);
     target
@@ -723,7 +729,11 @@ fn deleted_checkpoints_are_noted(backend: Backend) {
     let target = Target::new(&sb, backend);
     for _ in 0..3 {
         target
-            .run(&sb, &["token", "create"], args!["--scope", "read"])
+            .run(
+                &sb,
+                &["token", "create"],
+                args!["--init", "--scope", "admin"],
+            )
             .ok();
     }
     let before = target
@@ -775,7 +785,11 @@ fn verify_reports_the_witness_and_what_it_does_not_cover() {
     let sb = Sandbox::new();
     let target = Target::new(&sb, Backend::Postgres);
     target
-        .run(&sb, &["token", "create"], args!["--scope", "read"])
+        .run(
+            &sb,
+            &["token", "create"],
+            args!["--init", "--scope", "admin"],
+        )
         .ok();
     target
         .run(
