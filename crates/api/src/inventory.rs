@@ -1,5 +1,6 @@
 //! Who has what, now or at an instant, and what changed.
 
+use crate::people::{Names, shown};
 use serde::{Deserialize, Serialize};
 use soxctl_model::history::{AccessChange, Coverage, Holding};
 use soxctl_model::ids::{EntitlementRef, PersonId, SystemId};
@@ -14,6 +15,12 @@ pub struct HoldingView {
     pub entitlement_id: String,
     /// The person the account belonged to then; null when uncorrelated.
     pub person_id: Option<String>,
+    /// Their name now; null when uncorrelated, unnamed or erased.
+    #[serde(default)]
+    pub person_name: Option<String>,
+    /// Their name and email were erased for good.
+    #[serde(default)]
+    pub person_erased: bool,
     /// human, service or shared.
     pub account_kind: Option<String>,
     /// active or disabled.
@@ -28,13 +35,17 @@ pub struct HoldingView {
     pub seq: u64,
 }
 
-impl From<&Holding> for HoldingView {
-    fn from(h: &Holding) -> Self {
+impl HoldingView {
+    /// The holding, with the holder's name from `names`.
+    pub fn of(h: &Holding, names: &Names) -> Self {
+        let (person_name, person_erased) = shown(names, h.person_id.as_ref());
         Self {
             system_id: h.system_id.to_string(),
             account_id: h.account_id.to_string(),
             entitlement_id: h.entitlement_id.to_string(),
             person_id: h.person_id.as_ref().map(ToString::to_string),
+            person_name,
+            person_erased,
             account_kind: h.account_kind.map(|k| k.as_str().to_owned()),
             account_status: h.account_status.map(|s| s.as_str().to_owned()),
             valid_from: h.valid_from.to_canonical(),
@@ -87,12 +98,13 @@ impl WhoHasView {
         at: Option<Timestamp>,
         coverage: &Coverage,
         holdings: &[Holding],
+        names: &Names,
     ) -> Self {
         Self {
             entitlement: entitlement.to_string(),
             at: at.map(|t| t.to_canonical()),
             coverage: coverage.into(),
-            holdings: holdings.iter().map(Into::into).collect(),
+            holdings: holdings.iter().map(|h| HoldingView::of(h, names)).collect(),
         }
     }
 }
@@ -101,6 +113,11 @@ impl WhoHasView {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AccessOfView {
     pub person_id: String,
+    /// Their name now; null when unnamed or erased.
+    #[serde(default)]
+    pub person_name: Option<String>,
+    #[serde(default)]
+    pub person_erased: bool,
     pub at: Option<String>,
     pub holdings: Vec<HoldingView>,
     /// Systems with no history at the instant: their part of the answer is unknown.
@@ -114,11 +131,15 @@ impl AccessOfView {
         at: Option<Timestamp>,
         holdings: &[Holding],
         unknown_systems: &[SystemId],
+        names: &Names,
     ) -> Self {
+        let (person_name, person_erased) = shown(names, Some(person_id));
         Self {
             person_id: person_id.to_string(),
+            person_name,
+            person_erased,
             at: at.map(|t| t.to_canonical()),
-            holdings: holdings.iter().map(Into::into).collect(),
+            holdings: holdings.iter().map(|h| HoldingView::of(h, names)).collect(),
             unknown_systems: unknown_systems.iter().map(ToString::to_string).collect(),
         }
     }

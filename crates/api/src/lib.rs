@@ -10,6 +10,7 @@ pub mod findings;
 pub mod gate;
 pub mod inventory;
 pub mod ledger;
+pub mod people;
 pub mod requests;
 pub mod sod;
 pub mod tokens;

@@ -31,6 +31,7 @@ pub mod findings;
 pub mod gate;
 pub mod identities;
 pub mod ingest;
+pub mod inventory;
 pub mod mitigations;
 pub mod requests;
 pub mod sod;

@@ -12,6 +12,7 @@ use crate::commands::{
     gate::GateCommand,
     import::ImportArgs,
     ledger::LedgerCommand,
+    lookup::{EntitlementsArgs, PeopleArgs, SystemsArgs},
     outbox::OutboxCommand,
     person::PersonCommand,
     query::{AccessOfArgs, HistoryArgs, WhoHasArgs},
@@ -45,7 +46,7 @@ pub enum Command {
     Serve(ServeArgs),
     /// Build a demo organisation in a store, then serve it.
     Demo(DemoArgs),
-    /// Reconcile a snapshot directory (CSV files) into a store.
+    /// Reconcile a snapshot directory (CSV or JSON Lines files) into a store (created when missing).
     Import(ImportArgs),
     /// Pull a system's accounts and groups from a live source into a store.
     #[command(subcommand)]
@@ -74,6 +75,12 @@ pub enum Command {
     AccessOf(AccessOfArgs),
     /// Every change to a person's access between two instants.
     History(HistoryArgs),
+    /// Find people by part of their id, name or email (all of them without a query).
+    People(PeopleArgs),
+    /// The systems in the inventory, with owners and entitlement counts.
+    Systems(SystemsArgs),
+    /// The entitlements in the inventory, or one system's.
+    Entitlements(EntitlementsArgs),
     /// Findings of the detectors (open ones by default); accept or assign one.
     Findings(FindingsArgs),
     /// Segregation of duties: analyse files or a store, simulate a change, check roles, mitigate.

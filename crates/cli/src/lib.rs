@@ -66,6 +66,8 @@ pub fn main() -> ExitCode {
     };
     match runtime.block_on(commands::run(cli)) {
         Ok(code) => code.into(),
+        // The reader went away (`| head`): what it read is what it wanted.
+        Err(e) if reader_gone(&e.error) => ExitCode::SUCCESS,
         Err(e) => {
             // Errors quote input (an id, a file's line): shown escaped.
             let message = format!("{:#}", e.error);
@@ -80,6 +82,15 @@ pub fn main() -> ExitCode {
 fn colour_on_stderr(no_color: Option<&std::ffi::OsStr>) -> bool {
     use std::io::IsTerminal;
     no_color.is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal()
+}
+
+/// Whether the error is stdout's reader having closed the pipe.
+fn reader_gone(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 fn init_logging(format: Option<&str>) -> anyhow::Result<()> {

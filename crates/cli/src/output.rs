@@ -96,17 +96,21 @@ pub fn print_records(format: Format, columns: &[&str], records: &[Value]) -> any
 
 /// Prints one object: pretty JSON for json/table, one line for jsonl.
 pub fn print_object(format: Format, value: &Value) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
     match format {
-        Format::Jsonl => println!("{}", serde_json::to_string(value)?),
+        Format::Jsonl => writeln!(out, "{}", serde_json::to_string(value)?)?,
         Format::Csv => {
             let columns: Vec<String> = value
                 .as_object()
                 .map(|o| o.keys().cloned().collect())
                 .unwrap_or_default();
             let refs: Vec<&str> = columns.iter().map(String::as_str).collect();
+            drop(out);
             print_records(Format::Csv, &refs, std::slice::from_ref(value))?;
         }
-        Format::Json | Format::Table => println!("{}", serde_json::to_string_pretty(value)?),
+        Format::Json | Format::Table => {
+            writeln!(out, "{}", serde_json::to_string_pretty(value)?)?;
+        }
     }
     Ok(())
 }

@@ -10,8 +10,10 @@ use axum::extract::{Path, State};
 use soxctl_api::inventory::{
     AccessChangeView, AccessOfView, AtQuery, WhoHasQuery, WhoHasView, WindowQuery,
 };
+use soxctl_api::people::{EntitlementList, EntitlementsQuery, PeopleList, PeopleQuery, SystemList};
+use soxctl_app::inventory::{self, LookupError};
 use soxctl_model::access::ReadAccess;
-use soxctl_model::ids::{EntitlementRef, PersonId};
+use soxctl_model::ids::{EntitlementRef, PersonId, SystemId};
 use soxctl_model::time::Timestamp;
 
 fn instant(name: &str, value: &str) -> Result<Timestamp, Problem> {
@@ -48,13 +50,9 @@ pub(crate) async fn who_has(
         ))
     })?;
     let at = query.at.as_deref().map(|v| instant("at", v)).transpose()?;
-    let answer = state.store().who_has(&entitlement, at).await?;
-    Ok(Json(WhoHasView::of(
-        &answer.entitlement,
-        answer.at,
-        &answer.coverage,
-        &answer.holdings,
-    )))
+    Ok(Json(
+        inventory::who_has(state.store(), &entitlement, at).await?,
+    ))
 }
 
 /// What a person could do, now or at an instant.
@@ -80,13 +78,9 @@ pub(crate) async fn access_of(
 ) -> Result<Json<AccessOfView>, Problem> {
     let person = person(&person_id)?;
     let at = query.at.as_deref().map(|v| instant("at", v)).transpose()?;
-    let answer = state.store().access_of(&person, at).await?;
-    Ok(Json(AccessOfView::of(
-        &answer.person_id,
-        answer.at,
-        &answer.holdings,
-        &answer.unknown_systems,
-    )))
+    Ok(Json(
+        inventory::access_of(state.store(), &person, at).await?,
+    ))
 }
 
 /// Every change to a person's access in a window, oldest first.
@@ -126,4 +120,88 @@ pub(crate) async fn history(
     }
     let changes = store.history_of(&person, from, to).await?;
     Ok(Json(changes.iter().map(Into::into).collect()))
+}
+
+fn lookup(e: LookupError) -> Problem {
+    match e {
+        LookupError::Limit(_) => Problem::bad_request(e.to_string()),
+        LookupError::UnknownSystem(_) => Problem::not_found(e.to_string()),
+        LookupError::Store(e) => e.into(),
+    }
+}
+
+/// People whose id, name or email contain the query.
+#[utoipa::path(
+    get,
+    path = "/api/v1/people",
+    tag = "inventory",
+    params(PeopleQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "People by id, with their names unless erased", body = PeopleList),
+        (status = 400, description = "Bad query or limit", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "Token lacks the read scope", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
+pub(crate) async fn people(
+    State(state): State<AppState>,
+    Require(_read): Require<ReadAccess>,
+    ValidQuery(query): ValidQuery<PeopleQuery>,
+) -> Result<Json<PeopleList>, Problem> {
+    let found = inventory::people(state.store(), query.q.as_deref(), query.limit)
+        .await
+        .map_err(lookup)?;
+    Ok(Json(found))
+}
+
+/// Every system, with its owner and how many entitlements it has.
+#[utoipa::path(
+    get,
+    path = "/api/v1/systems",
+    tag = "inventory",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Systems by id", body = SystemList),
+        (status = 401, description = "No valid token", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "Token lacks the read scope", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
+pub(crate) async fn systems(
+    State(state): State<AppState>,
+    Require(_read): Require<ReadAccess>,
+) -> Result<Json<SystemList>, Problem> {
+    Ok(Json(inventory::systems(state.store()).await?))
+}
+
+/// Every entitlement, or one system's, with their owners.
+#[utoipa::path(
+    get,
+    path = "/api/v1/entitlements",
+    tag = "inventory",
+    params(EntitlementsQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Entitlements by system and id", body = EntitlementList),
+        (status = 400, description = "Bad system id", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "Token lacks the read scope", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "No such system", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
+pub(crate) async fn entitlements(
+    State(state): State<AppState>,
+    Require(_read): Require<ReadAccess>,
+    ValidQuery(query): ValidQuery<EntitlementsQuery>,
+) -> Result<Json<EntitlementList>, Problem> {
+    let system = query
+        .system
+        .as_deref()
+        .map(SystemId::parse)
+        .transpose()
+        .map_err(|e| Problem::bad_request(format!("system: {e}")))?;
+    let found = inventory::entitlements(state.store(), system.as_ref())
+        .await
+        .map_err(lookup)?;
+    Ok(Json(found))
 }

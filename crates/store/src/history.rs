@@ -87,7 +87,7 @@ impl Store {
         })?;
         if !exists && holdings.is_empty() {
             return Err(StoreError::NotFound(format!(
-                "no person '{person}' in the store; check the person_id"
+                "no person '{person}' in the store; `soxctl people NAME` finds a person by name or email"
             )));
         }
         Ok(AccessOf {

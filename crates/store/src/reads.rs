@@ -9,7 +9,7 @@ use crate::{Store, WriteTx};
 use soxctl_model::document::{DocumentKind, DocumentRow};
 use soxctl_model::finding::FindingRow;
 use soxctl_model::ids::{FindingId, PersonId, RequestId, SystemId, TokenId};
-use soxctl_model::inventory::Grant;
+use soxctl_model::inventory::{Entitlement, Grant, System};
 use soxctl_model::mitigation::MitigationRow;
 use soxctl_model::projection::{PersonRow, TokenRow};
 use soxctl_model::request::{
@@ -46,6 +46,15 @@ macro_rules! reads {
 reads! {
     /// The `people` row of `id`.
     fn person(id: &PersonId) -> Option<PersonRow> = rows::person;
+    /// People whose id, name or email matches `pattern` (a lowercase LIKE
+    /// pattern, escape `\\`; none: everyone), by id, at most `limit`.
+    fn people_matching(pattern: Option<&str>, limit: u64) -> Vec<PersonRow> = rows::people_matching;
+    /// The rows of these people (those that exist), by id.
+    fn people_by_id(ids: &[PersonId]) -> Vec<PersonRow> = rows::people_by_id;
+    /// Every system, by id.
+    fn systems() -> Vec<System> = rows::systems;
+    /// Every entitlement, by system and id.
+    fn entitlements() -> Vec<Entitlement> = rows::entitlements;
     /// The `tokens` row of `id`.
     fn token(id: &TokenId) -> Option<TokenRow> = rows::token;
     /// The people whose accounts in `system` are called `account_id`

@@ -7,6 +7,7 @@ pub(crate) mod findings;
 pub(crate) mod gate;
 pub(crate) mod import;
 pub(crate) mod ledger;
+pub(crate) mod lookup;
 mod mitigation;
 pub(crate) mod outbox;
 pub(crate) mod person;
@@ -66,6 +67,9 @@ pub async fn run(cli: Cli) -> CmdResult {
         Command::WhoHas(args) => query::who_has(&config, args).await,
         Command::AccessOf(args) => query::access_of(&config, args).await,
         Command::History(args) => query::history(&config, args).await,
+        Command::People(args) => lookup::people(&config, args).await,
+        Command::Systems(args) => lookup::systems(&config, args).await,
+        Command::Entitlements(args) => lookup::entitlements(&config, args).await,
         Command::Findings(args) => findings::run(&config, args).await,
         Command::Sod(command) => sod::run(&config, command).await,
         Command::Rules(command) => rules::run(&config, command).await,

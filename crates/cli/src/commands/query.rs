@@ -7,8 +7,8 @@ use crate::exit::{CmdResult, Exit, failed};
 use crate::output::{Format, print_view, print_views};
 use crate::store_args::StoreArgs;
 use clap::Args;
-use soxctl_api::inventory::{AccessChangeView, AccessOfView, WhoHasView};
-use soxctl_model::history::Coverage;
+use soxctl_api::inventory::AccessChangeView;
+use soxctl_app::inventory;
 use soxctl_model::ids::{EntitlementRef, PersonId};
 use soxctl_model::time::Timestamp;
 
@@ -61,11 +61,12 @@ pub fn instant(option: &str, value: &str) -> Result<Timestamp, crate::exit::Fail
 }
 
 /// Table and CSV columns of the holdings (the API's `HoldingView`).
-const HOLDING_COLUMNS: [&str; 9] = [
+const HOLDING_COLUMNS: [&str; 10] = [
     "system_id",
     "entitlement_id",
     "account_id",
     "person_id",
+    "person_name",
     "account_kind",
     "account_status",
     "valid_from",
@@ -82,17 +83,12 @@ pub async fn who_has(config: &Config, args: WhoHasArgs) -> CmdResult {
     })?;
     let at = args.at.as_deref().map(|v| instant("--at", v)).transpose()?;
     let opened = args.store.open(config, false).await?;
-    let answer = opened.store.who_has(&entitlement, at).await?;
+    let view = inventory::who_has(&opened.store, &entitlement, at).await?;
     let format = Format::resolve(args.format);
-    if let Coverage::Unknown { since } = &answer.coverage {
-        eprintln!("{}", unknown_note(entitlement.system.as_str(), *since, at));
+    if view.coverage.state == "unknown" {
+        let since = view.coverage.since.as_deref();
+        eprintln!("{}", unknown_note(entitlement.system.as_str(), since, at));
     }
-    let view = WhoHasView::of(
-        &answer.entitlement,
-        answer.at,
-        &answer.coverage,
-        &answer.holdings,
-    );
     if format == Format::Json {
         print_view(format, &view)?;
     } else {
@@ -101,7 +97,7 @@ pub async fn who_has(config: &Config, args: WhoHasArgs) -> CmdResult {
     Ok(Exit::Ok)
 }
 
-fn unknown_note(system: &str, since: Option<Timestamp>, at: Option<Timestamp>) -> String {
+fn unknown_note(system: &str, since: Option<&str>, at: Option<Timestamp>) -> String {
     let when = at.map_or_else(|| "now".to_owned(), |t| t.to_canonical());
     match since {
         Some(since) => format!(
@@ -118,19 +114,13 @@ pub async fn access_of(config: &Config, args: AccessOfArgs) -> CmdResult {
         PersonId::parse(&args.person).map_err(|e| failed(Exit::Usage, anyhow::anyhow!("{e}")))?;
     let at = args.at.as_deref().map(|v| instant("--at", v)).transpose()?;
     let opened = args.store.open(config, false).await?;
-    let answer = opened.store.access_of(&person, at).await?;
-    for system in &answer.unknown_systems {
+    let view = inventory::access_of(&opened.store, &person, at).await?;
+    for system in &view.unknown_systems {
         eprintln!(
             "unknown: system '{system}' has no history at that instant (imported later or never): its part of the answer is unknown"
         );
     }
     let format = Format::resolve(args.format);
-    let view = AccessOfView::of(
-        &answer.person_id,
-        answer.at,
-        &answer.holdings,
-        &answer.unknown_systems,
-    );
     if format == Format::Json {
         print_view(format, &view)?;
     } else {

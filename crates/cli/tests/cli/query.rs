@@ -392,3 +392,132 @@ fn store_direct_answers_are_the_apis() {
     );
     server.stop();
 }
+
+/// `people`, `systems` and `entitlements` find what a person remembers (a
+/// name, part of an email), and `who-has` names the holders; a reader that
+/// goes away early (`| head`) ends the command quietly.
+#[test]
+fn people_are_found_by_name_and_named_in_answers() {
+    let sb = Sandbox::new();
+    let snapshot = sb.snapshot("snap", 11, 60);
+    let data = sb.path("data");
+    sb.import(&snapshot, &data);
+    let (system, _, entitlement, person) = first_personal_grant(&snapshot);
+    let mut name = String::new();
+    edit_csv(&snapshot.join("people.csv"), |h, rows| {
+        let row = rows
+            .iter()
+            .find(|r| r[col(h, "person_id")] == person)
+            .expect("the holder's row");
+        name = row[col(h, "name")].clone();
+    });
+    let surname = name
+        .split_whitespace()
+        .last()
+        .expect("a surname")
+        .to_uppercase();
+
+    let found = sb
+        .run(args![
+            "people", &surname, "--data", &data, "--format", "json"
+        ])
+        .ok()
+        .json();
+    let people = found["people"].as_array().expect("people");
+    assert!(
+        people
+            .iter()
+            .any(|p| p["person_id"] == person.as_str() && p["name"] == name.as_str()),
+        "{found}"
+    );
+    assert!(people.iter().all(|p| {
+        p["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_uppercase()
+            .contains(&surname)
+            || p["email"]
+                .as_str()
+                .unwrap_or_default()
+                .to_uppercase()
+                .contains(&surname)
+    }));
+    sb.run(args!["people", "no such person at all", "--data", &data])
+        .ok()
+        .stderr_has(&["nobody matches"]);
+    sb.run(args!["people", "--limit", "5000", "--data", &data])
+        .code(2)
+        .stderr_has(&["1000"]);
+
+    let holders = sb
+        .run(args![
+            "who-has",
+            format!("{system}:{entitlement}"),
+            "--data",
+            &data,
+            "--format",
+            "json"
+        ])
+        .ok()
+        .json();
+    let holding = holders["holdings"]
+        .as_array()
+        .expect("holdings")
+        .iter()
+        .find(|h| h["person_id"] == person.as_str())
+        .expect("the holder")
+        .clone();
+    assert_eq!(holding["person_name"], name.as_str(), "{holding}");
+
+    let systems = sb
+        .run(args!["systems", "--data", &data, "--format", "json"])
+        .ok()
+        .json();
+    assert!(
+        systems["systems"]
+            .as_array()
+            .expect("systems")
+            .iter()
+            .any(|s| s["system_id"] == system.as_str() && s["entitlements"].as_u64() > Some(0)),
+        "{systems}"
+    );
+    let listed = sb
+        .run(args![
+            "entitlements",
+            &system,
+            "--data",
+            &data,
+            "--format",
+            "json"
+        ])
+        .ok()
+        .json();
+    assert!(
+        listed["entitlements"]
+            .as_array()
+            .expect("entitlements")
+            .iter()
+            .any(|e| e["entitlement_id"] == entitlement.as_str())
+    );
+    sb.run(args!["entitlements", "nope", "--data", &data])
+        .code(2)
+        .stderr_has(&["no system 'nope'", "soxctl systems"]);
+
+    // The reader closes its end before anything is written.
+    let mut child = crate::helpers::command(
+        sb.path("").as_path(),
+        &args!["people", "--data", &data, "--format", "jsonl"],
+    )
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .expect("spawn");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("error"),
+        "{stderr}"
+    );
+}

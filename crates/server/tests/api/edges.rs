@@ -47,6 +47,7 @@ const ALLOWED: &[(&str, &str, &[&str])] = &[
         "/api/v1/delegations/{delegation_id}/revoke",
         &["request"],
     ),
+    ("GET", "/api/v1/entitlements", &["read", "admin"]),
     ("GET", "/api/v1/findings", &["read", "admin"]),
     ("GET", "/api/v1/gate/check", &["gate", "admin"]),
     ("POST", "/api/v1/gate/requests", &["gate", "admin"]),
@@ -71,6 +72,7 @@ const ALLOWED: &[(&str, &str, &[&str])] = &[
             "none", "read", "metrics", "gate", "admin", "request", "scim",
         ],
     ),
+    ("GET", "/api/v1/people", &["read", "admin"]),
     (
         "GET",
         "/api/v1/people/{person_id}/access",
@@ -106,6 +108,7 @@ const ALLOWED: &[(&str, &str, &[&str])] = &[
     ("POST", "/api/v1/requests/{request_id}/deny", &["request"]),
     ("POST", "/api/v1/sod/simulate", &["read", "admin"]),
     ("GET", "/api/v1/store", &["read", "admin"]),
+    ("GET", "/api/v1/systems", &["read", "admin"]),
     ("GET", "/api/v1/tokens", &["admin"]),
     ("POST", "/api/v1/tokens", &["admin"]),
     ("POST", "/api/v1/tokens/{token_id}/revoke", &["admin"]),

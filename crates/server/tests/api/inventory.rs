@@ -272,3 +272,104 @@ async fn the_hygiene_job_reevaluates_after_changes_only() {
     })
     .await;
 }
+
+/// People are found by part of their id, name or email, without regard to
+/// case and with `%` and `_` taken literally; answers name the people they
+/// mention, and an erased person shows as erased, never by their old name.
+#[tokio::test]
+async fn people_systems_and_entitlements_are_found_by_name() {
+    on_both_backends(async |fx| {
+        seed(&fx.store).await;
+        let ann = Person {
+            name: Some("Ann Example".into()),
+            email: Some("ann.example@acme.test".into()),
+            ..test_person("p1", PersonStatus::Active)
+        };
+        put_person(&fx.store, &ann, true).await;
+        let bob = Person {
+            name: Some("Bob Other".into()),
+            email: Some("bob_other@acme.test".into()),
+            ..test_person("p2", PersonStatus::Active)
+        };
+        put_person(&fx.store, &bob, true).await;
+        let app = fx.app();
+        let ids = |uri: &str| {
+            let app = app.clone();
+            let uri = uri.to_owned();
+            async move {
+                let reply = get(&app, &uri, Some(READ)).await;
+                assert_eq!(reply.status, StatusCode::OK, "{uri}: {}", reply.text());
+                let body = reply.json();
+                let ids: Vec<String> = body["people"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|p| p["person_id"].as_str().unwrap().to_owned())
+                    .collect();
+                (ids, body["truncated"].as_bool().unwrap())
+            }
+        };
+        assert_eq!(ids("/api/v1/people?q=aNN").await.0, ["p1"]);
+        assert_eq!(ids("/api/v1/people?q=ACME.test").await.0, ["p1", "p2"]);
+        assert_eq!(ids("/api/v1/people?q=b_o").await.0, ["p2"]);
+        assert_eq!(ids("/api/v1/people?q=n%25e").await.0, Vec::<String>::new());
+        assert_eq!(ids("/api/v1/people?q=p2").await.0, ["p2"]);
+        assert_eq!(
+            ids("/api/v1/people?limit=1").await,
+            (vec!["p1".into()], true)
+        );
+        get(&app, "/api/v1/people?limit=1001", Some(READ))
+            .await
+            .problem(StatusCode::BAD_REQUEST, "bad_request");
+
+        let april = get(
+            &app,
+            "/api/v1/who-has?entitlement=erp:GL_POST&at=2025-04-01",
+            Some(READ),
+        )
+        .await
+        .json();
+        assert_eq!(april["holdings"][0]["person_name"], "Ann Example");
+        let access = get(&app, "/api/v1/people/p1/access?at=2025-04-01", Some(READ))
+            .await
+            .json();
+        assert_eq!(access["person_name"], "Ann Example");
+
+        let systems = get(&app, "/api/v1/systems", Some(READ)).await.json();
+        assert_eq!(systems["systems"][0]["system_id"], "erp");
+        assert_eq!(systems["systems"][0]["name"], "ERP");
+        let entitlements = get(&app, "/api/v1/entitlements?system=erp", Some(READ))
+            .await
+            .json();
+        assert!(entitlements["entitlements"].is_array(), "{entitlements}");
+        get(&app, "/api/v1/entitlements?system=nope", Some(READ))
+            .await
+            .problem(StatusCode::NOT_FOUND, "not_found");
+
+        // Erased: found by id only, never by the old name, and shown as erased.
+        let mut tx = fx.store.begin_write().await.unwrap();
+        soxctl_store::erasure::erase_person(
+            &mut tx,
+            &Principal::system("test"),
+            &PersonId::parse("p1").unwrap(),
+            "request 42 under GDPR article 17",
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(ids("/api/v1/people?q=ann").await.0, Vec::<String>::new());
+        let found = get(&app, "/api/v1/people?q=p1", Some(READ)).await.json();
+        assert_eq!(found["people"][0]["erased"], true, "{found}");
+        assert_eq!(found["people"][0]["name"], serde_json::Value::Null);
+        let april = get(
+            &app,
+            "/api/v1/who-has?entitlement=erp:GL_POST&at=2025-04-01",
+            Some(READ),
+        )
+        .await
+        .json();
+        assert_eq!(april["holdings"][0]["person_erased"], true, "{april}");
+        assert_eq!(april["holdings"][0]["person_name"], serde_json::Value::Null);
+    })
+    .await;
+}

@@ -59,6 +59,50 @@ pub async fn person(conn: &mut Conn, id: &PersonId) -> Result<Option<PersonRow>>
     row.map(person_row).transpose()
 }
 
+/// People whose id, name or email matches `pattern` (a lowercase SQL LIKE
+/// pattern, escape character `\`; none: everyone), by id, at most `limit`.
+pub async fn people_matching(
+    conn: &mut Conn,
+    pattern: Option<&str>,
+    limit: u64,
+) -> Result<Vec<PersonRow>> {
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let rows: Vec<PersonTuple> = sqlx::query_as(&format!(
+        "SELECT {PERSON_COLUMNS} FROM people WHERE $1 IS NULL \
+           OR lower(person_id) LIKE $1 ESCAPE '\\' OR lower(name) LIKE $1 ESCAPE '\\' \
+           OR lower(email) LIKE $1 ESCAPE '\\' \
+         ORDER BY person_id LIMIT $2"
+    ))
+    .bind(pattern)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    rows.into_iter().map(person_row).collect()
+}
+
+/// The rows of these people (those that exist), by id.
+pub async fn people_by_id(conn: &mut Conn, ids: &[PersonId]) -> Result<Vec<PersonRow>> {
+    let mut out = Vec::with_capacity(ids.len());
+    // Well under both backends' parameter limits.
+    for chunk in ids.chunks(500) {
+        let sql = format!(
+            "SELECT {PERSON_COLUMNS} FROM people WHERE person_id IN ({}) ORDER BY person_id",
+            (1..=chunk.len())
+                .map(|i| format!("${i}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let mut query = sqlx::query_as::<_, PersonTuple>(&sql);
+        for id in chunk {
+            query = query.bind(id.as_str());
+        }
+        for row in query.fetch_all(&mut *conn).await? {
+            out.push(person_row(row)?);
+        }
+    }
+    Ok(out)
+}
+
 /// Where someone named by an email or an id may be found: the people and
 /// their accounts whose email, person id or account id could be `key` once
 /// folded. `pattern` is a lowercase SQL LIKE pattern (escape character
