@@ -504,14 +504,12 @@ fn people_are_found_by_name_and_named_in_answers() {
         .stderr_has(&["no system 'nope'", "soxctl systems"]);
 
     // The reader closes its end before anything is written.
-    let mut child = crate::helpers::command(
-        sb.path("").as_path(),
-        &args!["people", "--data", &data, "--format", "jsonl"],
-    )
-    .stdout(std::process::Stdio::piped())
-    .stderr(std::process::Stdio::piped())
-    .spawn()
-    .expect("spawn");
+    let listing = args!["people", "--data", &data, "--format", "jsonl"];
+    let mut child = crate::helpers::command(sb.path("").as_path(), &listing)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
     drop(child.stdout.take());
     let out = child.wait_with_output().expect("wait");
     let stderr = String::from_utf8_lossy(&out.stderr);
