@@ -24,42 +24,16 @@
 //!   few references to entitlements that do not exist; risks of two or
 //!   three functions.
 
-use std::fmt::Write as _;
+mod accounts;
+mod rules;
+mod systems;
+
 use std::io::{self, Write};
 
-/// Entitlement families: index `i` of a system is `FAMILIES[i % 10]_<i / 10>`.
-const FAMILIES: [&str; 10] = [
-    "VENDOR", "PAY", "GL", "AP", "AR", "HR", "INV", "USER", "ADMIN", "VIEW",
-];
-/// Families whose members may be popular (read-only access).
-const BENIGN: [usize; 2] = [7, 9];
-const SYSTEM_NAMES: [&str; 25] = [
-    "ad",
-    "erp",
-    "sap",
-    "workday",
-    "salesforce",
-    "netsuite",
-    "oracle_gl",
-    "coupa",
-    "concur",
-    "adp",
-    "jira",
-    "github",
-    "aws",
-    "okta",
-    "servicenow",
-    "snowflake",
-    "tableau",
-    "kyriba",
-    "blackline",
-    "anaplan",
-    "zuora",
-    "billcom",
-    "expensify",
-    "gusto",
-    "hubspot",
-];
+use accounts::Org;
+use rules::rules;
+use systems::systems;
+
 const DEPARTMENTS: [&str; 8] = [
     "Finance",
     "Procurement",
@@ -70,8 +44,6 @@ const DEPARTMENTS: [&str; 8] = [
     "Operations",
     "Legal",
 ];
-const PROCESSES: [&str; 5] = ["P2P", "O2C", "R2R", "H2R", "ITGC"];
-const SEVERITIES: [&str; 4] = ["low", "medium", "high", "critical"];
 
 /// How big an organisation to make.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -182,98 +154,6 @@ impl Rng {
     }
     fn chance(&mut self, p: f64) -> bool {
         self.unit() < p
-    }
-}
-
-struct System {
-    name: String,
-    /// Share of people with an account here.
-    reach: f64,
-    /// Entitlement ids by index.
-    entitlements: Vec<String>,
-    /// Popularity rank → entitlement index.
-    by_rank: Vec<u32>,
-    /// Cumulative Zipf weights over ranks, ending at 1.
-    cdf: Vec<f64>,
-}
-
-impl System {
-    fn draw(&self, rng: &mut Rng) -> u32 {
-        let u = rng.unit();
-        let rank = self
-            .cdf
-            .partition_point(|&c| c <= u)
-            .min(self.cdf.len() - 1);
-        self.by_rank[rank]
-    }
-
-    /// Ranks below this are the popular, read-only entitlements.
-    fn hot(&self) -> usize {
-        (self.entitlements.len() / 20).clamp(1, 30)
-    }
-}
-
-fn systems(config: &Config, rng: &mut Rng) -> Vec<System> {
-    let n = config.systems.clamp(1, SYSTEM_NAMES.len());
-    // Entitlements per system: uneven, every system gets at least 10.
-    let weights: Vec<f64> = (0..n).map(|s| 1.0 / (1.0 + 0.15 * s as f64)).collect();
-    let total: f64 = weights.iter().sum();
-    let mut sizes: Vec<usize> = weights
-        .iter()
-        .map(|w| ((config.entitlements as f64 * w / total) as usize).max(10))
-        .collect();
-    let assigned: usize = sizes.iter().sum();
-    if let Some(last) = sizes.last_mut() {
-        *last = (*last + config.entitlements)
-            .saturating_sub(assigned)
-            .max(10);
-    }
-    // Reach: the directory ~97 %, the rest decaying, ~1.5 accounts more.
-    let tail: Vec<f64> = (1..n).map(|s| 1.0 / (1.0 + 0.3 * (s - 1) as f64)).collect();
-    let tail_total: f64 = tail.iter().sum::<f64>().max(1e-9);
-    let target = if n > 1 { 1.5 } else { 0.0 };
-    (0..n)
-        .map(|s| {
-            let reach = match s {
-                0 => 0.97,
-                _ => (tail[s - 1] * target / tail_total).min(0.85),
-            };
-            let size = sizes[s];
-            let entitlements: Vec<String> = (0..size)
-                .map(|i| format!("{}_{:04}", FAMILIES[i % 10], i / 10))
-                .collect();
-            let mut benign: Vec<u32> = (0..size as u32)
-                .filter(|i| BENIGN.contains(&(*i as usize % 10)))
-                .collect();
-            shuffle(&mut benign, rng);
-            let hot = (size / 20).clamp(1, 30).min(benign.len());
-            let mut by_rank: Vec<u32> = benign[..hot].to_vec();
-            let mut rest: Vec<u32> = (0..size as u32).filter(|i| !by_rank.contains(i)).collect();
-            shuffle(&mut rest, rng);
-            by_rank.extend(rest);
-            let mut cdf = Vec::with_capacity(size);
-            let mut sum = 0.0;
-            for r in 0..size {
-                sum += 1.0 / (r + 1) as f64;
-                cdf.push(sum);
-            }
-            for c in &mut cdf {
-                *c /= sum;
-            }
-            System {
-                name: SYSTEM_NAMES[s].to_owned(),
-                reach,
-                entitlements,
-                by_rank,
-                cdf,
-            }
-        })
-        .collect()
-}
-
-fn shuffle<T>(v: &mut [T], rng: &mut Rng) {
-    for i in (1..v.len()).rev() {
-        v.swap(i, rng.below(i + 1));
     }
 }
 
@@ -495,179 +375,6 @@ pub fn generate<W: Write>(
     files.grants.flush()?;
     files.rules.flush()?;
     Ok(summary)
-}
-
-struct Org<'s> {
-    systems: &'s [System],
-    per_account: f64,
-    held: Vec<u32>,
-    line: Vec<u8>,
-}
-
-impl Org<'_> {
-    #[allow(clippy::too_many_arguments, reason = "one call site per account kind")]
-    fn account<W: Write>(
-        &mut self,
-        files: &mut Files<W>,
-        rng: &mut Rng,
-        summary: &mut Summary,
-        s: usize,
-        id: &str,
-        person: &str,
-        kind: &str,
-        disabled: f64,
-        grants: f64,
-    ) -> io::Result<()> {
-        let Some(sys) = self.systems.get(s) else {
-            return Ok(());
-        };
-        let status = if rng.chance(disabled) {
-            "disabled"
-        } else {
-            "active"
-        };
-        let day = 1 + rng.below(28);
-        let mfa = rng.chance(0.9);
-        writeln!(
-            files.accounts,
-            "{},{id},{person},{kind},{status},2026-03-{day:02}T08:00:00Z,{mfa}",
-            sys.name
-        )?;
-        summary.accounts += 1;
-        // 1 + uniform over [0, 2m - 1): mean m.
-        let mean = self.per_account * grants;
-        let n = 1 + (rng.unit() * (2.0 * mean - 1.0).max(0.0)) as usize;
-        let n = n.min(sys.entitlements.len());
-        self.held.clear();
-        let granted = format!(
-            ",{}-{:02}-{:02}T00:00:00Z,",
-            2018 + rng.below(8),
-            1 + rng.below(12),
-            1 + rng.below(28)
-        );
-        for _ in 0..n {
-            // Redraw a few times on a repeat; popular ones repeat often.
-            let mut e = sys.draw(rng);
-            for _ in 0..8 {
-                if !self.held.contains(&e) {
-                    break;
-                }
-                e = sys.draw(rng);
-            }
-            if self.held.contains(&e) {
-                continue;
-            }
-            self.held.push(e);
-            // `role:<id>` would need a roles.csv for `soxctl import`.
-            let source = "direct";
-            let line = &mut self.line;
-            line.clear();
-            line.extend_from_slice(sys.name.as_bytes());
-            line.push(b',');
-            line.extend_from_slice(id.as_bytes());
-            line.push(b',');
-            let name = sys.entitlements.get(e as usize).map_or("", String::as_str);
-            line.extend_from_slice(name.as_bytes());
-            line.extend_from_slice(granted.as_bytes());
-            line.extend_from_slice(source.as_bytes());
-            line.push(b'\n');
-            files.grants.write_all(line)?;
-            summary.grants += 1;
-        }
-        Ok(())
-    }
-}
-
-/// The rule file, and how many functions it has.
-fn rules(config: &Config, systems: &[System], rng: &mut Rng) -> (String, usize) {
-    let functions = (config.risks * 2 / 5).max(4);
-    let mut text = String::from(
-        "# Synthetic rules (soxctl-bench sod): references, patterns and all-of groups.\n\n",
-    );
-    for f in 0..functions {
-        let home = rng.below(systems.len());
-        let mut items = Vec::new();
-        for _ in 0..1 + rng.below(6) {
-            let s = if rng.chance(0.1) {
-                rng.below(systems.len())
-            } else {
-                home
-            };
-            items.push(item(&systems[s], rng));
-        }
-        let _ = writeln!(
-            text,
-            "[[function]]\nid = \"F{f:04}\"\nname = \"Function {f}\"\nentitlements = [{}]\n",
-            items.join(", ")
-        );
-    }
-    for r in 0..config.risks {
-        let count = if rng.chance(0.2) { 3 } else { 2 };
-        let mut chosen: Vec<usize> = Vec::with_capacity(count);
-        while chosen.len() < count.min(functions) {
-            let f = rng.below(functions);
-            if !chosen.contains(&f) {
-                chosen.push(f);
-            }
-        }
-        let list: Vec<String> = chosen.iter().map(|f| format!("\"F{f:04}\"")).collect();
-        let _ = writeln!(
-            text,
-            "[[risk]]\nid = \"R{r:05}\"\nname = \"Risk {r}\"\nseverity = \"{}\"\nprocess = \"{}\"\nfunctions = [{}]\n",
-            SEVERITIES[rng.below(SEVERITIES.len())],
-            PROCESSES[rng.below(PROCESSES.len())],
-            list.join(", ")
-        );
-    }
-    (text, functions)
-}
-
-/// A sensitive entitlement of the system's tail, by index.
-fn tail_index(sys: &System, rng: &mut Rng, ranks: usize) -> usize {
-    let hot = sys.hot();
-    let top = ranks.clamp(hot + 1, sys.by_rank.len().max(hot + 1));
-    for _ in 0..16 {
-        let rank = hot + rng.below(top - hot);
-        let index = sys.by_rank.get(rank).copied().unwrap_or(0) as usize;
-        if !BENIGN.contains(&(index % 10)) {
-            return index;
-        }
-    }
-    0
-}
-
-fn item(sys: &System, rng: &mut Rng) -> String {
-    let all = sys.entitlements.len();
-    let reference = |i: usize| {
-        format!(
-            "\"{}:{}\"",
-            sys.name,
-            sys.entitlements.get(i).map_or("", String::as_str)
-        )
-    };
-    match rng.below(100) {
-        // A reference to something the system does not have (a warning).
-        0 => format!("\"{}:LEGACY_{}\"", sys.name, rng.below(1000)),
-        1..=71 => reference(tail_index(sys, rng, all)),
-        72..=85 => {
-            let i = tail_index(sys, rng, all);
-            let digits = format!("{:04}", i / 10);
-            let family = FAMILIES[i % 10];
-            let pattern = match rng.below(3) {
-                0 => format!("{family}_{}*", &digits[..2]),
-                1 => format!("{family}_{}*", &digits[..3]),
-                _ => format!("{family}_{}?{}", &digits[..2], &digits[3..]),
-            };
-            format!("\"{}:{pattern}\"", sys.name)
-        }
-        _ => {
-            // Members among the moderately popular, so groups are held.
-            let members: Vec<String> = (0..2 + rng.below(2))
-                .map(|_| reference(tail_index(sys, rng, sys.hot() + 150)))
-                .collect();
-            format!("{{ all = [{}] }}", members.join(", "))
-        }
-    }
 }
 
 #[cfg(test)]
