@@ -34,6 +34,8 @@ pub enum GateCommand {
         /// The commit to deploy (any revision git understands).
         #[arg(long)]
         commit: String,
+        /// The environment the change is for (e.g. staging, prod): approval routing, the
+        /// approval's binding and the pipeline credential's allowed environments use it.
         #[arg(long)]
         env: String,
         /// The repository's name in messages and the default justification (default: its
@@ -48,8 +50,10 @@ pub enum GateCommand {
         /// $GITLAB_USER_EMAIL); they become the requester. A CI identity token names them itself.
         #[arg(long, env = "SOXCTL_TRIGGERED_BY", value_name = "WHO")]
         triggered_by: Option<String>,
+        /// Why the change is needed, shown to the approvers (default: "<repo>: deploy <commit>").
         #[arg(long)]
         justification: Option<String>,
+        /// The change ticket (e.g. CHG-1234) the approvers check it against.
         #[arg(long)]
         ticket: Option<String>,
         #[command(flatten)]
