@@ -95,6 +95,13 @@ pub struct Facts<'a> {
     /// Systems whose state the running import observed just now (an
     /// unchanged snapshot records no import, but it did look).
     pub observed: &'a BTreeSet<SystemId>,
+    /// When each system's state was observed: the extraction time of the
+    /// snapshot last imported for it. Idleness and credential age are
+    /// measured at that time — what the data says, not what the clock adds
+    /// to it — so a finding does not appear merely because time passed
+    /// since an import. Systems not in it (pushed over SCIM, never
+    /// imported) are observed now.
+    pub observed_at: &'a BTreeMap<SystemId, Timestamp>,
     pub now: Timestamp,
 }
 
@@ -139,9 +146,19 @@ struct Context<'a> {
     policy: &'a Policy,
     privileged: BTreeSet<(&'a SystemId, &'a soxctl_model::ids::AccountId)>,
     out: Vec<Sighting>,
+    /// The observation time of what is being judged (see [`Facts::observed_at`]).
+    seen_at: Option<Timestamp>,
 }
 
 impl<'a> Context<'a> {
+    /// When `system`'s state was observed, never later than now.
+    fn observed_at(&self, system: &SystemId) -> Timestamp {
+        self.facts
+            .observed_at
+            .get(system)
+            .map_or(self.facts.now, |t| (*t).min(self.facts.now))
+    }
+
     fn see(
         &mut self,
         kind: &'static str,
@@ -162,6 +179,7 @@ impl<'a> Context<'a> {
                 .collect::<Detail>(),
             owner_id,
             control_ids: controls(kind),
+            seen_at: self.seen_at,
         });
     }
 
@@ -178,7 +196,8 @@ impl<'a> Context<'a> {
             return;
         }
         let inv = self.facts.inventory;
-        let now = self.facts.now;
+        let now = self.observed_at(&a.system_id);
+        self.seen_at = Some(now);
         let privileged = self.privileged.contains(&(&a.system_id, &a.account_id));
         let subject = account_subject(a);
         let owner = self.system_owner(&a.system_id);
@@ -309,7 +328,7 @@ impl<'a> Context<'a> {
             }
         }
         if let Some(rotated) = a.credential_rotated_at {
-            let age = days_between(rotated, self.facts.now);
+            let age = days_between(rotated, self.observed_at(&a.system_id));
             if age > self.policy.rotation_days {
                 let mut detail = base.to_vec();
                 detail.push(("credential_rotated_at", rotated.to_canonical()));
@@ -428,6 +447,7 @@ impl<'a> Context<'a> {
                 "grant:{}:{}:{}",
                 g.system_id, g.account_id, g.entitlement_id
             );
+            self.seen_at = Some(self.observed_at(&g.system_id));
             self.see(
                 DRIFT,
                 subject,
@@ -472,11 +492,14 @@ pub fn detect(facts: &Facts<'_>, policy: &Policy) -> Vec<Sighting> {
         policy,
         privileged,
         out: Vec::new(),
+        seen_at: None,
     };
     for account in inv.accounts.values() {
         ctx.account(account);
     }
     ctx.drift();
+    // Revocations are the ledger's, judged against the clock.
+    ctx.seen_at = None;
     ctx.unconfirmed_revocations();
     ctx.out
 }

@@ -21,6 +21,10 @@ pub struct Sighting {
     /// Who should fix it (the system, entitlement or account owner).
     pub owner_id: Option<PersonId>,
     pub control_ids: Vec<String>,
+    /// When the data that shows it was observed (a snapshot's extraction
+    /// time); none: now. A new finding is first seen then, so a store fed
+    /// a dated history dates its findings by that history.
+    pub seen_at: Option<Timestamp>,
 }
 
 /// The due date of a finding first seen at `first_seen`.
@@ -63,7 +67,8 @@ pub fn reconcile(
         if standing {
             continue;
         }
-        let first_seen = existing.map_or(now, |f| f.first_seen);
+        let seen = s.seen_at.map_or(now, |t| t.min(now));
+        let first_seen = existing.map_or(seen, |f| f.first_seen);
         let owner_id = existing.and_then(|f| f.owner_id.clone()).or(s.owner_id);
         let due = existing
             .and_then(|f| f.due)
@@ -110,6 +115,7 @@ mod tests {
             detail: Detail::new(),
             owner_id: None,
             control_ids: vec![],
+            seen_at: None,
         }
     }
 
@@ -157,6 +163,27 @@ mod tests {
         assert_eq!(opened.subject, "new");
         assert_eq!(opened.first_seen, now);
         assert_eq!(opened.due, Date::parse("2025-03-15").ok());
+    }
+
+    /// A new finding is first seen when its data was observed (never in
+    /// the future), and its due date counts from then.
+    #[test]
+    fn new_findings_are_first_seen_at_their_observation() {
+        let now = ts("2025-03-01T00:00:00Z");
+        let dated = |at: &str| Sighting {
+            seen_at: Some(ts(at)),
+            ..sighting("dated")
+        };
+        for (observed, first) in [
+            ("2025-01-31T18:00:00Z", "2025-01-31T18:00:00Z"),
+            ("2025-04-01T00:00:00Z", "2025-03-01T00:00:00Z"),
+        ] {
+            let events = reconcile(&["orphan_account"], vec![dated(observed)], &[], now);
+            let Event::FindingOpened(opened) = &events[0] else {
+                unreachable!()
+            };
+            assert_eq!(opened.first_seen, ts(first));
+        }
     }
 
     #[test]

@@ -218,6 +218,7 @@ pub fn sightings(
                 detail,
                 owner_id: owner(&v.identity),
                 control_ids: vec![format!("SOD-{}", v.risk_id)],
+                seen_at: None,
             }
         })
         .collect()

@@ -75,6 +75,7 @@ fn seen(
         time_bound: &[],
         last_imports: &BTreeMap::new(),
         observed: &Default::default(),
+        observed_at: &BTreeMap::new(),
         now: ts("2025-06-01T00:00:00Z"),
     };
     let mut out: Vec<_> = hygiene::detect(&facts, &Policy::default())
@@ -200,4 +201,50 @@ fn every_condition_is_seen_with_its_severity() {
     .map(|(k, s, v)| (k.to_owned(), s.to_owned(), v))
     .collect();
     assert_eq!(got, want);
+}
+
+/// Idleness is measured when the system's state was observed (the
+/// snapshot's extraction time), not by the clock: an account last used 30
+/// days before an extraction 100 days ago is not dormant because time
+/// passed since. A system never imported is judged now. Findings are first
+/// seen at the observation time.
+#[test]
+fn idleness_is_measured_at_the_observation_time() {
+    let mut inv = Inventory::default();
+    inv.people.insert(
+        PersonId::parse("p1").unwrap(),
+        person("p1", PersonStatus::Active),
+    );
+    let used = Account {
+        last_login: Some(ts("2025-01-21T00:00:00Z")),
+        ..account("u1", Some("p1"), AccountKind::Human)
+    };
+    inv.accounts
+        .insert((used.system_id.clone(), used.account_id.clone()), used);
+    let erp = SystemId::parse("erp").unwrap();
+    let judge = |observed_at: &BTreeMap<SystemId, Timestamp>| {
+        let facts = Facts {
+            inventory: &inv,
+            unbaselined: &Default::default(),
+            baselines: &BTreeMap::new(),
+            time_bound: &[],
+            last_imports: &BTreeMap::new(),
+            observed: &Default::default(),
+            observed_at,
+            now: ts("2025-06-01T00:00:00Z"),
+        };
+        hygiene::detect(&facts, &Policy::default())
+    };
+    let observed = [(erp.clone(), ts("2025-02-20T00:00:00Z"))].into();
+    assert!(
+        judge(&observed).is_empty(),
+        "30 idle days at the extraction"
+    );
+    let now = judge(&BTreeMap::new());
+    assert_eq!(now.len(), 1, "131 idle days now: {now:?}");
+    assert_eq!(now[0].kind, "dormant_account");
+    assert_eq!(now[0].seen_at, Some(ts("2025-06-01T00:00:00Z")));
+    let later = [(erp, ts("2025-05-31T00:00:00Z"))].into();
+    let dated = judge(&later);
+    assert_eq!(dated[0].seen_at, Some(ts("2025-05-31T00:00:00Z")));
 }

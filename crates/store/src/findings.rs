@@ -69,6 +69,26 @@ impl WriteTx {
         })
     }
 
+    /// When each system's state was last observed: the extraction time of
+    /// the latest import that covered it (a snapshot's `extracted_at`).
+    pub async fn observed_at(
+        &mut self,
+    ) -> Result<BTreeMap<SystemId, soxctl_model::time::Timestamp>> {
+        each!(self, WriteTx, |tx, m| {
+            let imports = m::rows::imports(tx.conn().await?).await?;
+            let mut observed = BTreeMap::new();
+            for import in imports {
+                for system in import.systems.split(',').filter(|s| !s.is_empty()) {
+                    if let Ok(id) = SystemId::parse(system) {
+                        let at = observed.entry(id).or_insert(import.extracted_at);
+                        *at = (*at).max(import.extracted_at);
+                    }
+                }
+            }
+            Ok(observed)
+        })
+    }
+
     /// Each baselined system's baseline import.
     pub async fn baseline_imports(&mut self) -> Result<BTreeMap<SystemId, String>> {
         each!(self, WriteTx, |tx, m| {

@@ -86,6 +86,7 @@ pub async fn evaluate_known(
     let current = tx.findings_of_kinds(hygiene::KINDS).await?;
     let time_bound = tx.access_grants(None, None).await?;
     let last_imports = tx.last_imports().await?;
+    let observed_at = tx.observed_at().await?;
     let read = started.elapsed();
     let facts = Facts {
         inventory,
@@ -94,6 +95,7 @@ pub async fn evaluate_known(
         time_bound: &time_bound,
         last_imports: &last_imports,
         observed,
+        observed_at: &observed_at,
         now,
     };
     let sightings = hygiene::detect(&facts, policy);
@@ -233,7 +235,11 @@ pub async fn sod_events(
             .and_then(|p| p.manager_id.clone())
     };
     let current = tx.findings_of_kinds(&[SOD_VIOLATION]).await?;
-    let seen = sightings(&violations, managers);
+    let observed_at = tx.observed_at().await?;
+    let mut seen = sightings(&violations, managers);
+    for (sighting, violation) in seen.iter_mut().zip(&violations) {
+        sighting.seen_at = observed_when(violation, &observed_at);
+    }
     let by_id: std::collections::BTreeMap<FindingId, &soxctl_detect::Sighting> = seen
         .iter()
         .map(|s| (finding_id(s.kind, &s.subject), s))
@@ -296,6 +302,23 @@ pub async fn sod_events(
         }
     }
     Ok(events)
+}
+
+/// When the grants behind a violation were observed: the latest extraction
+/// among their systems; none (now) when one of them was never imported.
+fn observed_when(
+    violation: &soxctl_sod::Violation,
+    observed_at: &std::collections::BTreeMap<soxctl_model::ids::SystemId, Timestamp>,
+) -> Option<Timestamp> {
+    let mut latest = None;
+    for held in violation.functions.iter().flat_map(|f| &f.held_by) {
+        let system = held.entitlement.split_once(':').map_or("", |(s, _)| s);
+        let at = soxctl_model::ids::SystemId::parse(system)
+            .ok()
+            .and_then(|s| observed_at.get(&s).copied())?;
+        latest = latest.max(Some(at));
+    }
+    latest
 }
 
 pub fn accepted(finding_id: &FindingId, m: &soxctl_model::mitigation::MitigationRow) -> Event {
