@@ -14,6 +14,8 @@
 #[path = "cli/helpers.rs"]
 mod helpers;
 
+#[path = "cli/demo.rs"]
+mod demo;
 #[path = "cli/demo_gate.rs"]
 mod demo_gate;
 #[path = "cli/durability.rs"]

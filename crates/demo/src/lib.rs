@@ -16,6 +16,7 @@
 //! change the tour takes through the CI/CD gate (README, step 12).
 
 mod access;
+mod history;
 mod names;
 mod nonhuman;
 mod org;
@@ -38,6 +39,7 @@ use crate::org::{Org, Status};
 use crate::timegen::{fmt_date, fmt_ts};
 use crate::writer::{Table, flag, opt};
 
+pub use crate::history::{DatedSnapshot, DemoHistory, HISTORY_MONTHS, generate_history};
 pub use crate::repo::{DemoRepo, REPO_DIR, REPO_NAME, REPO_ORIGIN, RepoPerson, generate_repo};
 
 /// Headcount used when the caller has no preference.
@@ -186,15 +188,21 @@ pub fn generate(cfg: &DemoConfig, out_dir: &Path) -> Result<DemoSummary, DemoErr
         path: out_dir.to_path_buf(),
         source,
     })?;
-    let tables = tables(&org, &access)?;
-    let mut counts = [0usize; 7];
-    for (slot, table) in counts.iter_mut().zip(tables) {
-        *slot = table.rows.len();
+    for table in tables(&org, &access)? {
         writer::write_table(out_dir, table)?;
     }
     let system_ids: Vec<&str> = systems::SYSTEMS.iter().map(|s| s.id).collect();
     writer::write_manifest(out_dir, &fmt_ts(as_of), &system_ids)?;
+    summarise(&org, &access, sod, as_of)
+}
 
+/// The counts of the present: the tables' rows and the planted findings.
+fn summarise(
+    org: &Org,
+    access: &Access,
+    sod: usize,
+    as_of: DateTime<Utc>,
+) -> Result<DemoSummary, DemoError> {
     let [
         people,
         systems,
@@ -203,7 +211,7 @@ pub fn generate(cfg: &DemoConfig, out_dir: &Path) -> Result<DemoSummary, DemoErr
         grants,
         roles,
         role_entitlements,
-    ] = counts;
+    ] = tables(org, access)?.map(|t| t.rows.len());
     Ok(DemoSummary {
         people,
         systems,
@@ -213,9 +221,15 @@ pub fn generate(cfg: &DemoConfig, out_dir: &Path) -> Result<DemoSummary, DemoErr
         roles,
         role_entitlements,
         sod_conflicts_planted: sod,
-        admin_person_id: admin(&org)?,
-        ..findings(&org, &access, as_of)
+        admin_person_id: admin(org)?,
+        ..findings(org, access, as_of)
     })
+}
+
+/// The random stream of one generation phase: tuning one phase does not
+/// reshuffle the others.
+fn phase_rng(seed: u64, phase: u64) -> StdRng {
+    StdRng::seed_from_u64(seed ^ phase.wrapping_mul(0x9E37_79B9_7F4A_7C15))
 }
 
 /// The organisation and its access, with the findings planted; also the
@@ -226,9 +240,7 @@ fn build(cfg: &DemoConfig) -> Result<(Org, Access, usize), DemoError> {
     let as_of = cfg.as_of;
     let n = cfg.people;
 
-    // One stream per phase, so tuning one phase does not reshuffle the rest.
-    let rng =
-        |phase: u64| StdRng::seed_from_u64(cfg.seed ^ phase.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    let rng = |phase: u64| phase_rng(cfg.seed, phase);
 
     let org = org::build(&mut rng(1), n, as_of.date_naive())?;
     let mut access = access::provision(&mut rng(2), &org, as_of)?;

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::DemoError;
 
+#[derive(Clone)]
 pub(crate) struct Table {
     pub file: &'static str,
     pub header: &'static [&'static str],

@@ -7,7 +7,7 @@ use clap::Args;
 use soxctl_app::ingest::{ImportOptions, import};
 use soxctl_app::tokens::{self, IssuedToken, Revocation, TokenRequest};
 use soxctl_connectors::snapshot;
-use soxctl_demo::{DemoConfig, DemoRepo, generate, generate_repo};
+use soxctl_demo::{DemoConfig, DemoRepo, generate_history, generate_repo};
 use soxctl_model::clock::{Clock, SystemClock};
 use soxctl_model::ids::PersonId;
 use soxctl_model::principal::Scope;
@@ -15,6 +15,12 @@ use soxctl_store::{DB_FILE, Store, signing};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::path::PathBuf;
+
+/// What importing the demo's year recorded.
+struct ImportTotals {
+    events: u64,
+    findings: soxctl_app::findings::FindingChanges,
+}
 
 /// The headcounts the demo generator accepts (soxctl_demo::DemoConfig::people).
 pub const DEMO_MIN_PEOPLE: usize = 50;
@@ -40,9 +46,39 @@ pub struct DemoArgs {
     /// Seed of the generator (same seed, same organisation).
     #[arg(long, default_value_t = 2026)]
     pub seed: u64,
+    /// The demo's present: its last snapshot is taken then, and a year of monthly snapshots
+    /// before it is imported first (a date, meaning 18:00 UTC that day, or an RFC 3339 time).
+    /// Fixed, not the clock, so the same seed gives the same organisation and the README's
+    /// dates stay true.
+    #[arg(long, value_name = "WHEN", default_value = DEFAULT_AS_OF)]
+    pub as_of: String,
     /// Build the store and print the credential, but do not serve.
     #[arg(long)]
     pub no_serve: bool,
+}
+
+/// The demo's present: a quarter end.
+pub const DEFAULT_AS_OF: &str = "2026-09-30";
+
+/// `--as-of`: a date (18:00 UTC that day, when a day's extraction runs) or
+/// an RFC 3339 time.
+fn demo_as_of(value: &str) -> Result<chrono::DateTime<chrono::Utc>, crate::exit::Failure> {
+    let parsed = chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(18, 0, 0))
+        .map(|t| t.and_utc())
+        .or_else(|| {
+            chrono::DateTime::parse_from_rfc3339(value)
+                .ok()
+                .map(|t| t.to_utc())
+        });
+    match parsed {
+        Some(t) => Ok(t),
+        None => Err(crate::exit::failed(
+            Exit::Usage,
+            anyhow::anyhow!("--as-of {value:?}: give a date (YYYY-MM-DD) or an RFC 3339 time"),
+        )),
+    }
 }
 
 /// The starter SoD rule set (rules/finance-stack.toml), loaded into every
@@ -65,6 +101,15 @@ pub async fn run(config: &Config, args: DemoArgs) -> CmdResult {
             args.people
         );
     }
+    let as_of = demo_as_of(&args.as_of)?;
+    if as_of > SystemClock.now().as_datetime() {
+        usage!(
+            "--as-of {}: the demo's present cannot lie in the future (its snapshots would be dated after they were taken)",
+            args.as_of
+        );
+    }
+    // The dated snapshots live in demo-snapshot/YYYY-MM-DD/, the admin's id
+    // beside them (never inside a snapshot, where an import would find it).
     let snapshot_dir = args.data.join("demo-snapshot");
     let existed = args.data.join(DB_FILE).exists();
     // Every demo store has its demo-snapshot directory: without one, the
@@ -84,8 +129,6 @@ pub async fn run(config: &Config, args: DemoArgs) -> CmdResult {
     };
 
     let generated_now = !existed;
-    // One extraction time for the organisation and its repository.
-    let as_of = SystemClock.now().as_datetime();
     let generated = if existed {
         None
     } else {
@@ -95,11 +138,11 @@ pub async fn run(config: &Config, args: DemoArgs) -> CmdResult {
             people: args.people,
             as_of,
         };
-        let summary = generate(&cfg, &snapshot_dir)
+        let history = generate_history(&cfg, &snapshot_dir)
             .map_err(|e| anyhow::anyhow!("cannot generate the demo organisation: {e}"))?;
-        std::fs::write(snapshot_dir.join("ADMIN"), &summary.admin_person_id)
+        std::fs::write(snapshot_dir.join("ADMIN"), &history.summary.admin_person_id)
             .with_context(|| format!("cannot write {}", snapshot_dir.join("ADMIN").display()))?;
-        Some(summary)
+        Some(history)
     };
 
     let opened = store_args
@@ -128,7 +171,8 @@ pub async fn run(config: &Config, args: DemoArgs) -> CmdResult {
                 .ok()
                 .map(|s| s.trim().to_owned())
         }
-        Some(summary) => {
+        Some(history) => {
+            let summary = &history.summary;
             // The starter rule set, in force before the import so that its
             // detectors open SoD findings with the hygiene ones.
             let mut tx = store.begin_write().await?;
@@ -154,16 +198,36 @@ pub async fn run(config: &Config, args: DemoArgs) -> CmdResult {
                 );
             }
             tx.commit().await?;
-            let snap = snapshot::read(&snapshot_dir)?;
-            let outcome = import(
-                &store,
-                &snap,
-                &ImportOptions {
-                    actor: cli_actor(),
-                    ..Default::default()
-                },
-            )
-            .await?;
+            // The year in order: each snapshot at its own extraction time.
+            let mut events = 0;
+            let mut findings = soxctl_app::findings::FindingChanges::default();
+            for dated in &history.snapshots {
+                let snap = snapshot::read(&dated.dir)?;
+                let outcome = import(
+                    &store,
+                    &snap,
+                    &ImportOptions {
+                        actor: cli_actor(),
+                        ..Default::default()
+                    },
+                )
+                .await?;
+                eprintln!(
+                    "imported the snapshot of {}: {} ledger events, {} findings opened, {} resolved",
+                    dated.as_of.format("%Y-%m-%d"),
+                    outcome.events,
+                    outcome.findings.opened,
+                    outcome.findings.resolved
+                );
+                events += outcome.events;
+                findings.opened += outcome.findings.opened;
+                findings.resolved += outcome.findings.resolved;
+                findings.accepted += outcome.findings.accepted;
+            }
+            for story in &history.stories {
+                eprintln!("  in its past: {story}");
+            }
+            let outcome = ImportTotals { events, findings };
             eprintln!(
                 "demo organisation: {} people, {} systems, {} entitlements, {} accounts, {} grants, {} roles \
                  ({} orphan accounts, {} leavers with access, {} planted SoD conflicts); {} ledger events",
@@ -179,10 +243,26 @@ pub async fn run(config: &Config, args: DemoArgs) -> CmdResult {
                 outcome.events
             );
             eprintln!(
-                "findings opened by the detectors: {} ({} accepted)",
-                outcome.findings.opened, outcome.findings.accepted
+                "findings opened by the detectors over the year: {} ({} resolved since, {} accepted)",
+                outcome.findings.opened, outcome.findings.resolved, outcome.findings.accepted
             );
-            Some(summary.admin_person_id)
+            let violations = store
+                .findings(&soxctl_store::findings::Filter {
+                    kind: Some("sod_violation".into()),
+                    status: Some(soxctl_model::finding::FindingStatus::Open),
+                    ..Default::default()
+                })
+                .await?
+                .len();
+            eprintln!(
+                "segregation of duties: {violations} open violations under the starter rule set \
+                 (rules/finance-stack.toml); {} were planted as clear-cut conflicts, the others come \
+                 from the organisation's own roles and broad profiles (SAP_ALL, admin rights) that \
+                 the stricter starter rules judge conflicting — `soxctl sod analyze` lists each with \
+                 the entitlements behind it",
+                summary.sod_conflicts_planted
+            );
+            Some(summary.admin_person_id.clone())
         }
     };
     let repo_dir = args.data.join(soxctl_demo::REPO_DIR);
@@ -200,11 +280,19 @@ pub async fn run(config: &Config, args: DemoArgs) -> CmdResult {
     let who = person
         .map(|p| format!(" for person {p}"))
         .unwrap_or_default();
+    let served = if args.no_serve {
+        String::new()
+    } else {
+        format!(
+            "\n  curl -H \"Authorization: Bearer $SOXCTL_TOKEN\" http://{}/api/v1/findings",
+            args.listen
+        )
+    };
     let banner = format!(
-        "Demo store: {dir}\nAdmin API token{who} (shown once):\n  export SOXCTL_TOKEN={secret}\nTry:\n  curl -H \"Authorization: Bearer $SOXCTL_TOKEN\" http://{listen}/api/v1/findings\n  soxctl findings --data {dir}\n  soxctl sod analyze --data {dir}\n  soxctl who-has erp:PAYMENT_APPROVE --data {dir}\n  soxctl verify --data {dir}",
+        "Demo store: {dir} (a year of history up to {as_of})\nAdmin API token{who} (shown once):\n  export SOXCTL_TOKEN={secret}\nTry:{served}\n  export SOXCTL_DATA={dir}\n  soxctl findings\n  soxctl people Smith\n  soxctl who-has erp:PAYMENT_RUN --at 2026-03-31\n  soxctl sod analyze\n  soxctl verify",
         dir = args.data.display(),
+        as_of = as_of.format("%Y-%m-%d"),
         secret = new.secret,
-        listen = args.listen,
     );
     let banner = match &repo {
         Some(repo) => banner + &gate_tour(repo, &args.data, args.listen),
@@ -281,15 +369,18 @@ fn demo_repository(
     }
 }
 
-/// Takes group and other permissions off the files directly in `dir`
-/// (the demo organisation's names and emails are personal data in form).
+/// Takes group and other permissions off the files in `dir` and in its
+/// dated snapshot directories (the demo organisation's names and emails are
+/// personal data in form).
 fn owner_only(dir: &Path) -> std::io::Result<()> {
     #[cfg(unix)]
     for entry in std::fs::read_dir(dir)? {
         use std::os::unix::fs::PermissionsExt;
         let entry = entry?;
         let meta = entry.metadata()?;
-        if meta.is_file() && meta.permissions().mode() & 0o077 != 0 {
+        if meta.is_dir() {
+            owner_only(&entry.path())?;
+        } else if meta.is_file() && meta.permissions().mode() & 0o077 != 0 {
             let mode = meta.permissions().mode() & 0o700;
             std::fs::set_permissions(entry.path(), std::fs::Permissions::from_mode(mode))?;
         }

@@ -177,7 +177,7 @@ fn the_tour_takes_the_demo_repository_through_the_change_gate() {
     let head = git(&repo, &["rev-parse", "HEAD"]);
     assert_eq!(change["ask"]["action"]["payload"]["commit"], head.trim());
     let wrote = people_by_email(
-        &data.join("demo-snapshot"),
+        &crate::helpers::present_snapshot(&data),
         &emails_in(&repo, "HEAD^1..HEAD"),
     );
     let author_people: BTreeSet<String> = change["ask"]["action"]["author_people"]

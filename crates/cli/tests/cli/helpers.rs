@@ -366,3 +366,14 @@ pub fn assert_store_created(data: &Path) {
     #[cfg(unix)]
     assert_eq!(mode(&key), 0o600, "signing key must be private");
 }
+
+/// The demo's present: the newest dated snapshot in `DIR/demo-snapshot/`.
+pub fn present_snapshot(data: &Path) -> PathBuf {
+    let mut dated: Vec<PathBuf> = std::fs::read_dir(data.join("demo-snapshot"))
+        .expect("a demo store's demo-snapshot directory")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.is_dir())
+        .collect();
+    dated.sort();
+    dated.pop().expect("a dated snapshot")
+}

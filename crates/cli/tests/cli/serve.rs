@@ -1,7 +1,7 @@
 //! `soxctl serve` and `soxctl demo` as child processes, spoken to over raw
 //! HTTP/1.1.
 
-use crate::helpers::{Sandbox, assert_store_created, command};
+use crate::helpers::{Sandbox, assert_store_created, command, present_snapshot};
 use std::ffi::OsString;
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -296,7 +296,7 @@ fn demo_builds_a_store_reuses_it_and_refuses_a_real_one() {
         .to_owned();
     // Names and emails are readable by the owner only, like the store.
     for file in ["people.csv", "accounts.csv"] {
-        let path = data.join("demo-snapshot").join(file);
+        let path = present_snapshot(&data).join(file);
         assert_eq!(
             crate::helpers::mode(&path) & 0o777,
             0o600,
@@ -313,7 +313,7 @@ fn demo_builds_a_store_reuses_it_and_refuses_a_real_one() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let people = data.join("demo-snapshot").join("people.csv");
+        let people = present_snapshot(&data).join("people.csv");
         std::fs::set_permissions(&people, std::fs::Permissions::from_mode(0o644)).expect("chmod");
     }
     // Again on the same directory: the organisation is reused, a new
@@ -329,7 +329,7 @@ fn demo_builds_a_store_reuses_it_and_refuses_a_real_one() {
     second
         .ok()
         .stderr_has(&["reusing", "revoked 1 earlier demo admin token"]);
-    let people = data.join("demo-snapshot").join("people.csv");
+    let people = present_snapshot(&data).join("people.csv");
     assert_eq!(crate::helpers::mode(&people) & 0o777, 0o600);
     let token2 = demo_token(&second.stdout);
     assert_ne!(token1, token2);
