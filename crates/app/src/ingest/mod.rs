@@ -13,7 +13,7 @@ use soxctl_model::event::{
     AccountFact, Baselined, EntitlementFact, Event, GrantFact, ImportCompleted, Origin, PersonFact,
     RoleEntitlementFact, RoleFact, SystemFact,
 };
-use soxctl_model::ids::SystemId;
+use soxctl_model::ids::{PersonId, SystemId};
 use soxctl_model::inventory::{GrantKey, Inventory, Person, PersonStatus};
 use soxctl_model::principal::Principal;
 use soxctl_model::reconcile::{Change, ChangeKind, Diff, Fact, reconcile};
@@ -81,6 +81,9 @@ pub struct ImportOutcome {
     /// Findings the hygiene detectors opened and resolved after the import.
     pub findings: crate::findings::FindingChanges,
     pub receipt: Option<Receipt>,
+    /// Erased people whose name or email the snapshot brings back: the
+    /// source still holds them, so the import records them again.
+    pub reappeared: Vec<PersonId>,
 }
 
 pub async fn import(
@@ -134,6 +137,11 @@ pub async fn import_reporting(
     validate_complete(snapshot, &current)?;
     let baselined: BTreeSet<SystemId> = tx.baselined_systems().await?.into_iter().collect();
     let diff = reconcile(&current, &snapshot.inventory, &snapshot.scope, &baselined);
+    let reappeared = if options.dry_run {
+        Vec::new()
+    } else {
+        reappearing(&mut tx, &diff).await?
+    };
     // Before anything is written: then the store's grants are `current`'s
     // (none at all for a first import).
     let unbaselined_before = if options.dry_run || diff.is_empty() {
@@ -180,6 +188,7 @@ pub async fn import_reporting(
             diff,
             events: 0,
             findings,
+            reappeared,
             receipt,
         });
     }
@@ -292,8 +301,31 @@ pub async fn import_reporting(
         diff,
         events,
         findings,
+        reappeared,
         receipt: Some(receipt),
     })
+}
+
+/// The erased people to whom the diff gives a name or an email again.
+async fn reappearing(tx: &mut WriteTx, diff: &Diff) -> Result<Vec<PersonId>, ImportError> {
+    let named: Vec<PersonId> = diff
+        .changes
+        .iter()
+        .filter_map(|c| match &c.fact {
+            Fact::Person(p) if p.name.is_some() || p.email.is_some() => Some(p.person_id.clone()),
+            _ => None,
+        })
+        .collect();
+    if named.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(tx
+        .people_by_id(&named)
+        .await?
+        .into_iter()
+        .filter(|row| row.erased)
+        .map(|row| row.person.person_id)
+        .collect())
 }
 
 /// The drift candidates (`hygiene::Facts::unbaselined`) once the diff is

@@ -182,6 +182,14 @@ pub(super) async fn apply(
     reporter.finish();
     let outcome = outcome.map_err(|e| failed(Exit::Usage, e))?;
     opened.checkpoint(&key).await?;
+    // Whatever the format: stderr is not the data.
+    for person in &outcome.reappeared {
+        eprintln!(
+            "warning: {person} was erased, and this snapshot still holds their name or email: they are \
+             recorded again (sealed under a new key). Remove them from the source, then erase them \
+             again with `soxctl person erase {person}`"
+        );
+    }
     let count = |k: ChangeKind| outcome.diff.changes.iter().filter(|c| c.kind == k).count();
     let mut summary = serde_json::json!({
         "import_id": outcome.import_id,
@@ -193,6 +201,7 @@ pub(super) async fn apply(
         "events": outcome.events,
         "findings_opened": outcome.findings.opened,
         "findings_resolved": outcome.findings.resolved,
+        "reappeared": outcome.reappeared.iter().map(|p| p.as_str()).collect::<Vec<_>>(),
         "ledger_size": outcome.receipt.as_ref().map(|r| r.size),
     });
     if let Some(object) = summary.as_object_mut() {

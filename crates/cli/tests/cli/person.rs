@@ -106,9 +106,21 @@ fn person_erase_shreds_the_data_and_everything_still_verifies() {
     assert_eq!(sb.ledger_size(&data), size + 1);
 
     // The HR source still lists them: the next import adds them back, under a
-    // new key; the entries sealed under the shredded one stay erased.
-    let summary = sb.import(&snap, &data);
+    // new key, and says so; the entries sealed under the shredded one stay
+    // erased. A dry run records nothing and warns of nothing.
+    sb.run(args!["import", &snap, "--data", &data, "--dry-run"])
+        .ok();
+    assert_eq!(sb.ledger_size(&data), size + 1);
+    let run = sb.run(args!["import", &snap, "--data", &data, "--format", "json"]);
+    run.ok()
+        .stderr_has(&["warning", &id, "was erased", "Remove them from the source"]);
+    let summary = run.json();
     assert_eq!(summary["changed"], 1, "{summary}");
+    assert_eq!(
+        summary["reappeared"],
+        serde_json::json!([id.as_str()]),
+        "{summary}"
+    );
     let back = person_row(&data, &id);
     assert_eq!(back.person.name.as_deref(), Some(name.as_str()));
     assert!(!back.erased);
