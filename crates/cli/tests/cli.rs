@@ -30,6 +30,12 @@ mod import_input;
 mod keys;
 #[path = "cli/ldap.rs"]
 mod ldap;
+#[path = "cli/ldap_edges.rs"]
+mod ldap_edges;
+#[path = "cli/ldap_nested.rs"]
+mod ldap_nested;
+#[path = "cli/ldap_people.rs"]
+mod ldap_people;
 #[path = "cli/ledger.rs"]
 mod ledger;
 #[path = "cli/notify.rs"]
