@@ -439,6 +439,10 @@ mod ledger;
 mod requests;
 #[path = "api/scim.rs"]
 mod scim;
+#[path = "api/scim_errors.rs"]
+mod scim_errors;
+#[path = "api/scim_query.rs"]
+mod scim_query;
 #[path = "api/sod.rs"]
 mod sod;
 #[path = "api/tokens.rs"]
