@@ -56,5 +56,7 @@ mod sod;
 mod token;
 #[path = "cli/verify.rs"]
 mod verify;
+#[path = "cli/verify_witness.rs"]
+mod verify_witness;
 #[path = "cli/workflow.rs"]
 mod workflow;
