@@ -60,3 +60,5 @@ mod verify;
 mod verify_witness;
 #[path = "cli/workflow.rs"]
 mod workflow;
+#[path = "cli/workflow_decisions.rs"]
+mod workflow_decisions;
