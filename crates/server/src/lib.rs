@@ -60,11 +60,12 @@ pub enum ServerError {
 /// metrics, the body limit and problem responses.
 pub fn router(state: AppState) -> Router {
     let (api, _) = api_routes().split_for_parts();
-    let routes = api.merge(scim::routes()).fallback(not_found);
+    let routes = api.fallback(not_found);
     observe::layer(routes, state)
 }
 
-/// Every endpoint of the OpenAPI document. Each route and its path in the
+/// Every endpoint of the OpenAPI document, the SCIM service provider's
+/// included ([`scim::routes`]). Each route and its path in the
 /// document come from the handler's own `#[utoipa::path]`, registered
 /// together: an endpoint cannot be served undocumented, nor documented
 /// under another path or method. Handlers of one path are registered in
@@ -111,6 +112,7 @@ pub(crate) fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(gate_api::check))
         .routes(routes!(gate_api::deployed))
         .routes(routes!(gate_api::last_deployed))
+        .merge(scim::routes())
 }
 
 async fn not_found() -> Problem {

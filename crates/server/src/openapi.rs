@@ -14,7 +14,8 @@ use utoipa::{Modify, OpenApi};
     info(
         title = "soxctl API",
         description = "SOX IT controls with a tamper-evident evidence ledger. Errors are RFC 9457 problem details \
-                       (application/problem+json) with a stable `code`; every response carries `x-request-id`.",
+                       (application/problem+json) with a stable `code`, except under /scim/v2 (tag scim): SCIM \
+                       error bodies (application/scim+json); every response carries `x-request-id`.",
         license(name = "Apache-2.0", identifier = "Apache-2.0"),
     ),
     components(schemas(problem::ProblemBody, problem::ErrorCode)),
@@ -27,6 +28,7 @@ use utoipa::{Modify, OpenApi};
         (name = "findings", description = "Findings of the detective checks (scope: read)"),
         (name = "ledger", description = "The evidence ledger, its checkpoints and Merkle proofs (scope: read)"),
         (name = "tokens", description = "API tokens: issue, list, revoke (scope: admin). POSTs take an Idempotency-Key"),
+        (name = "scim", description = "SCIM 2.0 service provider (RFC 7643, RFC 7644) for identity providers: Users are accounts, Groups entitlements, members grants of the token's one system (scope: scim, on a token bound to a system: --system). Bodies and errors are application/scim+json; SCIM's own discovery endpoints describe the schemas. See docs/scim.md"),
         (name = "operations", description = "Health, readiness, metrics and this description"),
     )
 )]

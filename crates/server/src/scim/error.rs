@@ -8,10 +8,39 @@ use crate::problem::Problem;
 use axum::body::Body;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use serde::Serialize;
 use soxctl_store::StoreError;
+use utoipa::ToSchema;
 
 pub const SCIM_CONTENT_TYPE: &str = "application/scim+json";
 pub const ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
+
+/// A SCIM error body (RFC 7644 §3.12): every error under `/scim/v2` is
+/// answered with one, as `application/scim+json`. The request id is in the
+/// `x-request-id` header; a server error's `detail` names it too. Every
+/// body is rendered through this type, so the OpenAPI document describes
+/// what is sent.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "schemas": [ERROR_SCHEMA],
+    "status": "404",
+    "detail": "There is no User '2819c223' in this token's system (it was deleted, or never pushed here)."
+}))]
+pub struct ScimErrorBody {
+    /// Always `["urn:ietf:params:scim:api:messages:2.0:Error"]`.
+    #[schema(value_type = Vec<String>)]
+    pub schemas: [&'static str; 1],
+    /// The HTTP status, as a string (`"404"`).
+    pub status: String,
+    /// What went wrong, and what to do about it.
+    pub detail: String,
+    /// RFC 7644's error type where it defines one (400, 409 and 413:
+    /// `invalidFilter`, `invalidSyntax`, `invalidValue`, `invalidPath`,
+    /// `noTarget`, `uniqueness`, `tooLarge`).
+    #[serde(rename = "scimType", skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String, required = false)]
+    pub scim_type: Option<&'static str>,
+}
 
 /// An error a SCIM handler returns.
 #[derive(Debug, Clone)]
@@ -61,21 +90,20 @@ impl ScimError {
     }
 
     fn body(&self, request_id: Option<&str>) -> Vec<u8> {
-        let mut body = serde_json::json!({
-            "schemas": [ERROR_SCHEMA],
-            "status": self.status.as_u16().to_string(),
-            "detail": self.detail,
-        });
-        if let Some(scim_type) = self.scim_type {
-            body["scimType"] = scim_type.into();
-        }
         // The request id travels in the x-request-id header: the Error
         // schema has no attribute for it (strict clients refuse extras).
-        if let Some(id) = request_id
-            && self.status.is_server_error()
-        {
-            body["detail"] = format!("{} (request id {id})", self.detail).into();
-        }
+        let detail = match request_id {
+            Some(id) if self.status.is_server_error() => {
+                format!("{} (request id {id})", self.detail)
+            }
+            _ => self.detail.clone(),
+        };
+        let body = ScimErrorBody {
+            schemas: [ERROR_SCHEMA],
+            status: self.status.as_u16().to_string(),
+            detail,
+            scim_type: self.scim_type,
+        };
         serde_json::to_vec(&body).unwrap_or_else(|_| b"{}".to_vec())
     }
 

@@ -16,47 +16,39 @@ mod resources;
 mod schema;
 
 use crate::state::AppState;
-use axum::Router;
-use axum::routing::{get, post};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// The path prefix every SCIM route lives under.
 pub const PREFIX: &str = "/scim/v2";
 
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/scim/v2/ServiceProviderConfig",
-            get(discovery::service_provider_config),
-        )
-        .route("/scim/v2/Schemas", get(discovery::schemas))
-        .route("/scim/v2/Schemas/{id}", get(discovery::schema))
-        .route("/scim/v2/ResourceTypes", get(discovery::resource_types))
-        .route("/scim/v2/ResourceTypes/{id}", get(discovery::resource_type))
-        .route(
-            "/scim/v2/Users",
-            get(resources::list_users).post(resources::create_user),
-        )
-        .route("/scim/v2/Users/.search", post(resources::search_users))
-        .route(
-            "/scim/v2/Users/{id}",
-            get(resources::get_user)
-                .put(resources::replace_user)
-                .patch(resources::patch_user)
-                .delete(resources::delete_user),
-        )
-        .route(
-            "/scim/v2/Groups",
-            get(resources::list_groups).post(resources::create_group),
-        )
-        .route("/scim/v2/Groups/.search", post(resources::search_groups))
-        .route(
-            "/scim/v2/Groups/{id}",
-            get(resources::get_group)
-                .put(resources::replace_group)
-                .patch(resources::patch_group)
-                .delete(resources::delete_group),
-        )
-        .route("/scim/v2/.search", post(resources::search_all))
+/// The SCIM endpoints, registered like every other one: each route and its
+/// operation in the OpenAPI document (tag `scim`) come from the handler's
+/// `#[utoipa::path]`. Handlers of one path are registered in one `routes!`.
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(discovery::service_provider_config))
+        .routes(routes!(discovery::schemas))
+        .routes(routes!(discovery::schema))
+        .routes(routes!(discovery::resource_types))
+        .routes(routes!(discovery::resource_type))
+        .routes(routes!(resources::list_users, resources::create_user))
+        .routes(routes!(resources::search_users))
+        .routes(routes!(
+            resources::get_user,
+            resources::replace_user,
+            resources::patch_user,
+            resources::delete_user
+        ))
+        .routes(routes!(resources::list_groups, resources::create_group))
+        .routes(routes!(resources::search_groups))
+        .routes(routes!(
+            resources::get_group,
+            resources::replace_group,
+            resources::patch_group,
+            resources::delete_group
+        ))
+        .routes(routes!(resources::search_all))
 }
 
 /// Whether a request path is a SCIM one (its errors are SCIM errors).

@@ -24,6 +24,9 @@ fn credentials() -> [(&'static str, Option<&'static str>); 7] {
 /// declared table (the own-security issue extends it with roles). A 401,
 /// or a 403 `forbidden` (a missing scope), is a denial; anything else —
 /// including 400, 404 or a 403 `refused` by a business rule — got in.
+/// Under `/scim/v2` errors are SCIM error bodies, not problems: there a
+/// 401, or a 403 whose `detail` says the token lacks the scim scope, is a
+/// denial (see [`denied`]).
 const ALLOWED: &[(&str, &str, &[&str])] = &[
     ("POST", "/api/v1/actions/executed", &["gate", "admin"]),
     ("POST", "/api/v1/actions/token", &["gate", "admin"]),
@@ -128,6 +131,26 @@ const ALLOWED: &[(&str, &str, &[&str])] = &[
             "none", "read", "metrics", "gate", "admin", "request", "scim",
         ],
     ),
+    ("GET", "/scim/v2/ServiceProviderConfig", &["scim"]),
+    ("GET", "/scim/v2/Schemas", &["scim"]),
+    ("GET", "/scim/v2/Schemas/{id}", &["scim"]),
+    ("GET", "/scim/v2/ResourceTypes", &["scim"]),
+    ("GET", "/scim/v2/ResourceTypes/{id}", &["scim"]),
+    ("GET", "/scim/v2/Users", &["scim"]),
+    ("POST", "/scim/v2/Users", &["scim"]),
+    ("POST", "/scim/v2/Users/.search", &["scim"]),
+    ("GET", "/scim/v2/Users/{id}", &["scim"]),
+    ("PUT", "/scim/v2/Users/{id}", &["scim"]),
+    ("PATCH", "/scim/v2/Users/{id}", &["scim"]),
+    ("DELETE", "/scim/v2/Users/{id}", &["scim"]),
+    ("GET", "/scim/v2/Groups", &["scim"]),
+    ("POST", "/scim/v2/Groups", &["scim"]),
+    ("POST", "/scim/v2/Groups/.search", &["scim"]),
+    ("GET", "/scim/v2/Groups/{id}", &["scim"]),
+    ("PUT", "/scim/v2/Groups/{id}", &["scim"]),
+    ("PATCH", "/scim/v2/Groups/{id}", &["scim"]),
+    ("DELETE", "/scim/v2/Groups/{id}", &["scim"]),
+    ("POST", "/scim/v2/.search", &["scim"]),
 ];
 
 fn operations() -> Vec<(String, String, Vec<String>)> {
@@ -158,6 +181,111 @@ fn concrete(path: &str) -> String {
         .join("/")
 }
 
+/// The methods an operation of the document may have; each is sent with
+/// the JSON body `{}`.
+async fn send(app: &Router, method: &str, uri: &str, token: Option<&str>) -> Reply {
+    let method = match method {
+        "GET" => return get(app, uri, token).await,
+        "POST" => return post(app, uri, token, None, "{}").await,
+        "PUT" => Method::PUT,
+        "PATCH" => Method::PATCH,
+        "DELETE" => Method::DELETE,
+        other => panic!("the OpenAPI document has a {other} operation; teach this test to send it"),
+    };
+    let mut request = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header(header::CONTENT_TYPE, "application/json");
+    if let Some(token) = token {
+        request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+    }
+    call(app, request.body(Body::from("{}")).unwrap()).await
+}
+
+/// Whether `reply` to a request for `path` denies the caller. Under
+/// `/api` (and the operations paths): a 401, or a 403 problem `forbidden`
+/// (a missing scope). Under `/scim/v2`, where every error must be a SCIM
+/// error body: a 401, or a 403 whose `detail` says the token lacks the
+/// scim scope (bound to a system). Any other 403 there is a test failure,
+/// not a denial: SCIM has no business-rule refusals.
+fn denied(path: &str, reply: &Reply) -> bool {
+    if !path.starts_with("/scim/") {
+        return reply.status == StatusCode::UNAUTHORIZED
+            || (reply.status == StatusCode::FORBIDDEN
+                && serde_json::from_slice::<Value>(&reply.body)
+                    .is_ok_and(|b| b["code"] == "forbidden"));
+    }
+    if !reply.status.is_client_error() {
+        return false;
+    }
+    let body = reply.json();
+    assert_eq!(
+        reply.header("content-type"),
+        "application/scim+json",
+        "{path}: {body}"
+    );
+    assert_eq!(
+        body["schemas"],
+        serde_json::json!(["urn:ietf:params:scim:api:messages:2.0:Error"]),
+        "{path}: {body}"
+    );
+    assert_eq!(body["status"], reply.status.as_str(), "{path}: {body}");
+    match reply.status {
+        StatusCode::UNAUTHORIZED => true,
+        StatusCode::FORBIDDEN => {
+            let detail = body["detail"].as_str().unwrap_or_default();
+            assert!(
+                detail.contains("lacks the 'scim (with --system)' scope"),
+                "{path}: a 403 that is not a missing scim scope: {body}"
+            );
+            true
+        }
+        _ => false,
+    }
+}
+
+/// The token that gets into `path`'s handler, so that its query
+/// parameters are parsed at all: the SCIM one (system erp) under
+/// `/scim/v2`, the admin one elsewhere. Needs [`extra_tokens`].
+fn token_for(path: &str) -> &'static str {
+    if path.starts_with("/scim/") {
+        SCIM
+    } else {
+        ADMIN
+    }
+}
+
+/// A SCIM User and a Group with it as member in system erp, so lists have
+/// something to filter and select from; `path` with its `{id}` filled:
+/// the User's or Group's id under `/scim/v2/Users` or `/Groups`, else `x`.
+async fn scim_resources(app: &Router) -> impl Fn(&str) -> String {
+    let user = serde_json::json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": "hostile@example.com",
+        "name": {"givenName": "Hos", "familyName": "Tile"},
+        "emails": [{"value": "hostile@example.com", "type": "work", "primary": true}],
+    });
+    let reply = post(app, "/scim/v2/Users", Some(SCIM), None, &user.to_string()).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
+    let user_id = reply.json()["id"].as_str().unwrap().to_owned();
+    let group = serde_json::json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+        "displayName": "Hostile",
+        "members": [{"value": user_id}],
+    });
+    let reply = post(app, "/scim/v2/Groups", Some(SCIM), None, &group.to_string()).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
+    let group_id = reply.json()["id"].as_str().unwrap().to_owned();
+    move |path: &str| {
+        let id = match path {
+            "/scim/v2/Users/{id}" => user_id.as_str(),
+            "/scim/v2/Groups/{id}" => group_id.as_str(),
+            _ => return concrete(path),
+        };
+        path.replace("{id}", id)
+    }
+}
+
 async fn extra_tokens(store: &Store) {
     let actor = Principal::system("test");
     put_person(store, &test_person("pat", PersonStatus::Active), true).await;
@@ -186,21 +314,13 @@ async fn every_operation_answers_its_declared_scopes() {
             let uri = concrete(&path);
             let mut allowed = Vec::new();
             for (name, token) in credentials() {
-                let reply = if method == "GET" {
-                    get(&app, &uri, token).await
-                } else {
-                    post(&app, &uri, token, None, "{}").await
-                };
+                let reply = send(&app, &method, &uri, token).await;
                 assert!(
                     reply.status.as_u16() < 500,
                     "{method} {uri} as {name}: {}",
                     reply.text()
                 );
-                let denied = reply.status == StatusCode::UNAUTHORIZED
-                    || (reply.status == StatusCode::FORBIDDEN
-                        && serde_json::from_slice::<Value>(&reply.body)
-                            .is_ok_and(|b| b["code"] == "forbidden"));
-                if !denied {
+                if !denied(&path, &reply) {
                     allowed.push(name);
                 }
             }
@@ -259,20 +379,28 @@ fn hostile_values() -> Vec<String> {
 #[tokio::test]
 async fn no_query_value_makes_a_worker_fail() {
     on_both_backends(async |fx| {
+        extra_tokens(&fx.store).await;
         let app = fx.app();
+        let fill = scim_resources(&app).await;
         for (method, path, params) in operations() {
             if method != "GET" || params.is_empty() {
                 continue;
             }
-            let uri = concrete(&path);
+            let uri = fill(&path);
+            let token = token_for(&path);
             for param in &params {
                 for value in hostile_values() {
                     let target = format!("{uri}?{param}={value}");
-                    let reply = get(&app, &target, Some(ADMIN)).await;
+                    let reply = get(&app, &target, Some(token)).await;
                     assert!(
                         reply.status.as_u16() < 500,
                         "GET {target}: {} {}",
                         reply.status,
+                        reply.text()
+                    );
+                    assert!(
+                        !denied(&path, &reply),
+                        "GET {target}: the token must get in for its query to be parsed: {}",
                         reply.text()
                     );
                 }
@@ -299,13 +427,16 @@ async fn no_query_value_makes_a_worker_fail() {
 async fn random_query_values_never_fail_a_worker() {
     use proptest::prelude::*;
     on_both_backends(async |fx| {
+        extra_tokens(&fx.store).await;
         let app = fx.app();
-        let targets: Vec<(String, String)> = operations()
+        let fill = scim_resources(&app).await;
+        let targets: Vec<(String, String, &str)> = operations()
             .into_iter()
             .filter(|(method, _, _)| method == "GET")
             .flat_map(|(_, path, params)| {
-                let uri = concrete(&path);
-                params.into_iter().map(move |p| (uri.clone(), p))
+                let uri = fill(&path);
+                let token = token_for(&path);
+                params.into_iter().map(move |p| (uri.clone(), p, token))
             })
             .collect();
         assert!(targets.len() > 20, "{targets:?}");
@@ -326,9 +457,9 @@ async fn random_query_values_never_fail_a_worker() {
         });
         let outcome = tokio::task::block_in_place(|| {
             runner.run(&(0..targets.len(), value), |(i, value)| {
-                let (uri, param) = &targets[i];
+                let (uri, param, token) = &targets[i];
                 let target = format!("{uri}?{param}={}", urlencode(&value));
-                let reply = handle.block_on(get(&app, &target, Some(ADMIN)));
+                let reply = handle.block_on(get(&app, &target, Some(*token)));
                 prop_assert!(
                     reply.status.as_u16() < 500,
                     "GET {target}: {} {}",

@@ -285,6 +285,63 @@ fn openapi_document_matches_docs() {
         );
         assert!(operation["responses"]["422"].is_object(), "{path}");
     }
+    // The SCIM service provider is registered like the rest (issue 14):
+    // every operation under /scim/v2 is tagged scim, needs the bearer
+    // token and answers application/scim+json; lists document their query.
+    let scim: Vec<(&String, &String, &Value)> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(path, _)| path.starts_with("/scim/v2/"))
+        .flat_map(|(path, ops)| {
+            ops.as_object()
+                .unwrap()
+                .iter()
+                .map(move |(method, op)| (path, method, op))
+        })
+        .collect();
+    assert_eq!(scim.len(), 20, "SCIM operations in the document");
+    for (path, method, op) in &scim {
+        assert_eq!(op["tags"], serde_json::json!(["scim"]), "{method} {path}");
+        assert_eq!(
+            op["security"],
+            serde_json::json!([{"bearer": []}]),
+            "{method} {path}"
+        );
+        for (status, response) in op["responses"].as_object().unwrap() {
+            if !["204", "304"].contains(&status.as_str()) {
+                assert!(
+                    response["content"]["application/scim+json"].is_object(),
+                    "{method} {path} {status}"
+                );
+            }
+        }
+        assert!(
+            op["responses"]["403"]["description"]
+                .as_str()
+                .is_some_and(|d| d.contains("scim scope")),
+            "{method} {path}"
+        );
+    }
+    for path in ["/scim/v2/Users", "/scim/v2/Groups"] {
+        let names: Vec<&str> = doc["paths"][path]["get"]["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "filter",
+                "startIndex",
+                "count",
+                "attributes",
+                "excludedAttributes"
+            ],
+            "{path}"
+        );
+    }
     let scopes =
         &doc["components"]["schemas"]["CreateToken"]["properties"]["scopes"]["items"]["enum"];
     assert_eq!(

@@ -4,13 +4,23 @@
 use super::*;
 
 /// The query parameters of a list, or of a single read (`attributes`).
-#[derive(Debug, Default, Deserialize)]
+/// Numbers are taken as text so that a bad one is a SCIM `invalidValue`.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
 pub(crate) struct ListParams {
+    /// A filter (RFC 7644 §3.4.2.2), e.g. `userName eq "bjensen"`: at most
+    /// 4096 bytes, 128 comparisons, 32 levels of nesting.
     pub(super) filter: Option<String>,
+    /// The 1-based index of the first result (default 1; less than 1 is 1).
+    #[param(value_type = Option<i64>)]
     pub(super) start_index: Option<String>,
+    /// The most results to return (default and maximum 1000; less than 0 is 0).
+    #[param(value_type = Option<i64>)]
     pub(super) count: Option<String>,
+    /// Comma-separated attribute names to return (with those always returned).
     pub(super) attributes: Option<String>,
+    /// Comma-separated attribute names to leave out.
     pub(super) excluded_attributes: Option<String>,
 }
 
