@@ -309,6 +309,48 @@ pub async fn revoke(
     Ok(Revocation::Revoked { seq, revoked_at })
 }
 
+/// What [`rotate`] did.
+#[derive(Debug)]
+pub struct Rotated {
+    pub issued: IssuedToken,
+    /// The earlier tokens it revoked.
+    pub revoked: usize,
+}
+
+/// Replaces `actor`'s tokens of the same description and scopes with a new
+/// one, in one transaction: the earlier ones are revoked, so only the
+/// newest credential handed out works (the demo's admin token).
+pub async fn rotate(
+    tx: &mut WriteTx,
+    actor: &Principal,
+    request: TokenRequest,
+) -> Result<Rotated, TokenError> {
+    let scopes: std::collections::BTreeSet<Scope> = request.scopes.iter().copied().collect();
+    let earlier: Vec<TokenId> = tx
+        .tokens()
+        .await?
+        .into_iter()
+        .filter(|t| {
+            t.revoked_at.is_none()
+                && t.description == request.description
+                && t.scope_list()
+                    .into_iter()
+                    .collect::<std::collections::BTreeSet<_>>()
+                    == scopes
+                && t.created_by == actor.to_string()
+        })
+        .map(|t| t.token_id)
+        .collect();
+    let mut revoked = 0;
+    for id in &earlier {
+        if let Revocation::Revoked { .. } = revoke(tx, actor, id).await? {
+            revoked += 1;
+        }
+    }
+    let issued = issue(tx, actor, request).await?;
+    Ok(Rotated { issued, revoked })
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, reason = "tests")]

@@ -316,10 +316,6 @@ impl Store {
         with_conn!(self, |conn, m| m::write::person_keys(conn).await)
     }
 
-    pub async fn tokens(&self) -> Result<Vec<TokenRow>> {
-        with_conn!(self, |conn, m| m::rows::tokens(conn).await)
-    }
-
     pub async fn token_by_secret_hash(&self, secret_sha256: &str) -> Result<Option<TokenRow>> {
         with_conn!(self, |conn, m| m::rows::token_by_secret_hash(
             conn,

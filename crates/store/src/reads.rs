@@ -55,6 +55,8 @@ reads! {
     fn systems() -> Vec<System> = rows::systems;
     /// Every entitlement, by system and id.
     fn entitlements() -> Vec<Entitlement> = rows::entitlements;
+    /// Every API token, revoked or not.
+    fn tokens() -> Vec<TokenRow> = rows::tokens;
     /// The `tokens` row of `id`.
     fn token(id: &TokenId) -> Option<TokenRow> = rows::token;
     /// The people whose accounts in `system` are called `account_id`

@@ -5,7 +5,7 @@ use crate::store_args::StoreArgs;
 use anyhow::Context;
 use clap::Args;
 use soxctl_app::ingest::{ImportOptions, import};
-use soxctl_app::tokens::{self, IssuedToken, Revocation, TokenRequest};
+use soxctl_app::tokens::{self, IssuedToken, TokenRequest};
 use soxctl_connectors::snapshot;
 use soxctl_demo::{DemoConfig, DemoRepo, generate_history, generate_repo};
 use soxctl_model::clock::{Clock, SystemClock};
@@ -440,29 +440,10 @@ async fn reissue_admin_token(
     store: &Store,
     person: Option<PersonId>,
 ) -> anyhow::Result<(IssuedToken, usize)> {
-    let actor = cli_actor();
-    let earlier: Vec<_> = store
-        .tokens()
-        .await?
-        .into_iter()
-        .filter(|t| {
-            t.revoked_at.is_none()
-                && t.description.as_deref() == Some(DEMO_TOKEN)
-                && t.scopes == Scope::Admin.to_string()
-                && t.created_by == actor.to_string()
-        })
-        .map(|t| t.token_id)
-        .collect();
     let mut tx = store.begin_write().await?;
-    let mut revoked = 0;
-    for id in &earlier {
-        if let Revocation::Revoked { .. } = tokens::revoke(&mut tx, &actor, id).await? {
-            revoked += 1;
-        }
-    }
-    let new = tokens::issue(
+    let rotated = tokens::rotate(
         &mut tx,
-        &actor,
+        &cli_actor(),
         TokenRequest {
             scopes: vec![Scope::Admin],
             system_id: None,
@@ -474,5 +455,5 @@ async fn reissue_admin_token(
     )
     .await?;
     tx.commit().await?;
-    Ok((new, revoked))
+    Ok((rotated.issued, rotated.revoked))
 }
