@@ -40,6 +40,9 @@ command -v openssl >/dev/null || die "openssl is still missing"
 # git: the change gate reads a change's authors from a real repository.
 command -v git >/dev/null || apt_install git
 command -v git >/dev/null || die "git is still missing"
+# curl: the README tour (run as written by a test) asks the served API.
+command -v curl >/dev/null || apt_install curl
+command -v curl >/dev/null || die "curl is still missing"
 # script (util-linux) gives the log-colour test a real pseudo-terminal.
 command -v script >/dev/null || apt_install bsdutils
 command -v script >/dev/null || die "script (util-linux, Debian's bsdutils) is still missing"

@@ -46,6 +46,8 @@ mod person;
 mod postgres;
 #[path = "cli/query.rs"]
 mod query;
+#[path = "cli/readme.rs"]
+mod readme;
 #[path = "cli/replicas.rs"]
 mod replicas;
 #[path = "cli/serve.rs"]

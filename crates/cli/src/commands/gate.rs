@@ -56,6 +56,10 @@ pub enum GateCommand {
         /// The change ticket (e.g. CHG-1234) the approvers check it against.
         #[arg(long)]
         ticket: Option<String>,
+        /// Print only the new request's id on stdout, for scripts:
+        /// `REQ=$(soxctl gate request … --id)`.
+        #[arg(long, conflicts_with = "format")]
+        id: bool,
         #[command(flatten)]
         server: crate::client::ServerArgs,
         #[arg(long, value_enum)]
@@ -205,6 +209,7 @@ pub async fn run(command: GateCommand) -> CmdResult {
             ticket,
             server,
             format,
+            id,
         } => {
             if kind != soxctl_app::gate::DEPLOY {
                 usage!(
@@ -281,7 +286,11 @@ pub async fn run(command: GateCommand) -> CmdResult {
                     unattributed.join(", ")
                 );
             }
-            print_view(Format::resolve(format), &created)?;
+            if id {
+                println!("{}", created.request.request_id);
+            } else {
+                print_view(Format::resolve(format), &created)?;
+            }
             Ok(Exit::Ok)
         }
         GateCommand::Check {
