@@ -1,5 +1,6 @@
 //! Findings of the detectors.
 
+use crate::people::{Names, shown};
 use serde::{Deserialize, Serialize};
 use soxctl_model::finding::FindingRow;
 use std::collections::BTreeMap;
@@ -23,14 +24,18 @@ pub struct FindingView {
     pub opened_at: String,
     pub resolved_at: Option<String>,
     pub owner_id: Option<String>,
+    /// The owner's name; null when unnamed or erased.
+    #[serde(default)]
+    pub owner_name: Option<String>,
     pub due: Option<String>,
     pub resolution: Option<String>,
     pub accepted_until: Option<String>,
     pub detail: BTreeMap<String, String>,
 }
 
-impl From<&FindingRow> for FindingView {
-    fn from(f: &FindingRow) -> Self {
+impl FindingView {
+    /// The finding, with its owner's name from `names`.
+    pub fn of(f: &FindingRow, names: &Names) -> Self {
         Self {
             finding_id: f.finding_id.to_string(),
             kind: f.kind.clone(),
@@ -43,6 +48,7 @@ impl From<&FindingRow> for FindingView {
             opened_at: f.opened_at.to_canonical(),
             resolved_at: f.resolved_at.map(|t| t.to_canonical()),
             owner_id: f.owner_id.as_ref().map(ToString::to_string),
+            owner_name: shown(names, f.owner_id.as_ref()).0,
             due: f.due.map(|d| d.to_string()),
             resolution: f.resolution.clone(),
             accepted_until: f.accepted_until.map(|t| t.to_canonical()),

@@ -1,5 +1,6 @@
 //! Just-in-time requests, decisions, grants and delegations.
 
+use crate::people::{Names, shown};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use soxctl_model::request::{
@@ -50,6 +51,9 @@ pub struct GrantView {
     pub grant_id: String,
     pub request_id: String,
     pub person_id: String,
+    /// Their name; null when unnamed or erased.
+    #[serde(default)]
+    pub person_name: Option<String>,
     pub system_id: String,
     pub account_id: String,
     pub entitlement_id: String,
@@ -63,9 +67,11 @@ pub struct GrantView {
 }
 
 impl GrantView {
-    /// The grant as of `now` (whether it is in force).
-    pub fn of(g: &AccessGrantRow, now: Timestamp) -> Self {
+    /// The grant as of `now` (whether it is in force), with the holder's
+    /// name from `names`.
+    pub fn of(g: &AccessGrantRow, now: Timestamp, names: &Names) -> Self {
         Self {
+            person_name: shown(names, Some(&g.person_id)).0,
             grant_id: g.grant_id.to_string(),
             request_id: g.request_id.to_string(),
             person_id: g.person_id.to_string(),
@@ -108,6 +114,9 @@ pub struct RequestView {
     /// access or action.
     pub kind: String,
     pub requester_id: String,
+    /// The requester's name; null when unnamed or erased.
+    #[serde(default)]
+    pub requester_name: Option<String>,
     /// What is asked: `{"access": {...}}` or `{"action": {"kind","env","payload","digest","authors"}}`.
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub ask: Ask,
@@ -121,6 +130,9 @@ pub struct RequestView {
     pub approvals: u32,
     /// Who may approve (after the built-in rules).
     pub approvers: Vec<String>,
+    /// Their names, in the same order (empty text for one unnamed or erased).
+    #[serde(default)]
+    pub approver_names: Vec<String>,
     pub mfa_required: bool,
     pub sod: Vec<SodFlagView>,
     /// pending, approved, denied, cancelled, expired or consumed, as of now.
@@ -137,12 +149,19 @@ pub struct RequestView {
 }
 
 impl RequestView {
-    /// The request as of `now` (its status).
-    pub fn of(r: &RequestRow, now: Timestamp) -> Self {
+    /// The request as of `now` (its status), with the names of the people
+    /// it names from `names`.
+    pub fn of(r: &RequestRow, now: Timestamp, names: &Names) -> Self {
         Self {
             request_id: r.request_id.to_string(),
             kind: r.kind().as_str().to_owned(),
             requester_id: r.requester_id.to_string(),
+            requester_name: shown(names, Some(&r.requester_id)).0,
+            approver_names: r
+                .approvers
+                .iter()
+                .map(|a| shown(names, Some(a)).0.unwrap_or_default())
+                .collect(),
             ask: r.ask.clone(),
             digest: r.digest().map(str::to_owned),
             justification: r.justification.clone(),

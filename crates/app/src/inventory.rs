@@ -56,6 +56,22 @@ pub async fn names(
         .collect())
 }
 
+/// The names to show beside the people requests and grants name: their
+/// requesters, approvers and holders.
+pub async fn names_in_requests<'a>(
+    store: &Store,
+    requests: impl IntoIterator<Item = &'a soxctl_model::request::RequestRow>,
+    grants: impl IntoIterator<Item = &'a soxctl_model::request::AccessGrantRow>,
+) -> Result<Names, StoreError> {
+    let mut ids = Vec::new();
+    for r in requests {
+        ids.push(r.requester_id.clone());
+        ids.extend(r.approvers.iter().cloned());
+    }
+    ids.extend(grants.into_iter().map(|g| g.person_id.clone()));
+    names(store, ids).await
+}
+
 /// Who holds `entitlement` now or at `at`, with the holders' names.
 pub async fn who_has(
     store: &Store,

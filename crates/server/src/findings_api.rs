@@ -48,6 +48,7 @@ pub(crate) async fn list(
         min_severity,
         subject_prefix: query.subject,
     };
-    let findings = state.store().findings(&filter).await?;
-    Ok(Json(findings.iter().map(Into::into).collect()))
+    Ok(Json(
+        soxctl_app::findings::listed(state.store(), &filter).await?,
+    ))
 }

@@ -184,7 +184,8 @@ pub(crate) async fn register(
     )
     .await
     .map_err(problem)?;
-    let view = crate::requests_api::created_view(&created, store.context().clock.now());
+    let view =
+        crate::requests_api::created_view(store, &created, store.context().clock.now()).await?;
     idempotency
         .commit(store, tx, Answer::new(StatusCode::CREATED, to_json(&view)?))
         .await

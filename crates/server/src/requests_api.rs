@@ -18,6 +18,7 @@ use soxctl_api::requests::{
     DelegateView, DelegationList, DelegationView, EmptyBody, Excluded, GrantList, GrantQuery,
     GrantView, ListQuery, ReasonBody, RequestDetail, RequestList, RequestView, StepView,
 };
+use soxctl_app::inventory;
 use soxctl_app::{
     DecisionInput, NewAccess, NewAction, NewAsk, NewDelegation, NewRequest, WorkflowError,
 };
@@ -38,9 +39,14 @@ pub(crate) fn problem(e: WorkflowError) -> Problem {
 }
 
 /// The answer to a request created (by a person or a pipeline).
-pub(crate) fn created_view(created: &soxctl_app::Created, now: Timestamp) -> CreatedRequest {
-    CreatedRequest {
-        request: RequestView::of(&created.request, now),
+pub(crate) async fn created_view(
+    store: &soxctl_store::Store,
+    created: &soxctl_app::Created,
+    now: Timestamp,
+) -> Result<CreatedRequest, Problem> {
+    let names = inventory::names_in_requests(store, [&created.request], []).await?;
+    Ok(CreatedRequest {
+        request: RequestView::of(&created.request, now, &names),
         excluded: created
             .excluded
             .iter()
@@ -50,10 +56,10 @@ pub(crate) fn created_view(created: &soxctl_app::Created, now: Timestamp) -> Cre
             })
             .collect(),
         ledger_seq: created.seq,
-    }
+    })
 }
 
-const CREATE_EXAMPLE: &str = r#"{"entitlement":"erp:AP_PAY","duration_secs":14400,"justification":"quarter-end payment run","ticket":"CHG-1234"}"#;
+const CREATE_EXAMPLE: &str = r#"{"entitlement":"erp:PAYMENT_RUN","duration_secs":14400,"justification":"quarter-end payment run","ticket":"CHG-1234"}"#;
 
 /// Ask for access or an action.
 ///
@@ -137,7 +143,7 @@ pub(crate) async fn create(
     )
     .await
     .map_err(problem)?;
-    let view = created_view(&created, store.context().clock.now());
+    let view = created_view(store, &created, store.context().clock.now()).await?;
     let answer = Answer::new(StatusCode::CREATED, to_json(&view)?);
     idempotency.commit(store, tx, answer).await
 }
@@ -170,7 +176,7 @@ pub(crate) async fn list(
     let store = state.store();
     let now = store.context().clock.now();
     let rows = store.requests(&RequestFilter::default()).await?;
-    let requests = rows
+    let listed: Vec<_> = rows
         .iter()
         .filter(|r| status.is_none_or(|s| r.state_at(now) == s))
         .filter(|r| {
@@ -178,7 +184,11 @@ pub(crate) async fn list(
                 r.requester_id.as_str() == p || r.approvers.iter().any(|a| a.as_str() == p)
             })
         })
-        .map(|r| RequestView::of(r, now))
+        .collect();
+    let names = inventory::names_in_requests(store, listed.iter().copied(), []).await?;
+    let requests = listed
+        .into_iter()
+        .map(|r| RequestView::of(r, now, &names))
         .collect();
     Ok(Json(RequestList { requests }))
 }
@@ -223,10 +233,14 @@ pub(crate) async fn show(
             until: d.ends_at.to_canonical(),
         })
         .collect();
+    let names = inventory::names_in_requests(store, [&request], &grants).await?;
     Ok(Json(RequestDetail {
-        request: RequestView::of(&request, now),
+        request: RequestView::of(&request, now, &names),
         decisions: decisions.iter().map(DecisionView::from).collect(),
-        grants: grants.iter().map(|g| GrantView::of(g, now)).collect(),
+        grants: grants
+            .iter()
+            .map(|g| GrantView::of(g, now, &names))
+            .collect(),
         delegates,
     }))
 }
@@ -261,14 +275,11 @@ async fn decide(
     .await
     .map_err(problem)?;
     let now = store.context().clock.now();
-    let grants = tx
-        .access_grants(Some(&request_id), None)
-        .await?
-        .iter()
-        .map(|g| GrantView::of(g, now))
-        .collect();
+    let rows = tx.access_grants(Some(&request_id), None).await?;
+    let names = inventory::names_in_requests(store, [&decided.request], &rows).await?;
+    let grants = rows.iter().map(|g| GrantView::of(g, now, &names)).collect();
     let view = DecidedView {
-        request: RequestView::of(&decided.request, now),
+        request: RequestView::of(&decided.request, now, &names),
         on_behalf_of: decided.on_behalf_of.as_ref().map(ToString::to_string),
         ledger_seqs: decided.seqs,
         grants,
@@ -339,6 +350,7 @@ pub(crate) async fn deny(
 }
 
 async fn step_view(
+    store: &soxctl_store::Store,
     tx: &mut soxctl_store::WriteTx,
     request_id: &RequestId,
     seqs: Vec<u64>,
@@ -348,14 +360,11 @@ async fn step_view(
         .request(request_id)
         .await?
         .ok_or_else(|| Problem::not_found(format!("no request '{request_id}'")))?;
-    let grants = tx
-        .access_grants(Some(request_id), None)
-        .await?
-        .iter()
-        .map(|g| GrantView::of(g, now))
-        .collect();
+    let rows = tx.access_grants(Some(request_id), None).await?;
+    let names = inventory::names_in_requests(store, [&request], &rows).await?;
+    let grants = rows.iter().map(|g| GrantView::of(g, now, &names)).collect();
     to_json(&StepView {
-        request: RequestView::of(&request, now),
+        request: RequestView::of(&request, now, &names),
         ledger_seqs: seqs,
         grants,
     })
@@ -397,7 +406,7 @@ pub(crate) async fn cancel(
     let seqs = soxctl_app::cancel(&mut tx, person.actor(), who, &request_id, &body.reason)
         .await
         .map_err(problem)?;
-    let view = step_view(&mut tx, &request_id, seqs).await?;
+    let view = step_view(store, &mut tx, &request_id, seqs).await?;
     idempotency
         .commit(store, tx, Answer::new(StatusCode::OK, view))
         .await
@@ -436,7 +445,7 @@ pub(crate) async fn activate(
     let seqs = soxctl_app::activate(&mut tx, person.actor(), person.person(), &request_id)
         .await
         .map_err(problem)?;
-    let view = step_view(&mut tx, &request_id, seqs).await?;
+    let view = step_view(store, &mut tx, &request_id, seqs).await?;
     idempotency
         .commit(store, tx, Answer::new(StatusCode::OK, view))
         .await
@@ -467,14 +476,15 @@ pub(crate) async fn grants(
     let store = state.store();
     let now = store.context().clock.now();
     let horizon = within.map(|s| now.saturating_add_secs(s));
-    let grants = store
+    let rows: Vec<_> = store
         .access_grants(None, None)
         .await?
-        .iter()
+        .into_iter()
         .filter(|g| query.all.unwrap_or(false) || g.active_at(now))
         .filter(|g| horizon.is_none_or(|h| g.active_at(now) && g.ends_at <= h))
-        .map(|g| GrantView::of(g, now))
         .collect();
+    let names = inventory::names_in_requests(store, [], &rows).await?;
+    let grants = rows.iter().map(|g| GrantView::of(g, now, &names)).collect();
     Ok(Json(GrantList { grants }))
 }
 
@@ -522,7 +532,8 @@ pub(crate) async fn revoke_grant(
         .into_iter()
         .find(|g| g.grant_id == grant_id)
         .ok_or_else(|| Problem::not_found(format!("no grant '{grant_id}'")))?;
-    let view = to_json(&GrantView::of(&grant, now))?;
+    let names = inventory::names_in_requests(store, [], [&grant]).await?;
+    let view = to_json(&GrantView::of(&grant, now, &names))?;
     idempotency
         .commit(store, tx, Answer::new(StatusCode::OK, view))
         .await

@@ -24,6 +24,21 @@ pub struct FindingChanges {
     pub accepted: u64,
 }
 
+/// The findings `filter` selects, with their owners' names: the one
+/// listing behind `soxctl findings` and `GET /api/v1/findings`.
+pub async fn listed(
+    store: &soxctl_store::Store,
+    filter: &soxctl_store::findings::Filter,
+) -> Result<Vec<soxctl_api::findings::FindingView>, StoreError> {
+    let findings = store.findings(filter).await?;
+    let names =
+        crate::inventory::names(store, findings.iter().filter_map(|f| f.owner_id.clone())).await?;
+    Ok(findings
+        .iter()
+        .map(|f| soxctl_api::findings::FindingView::of(f, &names))
+        .collect())
+}
+
 /// The actor of findings opened and resolved by detectors.
 pub fn detector() -> Principal {
     Principal::system("detectors")

@@ -6,7 +6,6 @@ use crate::output::{Format, print_views};
 use crate::store_args::StoreArgs;
 use clap::Args;
 use clap::Subcommand;
-use soxctl_api::findings::FindingView;
 use soxctl_app::findings::triage::{self, TriageError};
 use soxctl_model::ids::FindingId;
 use soxctl_store::findings::Filter;
@@ -147,9 +146,8 @@ async fn list(config: &Config, args: FindingsArgs) -> CmdResult {
         subject_prefix: args.subject.clone(),
     };
     let opened = args.store.open(config, false).await?;
-    let findings = opened.store.findings(&filter).await?;
-    // The API's shape (`GET /api/v1/findings`).
-    let views: Vec<FindingView> = findings.iter().map(Into::into).collect();
+    // The API's answer (`GET /api/v1/findings`).
+    let views = soxctl_app::findings::listed(&opened.store, &filter).await?;
     let columns = [
         "severity",
         "kind",
@@ -157,6 +155,7 @@ async fn list(config: &Config, args: FindingsArgs) -> CmdResult {
         "status",
         "first_seen",
         "owner_id",
+        "owner_name",
         "due",
         "summary",
     ];

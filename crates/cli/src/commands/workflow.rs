@@ -228,6 +228,7 @@ const REQUEST_COLUMNS: &[&str] = &[
     "kind",
     "status",
     "requester_id",
+    "requester_name",
     "approvals",
     "required_approvals",
     "approvers",
@@ -237,6 +238,7 @@ const REQUEST_COLUMNS: &[&str] = &[
 const GRANT_COLUMNS: &[&str] = &[
     "grant_id",
     "person_id",
+    "person_name",
     "system_id",
     "account_id",
     "entitlement_id",

@@ -100,6 +100,9 @@ async fn people_ask_and_decide_with_their_own_tokens() {
         let id = body["request_id"].as_str().unwrap().to_owned();
         assert_eq!(body["status"], "pending");
         assert_eq!(body["approvers"], serde_json::json!(["olga"]));
+        // People are named beside their ids.
+        assert_eq!(body["requester_name"], "Person rita", "{body}");
+        assert_eq!(body["approver_names"], serde_json::json!(["Person olga"]));
         // The same key again: the same request, nothing new.
         let again = post(&app, "/api/v1/requests", Some(RITA), Some("k1"), ask).await;
         assert_eq!(again.json()["request_id"], id.as_str());
@@ -117,6 +120,7 @@ async fn people_ask_and_decide_with_their_own_tokens() {
         let body = approved.json();
         assert_eq!(body["status"], "approved");
         assert_eq!(body["grants"][0]["entitlement_id"], "GL_POST");
+        assert_eq!(body["grants"][0]["person_name"], "Person rita");
         assert_eq!(body["grants"][0]["active"], true);
         post(&app, &approve, Some(OLGA), None, "{}")
             .await
