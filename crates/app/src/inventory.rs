@@ -24,6 +24,8 @@ pub enum LookupError {
     Limit(u64),
     #[error("no system '{0}' in the inventory; `soxctl systems` lists them")]
     UnknownSystem(SystemId),
+    #[error("the window ends ({to}) before it starts ({from}): give a start earlier than the end")]
+    Window { from: Timestamp, to: Timestamp },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -108,6 +110,23 @@ pub async fn access_of(
         &answer.unknown_systems,
         &names,
     ))
+}
+
+/// Every change to `person`'s access in `[from, to]` (default: from the
+/// beginning, until now), oldest first.
+pub async fn history(
+    store: &Store,
+    person: &PersonId,
+    from: Option<Timestamp>,
+    to: Option<Timestamp>,
+) -> Result<Vec<soxctl_api::inventory::AccessChangeView>, LookupError> {
+    let from = from.unwrap_or(Timestamp::EPOCH);
+    let to = to.unwrap_or_else(|| store.context().clock.now());
+    if to < from {
+        return Err(LookupError::Window { from, to });
+    }
+    let changes = store.history_of(person, from, to).await?;
+    Ok(changes.iter().map(Into::into).collect())
 }
 
 /// `text` as a lowercase LIKE pattern that finds it anywhere, its own `%`,

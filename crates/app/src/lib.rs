@@ -32,6 +32,7 @@ pub mod gate;
 pub mod identities;
 pub mod ingest;
 pub mod inventory;
+pub mod ledger;
 pub mod mitigations;
 pub mod requests;
 pub mod sod;

@@ -28,6 +28,9 @@ fn earliest() -> DateTime<Utc> {
 }
 
 impl Timestamp {
+    /// 1970-01-01T00:00:00Z: the start of every window with no start.
+    pub const EPOCH: Self = Self(DateTime::UNIX_EPOCH);
+
     pub fn from_datetime(t: DateTime<Utc>) -> Self {
         Self(t.trunc_subsecs(6))
     }

@@ -104,28 +104,23 @@ pub(crate) async fn history(
     ValidQuery(query): ValidQuery<WindowQuery>,
 ) -> Result<Json<Vec<AccessChangeView>>, Problem> {
     let person = person(&person_id)?;
-    let from = match query.from.as_deref() {
-        Some(v) => Timestamp::parse(v).map_err(|e| Problem::bad_request(format!("from: {e}")))?,
-        None => Timestamp::parse("1970-01-01T00:00:00Z").map_err(|e| Problem::internal(&e))?,
-    };
-    let store = state.store();
-    let to = match query.to.as_deref() {
-        Some(v) => instant("to", v)?,
-        None => store.context().clock.now(),
-    };
-    if to < from {
-        return Err(Problem::bad_request(
-            "the window ends before it starts; give `from` earlier than `to`",
-        ));
-    }
-    let changes = store.history_of(&person, from, to).await?;
-    Ok(Json(changes.iter().map(Into::into).collect()))
+    let from = query
+        .from
+        .as_deref()
+        .map(|v| Timestamp::parse(v).map_err(|e| Problem::bad_request(format!("from: {e}"))))
+        .transpose()?;
+    let to = query.to.as_deref().map(|v| instant("to", v)).transpose()?;
+    let changes = inventory::history(state.store(), &person, from, to)
+        .await
+        .map_err(lookup)?;
+    Ok(Json(changes))
 }
 
 fn lookup(e: LookupError) -> Problem {
     match e {
         LookupError::Limit(_) => Problem::bad_request(e.to_string()),
         LookupError::UnknownSystem(_) => Problem::not_found(e.to_string()),
+        LookupError::Window { .. } => Problem::bad_request(e.to_string()),
         LookupError::Store(e) => e.into(),
     }
 }

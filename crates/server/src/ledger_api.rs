@@ -10,15 +10,12 @@ use axum::extract::{FromRequestParts, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::de::DeserializeOwned;
 use soxctl_api::ledger::{
     ConsistencyProof, ConsistencyQuery, EntriesQuery, InclusionProof, InclusionQuery, StoreInfo,
 };
-use soxctl_ledger::tree::Hash;
+use soxctl_app::ledger::ProofError;
 use soxctl_model::access::ReadAccess;
-use soxctl_store::{Store, StoreError};
 
 pub const JSONL_CONTENT_TYPE: &str = "application/jsonl";
 pub const DEFAULT_PAGE: u64 = 1_000;
@@ -59,68 +56,11 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ValidQu
     }
 }
 
-/// The inclusion proof of DESIGN A4's shape, for sizes the caller has
-/// checked (`seq < size <= head`); the HTTP API and `soxctl ledger proof`
-/// share it.
-pub async fn inclusion_proof(
-    store: &Store,
-    seq: u64,
-    size: u64,
-) -> Result<InclusionProof, StoreError> {
-    let leaf = store.leaf_hash(seq).await?.ok_or_else(|| {
-        StoreError::Proof(format!("entry {seq} is missing below the tree size {size}"))
-    })?;
-    let hashes = store.inclusion_proof(seq, size).await?;
-    let root = store.root_at(size).await?;
-    Ok(InclusionProof {
-        index: seq,
-        size,
-        leaf_hash: b64(&leaf),
-        root: b64(&root),
-        hashes: hashes.iter().map(b64).collect(),
-    })
-}
-
-/// The consistency proof of DESIGN A4's shape, for sizes the caller has
-/// checked (`from <= to <= head`); the HTTP API and `soxctl ledger proof`
-/// share it.
-pub async fn consistency_proof(
-    store: &Store,
-    from: u64,
-    to: u64,
-) -> Result<ConsistencyProof, StoreError> {
-    let hashes = store.consistency_proof(from, to).await?;
-    Ok(ConsistencyProof {
-        size1: from,
-        size2: to,
-        root1: b64(&store.root_at(from).await?),
-        root2: b64(&store.root_at(to).await?),
-        hashes: hashes.iter().map(b64).collect(),
-    })
-}
-
-fn b64(hash: &Hash) -> String {
-    BASE64.encode(hash)
-}
-
-/// The tree size proofs default to: the latest checkpoint's, so they verify
-/// against the signed root a client most likely holds; the head without one.
-async fn default_size(state: &AppState, head: u64) -> Result<u64, Problem> {
-    Ok(state
-        .store()
-        .latest_checkpoint()
-        .await?
-        .map_or(head, |c| c.size.min(head)))
-}
-
-fn check_size(name: &str, size: u64, head: u64) -> Result<(), Problem> {
-    if size == 0 || size > head {
-        return Err(Problem::bad_request(format!(
-            "{name}={size} is not a tree size of this ledger, which holds {head} entries; pass a value from 1 to \
-             {head} (GET /api/v1/ledger/checkpoint gives the signed size)."
-        )));
+fn proof_problem(e: ProofError) -> Problem {
+    match e {
+        ProofError::Store(e) => e.into(),
+        refused => Problem::bad_request(refused.to_string()),
     }
-    Ok(())
 }
 
 /// The store's identity and the ledger's size.
@@ -261,20 +201,8 @@ pub(crate) async fn inclusion(
     Require(_read): Require<ReadAccess>,
     ValidQuery(query): ValidQuery<InclusionQuery>,
 ) -> Result<Json<InclusionProof>, Problem> {
-    let store = state.store();
-    let head = store.head().await?.size;
-    let size = match query.size {
-        Some(size) => size,
-        None => default_size(&state, head).await?,
-    };
-    check_size("size", size, head)?;
-    let seq = query.seq;
-    if seq >= size {
-        return Err(Problem::bad_request(format!(
-            "seq={seq} is not in a tree of size {size}; pass a seq below {size}, or a larger size (at most {head})."
-        )));
-    }
-    Ok(Json(inclusion_proof(store, seq, size).await?))
+    let proof = soxctl_app::ledger::inclusion(state.store(), query.seq, query.size).await;
+    Ok(Json(proof.map_err(proof_problem)?))
 }
 
 /// Proof that the tree of `to` entries extends the tree of `from` entries.
@@ -296,19 +224,6 @@ pub(crate) async fn consistency(
     Require(_read): Require<ReadAccess>,
     ValidQuery(query): ValidQuery<ConsistencyQuery>,
 ) -> Result<Json<ConsistencyProof>, Problem> {
-    let store = state.store();
-    let head = store.head().await?.size;
-    let to = match query.to {
-        Some(to) => to,
-        None => default_size(&state, head).await?,
-    };
-    check_size("to", to, head)?;
-    let from = query.from;
-    check_size("from", from, head)?;
-    if from > to {
-        return Err(Problem::bad_request(format!(
-            "from={from} is larger than to={to}; a log only grows, so pass from <= to."
-        )));
-    }
-    Ok(Json(consistency_proof(store, from, to).await?))
+    let proof = soxctl_app::ledger::consistency(state.store(), query.from, query.to).await;
+    Ok(Json(proof.map_err(proof_problem)?))
 }

@@ -33,7 +33,7 @@ mod tokens_api;
 pub use auth::{MetricsGate, Require};
 pub use checkpointer::{CheckpointPolicy, Checkpointer};
 pub use idempotency::{IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER};
-pub use ledger_api::{JSONL_CONTENT_TYPE, MAX_PAGE, consistency_proof, inclusion_proof};
+pub use ledger_api::{JSONL_CONTENT_TYPE, MAX_PAGE};
 pub use metrics::{OPENMETRICS_CONTENT_TYPE, PROMETHEUS_TEXT_CONTENT_TYPE};
 pub use observe::{BODY_LIMIT, MAX_REQUEST_ID_LEN, REQUEST_ID_HEADER};
 pub use openapi::openapi_json;

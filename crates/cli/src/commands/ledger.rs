@@ -1,10 +1,9 @@
 use crate::config::Config;
 use crate::exit::{CmdResult, Exit, usage};
 use crate::output::{Format, print_object};
-use crate::store_args::{Opened, StoreArgs};
-use anyhow::bail;
+use crate::store_args::StoreArgs;
 use clap::Subcommand;
-use soxctl_server::{consistency_proof, inclusion_proof};
+use soxctl_app::ledger::{self, ProofError};
 
 #[derive(Debug, Subcommand)]
 pub enum LedgerCommand {
@@ -62,20 +61,12 @@ pub async fn checkpoint(config: &Config, store: StoreArgs) -> CmdResult {
     Ok(Exit::Ok)
 }
 
-async fn default_size(opened: &Opened, given: Option<u64>) -> anyhow::Result<u64> {
-    let head = opened.store.head().await?.size;
-    let size = match given {
-        Some(s) => s,
-        None => opened
-            .store
-            .latest_checkpoint()
-            .await?
-            .map_or(head, |c| c.size),
-    };
-    if size > head {
-        bail!("the ledger holds {head} entries; size {size} is beyond it");
+/// A proof that cannot be given is a usage error (exit 2); the store failing is not.
+fn refused(error: ProofError) -> crate::exit::Failure {
+    match error {
+        ProofError::Store(e) => e.into(),
+        refused => crate::exit::failed(Exit::Usage, refused),
     }
-    Ok(size)
 }
 
 pub async fn proof(config: &Config, command: ProofCommand) -> CmdResult {
@@ -87,11 +78,9 @@ pub async fn proof(config: &Config, command: ProofCommand) -> CmdResult {
             format,
         } => {
             let opened = store.open(config, false).await?;
-            let size = default_size(&opened, size).await?;
-            if seq >= size {
-                usage!("entry {seq} is not in a tree of {size} entries (seq must be below size)");
-            }
-            let proof = inclusion_proof(&opened.store, seq, size).await?;
+            let proof = ledger::inclusion(&opened.store, seq, size)
+                .await
+                .map_err(refused)?;
             let value = serde_json::to_value(proof)?;
             print_object(Format::resolve(format), &value)?;
         }
@@ -101,18 +90,10 @@ pub async fn proof(config: &Config, command: ProofCommand) -> CmdResult {
             store,
             format,
         } => {
-            // As the HTTP API: a proof from the empty tree proves nothing.
-            if from == 0 {
-                usage!(
-                    "--from 0: a consistency proof needs a non-empty older tree; give --from 1 or more"
-                );
-            }
             let opened = store.open(config, false).await?;
-            let to = default_size(&opened, to).await?;
-            if from > to {
-                usage!("--from {from} is larger than --to {to}");
-            }
-            let proof = consistency_proof(&opened.store, from, to).await?;
+            let proof = ledger::consistency(&opened.store, from, to)
+                .await
+                .map_err(refused)?;
             let value = serde_json::to_value(proof)?;
             print_object(Format::resolve(format), &value)?;
         }

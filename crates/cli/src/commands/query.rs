@@ -7,7 +7,6 @@ use crate::exit::{CmdResult, Exit, failed};
 use crate::output::{Format, print_view, print_views};
 use crate::store_args::StoreArgs;
 use clap::Args;
-use soxctl_api::inventory::AccessChangeView;
 use soxctl_app::inventory;
 use soxctl_model::ids::{EntitlementRef, PersonId};
 use soxctl_model::time::Timestamp;
@@ -132,20 +131,21 @@ pub async fn access_of(config: &Config, args: AccessOfArgs) -> CmdResult {
 pub async fn history(config: &Config, args: HistoryArgs) -> CmdResult {
     let person =
         PersonId::parse(&args.person).map_err(|e| failed(Exit::Usage, anyhow::anyhow!("{e}")))?;
-    let from = match args.from.as_deref() {
-        Some(v) => {
-            Timestamp::parse(v).map_err(|e| failed(Exit::Usage, anyhow::anyhow!("--from: {e}")))?
-        }
-        None => Timestamp::parse("1970-01-01T00:00:00Z")
-            .map_err(|e| failed(Exit::Usage, anyhow::anyhow!("{e}")))?,
-    };
+    let from = args
+        .from
+        .as_deref()
+        .map(|v| {
+            Timestamp::parse(v).map_err(|e| failed(Exit::Usage, anyhow::anyhow!("--from: {e}")))
+        })
+        .transpose()?;
+    let to = args.to.as_deref().map(|v| instant("--to", v)).transpose()?;
     let opened = args.store.open(config, false).await?;
-    let to = match args.to.as_deref() {
-        Some(v) => instant("--to", v)?,
-        None => opened.store.context().clock.now(),
-    };
-    let changes = opened.store.history_of(&person, from, to).await?;
-    let views: Vec<AccessChangeView> = changes.iter().map(Into::into).collect();
+    let views = inventory::history(&opened.store, &person, from, to)
+        .await
+        .map_err(|e| match e {
+            inventory::LookupError::Store(e) => e.into(),
+            refused => failed(Exit::Usage, refused),
+        })?;
     let columns = [
         "at",
         "change",

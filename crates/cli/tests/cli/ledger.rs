@@ -236,7 +236,7 @@ fn proofs_verify_against_the_signed_checkpoint() {
         &data
     ])
     .code(2)
-    .stderr_has(&["beyond"]);
+    .stderr_has(&["not a tree size of this ledger"]);
     sb.run(args![
         "ledger",
         "proof",
@@ -263,7 +263,7 @@ fn proofs_verify_against_the_signed_checkpoint() {
         "--data",
         &data
     ]);
-    run.code(2).stderr_has(&["--from 0", "--from 1"]);
+    run.code(2).stderr_has(&["from=0", "from 1 to"]);
     assert!(run.stdout.is_empty(), "{run:?}");
 }
 

@@ -519,3 +519,26 @@ fn people_are_found_by_name_and_named_in_answers() {
         "{stderr}"
     );
 }
+
+/// `history` refuses a window that ends before it starts, as the API does
+/// (one use case behind both).
+#[test]
+fn history_refuses_a_window_that_ends_before_it_starts() {
+    let sb = Sandbox::new();
+    let snapshot = sb.snapshot("snap", 12, 50);
+    let data = sb.path("data");
+    sb.import(&snapshot, &data);
+    let (_, _, _, person) = first_personal_grant(&snapshot);
+    sb.run(args![
+        "history",
+        &person,
+        "--from",
+        "2026-02-01",
+        "--to",
+        "2026-01-01",
+        "--data",
+        &data
+    ])
+    .code(2)
+    .stderr_has(&["ends", "before it starts"]);
+}

@@ -170,7 +170,7 @@ async fn inclusion_proofs_verify_against_the_checkpoint_root() {
         for (uri, needle) in [
             (
                 "/api/v1/ledger/proof/inclusion?seq=8",
-                "seq=8 is not in a tree of size 8",
+                "entry 8 is not in a tree of 8 entries",
             ),
             (
                 "/api/v1/ledger/proof/inclusion?seq=0&size=10",
