@@ -287,11 +287,11 @@ fn plant_past(
                     })
             })
         })
+        // Every account of theirs is disabled by now (not one of the
+        // planted leavers who still have access).
         .filter(|&i| {
-            access
-                .accounts
-                .values()
-                .any(|a| a.person == Some(i) && !a.active)
+            let mut theirs = access.accounts.values().filter(|a| a.person == Some(i));
+            theirs.clone().next().is_some() && theirs.all(|a| !a.active)
         })
         .collect();
     if let Some(&leaver) = leavers.choose(rng) {

@@ -421,8 +421,8 @@ fn gate_tour(repo: &DemoRepo, data: &Path, listen: std::net::SocketAddr) -> Stri
         "\nThe change gate (README, step 12) on {path}, written by {authors}, with the store served:\n  \
          export SOXCTL_SERVER=http://{listen}\n  \
          PIPELINE=$(soxctl token create --scope gate --repo {name} --env staging --data {dir} | tail -n1)\n  \
-         SOXCTL_TOKEN=$PIPELINE soxctl gate request --repo {path} --commit HEAD --env staging --triggered-by {trigger}\n  \
-         SOXCTL_TOKEN=$(soxctl token create --scope request --person {approver} --data {dir} | tail -n1) soxctl request approve req_…\n  \
+         REQ=$(SOXCTL_TOKEN=$PIPELINE soxctl gate request --repo {path} --commit HEAD --env staging --triggered-by {trigger} --id)\n  \
+         SOXCTL_TOKEN=$(soxctl token create --scope request --person {approver} --data {dir} | tail -n1) soxctl request approve \"$REQ\"\n  \
          SOXCTL_TOKEN=$PIPELINE soxctl gate check --repo {path} --commit HEAD --env staging --deployer {deployer}   # exit 0\n  \
          SOXCTL_TOKEN=$PIPELINE soxctl gate check --repo {path} --commit HEAD --env staging --deployer {author}   # exit 1: an author",
         path = repo.dir.display(),

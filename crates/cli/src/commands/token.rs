@@ -38,7 +38,7 @@ pub enum TokenCommand {
 #[derive(Debug, Args)]
 pub struct TokenCreateArgs {
     /// Scope: admin, read, request, scim, gate or metrics (repeat for several).
-    /// See docs/tokens.md for what each allows.
+    /// See docs/guide.md, "Tokens and scopes", for what each allows.
     #[arg(long = "scope", required = true, value_name = "SCOPE")]
     pub scopes: Vec<String>,
     /// The system a scim token pushes identities for.
