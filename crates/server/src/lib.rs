@@ -15,6 +15,7 @@ mod checkpointer;
 pub mod ci_identity;
 mod findings_api;
 mod gate_api;
+mod grants_api;
 mod health;
 pub mod housekeeping;
 mod idempotency;
@@ -97,13 +98,13 @@ pub(crate) fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(requests_api::deny))
         .routes(routes!(requests_api::cancel))
         .routes(routes!(requests_api::activate))
-        .routes(routes!(requests_api::grants))
-        .routes(routes!(requests_api::revoke_grant))
+        .routes(routes!(grants_api::grants))
+        .routes(routes!(grants_api::revoke_grant))
         .routes(routes!(
-            requests_api::delegations,
-            requests_api::create_delegation
+            grants_api::delegations,
+            grants_api::create_delegation
         ))
-        .routes(routes!(requests_api::revoke_delegation))
+        .routes(routes!(grants_api::revoke_delegation))
         .routes(routes!(breakglass_api::list, breakglass_api::create))
         .routes(routes!(breakglass_api::review))
         .routes(routes!(gate_api::token))

@@ -19,7 +19,7 @@ use soxctl_ledger::tree::Hash;
 use soxctl_model::clock::Clock;
 use soxctl_model::event::{Event, SealedPerson, StoreInitialised};
 use soxctl_model::ids::PersonId;
-use soxctl_model::inventory::{Inventory, Person};
+use soxctl_model::inventory::Person;
 use soxctl_model::principal::Principal;
 use soxctl_model::projection::{PersonKeys, Row, RowKey, StoreRow, TokenRow};
 use std::collections::BTreeMap;
@@ -307,10 +307,6 @@ impl Store {
         with_conn!(self, |conn, m| m::rows::all_rows(conn).await)
     }
 
-    pub async fn inventory(&self) -> Result<Inventory> {
-        with_conn!(self, |conn, m| m::rows::inventory(conn).await)
-    }
-
     /// Every person's keys, by (person, key id): not state, never in the ledger.
     pub async fn person_keys(&self) -> Result<PersonKeys> {
         with_conn!(self, |conn, m| m::write::person_keys(conn).await)
@@ -408,10 +404,6 @@ impl WriteTx {
 
     pub async fn seal_person(&mut self, person: &Person) -> Result<SealedPerson> {
         each!(self, WriteTx, |tx, _m| tx.seal_person(person).await)
-    }
-
-    pub async fn inventory(&mut self) -> Result<Inventory> {
-        each!(self, WriteTx, |tx, _m| tx.inventory().await)
     }
 
     pub async fn baselined_systems(&mut self) -> Result<Vec<soxctl_model::ids::SystemId>> {

@@ -9,7 +9,7 @@ use crate::{Store, WriteTx};
 use soxctl_model::document::{DocumentKind, DocumentRow};
 use soxctl_model::finding::FindingRow;
 use soxctl_model::ids::{FindingId, PersonId, RequestId, SystemId, TokenId};
-use soxctl_model::inventory::{Entitlement, Grant, System};
+use soxctl_model::inventory::{Entitlement, Grant, Inventory, System};
 use soxctl_model::mitigation::MitigationRow;
 use soxctl_model::projection::{PersonRow, TokenRow};
 use soxctl_model::request::{
@@ -55,6 +55,9 @@ reads! {
     fn systems() -> Vec<System> = rows::systems;
     /// Every entitlement, by system and id.
     fn entitlements() -> Vec<Entitlement> = rows::entitlements;
+    /// The whole inventory as the state tables hold it (reads in a
+    /// transaction see its own appends).
+    fn inventory() -> Inventory = rows::inventory;
     /// Every API token, revoked or not.
     fn tokens() -> Vec<TokenRow> = rows::tokens;
     /// The `tokens` row of `id`.
@@ -73,6 +76,8 @@ reads! {
     fn finding(id: &FindingId) -> Option<FindingRow> = findings::one;
     /// Every mitigation, in force or not.
     fn mitigations() -> Vec<MitigationRow> = mitigations::all;
+    /// The request `id`.
+    fn request(id: &RequestId) -> Option<RequestRow> = requests::one;
     /// Requests matching `filter`.
     fn requests(filter: &RequestFilter) -> Vec<RequestRow> = requests::requests;
     /// Decisions, of one request or all.

@@ -1,10 +1,9 @@
 //! Reading the just-in-time tables. The rules for changing them live in
-//! the workflow crate; every change is an event through [`WriteTx::append`].
+//! the application layer (soxctl-app); every change is an event through
+//! `WriteTx::append`.
 
-use crate::error::Result;
-use crate::{Store, WriteTx};
 use soxctl_model::ids::{ExecutionTokenId, RequestId};
-use soxctl_model::request::{RequestRow, RequestStatus};
+use soxctl_model::request::RequestStatus;
 use soxctl_model::time::Timestamp;
 
 /// Which execution tokens to read.
@@ -44,24 +43,4 @@ pub struct RequestFilter {
     /// or before this time.
     pub unused_approved_before: Option<Timestamp>,
     pub digest: Option<String>,
-}
-
-impl Store {
-    pub async fn request(&self, request_id: &RequestId) -> Result<Option<RequestRow>> {
-        let filter = RequestFilter {
-            request_id: Some(request_id.clone()),
-            ..RequestFilter::default()
-        };
-        Ok(self.requests(&filter).await?.into_iter().next())
-    }
-}
-
-impl WriteTx {
-    pub async fn request(&mut self, request_id: &RequestId) -> Result<Option<RequestRow>> {
-        let filter = RequestFilter {
-            request_id: Some(request_id.clone()),
-            ..RequestFilter::default()
-        };
-        Ok(self.requests(&filter).await?.into_iter().next())
-    }
 }

@@ -281,6 +281,15 @@ fn decision(row: &DbRow) -> Result<DecisionRow> {
     })
 }
 
+/// The request `id`.
+pub async fn one(conn: &mut Conn, id: &RequestId) -> Result<Option<RequestRow>> {
+    let filter = RequestFilter {
+        request_id: Some(id.clone()),
+        ..RequestFilter::default()
+    };
+    Ok(requests(conn, &filter).await?.into_iter().next())
+}
+
 pub async fn requests(conn: &mut Conn, filter: &RequestFilter) -> Result<Vec<RequestRow>> {
     let mut sql = format!(
         "SELECT {} FROM requests WHERE 1 = 1",
