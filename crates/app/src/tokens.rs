@@ -184,54 +184,63 @@ fn random<const N: usize>() -> Result<[u8; N], StoreError> {
     Ok(buf)
 }
 
+impl TokenRequest {
+    /// Every rule that needs no store (scopes sorted and deduplicated): the
+    /// command line checks them before a store is even opened, and
+    /// [`issue`] before it reads one.
+    pub fn check(&mut self, now: Timestamp) -> Result<(), TokenError> {
+        self.scopes.sort_unstable();
+        self.scopes.dedup();
+        if self.scopes.is_empty() {
+            return Err(TokenError::NoScope);
+        }
+        if self.scopes.contains(&Scope::Scim) && self.system_id.is_none() {
+            return Err(TokenError::ScimWithoutSystem);
+        }
+        if let Some(description) = &self.description {
+            let length = description.chars().count();
+            if length > MAX_DESCRIPTION_LEN {
+                return Err(TokenError::DescriptionTooLong(length));
+            }
+            soxctl_model::text::check_line("description", description, MAX_DESCRIPTION_LEN)
+                .map_err(|e| TokenError::BadInput(e.to_string()))?;
+        }
+        if let Some(system) = &self.system_id {
+            system
+                .check_new()
+                .map_err(|e| TokenError::BadInput(e.to_string()))?;
+        }
+        if let Some(binding) = &self.gate {
+            if !self.scopes.contains(&Scope::Gate) {
+                return Err(TokenError::BindingWithoutGate);
+            }
+            // A pipeline states authors and who ran it: a person holding
+            // its credential could name others for their own commits.
+            if self.person_id.is_some() {
+                return Err(TokenError::BadBinding(
+                    "a pipeline's gate token acts for no person: leave out the person".into(),
+                ));
+            }
+            binding.validate()?;
+        }
+        if let Some(expires_at) = self.expires_at
+            && expires_at <= now
+        {
+            return Err(TokenError::ExpiryInPast { expires_at, now });
+        }
+        Ok(())
+    }
+}
+
 /// Issues a token on behalf of `actor` (the ledger entry's actor) inside `tx`.
 /// Nothing is written unless every check passes; the caller commits.
 pub async fn issue(
     tx: &mut WriteTx,
     actor: &Principal,
-    req: TokenRequest,
+    mut req: TokenRequest,
 ) -> Result<IssuedToken, TokenError> {
-    let mut scopes = req.scopes;
-    scopes.sort_unstable();
-    scopes.dedup();
-    if scopes.is_empty() {
-        return Err(TokenError::NoScope);
-    }
-    if scopes.contains(&Scope::Scim) && req.system_id.is_none() {
-        return Err(TokenError::ScimWithoutSystem);
-    }
-    if let Some(description) = &req.description {
-        let length = description.chars().count();
-        if length > MAX_DESCRIPTION_LEN {
-            return Err(TokenError::DescriptionTooLong(length));
-        }
-        soxctl_model::text::check_line("description", description, MAX_DESCRIPTION_LEN)
-            .map_err(|e| TokenError::BadInput(e.to_string()))?;
-    }
-    if let Some(system) = &req.system_id {
-        system
-            .check_new()
-            .map_err(|e| TokenError::BadInput(e.to_string()))?;
-    }
-    if let Some(binding) = &req.gate {
-        if !scopes.contains(&Scope::Gate) {
-            return Err(TokenError::BindingWithoutGate);
-        }
-        // A pipeline states authors and who ran it: a person holding its
-        // credential could name others for their own commits.
-        if req.person_id.is_some() {
-            return Err(TokenError::BadBinding(
-                "a pipeline's gate token acts for no person: leave out the person".into(),
-            ));
-        }
-        binding.validate()?;
-    }
-    if let Some(expires_at) = req.expires_at {
-        let now = tx.now();
-        if expires_at <= now {
-            return Err(TokenError::ExpiryInPast { expires_at, now });
-        }
-    }
+    req.check(tx.now())?;
+    let scopes = req.scopes.clone();
     if let Some(person) = &req.person_id
         && !tx.person_exists(person).await?
     {

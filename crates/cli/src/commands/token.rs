@@ -6,9 +6,7 @@ use crate::store_args::StoreArgs;
 use anyhow::{Context, bail};
 use clap::Args;
 use clap::Subcommand;
-use soxctl_app::tokens::{
-    self, IssuedToken, MAX_DESCRIPTION_LEN, Revocation, TokenError, TokenRequest, TokenState,
-};
+use soxctl_app::tokens::{self, IssuedToken, Revocation, TokenRequest, TokenState};
 use soxctl_model::clock::{Clock, SystemClock};
 use soxctl_model::ids::{PersonId, SystemId, TokenId};
 use soxctl_model::principal::Scope;
@@ -127,9 +125,6 @@ fn request(args: &TokenCreateArgs, now: Timestamp) -> anyhow::Result<TokenReques
         .map(|s| s.parse::<Scope>())
         .collect::<Result<Vec<_>, _>>()
         .map_err(anyhow::Error::msg)?;
-    if scopes.is_empty() {
-        bail!(TokenError::NoScope);
-    }
     let system_id = args
         .system
         .clone()
@@ -142,52 +137,28 @@ fn request(args: &TokenCreateArgs, now: Timestamp) -> anyhow::Result<TokenReques
         .map(PersonId::parse)
         .transpose()
         .context("--person")?;
-    if scopes.contains(&Scope::Scim) && system_id.is_none() {
-        bail!(TokenError::ScimWithoutSystem);
-    }
-    if let Some(description) = &args.description {
-        let length = description.chars().count();
-        if length > MAX_DESCRIPTION_LEN {
-            bail!(TokenError::DescriptionTooLong(length));
-        }
-        soxctl_model::text::check_line("description", description, MAX_DESCRIPTION_LEN)?;
-    }
     let expires_at = args
         .expires
         .as_deref()
         .map(|e| parse_expiry(e, now))
         .transpose()?;
-    if let Some(expires_at) = expires_at
-        && expires_at <= now
-    {
-        bail!(TokenError::ExpiryInPast { expires_at, now });
-    }
-    let gate = args
-        .repo
-        .clone()
-        .map(|repo| soxctl_app::tokens::GateBinding {
-            repo,
-            environments: args.environments.clone(),
-        });
-    if let Some(binding) = &gate {
-        if !scopes.contains(&Scope::Gate) {
-            bail!(TokenError::BindingWithoutGate);
-        }
-        if person_id.is_some() {
-            bail!(TokenError::BadBinding(
-                "a pipeline's gate token acts for no person: leave out --person".into()
-            ));
-        }
-        binding.validate()?;
-    }
-    Ok(TokenRequest {
+    let mut request = TokenRequest {
         scopes,
         system_id,
         person_id,
         expires_at,
         description: args.description.clone(),
-        gate,
-    })
+        gate: args
+            .repo
+            .clone()
+            .map(|repo| soxctl_app::tokens::GateBinding {
+                repo,
+                environments: args.environments.clone(),
+            }),
+    };
+    // The use case's rules that need no store: bad input creates none.
+    request.check(now)?;
+    Ok(request)
 }
 
 /// Issues a token in its own write transaction, recorded as done from the
