@@ -4,6 +4,7 @@ use crate::exit::{CmdResult, Exit, usage};
 use crate::store_args::StoreArgs;
 use anyhow::Context;
 use clap::Args;
+use soxctl_app::documents;
 use soxctl_app::ingest::{ImportOptions, import};
 use soxctl_app::tokens::{self, IssuedToken, TokenRequest};
 use soxctl_connectors::snapshot;
@@ -176,21 +177,17 @@ pub async fn run(config: &Config, args: DemoArgs) -> CmdResult {
             // The starter rule set, in force before the import so that its
             // detectors open SoD findings with the hygiene ones.
             let mut tx = store.begin_write().await?;
-            tx.load_document(
+            documents::load_rules(
+                &mut tx,
                 &cli_actor(),
-                soxctl_model::document::DocumentKind::Rules,
                 "finance-stack.toml",
                 STARTER_RULES,
+                &config.hygiene.policy(),
             )
             .await?;
             if args.seed == 2026 && args.people == 300 {
-                tx.load_document(
-                    &cli_actor(),
-                    soxctl_model::document::DocumentKind::Policies,
-                    "approvals.toml",
-                    STARTER_POLICIES,
-                )
-                .await?;
+                documents::load_policies(&mut tx, &cli_actor(), "approvals.toml", STARTER_POLICIES)
+                    .await?;
             } else {
                 eprintln!(
                     "policies/approvals.toml names people of the default demo (seed 2026, 300 people); \
