@@ -90,6 +90,26 @@ pub struct ImportOutcome {
     pub reappeared: Vec<PersonId>,
 }
 
+/// What importing `snapshot` into a store that does not exist yet would
+/// record: its references checked against nothing (a rejected snapshot must
+/// not create a store) and the diff against an empty inventory (a dry run
+/// must not create one either).
+pub fn plan_for_new_store(
+    snapshot: &Snapshot,
+    options: &ImportOptions,
+) -> Result<Diff, ImportError> {
+    let empty = Inventory::default();
+    soxctl_connectors::snapshot::validate_references(snapshot, &empty)
+        .map_err(ImportError::Snapshot)?;
+    let correlated = correlate_accounts(snapshot, &empty, &options.correlation);
+    Ok(reconcile(
+        &empty,
+        &correlated.as_ref().unwrap_or(snapshot).inventory,
+        &snapshot.scope,
+        &BTreeSet::new(),
+    ))
+}
+
 pub async fn import(
     store: &Store,
     snapshot: &Snapshot,

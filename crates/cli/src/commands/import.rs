@@ -6,16 +6,14 @@ use crate::store_args::StoreArgs;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use soxctl_app::ingest::{
-    ImportError, ImportOptions, ImportOutcome, PROGRESS_EVERY, Progress, correlate_accounts,
-    import, import_reporting,
+    ImportError, ImportOptions, ImportOutcome, PROGRESS_EVERY, Progress, import, import_reporting,
 };
 use soxctl_connectors::correlate::Rules;
 use soxctl_connectors::snapshot::{self, Snapshot};
 use soxctl_model::identity::{escape, is_hidden};
 use soxctl_model::inventory::Inventory;
-use soxctl_model::reconcile::{ChangeKind, Diff, Fact, reconcile};
+use soxctl_model::reconcile::{ChangeKind, Diff, Fact};
 use soxctl_store::{DB_FILE, Location};
-use std::collections::BTreeSet;
 use std::io::IsTerminal;
 use std::path::Path;
 use std::path::PathBuf;
@@ -142,17 +140,9 @@ pub(super) async fn apply(
     if let Location::Sqlite(dir) = store.location(config)
         && !dir.join(DB_FILE).exists()
     {
-        snapshot::validate_references(snapshot, &Inventory::default())
-            .map_err(|e| failed(Exit::Usage, ImportError::Snapshot(e)))?;
+        let diff = soxctl_app::ingest::plan_for_new_store(snapshot, options)
+            .map_err(|e| failed(Exit::Usage, e))?;
         if options.dry_run {
-            let correlated =
-                correlate_accounts(snapshot, &Inventory::default(), &options.correlation);
-            let diff = reconcile(
-                &Inventory::default(),
-                &correlated.as_ref().unwrap_or(snapshot).inventory,
-                &snapshot.scope,
-                &BTreeSet::new(),
-            );
             print_dry_run(format, &diff)?;
             return Ok(None);
         }
