@@ -129,6 +129,25 @@ pub async fn history(
     Ok(changes.iter().map(Into::into).collect())
 }
 
+/// The human accounts of `system` that belong to no person (orphans), by id.
+pub async fn orphans(
+    store: &Store,
+    system: &SystemId,
+) -> Result<Vec<soxctl_model::ids::AccountId>, StoreError> {
+    Ok(store
+        .inventory()
+        .await?
+        .accounts
+        .into_values()
+        .filter(|a| {
+            &a.system_id == system
+                && a.kind == soxctl_model::inventory::AccountKind::Human
+                && a.person_id.is_none()
+        })
+        .map(|a| a.account_id)
+        .collect())
+}
+
 /// `text` as a lowercase LIKE pattern that finds it anywhere, its own `%`,
 /// `_` and `\` taken literally.
 fn contains_pattern(text: &str) -> String {

@@ -14,7 +14,6 @@ use soxctl_app::ingest::ImportOptions;
 use soxctl_connectors::ldap::{self, Connection, Mapping, Preset, Secret};
 use soxctl_model::clock::{Clock, SystemClock};
 use soxctl_model::ids::{AccountId, SystemId};
-use soxctl_model::inventory::AccountKind;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::path::PathBuf;
@@ -240,15 +239,13 @@ async fn report_orphans(
     names: &BTreeMap<AccountId, String>,
 ) -> anyhow::Result<()> {
     let opened = store.open(config, false).await?;
-    let inventory = opened.store.inventory().await?;
+    let found = soxctl_app::inventory::orphans(&opened.store, system).await?;
     opened.store.close().await;
-    let orphans: Vec<String> = inventory
-        .accounts
-        .values()
-        .filter(|a| &a.system_id == system && a.kind == AccountKind::Human && a.person_id.is_none())
-        .map(|a| match names.get(&a.account_id) {
-            Some(name) => format!("{} ({name})", a.account_id),
-            None => a.account_id.to_string(),
+    let orphans: Vec<String> = found
+        .iter()
+        .map(|a| match names.get(a) {
+            Some(name) => format!("{a} ({name})"),
+            None => a.to_string(),
         })
         .collect();
     if orphans.is_empty() {
