@@ -191,6 +191,50 @@ pub async fn issue_execution_token(
 
 /// Checks a token offline: signature, audience, expiry at `now`. What it
 /// is bound to is returned for the caller to compare.
+/// What a target expects of an execution token before it runs the action.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Expected<'a> {
+    /// The digest of what it is about to do.
+    pub digest: Option<&'a str>,
+    pub env: Option<&'a str>,
+    /// Who presents the token, compared as a principal, never as text.
+    pub executor: Option<&'a Principal>,
+}
+
+/// Verifies `token` now (signature, audience, expiry) and that it is bound
+/// to what the target expects; the claims when it is.
+pub fn check_execution_token(
+    key: &VerifierKey,
+    token: &str,
+    now: Timestamp,
+    expected: Expected<'_>,
+) -> Result<ExecutionClaims> {
+    let claims = verify_execution_token(key, token, now)?;
+    let bound_to = |what: &str, want: &str, got: &str| {
+        refused(format!("the token is bound to {what} {got}, not {want}"))
+    };
+    if let Some(want) = expected.digest
+        && want != claims.digest
+    {
+        return Err(bound_to("digest", want, &claims.digest));
+    }
+    if let Some(want) = expected.env
+        && want != claims.env
+    {
+        return Err(bound_to("environment", want, &claims.env));
+    }
+    if let Some(want) = expected.executor {
+        let got: Principal = claims
+            .executor
+            .parse()
+            .map_err(|e| invalid(format!("execution token: 'sub': {e}")))?;
+        if &got != want {
+            return Err(bound_to("executor", &want.to_string(), &claims.executor));
+        }
+    }
+    Ok(claims)
+}
+
 pub fn verify_execution_token(
     key: &VerifierKey,
     token: &str,
