@@ -30,3 +30,5 @@ mod jsonl;
 mod reconcile;
 #[path = "ingest/rejects.rs"]
 mod rejects;
+#[path = "ingest/scim.rs"]
+mod scim;

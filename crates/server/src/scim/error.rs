@@ -4,6 +4,8 @@
 //! the store) and the framework's bare errors (404, 405, 413) on SCIM paths
 //! into SCIM errors too.
 
+use super::http::etag;
+use super::schema::Kind;
 use crate::problem::Problem;
 use axum::body::Body;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -71,6 +73,14 @@ impl ScimError {
 
     pub fn not_found(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, None, detail)
+    }
+
+    /// No resource `id` of `kind` in the token's system.
+    pub fn missing(kind: Kind, id: &str) -> Self {
+        Self::not_found(format!(
+            "There is no {} '{id}' in this token's system (it was deleted, or never pushed here).",
+            kind.name()
+        ))
     }
 
     pub fn uniqueness(detail: impl Into<String>) -> Self {
@@ -144,6 +154,19 @@ impl From<soxctl_app::ingest::scim::ScimError> for ScimError {
         use soxctl_app::ingest::scim::ScimError as Write;
         match error {
             Write::InvalidValue(detail) => Self::bad("invalidValue", detail),
+            Write::Invalid { scim_type, detail } => Self::bad(scim_type, detail),
+            Write::NotFound { kind, id } => Self::missing(kind, &id),
+            Write::Taken { kind, value } => Self::uniqueness(format!(
+                "A {} with {} '{value}' already exists in this system.",
+                kind.name(),
+                kind.unique_attribute()
+            )),
+            Write::Changed { if_match, version } => Self::precondition_failed(format!(
+                "If-Match {} does not match the resource's version {}: it changed since it was read. \
+                 Read it again and retry.",
+                if_match.header,
+                etag(version)
+            )),
             Write::Internal(detail) => Self::from_problem(&Problem::internal(&detail)),
             Write::Store(e) => e.into(),
         }

@@ -9,6 +9,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
+use soxctl_app::ingest::scim::IfMatch;
 
 /// The service provider's base URL (`http://host/scim/v2`), from `Host`
 /// and the reverse proxy's `X-Forwarded-Proto`/`-Host`; a bare path when the
@@ -113,22 +114,14 @@ fn tags(value: &str) -> impl Iterator<Item = &str> {
     })
 }
 
-/// Checks `If-Match` against the resource's version (412 on a mismatch).
-pub fn check_if_match(headers: &HeaderMap, version: u64) -> Result<(), ScimError> {
-    let Some(value) = headers.get(header::IF_MATCH) else {
-        return Ok(());
-    };
-    let value = value.to_str().unwrap_or("");
-    let current = version.to_string();
-    if tags(value).any(|t| t == "*" || t == current) {
-        Ok(())
-    } else {
-        Err(ScimError::precondition_failed(format!(
-            "If-Match {value} does not match the resource's version {}: it changed since it was read. \
-             Read it again and retry.",
-            etag(version)
-        )))
-    }
+/// The `If-Match` precondition, when the request sets one (the use case
+/// checks it against the resource's version: 412 on a mismatch).
+pub fn if_match(headers: &HeaderMap) -> Option<IfMatch> {
+    let value = headers.get(header::IF_MATCH)?.to_str().unwrap_or("");
+    Some(IfMatch {
+        header: value.to_owned(),
+        tags: tags(value).map(str::to_owned).collect(),
+    })
 }
 
 /// Whether `If-None-Match` names the resource's version (answer 304).

@@ -9,12 +9,7 @@ use serde_json::{Map, Value, json};
 use soxctl_connectors::scim::filter::AttrPath;
 use soxctl_store::scim::ScimDocument;
 
-/// A membership as one side sees the other: its id and display name.
-#[derive(Debug, Clone)]
-pub struct Link {
-    pub id: String,
-    pub display: Option<String>,
-}
+pub use soxctl_app::ingest::scim::Link;
 
 /// The full resource: document, id, schemas, meta, and memberships.
 pub fn resource(kind: Kind, doc: &ScimDocument, links: &[Link], base: &str) -> Value {

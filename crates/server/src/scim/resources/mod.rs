@@ -1,34 +1,30 @@
 //! `/Users` and `/Groups`: create, read, list and search (filters,
 //! pagination, attribute selection), replace, patch and delete. Every
 //! resource lives in the calling token's system only; a write changes the
-//! ledger through `soxctl_app::ingest::scim` and the document in the same transaction.
+//! ledger and the document in one transaction, through the use cases of
+//! `soxctl_app::ingest::scim`; the handlers parse, call and render.
 
 use super::error::{ScimError, ScimErrorBody};
-use super::http::{Base, ScimBody, check_if_match, not_modified, respond, respond_not_modified};
+use super::http::{Base, ScimBody, if_match, not_modified, respond, respond_not_modified};
 use super::render::{self, Link};
-use super::schema::{self, Kind, MAX_RESULTS, SEARCH_SCHEMA};
+use super::schema::{Kind, MAX_RESULTS, SEARCH_SCHEMA};
 use crate::auth::Require;
 use crate::state::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use soxctl_app::ingest::scim as sync;
 use soxctl_connectors::scim::filter::{Filter, get_ci};
-use soxctl_connectors::scim::patch;
 use soxctl_model::access::ScimAccess;
-use soxctl_model::ids::SystemId;
-use soxctl_store::scim::{GROUP, GrantsOf, ScimDocument, USER};
-use soxctl_store::{Store, WriteTx};
-use std::collections::{BTreeMap, BTreeSet};
+use soxctl_store::scim::{GROUP, GrantsOf, USER};
+use std::collections::BTreeMap;
 
-mod links;
 mod query;
 mod read;
 mod write;
 
-use links::*;
 pub(crate) use query::ListParams;
 use query::*;
 use read::*;

@@ -3,13 +3,6 @@
 #![allow(unused_imports)]
 use super::*;
 
-pub(super) fn missing(kind: Kind, id: &str) -> ScimError {
-    ScimError::not_found(format!(
-        "There is no {} '{id}' in this token's system (it was deleted, or never pushed here).",
-        kind.name()
-    ))
-}
-
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn read(
     state: &AppState,
@@ -25,11 +18,11 @@ pub(super) async fn read(
     let doc = store
         .scim_document(system, kind.name(), id)
         .await?
-        .ok_or_else(|| missing(kind, id))?;
+        .ok_or_else(|| ScimError::missing(kind, id))?;
     if not_modified(headers, doc.version) {
         return Ok(respond_not_modified(doc.version));
     }
-    let links = links_of(store, kind, system, id).await?;
+    let links = sync::links(&mut { store }, kind, system, id).await?;
     let resource = render::resource(kind, &doc, &links, base);
     let attributes = names(params.attributes.as_deref());
     let excluded = names(params.excluded_attributes.as_deref());
@@ -50,7 +43,7 @@ pub(super) async fn list(
     let groups = store.scim_documents(system, GROUP).await?;
     let group_names: BTreeMap<&str, Option<String>> = groups
         .iter()
-        .map(|g| (g.scim_id.as_str(), display_name(g)))
+        .map(|g| (g.scim_id.as_str(), sync::display_name(g)))
         .collect();
     let mut matched = Vec::new();
     for kind in kinds {

@@ -5,8 +5,11 @@
 //! only when a fact changes. The actor is the SCIM token's principal; the
 //! origin names no import and no `as_of` (a push is true when it arrives).
 
+use super::ScimError;
+
 use serde_json::{Map, Value};
 use soxctl_connectors::correlate::{AccountAttributes, Correlator, Rules};
+use soxctl_connectors::scim::schema::ENTERPRISE_SCHEMA;
 use soxctl_model::event::{
     AccountFact, Baselined, EntitlementFact, Event, GrantFact, Origin, SystemFact,
 };
@@ -24,22 +27,6 @@ fn origin() -> Origin {
         import_id: None,
         as_of: None,
     }
-}
-
-/// The enterprise extension of a User (employee number, manager).
-pub const ENTERPRISE_SCHEMA: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
-
-/// Why a SCIM write changed nothing.
-#[derive(Debug, thiserror::Error)]
-pub enum ScimError {
-    /// A value SCIM calls `invalidValue`: the client must change it.
-    #[error("{0}")]
-    InvalidValue(String),
-    /// An id the service provider made that no longer parses: a bug.
-    #[error("{0}")]
-    Internal(String),
-    #[error(transparent)]
-    Store(#[from] soxctl_store::StoreError),
 }
 
 fn internal(e: impl std::fmt::Display) -> ScimError {
