@@ -24,6 +24,11 @@ pub enum LookupError {
     Limit(u64),
     #[error("no system '{0}' in the inventory; `soxctl systems` lists them")]
     UnknownSystem(SystemId),
+    #[error(
+        "no entitlement '{0}' in the inventory, and nobody held one by that name then; `soxctl entitlements {system}` lists them",
+        system = .0.system
+    )]
+    UnknownEntitlement(EntitlementRef),
     #[error("the window ends ({to}) before it starts ({from}): give a start earlier than the end")]
     Window { from: Timestamp, to: Timestamp },
     #[error(transparent)]
@@ -79,8 +84,21 @@ pub async fn who_has(
     store: &Store,
     entitlement: &EntitlementRef,
     at: Option<Timestamp>,
-) -> Result<WhoHasView, StoreError> {
+) -> Result<WhoHasView, LookupError> {
     let answer = store.who_has(entitlement, at).await?;
+    // A typo must not read as "nobody": a known system's entitlement that
+    // neither exists nor was held is refused.
+    if answer.holdings.is_empty()
+        && matches!(
+            answer.coverage,
+            soxctl_model::history::Coverage::Known { .. }
+        )
+        && !store.entitlements().await?.iter().any(|e| {
+            e.system_id == entitlement.system && e.entitlement_id == entitlement.entitlement
+        })
+    {
+        return Err(LookupError::UnknownEntitlement(entitlement.clone()));
+    }
     let names = names(
         store,
         answer.holdings.iter().filter_map(|h| h.person_id.clone()),

@@ -51,7 +51,9 @@ pub(crate) async fn who_has(
     })?;
     let at = query.at.as_deref().map(|v| instant("at", v)).transpose()?;
     Ok(Json(
-        inventory::who_has(state.store(), &entitlement, at).await?,
+        inventory::who_has(state.store(), &entitlement, at)
+            .await
+            .map_err(lookup)?,
     ))
 }
 
@@ -119,7 +121,9 @@ pub(crate) async fn history(
 fn lookup(e: LookupError) -> Problem {
     match e {
         LookupError::Limit(_) => Problem::bad_request(e.to_string()),
-        LookupError::UnknownSystem(_) => Problem::not_found(e.to_string()),
+        LookupError::UnknownSystem(_) | LookupError::UnknownEntitlement(_) => {
+            Problem::not_found(e.to_string())
+        }
         LookupError::Window { .. } => Problem::bad_request(e.to_string()),
         LookupError::Store(e) => e.into(),
     }

@@ -82,7 +82,12 @@ pub async fn who_has(config: &Config, args: WhoHasArgs) -> CmdResult {
     })?;
     let at = args.at.as_deref().map(|v| instant("--at", v)).transpose()?;
     let opened = args.store.open(config, false).await?;
-    let view = inventory::who_has(&opened.store, &entitlement, at).await?;
+    let view = inventory::who_has(&opened.store, &entitlement, at)
+        .await
+        .map_err(|e| match e {
+            inventory::LookupError::Store(e) => e.into(),
+            refused => failed(Exit::Usage, refused),
+        })?;
     let format = Format::resolve(args.format);
     if view.coverage.state == "unknown" {
         let since = view.coverage.since.as_deref();

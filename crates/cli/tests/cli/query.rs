@@ -502,6 +502,15 @@ fn people_are_found_by_name_and_named_in_answers() {
     sb.run(args!["entitlements", "nope", "--data", &data])
         .code(2)
         .stderr_has(&["no system 'nope'", "soxctl systems"]);
+    // A typo is not "nobody".
+    sb.run(args![
+        "who-has",
+        format!("{system}:NO_SUCH_THING"),
+        "--data",
+        &data
+    ])
+    .code(2)
+    .stderr_has(&["no entitlement", "soxctl entitlements"]);
 
     // The reader closes its end before anything is written.
     let listing = args!["people", "--data", &data, "--format", "jsonl"];

@@ -54,6 +54,18 @@ async fn seed(store: &Store) {
                 sox_in_scope: true,
             },
         }),
+        Event::EntitlementAdded(soxctl_model::event::EntitlementFact {
+            origin: at("2025-01-01T00:00:00Z"),
+            changed: None,
+            entitlement: soxctl_model::inventory::Entitlement {
+                system_id: erp.clone(),
+                entitlement_id: EntitlementId::parse("GL_POST").unwrap(),
+                name: Some("Post journal entries".into()),
+                privileged: false,
+                owner_id: None,
+                description: None,
+            },
+        }),
         Event::AccountAdded(AccountFact {
             origin: at("2025-01-01T00:00:00Z"),
             changed: None,
@@ -93,6 +105,10 @@ async fn point_in_time_questions_over_http() {
 
         let now = get(&app, "/api/v1/who-has?entitlement=erp:GL_POST", Some(READ)).await;
         assert_eq!(now.json()["holdings"], serde_json::json!([]));
+        // A typo is not "nobody": an entitlement the inventory never had.
+        get(&app, "/api/v1/who-has?entitlement=erp:GL_PSOT", Some(READ))
+            .await
+            .problem(StatusCode::NOT_FOUND, "not_found");
         let before = get(
             &app,
             "/api/v1/who-has?entitlement=erp:GL_POST&at=2024-12-31",
