@@ -36,7 +36,7 @@ fn person(id: &str) -> Result<PersonId, Problem> {
         (status = 400, description = "Bad reference or time", body = ProblemBody, content_type = "application/problem+json"),
         (status = 401, description = "No valid token", body = ProblemBody, content_type = "application/problem+json"),
         (status = 403, description = "Token lacks the read scope", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 404, description = "No such system", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "No such entitlement in the inventory, and nobody held it then", body = ProblemBody, content_type = "application/problem+json"),
     )
 )]
 pub(crate) async fn who_has(
