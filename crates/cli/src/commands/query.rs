@@ -73,6 +73,25 @@ const HOLDING_COLUMNS: [&str; 10] = [
     "seq",
 ];
 
+/// Holdings as a table or CSV, an erased holder shown as such (JSON keeps
+/// `person_name` null and says `person_erased`).
+fn print_holdings(
+    format: Format,
+    holdings: &[soxctl_api::inventory::HoldingView],
+) -> anyhow::Result<()> {
+    let shown: Vec<soxctl_api::inventory::HoldingView> = holdings
+        .iter()
+        .cloned()
+        .map(|mut h| {
+            if h.person_erased && matches!(format, Format::Table | Format::Csv) {
+                h.person_name = Some("(erased)".into());
+            }
+            h
+        })
+        .collect();
+    print_views(format, &HOLDING_COLUMNS, &shown)
+}
+
 pub async fn who_has(config: &Config, args: WhoHasArgs) -> CmdResult {
     let entitlement = EntitlementRef::parse(&args.entitlement).map_err(|e| {
         failed(
@@ -96,7 +115,7 @@ pub async fn who_has(config: &Config, args: WhoHasArgs) -> CmdResult {
     if format == Format::Json {
         print_view(format, &view)?;
     } else {
-        print_views(format, &HOLDING_COLUMNS, &view.holdings)?;
+        print_holdings(format, &view.holdings)?;
     }
     Ok(Exit::Ok)
 }
@@ -128,7 +147,7 @@ pub async fn access_of(config: &Config, args: AccessOfArgs) -> CmdResult {
     if format == Format::Json {
         print_view(format, &view)?;
     } else {
-        print_views(format, &HOLDING_COLUMNS, &view.holdings)?;
+        print_holdings(format, &view.holdings)?;
     }
     Ok(Exit::Ok)
 }
