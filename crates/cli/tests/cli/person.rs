@@ -97,6 +97,22 @@ fn person_erase_shreds_the_data_and_everything_still_verifies() {
         assert!(!line.contains(email.as_str()), "{email} in {line}");
     }
 
+    // Tables show them as erased, JSON as null and person_erased.
+    let listed = sb
+        .run(args!["access-of", &id, "--data", &data, "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(listed["person_erased"], true, "{listed}");
+    assert_eq!(listed["person_name"], serde_json::Value::Null);
+    if listed["holdings"].as_array().is_some_and(|h| !h.is_empty()) {
+        sb.run(args!["access-of", &id, "--data", &data, "--format", "csv"])
+            .ok()
+            .stdout
+            .contains("(erased)")
+            .then_some(())
+            .expect("(erased) in the CSV");
+    }
+
     // Erasing again records nothing.
     sb.run(args![
         "person", "erase", &id, "--reason", REASON, "--data", &data
