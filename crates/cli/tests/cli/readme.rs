@@ -95,6 +95,22 @@ fn the_readme_tour_runs_as_written() {
             tail(&stderr)
         );
     }
+    // The README's sample output ("#>" lines) is what the tour printed,
+    // but for the "…" parts and the spacing of table columns.
+    let printed = collapsed(&format!("{stdout}\n{stderr}"));
+    for sample in tour().lines().filter_map(|l| l.strip_prefix("#>")) {
+        for part in sample.split('…').map(collapsed).filter(|p| !p.is_empty()) {
+            assert!(
+                printed.contains(&part),
+                "the README shows {sample:?}, but the tour printed no {part:?}"
+            );
+        }
+    }
+}
+
+/// `text` with every run of white space one space, trimmed.
+fn collapsed(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 fn tail(text: &str) -> String {
