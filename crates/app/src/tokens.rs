@@ -318,6 +318,23 @@ pub async fn revoke(
     Ok(Revocation::Revoked { seq, revoked_at })
 }
 
+/// Every token as listed (never a secret), with its state now and its
+/// person's name: `soxctl token list` and `GET /api/v1/tokens`.
+pub async fn listed(
+    store: &soxctl_store::Store,
+) -> Result<soxctl_api::tokens::TokenList, StoreError> {
+    let now = store.context().clock.now();
+    let rows = store.tokens().await?;
+    let names =
+        crate::inventory::names(store, rows.iter().filter_map(|t| t.person_id.clone())).await?;
+    Ok(soxctl_api::tokens::TokenList {
+        tokens: rows
+            .iter()
+            .map(|t| soxctl_api::tokens::TokenInfo::of(t, TokenState::of(t, now).as_str(), &names))
+            .collect(),
+    })
+}
+
 /// What [`rotate`] did.
 #[derive(Debug)]
 pub struct Rotated {

@@ -12,26 +12,17 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use soxctl_app::tokens::{self, Revocation, TokenError, TokenRequest, TokenState};
+use soxctl_api::tokens::TokenList;
+use soxctl_app::tokens::{self, Revocation, TokenError, TokenRequest};
 use soxctl_model::access::AdminAccess;
 use soxctl_model::ids::{PersonId, SystemId, TokenId};
 use soxctl_model::principal::Scope;
 use soxctl_model::projection::TokenRow;
 use soxctl_model::time::Timestamp;
 use utoipa::ToSchema;
-use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
-use utoipa::openapi::{RefOr, Schema};
 
 /// The scope names, from the model so the description cannot drift.
-fn scopes_schema() -> impl Into<RefOr<Schema>> {
-    ArrayBuilder::new()
-        .items(
-            ObjectBuilder::new()
-                .schema_type(Type::String)
-                .enum_values(Some(Scope::ALL.iter().map(|s| s.as_str()))),
-        )
-        .min_items(Some(1))
-}
+use soxctl_api::tokens::scopes_schema;
 
 const CREATE_EXAMPLE: &str = r#"{"scopes":["read"],"description":"nightly export"}"#;
 
@@ -86,32 +77,6 @@ pub struct CreatedToken {
     pub created_by: String,
     /// The ledger entry recording the issuance.
     pub ledger_seq: u64,
-}
-
-/// A token as listed: never its secret.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct TokenInfo {
-    pub token_id: String,
-    /// `active`, `expired` or `revoked`.
-    pub state: String,
-    #[schema(schema_with = scopes_schema)]
-    pub scopes: Vec<String>,
-    pub system_id: Option<String>,
-    pub person_id: Option<String>,
-    #[schema(format = DateTime)]
-    pub expires_at: Option<String>,
-    pub description: Option<String>,
-    #[schema(format = DateTime)]
-    pub created_at: String,
-    pub created_by: String,
-    #[schema(format = DateTime)]
-    pub revoked_at: Option<String>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct TokenList {
-    /// Sorted by token id.
-    pub tokens: Vec<TokenInfo>,
 }
 
 /// The outcome of a revocation.
@@ -269,26 +234,7 @@ pub(crate) async fn list(
     State(state): State<AppState>,
     Require(_admin): Require<AdminAccess>,
 ) -> Result<Json<TokenList>, Problem> {
-    let store = state.store();
-    let now = store.context().clock.now();
-    let tokens = store
-        .tokens()
-        .await?
-        .into_iter()
-        .map(|t| TokenInfo {
-            token_id: t.token_id.to_string(),
-            state: TokenState::of(&t, now).as_str().to_owned(),
-            scopes: scope_names(&t),
-            system_id: t.system_id.as_ref().map(ToString::to_string),
-            person_id: t.person_id.as_ref().map(ToString::to_string),
-            expires_at: canonical(t.expires_at),
-            description: t.description.clone(),
-            created_at: t.created_at.to_canonical(),
-            created_by: t.created_by.clone(),
-            revoked_at: canonical(t.revoked_at),
-        })
-        .collect();
-    Ok(Json(TokenList { tokens }))
+    Ok(Json(tokens::listed(state.store()).await?))
 }
 
 /// Revoke a token.

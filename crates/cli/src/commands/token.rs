@@ -1,12 +1,12 @@
 use super::cli_actor;
 use crate::config::Config;
 use crate::exit::{CmdResult, Exit, usage};
-use crate::output::{Format, print_records};
+use crate::output::{Format, print_views};
 use crate::store_args::StoreArgs;
 use anyhow::{Context, bail};
 use clap::Args;
 use clap::Subcommand;
-use soxctl_app::tokens::{self, IssuedToken, Revocation, TokenRequest, TokenState};
+use soxctl_app::tokens::{self, IssuedToken, Revocation, TokenRequest};
 use soxctl_model::clock::{Clock, SystemClock};
 use soxctl_model::ids::{PersonId, SystemId, TokenId};
 use soxctl_model::principal::Scope;
@@ -208,40 +208,21 @@ pub async fn create(config: &Config, args: TokenCreateArgs) -> CmdResult {
 
 pub async fn list(config: &Config, store: StoreArgs, format: Option<Format>) -> CmdResult {
     let opened = store.open(config, false).await?;
-    let now = opened.store.context().clock.now();
-    let records: Vec<serde_json::Value> = opened
-        .store
-        .tokens()
-        .await?
-        .into_iter()
-        .map(|t| {
-            let state = TokenState::of(&t, now).as_str();
-            serde_json::json!({
-                "token_id": t.token_id.as_str(),
-                "state": state,
-                "scopes": t.scopes,
-                "system_id": t.system_id.as_ref().map(|s| s.as_str()),
-                "person_id": t.person_id.as_ref().map(|p| p.as_str()),
-                "expires_at": t.expires_at.map(|e| e.to_canonical()),
-                "created_at": t.created_at.to_canonical(),
-                "created_by": t.created_by,
-                "revoked_at": t.revoked_at.map(|e| e.to_canonical()),
-                "description": t.description,
-            })
-        })
-        .collect();
+    // The API's records (`GET /api/v1/tokens`).
+    let listed = tokens::listed(&opened.store).await?;
     let columns = [
         "token_id",
         "state",
         "scopes",
         "system_id",
         "person_id",
+        "person_name",
         "expires_at",
         "created_at",
         "created_by",
         "description",
     ];
-    print_records(Format::resolve(format), &columns, &records)?;
+    print_views(Format::resolve(format), &columns, &listed.tokens)?;
     Ok(Exit::Ok)
 }
 

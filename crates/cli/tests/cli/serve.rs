@@ -307,6 +307,7 @@ fn demo_builds_a_store_reuses_it_and_refuses_a_real_one() {
     let tokens = sb.tokens(&data);
     assert_eq!(tokens.len(), 1);
     assert_eq!(tokens[0]["person_id"], admin.as_str());
+    assert!(tokens[0]["person_name"].is_string(), "named: {}", tokens[0]);
     assert_eq!(tokens[0]["state"], "active");
 
     // A demo made before its files were private is made private on reuse.
