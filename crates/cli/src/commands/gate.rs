@@ -273,7 +273,7 @@ pub async fn run(command: GateCommand) -> CmdResult {
             eprintln!(
                 "request {} awaits approval by {}",
                 created.request.request_id,
-                created.request.approvers.join(", ")
+                super::workflow::named_approvers(&created.request)
             );
             let unattributed = match &created.request.ask {
                 Ask::Action(action) => action.unattributed_authors.as_slice(),

@@ -223,6 +223,20 @@ pub enum DelegationCommand {
     },
 }
 
+/// The approvers with their names: `E00025 (Laura Young), E00031`.
+pub(super) fn named_approvers(request: &RequestView) -> String {
+    request
+        .approvers
+        .iter()
+        .enumerate()
+        .map(|(i, id)| match request.approver_names.get(i) {
+            Some(name) if !name.is_empty() => format!("{id} ({name})"),
+            _ => id.clone(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 const REQUEST_COLUMNS: &[&str] = &[
     "request_id",
     "kind",
@@ -279,7 +293,7 @@ fn summarise(request: &RequestView, excluded: &[Excluded]) {
         request.status,
         request.approvals,
         request.required_approvals,
-        request.approvers.join(", ")
+        named_approvers(request)
     );
     for flag in &request.sod {
         eprintln!(

@@ -88,7 +88,13 @@ fn the_readme_tour_runs_as_written() {
             tail(&stdout)
         );
     }
-    for expected in ["nothing changed", "is approved", "erased"] {
+    for expected in [
+        "nothing changed",
+        "is approved",
+        "erased",
+        // The approver named beside the id.
+        "awaits approval by E00025 (",
+    ] {
         assert!(
             stderr.contains(expected),
             "no {expected:?} in:\n{}",
