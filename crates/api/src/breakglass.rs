@@ -1,5 +1,6 @@
 //! Break-glass uses and their review.
 
+use crate::people::{Names, shown};
 use serde::{Deserialize, Serialize};
 use soxctl_model::request::{BreakGlassRow, ReviewOutcome};
 
@@ -8,6 +9,9 @@ use soxctl_model::request::{BreakGlassRow, ReviewOutcome};
 pub struct BreakGlassView {
     pub use_id: String,
     pub person_id: String,
+    /// Their name; null when unnamed or erased.
+    #[serde(default)]
+    pub person_name: Option<String>,
     /// `system:entitlement` on the person's account.
     pub entitlements: Vec<String>,
     pub reason: String,
@@ -15,6 +19,9 @@ pub struct BreakGlassView {
     pub starts_at: String,
     pub ends_at: String,
     pub reviewer_id: String,
+    /// The reviewer's name; null when unnamed or erased.
+    #[serde(default)]
+    pub reviewer_name: Option<String>,
     pub reviewed_at: Option<String>,
     /// appropriate or inappropriate, once reviewed.
     pub outcome: Option<String>,
@@ -24,12 +31,15 @@ pub struct BreakGlassView {
     pub grant_ids: Vec<String>,
 }
 
-/// The use without its grants (`grant_ids` empty): the row does not hold them.
-impl From<&BreakGlassRow> for BreakGlassView {
-    fn from(b: &BreakGlassRow) -> Self {
+impl BreakGlassView {
+    /// The use, with the names from `names`, without its grants
+    /// (`grant_ids` empty): the row does not hold them.
+    pub fn of(b: &BreakGlassRow, names: &Names) -> Self {
         Self {
             use_id: b.use_id.to_string(),
             person_id: b.person_id.to_string(),
+            person_name: shown(names, Some(&b.person_id)).0,
+            reviewer_name: shown(names, Some(&b.reviewer_id)).0,
             entitlements: b
                 .items
                 .iter()

@@ -352,7 +352,13 @@ pub struct DelegateBody {
 pub struct DelegationView {
     pub delegation_id: String,
     pub delegator_id: String,
+    /// The delegator's name; null when unnamed or erased.
+    #[serde(default)]
+    pub delegator_name: Option<String>,
     pub delegate_id: String,
+    /// The delegate's name; null when unnamed or erased.
+    #[serde(default)]
+    pub delegate_name: Option<String>,
     pub starts_at: String,
     pub ends_at: String,
     pub reason: String,
@@ -363,12 +369,15 @@ pub struct DelegationView {
 }
 
 impl DelegationView {
-    /// The delegation as of `now` (whether it is in force).
-    pub fn of(d: &DelegationRow, now: Timestamp) -> Self {
+    /// The delegation as of `now` (whether it is in force), with the
+    /// names from `names`.
+    pub fn of(d: &DelegationRow, now: Timestamp, names: &Names) -> Self {
         Self {
             delegation_id: d.delegation_id.to_string(),
             delegator_id: d.delegator_id.to_string(),
+            delegator_name: shown(names, Some(&d.delegator_id)).0,
             delegate_id: d.delegate_id.to_string(),
+            delegate_name: shown(names, Some(&d.delegate_id)).0,
             starts_at: d.starts_at.to_canonical(),
             ends_at: d.ends_at.to_canonical(),
             reason: d.reason.clone(),

@@ -13,20 +13,23 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use soxctl_api::breakglass::{BreakGlassBody, BreakGlassList, BreakGlassView, ReviewBody};
 use soxctl_app::breakglass::{self, Emergency, Review};
+use soxctl_app::inventory;
 use soxctl_model::access::{PersonAccess, WorkflowRead};
 use soxctl_model::ids::RequestId;
 
 async fn view(
+    store: &soxctl_store::Store,
     tx: &mut soxctl_store::WriteTx,
     use_id: &RequestId,
 ) -> Result<BreakGlassView, Problem> {
-    let mut view = tx
+    let row = tx
         .breakglass_uses()
         .await?
-        .iter()
+        .into_iter()
         .find(|b| &b.use_id == use_id)
-        .map(BreakGlassView::from)
         .ok_or_else(|| Problem::not_found(format!("no break-glass use '{use_id}'")))?;
+    let names = inventory::names(store, [row.person_id.clone(), row.reviewer_id.clone()]).await?;
+    let mut view = BreakGlassView::of(&row, &names);
     view.grant_ids = tx
         .access_grants(Some(use_id), None)
         .await?
@@ -77,7 +80,7 @@ pub(crate) async fn create(
     )
     .await
     .map_err(problem)?;
-    let body = to_json(&view(&mut tx, &used.use_id).await?)?;
+    let body = to_json(&view(store, &mut tx, &used.use_id).await?)?;
     idempotency
         .commit(store, tx, Answer::new(StatusCode::CREATED, body))
         .await
@@ -106,13 +109,18 @@ pub(crate) async fn list(
             .or_default()
             .push(g.grant_id.to_string());
     }
-    let uses = store
-        .breakglass_uses()
-        .await?
+    let rows = store.breakglass_uses().await?;
+    let names = inventory::names(
+        store,
+        rows.iter()
+            .flat_map(|b| [b.person_id.clone(), b.reviewer_id.clone()]),
+    )
+    .await?;
+    let uses = rows
         .iter()
         .map(|b| BreakGlassView {
             grant_ids: grants.remove(&b.use_id).unwrap_or_default(),
-            ..BreakGlassView::from(b)
+            ..BreakGlassView::of(b, &names)
         })
         .collect();
     Ok(Json(BreakGlassList { uses }))
@@ -164,7 +172,7 @@ pub(crate) async fn review(
     )
     .await
     .map_err(problem)?;
-    let body = to_json(&view(&mut tx, &row.use_id).await?)?;
+    let body = to_json(&view(store, &mut tx, &row.use_id).await?)?;
     idempotency
         .commit(store, tx, Answer::new(StatusCode::OK, body))
         .await

@@ -162,7 +162,9 @@ pub(crate) async fn create_delegation(
         .into_iter()
         .find(|d| d.delegation_id == id)
         .ok_or_else(|| Problem::not_found(format!("delegation '{id}' vanished")))?;
-    let view = to_json(&DelegationView::of(&row, now))?;
+    let names =
+        inventory::names(store, [row.delegator_id.clone(), row.delegate_id.clone()]).await?;
+    let view = to_json(&DelegationView::of(&row, now, &names))?;
     idempotency
         .commit(store, tx, Answer::new(StatusCode::CREATED, view))
         .await
@@ -185,11 +187,16 @@ pub(crate) async fn delegations(
 ) -> Result<Json<DelegationList>, Problem> {
     let store = state.store();
     let now = store.context().clock.now();
-    let delegations = store
-        .delegations()
-        .await?
+    let rows = store.delegations().await?;
+    let names = inventory::names(
+        store,
+        rows.iter()
+            .flat_map(|d| [d.delegator_id.clone(), d.delegate_id.clone()]),
+    )
+    .await?;
+    let delegations = rows
         .iter()
-        .map(|d| DelegationView::of(d, now))
+        .map(|d| DelegationView::of(d, now, &names))
         .collect();
     Ok(Json(DelegationList { delegations }))
 }
@@ -234,7 +241,9 @@ pub(crate) async fn revoke_delegation(
         .into_iter()
         .find(|d| d.delegation_id == delegation_id)
         .ok_or_else(|| Problem::not_found(format!("no delegation '{delegation_id}'")))?;
-    let view = to_json(&DelegationView::of(&row, now))?;
+    let names =
+        inventory::names(store, [row.delegator_id.clone(), row.delegate_id.clone()]).await?;
+    let view = to_json(&DelegationView::of(&row, now, &names))?;
     idempotency
         .commit(store, tx, Answer::new(StatusCode::OK, view))
         .await

@@ -570,10 +570,12 @@ pub async fn breakglass(command: BreakglassCommand) -> CmdResult {
                 &[
                     "use_id",
                     "person_id",
+                    "person_name",
                     "entitlements",
                     "starts_at",
                     "ends_at",
                     "reviewer_id",
+                    "reviewer_name",
                     "outcome",
                 ],
                 &answer.uses,
@@ -640,7 +642,9 @@ pub async fn delegation(command: DelegationCommand) -> CmdResult {
                 &[
                     "delegation_id",
                     "delegator_id",
+                    "delegator_name",
                     "delegate_id",
+                    "delegate_name",
                     "starts_at",
                     "ends_at",
                     "active",

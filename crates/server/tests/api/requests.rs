@@ -325,6 +325,8 @@ async fn break_glass_is_granted_at_once_and_reviewed_by_the_owner() {
         assert_eq!(used.status, StatusCode::CREATED, "{}", used.text());
         let used = used.json();
         assert_eq!(used["reviewer_id"], "olga");
+        assert_eq!(used["reviewer_name"], "Person olga");
+        assert_eq!(used["person_name"], "Person rita");
         let id = used["use_id"].as_str().unwrap().to_owned();
         let listed = get(&app, "/api/v1/breakglass", Some(READ)).await.json();
         assert_eq!(listed["uses"].as_array().unwrap().len(), 1);
