@@ -224,7 +224,13 @@ fn summary(v: &Violation) -> String {
         .join("; ")
 }
 
-fn print_violations(format: Format, rows: Vec<(Value, String)>) -> anyhow::Result<()> {
+/// Violations as JSON lines (the corpus format, DESIGN A6) or as a table
+/// with the person's name beside their id where the store knows it.
+fn print_violations(
+    format: Format,
+    rows: Vec<(Value, String)>,
+    names: &soxctl_api::people::Names,
+) -> anyhow::Result<()> {
     match format {
         Format::Jsonl => {
             for (v, _) in rows {
@@ -240,6 +246,15 @@ fn print_violations(format: Format, rows: Vec<(Value, String)>) -> anyhow::Resul
                 .into_iter()
                 .map(|(mut v, evidence)| {
                     v["evidence"] = Value::String(evidence);
+                    let person = v["person_id"]
+                        .as_str()
+                        .and_then(|p| soxctl_model::ids::PersonId::parse(p).ok());
+                    let (name, erased) = soxctl_api::people::shown(names, person.as_ref());
+                    v["person_name"] = match (name, erased) {
+                        (Some(name), _) => Value::String(name),
+                        (None, true) => Value::String("(erased)".into()),
+                        (None, false) => Value::Null,
+                    };
                     v
                 })
                 .collect();
@@ -249,6 +264,7 @@ fn print_violations(format: Format, rows: Vec<(Value, String)>) -> anyhow::Resul
                     "risk_id",
                     "severity",
                     "person_id",
+                    "person_name",
                     "during",
                     "mitigated",
                     "evidence",
@@ -302,6 +318,7 @@ async fn analyze_command(config: &Config, args: SodAnalyzeArgs) -> CmdResult {
         (None, Some(from), Some(to)) => Period::Window { from, to },
         _ => Period::Now,
     };
+    let mut names = soxctl_api::people::Names::new();
     let analysis = match &args.snapshot {
         Some(dir) => {
             if period != Period::Now {
@@ -318,7 +335,17 @@ async fn analyze_command(config: &Config, args: SodAnalyzeArgs) -> CmdResult {
                 Some(path) => Some(read_rules(path)?.1),
                 None => None,
             };
-            soxctl_app::sod::analyze_store(&opened.store, rules, period).await
+            let analysis = soxctl_app::sod::analyze_store(&opened.store, rules, period)
+                .await
+                .map_err(sod_error)?;
+            names = soxctl_app::inventory::names(
+                &opened.store,
+                analysis.found.iter().filter_map(|f| {
+                    soxctl_model::ids::PersonId::parse(f.violation.identity.as_str()).ok()
+                }),
+            )
+            .await?;
+            Ok(analysis)
         }
     }
     .map_err(sod_error)?;
@@ -349,7 +376,7 @@ async fn analyze_command(config: &Config, args: SodAnalyzeArgs) -> CmdResult {
             (v, summary(&found.violation))
         })
         .collect();
-    print_violations(format, rows)?;
+    print_violations(format, rows, &names)?;
     let open: Vec<&Violation> = analysis
         .found
         .iter()
@@ -405,7 +432,7 @@ async fn simulate(config: &Config, args: SodSimulateArgs) -> CmdResult {
                 .iter()
                 .map(|v| (line(v), summary(v)))
                 .collect();
-            print_violations(format, rows)?;
+            print_violations(format, rows, &soxctl_api::people::Names::new())?;
         }
     }
     if answer.clear {
