@@ -432,7 +432,15 @@ async fn simulate(config: &Config, args: SodSimulateArgs) -> CmdResult {
                 .iter()
                 .map(|v| (line(v), summary(v)))
                 .collect();
-            print_violations(format, rows, &soxctl_api::people::Names::new())?;
+            let names = soxctl_app::inventory::names(
+                &opened.store,
+                simulated
+                    .violations
+                    .iter()
+                    .filter_map(|v| soxctl_model::ids::PersonId::parse(v.identity.as_str()).ok()),
+            )
+            .await?;
+            print_violations(format, rows, &names)?;
         }
     }
     if answer.clear {
