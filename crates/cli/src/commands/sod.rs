@@ -173,6 +173,37 @@ fn rules_file(rules: Option<&Path>) -> Result<RuleSet, Failure> {
 
 /// A snapshot directory's facts: the fast CSV reader, or the full snapshot
 /// reader when the tables come as JSON Lines.
+/// The names in a snapshot's `people.csv`, for a table of its violations:
+/// shown escaped (these files were never checked by an import), and none
+/// when the file is absent or has no name column.
+fn names_from_files(dir: &Path) -> soxctl_api::people::Names {
+    let mut names = soxctl_api::people::Names::new();
+    let Ok(mut reader) = csv::Reader::from_path(dir.join("people.csv")) else {
+        return names;
+    };
+    let Ok(header) = reader.headers().cloned() else {
+        return names;
+    };
+    let column = |name: &str| header.iter().position(|h| h == name);
+    let (Some(id), Some(name)) = (column("person_id"), column("name")) else {
+        return names;
+    };
+    for record in reader.records().flatten() {
+        if let (Some(person), Some(shown)) = (record.get(id), record.get(name))
+            && let Ok(person) = soxctl_model::ids::PersonId::parse(person)
+            && !shown.is_empty()
+        {
+            names.insert(
+                person,
+                soxctl_api::people::Shown::Name(
+                    soxctl_model::text::shown_on_one_line(shown).into_owned(),
+                ),
+            );
+        }
+    }
+    names
+}
+
 fn dataset_from_files(dir: &Path) -> Result<Dataset, Failure> {
     let read = |name: &str| -> Result<Option<Vec<u8>>, Failure> {
         match std::fs::read(dir.join(name)) {
@@ -327,6 +358,9 @@ async fn analyze_command(config: &Config, args: SodAnalyzeArgs) -> CmdResult {
                 ));
             }
             let rules = rules_file(args.rules.as_deref())?;
+            if matches!(format, Format::Table | Format::Csv) {
+                names = names_from_files(dir);
+            }
             soxctl_app::sod::analyze_dataset(&rules, &dataset_from_files(dir)?, period)
         }
         None => {

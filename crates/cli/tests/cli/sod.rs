@@ -483,3 +483,42 @@ fn history_windows_simulation_roles_and_mitigations() {
     let verify = sb.run(args!["verify", "--data", &data, "--format", "json"]);
     assert_eq!(verify.ok().json()["ok"], true);
 }
+
+/// A table of the violations in snapshot files names the people from their
+/// people.csv, escaped: those files were never checked by an import.
+#[test]
+fn files_only_tables_name_people_escaped() {
+    let sb = Sandbox::new();
+    let snapshot = sb.snapshot("snap", 2026, 300);
+    let rules =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../rules/finance-stack.toml");
+    let analyze = |format: &str| {
+        sb.run(args![
+            "sod", "analyze", &snapshot, "--rules", &rules, "--format", format
+        ])
+    };
+    let table = analyze("table").stdout.clone();
+    let first = table.lines().nth(1).expect("a violation").to_owned();
+    let person = first
+        .split_whitespace()
+        .nth(2)
+        .expect("a person id")
+        .to_owned();
+    crate::helpers::edit_csv(&snapshot.join("people.csv"), |h, rows| {
+        let (id, name) = (
+            crate::helpers::col(h, "person_id"),
+            crate::helpers::col(h, "name"),
+        );
+        for row in rows.iter_mut().filter(|r| r[id] == person) {
+            row[name] = "Eve \u{1b}[31mRed".to_owned();
+        }
+    });
+    let table = analyze("table").stdout.clone();
+    assert!(
+        !table.contains('\u{1b}'),
+        "a raw escape reached the terminal: {table}"
+    );
+    assert!(table.contains("Eve \\u{1b}[31mRed"), "{table}");
+    // JSON Lines stay the corpus format (DESIGN A6): no names.
+    assert!(!analyze("jsonl").stdout.contains("person_name"));
+}
