@@ -24,7 +24,7 @@ pub struct StoredResponse {
     pub created_at: String,
 }
 
-fn check_key(key: &str) -> Result<()> {
+pub(crate) fn check_key(key: &str) -> Result<()> {
     if key.is_empty() || key.len() > MAX_KEY_LEN {
         return Err(StoreError::Invalid(format!(
             "an idempotency key has 1 to {MAX_KEY_LEN} bytes, this one {}",
@@ -47,41 +47,9 @@ impl Store {
         let before = before.to_canonical();
         with_conn!(self, |conn, m| m::idempotency::prune(conn, &before).await)
     }
-
-    /// The answer remembered for `(principal, key)`, if any.
-    pub async fn idempotent_response(
-        &self,
-        principal: &Principal,
-        key: &str,
-    ) -> Result<Option<StoredResponse>> {
-        check_key(key)?;
-        let principal = principal.to_string();
-        with_conn!(self, |conn, m| m::idempotency::lookup(
-            conn, &principal, key
-        )
-        .await)
-    }
 }
 
 impl WriteTx {
-    /// The answer remembered for `(principal, key)`, read under the writer
-    /// lock: every transaction that could have stored one has committed or
-    /// rolled back, so a miss here is final for this transaction.
-    pub async fn idempotent_response(
-        &mut self,
-        principal: &Principal,
-        key: &str,
-    ) -> Result<Option<StoredResponse>> {
-        check_key(key)?;
-        let principal = principal.to_string();
-        each!(self, WriteTx, |tx, m| m::idempotency::lookup(
-            tx.conn().await?,
-            &principal,
-            key
-        )
-        .await)
-    }
-
     /// Remembers the answer to the request whose effect this transaction
     /// holds; committed (or rolled back) with it. Returns false when the key
     /// is already taken: a concurrent request with the same key won, so this

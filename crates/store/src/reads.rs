@@ -58,6 +58,11 @@ reads! {
     /// The whole inventory as the state tables hold it (reads in a
     /// transaction see its own appends).
     fn inventory() -> Inventory = rows::inventory;
+    /// The answer remembered for `(principal, key)`, if any. In a write
+    /// transaction it is read under the writer lock: every transaction that
+    /// could have stored one has committed or rolled back, so a miss there
+    /// is final for that transaction.
+    fn idempotent_response(principal: &soxctl_model::principal::Principal, key: &str) -> Option<crate::idempotency::StoredResponse> = idempotency::lookup;
     /// Every API token, revoked or not.
     fn tokens() -> Vec<TokenRow> = rows::tokens;
     /// The `tokens` row of `id`.

@@ -5,12 +5,20 @@ use super::Conn;
 use crate::error::{Result, row_error};
 use crate::idempotency::StoredResponse;
 
-pub async fn lookup(conn: &mut Conn, principal: &str, key: &str) -> Result<Option<StoredResponse>> {
+/// The answer remembered for `(principal, key)`, if any (the key checked
+/// first).
+pub async fn lookup(
+    conn: &mut Conn,
+    principal: &soxctl_model::principal::Principal,
+    key: &str,
+) -> Result<Option<StoredResponse>> {
+    crate::idempotency::check_key(key)?;
+    let principal = principal.to_string();
     let row: Option<(String, i64, String, String)> = sqlx::query_as(
         "SELECT request_hash, status, response, created_at FROM idempotency_keys
          WHERE principal = $1 AND key = $2",
     )
-    .bind(principal)
+    .bind(principal.as_str())
     .bind(key)
     .fetch_optional(conn)
     .await?;
