@@ -174,13 +174,20 @@ pub(crate) async fn list(
     let store = state.store();
     let now = store.context().clock.now();
     let rows = store.requests(&RequestFilter::default()).await?;
+    // Compared as a parsed person id, never as text.
+    let person = query
+        .person
+        .as_deref()
+        .map(PersonId::parse)
+        .transpose()
+        .map_err(|e| Problem::bad_request(format!("person: {e}")))?;
     let listed: Vec<_> = rows
         .iter()
         .filter(|r| status.is_none_or(|s| r.state_at(now) == s))
         .filter(|r| {
-            query.person.as_deref().is_none_or(|p| {
-                r.requester_id.as_str() == p || r.approvers.iter().any(|a| a.as_str() == p)
-            })
+            person
+                .as_ref()
+                .is_none_or(|p| &r.requester_id == p || r.approvers.contains(p))
         })
         .collect();
     let names = inventory::names_in_requests(store, listed.iter().copied(), []).await?;
