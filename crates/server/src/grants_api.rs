@@ -155,16 +155,7 @@ pub(crate) async fn create_delegation(
     let (id, _) = soxctl_app::delegate(&mut tx, person.actor(), person.person(), input)
         .await
         .map_err(problem)?;
-    let now = tx.now();
-    let row = tx
-        .delegations()
-        .await?
-        .into_iter()
-        .find(|d| d.delegation_id == id)
-        .ok_or_else(|| Problem::not_found(format!("delegation '{id}' vanished")))?;
-    let names =
-        inventory::names(store, [row.delegator_id.clone(), row.delegate_id.clone()]).await?;
-    let view = to_json(&DelegationView::of(&row, now, &names))?;
+    let view = delegation_view(store, &mut tx, &id).await?;
     idempotency
         .commit(store, tx, Answer::new(StatusCode::CREATED, view))
         .await
@@ -234,17 +225,27 @@ pub(crate) async fn revoke_delegation(
     soxctl_app::revoke_delegation(&mut tx, person.actor(), by, &delegation_id)
         .await
         .map_err(problem)?;
+    let view = delegation_view(store, &mut tx, &delegation_id).await?;
+    idempotency
+        .commit(store, tx, Answer::new(StatusCode::OK, view))
+        .await
+}
+
+/// The answer to a delegation step: the delegation as the transaction
+/// holds it now, with its people's names.
+async fn delegation_view(
+    store: &soxctl_store::Store,
+    tx: &mut soxctl_store::WriteTx,
+    id: &DelegationId,
+) -> Result<serde_json::Value, Problem> {
     let now = tx.now();
     let row = tx
         .delegations()
         .await?
         .into_iter()
-        .find(|d| d.delegation_id == delegation_id)
-        .ok_or_else(|| Problem::not_found(format!("no delegation '{delegation_id}'")))?;
+        .find(|d| &d.delegation_id == id)
+        .ok_or_else(|| Problem::not_found(format!("delegation '{id}' vanished")))?;
     let names =
         inventory::names(store, [row.delegator_id.clone(), row.delegate_id.clone()]).await?;
-    let view = to_json(&DelegationView::of(&row, now, &names))?;
-    idempotency
-        .commit(store, tx, Answer::new(StatusCode::OK, view))
-        .await
+    to_json(&DelegationView::of(&row, now, &names))
 }

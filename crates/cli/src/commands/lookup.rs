@@ -41,7 +41,7 @@ pub struct EntitlementsArgs {
 }
 
 /// A lookup that cannot answer is a usage error (exit 2); the store failing is not.
-fn refused(error: LookupError) -> crate::exit::Failure {
+pub(super) fn refused(error: LookupError) -> crate::exit::Failure {
     match error {
         LookupError::Store(e) => e.into(),
         refused => failed(Exit::Usage, refused),

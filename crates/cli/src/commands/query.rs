@@ -103,10 +103,7 @@ pub async fn who_has(config: &Config, args: WhoHasArgs) -> CmdResult {
     let opened = args.store.open(config, false).await?;
     let view = inventory::who_has(&opened.store, &entitlement, at)
         .await
-        .map_err(|e| match e {
-            inventory::LookupError::Store(e) => e.into(),
-            refused => failed(Exit::Usage, refused),
-        })?;
+        .map_err(super::lookup::refused)?;
     let format = Format::resolve(args.format);
     if view.coverage.state == "unknown" {
         let since = view.coverage.since.as_deref();
@@ -166,10 +163,7 @@ pub async fn history(config: &Config, args: HistoryArgs) -> CmdResult {
     let opened = args.store.open(config, false).await?;
     let views = inventory::history(&opened.store, &person, from, to)
         .await
-        .map_err(|e| match e {
-            inventory::LookupError::Store(e) => e.into(),
-            refused => failed(Exit::Usage, refused),
-        })?;
+        .map_err(super::lookup::refused)?;
     let columns = [
         "at",
         "change",
